@@ -1,0 +1,1 @@
+"""emulator stage of neurocosim (see DESIGN.md)."""

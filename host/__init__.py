@@ -1,0 +1,1 @@
+"""host stage of neurocosim (see DESIGN.md)."""

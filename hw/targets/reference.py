@@ -1,0 +1,20 @@
+"""The floating-point reference target: the IR run as written, at any timestep."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..ir import NEURON_MODELS
+from .base import TargetSpec
+
+
+@dataclass(frozen=True)
+class ReferenceSpec(TargetSpec):
+    """Float64 state, exact integration where the model allows; no hardware limits."""
+
+    name: str = "reference"
+    description: str = "float64 reference engine (Numba), any timestep, every IR model"
+    runner: str = "neurocosim.sim.reference:Engine"
+    compiler: str = "neurocosim.hw.compiler:compile_identity"
+    models: tuple[str, ...] = tuple(NEURON_MODELS)
+    timestep: float | None = None

@@ -1,0 +1,1 @@
+"""pynn_backend stage of neurocosim (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""rtl stage of neurocosim (see DESIGN.md)."""
