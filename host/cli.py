@@ -1,0 +1,44 @@
+"""The `neurocosim` command line: one entry point, a subcommand per user task.
+
+Each subcommand lives in its own module under host/commands/ with a `register(subparsers)`
+function; this file only collects them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from ..hw.errors import NeurocosimError
+
+#: modules under neurocosim.host.commands, in the order `--help` lists them
+COMMAND_MODULES = ["run", "targets"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="neurocosim",
+        description="Compile a PyNN network once, run it on a float reference, chip "
+                    "emulators, an FPGA core, a board or SFQ models, and compare them.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"{__package__}.commands.{name}").register(sub)
+    return parser
+
+
+def main(argv: "list[str] | None" = None) -> int:
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and not getattr(args, "accepts_extra", False):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.extra = extra
+    try:
+        return int(args.func(args) or 0)
+    except NeurocosimError as exc:
+        print(f"neurocosim: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

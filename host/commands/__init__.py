@@ -1,0 +1,1 @@
+"""One module per `neurocosim` subcommand, each with `register(subparsers)`."""
