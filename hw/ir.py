@@ -282,6 +282,41 @@ class CurrentSource:
         if self.kind == "noisy" and float(self.params["dt"]) <= 0:
             raise NetworkError(f"noisy current: dt = {self.params['dt']} must be > 0")
 
+    def waveform(self, first_step: int, n_steps: int, dt: float) -> np.ndarray:
+        """Amplitude (nA) in force during steps first_step .. first_step+n_steps-1.
+
+        Step k runs from k*dt to (k+1)*dt and carries the value the source has at k*dt
+        (so a source starting at `start` first changes v at start + dt, as in NEST).
+        The one definition every engine and the PyNN backend's current recording use.
+        """
+        k = np.arange(first_step, first_step + n_steps)
+        p = self.params
+
+        def on(start, stop):
+            return (k >= np.rint(float(start) / dt)) & (k < np.rint(float(stop) / dt))
+
+        if self.kind == "dc":
+            return np.where(on(p["start"], p["stop"]), float(p["amplitude"]), 0.0)
+        if self.kind == "step":
+            steps = np.rint(np.atleast_1d(p["times"]) / dt).astype(np.int64)
+            amps = np.atleast_1d(p["amplitudes"]).astype(np.float64)
+            idx = np.searchsorted(steps, k, side="right") - 1
+            return np.where(idx >= 0, amps[np.maximum(idx, 0)] if amps.size else 0.0, 0.0)
+        if self.kind == "ac":
+            t = k * dt
+            val = float(p["offset"]) + float(p["amplitude"]) * np.sin(
+                2e-3 * np.pi * float(p["frequency"]) * (t - float(p["start"]))
+                + np.deg2rad(float(p["phase"])))
+            return np.where(on(p["start"], p["stop"]), val, 0.0)
+        # noisy: a new normal draw every `dt` ms from `start`, the same draws on every call
+        start_step = int(np.rint(float(p["start"]) / dt))
+        every = max(1, int(np.rint(float(p["dt"]) / dt)))
+        interval = np.maximum(k - start_step, 0) // every
+        n_draws = int(interval.max()) + 1 if interval.size else 0
+        draws = np.random.default_rng(self.seed).standard_normal(n_draws)
+        val = float(p["mean"]) + float(p["stdev"]) * draws[interval] if n_draws else 0.0
+        return np.where(on(p["start"], p["stop"]), val, 0.0)
+
 
 @dataclass
 class Recording:
