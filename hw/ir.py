@@ -311,6 +311,9 @@ class CurrentSource:
         # noisy: a new normal draw every `dt` ms from `start`, the same draws on every call
         start_step = int(np.rint(float(p["start"]) / dt))
         every = max(1, int(np.rint(float(p["dt"]) / dt)))
+        if abs(every * dt - float(p["dt"])) > 1e-9 * max(1.0, float(p["dt"])):
+            raise NetworkError(f"noisy current: dt = {float(p['dt'])} ms is not a multiple "
+                               f"of the timestep {dt} ms")
         interval = np.maximum(k - start_step, 0) // every
         n_draws = int(interval.max()) + 1 if interval.size else 0
         draws = np.random.default_rng(self.seed).standard_normal(n_draws)
