@@ -8,6 +8,9 @@ flight carry over, as `run(a); run(b) == run(a + b)` requires.
 
 from __future__ import annotations
 
+import sys
+import time
+
 from pyNN import common
 
 from ..hw import compiler as hw_compiler
@@ -93,7 +96,7 @@ class State(common.control.BaseState):
         self._reset_pending = False
         steps = round(duration / self.dt)
         if steps > 0:
-            self.engine.run(steps * self.dt)
+            _run_with_progress(self.engine, steps, self.dt, self.spec.name)
         self.t = self.engine.t
         self.running = True
         self._result = None
@@ -110,6 +113,29 @@ class State(common.control.BaseState):
         """The timing report of the last run (None on targets without timing)."""
         res = self.result()
         return None if res is None else res.timing
+
+
+def _run_with_progress(engine, steps: int, dt: float, target: str) -> None:
+    """Advance in slices; after a few seconds, show progress on stderr."""
+    start = time.monotonic()
+    slices = 50 if steps >= 50 else 1
+    done = 0
+    shown = False
+    for k in range(1, slices + 1):
+        n = steps * k // slices - done
+        if n:
+            engine.run(n * dt)
+            done += n
+        elapsed = time.monotonic() - start
+        if elapsed > 3.0 and k < slices:
+            left = elapsed * (steps - done) / done
+            sys.stderr.write(f"\r[{target}] {done * dt:.1f}/{steps * dt:.1f} ms "
+                             f"({100 * done // steps}%), about {left:.0f} s left   ")
+            sys.stderr.flush()
+            shown = True
+    if shown:
+        sys.stderr.write(f"\r[{target}] {steps * dt:.1f} ms done in "
+                         f"{time.monotonic() - start:.1f} s{' ' * 30}\n")
 
 
 state = State()

@@ -19,6 +19,8 @@ def register(sub) -> None:
                                    "own setup(target=...)).")
     p.add_argument("script", type=Path)
     p.add_argument("--target", default=None, help="target name (see `neurocosim targets`)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="folder for the result files (default results/SCRIPT-TARGET)")
     p.set_defaults(func=main, accepts_extra=True)
 
 
@@ -31,4 +33,18 @@ def main(args: argparse.Namespace) -> int:
     sys.argv = [str(args.script), *args.extra]
     sys.path.insert(0, str(args.script.resolve().parent))
     runpy.run_path(str(args.script), run_name="__main__")
+    from ...pynn_backend.simulator import state
+    result = state.result()
+    if result is None:
+        print("neurocosim: the script ran no simulation; no result files written")
+        return 0
+    out = args.out or Path("results") / f"{args.script.stem}-{result.target}"
+    from ...sim.output import write_result
+    paths = write_result(result, out, title=f"{args.script.name} on {result.target}")
+    n = sum(len(s) for s in result.spikes.values())
+    print(f"neurocosim: {result.target}, {result.t_stop:g} ms, {n} spikes; "
+          f"wrote {', '.join(str(p) for p in paths)}")
+    if result.timing is not None:
+        for key, value in result.timing.metrics.items():
+            print(f"    {key:<32} {value:.6g}")
     return 0
