@@ -1,0 +1,400 @@
+"""A sweep described in TOML: network, target, parameter axes, sampling, metrics, duration.
+
+Example (every key is listed in SCHEMA below; unknown keys are errors that name the key):
+
+    [sweep]
+    target = "loihi"
+    duration = 200.0                  # ms
+    sampling = "grid"                 # or "random" with `samples` and `seed`
+    [network]
+    builder = "benchmarks.networks:cuba"    # or image = "net.ncs", or pynn = "script.py"
+    kwargs = { n = 400 }
+    [target]                          # fixed overrides applied to every point
+    [axes]                            # any field of the target's spec
+    neurons_per_core = [64, 128, 256]
+    hop_latency_ns = { start = 2.0, stop = 20.0, num = 5 }
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ...hw.errors import NeurocosimError, TargetError
+from ...hw.targets import TargetSpec, get_target
+from .fidelity import FIDELITY_METRICS
+
+
+class SweepError(NeurocosimError, ValueError):
+    """The sweep file is invalid, or its results folder belongs to another sweep."""
+
+
+#: the keys each table may hold
+SCHEMA: dict[str, tuple[str, ...]] = {
+    "": ("sweep", "network", "target", "axes", "report"),
+    "sweep": ("name", "target", "duration", "seed", "sampling", "samples", "reference",
+              "output", "metrics", "fidelity", "van_rossum_tau", "run_options"),
+    "network": ("builder", "kwargs", "image", "pynn", "args"),
+    "report": ("latency", "energy"),
+}
+#: spec fields that are plumbing, not design parameters
+_NOT_AXES = ("name", "description", "runner", "compiler")
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One swept spec field: its discrete values, or a continuous [low, high] (random only)."""
+
+    name: str
+    values: tuple | None = None
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    integer: bool = False
+
+
+@dataclass
+class NetworkSource:
+    """Where the network comes from: exactly one of builder ("module:function"), image, pynn."""
+
+    builder: str | None = None
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    image: Path | None = None
+    pynn: Path | None = None
+    args: tuple[str, ...] = ()
+
+
+@dataclass
+class SweepConfig:
+    """A validated sweep file."""
+
+    name: str
+    target: str
+    network: NetworkSource
+    axes: list[Axis]
+    duration: float | None = None
+    seed: int = 0
+    sampling: str = "grid"
+    samples: int | None = None
+    reference: str | None = "reference"
+    output: Path = Path("sweep.results")
+    metrics: tuple[str, ...] = ()
+    fidelity: tuple[str, ...] = FIDELITY_METRICS
+    van_rossum_tau: float = 10.0
+    fixed: dict[str, Any] = field(default_factory=dict)
+    run_options: dict[str, Any] = field(default_factory=dict)
+    report: dict[str, str] = field(default_factory=dict)
+    base_dir: Path = Path(".")
+
+    def base_spec(self) -> TargetSpec:
+        """The target's spec with the fixed overrides of [target] applied."""
+        return get_target(self.target, **self.fixed)
+
+    def fingerprint(self) -> dict[str, Any]:
+        """What makes two runs the same sweep (a results folder holds one sweep only)."""
+        net = self.network
+        return _plain({"target": self.target, "fixed": self.fixed, "duration": self.duration,
+                       "reference": self.reference, "metrics": self.metrics,
+                       "fidelity": self.fidelity, "van_rossum_tau": self.van_rossum_tau,
+                       "run_options": self.run_options,
+                       "network": {"builder": net.builder, "kwargs": net.kwargs,
+                                   "image": str(net.image) if net.image else None,
+                                   "pynn": str(net.pynn) if net.pynn else None,
+                                   "args": net.args}})
+
+
+def _plain(value: Any) -> Any:
+    """Tuples to lists, numpy scalars to Python, recursively (for JSON and hashing)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def load_config(path: "str | Path") -> SweepConfig:
+    """Read and validate a sweep TOML file; errors name the file, the key and the value."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh:
+            raw = tomllib.load(fh)
+    except FileNotFoundError:
+        raise SweepError(f"sweep file {path} not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SweepError(f"{path}: not valid TOML ({exc})") from None
+    try:
+        return parse_config(raw, base_dir=path.resolve().parent, default_name=path.stem)
+    except SweepError as exc:
+        raise SweepError(f"{path}: {exc}") from None
+
+
+def _check_keys(table: dict, where: str) -> None:
+    allowed = SCHEMA[where]
+    unknown = [k for k in table if k not in allowed]
+    if unknown:
+        label = f"[{where}]" if where else "the top level"
+        raise SweepError(f"unknown key(s) {unknown} in {label}; allowed: {list(allowed)}")
+
+
+def _get(table: dict, key: str, kind, where: str, default=None):
+    """table[key] checked against `kind` (a type or tuple of types)."""
+    if key not in table:
+        return default
+    value = table[key]
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    ok = isinstance(value, kind) and not (kind in (int, float) and isinstance(value, bool))
+    if not ok:
+        names = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
+        raise SweepError(f"{where}.{key} = {value!r}: expected a {names}")
+    return value
+
+
+def parse_config(raw: dict, base_dir: "str | Path" = ".", default_name: str = "sweep"
+                 ) -> SweepConfig:
+    """Validate the parsed TOML tables (paths are relative to `base_dir`)."""
+    base_dir = Path(base_dir)
+    _check_keys(raw, "")
+    sw = raw.get("sweep")
+    if not isinstance(sw, dict):
+        raise SweepError("missing [sweep] table (it needs at least `target`)")
+    _check_keys(sw, "sweep")
+    target = _get(sw, "target", str, "sweep")
+    if target is None:
+        raise SweepError("sweep.target is missing (e.g. target = \"loihi\")")
+    try:
+        base = get_target(target)
+    except TargetError as exc:
+        raise SweepError(f"sweep.target = {target!r}: {exc}") from None
+
+    duration = _get(sw, "duration", float, "sweep")
+    if duration is not None and not (duration > 0 and math.isfinite(duration)):
+        raise SweepError(f"sweep.duration = {duration}: must be a number of ms > 0")
+    seed = _get(sw, "seed", int, "sweep", 0)
+    sampling = _get(sw, "sampling", str, "sweep", "grid")
+    if sampling not in ("grid", "random"):
+        raise SweepError(f"sweep.sampling = {sampling!r}: expected \"grid\" or \"random\"")
+    samples = _get(sw, "samples", int, "sweep")
+    if sampling == "random" and (samples is None or samples < 1):
+        raise SweepError(f"sweep.samples = {samples!r}: random sampling needs a number "
+                         "of points >= 1")
+    if sampling == "grid" and samples is not None:
+        raise SweepError("sweep.samples is only for sampling = \"random\"")
+    reference = sw.get("reference", "reference")
+    if reference is False or reference == "":
+        reference = None
+    elif not isinstance(reference, str):
+        raise SweepError(f"sweep.reference = {reference!r}: expected a target name or false")
+    else:
+        try:
+            get_target(reference)
+        except TargetError as exc:
+            raise SweepError(f"sweep.reference = {reference!r}: {exc}") from None
+    metrics = tuple(_string_list(sw, "metrics", "sweep"))
+    fidelity = tuple(_string_list(sw, "fidelity", "sweep", list(FIDELITY_METRICS)))
+    bad = [m for m in fidelity if m not in FIDELITY_METRICS]
+    if bad:
+        raise SweepError(f"sweep.fidelity: unknown metric(s) {bad}; known: "
+                         f"{list(FIDELITY_METRICS)}")
+    tau = _get(sw, "van_rossum_tau", float, "sweep", 10.0)
+    if not (tau > 0 and math.isfinite(tau)):
+        raise SweepError(f"sweep.van_rossum_tau = {tau}: must be a number of ms > 0")
+    run_options = _get(sw, "run_options", dict, "sweep", {})
+    name = _get(sw, "name", str, "sweep", default_name)
+    output = Path(_get(sw, "output", str, "sweep", f"{default_name}.results"))
+
+    network = _parse_network(raw.get("network"), base_dir)
+    if duration is None and network.pynn is None:
+        raise SweepError("sweep.duration is missing (ms); only a PyNN script may leave it "
+                         "out (its own run time is then used)")
+
+    fixed = raw.get("target", {})
+    if not isinstance(fixed, dict):
+        raise SweepError(f"[target] must be a table of spec fields, got {fixed!r}")
+    fixed = {k: _convert(base, k, v, "target") for k, v in fixed.items()}
+    try:
+        base = base.replace(**fixed)
+    except (TargetError, TypeError, ValueError) as exc:
+        raise SweepError(f"[target]: {exc}") from None
+
+    raw_axes = raw.get("axes", {})
+    if not isinstance(raw_axes, dict):
+        raise SweepError(f"[axes] must be a table, got {raw_axes!r}")
+    axes = [_parse_axis(base, k, v, sampling) for k, v in raw_axes.items()]
+    for ax in axes:
+        if ax.name in fixed:
+            raise SweepError(f"axes.{ax.name} is also fixed in [target]; keep one")
+
+    report = raw.get("report", {})
+    if not isinstance(report, dict):
+        raise SweepError(f"[report] must be a table, got {report!r}")
+    _check_keys(report, "report")
+    report = {k: _get(report, k, str, "report") for k in report}
+
+    return SweepConfig(name=name, target=target, network=network, axes=axes,
+                       duration=duration, seed=seed, sampling=sampling, samples=samples,
+                       reference=reference, output=base_dir / output, metrics=metrics,
+                       fidelity=fidelity, van_rossum_tau=tau, fixed=fixed,
+                       run_options=run_options, report=report, base_dir=base_dir)
+
+
+def _string_list(table: dict, key: str, where: str, default=()) -> list[str]:
+    value = table.get(key, default)
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise SweepError(f"{where}.{key} = {value!r}: expected a list of names")
+    return list(value)
+
+
+def _parse_network(net: Any, base_dir: Path) -> NetworkSource:
+    if not isinstance(net, dict):
+        raise SweepError("missing [network] table: give builder = \"module:function\", "
+                         "image = \"file\" or pynn = \"script.py\"")
+    _check_keys(net, "network")
+    given = [k for k in ("builder", "image", "pynn") if k in net]
+    if len(given) != 1:
+        raise SweepError(f"[network] needs exactly one of builder, image, pynn; got {given}")
+    src = NetworkSource()
+    if "builder" in net:
+        src.builder = _get(net, "builder", str, "network")
+        if ":" not in src.builder:
+            raise SweepError(f"network.builder = {src.builder!r}: expected "
+                             "\"module:function\"")
+        src.kwargs = _get(net, "kwargs", dict, "network", {})
+    elif "kwargs" in net:
+        raise SweepError("network.kwargs is only for a builder")
+    for key in ("image", "pynn"):
+        if key in net:
+            p = base_dir / _get(net, key, str, "network")
+            if not p.is_file():
+                raise SweepError(f"network.{key} = {net[key]!r}: file {p} not found")
+            setattr(src, key, p)
+    if "args" in net:
+        if src.pynn is None:
+            raise SweepError("network.args is only for a pynn script")
+        src.args = tuple(_string_list(net, "args", "network"))
+    return src
+
+
+def _convert(spec: TargetSpec, name: str, value: Any, where: str) -> Any:
+    """A TOML value as the type of the spec field `name` (lists become tuples)."""
+    fields = {f.name: f for f in dataclasses.fields(spec)}
+    if name not in fields or name in _NOT_AXES:
+        allowed = sorted(n for n in fields if n not in _NOT_AXES)
+        raise SweepError(f"{where}.{name}: target {spec.name!r} has no parameter {name!r}; "
+                         f"it has {allowed}")
+    current = getattr(spec, name)
+
+    def as_tuple(v):
+        return tuple(as_tuple(x) for x in v) if isinstance(v, list) else v
+
+    value = as_tuple(value)
+    kind = type(current)
+    if current is None or isinstance(value, kind) and not (
+            kind is int and isinstance(value, bool)):
+        return value
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    raise SweepError(f"{where}.{name} = {value!r}: expected a {kind.__name__} like the "
+                     f"target's default {current!r}")
+
+
+def _parse_axis(spec: TargetSpec, name: str, raw: Any, sampling: str) -> Axis:
+    where = f"axes.{name}"
+    if isinstance(raw, list):
+        if not raw:
+            raise SweepError(f"{where} = []: an axis needs at least one value")
+        values = tuple(_convert(spec, name, v, "axes") for v in raw)
+    elif isinstance(raw, dict):
+        keys = set(raw)
+        if keys >= {"low", "high"}:
+            extra = keys - {"low", "high", "log"}
+            if extra:
+                raise SweepError(f"{where}: unknown key(s) {sorted(extra)} for a "
+                                 "{low, high, log} range")
+            if sampling != "random":
+                raise SweepError(f"{where}: a continuous {{low, high}} range needs "
+                                 "sampling = \"random\"; for a grid give start, stop and "
+                                 "step or num")
+            low, high = raw["low"], raw["high"]
+            integer = isinstance(low, int) and isinstance(high, int)
+            lo = _convert(spec, name, low, "axes")
+            hi = _convert(spec, name, high, "axes")
+            if not isinstance(lo, (int, float)) or not lo < hi:
+                raise SweepError(f"{where}: low = {low!r} must be a number below "
+                                 f"high = {high!r}")
+            log = bool(raw.get("log", False))
+            if log and lo <= 0:
+                raise SweepError(f"{where}: log range needs low > 0, got {low!r}")
+            axis = Axis(name, low=lo, high=hi, log=log,
+                        integer=integer and isinstance(getattr(spec, name), int))
+            _check_value(spec, name, lo)
+            _check_value(spec, name, hi)
+            return axis
+        values = tuple(_convert(spec, name, v, "axes") for v in _range_values(where, raw))
+    else:
+        values = (_convert(spec, name, raw, "axes"),)
+    for v in values:
+        _check_value(spec, name, v)
+    if len(set(map(repr, values))) != len(values):
+        raise SweepError(f"{where} = {list(values)}: values repeat")
+    return Axis(name, values=values)
+
+
+def _range_values(where: str, raw: dict) -> list:
+    """{start, stop, step} (stop included when on the grid) or {start, stop, num, log}."""
+    keys = set(raw)
+    if not ({"start", "stop"} <= keys and (("step" in keys) ^ ("num" in keys))):
+        raise SweepError(f"{where} = {raw!r}: a range needs start, stop and one of step or "
+                         "num (or low, high for random sampling)")
+    extra = keys - {"start", "stop", "step", "num", "log"}
+    if extra:
+        raise SweepError(f"{where}: unknown key(s) {sorted(extra)} in a range")
+    start, stop = raw["start"], raw["stop"]
+    for k in ("start", "stop"):
+        if isinstance(raw[k], bool) or not isinstance(raw[k], (int, float)):
+            raise SweepError(f"{where}.{k} = {raw[k]!r}: expected a number")
+    integer = all(isinstance(raw.get(k, 0), int) for k in ("start", "stop", "step"))
+    if "step" in raw:
+        step = raw["step"]
+        if isinstance(step, bool) or not isinstance(step, (int, float)) or step == 0 or \
+                (stop - start) / step < 0:
+            raise SweepError(f"{where}.step = {step!r}: must be a non-zero number going "
+                             f"from start = {start} towards stop = {stop}")
+        if raw.get("log"):
+            raise SweepError(f"{where}: log spacing needs num, not step")
+        n = int(math.floor((stop - start) / step + 1e-9)) + 1
+        if n > 100_000:
+            raise SweepError(f"{where}: {n} values; at most 100000 per axis")
+        vals = [start + i * step for i in range(n)]
+        return vals if integer else [round(float(v), 12) for v in vals]
+    num = raw["num"]
+    if isinstance(num, bool) or not isinstance(num, int) or num < 1:
+        raise SweepError(f"{where}.num = {num!r}: must be an integer >= 1")
+    if raw.get("log"):
+        if start <= 0 or stop <= 0:
+            raise SweepError(f"{where}: log spacing needs start and stop > 0")
+        vals = np.geomspace(start, stop, num)
+    else:
+        vals = np.linspace(start, stop, num)
+    if integer:
+        ints = [int(round(v)) for v in vals]
+        return list(dict.fromkeys(ints))
+    return [round(float(v), 12) for v in vals]
+
+
+def _check_value(spec: TargetSpec, name: str, value: Any) -> None:
+    """A single axis value must make a valid spec on its own (the spec checks itself)."""
+    try:
+        spec.replace(**{name: value})
+    except NeurocosimError as exc:
+        raise SweepError(f"axes.{name} = {value!r}: {exc}") from None
+    except (TypeError, ValueError) as exc:
+        raise SweepError(f"axes.{name} = {value!r}: {exc}") from None
