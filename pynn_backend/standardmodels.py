@@ -7,8 +7,9 @@ fixed-point conversions of hardware targets live in the compiler, not here.
 from __future__ import annotations
 
 import numpy as np
+from pyNN import errors
 from pyNN.parameters import ParameterSpace, Sequence
-from pyNN.standardmodels import build_translations, cells, electrodes, synapses
+from pyNN.standardmodels import build_translations, cells, check_weights, electrodes, synapses
 
 from .simulator import state
 
@@ -40,6 +41,17 @@ CELL_TYPES = [IF_curr_exp, IF_curr_alpha, IF_curr_delta, IF_cond_exp, IF_cond_al
               SpikeSourceArray, SpikeSourcePoisson]
 
 
+def _check_weights(weights, projection):
+    """NaN is named as NaN (PyNN's own check would report a sign error), then PyNN's check."""
+    w = np.asarray(weights, dtype=float)
+    if np.any(np.isnan(w)):
+        raise errors.ConnectionError(f"projection {projection.label!r}: weight is NaN")
+    check_weights(weights, projection)
+
+
+_CHECKS = {"weight": _check_weights}
+
+
 def _minimum_delay(self):
     d = state.min_delay
     return state.dt if d == "auto" else d
@@ -49,12 +61,14 @@ class StaticSynapse(synapses.StaticSynapse):
     __doc__ = synapses.StaticSynapse.__doc__
     translations = _identity(synapses.StaticSynapse)
     _get_minimum_delay = _minimum_delay
+    parameter_checks = _CHECKS
 
 
 class TsodyksMarkramSynapse(synapses.TsodyksMarkramSynapse):
     __doc__ = synapses.TsodyksMarkramSynapse.__doc__
     translations = _identity(synapses.TsodyksMarkramSynapse)
     _get_minimum_delay = _minimum_delay
+    parameter_checks = _CHECKS
 
 
 class STDPMechanism(synapses.STDPMechanism):
@@ -63,6 +77,7 @@ class STDPMechanism(synapses.STDPMechanism):
                                            ("dendritic_delay_fraction",
                                             "dendritic_delay_fraction"))
     _get_minimum_delay = _minimum_delay
+    parameter_checks = _CHECKS
 
 
 class AdditiveWeightDependence(synapses.AdditiveWeightDependence):
