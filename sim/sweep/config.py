@@ -3,7 +3,7 @@
 Example (every key is listed in SCHEMA below; unknown keys are errors that name the key):
 
     [sweep]
-    target = "loihi"
+    target = "loihi"                  # a registered target (`imports` may register more)
     duration = 200.0                  # ms
     sampling = "grid"                 # or "random" with `samples` and `seed`
     [network]
@@ -38,7 +38,7 @@ class SweepError(NeurocosimError, ValueError):
 #: the keys each table may hold
 SCHEMA: dict[str, tuple[str, ...]] = {
     "": ("sweep", "network", "target", "axes", "report"),
-    "sweep": ("name", "target", "duration", "seed", "sampling", "samples", "reference",
+    "sweep": ("name", "imports", "target", "duration", "seed", "sampling", "samples", "reference",
               "output", "metrics", "fidelity", "van_rossum_tau", "run_options"),
     "network": ("builder", "kwargs", "image", "pynn", "args"),
     "report": ("latency", "energy"),
@@ -167,6 +167,8 @@ def parse_config(raw: dict, base_dir: "str | Path" = ".", default_name: str = "s
     if not isinstance(sw, dict):
         raise SweepError("missing [sweep] table (it needs at least `target`)")
     _check_keys(sw, "sweep")
+    imports = tuple(_string_list(sw, "imports", "sweep"))
+    _import_modules(imports, base_dir)
     target = _get(sw, "target", str, "sweep")
     if target is None:
         raise SweepError("sweep.target is missing (e.g. target = \"loihi\")")
@@ -244,6 +246,23 @@ def parse_config(raw: dict, base_dir: "str | Path" = ".", default_name: str = "s
                        reference=reference, output=base_dir / output, metrics=metrics,
                        fidelity=fidelity, van_rossum_tau=tau, fixed=fixed,
                        run_options=run_options, report=report, base_dir=base_dir)
+
+
+def _import_modules(modules: tuple[str, ...], base_dir: Path) -> None:
+    """Import modules that register targets of their own (looked up next to the file too)."""
+    import importlib
+    import sys
+    for name in modules:
+        added = str(base_dir) not in sys.path
+        if added:
+            sys.path.insert(0, str(base_dir))
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            raise SweepError(f"sweep.imports: cannot import {name!r} ({exc})") from None
+        finally:
+            if added:
+                sys.path.remove(str(base_dir))
 
 
 def _string_list(table: dict, key: str, where: str, default=()) -> list[str]:

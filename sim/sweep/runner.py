@@ -99,7 +99,7 @@ def run_sweep(config: SweepConfig, address: "str | None" = None,
     points = expand_points(config)
     store = ResultStore(config.output)
     store.open(config.fingerprint(), config.name, fresh=fresh,
-               axes=[a.name for a in config.axes])
+               axes=[a.name for a in config.axes], report=config.report)
     done = store.done_keys()
     if retry_failed:
         done -= _failed_keys(store, done & {p.key for p in points})

@@ -43,7 +43,7 @@ class ResultStore:
         self.parts = self.root / "parts"
 
     def open(self, fingerprint: dict[str, Any], name: str, fresh: bool = False,
-             axes: Iterable[str] = ()) -> None:
+             axes: Iterable[str] = (), report: "dict[str, str] | None" = None) -> None:
         """Create the folder, or check that it belongs to this sweep (same fingerprint)."""
         meta = self.root / "meta.json"
         if fresh and self.parts.is_dir():
@@ -59,7 +59,8 @@ class ResultStore:
                                  "or start afresh with --fresh")
         self.parts.mkdir(parents=True, exist_ok=True)
         meta.write_text(json.dumps({"name": name, "fingerprint": _plain(fingerprint),
-                                    "axes": list(axes)}, indent=1, sort_keys=True))
+                                    "axes": list(axes), "report": dict(report or {})},
+                                   indent=1, sort_keys=True))
 
     def axes(self) -> list[str]:
         """The swept parameters, as recorded when the sweep started."""
@@ -102,6 +103,7 @@ class ResultStore:
         axes = [a for a in axes if a in table.column_names and a not in LEADING]
         rest = sorted(c for c in table.column_names if c not in LEADING and c not in axes)
         table = table.select([*LEADING, *axes, *rest])
+        table = table.replace_schema_metadata({"neurocosim.axes": json.dumps(axes)})
         return table.sort_by([("point_id", "ascending")])
 
     def write_combined(self, table: pa.Table) -> Path:
