@@ -21,12 +21,13 @@ PYNN_VERSION = "0.13.0"
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / ".cache" / f"pynn-{PYNN_VERSION}"
 SCENARIOS = CACHE / f"pynn-{PYNN_VERSION}" / "test" / "system" / "scenarios"
+EXAMPLES = CACHE / f"pynn-{PYNN_VERSION}" / "examples"
 PACKAGE = "pynn_system_scenarios"
 
 
 def fetch() -> Path:
     """Download and unpack the PyNN sdist once; returns the scenarios folder."""
-    if SCENARIOS.is_dir():
+    if SCENARIOS.is_dir() and EXAMPLES.is_dir():
         return SCENARIOS
     CACHE.mkdir(parents=True, exist_ok=True)
     subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps",
@@ -34,7 +35,8 @@ def fetch() -> Path:
                    check=True)
     sdist = next(CACHE.glob("pynn-*.tar.gz"))
     with tarfile.open(sdist) as tar:
-        members = [m for m in tar.getmembers() if "/test/system/scenarios/" in m.name]
+        members = [m for m in tar.getmembers()
+                   if "/test/system/scenarios/" in m.name or "/examples/" in m.name]
         tar.extractall(CACHE, members=members, filter="data")
     return SCENARIOS
 
