@@ -8,6 +8,7 @@ reports latency and energy that depend on the spec, as a real timing target does
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,6 +36,7 @@ class ToySpec(TargetSpec):
     energy_per_spike_pJ: float = 20.0
     jitter_ms: float = 0.0
     mesh_shape: tuple[int, int] = (2, 4)
+    sleep_s: float = 0.0          # a slow point, for tests that kill a sweep mid-way
 
     def __post_init__(self):
         if self.neurons_per_core < 1:
@@ -57,6 +59,7 @@ class ToyEngine:
         self.image, self.t = image, 0.0
 
     def run(self, duration: float) -> None:
+        time.sleep(self.image.target.sleep_s)
         self.t += duration
 
     def result(self) -> Result:

@@ -107,7 +107,7 @@ def evaluate_point(task: SweepTask, network: Network, reference: "Result | None"
     row: dict[str, Any] = {"point_id": point.point_id, "key": point.key, "status": "ok",
                            "error": None, **point.params}
     t0 = time.perf_counter()
-    t1 = t0
+    t1 = None
     try:
         spec = task.build(task.spec).replace(**point.params)
         image = hw_compiler.compile(network, spec)
@@ -132,6 +132,7 @@ def evaluate_point(task: SweepTask, network: Network, reference: "Result | None"
         row["status"] = "error"
         row["error"] = f"{type(exc).__name__}: {exc}"
     t2 = time.perf_counter()
+    t1 = t2 if t1 is None else t1
     row["seconds_compile"] = t1 - t0
     row["seconds_run"] = t2 - t1
     return row

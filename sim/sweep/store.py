@@ -28,8 +28,11 @@ VOLATILE = ("seconds_compile", "seconds_run")
 
 
 def _cell(value: Any) -> Any:
-    """A value as a Parquet cell: tuples/lists become JSON text, numpy scalars Python."""
+    """A value as a Parquet cell: tuples/lists become JSON text, numpy scalars Python,
+    NaN (an undefined metric, e.g. a correlation of constant counts) a null."""
     value = _plain(value)
+    if isinstance(value, float) and value != value:
+        return None
     if isinstance(value, (list, dict)):
         return json.dumps(value)
     return value

@@ -1,0 +1,184 @@
+"""Sweep files, points, fidelity metrics and the Pareto front, without Ray (fast)."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import sweep_toy  # noqa: F401  (registers the "toy" target)
+from neurocosim.hw.result import Result, Spikes
+from neurocosim.sim.sweep import (SweepError, count_correlation, evaluate_point,
+                                  expand_points, fidelity_metrics, parse_config, point_key)
+from neurocosim.sim.sweep.evaluate import SweepTask
+from neurocosim.sim.sweep.points import Point
+from neurocosim.sim.sweep.report import pareto_front, pareto_front_oracle
+
+BASE = {
+    "sweep": {"target": "toy", "reference": "toy", "duration": 50.0},
+    "network": {"builder": "sweep_toy:tiny_network", "kwargs": {"n": 8}},
+    "axes": {"neurons_per_core": [2, 4], "jitter_ms": {"start": 0.0, "stop": 1.0, "num": 3},
+             "mesh_shape": [[2, 4], [4, 4]]},
+}
+
+
+def cfg(**tables):
+    raw = copy.deepcopy(BASE)
+    for table, changes in tables.items():
+        for k, v in changes.items():
+            if v is None:
+                raw[table].pop(k, None)
+            else:
+                raw.setdefault(table, {})[k] = v
+    return parse_config(raw)
+
+
+def test_valid_file_parses_and_converts_to_spec_types():
+    c = cfg()
+    axes = {a.name: a.values for a in c.axes}
+    assert axes["neurons_per_core"] == (2, 4)
+    assert axes["jitter_ms"] == (0.0, 0.5, 1.0)
+    assert axes["mesh_shape"] == ((2, 4), (4, 4))  # TOML lists become the spec's tuples
+    points = expand_points(c)
+    assert len(points) == 2 * 3 * 2
+    assert [p.point_id for p in points] == list(range(12))
+    assert points[0].params == {"neurons_per_core": 2, "jitter_ms": 0.0, "mesh_shape": (2, 4)}
+
+
+@pytest.mark.parametrize("tables, needle", [
+    ({"sweep": {"colour": "red"}}, "'colour'"),
+    ({"sweep": {"target": "nochip"}}, "nochip"),
+    ({"sweep": {"duration": -5.0}}, "sweep.duration = -5.0"),
+    ({"sweep": {"duration": None}}, "sweep.duration is missing"),
+    ({"sweep": {"sampling": "sobol"}}, "sweep.sampling = 'sobol'"),
+    ({"sweep": {"sampling": "random"}}, "sweep.samples = None"),
+    ({"sweep": {"fidelity": ["rate", "psth"]}}, "'psth'"),
+    ({"sweep": {"reference": "nochip"}}, "sweep.reference = 'nochip'"),
+    ({"sweep": {"seed": "one"}}, "sweep.seed = 'one'"),
+    ({"axes": {"cores_per_chip": [1, 2]}}, "axes.cores_per_chip"),
+    ({"axes": {"neurons_per_core": [2, 2.5]}}, "axes.neurons_per_core = 2.5"),
+    ({"axes": {"neurons_per_core": []}}, "axes.neurons_per_core = []"),
+    ({"axes": {"neurons_per_core": [4, 0]}}, "axes.neurons_per_core = 0"),
+    ({"axes": {"neurons_per_core": [4, 4]}}, "values repeat"),
+    ({"axes": {"jitter_ms": {"low": 0.0, "high": 1.0}}}, "axes.jitter_ms"),
+    ({"axes": {"jitter_ms": {"start": 0.0, "stop": 1.0, "step": -0.5}}}, "axes.jitter_ms.step"),
+    ({"axes": {"jitter_ms": {"start": 0.0, "stop": 1.0}}}, "axes.jitter_ms"),
+    ({"axes": {"name": ["x"]}}, "axes.name"),
+    ({"target": {"hop_latency_ns": "fast"}}, "target.hop_latency_ns = 'fast'"),
+    ({"target": {"jitter_ms": 1.0}}, "also fixed in [target]"),
+    ({"network": {"image": "x.ncs"}}, "exactly one of builder, image, pynn"),
+    ({"network": {"builder": "sweep_toy.tiny_network"}}, "network.builder"),
+])
+def test_validation_errors_name_the_bad_key_and_value(tables, needle):
+    with pytest.raises(SweepError) as err:
+        cfg(**tables)
+    assert needle in str(err.value)
+
+
+def test_ranges_step_and_log():
+    c = cfg(axes={"neurons_per_core": {"start": 2, "stop": 8, "step": 3},
+                  "hop_latency_ns": {"start": 1.0, "stop": 100.0, "num": 3, "log": True}})
+    axes = {a.name: a.values for a in c.axes}
+    assert axes["neurons_per_core"] == (2, 5, 8)
+    assert axes["hop_latency_ns"] == pytest.approx((1.0, 10.0, 100.0))
+
+
+def test_random_sampling_is_seeded_and_in_range():
+    axes = {"neurons_per_core": {"low": 2, "high": 9},
+            "hop_latency_ns": {"low": 1.0, "high": 100.0, "log": True},
+            "mesh_shape": [[2, 4], [4, 4]]}
+    a = expand_points(cfg(sweep={"sampling": "random", "samples": 30, "seed": 3}, axes=axes))
+    b = expand_points(cfg(sweep={"sampling": "random", "samples": 30, "seed": 3}, axes=axes))
+    c = expand_points(cfg(sweep={"sampling": "random", "samples": 30, "seed": 4}, axes=axes))
+    assert a == b and a != c
+    for p in a:
+        assert isinstance(p.params["neurons_per_core"], int)
+        assert 2 <= p.params["neurons_per_core"] <= 9
+        assert 1.0 <= p.params["hop_latency_ns"] <= 100.0
+    assert len({p.key for p in a}) == len(a)  # duplicates dropped
+
+
+@given(st.dictionaries(st.sampled_from("abcdef"), st.integers() | st.floats(allow_nan=False)
+                       | st.tuples(st.integers(), st.integers()), min_size=1))
+def test_point_key_ignores_order_and_sees_values(params):
+    reordered = dict(reversed(list(params.items())))
+    assert point_key(params) == point_key(reordered)
+    changed = dict(params)
+    k = next(iter(changed))
+    changed[k] = "other"
+    assert point_key(changed) != point_key(params)
+
+
+@settings(max_examples=60)
+@given(st.lists(st.tuples(st.integers(0, 6), st.integers(0, 6)), min_size=0, max_size=25))
+def test_pareto_front_matches_brute_force(pairs):
+    x = np.array([p[0] for p in pairs], dtype=float)
+    y = np.array([p[1] for p in pairs], dtype=float)
+    if len(pairs) > 2:
+        x[1] = np.nan  # a failed point never sits on the front
+    assert set(pareto_front(x, y).tolist()) == pareto_front_oracle(x, y)
+
+
+@given(st.lists(st.tuples(st.integers(0, 9), st.integers(0, 9)), min_size=2, max_size=30))
+def test_count_correlation_is_pearson(pairs):
+    a = np.array([p[0] for p in pairs], float)
+    b = np.array([p[1] for p in pairs], float)
+    got = count_correlation(a, b)
+    if np.all(a == a[0]) or np.all(b == b[0]):
+        assert math.isnan(got)
+        return
+    da, db = a - a.mean(), b - b.mean()
+    want = (da * db).sum() / math.sqrt((da * da).sum() * (db * db).sum())
+    assert got == pytest.approx(want, abs=1e-9)
+
+
+def _result(spikes, t_stop=100.0):
+    return Result("x", t_stop, 1.0, {k: Spikes(*v) for k, v in spikes.items()})
+
+
+def test_fidelity_of_identical_and_shifted_runs():
+    net = sweep_toy.tiny_network(n=3, n_in=2)
+    inp = ([0, 1], [5.0, 7.0])
+    ref = _result({"inp": inp, "exc": ([0, 1, 2, 2], [10.0, 20.0, 30.0, 60.0])})
+    same = fidelity_metrics(ref, ref, net)
+    assert same["rate_abs_diff_Hz"] == 0 and same["van_rossum"] == 0
+    assert same["count_corr"] == pytest.approx(1.0)
+    # one extra spike on neuron 0: rate +1/3 spike per neuron in 0.1 s, one unmatched spike
+    more = _result({"inp": inp, "exc": ([0, 0, 1, 2, 2], [10.0, 40.0, 20.0, 30.0, 60.0])})
+    m = fidelity_metrics(more, ref, net, tau=10.0)
+    assert m["rate_diff_exc_Hz"] == pytest.approx(10 / 3)
+    assert m["rate_diff_inp_Hz"] == 0
+    assert m["van_rossum_exc"] == pytest.approx(math.sqrt(0.5) / 3, rel=1e-2)
+    only_rates = fidelity_metrics(more, ref, net, which=("rate",))
+    assert "van_rossum" not in only_rates and "rate_abs_diff_Hz" in only_rates
+
+
+def test_failing_point_is_a_row_not_an_exception():
+    c = cfg(network={"kwargs": {"n": 30}})
+    task = SweepTask.from_config(c, 50.0)
+    net = sweep_toy.tiny_network(n=30)
+    row = evaluate_point(task, net, None, Point(0, "k", {"neurons_per_core": 2}))
+    assert row["status"] == "error"
+    assert row["error"].startswith("LimitError: cores: needs 17, the target allows 8")
+    ok = evaluate_point(task, net, None, Point(1, "k2", {"neurons_per_core": 8}))
+    assert ok["status"] == "ok" and ok["n_cores"] == 5 and ok["latency_ns"] == 10.0
+
+
+def test_metric_missing_from_timing_report_is_reported():
+    c = cfg(sweep={"metrics": ["latency_ns", "flux_capacitance"]})
+    task = SweepTask.from_config(c, 50.0)
+    row = evaluate_point(task, sweep_toy.tiny_network(n=8), None,
+                         Point(0, "k", {"neurons_per_core": 4}))
+    assert row["status"] == "error" and "flux_capacitance" in row["error"]
+
+
+def test_grid_order_is_axis_order():
+    c = cfg()
+    names = [a.name for a in c.axes]
+    combos = list(itertools.product(*(a.values for a in c.axes)))
+    assert [tuple(p.params[n] for n in names) for p in expand_points(c)] == combos
