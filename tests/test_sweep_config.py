@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import sweep_toy  # noqa: F401  (registers the "toy" target)
 from neurocosim.hw.result import Result, Spikes
-from neurocosim.sim.sweep import (SweepError, count_correlation, evaluate_point,
+from neurocosim.sim.sweep import (SweepError, count_correlation, evaluate_point, read_results,
                                   expand_points, fidelity_metrics, parse_config, point_key)
 from neurocosim.sim.sweep.evaluate import SweepTask
 from neurocosim.sim.sweep.points import Point
@@ -182,3 +182,21 @@ def test_grid_order_is_axis_order():
     names = [a.name for a in c.axes]
     combos = list(itertools.product(*(a.values for a in c.axes)))
     assert [tuple(p.params[n] for n in names) for p in expand_points(c)] == combos
+
+
+def test_network_from_a_saved_file_runs_serially(tmp_path):
+    from neurocosim.hw import serialize
+    from neurocosim.sim.sweep import run_sweep
+    serialize.save(sweep_toy.tiny_network(n=6), tmp_path / "net.ncs", kind="network")
+    raw = copy.deepcopy(BASE)
+    raw["network"] = {"image": "net.ncs"}
+    raw["axes"] = {"neurons_per_core": [1, 4]}
+    summary = run_sweep(parse_config(raw, base_dir=tmp_path), executor="serial",
+                        progress=False)
+    rows = read_results(summary.table).to_pylist()
+    assert [r["status"] for r in rows] == ["error", "ok"]  # 10 neurons need 10 cores at 1
+    assert rows[1]["n_cores"] == 3
+    bad = copy.deepcopy(raw)
+    bad["network"] = {"image": "missing.ncs"}
+    with pytest.raises(SweepError, match="network.image = 'missing.ncs'"):
+        parse_config(bad, base_dir=tmp_path)

@@ -16,5 +16,6 @@ from .store import VOLATILE, ResultStore, read_results
 __all__ = ["Axis", "NetworkSource", "SweepConfig", "SweepError", "load_config",
            "parse_config", "SweepTask", "evaluate_point", "reference_run",
            "FIDELITY_METRICS", "count_correlation", "fidelity_metrics", "Point",
-           "expand_points", "point_key", "Report", "make_report", "pareto_front", "report_from_results", "SweepSummary", "ray_session", "run_sweep",
+           "expand_points", "point_key", "Report", "make_report", "pareto_front",
+           "report_from_results", "SweepSummary", "ray_session", "run_sweep",
            "VOLATILE", "ResultStore", "read_results"]

@@ -136,8 +136,9 @@ def run_sweep(config: SweepConfig, address: "str | None" = None,
                         failed=failed, table=table, seconds=time.perf_counter() - start)
 
 
-def _run_on_ray(config: SweepConfig, task: SweepTask, network, todo: list[Point], store: ResultStore, bar: Progress,
-                address: "str | None", workers: "int | None") -> int:
+def _run_on_ray(config: SweepConfig, task: SweepTask, network, todo: list[Point],
+                store: ResultStore, bar: Progress, address: "str | None",
+                workers: "int | None") -> int:
     import ray
 
     failed = 0
