@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from neurocosim.hw.errors import LimitError
+from neurocosim.hw.formats import NumberFormat
 from neurocosim.hw.image import Core, HardwareImage
 from neurocosim.hw.ir import (Network, Population, Projection, Recording, SpikeArray,
                               SpikeTrains, is_source)
@@ -36,6 +37,7 @@ class ToySpec(TargetSpec):
     energy_per_spike_pJ: float = 20.0
     jitter_ms: float = 0.0
     mesh_shape: tuple[int, int] = (2, 4)
+    weight_format: NumberFormat = NumberFormat(8)
     sleep_s: float = 0.0          # a slow point, for tests that kill a sweep mid-way
 
     def __post_init__(self):
@@ -84,6 +86,7 @@ class ToyEngine:
         hops = len(self.image.cores) / 2.0
         timing = TimingReport(
             metrics={"latency_ns": spec.hop_latency_ns * hops,
+                     "weight_bits": float(spec.weight_format.bits),
                      "energy_pJ": spec.energy_per_spike_pJ * n_spikes},
             arrays={"core_load": np.array([len(c.neurons) for c in self.image.cores])})
         return Result(target=spec.name, t_stop=self.t, timestep=1.0, spikes=spikes,

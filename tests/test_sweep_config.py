@@ -72,6 +72,9 @@ def test_valid_file_parses_and_converts_to_spec_types():
     ({"target": {"hop_latency_ns": "fast"}}, "target.hop_latency_ns = 'fast'"),
     ({"target": {"jitter_ms": 1.0}}, "also fixed in [target]"),
     ({"network": {"image": "x.ncs"}}, "exactly one of builder, image, pynn"),
+    ({"axes": {"weight_format.bits": [4, 0]}}, "axes.weight_format.bits = 0"),
+    ({"axes": {"weight_format.colour": [1]}}, "field 'weight_format' has no parameter"),
+    ({"axes": {"jitter_ms.bits": [1]}}, "field 'jitter_ms' has no parameter 'bits'"),
     ({"network": {"builder": "sweep_toy.tiny_network"}}, "network.builder"),
 ])
 def test_validation_errors_name_the_bad_key_and_value(tables, needle):
@@ -200,3 +203,14 @@ def test_network_from_a_saved_file_runs_serially(tmp_path):
     bad["network"] = {"image": "missing.ncs"}
     with pytest.raises(SweepError, match="network.image = 'missing.ncs'"):
         parse_config(bad, base_dir=tmp_path)
+
+
+def test_dotted_axis_reaches_into_a_nested_record():
+    c = cfg(axes={"weight_format.bits": [4, 6], "neurons_per_core": None, "jitter_ms": None,
+                  "mesh_shape": None}, target={"weight_format.signed": False})
+    task = SweepTask.from_config(c, 50.0)
+    rows = [evaluate_point(task, sweep_toy.tiny_network(n=8), None, p)
+            for p in expand_points(c)]
+    assert [r["weight_bits"] for r in rows] == [4.0, 6.0]
+    spec = c.base_spec()
+    assert spec.weight_format.signed is False and spec.weight_format.bits == 8

@@ -12,6 +12,7 @@ Example (every key is listed in SCHEMA below; unknown keys are errors that name 
     [target]                          # fixed overrides applied to every point
     [axes]                            # any field of the target's spec
     neurons_per_core = [64, 128, 256]
+    "weight_format.bits" = [4, 6, 8]  # a dotted name reaches into a nested record
     hop_latency_ns = { start = 2.0, stop = 20.0, num = 5 }
 """
 
@@ -94,7 +95,7 @@ class SweepConfig:
 
     def base_spec(self) -> TargetSpec:
         """The target's spec with the fixed overrides of [target] applied."""
-        return get_target(self.target, **self.fixed)
+        return apply_params(get_target(self.target), self.fixed)
 
     def fingerprint(self) -> dict[str, Any]:
         """What makes two runs the same sweep (a results folder holds one sweep only)."""
@@ -223,7 +224,7 @@ def parse_config(raw: dict, base_dir: "str | Path" = ".", default_name: str = "s
         raise SweepError(f"[target] must be a table of spec fields, got {fixed!r}")
     fixed = {k: _convert(base, k, v, "target") for k, v in fixed.items()}
     try:
-        base = base.replace(**fixed)
+        base = apply_params(base, fixed)
     except (TargetError, TypeError, ValueError) as exc:
         raise SweepError(f"[target]: {exc}") from None
 
@@ -302,14 +303,41 @@ def _parse_network(net: Any, base_dir: Path) -> NetworkSource:
     return src
 
 
+def _resolve(spec: TargetSpec, name: str, where: str) -> Any:
+    """The current value of spec field `name`; a dotted name reaches into a field that is
+    itself a record (e.g. "weight_format.bits" of a NumberFormat)."""
+    obj, path = spec, name.split(".")
+    for depth, part in enumerate(path):
+        fields = ({f.name for f in dataclasses.fields(obj)}
+                  if dataclasses.is_dataclass(obj) else set())
+        if depth == 0:
+            fields -= set(_NOT_AXES)
+        if part not in fields:
+            owner = spec.name if depth == 0 else ".".join(path[:depth])
+            raise SweepError(f"{where}.{name}: {'target' if depth == 0 else 'field'} "
+                             f"{owner!r} has no parameter {part!r}; it has {sorted(fields)}")
+        obj = getattr(obj, part)
+    return obj
+
+
+def apply_params(spec: Any, params: dict[str, Any]) -> Any:
+    """`spec` with `params` replaced; dotted names replace inside nested records."""
+    direct = {k: v for k, v in params.items() if "." not in k}
+    nested: dict[str, dict[str, Any]] = {}
+    for k, v in params.items():
+        if "." in k:
+            head, _, rest = k.partition(".")
+            nested.setdefault(head, {})[rest] = v
+    for head, changes in nested.items():
+        direct[head] = apply_params(direct.get(head, getattr(spec, head)), changes)
+    if isinstance(spec, TargetSpec):
+        return spec.replace(**direct)
+    return dataclasses.replace(spec, **direct)
+
+
 def _convert(spec: TargetSpec, name: str, value: Any, where: str) -> Any:
     """A TOML value as the type of the spec field `name` (lists become tuples)."""
-    fields = {f.name: f for f in dataclasses.fields(spec)}
-    if name not in fields or name in _NOT_AXES:
-        allowed = sorted(n for n in fields if n not in _NOT_AXES)
-        raise SweepError(f"{where}.{name}: target {spec.name!r} has no parameter {name!r}; "
-                         f"it has {allowed}")
-    current = getattr(spec, name)
+    current = _resolve(spec, name, where)
 
     def as_tuple(v):
         return tuple(as_tuple(x) for x in v) if isinstance(v, list) else v
@@ -412,7 +440,7 @@ def _range_values(where: str, raw: dict) -> list:
 def _check_value(spec: TargetSpec, name: str, value: Any) -> None:
     """A single axis value must make a valid spec on its own (the spec checks itself)."""
     try:
-        spec.replace(**{name: value})
+        apply_params(spec, {name: value})
     except NeurocosimError as exc:
         raise SweepError(f"axes.{name} = {value!r}: {exc}") from None
     except (TypeError, ValueError) as exc:

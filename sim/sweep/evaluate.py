@@ -18,7 +18,7 @@ from ...hw import compiler as hw_compiler
 from ...hw.ir import Network
 from ...hw.result import Result
 from ...hw.targets import TargetSpec, get_target
-from .config import SweepConfig, SweepError
+from .config import SweepConfig, SweepError, apply_params
 from .fidelity import fidelity_metrics
 from .points import Point
 
@@ -109,7 +109,7 @@ def evaluate_point(task: SweepTask, network: Network, reference: "Result | None"
     t0 = time.perf_counter()
     t1 = None
     try:
-        spec = task.build(task.spec).replace(**point.params)
+        spec = apply_params(task.build(task.spec), point.params)
         image = hw_compiler.compile(network, spec)
         t1 = time.perf_counter()
         result = hw_compiler.run(image, task.duration, **task.run_options)
