@@ -1,0 +1,380 @@
+"""Turns a Network (IR) into the flat arrays the reference kernels read.
+
+All populations share one global neuron index space (declaration order, as
+`Network.offsets()`); every per-neuron quantity is a column of a parameter or state matrix.
+Propagators of the exactly integrable models are computed here once per timestep.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ...hw.errors import NetworkError
+from ...hw.ir import CurrentSource, Network, PoissonSource, SpikeArray
+from . import layout as L
+
+_MASK64 = (1 << 64) - 1
+
+
+def steps_of(value: float, dt: float, what: str) -> int:
+    """`value` ms as a whole number of steps of `dt`, refusing a value off the grid."""
+    n = round(value / dt)
+    if abs(n * dt - value) > 1e-9 * max(abs(value), dt):
+        raise NetworkError(f"{what} = {value} ms is not a whole number of timesteps "
+                           f"of {dt} ms")
+    return int(n)
+
+
+def splitmix64(x: int) -> int:
+    """One round of SplitMix64 on a Python int (the kernels use the same mix on uint64)."""
+    x = (x + 0x9E3779B97F4A7C15) & _MASK64
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK64
+    return x ^ (x >> 31)
+
+
+def _phi(x: np.ndarray) -> np.ndarray:
+    """expm1(x)/x, equal to 1 at x = 0."""
+    out = np.ones_like(x)
+    nz = np.abs(x) > 1e-12
+    out[nz] = np.expm1(x[nz]) / x[nz]
+    return out
+
+
+def _g2(x: np.ndarray) -> np.ndarray:
+    """(e^x (x - 1) + 1) / x^2, equal to 1/2 at x = 0 (series near 0)."""
+    out = np.empty_like(x)
+    small = np.abs(x) < 1e-2
+    xs = x[small]
+    out[small] = 0.5 + xs / 3 + xs**2 / 8 + xs**3 / 30 + xs**4 / 144 + xs**5 / 840
+    xl = x[~small]
+    out[~small] = (np.exp(xl) * (xl - 1) + 1) / xl**2
+    return out
+
+
+def propagators(cm, tau_m, tau_syn, dt):
+    """Exact one-step propagators of a leaky membrane driven by exp or alpha currents.
+
+    Returns (P22, P20, Psyn, P21, P31): v decay, constant current -> v, synaptic decay,
+    exp/alpha current state I -> v, alpha auxiliary y -> v (alpha current e*y*t/tau e^-t/tau).
+    Valid for tau_m == tau_syn (the series branches take over).
+    """
+    cm, tau_m, tau_syn = (np.asarray(a, dtype=np.float64) for a in (cm, tau_m, tau_syn))
+    p22 = np.exp(-dt / tau_m)
+    p20 = -np.expm1(-dt / tau_m) * tau_m / cm
+    psyn = np.exp(-dt / tau_syn)
+    x = dt * (1.0 / tau_m - 1.0 / tau_syn)
+    p21 = p22 * dt * _phi(x) / cm
+    p31 = (math.e / tau_syn) * p22 * dt * dt * _g2(x) / cm
+    return p22, p20, psyn, p21, p31
+
+
+def hh_rates(v, v_offset):
+    """Traub-Miles rate functions (1/ms) of HH_cond_exp, as PyNN defines them."""
+    u = np.asarray(v, dtype=np.float64) - v_offset
+
+    def xexp(x, s):
+        x = np.asarray(x, dtype=np.float64)
+        small = np.abs(x / s) < 1e-6
+        safe = np.where(small, 1.0, x)
+        return np.where(small, s * (1 - x / (2 * s)), safe / np.expm1(safe / s))
+
+    am = 0.32 * xexp(13 - u, 4.0)
+    bm = 0.28 * xexp(u - 40, 5.0)
+    ah = 0.128 * np.exp((17 - u) / 18)
+    bh = 4.0 / (1 + np.exp((40 - u) / 5))
+    an = 0.032 * xexp(15 - u, 5.0)
+    bn = 0.5 * np.exp((10 - u) / 40)
+    return am, bm, ah, bh, an, bn
+
+
+@dataclass
+class Neurons:
+    """Per-neuron arrays: population ranges, parameters, initial state, spike sources."""
+
+    n: int
+    offsets: dict[str, int]
+    pop_lo: np.ndarray
+    pop_hi: np.ndarray
+    pop_model: np.ndarray
+    Q: np.ndarray
+    ref_steps: np.ndarray
+    S0: np.ndarray
+    ssa_ptr: np.ndarray
+    ssa_stamp: np.ndarray
+    pois_seed: np.ndarray
+
+
+@dataclass
+class Synapses:
+    """Static synapses (CSR by pre) and plastic synapses (CSR by pre, by delay; CSC by post)."""
+
+    st_ptr: np.ndarray
+    st_tgt: np.ndarray
+    st_delay: np.ndarray
+    st_w: np.ndarray
+    n_slots: int
+    pl_ptr: np.ndarray
+    pl_tgt: np.ndarray
+    pl_delay: np.ndarray
+    pl_w: np.ndarray
+    pl_rule: np.ndarray
+    pl_par: np.ndarray
+    pl_in_ptr: np.ndarray
+    pl_in_syn: np.ndarray
+    plastic_out: np.ndarray
+    n_hist: int
+    #: projection name -> (plastic?, positions of its synapses, IR order, in st_* or pl_*)
+    where: dict[str, tuple[bool, np.ndarray]] = field(default_factory=dict)
+
+
+@dataclass
+class RecordingPlan:
+    """What to sample: per recording its state row, interval in steps and global neurons."""
+
+    keys: list[tuple[str, str]]
+    rows: np.ndarray
+    every: np.ndarray
+    ptr: np.ndarray
+    idx: np.ndarray
+    local: list[np.ndarray]
+    units: list[str]
+    spike_flags: np.ndarray
+
+
+def build_neurons(net: Network, dt: float) -> Neurons:
+    """Parameter matrix (PyNN parameters + derived propagators), initial state, sources."""
+    offsets = net.offsets()
+    n = net.size
+    Q = np.zeros((L.N_PARAM, n))
+    S0 = np.zeros((L.N_STATE, n))
+    ref_steps = np.zeros(n, dtype=np.int64)
+    pois_seed = np.zeros(n, dtype=np.uint64)
+    trains: list[np.ndarray] = [np.zeros(0, np.int64)] * n
+    arrays = {st.population: st for st in net.stimuli if isinstance(st, SpikeArray)}
+    poisson = {st.population: st for st in net.stimuli if isinstance(st, PoissonSource)}
+    pop_lo, pop_hi, pop_model = [], [], []
+    for pop in net.populations:
+        lo, hi = offsets[pop.name], offsets[pop.name] + pop.size
+        code = L.MODEL_CODES[pop.model]
+        pop_lo.append(lo), pop_hi.append(hi), pop_model.append(code)
+        cols = slice(lo, hi)
+        for name, values in pop.params.items():
+            if name != "tau_refrac":
+                Q[L.PARAM_ROWS.index(name), cols] = values
+        unknown = set(pop.initial) - set(L.INITIAL_NAMES[pop.model])
+        if unknown:
+            raise NetworkError(f"population {pop.name!r}: model {pop.model} has no state "
+                               f"variable(s) {sorted(unknown)} to initialise; it has "
+                               f"{list(L.INITIAL_NAMES[pop.model])}")
+        p = pop.params
+        if code in (L.CURR_EXP, L.CURR_ALPHA, L.CURR_DELTA, L.COND_EXP, L.COND_ALPHA,
+                    L.EIF_ALPHA, L.EIF_EXP):
+            p22, p20, pse, p21e, p31e = propagators(p["cm"], p["tau_m"],
+                                                    p.get("tau_syn_E", p["tau_m"]), dt)
+            _, _, psi, p21i, p31i = propagators(p["cm"], p["tau_m"],
+                                                p.get("tau_syn_I", p["tau_m"]), dt)
+            for row, val in ((L.P22, p22), (L.P20, p20), (L.PSE, pse), (L.PSI, psi),
+                             (L.P21E, p21e), (L.P21I, p21i), (L.P31E, p31e),
+                             (L.P31I, p31i)):
+                Q[row, cols] = val
+            if "tau_syn_E" in p:
+                Q[L.AE, cols] = math.e * dt / p["tau_syn_E"]
+                Q[L.AI, cols] = math.e * dt / p["tau_syn_I"]
+            ref_steps[cols] = np.rint(p["tau_refrac"] / dt).astype(np.int64)
+            S0[L.V, cols] = p["v_rest"]
+        if code == L.HH:
+            Q[L.PSE, cols] = np.exp(-dt / p["tau_syn_E"])
+            Q[L.PSI, cols] = np.exp(-dt / p["tau_syn_I"])
+            ref_steps[cols] = int(round(L.HH_REFRACTORY / dt))
+            S0[L.V, cols] = -65.0
+        if code == L.IZHIKEVICH:
+            S0[L.V, cols], S0[L.W, cols] = -70.0, -14.0
+        if code in L.RK4_MAX_STEP:
+            Q[L.NSUB, cols] = max(1, math.ceil(dt / L.RK4_MAX_STEP[code] - 1e-9))
+        for var, values in pop.initial.items():
+            S0[L.RECORDABLE[pop.model][var][0], cols] = values
+        if code == L.HH:
+            am, bm, ah, bh, an, bn = hh_rates(S0[L.V, cols], p["v_offset"])
+            for var, row, (a, b) in (("m", L.GM, (am, bm)), ("h", L.GH, (ah, bh)),
+                                     ("n", L.GN, (an, bn))):
+                if var not in pop.initial:
+                    S0[row, cols] = a / (a + b)
+        if code == L.SOURCE_POISSON:
+            Q[L.P_SPIKE, cols] = -np.expm1(-p["rate"] * dt / 1000.0)
+            Q[L.FIRST_STAMP, cols] = np.floor(p["start"] / dt + 1e-9) + 1
+            Q[L.LAST_STAMP, cols] = np.floor((p["start"] + p["duration"]) / dt + 1e-9)
+            src = poisson.get(pop.name)
+            src_seed = 0 if src is None else int(src.seed)
+            base = splitmix64((int(net.seed) & _MASK64) ^ splitmix64(src_seed & _MASK64))
+            pois_seed[cols] = [splitmix64(base ^ i) for i in range(pop.size)]
+        if code == L.SOURCE_ARRAY and pop.name in arrays:
+            tr = arrays[pop.name].trains
+            for i in range(pop.size):
+                t = tr.train(i)
+                if t.size and t.min() < 0:
+                    raise NetworkError(f"spike array {pop.name!r}: neuron {i} has spike "
+                                       f"time {t.min()} ms < 0")
+                stamps = np.rint(t / dt).astype(np.int64)
+                same = np.flatnonzero(np.diff(stamps) == 0)
+                if same.size:
+                    k = same[0]
+                    raise NetworkError(f"spike array {pop.name!r}: spike times {t[k]} and "
+                                       f"{t[k + 1]} ms of neuron {i} fall in the same "
+                                       f"timestep of {dt} ms")
+                trains[lo + i] = stamps
+    ssa_ptr = np.zeros(n + 1, dtype=np.int64)
+    ssa_ptr[1:] = np.cumsum([len(t) for t in trains])
+    ssa_stamp = np.concatenate(trains) if n else np.zeros(0, np.int64)
+    return Neurons(n, offsets, np.array(pop_lo, np.int64), np.array(pop_hi, np.int64),
+                   np.array(pop_model, np.int64), Q, ref_steps, S0, ssa_ptr,
+                   ssa_stamp.astype(np.int64), pois_seed)
+
+
+def delay_steps(name: str, delay: np.ndarray, dt: float) -> np.ndarray:
+    """Delays (ms) rounded to the nearest whole step; a delay under one step is an error."""
+    if delay.size and delay.min() < dt * (1 - 1e-9):
+        raise NetworkError(f"projection {name!r}: delay {delay.min()} ms is shorter than "
+                           f"the timestep {dt} ms (the minimum delay is one timestep)")
+    return np.maximum(np.rint(delay / dt), 1).astype(np.int64)
+
+
+def _ptr(keys: np.ndarray, n: int) -> np.ndarray:
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    ptr[1:] = np.cumsum(np.bincount(keys, minlength=n))
+    return ptr
+
+
+def build_synapses(net: Network, dt: float) -> Synapses:
+    """Static and plastic synapse tables, sorted for delivery, with each projection's map."""
+    offsets, n = net.offsets(), net.size
+    st_parts, pl_parts = [], []
+    for pr in net.projections:
+        pre = offsets[pr.pre] + pr.pre_idx
+        post = offsets[pr.post] + pr.post_idx
+        rec = 0 if pr.receptor == "excitatory" else 1
+        d = delay_steps(pr.name, pr.delay, dt)
+        part = dict(name=pr.name, pre=pre, post=post, tgt=rec * n + post, delay=d,
+                    w=pr.weight.astype(np.float64))
+        if pr.plasticity is None:
+            st_parts.append(part)
+        else:
+            par = np.zeros((len(L.PLASTIC_PARAM_ROWS), pr.size))
+            for k, v in pr.plasticity.params.items():
+                par[L.PLASTIC_PARAM_ROWS.index(k)] = np.broadcast_to(v, (pr.size,))
+            part.update(rule=np.full(pr.size, L.RULE_CODES[pr.plasticity.rule], np.int64),
+                        par=par)
+            pl_parts.append(part)
+    where: dict[str, tuple[bool, np.ndarray]] = {}
+
+    def cat(parts, key, dtype, shape0=None):
+        if not parts:
+            return np.zeros((shape0, 0) if shape0 else 0, dtype=dtype)
+        return np.concatenate([p[key] for p in parts], axis=-1).astype(dtype)
+
+    def positions(parts, order, plastic):
+        inv = np.empty(len(order), dtype=np.int64)
+        inv[order] = np.arange(len(order))
+        start = 0
+        for p in parts:
+            m = len(p["pre"])
+            where[p["name"]] = (plastic, inv[start:start + m])
+            start += m
+
+    pre = cat(st_parts, "pre", np.int64)
+    order = np.argsort(pre, kind="stable")
+    positions(st_parts, order, False)
+    st_delay = cat(st_parts, "delay", np.int64)[order]
+    syn = dict(st_ptr=_ptr(pre, n), st_tgt=cat(st_parts, "tgt", np.int64)[order],
+               st_delay=st_delay, st_w=cat(st_parts, "w", np.float64)[order],
+               n_slots=int(st_delay.max()) + 1 if st_delay.size else 1)
+
+    pre = cat(pl_parts, "pre", np.int64)
+    delay = cat(pl_parts, "delay", np.int64)
+    order = np.lexsort((delay, pre))
+    positions(pl_parts, order, True)
+    post = cat(pl_parts, "post", np.int64)[order]
+    rule = cat(pl_parts, "rule", np.int64)[order]
+    stdp = np.flatnonzero((rule == L.STDP_ADD) | (rule == L.STDP_MULT))
+    in_order = stdp[np.argsort(post[stdp], kind="stable")]
+    plastic_out = np.zeros(n, dtype=np.bool_)
+    plastic_out[pre] = True
+    syn.update(pl_ptr=_ptr(pre, n), pl_tgt=cat(pl_parts, "tgt", np.int64)[order],
+               pl_delay=delay[order], pl_w=cat(pl_parts, "w", np.float64)[order],
+               pl_rule=rule,
+               pl_par=np.ascontiguousarray(
+                   cat(pl_parts, "par", np.float64, len(L.PLASTIC_PARAM_ROWS))[:, order]),
+               pl_in_ptr=_ptr(post[stdp], n), pl_in_syn=in_order.astype(np.int64),
+               plastic_out=plastic_out,
+               n_hist=int(delay.max()) + 1 if delay.size else 1)
+    return Synapses(**syn, where=where)
+
+
+def initial_plastic_state(syn: Synapses) -> np.ndarray:
+    """STDP traces 0; Tsodyks-Markram x = 1, u = 0 (nothing used yet), times 0."""
+    state = np.zeros((L.N_PLASTIC_STATE, len(syn.pl_w)))
+    tm = syn.pl_rule == L.TSODYKS
+    state[L.X_PRE, tm] = 1.0
+    return state
+
+
+def build_recordings(net: Network, dt: float) -> RecordingPlan:
+    """Sampled variables (state row, interval in steps, neurons) and spike-record flags."""
+    offsets = net.offsets()
+    flags = np.zeros(net.size, dtype=np.bool_)
+    keys, rows, every, idx, local, units = [], [], [], [], [], []
+    for rec in net.recordings:
+        pop = net.population(rec.population)
+        off = offsets[pop.name]
+        if rec.variable == "spikes":
+            flags[off + rec.indices] = True
+            continue
+        table = L.RECORDABLE[pop.model]
+        if rec.variable not in table:
+            raise NetworkError(f"population {pop.name!r} ({pop.model}) cannot record "
+                               f"{rec.variable!r}; it records {['spikes', *table]}")
+        key = (pop.name, rec.variable)
+        if key in keys:
+            raise NetworkError(f"population {pop.name!r}: {rec.variable!r} is recorded twice")
+        interval = dt if rec.sampling_interval is None else float(rec.sampling_interval)
+        n_every = steps_of(interval, dt, f"sampling interval of {pop.name}.{rec.variable}")
+        if n_every < 1:
+            raise NetworkError(f"sampling interval {interval} ms of {pop.name}.{rec.variable}"
+                               f" is shorter than the timestep {dt} ms")
+        ind = np.unique(rec.indices)
+        keys.append(key), rows.append(table[rec.variable][0]), every.append(n_every)
+        idx.append(off + ind), local.append(ind), units.append(table[rec.variable][1])
+    ptr = np.zeros(len(idx) + 1, dtype=np.int64)
+    ptr[1:] = np.cumsum([len(i) for i in idx])
+    return RecordingPlan(keys, np.array(rows, np.int64), np.array(every, np.int64), ptr,
+                         np.concatenate(idx).astype(np.int64) if idx else np.zeros(0, np.int64),
+                         local, units, flags)
+
+
+@dataclass
+class CurrentPlan:
+    """Current sources as CSR of global target neurons, waveforms drawn per run chunk."""
+
+    sources: list[CurrentSource]
+    ptr: np.ndarray
+    idx: np.ndarray
+    uniq: np.ndarray
+
+    def waves(self, first_step: int, n_steps: int, dt: float) -> np.ndarray:
+        out = np.zeros((len(self.sources), max(n_steps, 1)))
+        for c, src in enumerate(self.sources):
+            out[c, :n_steps] = src.waveform(first_step, n_steps, dt)
+        return out
+
+
+def build_currents(net: Network) -> CurrentPlan:
+    offsets = net.offsets()
+    sources = [st for st in net.stimuli if isinstance(st, CurrentSource)]
+    idx = [offsets[s.population] + s.indices for s in sources]
+    ptr = np.zeros(len(idx) + 1, dtype=np.int64)
+    ptr[1:] = np.cumsum([len(i) for i in idx])
+    flat = np.concatenate(idx).astype(np.int64) if idx else np.zeros(0, np.int64)
+    return CurrentPlan(sources, ptr, flat, np.unique(flat))

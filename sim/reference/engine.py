@@ -1,0 +1,305 @@
+"""The reference engine: the float IR run as written, every model, at any timestep.
+
+`Engine(image)` builds flat arrays from `image.network`; `run(duration)` advances the whole
+network inside one Numba call; `update(network)` adopts a changed network between runs
+while keeping time, state, spikes in flight and plastic state; `reset()` goes back to t = 0.
+
+Conventions (documented once, here):
+- a step k runs from k*dt to (k+1)*dt; a spike in it is stamped (k+1)*dt, as NEST does;
+- a spike stamped ts with delay d changes the target's synaptic state at ts + d; delays are
+  rounded to the nearest whole step, and a delay under one step is an error;
+- spike-array times are rounded to the nearest step; a spike at t acts at t + delay;
+- a current source's value at k*dt acts during step k (`CurrentSource.waveform`);
+- STDP pairs a pre spike at its arrival at the synapse (stamp + delay, all delay axonal, as
+  pyNN.brian2 and Brian2's own STDP examples do) with post spikes at their stamps;
+  NEST's stdp_synapse treats the delay as dendritic instead, which shifts pairs by d;
+- Tsodyks-Markram starts with x = 1, u = 0, so the first spike transmits U * w;
+- refractory periods are round(tau_refrac / dt) steps with v held at v_reset.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ...hw.errors import NetworkError, TargetError
+from ...hw.image import HardwareImage
+from ...hw.ir import Network
+from ...hw.result import Result, Signal, Spikes
+from . import build as B
+from . import kernels
+
+#: Steps per kernel call when current sources need a waveform table (bounds its memory).
+_CHUNK_WITH_CURRENTS = 1 << 16
+
+
+@dataclass
+class _Trace:
+    """Samples of one recorded variable, kept in chunks (indices may grow between runs)."""
+
+    units: str
+    chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)
+
+
+class Engine:
+    """Runner of the `reference` target (see the module docstring for its conventions)."""
+
+    target = "reference"
+
+    def __init__(self, image: "HardwareImage | Network", **options) -> None:
+        if options:
+            raise TargetError(f"the reference engine takes no options, got {sorted(options)}")
+        network = image.network if isinstance(image, HardwareImage) else image
+        network.validate()
+        self.dt = float(network.timestep)
+        self._k = 0
+        self._started = False
+        self._adopt(network)
+        self._reset_state()
+        self._weights_given = {pr.name: pr.weight.copy() for pr in network.projections}
+
+    # --- public API ---------------------------------------------------------------------------
+    @property
+    def t(self) -> float:
+        return self._k * self.dt
+
+    def run(self, duration_ms: float) -> None:
+        """Advance by `duration_ms`, which must be a whole number of timesteps."""
+        duration_ms = float(duration_ms)
+        steps = round(duration_ms / self.dt)
+        if duration_ms < 0 or abs(steps * self.dt - duration_ms) > 1e-9 * max(
+                abs(duration_ms), self.dt):
+            raise TargetError(f"run duration {duration_ms} ms is not a whole, non-negative "
+                              f"number of timesteps of {self.dt} ms")
+        k_end = self._k + steps
+        chunk = _CHUNK_WITH_CURRENTS if self._currents.sources else max(steps, 1)
+        while True:
+            k1 = min(k_end, self._k + chunk)
+            self._run_chunk(k1)
+            if self._k >= k_end:
+                break
+
+    def result(self) -> Result:
+        """Recorded spikes and signals since construction (or reset), and current weights."""
+        res = Result(target=self.target, t_stop=self.t, timestep=self.dt,
+                     info={"steps": self._k})
+        ids = np.concatenate(self._spk_ids) if self._spk_ids else np.zeros(0, np.int64)
+        stamps = np.concatenate(self._spk_stamps) if self._spk_stamps else np.zeros(0, np.int64)
+        for pop in self.network.populations:
+            lo = self._neurons.offsets[pop.name]
+            recorded = pop.name in self._spike_pops
+            sel = (ids >= lo) & (ids < lo + pop.size)
+            if recorded or sel.any():
+                order = np.argsort(stamps[sel], kind="stable")
+                res.spikes[pop.name] = Spikes(ids[sel][order] - lo,
+                                              stamps[sel][order] * self.dt)
+        for (pop, var), trace in self._traces.items():
+            res.signals.setdefault(pop, {})[var] = _merge(trace)
+        for pr in self.network.projections:
+            res.weights[pr.name] = self.weights(pr.name)
+        return res
+
+    def weights(self, proj_name: str) -> np.ndarray:
+        """Current weights of a projection, in the IR order of its synapses."""
+        if proj_name not in self._syn.where:
+            raise NetworkError(f"no projection named {proj_name!r}")
+        plastic, pos = self._syn.where[proj_name]
+        return (self._syn.pl_w if plastic else self._syn.st_w)[pos].copy()
+
+    def get_state(self, pop_name: str, variable: str) -> np.ndarray:
+        """Current value of a state variable of every neuron of a population."""
+        pop = self.network.population(pop_name)
+        table = B.L.RECORDABLE[pop.model]
+        if variable not in table:
+            raise NetworkError(f"population {pop_name!r} ({pop.model}) has no state variable "
+                               f"{variable!r}; it has {list(table)}")
+        lo = self._neurons.offsets[pop_name]
+        return self._S[table[variable][0], lo:lo + pop.size].copy()
+
+    def update(self, network: Network) -> None:
+        """Adopt a changed network, keeping t, state, spikes in flight and plastic state."""
+        network.validate()
+        if abs(network.timestep - self.dt) > 1e-12 * self.dt:
+            raise NetworkError(f"update: timestep {network.timestep} ms differs from the "
+                               f"engine's {self.dt} ms")
+        old_net, old_n, old_syn = self.network, self._neurons, self._syn
+        for pop in network.populations:
+            if pop.name in old_n.offsets and old_net.population(pop.name).size != pop.size:
+                raise NetworkError(f"update: population {pop.name!r} changed size from "
+                                   f"{old_net.population(pop.name).size} to {pop.size}")
+        old_prj = {pr.name: pr for pr in old_net.projections}
+        for pr in network.projections:
+            if pr.name in old_prj and old_prj[pr.name].size != pr.size:
+                raise NetworkError(f"update: projection {pr.name!r} changed size from "
+                                   f"{old_prj[pr.name].size} to {pr.size}")
+        S, refc, buf, hist, hist_n = self._S, self._refc, self._buf, self._hist, self._hist_n
+        pl_state, traces, rec_next = self._pl_state, self._traces, self._rec_next_by_key
+        self._adopt(network)
+        new_n, new_syn = self._neurons, self._syn
+        # neuron state of populations that already existed
+        remap = np.full(old_n.n, -1, dtype=np.int64)
+        self._S = new_n.S0.copy()
+        self._refc = np.zeros(new_n.n, dtype=np.int64)
+        for pop in network.populations:
+            if pop.name in old_n.offsets:
+                a, b, m = old_n.offsets[pop.name], new_n.offsets[pop.name], pop.size
+                self._S[:, b:b + m] = S[:, a:a + m]
+                self._refc[b:b + m] = refc[a:a + m]
+                remap[a:a + m] = np.arange(b, b + m)
+        # input in flight (static delay buffer) and pre spikes in flight (plastic history)
+        n_slots = max(new_syn.n_slots, old_syn.n_slots)
+        self._buf = np.zeros(n_slots * 2 * new_n.n)
+        ob = buf.reshape(old_syn.n_slots, 2, old_n.n)
+        nb = self._buf.reshape(n_slots, 2, new_n.n)
+        keep = remap >= 0
+        for a in range(self._k, self._k + old_syn.n_slots):
+            nb[a % n_slots][:, remap[keep]] = ob[a % old_syn.n_slots][:, keep]
+        new_syn.n_slots = n_slots
+        n_hist = max(new_syn.n_hist, old_syn.n_hist)
+        self._hist = np.zeros((n_hist, new_n.n), dtype=np.int64)
+        self._hist_n = np.zeros(n_hist, dtype=np.int64)
+        for e in range(max(self._k - old_syn.n_hist + 1, -1), self._k):
+            ids = remap[hist[e % old_syn.n_hist, :hist_n[e % old_syn.n_hist]]]
+            ids = ids[ids >= 0]
+            self._hist[e % n_hist, :len(ids)] = ids
+            self._hist_n[e % n_hist] = len(ids)
+        new_syn.n_hist = n_hist
+        # plastic state and weights: kept unless the network now gives a different weight
+        self._pl_state = B.initial_plastic_state(new_syn)
+        for pr in network.projections:
+            plastic, pos = new_syn.where[pr.name]
+            if pr.name not in old_syn.where:
+                continue
+            was_plastic, old_pos = old_syn.where[pr.name]
+            given = self._weights_given.get(pr.name)
+            old_w = (old_syn.pl_w if was_plastic else old_syn.st_w)[old_pos]
+            changed = pr.weight != given if given is not None else np.ones(pr.size, bool)
+            w = np.where(changed, pr.weight, old_w)
+            (new_syn.pl_w if plastic else new_syn.st_w)[pos] = w
+            if plastic and was_plastic:
+                self._pl_state[:, pos] = pl_state[:, old_pos]
+        self._weights_given = {pr.name: pr.weight.copy() for pr in network.projections}
+        # recordings: same (population, variable, neurons, interval) continue; others start
+        self._traces = {key: traces[key] if key in traces else _Trace(units)
+                        for key, units in zip(self._rec.keys, self._rec.units)}
+        self._traces.update({k: v for k, v in traces.items() if k not in self._traces})
+        self._rec_next = np.array([
+            rec_next.get((key, tuple(self._rec.local[r]), int(self._rec.every[r])),
+                         -(-self._k // int(self._rec.every[r])) * int(self._rec.every[r]))
+            for r, key in enumerate(self._rec.keys)], dtype=np.int64)
+        self._ssa_pos = self._ssa_cursor()
+
+    def reset(self) -> None:
+        """Back to t = 0 and initial state; recordings cleared; current weights kept."""
+        self._k = 0
+        self._started = False
+        self._reset_state()
+
+    # --- internals ------------------------------------------------------------------------------
+    def _adopt(self, network: Network) -> None:
+        """Build every table of `network` (parameters, synapses, stimuli, recordings)."""
+        self.network = network
+        self._neurons = B.build_neurons(network, self.dt)
+        self._syn = B.build_synapses(network, self.dt)
+        self._rec = B.build_recordings(network, self.dt)
+        self._currents = B.build_currents(network)
+        self._spike_pops = {r.population for r in network.recordings if r.variable == "spikes"}
+        self._istim = np.zeros(self._neurons.n)
+        self._spiked = np.zeros(self._neurons.n, dtype=np.int64)
+
+    def _reset_state(self) -> None:
+        nrn, syn = self._neurons, self._syn
+        self._S = nrn.S0.copy()
+        self._refc = np.zeros(nrn.n, dtype=np.int64)
+        self._buf = np.zeros(syn.n_slots * 2 * nrn.n)
+        self._hist = np.zeros((syn.n_hist, nrn.n), dtype=np.int64)
+        self._hist_n = np.zeros(syn.n_hist, dtype=np.int64)
+        self._pl_state = B.initial_plastic_state(syn)
+        self._traces = {key: _Trace(units) for key, units in zip(self._rec.keys,
+                                                                   self._rec.units)}
+        self._rec_next = np.zeros(len(self._rec.keys), dtype=np.int64)
+        self._spk_ids: list[np.ndarray] = []
+        self._spk_stamps: list[np.ndarray] = []
+        self._ssa_pos = self._ssa_cursor()
+
+    @property
+    def _rec_next_by_key(self) -> dict:
+        return {(key, tuple(self._rec.local[r]), int(self._rec.every[r])): int(self._rec_next[r])
+                for r, key in enumerate(self._rec.keys)}
+
+    def _ssa_cursor(self) -> np.ndarray:
+        """Per neuron, the first spike-array stamp not yet emitted."""
+        nrn = self._neurons
+        first = self._k + 1 if self._started else 0
+        pos = np.empty(nrn.n, dtype=np.int64)
+        for j in range(nrn.n):
+            lo, hi = nrn.ssa_ptr[j], nrn.ssa_ptr[j + 1]
+            pos[j] = lo + np.searchsorted(nrn.ssa_stamp[lo:hi], first)
+        return pos
+
+    def _run_chunk(self, k1: int) -> None:
+        """Run steps self._k .. k1-1 in one kernel call (more only if spikes overflow)."""
+        k0, rec, syn, nrn = self._k, self._rec, self._syn, self._neurons
+        every = rec.every
+        width = np.diff(rec.ptr)
+        counts = np.where(self._rec_next <= k1,
+                          (k1 - self._rec_next) // np.maximum(every, 1) + 1, 0)
+        rec_off = np.zeros(len(width) + 1, dtype=np.int64)
+        rec_off[1:] = np.cumsum(counts * width)
+        rec_out = np.zeros(int(rec_off[-1]))
+        rec_count = np.zeros(len(width), dtype=np.int64)
+        first_next = self._rec_next.copy()
+        waves = self._currents.waves(k0, k1 - k0, self.dt)
+        n_rec_spk = int(rec.spike_flags.sum())
+        cap = max(1024, 4 * n_rec_spk)
+        spk_id = np.empty(cap, dtype=np.int64)
+        spk_stamp = np.empty(cap, dtype=np.int64)
+        emit_zero = not self._started
+        k = k0
+        while True:
+            spk_n = np.zeros(1, dtype=np.int64)
+            k = kernels.run_steps(
+                k, k1, self.dt, emit_zero,
+                nrn.pop_lo, nrn.pop_hi, nrn.pop_model, self._S, nrn.Q, nrn.ref_steps,
+                self._refc, nrn.ssa_ptr, nrn.ssa_stamp, self._ssa_pos, nrn.pois_seed,
+                self._currents.ptr, self._currents.idx, self._currents.uniq, waves, k0,
+                self._istim,
+                syn.st_ptr, syn.st_tgt, syn.st_delay, syn.st_w, self._buf, syn.n_slots,
+                syn.pl_ptr, syn.pl_tgt, syn.pl_delay, syn.pl_w, syn.pl_rule, syn.pl_par,
+                self._pl_state, syn.pl_in_ptr, syn.pl_in_syn, syn.plastic_out, self._hist,
+                self._hist_n, syn.n_hist,
+                rec.rows, rec.every, self._rec_next, rec.ptr, rec.idx, rec_out, rec_off,
+                rec_count, rec.spike_flags, n_rec_spk, spk_id, spk_stamp, spk_n,
+                self._spiked)
+            emit_zero = False
+            self._started = True
+            self._spk_ids.append(spk_id[:spk_n[0]].copy())
+            self._spk_stamps.append(spk_stamp[:spk_n[0]].copy())
+            if k >= k1:
+                break
+            cap = min(cap * 4, 1 << 26)   # filled up: continue with a larger record
+            spk_id = np.empty(cap, dtype=np.int64)
+            spk_stamp = np.empty(cap, dtype=np.int64)
+        self._k = k1
+        for r, key in enumerate(rec.keys):
+            c = int(rec_count[r])
+            if c:
+                times = (first_next[r] + np.arange(c) * every[r]) * self.dt
+                data = rec_out[rec_off[r]:rec_off[r] + c * width[r]].reshape(c, width[r])
+                self._traces[key].chunks.append((times, rec.local[r], data))
+
+
+def _merge(trace: _Trace) -> Signal:
+    """One Signal from a trace's chunks: union of indices, NaN where a neuron was not
+    recorded yet."""
+    if not trace.chunks:
+        return Signal(np.zeros(0), np.zeros(0, np.int64), np.zeros((0, 0)), trace.units)
+    indices = np.unique(np.concatenate([c[1] for c in trace.chunks]))
+    times = np.concatenate([c[0] for c in trace.chunks])
+    data = np.full((len(times), len(indices)), np.nan)
+    row = 0
+    for t, idx, d in trace.chunks:
+        data[row:row + len(t)][:, np.searchsorted(indices, idx)] = d
+        row += len(t)
+    return Signal(times, indices, data, trace.units)

@@ -1,0 +1,412 @@
+"""Numba kernels of the reference engine: one fused time loop over flat arrays.
+
+Private functions over arrays and scalars only; `engine.py` validates, allocates and wraps.
+A step k runs from k*dt to (k+1)*dt; a spike in it is stamped (k+1)*dt (the NEST
+convention) and, with a delay of d steps, changes the synaptic state at the end of step
+k+d, i.e. at its stamp + delay. The oracle (`oracle.py`) is the readable twin of this file.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ...emulator.jit import njit
+from .layout import (A, AE, AI, A_MINUS, A_PLUS, B, C, CM, COND_ALPHA, COND_EXP,
+                     CURR_ALPHA, CURR_DELTA, CURR_EXP, D, DELTA_T, E_E, E_I, E_K, E_LEAK,
+                     E_NA, EIF_ALPHA, EIF_EXP, FIRST_STAMP, G_K, G_L, G_NA, GH, GM, GN, HH,
+                     I_OFFSET, IZHIKEVICH, IZHIKEVICH_THRESHOLD, LAST_STAMP, NSUB, P20,
+                     P21E, P21I, P22, P31E, P31I, P_SPIKE, PSE, PSI, SE, SI, SOURCE_ARRAY,
+                     SOURCE_POISSON, STDP_ADD, STDP_MULT, T_POST, T_PRE, TAU_FACIL,
+                     TAU_M, TAU_MINUS, TAU_PLUS, TAU_REC, TAU_SE, TAU_SI, TAU_W, TSODYKS,
+                     U_USE, V, V_OFFSET, V_REST, V_RESET, V_SPIKE, V_THRESH, W, W_MAX,
+                     W_MIN, X_PRE, Y_POST, YE, YI)
+
+_E = math.e
+
+
+@njit
+def _splitmix(x):
+    x = x + np.uint64(0x9E3779B97F4A7C15)
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+@njit
+def _uniform(seed, stamp):
+    """A uniform number in [0, 1) fixed by (seed, stamp): Poisson sources need no stream."""
+    x = _splitmix(seed ^ _splitmix(np.uint64(stamp)))
+    return float(x >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+
+
+@njit
+def _g_at(alpha, g0, y0, tau, s):
+    """Conductance s ms into a step from (g, y) at its start: exp or alpha kernel."""
+    if alpha:
+        return math.exp(-s / tau) * (g0 + _E * y0 * s / tau)
+    return g0 * math.exp(-s / tau)
+
+
+@njit
+def _xexp(x, s):
+    """x / (exp(x/s) - 1), continuous at x = 0."""
+    if abs(x / s) < 1e-6:
+        return s * (1.0 - x / (2.0 * s))
+    return x / math.expm1(x / s)
+
+
+@njit
+def _deriv(model, Q, i, v, w, m, h, n, ge, gi, I, refractory):
+    """Right-hand side (dv, dw, dm, dh, dn) of the numerically integrated models (per ms)."""
+    dv = 0.0
+    dw = 0.0
+    dm = 0.0
+    dh = 0.0
+    dn = 0.0
+    if model == COND_EXP or model == COND_ALPHA:
+        if not refractory:
+            dv = (Q[V_REST, i] - v) / Q[TAU_M, i] + (ge * (Q[E_E, i] - v)
+                                                     + gi * (Q[E_I, i] - v) + I) / Q[CM, i]
+    elif model == EIF_EXP or model == EIF_ALPHA:
+        if refractory:
+            v = Q[V_RESET, i]
+        else:
+            dT = Q[DELTA_T, i]
+            spike_term = dT * math.exp((min(v, Q[V_SPIKE, i]) - Q[V_THRESH, i]) / dT)
+            dv = (Q[V_REST, i] - v + spike_term) / Q[TAU_M, i] + (
+                -w + ge * (Q[E_E, i] - v) + gi * (Q[E_I, i] - v) + I) / Q[CM, i]
+        dw = (1e-3 * Q[A, i] * (v - Q[V_REST, i]) - w) / Q[TAU_W, i]
+    else:  # HH_cond_exp (Traub-Miles, PyNN's definition)
+        u = v - Q[V_OFFSET, i]
+        am = 0.32 * _xexp(13.0 - u, 4.0)
+        bm = 0.28 * _xexp(u - 40.0, 5.0)
+        ah = 0.128 * math.exp((17.0 - u) / 18.0)
+        bh = 4.0 / (1.0 + math.exp((40.0 - u) / 5.0))
+        an = 0.032 * _xexp(15.0 - u, 5.0)
+        bn = 0.5 * math.exp((10.0 - u) / 40.0)
+        dv = (Q[G_L, i] * (Q[E_LEAK, i] - v) - Q[G_NA, i] * m * m * m * h * (v - Q[E_NA, i])
+              - Q[G_K, i] * n * n * n * n * (v - Q[E_K, i]) + ge * (Q[E_E, i] - v)
+              + gi * (Q[E_I, i] - v) + I) / Q[CM, i]
+        dm = am * (1.0 - m) - bm * m
+        dh = ah * (1.0 - h) - bh * h
+        dn = an * (1.0 - n) - bn * n
+    return dv, dw, dm, dh, dn
+
+
+@njit
+def _rk4_step(model, Q, S, i, dt, I, refractory):
+    """Advance v (and w or m, h, n) of neuron i over one step with RK4 substeps, the
+    conductances following their exact exp/alpha course within the step."""
+    alpha = model == COND_ALPHA or model == EIF_ALPHA
+    nsub = int(Q[NSUB, i])
+    h = dt / nsub
+    ge0, gi0, ye0, yi0 = S[SE, i], S[SI, i], S[YE, i], S[YI, i]
+    te, ti = Q[TAU_SE, i], Q[TAU_SI, i]
+    v, w, m, hh, n = S[V, i], S[W, i], S[GM, i], S[GH, i], S[GN, i]
+    for j in range(nsub):
+        s0 = j * h
+        ge1 = _g_at(alpha, ge0, ye0, te, s0)
+        gi1 = _g_at(alpha, gi0, yi0, ti, s0)
+        ge2 = _g_at(alpha, ge0, ye0, te, s0 + 0.5 * h)
+        gi2 = _g_at(alpha, gi0, yi0, ti, s0 + 0.5 * h)
+        ge3 = _g_at(alpha, ge0, ye0, te, s0 + h)
+        gi3 = _g_at(alpha, gi0, yi0, ti, s0 + h)
+        k1 = _deriv(model, Q, i, v, w, m, hh, n, ge1, gi1, I, refractory)
+        k2 = _deriv(model, Q, i, v + 0.5 * h * k1[0], w + 0.5 * h * k1[1],
+                    m + 0.5 * h * k1[2], hh + 0.5 * h * k1[3], n + 0.5 * h * k1[4],
+                    ge2, gi2, I, refractory)
+        k3 = _deriv(model, Q, i, v + 0.5 * h * k2[0], w + 0.5 * h * k2[1],
+                    m + 0.5 * h * k2[2], hh + 0.5 * h * k2[3], n + 0.5 * h * k2[4],
+                    ge2, gi2, I, refractory)
+        k4 = _deriv(model, Q, i, v + h * k3[0], w + h * k3[1], m + h * k3[2],
+                    hh + h * k3[3], n + h * k3[4], ge3, gi3, I, refractory)
+        v += h / 6.0 * (k1[0] + 2.0 * k2[0] + 2.0 * k3[0] + k4[0])
+        w += h / 6.0 * (k1[1] + 2.0 * k2[1] + 2.0 * k3[1] + k4[1])
+        m += h / 6.0 * (k1[2] + 2.0 * k2[2] + 2.0 * k3[2] + k4[2])
+        hh += h / 6.0 * (k1[3] + 2.0 * k2[3] + 2.0 * k3[3] + k4[3])
+        n += h / 6.0 * (k1[4] + 2.0 * k2[4] + 2.0 * k3[4] + k4[4])
+    S[V, i], S[W, i], S[GM, i], S[GH, i], S[GN, i] = v, w, m, hh, n
+
+
+@njit
+def _decay_conductances(alpha, Q, S, i, in_e, in_i):
+    """Exact end-of-step conductances, then this step's arriving input added."""
+    if alpha:
+        S[SE, i] = Q[PSE, i] * (S[SE, i] + Q[AE, i] * S[YE, i])
+        S[SI, i] = Q[PSI, i] * (S[SI, i] + Q[AI, i] * S[YI, i])
+        S[YE, i] = Q[PSE, i] * S[YE, i] + in_e
+        S[YI, i] = Q[PSI, i] * S[YI, i] + in_i
+    else:
+        S[SE, i] = Q[PSE, i] * S[SE, i] + in_e
+        S[SI, i] = Q[PSI, i] * S[SI, i] + in_i
+
+
+@njit
+def _clip(w, lo, hi):
+    return min(max(w, lo), hi)
+
+
+@njit
+def _arrivals(k, dt, base, buf, hist, hist_n, n_hist, pl_ptr, pl_tgt, pl_delay, pl_w,
+              pl_rule, pl_par, pl_state):
+    """Plastic synapses whose pre spike arrives at the end of step k: update, then deliver."""
+    a = k + 1
+    for d in range(1, n_hist):
+        e = k - d
+        if e < -1:
+            break
+        hs = (e + n_hist) % n_hist
+        for q in range(hist_n[hs]):
+            j = hist[hs, q]
+            lo = pl_ptr[j]
+            hi = pl_ptr[j + 1]
+            while lo < hi:   # first synapse of j with delay >= d
+                mid = (lo + hi) // 2
+                if pl_delay[mid] < d:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            s = lo
+            while s < pl_ptr[j + 1] and pl_delay[s] == d:
+                w = pl_w[s]
+                rule = pl_rule[s]
+                if rule == TSODYKS:
+                    h = (a - pl_state[T_PRE, s]) * dt
+                    x = pl_state[X_PRE, s]
+                    u = pl_state[Y_POST, s]
+                    tr = pl_par[TAU_REC, s]
+                    tf = pl_par[TAU_FACIL, s]
+                    U = pl_par[U_USE, s]
+                    x = 1.0 + (x - x * u - 1.0) * (math.exp(-h / tr) if tr > 0 else 0.0)
+                    u = U + u * (1.0 - U) * (math.exp(-h / tf) if tf > 0 else 0.0)
+                    pl_state[X_PRE, s] = x
+                    pl_state[Y_POST, s] = u
+                    pl_state[T_PRE, s] = a
+                    buf[base + pl_tgt[s]] += w * u * x
+                else:
+                    y = pl_state[Y_POST, s] * math.exp(
+                        -(a - pl_state[T_POST, s]) * dt / pl_par[TAU_MINUS, s])
+                    x = pl_state[X_PRE, s] * math.exp(
+                        -(a - pl_state[T_PRE, s]) * dt / pl_par[TAU_PLUS, s])
+                    if rule == STDP_ADD:
+                        w -= pl_par[A_MINUS, s] * pl_par[W_MAX, s] * y
+                    else:
+                        w -= pl_par[A_MINUS, s] * (w - pl_par[W_MIN, s]) * y
+                    w = _clip(w, pl_par[W_MIN, s], pl_par[W_MAX, s])
+                    pl_w[s] = w
+                    buf[base + pl_tgt[s]] += w
+                    pl_state[X_PRE, s] = x + 1.0
+                    pl_state[T_PRE, s] = a
+                s += 1
+
+
+@njit
+def _post_spike(j, a, dt, pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state):
+    """STDP potentiation of j's incoming synapses by its spike stamped a (in steps)."""
+    for q in range(pl_in_ptr[j], pl_in_ptr[j + 1]):
+        s = pl_in_syn[q]
+        x = pl_state[X_PRE, s] * math.exp(-(a - pl_state[T_PRE, s]) * dt / pl_par[TAU_PLUS, s])
+        w = pl_w[s]
+        if pl_rule[s] == STDP_ADD:
+            w += pl_par[A_PLUS, s] * pl_par[W_MAX, s] * x
+        else:
+            w += pl_par[A_PLUS, s] * (pl_par[W_MAX, s] - w) * x
+        pl_w[s] = _clip(w, pl_par[W_MIN, s], pl_par[W_MAX, s])
+        pl_state[Y_POST, s] = pl_state[Y_POST, s] * math.exp(
+            -(a - pl_state[T_POST, s]) * dt / pl_par[TAU_MINUS, s]) + 1.0
+        pl_state[T_POST, s] = a
+
+
+@njit
+def _emit(j, e, dt, n, st_ptr, st_tgt, st_delay, st_w, buf, n_slots, plastic_out, hist,
+          hist_n, n_hist, pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state,
+          rec_spk, spk_id, spk_stamp, spk_n):
+    """Everything a spike of neuron j in step e (stamp e+1) does, except the reset."""
+    if rec_spk[j]:
+        c = spk_n[0]
+        spk_id[c] = j
+        spk_stamp[c] = e + 1
+        spk_n[0] = c + 1
+    if plastic_out[j]:
+        hs = (e + n_hist) % n_hist
+        hist[hs, hist_n[hs]] = j
+        hist_n[hs] += 1
+    start = (e % n_slots) if e >= 0 else n_slots - 1
+    for s in range(st_ptr[j], st_ptr[j + 1]):
+        slot = start + st_delay[s]
+        if slot >= n_slots:
+            slot -= n_slots
+        buf[slot * 2 * n + st_tgt[s]] += st_w[s]
+    if pl_in_ptr[j + 1] > pl_in_ptr[j]:
+        _post_spike(j, e + 1, dt, pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state)
+
+
+@njit
+def _sample(m, S, rec_row, rec_every, rec_next, rec_ptr, rec_idx, rec_out, rec_off,
+            rec_count):
+    """Write the state at time m*dt into every recording due at m."""
+    for r in range(len(rec_row)):
+        if rec_next[r] == m:
+            lo = rec_ptr[r]
+            width = rec_ptr[r + 1] - lo
+            at = rec_off[r] + rec_count[r] * width
+            row = rec_row[r]
+            for c in range(width):
+                rec_out[at + c] = S[row, rec_idx[lo + c]]
+            rec_count[r] += 1
+            rec_next[r] += rec_every[r]
+
+
+@njit
+def run_steps(k0, k1, dt, emit_zero,
+              pop_lo, pop_hi, pop_model, S, Q, ref_steps, refc,
+              ssa_ptr, ssa_stamp, ssa_pos, pois_seed,
+              cs_ptr, cs_idx, cs_uniq, cs_wave, cs_k0, istim,
+              st_ptr, st_tgt, st_delay, st_w, buf, n_slots,
+              pl_ptr, pl_tgt, pl_delay, pl_w, pl_rule, pl_par, pl_state,
+              pl_in_ptr, pl_in_syn, plastic_out, hist, hist_n, n_hist,
+              rec_row, rec_every, rec_next, rec_ptr, rec_idx, rec_out, rec_off, rec_count,
+              rec_spk, n_rec_spk, spk_id, spk_stamp, spk_n, spiked):
+    """Advance steps k0 .. k1-1. Returns the step reached: k1, or earlier when the spike
+    record is full (the caller grows it and calls again from there)."""
+    n = S.shape[1]
+    if emit_zero:   # spike-array spikes stamped 0: emitted "in step -1"
+        for j in range(n):
+            p = ssa_pos[j]
+            if p < ssa_ptr[j + 1] and ssa_stamp[p] == 0:
+                ssa_pos[j] = p + 1
+                _emit(j, -1, dt, n, st_ptr, st_tgt, st_delay, st_w, buf, n_slots,
+                      plastic_out, hist, hist_n, n_hist, pl_in_ptr, pl_in_syn, pl_w,
+                      pl_rule, pl_par, pl_state, rec_spk, spk_id, spk_stamp, spk_n)
+    for k in range(k0, k1):
+        if spk_n[0] + n_rec_spk > len(spk_id):
+            return k
+        _sample(k, S, rec_row, rec_every, rec_next, rec_ptr, rec_idx, rec_out, rec_off,
+                rec_count)
+        base = (k % n_slots) * 2 * n
+        hist_n[k % n_hist] = 0
+        if n_hist > 1:
+            _arrivals(k, dt, base, buf, hist, hist_n, n_hist, pl_ptr, pl_tgt, pl_delay,
+                      pl_w, pl_rule, pl_par, pl_state)
+        if len(cs_ptr) > 1:
+            for q in range(len(cs_uniq)):
+                istim[cs_uniq[q]] = 0.0
+            for c in range(len(cs_ptr) - 1):
+                val = cs_wave[c, k - cs_k0]
+                for q in range(cs_ptr[c], cs_ptr[c + 1]):
+                    istim[cs_idx[q]] += val
+        n_sp = 0
+        stamp = k + 1
+        for p in range(len(pop_lo)):
+            model = pop_model[p]
+            lo = pop_lo[p]
+            hi = pop_hi[p]
+            if model == CURR_EXP or model == CURR_ALPHA:
+                alpha = model == CURR_ALPHA
+                for i in range(lo, hi):
+                    in_e = buf[base + i]
+                    in_i = buf[base + n + i]
+                    if refc[i] > 0:
+                        refc[i] -= 1
+                    else:
+                        vr = Q[V_REST, i]
+                        v = (vr + (S[V, i] - vr) * Q[P22, i]
+                             + S[SE, i] * Q[P21E, i] - S[SI, i] * Q[P21I, i]
+                             + (Q[I_OFFSET, i] + istim[i]) * Q[P20, i])
+                        if alpha:
+                            v += S[YE, i] * Q[P31E, i] - S[YI, i] * Q[P31I, i]
+                        S[V, i] = v
+                        if v >= Q[V_THRESH, i]:
+                            S[V, i] = Q[V_RESET, i]
+                            refc[i] = ref_steps[i]
+                            spiked[n_sp] = i
+                            n_sp += 1
+                    _decay_conductances(alpha, Q, S, i, in_e, in_i)
+            elif model == CURR_DELTA:
+                for i in range(lo, hi):
+                    if refc[i] > 0:
+                        refc[i] -= 1
+                    else:
+                        vr = Q[V_REST, i]
+                        v = (vr + (S[V, i] - vr) * Q[P22, i]
+                             + (Q[I_OFFSET, i] + istim[i]) * Q[P20, i]
+                             + buf[base + i] - buf[base + n + i])
+                        S[V, i] = v
+                        if v >= Q[V_THRESH, i]:
+                            S[V, i] = Q[V_RESET, i]
+                            refc[i] = ref_steps[i]
+                            spiked[n_sp] = i
+                            n_sp += 1
+            elif model == COND_EXP or model == COND_ALPHA or model == EIF_EXP \
+                    or model == EIF_ALPHA:
+                alpha = model == COND_ALPHA or model == EIF_ALPHA
+                eif = model == EIF_EXP or model == EIF_ALPHA
+                for i in range(lo, hi):
+                    I = Q[I_OFFSET, i] + istim[i]
+                    refractory = refc[i] > 0
+                    if refractory:
+                        refc[i] -= 1
+                        if eif:
+                            _rk4_step(model, Q, S, i, dt, I, True)
+                        S[V, i] = Q[V_RESET, i]
+                    else:
+                        _rk4_step(model, Q, S, i, dt, I, False)
+                        thr = Q[V_SPIKE, i] if eif else Q[V_THRESH, i]
+                        if S[V, i] >= thr:
+                            S[V, i] = Q[V_RESET, i]
+                            if eif:
+                                S[W, i] += Q[B, i]
+                            refc[i] = ref_steps[i]
+                            spiked[n_sp] = i
+                            n_sp += 1
+                    _decay_conductances(alpha, Q, S, i, buf[base + i], buf[base + n + i])
+            elif model == HH:
+                for i in range(lo, hi):
+                    v_before = S[V, i]
+                    _rk4_step(model, Q, S, i, dt, Q[I_OFFSET, i] + istim[i], False)
+                    if refc[i] > 0:
+                        refc[i] -= 1
+                    elif S[V, i] > Q[V_OFFSET, i] + 30.0 and v_before > S[V, i]:
+                        refc[i] = ref_steps[i]
+                        spiked[n_sp] = i
+                        n_sp += 1
+                    _decay_conductances(False, Q, S, i, buf[base + i], buf[base + n + i])
+            elif model == IZHIKEVICH:
+                for i in range(lo, hi):
+                    v = S[V, i]
+                    u = S[W, i]
+                    I = 1000.0 * (Q[I_OFFSET, i] + istim[i])
+                    vn = v + dt * (0.04 * v * v + 5.0 * v + 140.0 - u + I) \
+                        + buf[base + i] - buf[base + n + i]
+                    un = u + dt * Q[A, i] * (Q[B, i] * v - u)
+                    if vn >= IZHIKEVICH_THRESHOLD:
+                        vn = Q[C, i]
+                        un += Q[D, i]
+                        spiked[n_sp] = i
+                        n_sp += 1
+                    S[V, i] = vn
+                    S[W, i] = un
+            elif model == SOURCE_ARRAY:
+                for i in range(lo, hi):
+                    q = ssa_pos[i]
+                    if q < ssa_ptr[i + 1] and ssa_stamp[q] == stamp:
+                        ssa_pos[i] = q + 1
+                        spiked[n_sp] = i
+                        n_sp += 1
+            elif model == SOURCE_POISSON:
+                for i in range(lo, hi):
+                    if Q[FIRST_STAMP, i] <= stamp <= Q[LAST_STAMP, i]:
+                        if _uniform(pois_seed[i], stamp) < Q[P_SPIKE, i]:
+                            spiked[n_sp] = i
+                            n_sp += 1
+        for q in range(base, base + 2 * n):
+            buf[q] = 0.0
+        for q in range(n_sp):
+            _emit(spiked[q], k, dt, n, st_ptr, st_tgt, st_delay, st_w, buf, n_slots,
+                  plastic_out, hist, hist_n, n_hist, pl_in_ptr, pl_in_syn, pl_w, pl_rule,
+                  pl_par, pl_state, rec_spk, spk_id, spk_stamp, spk_n)
+    _sample(k1, S, rec_row, rec_every, rec_next, rec_ptr, rec_idx, rec_out, rec_off,
+            rec_count)
+    return k1
