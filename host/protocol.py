@@ -12,7 +12,8 @@ Frame (before COBS), all integers little-endian:
     6  n    payload
     6+n u32 CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320, zlib.crc32) of bytes 0..6+n
 
-On the wire: COBS(frame) followed by one 0x00 delimiter.
+On the wire: COBS(frame) followed by one 0x00 delimiter (the host also sends one before
+each request, so a request never merges with line noise that preceded it).
 """
 
 from __future__ import annotations
@@ -77,10 +78,14 @@ class Cmd(IntEnum):
     RUN = 0x20
     READ_SPIKES = 0x21
     READ_COUNTERS = 0x22
+    NACK = 0x7E   # only ever sent by the board: type 0xFE, "a damaged frame arrived"
     ERROR = 0x7F  # only ever sent as a response: type 0xFF
 
 
 ERROR_TYPE = Cmd.ERROR | RESPONSE_BIT
+#: the board's answer to a frame it had to drop (bad COBS, length or CRC): sequence 0,
+#: empty payload; the host retransmits at once instead of waiting for its timeout
+NACK_TYPE = Cmd.NACK | RESPONSE_BIT
 
 
 class ErrorCode(IntEnum):

@@ -1,0 +1,317 @@
+"""The host side of the board link: a retransmitting request/response link over pyserial,
+and `Board`, which identifies a board, loads a HardwareImage, runs it and reads results.
+
+Reliability: every request carries a sequence number and a CRC-32; a lost, damaged or
+unanswered exchange is retransmitted (the board answers a duplicate from its cache, so a
+command never runs twice). Frames shrink when the line is noisy and grow back when it is
+clean. A board that stops answering raises BoardTimeoutError after `retries` attempts:
+the total wait is bounded by `retries * (timeout + transfer time)`.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from ..hw.errors import TargetError
+from . import protocol as P
+
+MIN_CHUNK = 64
+#: failed attempts at one frame size before an idempotent request is re-cut smaller
+SHRINK_AFTER = 3
+#: clean first-try exchanges after which the frame size doubles again
+GROW_AFTER = 4
+
+
+def open_port(port: Any, baud: int = 1_000_000, poll: float = 0.005) -> Any:
+    """A pyserial port from a URL/path ("loop://", "socket://h:p", a pty, /dev/ttyUSB0),
+    or `port` itself when it already is a serial-like object (read/write/in_waiting)."""
+    if not isinstance(port, str):
+        return port
+    import serial
+    try:
+        ser = serial.serial_for_url(port, baudrate=baud, timeout=poll, write_timeout=5.0)
+    except (serial.SerialException, ValueError, OSError) as exc:
+        raise TargetError(f"cannot open board port {port!r}: {exc}") from exc
+    return ser
+
+
+@dataclass
+class LinkStats:
+    """What the link did: requests, retransmissions, bad frames seen, bytes each way."""
+
+    requests: int = 0
+    retransmits: int = 0
+    timeouts: int = 0
+    bad_frames: int = 0
+    stale_frames: int = 0
+    nacks: int = 0
+    bytes_out: int = 0
+    bytes_in: int = 0
+
+
+@dataclass
+class Link:
+    """Stop-and-wait ARQ over a serial port: `request(cmd, payload) -> response payload`."""
+
+    port: Any
+    baud: int | None = 1_000_000
+    timeout: float = 0.25
+    retries: int = 12
+    max_payload: int = P.MAX_PAYLOAD
+    stats: LinkStats = field(default_factory=LinkStats)
+    seq: int = field(default_factory=lambda: random.randrange(1 << 16))
+    chunk: int = P.MAX_PAYLOAD
+    _deframer: P.Deframer = field(default_factory=P.Deframer)
+    _clean_run: int = 0
+
+    def __post_init__(self) -> None:
+        if self.timeout <= 0:
+            raise ValueError(f"link timeout {self.timeout} s must be > 0")
+        if self.retries < 1:
+            raise ValueError(f"link retries {self.retries} must be >= 1")
+
+    def transfer_time(self, n_bytes: int) -> float:
+        """Seconds `n_bytes` take on the line at 8N1 (10 bits per byte)."""
+        return 10.0 * n_bytes / self.baud if self.baud else 0.0
+
+    def request(self, cmd: int, payload: bytes = b"", expect: int = 64,
+                attempts: int | None = None) -> bytes:
+        """Send a request and return its response payload; `expect` is the response's
+        size bound in bytes (only to size the wait). Raises BoardError on an ERROR
+        response, VersionError on a board of another protocol version, and
+        BoardTimeoutError after `attempts` (default `retries`) unanswered attempts."""
+        attempts = self.retries if attempts is None else attempts
+        self.seq = (self.seq + 1) & 0xFFFF
+        wire = b"\x00" + P.encode_frame(cmd, self.seq, payload)
+        wait = self.timeout + self.transfer_time(len(wire) + expect + expect // 254 + 12)
+        self.stats.requests += 1
+        last_reason = "no answer"
+        for attempt in range(attempts):
+            if attempt:
+                self.stats.retransmits += 1
+                self._adapt(failed=True)
+            self._write(wire)
+            frame, reason = self._await(self.seq, wait)
+            if frame is None:
+                last_reason = reason
+                continue
+            if attempt == 0:
+                self._adapt(failed=False)
+            if frame.type == P.ERROR_TYPE:
+                raise P.unpack_error(frame.payload)
+            if frame.type != cmd | P.RESPONSE_BIT:
+                raise P.ProtocolError(f"response of type 0x{frame.type:02x} to command "
+                                      f"0x{cmd:02x}")
+            return frame.payload
+        raise P.BoardTimeoutError(
+            f"board did not answer command {P.Cmd(cmd).name} after {attempts} attempts "
+            f"of {wait:.3g} s each ({last_reason}; {self.stats.bad_frames} bad frames seen)")
+
+    def _write(self, data: bytes) -> None:
+        self.port.write(data)
+        flush = getattr(self.port, "flush", None)
+        if flush is not None:
+            flush()
+        self.stats.bytes_out += len(data)
+
+    def _await(self, seq: int, wait: float) -> "tuple[P.Frame | None, str]":
+        """The response to `seq`, or (None, why) on timeout or a damaged frame."""
+        deadline = time.monotonic() + wait
+        errors_before = self._deframer.errors
+        while True:
+            n = getattr(self.port, "in_waiting", 0) or 1
+            data = self.port.read(n)
+            if data:
+                self.stats.bytes_in += len(data)
+                for frame in self._deframer.feed(data):
+                    if frame.version != P.PROTOCOL_VERSION:
+                        raise P.VersionError(
+                            f"board speaks protocol version {frame.version}; this host "
+                            f"speaks version {P.PROTOCOL_VERSION} (update the board's "
+                            "bitstream or this neurocosim)")
+                    if frame.type == P.NACK_TYPE:
+                        self.stats.nacks += 1
+                        return None, "the board received a damaged frame"
+                    if frame.is_response and frame.seq == seq:
+                        return frame, ""
+                    self.stats.stale_frames += 1
+                if self._deframer.errors != errors_before:
+                    # a damaged frame arrived: most likely our answer; ask again now
+                    self.stats.bad_frames += self._deframer.errors - errors_before
+                    return None, f"damaged frame ({self._deframer.last_error})"
+            if time.monotonic() > deadline:
+                self.stats.timeouts += 1
+                self._deframer.reset()
+                return None, "timeout"
+
+    def _adapt(self, failed: bool) -> None:
+        """Halve the frame size on a failure, double it after GROW_AFTER clean exchanges."""
+        if failed:
+            self.chunk = max(MIN_CHUNK, self.chunk // 2)
+            self._clean_run = 0
+        else:
+            self._clean_run += 1
+            if self._clean_run >= GROW_AFTER and self.chunk < self.max_payload:
+                self.chunk = min(self.max_payload, self.chunk * 2)
+                self._clean_run = 0
+
+
+class Board:
+    """A neurocosim board (real, or virtual behind a pty/socket) speaking host.protocol.
+
+    `Board(port)` opens the port and identifies the board; a board of another protocol
+    version is refused with VersionError before anything else happens.
+    """
+
+    def __init__(self, port: Any, baud: int = 1_000_000, timeout: float = 0.25,
+                 retries: int = 12):
+        self._ser = open_port(port, baud)
+        self._owns_port = isinstance(port, str)
+        self.link = Link(self._ser, baud=baud, timeout=timeout, retries=retries)
+        try:
+            self.identity = self.identify()
+        except Exception:
+            self.close()
+            raise
+        self.link.max_payload = min(P.MAX_PAYLOAD, self.identity.max_payload)
+        self.link.chunk = self.link.max_payload
+        self.cursor = 0
+
+    # ---- commands -----------------------------------------------------------------
+
+    def identify(self) -> P.Identity:
+        """Ask the board who it is; refuse another protocol version."""
+        ident = P.unpack_identity(self.link.request(P.Cmd.IDENTIFY, b"", expect=1024))
+        if ident.protocol_version != P.PROTOCOL_VERSION:
+            raise P.VersionError(f"board speaks protocol version {ident.protocol_version}; "
+                                 f"this host speaks version {P.PROTOCOL_VERSION}")
+        return ident
+
+    def reset(self, everything: bool = False) -> None:
+        """Clear neuron state, time, spike stream and counters (and memories if asked)."""
+        self.link.request(P.Cmd.RESET, P.pack_reset(P.RESET_ALL if everything
+                                                    else P.RESET_STATE))
+        self.cursor = 0
+
+    def write_region(self, name: str, values, core: int = 0, offset: int = 0) -> None:
+        """Write int values into a region, in frames sized to the line's current health."""
+        region = self.identity.region(name)
+        values = np.asarray(values, dtype=np.int64).ravel()
+        region.check(values, offset)
+        self._check_core(core)
+        cmd = P.KIND_WRITE[region.kind]
+        i = 0
+        while i < values.size:
+            def build(chunk: int, i=i):
+                n = max(1, (chunk - P.ACCESS_SIZE) // region.width)
+                part = values[i:i + n]
+                return P.pack_write(core, region, offset + i, part), 16, part.size
+            i += self._exchange(cmd, build)
+
+    def read_region(self, name: str, core: int = 0, count: int | None = None,
+                    offset: int = 0) -> np.ndarray:
+        """Read `count` elements (default: the whole region) back from the board."""
+        region = self.identity.region(name)
+        self._check_core(core)
+        count = region.depth - offset if count is None else count
+        out = []
+        i = 0
+        while i < count:
+            def build(chunk: int, i=i):
+                n = min(count - i, max(1, (chunk - P.ACCESS_SIZE) // region.width))
+                return (P.pack_read(core, region, offset + i, n),
+                        P.ACCESS_SIZE + n * region.width, n)
+            resp, n = self._exchange(P.Cmd.READ_REGION, build, with_response=True)
+            c, rid, off, cnt, body = P.unpack_access(resp)
+            if (c, rid, off, cnt) != (core, region.id, offset + i, n):
+                raise P.ProtocolError(f"READ_REGION answered ({c}, {rid}, {off}, {cnt}) for "
+                                      f"({core}, {region.id}, {offset + i}, {n})")
+            out.append(P.decode_values(region, body, cnt))
+            i += n
+        return np.concatenate(out) if out else np.zeros(0, np.int64)
+
+    def start(self, n_steps: int) -> None:
+        """Start a run of `n_steps` timesteps (spikes are read with `spikes()`)."""
+        self.link.request(P.Cmd.RUN, P.pack_run(n_steps))
+
+    def read_chunk(self) -> P.SpikeChunk:
+        """One READ_SPIKES exchange; advances the cursor past the bytes received."""
+        def build(size: int):
+            want = max(1, size - P.SPIKE_RESP_HEAD)
+            return P.pack_spike_request(self.cursor, want), P.SPIKE_RESP_HEAD + want, want
+        resp, _ = self._exchange(P.Cmd.READ_SPIKES, build, with_response=True)
+        chunk = P.unpack_spike_chunk(resp)
+        if chunk.cursor != self.cursor:
+            raise P.ProtocolError(f"spike stream answered from byte {chunk.cursor}, "
+                                  f"asked for byte {self.cursor}")
+        self.cursor += len(chunk.data)
+        return chunk
+
+    def spikes(self, parser: P.SpikeStreamParser | None = None,
+               poll: float = 0.0) -> Iterator[tuple[int, int, np.ndarray]]:
+        """(step, cycles, hardware neuron ids) per timestep until the run has finished."""
+        parser = parser or P.SpikeStreamParser(self.identity.n_neurons)
+        while True:
+            chunk = self.read_chunk()
+            yield from parser.feed(chunk.data)
+            if not chunk.running and not chunk.data:
+                if parser.buffer:
+                    raise P.ProtocolError(f"spike stream ended inside a record "
+                                          f"({len(parser.buffer)} bytes left)")
+                return
+            if not chunk.data and poll:
+                time.sleep(poll)
+
+    def run_steps(self, n_steps: int,
+                  progress: Callable[[int], None] | None = None,
+                  parser: P.SpikeStreamParser | None = None
+                  ) -> list[tuple[int, int, np.ndarray]]:
+        """Run `n_steps` and collect every step's record (step, cycles, ids)."""
+        self.start(n_steps)
+        records = []
+        for rec in self.spikes(parser):
+            records.append(rec)
+            if progress is not None:
+                progress(rec[0])
+        return records
+
+    def counters(self) -> P.Counters:
+        return P.unpack_counters(self.link.request(P.Cmd.READ_COUNTERS, b""))
+
+    def close(self) -> None:
+        if self._owns_port:
+            self._ser.close()
+
+    def __enter__(self) -> "Board":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _exchange(self, cmd: int, build, with_response: bool = False):
+        """An idempotent request whose frame size may shrink: `build(chunk)` gives
+        (payload, expected response bytes, items carried). A few failed attempts at one
+        size retry at half the size; at the smallest size the full `retries` apply, so a
+        dead board is reported after at most 5 * SHRINK_AFTER + retries attempts."""
+        while True:
+            payload, expect, items = build(self.link.chunk)
+            small = self.link.chunk <= MIN_CHUNK
+            try:
+                resp = self.link.request(cmd, payload, expect,
+                                         attempts=None if small else SHRINK_AFTER)
+            except P.BoardTimeoutError:
+                if small:
+                    raise
+                self.link.chunk = max(MIN_CHUNK, self.link.chunk // 2)
+                continue
+            return (resp, items) if with_response else items
+
+    def _check_core(self, core: int) -> None:
+        if not 0 <= core < self.identity.n_cores:
+            raise TargetError(f"core {core} does not exist; the board has "
+                              f"{self.identity.n_cores} core(s)")
