@@ -75,6 +75,20 @@ def _ray_reference(task: SweepTask, network):
     return reference_run(task, network)
 
 
+def _ray_warm(task: SweepTask) -> int:
+    """Import the target's compiler and runner in a worker, and load the fidelity kernel
+    (a Numba kernel's first call in a process costs about half a second)."""
+    import numpy as np
+
+    from ...hw.compiler import load_entry
+    from ..metrics import van_rossum
+    van_rossum(np.array([1.0, 2.0]), np.array([1.5]), 10.0)
+    spec = task.build(task.spec)
+    load_entry(spec.compiler)
+    load_entry(spec.runner)
+    return os.getpid()
+
+
 def _failed_keys(store: ResultStore, keys: set[str]) -> set[str]:
     import pyarrow.parquet as pq
     return {k for k in keys
@@ -145,6 +159,9 @@ def _run_on_ray(config: SweepConfig, task: SweepTask, network, todo: list[Point]
     with ray_session(address, workers) as cpus:
         point_fn = ray.remote(num_cpus=1, max_retries=0)(_ray_point)
         net_ref = ray.put(network)
+        # workers import the target's modules while the reference runs (errors show later)
+        warm = [ray.remote(num_cpus=1, max_retries=0)(_ray_warm).remote(task)
+                for _ in range(min(cpus, len(todo)))]
         ref_ref = None
         if task.reference is not None:
             ref_ref = ray.remote(num_cpus=1, max_retries=0)(_ray_reference).remote(
@@ -154,6 +171,7 @@ def _run_on_ray(config: SweepConfig, task: SweepTask, network, todo: list[Point]
             except ray.exceptions.RayTaskError as exc:
                 raise SweepError(f"the reference run on {config.reference!r} failed: "
                                  f"{exc.cause!r}") from None
+        ray.wait(warm, num_returns=len(warm))
         bar.restart()
         window = 2 * (workers or cpus)
         pending: dict[Any, Point] = {}

@@ -27,7 +27,7 @@ LEADING = ("point_id", "key", "status", "error")
 VOLATILE = ("seconds_compile", "seconds_run")
 
 
-def _cell(value: Any) -> Any:
+def as_cell(value: Any) -> Any:
     """A value as a Parquet cell: tuples/lists become JSON text, numpy scalars Python,
     NaN (an undefined metric, e.g. a correlation of constant counts) a null."""
     value = _plain(value)
@@ -78,7 +78,7 @@ class ResultStore:
 
     def write(self, row: dict[str, Any]) -> None:
         """Store one point's row (atomically: a temporary file renamed into place)."""
-        table = pa.Table.from_pylist([{k: _cell(v) for k, v in row.items()}])
+        table = pa.Table.from_pylist([{k: as_cell(v) for k, v in row.items()}])
         final = self.parts / f"{row['key']}.parquet"
         tmp = self.parts / f".{row['key']}.{os.getpid()}.tmp"
         pq.write_table(table, tmp)
