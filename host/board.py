@@ -21,6 +21,12 @@ from ..hw.errors import TargetError
 from . import protocol as P
 
 MIN_CHUNK = 64
+
+
+def _serial_error() -> type:
+    import serial
+    return serial.SerialException
+
 #: failed attempts at one frame size before an idempotent request is re-cut smaller
 SHRINK_AFTER = 3
 #: clean first-try exchanges after which the frame size doubles again
@@ -113,19 +119,28 @@ class Link:
             f"of {wait:.3g} s each ({last_reason}; {self.stats.bad_frames} bad frames seen)")
 
     def _write(self, data: bytes) -> None:
-        self.port.write(data)
-        flush = getattr(self.port, "flush", None)
-        if flush is not None:
-            flush()
+        try:
+            self.port.write(data)
+            flush = getattr(self.port, "flush", None)
+            if flush is not None:
+                flush()
+        except (OSError, _serial_error()) as exc:
+            raise P.PortError(f"writing to the board port failed: {exc}") from exc
         self.stats.bytes_out += len(data)
+
+    def _read(self) -> bytes:
+        try:
+            n = getattr(self.port, "in_waiting", 0) or 1
+            return self.port.read(n)
+        except (OSError, _serial_error()) as exc:
+            raise P.PortError(f"reading from the board port failed: {exc}") from exc
 
     def _await(self, seq: int, wait: float) -> "tuple[P.Frame | None, str]":
         """The response to `seq`, or (None, why) on timeout or a damaged frame."""
         deadline = time.monotonic() + wait
         errors_before = self._deframer.errors
         while True:
-            n = getattr(self.port, "in_waiting", 0) or 1
-            data = self.port.read(n)
+            data = self._read()
             if data:
                 self.stats.bytes_in += len(data)
                 for frame in self._deframer.feed(data):

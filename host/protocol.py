@@ -65,6 +65,10 @@ class BoardTimeoutError(ProtocolError, TimeoutError):
     """The board did not answer after all retries."""
 
 
+class PortError(ProtocolError, OSError):
+    """The serial port itself failed (unplugged adapter, closed pty, refused socket)."""
+
+
 class Cmd(IntEnum):
     """Command codes (request type byte). A response has type code | 0x80."""
 

@@ -326,6 +326,7 @@ class VirtualBoard:
         self.baud = baud
         self.steps_per_pump = steps_per_pump
         self._stop = threading.Event()
+        self._muted = threading.Event()
         self._lock = threading.Lock()
         self._listener = None
         if transport == "pty":
@@ -367,6 +368,10 @@ class VirtualBoard:
 
     # ---- the serving thread ----------------------------------------------------------
 
+    def mute(self) -> None:
+        """Stop answering (the port stays open): a board that hung or lost its clock."""
+        self._muted.set()
+
     def _line(self, n_bytes: int) -> None:
         if self.baud:
             time.sleep(10.0 * n_bytes / self.baud)
@@ -396,6 +401,8 @@ class VirtualBoard:
                     return
                 if not data:
                     return
+                if self._muted.is_set():
+                    continue
                 self._line(len(data))
                 reply = server.feed(data)
                 if reply:
