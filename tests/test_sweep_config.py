@@ -214,3 +214,34 @@ def test_dotted_axis_reaches_into_a_nested_record():
     assert [r["weight_bits"] for r in rows] == [4.0, 6.0]
     spec = c.base_spec()
     assert spec.weight_format.signed is False and spec.weight_format.bits == 8
+
+
+PYNN_SCRIPT = """
+import pyNN.neurocosim as sim
+sim.setup(timestep=1.0)
+src = sim.Population(3, sim.SpikeSourceArray(spike_times=[5.0, 15.0, 25.0]), label="src")
+cells = sim.Population(7, sim.IF_curr_exp(i_offset=0.5), label="cells")
+sim.Projection(src, cells, sim.AllToAllConnector(), sim.StaticSynapse(weight=1.0, delay=1.0))
+cells.record("spikes")
+sim.run(40.0)
+sim.end()
+"""
+
+
+def test_network_from_a_pynn_script_with_the_float_reference(tmp_path):
+    from neurocosim.sim.sweep import run_sweep
+    (tmp_path / "net.py").write_text(PYNN_SCRIPT)
+    raw = copy.deepcopy(BASE)
+    raw["sweep"] = {"target": "toy", "reference": "reference"}  # duration: the script's
+    raw["network"] = {"pynn": "net.py"}
+    raw["axes"] = {"neurons_per_core": [1, 2]}
+    c = parse_config(raw, base_dir=tmp_path)
+    summary = run_sweep(c, executor="serial", progress=False)
+    rows = read_results(summary.table).to_pylist()
+    assert [r["status"] for r in rows] == ["error", "ok"]
+    assert rows[0]["error"].startswith("LimitError: cores: needs 10, the target allows 8")
+    ok = rows[1]
+    assert ok["n_cores"] == 5
+    # the float reference ran the same network: the toy's regular firing differs from it
+    assert ok["rate_cells_Hz"] > 0 and ok["van_rossum_cells"] > 0
+    assert "rate_src_Hz" not in ok  # the script does not record src: nothing to compare
