@@ -295,6 +295,13 @@ class Board:
                 progress(rec[0])
         return records
 
+    def load(self, image: Any) -> None:
+        """Clear the board and write every memory of a HardwareImage (see image_regions)."""
+        writes = image_regions(image, self.identity)
+        self.reset(everything=True)
+        for core, region, values in writes:
+            self.write_region(region.name, values, core=core)
+
     def counters(self) -> P.Counters:
         return P.unpack_counters(self.link.request(P.Cmd.READ_COUNTERS, b""))
 
@@ -330,3 +337,149 @@ class Board:
         if not 0 <= core < self.identity.n_cores:
             raise TargetError(f"core {core} does not exist; the board has "
                               f"{self.identity.n_cores} core(s)")
+
+
+# --------------------------------------------------------------------------------------
+# Images onto boards, and the "board" target's runner
+
+def image_regions(image: Any, identity: P.Identity) -> list[tuple[int, P.Region, np.ndarray]]:
+    """(core, region, values) for every board region the image fills.
+
+    A region named like an array of core c (its `params` or `memories`) gets that array,
+    flattened in C order; a region named like an entry of `image.routing` or `image.data`
+    gets it on core 0. An image array that no board region takes is an error: the board
+    cannot hold that network.
+    """
+    if len(image.cores) > identity.n_cores:
+        raise TargetError(f"the image needs {len(image.cores)} cores; the board "
+                          f"({identity.model}) has {identity.n_cores}")
+    by_name = {r.name: r for r in identity.regions}
+    out, unused = [], []
+    for core in image.cores:
+        if core.neurons.size > identity.neurons_per_core:
+            raise TargetError(f"core {core.index} holds {core.neurons.size} neurons; the "
+                              f"board's cores hold {identity.neurons_per_core}")
+        for table in (core.params, core.memories):
+            for name, arr in table.items():
+                if name in by_name:
+                    out.append((core.index, by_name[name], np.asarray(arr).ravel()))
+                else:
+                    unused.append(f"core {core.index} {name}")
+    for table in (image.routing, image.data):
+        for name, arr in table.items():
+            if not isinstance(arr, np.ndarray) or arr.dtype.kind not in "iub":
+                continue  # not a hardware memory (e.g. compiler notes)
+            if name in by_name:
+                out.append((0, by_name[name], arr.ravel()))
+            else:
+                unused.append(name)
+    if unused:
+        raise TargetError(f"the board ({identity.model}) has no region for "
+                          f"{', '.join(unused)}; its regions are "
+                          f"{', '.join(by_name)}")
+    return out
+
+
+class BoardRunner:
+    """Runner of the "board" target: load an image onto a board, run it, build a Result.
+
+    Options: `port` (a serial URL or path, or "virtual" for an in-process virtual board),
+    `baud` (default 1,000,000), `timeout` and `retries` (link), `progress` (callable(step)).
+    Spike times are (step + 1) * dt: a spike belongs to the end of the step that made it.
+    """
+
+    def __init__(self, image: Any, port: Any = None, baud: int = 1_000_000,
+                 timeout: float = 0.25, retries: int = 12, progress=None, **options: Any):
+        if options:
+            raise TargetError(f"target 'board' has no option(s) {sorted(options)}; it takes "
+                              "port, baud, timeout, retries, progress")
+        if port is None:
+            raise TargetError("target 'board' needs a port: setup(target='board', "
+                              "port='/dev/ttyUSB0') (or port='virtual' for the emulator)")
+        self.image = image
+        self.dt = float(image.target.timestep or image.network.timestep)
+        self._virtual = None
+        if port == "virtual":
+            from .virtual_board import VirtualBoard
+            self._virtual = VirtualBoard.for_image(image, baud=None).start()
+            port = self._virtual.port
+        self.board = Board(port, baud=baud, timeout=timeout, retries=retries)
+        self.board.load(image)
+        self.progress = progress
+        self.records: list[tuple[int, int, np.ndarray]] = []
+        self._parser = P.SpikeStreamParser(self.board.identity.n_neurons)
+        self._pop_of = _population_table(image, self.board.identity)
+
+    @property
+    def t(self) -> float:
+        return len(self.records) * self.dt
+
+    def run(self, duration_ms: float) -> None:
+        steps = round(duration_ms / self.dt)
+        if duration_ms < 0 or abs(steps * self.dt - duration_ms) > 1e-9 * max(
+                abs(duration_ms), self.dt):
+            raise TargetError(f"run duration {duration_ms} ms is not a whole, non-negative "
+                              f"number of timesteps of {self.dt} ms")
+        if steps:
+            self.records += self.board.run_steps(steps, self.progress, self._parser)
+
+    def result(self) -> Any:
+        from ..hw.result import Result, Spikes, TimingReport
+        res = Result(target="board", t_stop=self.t, timestep=self.dt,
+                     info={"steps": len(self.records), "board": self.board.identity.model,
+                           "link": vars(self.board.link.stats).copy()})
+        if self.records:
+            steps = np.concatenate([np.full(len(r[2]), r[0], np.int64) for r in self.records])
+            hw_ids = np.concatenate([r[2] for r in self.records])
+        else:
+            steps = hw_ids = np.zeros(0, np.int64)
+        pop_idx, local = self._pop_of[0][hw_ids], self._pop_of[1][hw_ids]
+        if np.any(pop_idx < 0):
+            bad = hw_ids[pop_idx < 0][0]
+            raise P.ProtocolError(f"board reported a spike of hardware neuron {bad}, which "
+                                  "the image does not use")
+        for i, pop in enumerate(self.image.network.populations):
+            sel = pop_idx == i
+            res.spikes[pop.name] = Spikes(local[sel], (steps[sel] + 1) * self.dt)
+        ident = self.board.identity
+        for r in ident.regions:
+            if r.kind == P.RegionKind.WEIGHTS:
+                for c in range(len(self.image.cores)):
+                    res.weights[f"core{c}.{r.name}"] = self.board.read_region(r.name, core=c)
+        cycles = np.array([r[1] for r in self.records], np.int64)
+        counters = self.board.counters()
+        res.timing = TimingReport(
+            metrics={"cycles_total": float(counters.cycles),
+                     "cycles_per_step_max": float(cycles.max()) if cycles.size else 0.0,
+                     "cycles_per_step_mean": float(cycles.mean()) if cycles.size else 0.0,
+                     "wall_time_per_step_us": (1e6 * float(cycles.mean()) / ident.clock_hz
+                                               if cycles.size else 0.0),
+                     "link_retransmits": float(self.board.link.stats.retransmits)},
+            arrays={"cycles_per_step": cycles})
+        return res
+
+    def close(self) -> None:
+        self.board.close()
+        if self._virtual is not None:
+            self._virtual.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+def _population_table(image: Any, ident: P.Identity) -> tuple[np.ndarray, np.ndarray]:
+    """Hardware neuron id (core * npc + slot) -> (population index, index within it)."""
+    sizes = [p.size for p in image.network.populations]
+    starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    npc, n_hw = ident.neurons_per_core, ident.n_neurons
+    pop = np.full(n_hw, -1, np.int64)
+    local = np.zeros(n_hw, np.int64)
+    for core in image.cores:
+        g = np.asarray(core.neurons, np.int64)
+        slots = core.index * npc + np.arange(g.size)
+        p = np.searchsorted(starts, g, side="right") - 1
+        pop[slots], local[slots] = p, g - starts[p]
+    return pop, local

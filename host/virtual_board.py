@@ -50,7 +50,8 @@ class LifCoreModel(BoardModel):
         if refractory: v = v_reset, count down;  elif v >= vth: spike, v = v_reset,
         refractory = refrac
 
-    v and the sum are int32 wrapping as the hardware's 32-bit adder would. Clock cycles of
+    v and the sum are int32 wrapping as the hardware's 32-bit adder would. A full reset
+    sets vth to 2**31 - 1, so the slots an image leaves unused never fire. Clock cycles of
     a step: 4 + neurons_per_core + (input spikes of the busiest core) * neurons_per_core.
     """
 
@@ -88,9 +89,9 @@ class LifCoreModel(BoardModel):
         return self.mem[core, region.id][offset:offset + count].copy()
 
     def reset(self, everything):
-        if everything:
+        if everything:  # a cleared neuron never fires: vth at the int32 maximum
             for key, arr in self.mem.items():
-                arr[:] = 0xFFFFFFFF if key[1] == 8 else 0
+                arr[:] = {0: 2**31 - 1, 8: 0xFFFFFFFF}.get(key[1], 0)
         self.v = np.zeros(self.n, np.int64)
         self.refr = np.zeros(self.n, np.int64)
         self.last = np.zeros(self.n, bool)
@@ -342,6 +343,12 @@ class VirtualBoard:
             self._slave = None
         self._thread = threading.Thread(target=self._serve, name="virtual-board",
                                         daemon=True)
+
+    @classmethod
+    def for_image(cls, image, **kw) -> "VirtualBoard":
+        """A virtual board whose core is sized for `image` (cores, neurons per core)."""
+        npc = max([c.neurons.size for c in image.cores] + [1])
+        return cls(LifCoreModel(max(1, len(image.cores)), npc), **kw)
 
     def start(self) -> "VirtualBoard":
         self._thread.start()

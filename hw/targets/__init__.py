@@ -33,5 +33,7 @@ def get_target(target: "str | TargetSpec", **overrides) -> TargetSpec:
 
 
 register_target(ReferenceSpec())
+from .board import BoardSpec  # noqa: E402  (the FPGA core on a board over UART)
+register_target(BoardSpec())
 
 __all__ = ["TargetSpec", "ReferenceSpec", "register_target", "get_target", "target_names"]

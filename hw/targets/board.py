@@ -1,0 +1,49 @@
+"""The "board" target: the FPGA core on a real (or virtual) board, driven over UART.
+
+It compiles exactly as the "fpga" target does (same image, same core) and differs only in
+where the image runs: `neurocosim.host.board:BoardRunner`, which takes `port` and `baud`
+options (PyNN: `setup(target="board", port="/dev/ttyUSB0")`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import TargetError
+from ..ir import NEURON_MODELS
+from .base import TargetSpec
+
+
+@dataclass(frozen=True)
+class BoardSpec(TargetSpec):
+    """A board running the fpga target's core; `core` is that target's spec once compiled."""
+
+    name: str = "board"
+    description: str = ("the FPGA core on a board over UART (real port, or port='virtual' "
+                        "for the emulator behind a pseudo-terminal)")
+    runner: str = "neurocosim.host.board:BoardRunner"
+    compiler: str = "neurocosim.hw.targets.board:compile_for_board"
+    # the fpga target's compiler refuses what its core cannot map; here every IR model
+    # passes the generic check so that refusal names the fpga core's own limits
+    models: tuple[str, ...] = tuple(NEURON_MODELS)
+    has_timing: bool = True
+    core_target: str = "fpga"
+    core: TargetSpec | None = None
+
+
+def compile_for_board(network, spec: BoardSpec):
+    """Compile with the core target's compiler, then mark the image as the board's."""
+    import dataclasses
+
+    from ..compiler import check_models, load_entry
+    from . import get_target
+    try:
+        core = spec.core or get_target(spec.core_target)
+    except TargetError as exc:
+        raise TargetError(f"target 'board' compiles for the {spec.core_target!r} core, "
+                          f"which is not available here ({exc})") from None
+    check_models(network, core)
+    image = load_entry(core.compiler)(network, core)
+    image.target = dataclasses.replace(spec, core=core, timestep=core.timestep,
+                                       models=core.models)
+    return image
