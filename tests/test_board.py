@@ -224,3 +224,11 @@ def test_spike_buffer_backpressure_stalls_run_not_data():
             break
     assert [g[0] for g in got] == list(range(100))
     assert all(len(g[2]) == 16 for g in got)  # bias 5 >= vth 1: every neuron every step
+
+
+def test_cli_board_info_against_a_virtual_board(vboard, capsys):
+    from neurocosim.host.cli import main
+    assert main(["board", "info", "--port", vboard.port, "--timeout", "0.5"]) == 0
+    out = capsys.readouterr().out
+    assert "neurocosim-lif-link-test: protocol 1, 2 core(s) x 64 neurons" in out
+    assert "region   6 weights" in out

@@ -1,0 +1,93 @@
+"""`neurocosim board info|run|virtual`: talk to a board (or serve a virtual one)."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+
+def register(sub) -> None:
+    p = sub.add_parser("board", help="identify, run on, or emulate a board over UART")
+    bsub = p.add_subparsers(dest="board_command", metavar="ACTION", required=True)
+
+    info = bsub.add_parser("info", help="identify the board on PORT")
+    _link_args(info)
+    info.set_defaults(func=main_info)
+
+    run = bsub.add_parser("run", help="load an image file onto the board and run it")
+    _link_args(run)
+    run.add_argument("image", type=Path, help="a HardwareImage file (HardwareImage.save)")
+    run.add_argument("--duration", type=float, required=True, help="ms of model time")
+    run.add_argument("--out", type=Path, default=None, help="folder for result files")
+    run.set_defaults(func=main_run)
+
+    virt = bsub.add_parser("virtual", help="serve a virtual board and print its port")
+    virt.add_argument("--transport", choices=("pty", "tcp"), default="pty")
+    virt.add_argument("--baud", type=int, default=None,
+                      help="model the UART at this rate (default: as fast as possible)")
+    virt.add_argument("--cores", type=int, default=1)
+    virt.add_argument("--neurons-per-core", type=int, default=256)
+    virt.add_argument("--seconds", type=float, default=None,
+                      help="stop after this long (default: until Ctrl-C)")
+    virt.set_defaults(func=main_virtual)
+
+
+def _link_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--port", required=True,
+                   help="serial port or URL: /dev/ttyUSB0, a pty path, socket://host:port")
+    p.add_argument("--baud", type=int, default=1_000_000)
+    p.add_argument("--timeout", type=float, default=0.25, help="seconds per attempt")
+
+
+def main_info(args: argparse.Namespace) -> int:
+    from ..board import Board
+    with Board(args.port, baud=args.baud, timeout=args.timeout) as board:
+        ident, c = board.identity, board.counters()
+    print(f"{ident.model}: protocol {ident.protocol_version}, {ident.n_cores} core(s) x "
+          f"{ident.neurons_per_core} neurons, clock {ident.clock_hz / 1e6:g} MHz, "
+          f"spike buffer {ident.spike_buffer} bytes, frames up to {ident.max_payload} bytes")
+    for name, value in ident.params:
+        print(f"    {name:<24} {value}")
+    for r in ident.regions:
+        print(f"    region {r.id:>3} {r.name:<16} {r.kind.name:<8} {r.depth} x "
+              f"{'i' if r.signed else 'u'}{8 * r.width}")
+    print(f"    counters: {c.steps} steps, {c.cycles} cycles, {c.spikes} spikes, "
+          f"{c.rx_errors} bad frames, {c.duplicates} retransmissions answered")
+    return 0
+
+
+def main_run(args: argparse.Namespace) -> int:
+    from ...hw.image import HardwareImage
+    from ..board import BoardRunner
+    image = HardwareImage.load(args.image)
+    runner = BoardRunner(image, port=args.port, baud=args.baud, timeout=args.timeout)
+    try:
+        runner.run(args.duration)
+        result = runner.result()
+    finally:
+        runner.close()
+    n = sum(len(s) for s in result.spikes.values())
+    print(f"board: {result.t_stop:g} ms, {n} spikes, "
+          f"{result.info['link']['retransmits']} retransmissions")
+    if args.out is not None:
+        from ...sim.output import write_result
+        paths = write_result(result, args.out, title=f"{args.image.name} on the board")
+        print(f"wrote {', '.join(str(p) for p in paths)}")
+    return 0
+
+
+def main_virtual(args: argparse.Namespace) -> int:
+    from ..virtual_board import LifCoreModel, VirtualBoard
+    vb = VirtualBoard(LifCoreModel(args.cores, args.neurons_per_core),
+                      transport=args.transport, baud=args.baud).start()
+    print(vb.port, flush=True)
+    try:
+        t0 = time.monotonic()
+        while args.seconds is None or time.monotonic() - t0 < args.seconds:
+            time.sleep(0.1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        vb.close()
+    return 0
