@@ -1,0 +1,14 @@
+"""Mapping a network onto a chip: partition neurons into cores, place cores on a mesh, route.
+
+Shared by the chip targets (Loihi-style, TrueNorth-style). Plain numpy + networkx; the
+functions take arrays, not target specs, so each target passes its own limits.
+"""
+
+from .partition import Mapping, partition, synapse_pairs
+from .placement import core_traffic, hop_matrix, place, placement_cost, sequential_xy
+from .quantize import decay_constant, split_mantissa_exponent
+from .routing import LINK_DIRECTIONS, RoutingTable, link_id, routing_table, xy_route
+
+__all__ = ["Mapping", "partition", "synapse_pairs", "core_traffic", "hop_matrix", "place",
+           "placement_cost", "sequential_xy", "decay_constant", "split_mantissa_exponent",
+           "LINK_DIRECTIONS", "RoutingTable", "link_id", "routing_table", "xy_route"]

@@ -1,0 +1,128 @@
+"""Partitioning: which core each neuron lives on, respecting every per-core limit given."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from ..errors import LimitError
+from ..ir import Network
+
+
+@dataclass
+class Mapping:
+    """Neurons on cores, cores on a mesh.
+
+    `core_of[i]` / `slot_of[i]`: core of global neuron i and its index within that core;
+    `core_xy[c]`: mesh (x, y) of core c (several cores may share a router's position);
+    `mesh_shape`: (nx, ny) routers.
+    """
+
+    core_of: np.ndarray
+    slot_of: np.ndarray
+    core_xy: np.ndarray
+    mesh_shape: tuple[int, int]
+
+    @property
+    def n_cores(self) -> int:
+        return len(self.core_xy)
+
+    def neurons_of(self, core: int) -> np.ndarray:
+        """Global ids of the neurons on `core`, in slot order."""
+        ids = np.flatnonzero(self.core_of == core)
+        return ids[np.argsort(self.slot_of[ids], kind="stable")]
+
+
+def synapse_pairs(network: Network) -> tuple[np.ndarray, np.ndarray]:
+    """Global (pre, post) neuron ids of every synapse of `network`, projection by projection."""
+    off = network.offsets()
+    pre = [off[p.pre] + p.pre_idx for p in network.projections]
+    post = [off[p.post] + p.post_idx for p in network.projections]
+    if not pre:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate(pre).astype(np.int64), np.concatenate(post).astype(np.int64)
+
+
+def partition(sizes: Sequence[int], neurons_per_core: int, *, cores: int | None = None,
+              pre: np.ndarray | None = None, post: np.ndarray | None = None,
+              axons_per_core: int | None = None,
+              synapse_bytes_per_core: float | None = None, bytes_per_synapse: float = 0.0,
+              bytes_per_axon: float = 0.0, units: np.ndarray | None = None,
+              split_populations: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Greedy in-order fill of cores: (core_of, slot_of) for the neurons of `sizes` populations.
+
+    A neuron joins the current core while every limit holds: `neurons_per_core` (counted
+    in `units` per neuron, e.g. compartments; default 1 each), `axons_per_core` distinct
+    presynaptic sources of the core's synapses (`pre`/`post` global synapse lists), and
+    `synapse_bytes_per_core` = synapses x `bytes_per_synapse` + input axons x
+    `bytes_per_axon`. With `split_populations` each population starts on a fresh core.
+    Raises LimitError naming the limit and the excess when one neuron alone cannot fit a
+    core, or when more than `cores` cores are needed.
+    """
+    sizes = [int(s) for s in sizes]
+    n = sum(sizes)
+    if neurons_per_core < 1:
+        raise LimitError("neurons per core", 1, neurons_per_core, "a core must hold a neuron")
+    units = np.ones(n, np.int64) if units is None else np.asarray(units, np.int64)
+    if units.shape != (n,):
+        raise ValueError(f"units: expected {n} values, got shape {units.shape}")
+    if pre is None or post is None:
+        pre = post = np.zeros(0, np.int64)
+    pre, post = np.asarray(pre, np.int64), np.asarray(post, np.int64)
+    order = np.argsort(post, kind="stable")
+    src = pre[order]
+    ptr = np.zeros(n + 1, np.int64)
+    ptr[1:] = np.cumsum(np.bincount(post, minlength=n))
+    syn_limit = np.inf if synapse_bytes_per_core is None else float(synapse_bytes_per_core)
+    axon_limit = np.inf if axons_per_core is None else int(axons_per_core)
+
+    core_of = np.empty(n, np.int64)
+    slot_of = np.empty(n, np.int64)
+    seen = np.zeros(n, np.bool_)
+    seen_list: list[np.ndarray] = []
+    core, used, axons, syn_bytes, slot = 0, 0, 0, 0.0, 0
+    starts = set(np.cumsum([0] + sizes[:-1]).tolist()) if split_populations else {0}
+    for i in range(n):
+        if i in starts and slot > 0:
+            core, used, axons, syn_bytes, slot = core + 1, 0, 0, 0.0, 0
+            for s in seen_list:
+                seen[s] = False
+            seen_list = []
+        fan = np.unique(src[ptr[i]:ptr[i + 1]])
+        fresh = fan[~seen[fan]]
+        need_bytes = (ptr[i + 1] - ptr[i]) * bytes_per_synapse + len(fresh) * bytes_per_axon
+        fits = (used + units[i] <= neurons_per_core and axons + len(fresh) <= axon_limit
+                and syn_bytes + need_bytes <= syn_limit)
+        if not fits and slot > 0:
+            core, used, axons, syn_bytes, slot = core + 1, 0, 0, 0.0, 0
+            for s in seen_list:
+                seen[s] = False
+            seen_list = []
+            fresh = fan
+            need_bytes = ((ptr[i + 1] - ptr[i]) * bytes_per_synapse
+                          + len(fresh) * bytes_per_axon)
+        if units[i] > neurons_per_core:
+            raise LimitError("neurons per core", int(units[i]), neurons_per_core,
+                             f"neuron {i} alone needs {units[i]} compartments/slots")
+        if len(fresh) > axon_limit:
+            raise LimitError("input axons per core", len(fresh), axon_limit,
+                             f"neuron {i} has {len(fresh)} distinct presynaptic sources, "
+                             f"{len(fresh) - axon_limit} too many")
+        if need_bytes > syn_limit:
+            raise LimitError("synapse memory per core (bytes)", int(np.ceil(need_bytes)),
+                             int(syn_limit), f"neuron {i}'s {ptr[i + 1] - ptr[i]} synapses "
+                             f"alone exceed it by {int(np.ceil(need_bytes - syn_limit))}")
+        seen[fresh] = True
+        seen_list.append(fresh)
+        core_of[i], slot_of[i] = core, slot
+        used += int(units[i])
+        axons += len(fresh)
+        syn_bytes += need_bytes
+        slot += 1
+    n_cores = core + 1 if n else 0
+    if cores is not None and n_cores > cores:
+        raise LimitError("cores", n_cores, int(cores),
+                         f"{n_cores - int(cores)} core(s) too many for {n} neurons")
+    return core_of, slot_of

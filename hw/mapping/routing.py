@@ -1,0 +1,99 @@
+"""Dimension-order (XY) routing on a 2-D mesh, link numbering, and the chip routing table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Directions of the links leaving a router: E (+x), W (-x), N (+y), S (-y).
+LINK_DIRECTIONS = ("E", "W", "N", "S")
+_STEP = {0: (1, 0), 1: (-1, 0), 2: (0, 1), 3: (0, -1)}
+
+
+def link_id(x: int, y: int, direction: int, mesh_shape: tuple[int, int]) -> int:
+    """Index of the directed link leaving router (x, y) towards `direction` (0..3 = E,W,N,S)."""
+    return (int(y) * int(mesh_shape[0]) + int(x)) * 4 + int(direction)
+
+
+def xy_route(src_xy, dst_xy) -> tuple[int, list[tuple[tuple[int, int], tuple[int, int]]]]:
+    """Hops and directed links ((x, y) -> (x', y')) of the XY route: all of x first, then y."""
+    x, y = int(src_xy[0]), int(src_xy[1])
+    tx, ty = int(dst_xy[0]), int(dst_xy[1])
+    links = []
+    while x != tx:
+        nx_ = x + (1 if tx > x else -1)
+        links.append(((x, y), (nx_, y)))
+        x = nx_
+    while y != ty:
+        ny_ = y + (1 if ty > y else -1)
+        links.append(((x, y), (x, ny_)))
+        y = ny_
+    return len(links), links
+
+
+def _route_ids(src_xy, dst_xy, mesh_shape) -> list[int]:
+    ids = []
+    for (x0, y0), (x1, y1) in xy_route(src_xy, dst_xy)[1]:
+        d = 0 if x1 > x0 else 1 if x1 < x0 else 2 if y1 > y0 else 3
+        ids.append(link_id(x0, y0, d, mesh_shape))
+    return ids
+
+
+@dataclass
+class RoutingTable:
+    """Where every spike goes and by which links.
+
+    Axon table (per global neuron, CSR): `dest_core[dest_ptr[i]:dest_ptr[i+1]]`, the cores
+    that receive one packet per spike of neuron i. Routes (per used ordered core pair, CSR):
+    `pair_src`, `pair_dst`, `hops_ew`, `hops_ns`, links `pair_links[pair_ptr[p]:...]`
+    (ids from `link_id`, in traversal order). `pair_of` maps src * n_cores + dst to p.
+    """
+
+    dest_ptr: np.ndarray
+    dest_core: np.ndarray
+    pair_src: np.ndarray
+    pair_dst: np.ndarray
+    hops_ew: np.ndarray
+    hops_ns: np.ndarray
+    pair_ptr: np.ndarray
+    pair_links: np.ndarray
+    n_links: int
+
+    def as_dict(self) -> dict[str, np.ndarray]:
+        """Arrays for `HardwareImage.routing`."""
+        return {k: np.asarray(getattr(self, k)) for k in
+                ("dest_ptr", "dest_core", "pair_src", "pair_dst", "hops_ew", "hops_ns",
+                 "pair_ptr", "pair_links")} | {"n_links": np.asarray(self.n_links)}
+
+    def pair_index(self, n_cores: int) -> np.ndarray:
+        """(n_cores, n_cores) index of each ordered pair in the pair arrays, -1 if unused."""
+        out = np.full((n_cores, n_cores), -1, np.int64)
+        out[self.pair_src, self.pair_dst] = np.arange(len(self.pair_src))
+        return out
+
+
+def routing_table(core_of: np.ndarray, pre: np.ndarray, post: np.ndarray,
+                  core_xy: np.ndarray, mesh_shape: tuple[int, int]) -> RoutingTable:
+    """Axon table and XY routes for every (neuron -> destination core) the synapses need."""
+    core_of = np.asarray(core_of, np.int64)
+    n = len(core_of)
+    n_cores = len(core_xy)
+    pre, post = np.asarray(pre, np.int64), np.asarray(post, np.int64)
+    keys = np.unique(pre * n_cores + core_of[post]) if len(pre) else np.zeros(0, np.int64)
+    src_neuron, dst = keys // n_cores, keys % n_cores
+    dest_ptr = np.zeros(n + 1, np.int64)
+    dest_ptr[1:] = np.cumsum(np.bincount(src_neuron, minlength=n))
+    pairs = np.unique(core_of[src_neuron] * n_cores + dst)
+    ps, pd = pairs // n_cores, pairs % n_cores
+    xy = np.asarray(core_xy, np.int64)
+    links = [_route_ids(xy[a], xy[b], mesh_shape) for a, b in zip(ps, pd)]
+    ptr = np.zeros(len(pairs) + 1, np.int64)
+    ptr[1:] = np.cumsum([len(x) for x in links])
+    flat = np.array([i for x in links for i in x], np.int64)
+    return RoutingTable(dest_ptr=dest_ptr, dest_core=dst.astype(np.int64),
+                        pair_src=ps.astype(np.int64), pair_dst=pd.astype(np.int64),
+                        hops_ew=np.abs(xy[pd, 0] - xy[ps, 0]),
+                        hops_ns=np.abs(xy[pd, 1] - xy[ps, 1]),
+                        pair_ptr=ptr, pair_links=flat,
+                        n_links=int(mesh_shape[0]) * int(mesh_shape[1]) * 4)
