@@ -35,5 +35,6 @@ def get_target(target: "str | TargetSpec", **overrides) -> TargetSpec:
 register_target(ReferenceSpec())
 from .board import BoardSpec  # noqa: E402  (the FPGA core on a board over UART)
 register_target(BoardSpec())
+from .loihi import LoihiSpec; register_target(LoihiSpec())  # noqa: E402,E702  (Loihi-style chip)
 
 __all__ = ["TargetSpec", "ReferenceSpec", "register_target", "get_target", "target_names"]
