@@ -12,6 +12,9 @@ from hypothesis import strategies as st
 from neurocosim.host import protocol as P
 from neurocosim.rtl.uart import CRC32_RESIDUE, CobsDecoder, Crc32, UartRx, UartTx
 
+# the constructors refused in test_uart_divisor_is_checked are never elaborated, by design
+pytestmark = pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")
+
 
 def simulate(dut, bench) -> None:
     sim = Simulator(dut)
@@ -96,7 +99,6 @@ def test_uart_rx_flags_a_low_stop_bit():
     assert any(e for e, _ in flagged) and not any(v for _, v in flagged)
 
 
-@pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")
 def test_uart_divisor_is_checked():
     with pytest.raises(ValueError, match="divisor 1 must be an integer >= 2"):
         UartTx(1)
