@@ -68,8 +68,16 @@ class LoihiSpec(TargetSpec):
     #: top of v's range, leaving room for inhibition to push v below reset
     headroom_bits: int = 3
     trace_format: NumberFormat = NumberFormat(7, signed=False, overflow="saturate")
+    #: trace increment per spike (trace value / impulse is the float trace of the rule)
+    trace_impulse: int = 32
+    #: fractional bits of the STDP coefficients A_plus, A_minus in weight-mantissa units
+    stdp_frac_bits: int = 8
     #: the chip's learning engine runs every `learning_epoch` timesteps (1 = every step)
     learning_epoch: int = 1
+
+    #: placement of cores on the mesh: "graph" (KL bisection + swaps) or "sequential"
+    placement: str = "graph"
+    placement_seed: int = 0
 
     # --- per-event costs (SANA-FE arch/loihi.yaml) --------------------------------------
     hop_ew_energy_pj: float = 3.0
