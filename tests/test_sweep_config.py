@@ -245,3 +245,22 @@ def test_network_from_a_pynn_script_with_the_float_reference(tmp_path):
     # the float reference ran the same network: the toy's regular firing differs from it
     assert ok["rate_cells_Hz"] > 0 and ok["van_rossum_cells"] > 0
     assert "rate_src_Hz" not in ok  # the script does not record src: nothing to compare
+
+
+def test_builder_given_as_a_file_next_to_the_sweep(tmp_path):
+    from neurocosim.sim.sweep.network_source import load_network
+    (tmp_path / "nets").mkdir()
+    (tmp_path / "nets" / "mine.py").write_text(
+        "import sweep_toy\n\ndef build(n):\n    return sweep_toy.tiny_network(n=n)\n")
+    raw = copy.deepcopy(BASE)
+    raw["network"] = {"builder": "nets/mine.py:build", "kwargs": {"n": 5}}
+    c = parse_config(raw, base_dir=tmp_path)
+    net, _ = load_network(c.network, c.base_dir)
+    assert net.size == 5 + 4
+    raw["network"]["builder"] = "nets/mine.py:nothing"
+    with pytest.raises(SweepError, match="has no 'nothing'"):
+        load_network(parse_config(raw, base_dir=tmp_path).network, tmp_path)
+    raw["network"]["kwargs"] = {"size": 5}
+    raw["network"]["builder"] = "nets/mine.py:build"
+    with pytest.raises(SweepError, match=r"bad kwargs \['size'\]"):
+        load_network(parse_config(raw, base_dir=tmp_path).network, tmp_path)

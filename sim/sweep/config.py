@@ -7,7 +7,8 @@ Example (every key is listed in SCHEMA below; unknown keys are errors that name 
     duration = 200.0                  # ms
     sampling = "grid"                 # or "random" with `samples` and `seed`
     [network]
-    builder = "benchmarks.networks:cuba"    # or image = "net.ncs", or pynn = "script.py"
+    builder = "networks.py:build_cuba"      # or "module:function", image = "net.ncs",
+                                            # or pynn = "script.py" (paths: from this file)
     kwargs = { n = 400 }
     [target]                          # fixed overrides applied to every point
     [axes]                            # any field of the target's spec
@@ -286,7 +287,7 @@ def _parse_network(net: Any, base_dir: Path) -> NetworkSource:
         src.builder = _get(net, "builder", str, "network")
         if ":" not in src.builder:
             raise SweepError(f"network.builder = {src.builder!r}: expected "
-                             "\"module:function\"")
+                             "\"module:function\" or \"file.py:function\"")
         src.kwargs = _get(net, "kwargs", dict, "network", {})
     elif "kwargs" in net:
         raise SweepError("network.kwargs is only for a builder")

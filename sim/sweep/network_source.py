@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import importlib.util
 import os
 import runpy
 import sys
@@ -30,14 +31,29 @@ def search_path(*dirs: "str | Path") -> Iterator[None]:
 
 
 def load_builder(path: str, base_dir: Path) -> Any:
-    """Import the function named by "module:function", looking next to the sweep file too."""
-    module, _, attr = path.partition(":")
-    with search_path(base_dir, os.getcwd()):
-        try:
-            mod = importlib.import_module(module)
-        except ImportError as exc:
-            raise SweepError(f"network.builder = {path!r}: cannot import {module!r} "
-                             f"({exc})") from None
+    """The function named by "module:function" (looked up next to the sweep file and in
+    the current folder too) or by "file.py:function" (relative to the sweep file)."""
+    module, _, attr = path.rpartition(":")
+    if module.endswith(".py"):
+        file = (base_dir / module).resolve()
+        if not file.is_file():
+            raise SweepError(f"network.builder = {path!r}: file {file} not found")
+        spec = importlib.util.spec_from_file_location(f"_sweep_builder_{file.stem}", file)
+        mod = importlib.util.module_from_spec(spec)
+        with search_path(file.parent):
+            try:
+                spec.loader.exec_module(mod)
+            except Exception as exc:
+                raise SweepError(f"network.builder = {path!r}: importing {file} failed "
+                                 f"({type(exc).__name__}: {exc})") from None
+        module = str(file)
+    else:
+        with search_path(base_dir, os.getcwd()):
+            try:
+                mod = importlib.import_module(module)
+            except ImportError as exc:
+                raise SweepError(f"network.builder = {path!r}: cannot import {module!r} "
+                                 f"({exc})") from None
     try:
         return getattr(mod, attr)
     except AttributeError:
