@@ -1,0 +1,298 @@
+"""The Loihi-style runner: a compiled image run step by step on integer state.
+
+`Engine(image, timing=True)`; `run(duration_ms)` advances inside one Numba call (the fused
+time loop of `kernels.run_steps`); `result()` returns spikes per population, the final
+weights (dequantised to PyNN units, raw mantissas in `info["weights_raw"]`), recorded v
+(dequantised to mV) and, with timing on, the interconnect's TimingReport.
+
+Conventions: a spike in step k is stamped (k + 1) * dt (as the float reference); a spike
+reaches its target `delay` steps later (at least one: Loihi's minimum synaptic latency);
+STDP pairs spikes at their send times (Loihi's delay is dendritic, after the learning
+engine's view of the axon).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...hw.compile_loihi import NEURON_PARAMS
+from ...hw.errors import NetworkError, TargetError
+from ...hw.image import HardwareImage
+from ...hw.result import Result, Signal, Spikes
+from . import kernels
+
+#: rows of the per-plastic-projection parameter table (kernels.run_steps reads them)
+PL_ROWS = ("a_plus", "a_minus", "x_decay", "y_decay", "w_lo", "w_hi", "impulse", "sign",
+           "pre_lo", "pre_hi", "post_lo", "post_hi")
+
+
+class Engine:
+    """Runner of the `loihi` target (see the module docstring)."""
+
+    target = "loihi"
+
+    def __init__(self, image: HardwareImage, timing: bool = True, **options) -> None:
+        if options:
+            raise TargetError(f"the loihi engine takes only the option 'timing', got "
+                              f"{sorted(options)}")
+        if not image.cores and image.network.size:
+            raise TargetError("image has no cores: compile it for target 'loihi' first")
+        self.image = image
+        self.spec = spec = image.target
+        self.timing = bool(timing)
+        self.dt = float(spec.timestep)
+        self.n = n = image.network.size
+        self._build_neurons(image, n)
+        self._build_synapses(image, n)
+        self._build_sources(image, n)
+        self._build_recordings(image, n)
+        self._k = 0
+        self._u0 = np.zeros(n, np.int64)
+        self._u1 = np.zeros(n, np.int64)
+        self._v = self.P["v0"].copy()
+        self._refc = np.zeros(n, np.int64)
+        self._buf = np.zeros(self.n_slots * 2 * n, np.int64)
+        self._spk_ids: list[np.ndarray] = []
+        self._spk_steps: list[np.ndarray] = []
+        self._v_chunks: list[np.ndarray] = []
+
+    # --- build ----------------------------------------------------------------------------
+    def _build_neurons(self, image: HardwareImage, n: int) -> None:
+        self.P = {k: np.zeros(n, np.int64) for k in NEURON_PARAMS}
+        self.core_of = np.zeros(n, np.int64)
+        self.comps = np.zeros(len(image.cores), np.int64)
+        for core in image.cores:
+            for k in NEURON_PARAMS:
+                self.P[k][core.neurons] = core.params[k]
+            self.core_of[core.neurons] = core.index
+        self.bias = self.P["bias_mant"] << self.P["bias_exp"]   # int64: no lava #329 overflow
+        spec = image.target
+        one = 1 << spec.decay_format.bits
+        P = self.P
+        self.K = dict(ku0=one - (P["du0"] + spec.du_offset), ku1=one - (P["du1"] + spec.du_offset),
+                      kv=one - P["dv"], vth_s=P["vth"] << spec.state_shift,
+                      rsh0=np.maximum(-P["wexp0"], 0),
+                      lsh0=np.maximum(P["wexp0"], 0) + spec.state_shift,
+                      rsh1=np.maximum(-P["wexp1"], 0),
+                      lsh1=np.maximum(P["wexp1"], 0) + spec.state_shift)
+        pops = image.data["populations"]
+        self.pop_lo = np.array([p["offset"] for p in pops], np.int64)
+        self.pop_hi = np.array([p["offset"] + p["size"] for p in pops], np.int64)
+        codes = {"IF_curr_exp": 0, "IF_curr_delta": 1, "SpikeSourceArray": 2,
+                 "SpikeSourcePoisson": 3}
+        self.pop_model = np.array([codes[p["model"]] for p in pops], np.int64)
+        chans = np.ones(n, np.int64)
+        for pop in image.data["populations"]:
+            chans[pop["offset"]:pop["offset"] + pop["size"]] = pop["channels"]
+        self.comps = np.bincount(self.core_of, weights=chans,
+                                 minlength=len(image.cores)).astype(np.int64)
+
+    def _build_synapses(self, image: HardwareImage, n: int) -> None:
+        parts = {k: [] for k in ("pre", "tgt", "chan", "w", "delay", "proj", "index")}
+        for core in image.cores:
+            m = core.memories
+            counts = np.diff(m["axon_ptr"])
+            parts["pre"].append(np.repeat(m["axon_src"], counts))
+            parts["tgt"].append(core.neurons[m["syn_slot"]])
+            for key, mem in (("chan", "syn_chan"), ("w", "syn_weight"), ("delay", "syn_delay"),
+                             ("proj", "syn_proj"), ("index", "syn_index")):
+                parts[key].append(m[mem])
+        cat = {k: (np.concatenate(v).astype(np.int64) if v else np.zeros(0, np.int64))
+               for k, v in parts.items()}
+        order = np.lexsort((cat["tgt"], self.core_of[cat["tgt"]] if n else cat["tgt"],
+                            cat["pre"]))
+        for k in cat:
+            cat[k] = cat[k][order]
+        self.syn = cat
+        self.s_ptr = np.zeros(n + 1, np.int64)
+        self.s_ptr[1:] = np.cumsum(np.bincount(cat["pre"], minlength=n))
+        self.n_slots = int(cat["delay"].max()) + 1 if cat["delay"].size else 1
+        self.s_off = cat["delay"] * 2 * n + cat["chan"] * n + cat["tgt"]
+        # plastic projections
+        stdp = image.data.get("stdp", {})
+        names = {p.name: k for k, p in enumerate(image.network.projections)}
+        pl_index = np.full(max(len(names), 1), -1, np.int64)
+        off = image.network.offsets()
+        rows = []
+        for l, (name, par) in enumerate(stdp.items()):
+            pr = image.network.projections[names[name]]
+            pl_index[names[name]] = l
+            pre_lo, post_lo = off[pr.pre], off[pr.post]
+            rows.append([par["a_plus"], par["a_minus"], par["x_decay"], par["y_decay"],
+                         par["w_lo"], par["w_hi"], par["impulse"],
+                         -1 if pr.receptor == "inhibitory" else 1, pre_lo,
+                         pre_lo + image.network.population(pr.pre).size, post_lo,
+                         post_lo + image.network.population(pr.post).size])
+        self.pl_par = np.array(rows, np.int64).reshape(len(rows), len(PL_ROWS))
+        self.s_pl = pl_index[cat["proj"]] if cat["proj"].size else np.zeros(0, np.int64)
+        plastic = np.flatnonzero(self.s_pl >= 0)
+        by_post = plastic[np.argsort(cat["tgt"][plastic], kind="stable")]
+        self.in_syn = by_post.astype(np.int64)
+        self.in_ptr = np.zeros(n + 1, np.int64)
+        self.in_ptr[1:] = np.cumsum(np.bincount(cat["tgt"][plastic], minlength=n))
+        self.x_tr = np.zeros((len(rows), n), np.int64)
+        self.y_tr = np.zeros((len(rows), n), np.int64)
+        self.fired = np.zeros(n, np.bool_)
+        # per (neuron, destination core): synapse count (same order as the axon table)
+        n_cores = max(len(image.cores), 1)
+        key = cat["pre"] * n_cores + self.core_of[cat["tgt"]] if n else cat["pre"]
+        uniq, counts = np.unique(key, return_counts=True)
+        self.axon_synapses = counts.astype(np.int64)
+        self.axon_src = (uniq // n_cores).astype(np.int64)
+        self.axon_dst = (uniq % n_cores).astype(np.int64)
+        self.axon_ptr = np.zeros(n + 1, np.int64)
+        self.axon_ptr[1:] = np.cumsum(np.bincount(self.axon_src, minlength=n))
+
+    def _build_sources(self, image: HardwareImage, n: int) -> None:
+        self.ssa_ptr = np.zeros(n + 1, np.int64)
+        stamps = [np.zeros(0, np.int64)] * n
+        self.p_spike = np.zeros(n)
+        self.p_first = np.zeros(n, np.int64)
+        self.p_last = np.full(n, -1, np.int64)
+        self.p_seed = np.zeros(n, np.uint64)
+        for name, src in image.data["sources"].items():
+            lo = src["offset"]
+            if src["kind"] == "poisson":
+                m = len(src["p_spike"])
+                self.p_spike[lo:lo + m] = src["p_spike"]
+                self.p_first[lo:lo + m] = src["first"]
+                self.p_last[lo:lo + m] = src["last"]
+                self.p_seed[lo:lo + m] = src["seed"]
+            else:
+                ptr = src["ptr"]
+                for i in range(len(ptr) - 1):
+                    stamps[lo + i] = src["stamps"][ptr[i]:ptr[i + 1]]
+        self.ssa_ptr[1:] = np.cumsum([len(s) for s in stamps])
+        self.ssa_stamp = (np.concatenate(stamps) if n else np.zeros(0)).astype(np.int64)
+        self.ssa_pos = self.ssa_ptr[:-1].copy()
+
+    def _build_recordings(self, image: HardwareImage, n: int) -> None:
+        off = image.network.offsets()
+        self.rec_flag = np.zeros(n, np.bool_)
+        self._spike_pops: dict[str, np.ndarray] = {}
+        self._v_rec: list[tuple[str, np.ndarray, int]] = []
+        v_idx = []
+        for rec in image.network.recordings:
+            pop = image.network.population(rec.population)
+            if rec.variable == "spikes":
+                prev = self._spike_pops.get(pop.name, np.zeros(0, np.int64))
+                self._spike_pops[pop.name] = np.union1d(prev, rec.indices)
+                self.rec_flag[off[pop.name] + rec.indices] = True
+            elif rec.variable == "v":
+                if pop.model.startswith("SpikeSource"):
+                    raise NetworkError(f"population {pop.name!r} is a spike source: no v")
+                every = 1 if rec.sampling_interval is None else round(
+                    rec.sampling_interval / self.dt)
+                if every < 1 or abs(every * self.dt - (rec.sampling_interval or self.dt)) \
+                        > 1e-9 * self.dt:
+                    raise NetworkError(f"sampling interval {rec.sampling_interval} ms of "
+                                       f"{pop.name}.v is not a multiple of the loihi "
+                                       f"timestep {self.dt} ms")
+                ind = np.unique(rec.indices)
+                self._v_rec.append((pop.name, ind, sum(len(x) for x in v_idx), every))
+                v_idx.append(off[pop.name] + ind)
+            else:
+                raise TargetError(f"the loihi engine cannot record {rec.variable!r}")
+        self.rec_v_idx = (np.concatenate(v_idx) if v_idx else np.zeros(0)).astype(np.int64)
+        if self.timing:
+            self.rec_flag[:] = True
+
+    # --- public API ------------------------------------------------------------------------
+    @property
+    def t(self) -> float:
+        return self._k * self.dt
+
+    def run(self, duration_ms: float) -> None:
+        """Advance by `duration_ms`, a whole, non-negative number of timesteps."""
+        duration_ms = float(duration_ms)
+        steps = round(duration_ms / self.dt)
+        if duration_ms < 0 or abs(steps * self.dt - duration_ms) > 1e-9 * max(
+                abs(duration_ms), self.dt):
+            raise TargetError(f"run duration {duration_ms} ms is not a whole, non-negative "
+                              f"number of loihi timesteps of {self.dt} ms")
+        k_end = self._k + steps
+        n_flag = int(self.rec_flag.sum())
+        spec = self.spec
+        while self._k < k_end:
+            k0 = self._k
+            cap = max(4096, min(n_flag * (k_end - k0), max(1 << 20, 8 * n_flag)))
+            spk_id = np.empty(cap, np.int64)
+            spk_step = np.empty(cap, np.int64)
+            spk_n = np.zeros(1, np.int64)
+            rec_v = np.zeros((k_end - k0, len(self.rec_v_idx)), np.int64)
+            K = self.K
+            k = kernels.run_steps(
+                k0, k_end, self.pop_lo, self.pop_hi, self.pop_model, K["ku0"], K["ku1"],
+                K["kv"], K["vth_s"], self.bias, self.P["refract"], K["rsh0"], K["lsh0"],
+                K["rsh1"], K["lsh1"], self._u0, self._u1, self._v,
+                self._refc, self._buf, self.n_slots, self.s_ptr, self.syn["tgt"],
+                self.s_off, self.syn["w"], self.s_pl, self.in_ptr,
+                self.in_syn, self.syn["pre"], self.ssa_ptr, self.ssa_stamp, self.ssa_pos,
+                self.p_spike, self.p_first, self.p_last, self.p_seed, self.pl_par,
+                self.x_tr, self.y_tr, self.fired, self.rec_flag, n_flag, spk_id, spk_step,
+                spk_n, self.rec_v_idx, rec_v, k0, spec.decay_format.bits,
+                1 << (spec.u_format.bits - 1), spec.v_format.max_int,
+                spec.trace_format.max_int, spec.stdp_frac_bits)
+            self._spk_ids.append(spk_id[:spk_n[0]].copy())
+            self._spk_steps.append(spk_step[:spk_n[0]].copy())
+            self._v_chunks.append(rec_v[:k - k0])
+            self._k = k
+
+    def spikes(self) -> tuple[np.ndarray, np.ndarray]:
+        """All recorded spikes so far: (global neuron ids, step indices), in step order."""
+        if not self._spk_ids:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        return np.concatenate(self._spk_ids), np.concatenate(self._spk_steps)
+
+    def raw_weights(self, proj_name: str) -> np.ndarray:
+        """Current weight mantissas (signed) of a projection, in its IR synapse order."""
+        names = [p.name for p in self.image.network.projections]
+        if proj_name not in names:
+            raise NetworkError(f"no projection named {proj_name!r}")
+        k = names.index(proj_name)
+        sel = self.syn["proj"] == k
+        out = np.zeros(self.image.network.projections[k].size, np.int64)
+        out[self.syn["index"][sel]] = self.syn["w"][sel]
+        return out
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Raw integer state of every compartment (u of each channel, v, refractory count)."""
+        return {"u0": self._u0.copy(), "u1": self._u1.copy(), "v": self._v.copy(),
+                "refractory": self._refc.copy()}
+
+    def result(self) -> Result:
+        """Spikes, v, weights (PyNN units; raw in info) and timing since construction."""
+        net = self.image.network
+        res = Result(target=self.target, t_stop=self.t, timestep=self.dt,
+                     info={"steps": self._k, "weights_raw": {},
+                           "quantization": dict(self.image.quantization),
+                           "mapping": dict(self.image.data.get("mapping", {}))})
+        ids, steps = self.spikes()
+        off = net.offsets()
+        spike_pops = self._spike_pops or ({} if net.recordings else {
+            p.name: np.arange(p.size) for p in net.populations})
+        for name, ind in spike_pops.items():
+            lo = off[name]
+            local = ids - lo
+            sel = (local >= 0) & (local < net.population(name).size)
+            sel[sel] = np.isin(local[sel], ind)
+            res.spikes[name] = Spikes(local[sel], (steps[sel] + 1) * self.dt)
+        if self._v_rec:
+            data = np.concatenate(self._v_chunks) if self._v_chunks else np.zeros(
+                (0, len(self.rec_v_idx)), np.int64)
+            pops = {p["name"]: p for p in self.image.data["populations"]}
+            for name, ind, col, every in self._v_rec:
+                rows = np.arange(every - 1, data.shape[0], every)
+                raw = data[rows][:, col:col + len(ind)]
+                p = pops[name]
+                v_reset = np.asarray(p["v_reset_values"])[ind]
+                res.signals.setdefault(name, {})["v"] = Signal(
+                    (rows + 1) * self.dt, ind, raw / p["scale"] + v_reset, "mV")
+        for pr in net.projections:
+            raw = self.raw_weights(pr.name)
+            res.info["weights_raw"][pr.name] = raw
+            res.weights[pr.name] = np.abs(raw) * self.image.data["projections"][pr.name]["lsb"]
+        if self.timing:
+            from .timing import timing_report
+            res.timing = timing_report(self, ids, steps)
+        return res

@@ -1,0 +1,247 @@
+"""Numba kernels of the Loihi-style emulator: integer arrays in, integer arrays out.
+
+Arithmetic (lava-nc PyLifModelBitAcc, see REFERENCE.md): decays truncate toward zero,
+u wraps to 24 bits as lava does it, v saturates at +-(2**23 - 1), spike on v > vth << 6.
+Widths arrive as arguments (from the spec's NumberFormats); nothing here hard-codes one.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..jit import njit
+
+MODEL_CURR_EXP, MODEL_CURR_DELTA, MODEL_ARRAY, MODEL_POISSON = 0, 1, 2, 3
+
+
+@njit
+def _decay(x, d, unity_bits):
+    """x * d / 2**unity_bits truncated toward zero (lava: sign(x) * (|x * d| >> 12))."""
+    y = x * d
+    if y < 0:
+        return -((-y) >> unity_bits)
+    return y >> unity_bits
+
+
+@njit
+def _tdecay(x, k, unity_bits):
+    """Branch-free x * k / 2**unity_bits truncated toward zero (adds 2**bits - 1 if x*k < 0)."""
+    y = x * k
+    return (y + ((y >> 63) & ((1 << unity_bits) - 1))) >> unity_bits
+
+
+@njit
+def _wrap_u(u, half):
+    """lava's 24-bit wrap of u: above 2**23 subtract 2**24; at or below -2**23 add 2**24."""
+    if u > half:
+        return u - 2 * half
+    if u <= -half:
+        return u + 2 * half
+    return u
+
+
+@njit
+def _clip_v(v, vmax):
+    if v > vmax:
+        return vmax
+    if v < -vmax:
+        return -vmax
+    return v
+
+
+@njit
+def _scale_input(a, wexp, shift):
+    """Summed weight mantissas times 2**wexp (floor for wexp < 0), aligned by << shift."""
+    if wexp >= 0:
+        a = a << wexp
+    else:
+        a = a >> (-wexp)
+    return a << shift
+
+
+@njit
+def lif_step_kernel(du, dv, vth, bias, u, v, a_in, unity_bits, du_offset, shift, half, vmax,
+                    spikes):
+    """One lava bit-accurate LIF step over arrays, in place (u, v, spikes)."""
+    one = 1 << unity_bits
+    for i in range(len(u)):
+        ui = _decay(u[i], one - (du[i] + du_offset), unity_bits) + (a_in[i] << shift)
+        ui = _wrap_u(ui, half)
+        vi = _decay(v[i], one - dv[i], unity_bits) + ui + bias[i]
+        vi = _clip_v(vi, vmax)
+        s = vi > (vth[i] << shift)
+        if s:
+            vi = 0
+        u[i] = ui
+        v[i] = vi
+        spikes[i] = s
+
+
+@njit
+def _splitmix(x):
+    x = x + np.uint64(0x9E3779B97F4A7C15)
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+@njit
+def _uniform(seed, stamp):
+    """Uniform in [0, 1) fixed by (seed, stamp), the same draw the compiler's docs name."""
+    x = _splitmix(seed ^ _splitmix(np.uint64(stamp)))
+    return float(x >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+
+
+@njit
+def run_steps(k0, k1, pop_lo, pop_hi, pop_model, ku0, ku1, kv, vth_s, bias, refract,
+              rsh0, lsh0, rsh1, lsh1, u0, u1, v, refc, buf, n_slots,
+              s_ptr, s_tgt, s_off, s_w, s_pl,
+              in_ptr, in_syn, s_pre,
+              ssa_ptr, ssa_stamp, ssa_pos, p_spike, p_first, p_last, p_seed,
+              pl_par, x_tr, y_tr, fired,
+              rec_flag, n_flagged, spk_id, spk_step, spk_n, rec_v_idx, rec_v, rec_k0,
+              unity_bits, half, vmax, trace_max, frac_bits):
+    """Steps k0 .. k1-1 of the whole chip; returns the first step not run (the spike
+    record could not hold another step of `n_flagged` recorded neurons).
+
+    Per-neuron constants come precomputed: ku = 2**unity_bits - (du + du_offset),
+    kv = 2**unity_bits - dv, vth_s = vth << shift, input scaling (a >> rsh) << lsh with
+    lsh = max(wexp, 0) + shift, rsh = max(-wexp, 0).
+    Per step: every compartment updates (input that arrived for this step, decay, bias,
+    threshold, refractory hold of v at 0), then spikes are delivered into the dendritic
+    delay ring (offset s_off = delay * 2n + channel * n + target, modulo the ring), then
+    the learning engine: traces decay (x * k + 2048) >> 12, pair-STDP updates from the decayed traces and this step's spikes
+    (dw rounded half up from `frac_bits` fractional bits), then trace impulses.
+    pl_par rows per plastic projection: a_plus, a_minus, x_decay, y_decay, w_lo, w_hi,
+    impulse, sign, pre_lo, pre_hi, post_lo, post_hi.
+    """
+    n = len(u0)
+    spiked = np.empty(n, np.int64)
+    fl = np.zeros(n, np.bool_)
+    half_f = (1 << frac_bits) >> 1
+    for k in range(k0, k1):
+        if spk_n[0] + n_flagged > len(spk_id):
+            return k
+        stamp = k + 1
+        slot = k % n_slots
+        base = slot * 2 * n
+        n_sp = 0
+        for p in range(len(pop_lo)):
+            lo, hi, m = pop_lo[p], pop_hi[p], pop_model[p]
+            if m <= MODEL_CURR_DELTA:
+                # branch-free compartment update (vectorisable), then collect spikes
+                for i in range(lo, hi):
+                    a0 = buf[base + i]
+                    a1 = buf[base + n + i]
+                    buf[base + i] = 0
+                    buf[base + n + i] = 0
+                    x0 = _tdecay(u0[i], ku0[i], unity_bits) \
+                        + ((a0 >> rsh0[i]) << lsh0[i])
+                    x0 = x0 - (x0 > half) * (2 * half) + (x0 <= -half) * (2 * half)
+                    x1 = _tdecay(u1[i], ku1[i], unity_bits) \
+                        + ((a1 >> rsh1[i]) << lsh1[i])
+                    x1 = x1 - (x1 > half) * (2 * half) + (x1 <= -half) * (2 * half)
+                    u0[i] = x0
+                    u1[i] = x1
+                    vi = _tdecay(v[i], kv[i], unity_bits) + x0 + x1 + bias[i]
+                    vi = min(max(vi, -vmax), vmax)
+                    r = refc[i]
+                    idle = np.int64(r == 0)
+                    fire = idle * np.int64(vi > vth_s[i])
+                    v[i] = vi * (idle - fire)
+                    refc[i] = fire * refract[i] + (1 - idle) * (r - 1)
+                    fl[i] = fire != 0
+                for i in range(lo, hi):
+                    if fl[i]:
+                        spiked[n_sp] = i
+                        n_sp += 1
+                continue
+            for i in range(lo, hi):
+                if m == MODEL_ARRAY:
+                    q = ssa_pos[i]
+                    while q < ssa_ptr[i + 1] and ssa_stamp[q] < stamp:
+                        q += 1
+                    if q < ssa_ptr[i + 1] and ssa_stamp[q] == stamp:
+                        spiked[n_sp] = i
+                        n_sp += 1
+                        q += 1
+                    ssa_pos[i] = q
+                else:
+                    if p_first[i] <= stamp and stamp <= p_last[i]:
+                        if _uniform(p_seed[i], stamp) < p_spike[i]:
+                            spiked[n_sp] = i
+                            n_sp += 1
+        c = spk_n[0]
+        for q in range(n_sp):
+            i = spiked[q]
+            if rec_flag[i]:
+                spk_id[c] = i
+                spk_step[c] = k
+                c += 1
+        spk_n[0] = c
+        for j in range(len(rec_v_idx)):
+            rec_v[k - rec_k0, j] = v[rec_v_idx[j]]
+        ring = n_slots * 2 * n
+        for q in range(n_sp):
+            i = spiked[q]
+            for s in range(s_ptr[i], s_ptr[i + 1]):
+                at = base + s_off[s]
+                if at >= ring:
+                    at -= ring
+                buf[at] += s_w[s]
+        if pl_par.shape[0] > 0:
+            _learn(n_sp, spiked, s_ptr, s_tgt, s_w, s_pl, in_ptr, in_syn, s_pre, pl_par,
+                   x_tr, y_tr, fired, trace_max, frac_bits, half_f)
+    return k1
+
+
+@njit
+def _learn(n_sp, spiked, s_ptr, s_tgt, s_w, s_pl, in_ptr, in_syn, s_pre, pl_par, x_tr, y_tr,
+           fired, trace_max, frac_bits, half_f):
+    n_pl = pl_par.shape[0]
+    for l in range(n_pl):
+        xd, yd = pl_par[l, 2], pl_par[l, 3]
+        for i in range(pl_par[l, 8], pl_par[l, 9]):
+            x_tr[l, i] = (x_tr[l, i] * xd + 2048) >> 12
+        for i in range(pl_par[l, 10], pl_par[l, 11]):
+            y_tr[l, i] = (y_tr[l, i] * yd + 2048) >> 12
+    for q in range(n_sp):
+        fired[spiked[q]] = True
+    for q in range(n_sp):
+        post = spiked[q]
+        for r in range(in_ptr[post], in_ptr[post + 1]):
+            s = in_syn[r]
+            l = s_pl[s]
+            pre = s_pre[s]
+            dw = pl_par[l, 0] * x_tr[l, pre]
+            if fired[pre]:
+                dw -= pl_par[l, 1] * y_tr[l, post]
+            _apply(s, l, dw, s_w, pl_par, frac_bits, half_f)
+    for q in range(n_sp):
+        pre = spiked[q]
+        for s in range(s_ptr[pre], s_ptr[pre + 1]):
+            l = s_pl[s]
+            if l < 0 or fired[s_tgt[s]]:
+                continue
+            _apply(s, l, -pl_par[l, 1] * y_tr[l, s_tgt[s]], s_w, pl_par, frac_bits, half_f)
+    for q in range(n_sp):
+        i = spiked[q]
+        fired[i] = False
+        for l in range(n_pl):
+            imp = pl_par[l, 6]
+            if pl_par[l, 8] <= i < pl_par[l, 9]:
+                x_tr[l, i] = min(x_tr[l, i] + imp, trace_max)
+            if pl_par[l, 10] <= i < pl_par[l, 11]:
+                y_tr[l, i] = min(y_tr[l, i] + imp, trace_max)
+
+
+@njit
+def _apply(s, l, dw, s_w, pl_par, frac_bits, half_f):
+    """Magnitude += round-half-up(dw / 2**frac_bits), clipped to [w_lo, w_hi]; sign kept."""
+    sign = pl_par[l, 7]
+    mag = sign * s_w[s] + ((dw + half_f) >> frac_bits)
+    if mag < pl_par[l, 4]:
+        mag = pl_par[l, 4]
+    if mag > pl_par[l, 5]:
+        mag = pl_par[l, 5]
+    s_w[s] = sign * mag
