@@ -53,7 +53,12 @@ def ray_session(address: "str | None" = None, workers: "int | None" = None
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     tmp = None
     if address:
-        ray.init(address=address, logging_level=logging.ERROR, log_to_driver=False)
+        _check_reachable(address)
+        try:
+            ray.init(address=address, logging_level=logging.ERROR, log_to_driver=False)
+        except (ConnectionError, ValueError) as exc:
+            raise SweepError(f"--address {address}: cannot join a Ray cluster there "
+                             f"({exc})") from None
     else:
         workers = workers or os.cpu_count() or 1
         tmp = tempfile.mkdtemp(prefix="ncs-ray-")
@@ -65,6 +70,20 @@ def ray_session(address: "str | None" = None, workers: "int | None" = None
         ray.shutdown()
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _check_reachable(address: str) -> None:
+    """Fail at once on a "host:port" nobody listens on (Ray itself retries for minutes)."""
+    import socket
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit() or "://" in address:
+        return  # "auto", "ray://..." and the like: left to Ray
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except OSError as exc:
+        raise SweepError(f"--address {address}: no Ray cluster answers there ({exc}); "
+                         "`ray start --head` prints the address to use, \"auto\" finds a "
+                         "cluster started on this machine") from None
 
 
 def _ray_point(task: SweepTask, network, reference, point: Point) -> dict[str, Any]:
@@ -127,8 +146,8 @@ def run_sweep(config: SweepConfig, address: "str | None" = None,
         network, script_duration = load_network(config.network, config.base_dir)
         duration = config.duration if config.duration is not None else script_duration
         task = SweepTask.from_config(config, duration)
-        bar.draw()
         if executor == "serial":
+            bar.draw()
             try:
                 reference = reference_run(task, network)
             except Exception as exc:
@@ -173,6 +192,7 @@ def _run_on_ray(config: SweepConfig, task: SweepTask, network, todo: list[Point]
                                  f"{exc.cause!r}") from None
         ray.wait(warm, num_returns=len(warm))
         bar.restart()
+        bar.draw()
         window = 2 * (workers or cpus)
         pending: dict[Any, Point] = {}
         queue = list(todo)
