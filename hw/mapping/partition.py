@@ -71,6 +71,9 @@ def partition(sizes: Sequence[int], neurons_per_core: int, *, cores: int | None 
     if pre is None or post is None:
         pre = post = np.zeros(0, np.int64)
     pre, post = np.asarray(pre, np.int64), np.asarray(post, np.int64)
+    for name, ids in (("pre", pre), ("post", post)):
+        if ids.size and (ids.min() < 0 or ids.max() >= n):
+            raise ValueError(f"partition: a {name} neuron id is outside 0..{n - 1}")
     order = np.argsort(post, kind="stable")
     src = pre[order]
     ptr = np.zeros(n + 1, np.int64)
