@@ -101,9 +101,18 @@ def main(argv=None) -> int:
     fig.suptitle("SFQ XOR: margin tuned by an external bias current")
     fig.tight_layout()
     fig.savefig(args.out, dpi=120)
-    good = biases[margins > 0]
-    print(f"correct for global bias in [{good.min():.0f}, {good.max():.0f}] uA; "
-          f"plot: {args.out}" if good.size else "no bias classifies all four inputs")
+    best = int(np.argmax(margins))
+    lo = hi = best
+    while lo > 0 and margins[lo - 1] > 0:
+        lo -= 1
+    while hi < len(biases) - 1 and margins[hi + 1] > 0:
+        hi += 1
+    if margins[best] > 0:
+        print(f"all four inputs correct for a global bias from {biases[lo]:.0f} to "
+              f"{biases[hi]:.0f} uA (best margin {margins[best]:.3f} at {biases[best]:.0f} uA)")
+    else:
+        print("no global bias classifies all four inputs")
+    print(f"plot: {args.out}")
     return 0
 
 
