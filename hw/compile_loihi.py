@@ -308,13 +308,16 @@ def compile_loihi(network: Network, spec: LoihiSpec) -> HardwareImage:
 def _map(network: Network, spec: LoihiSpec, pre: np.ndarray, post: np.ndarray,
          units: np.ndarray):
     """Partition, place, route; when a core has too many output axons (its neurons reach
-    too many (neuron, core) destinations), partition again with fewer compartments."""
+    too many (neuron, core) destinations), partition again with fewer compartments per
+    core for the populations on that core."""
     n = network.size
-    cap = spec.compartments_per_core
-    for _ in range(12):
+    sizes = [p.size for p in network.populations]
+    pop_of = np.repeat(np.arange(len(sizes)), sizes)
+    caps = np.full(len(sizes), spec.compartments_per_core, np.int64)
+    for _ in range(64):
         core_of, slot_of = partition(
-            [p.size for p in network.populations], cap, cores=spec.n_cores, pre=pre,
-            post=post, axons_per_core=spec.input_axons_per_core,
+            sizes, caps, cores=spec.n_cores, pre=pre, post=post,
+            axons_per_core=spec.input_axons_per_core,
             synapse_bytes_per_core=spec.synapse_memory_bytes,
             bytes_per_synapse=spec.synapse_bits / 8, bytes_per_axon=spec.axon_header_bits / 8,
             units=units)
@@ -324,11 +327,13 @@ def _map(network: Network, spec: LoihiSpec, pre: np.ndarray, post: np.ndarray,
         worst = int(out_axons.max()) if out_axons.size else 0
         if worst <= spec.output_axons_per_core:
             break
+        # shrink the cores of the populations on the worst core, in proportion
         c = int(np.argmax(out_axons))
-        # the neurons' own fan-out decides: one neuron alone may already be too much
-        used = int(units[core_of == c].sum())
-        cap = min(cap - 1, int(used * spec.output_axons_per_core / worst))
-        if cap < int(units.max()):
+        on = core_of == c
+        used = int(units[on].sum())
+        for q in np.unique(pop_of[on]):
+            caps[q] = min(caps[q] - 1, used * spec.output_axons_per_core // worst)
+        if caps.min() < int(units.max()):
             raise LimitError("output axons per core", worst, spec.output_axons_per_core,
                              f"core {c}: its neurons reach {worst} (neuron, core) "
                              f"destinations, {worst - spec.output_axons_per_core} too many")

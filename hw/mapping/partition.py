@@ -45,7 +45,7 @@ def synapse_pairs(network: Network) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(pre).astype(np.int64), np.concatenate(post).astype(np.int64)
 
 
-def partition(sizes: Sequence[int], neurons_per_core: int, *, cores: int | None = None,
+def partition(sizes: Sequence[int], neurons_per_core: "int | Sequence[int]", *, cores: int | None = None,
               pre: np.ndarray | None = None, post: np.ndarray | None = None,
               axons_per_core: int | None = None,
               synapse_bytes_per_core: float | None = None, bytes_per_synapse: float = 0.0,
@@ -53,8 +53,9 @@ def partition(sizes: Sequence[int], neurons_per_core: int, *, cores: int | None 
               split_populations: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Greedy in-order fill of cores: (core_of, slot_of) for the neurons of `sizes` populations.
 
-    A neuron joins the current core while every limit holds: `neurons_per_core` (counted
-    in `units` per neuron, e.g. compartments; default 1 each), `axons_per_core` distinct
+    A neuron joins the current core while every limit holds: `neurons_per_core` (one
+    value, or one per population; counted in `units` per neuron, e.g. compartments;
+    default 1 each), `axons_per_core` distinct
     presynaptic sources of the core's synapses (`pre`/`post` global synapse lists), and
     `synapse_bytes_per_core` = synapses x `bytes_per_synapse` + input axons x
     `bytes_per_axon`. With `split_populations` each population starts on a fresh core.
@@ -63,8 +64,10 @@ def partition(sizes: Sequence[int], neurons_per_core: int, *, cores: int | None 
     """
     sizes = [int(s) for s in sizes]
     n = sum(sizes)
-    if neurons_per_core < 1:
-        raise LimitError("neurons per core", 1, neurons_per_core, "a core must hold a neuron")
+    caps = np.broadcast_to(np.asarray(neurons_per_core, np.int64), (len(sizes),))
+    if caps.size and caps.min() < 1:
+        raise LimitError("neurons per core", 1, int(caps.min()), "a core must hold a neuron")
+    cap_of = np.repeat(caps, sizes) if n else np.zeros(0, np.int64)
     units = np.ones(n, np.int64) if units is None else np.asarray(units, np.int64)
     if units.shape != (n,):
         raise ValueError(f"units: expected {n} values, got shape {units.shape}")
@@ -96,7 +99,7 @@ def partition(sizes: Sequence[int], neurons_per_core: int, *, cores: int | None 
         fan = np.unique(src[ptr[i]:ptr[i + 1]])
         fresh = fan[~seen[fan]]
         need_bytes = (ptr[i + 1] - ptr[i]) * bytes_per_synapse + len(fresh) * bytes_per_axon
-        fits = (used + units[i] <= neurons_per_core and axons + len(fresh) <= axon_limit
+        fits = (used + units[i] <= cap_of[i] and axons + len(fresh) <= axon_limit
                 and syn_bytes + need_bytes <= syn_limit)
         if not fits and slot > 0:
             core, used, axons, syn_bytes, slot = core + 1, 0, 0, 0.0, 0
@@ -106,8 +109,8 @@ def partition(sizes: Sequence[int], neurons_per_core: int, *, cores: int | None 
             fresh = fan
             need_bytes = ((ptr[i + 1] - ptr[i]) * bytes_per_synapse
                           + len(fresh) * bytes_per_axon)
-        if units[i] > neurons_per_core:
-            raise LimitError("neurons per core", int(units[i]), neurons_per_core,
+        if units[i] > cap_of[i]:
+            raise LimitError("neurons per core", int(units[i]), int(cap_of[i]),
                              f"neuron {i} alone needs {units[i]} compartments/slots")
         if len(fresh) > axon_limit:
             raise LimitError("input axons per core", len(fresh), axon_limit,
