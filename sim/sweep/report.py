@@ -129,6 +129,8 @@ def make_report(table: pa.Table, out_dir: "str | Path", axes: list[str],
             ax_plot.plot(ux, means, color="tab:red", lw=1.5, label="mean")
             if cats:
                 ax_plot.set_xticks(range(len(cats)), cats, rotation=30, fontsize=7)
+            elif ux.size > 2 and ux.min() > 0 and ux.max() / ux.min() >= 100:
+                ax_plot.set_xscale("log")  # an axis spanning decades (log ranges)
             ax_plot.set_xlabel(axis)
             ax_plot.set_ylabel(metric)
         fig.tight_layout()
