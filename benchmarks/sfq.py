@@ -43,9 +43,10 @@ def stimulus(n_inputs: int, pulses: int) -> list[list[float]]:
     return [list(np.round(20.0 + 50.0 * np.arange(pulses) + 3.1 * i, 3)) for i in range(n_inputs)]
 
 
-def run_ours(nl, trains):
+def run_ours(nl, trains, fast: bool):
     from neurocosim.sim.sfq import Simulator
-    sim = Simulator(nl)
+    from neurocosim.sim.sfq.fast import FastSimulator
+    sim = (FastSimulator if fast else Simulator)(nl)
     for name, t in zip(nl.input_names, trains):
         sim.schedule(name, t)
     t0 = time.perf_counter()
@@ -103,7 +104,7 @@ def run_pylse(nl, trains, pylse_path: str, spec):
         return json.load(open(path + ".out")), None
 
 
-def neuromorphic(windows: float):
+def neuromorphic(windows: float, engine: str):
     from neurocosim.hw import compiler
     from neurocosim.hw.ir import Network, PoissonSource, Population, Projection
     n = 100
@@ -120,7 +121,7 @@ def neuromorphic(windows: float):
     t0 = time.perf_counter()
     image = compiler.compile(net, "sfq")
     t_compile = time.perf_counter() - t0
-    engine = compiler.runner_for(image)(image)
+    engine = compiler.runner_for(image)(image, engine=engine)
     t0 = time.perf_counter()
     engine.run(windows)
     dt = time.perf_counter() - t0
@@ -143,9 +144,13 @@ def main(argv=None) -> int:
 
     nl = standard_netlist()
     trains = stimulus(len(nl.input_names), args.pulses)
-    events, dt, ours = run_ours(nl, trains)
+    run_ours(standard_netlist(1, 2, 1), stimulus(1, 2), True)     # compile the kernel
+    events, dt_py, ours = run_ours(nl, trains, False)
+    events2, dt, ours2 = run_ours(nl, trains, True)
+    assert events2 == events and ours2 == ours, "numba engine differs from the oracle"
     print(f"[1] standard cells: {nl.n_cells} cells {nl.counts()}, {events} pulse events")
-    print(f"    neurocosim.sim.sfq: {dt:.3f} s, {events / dt:.3e} events/s")
+    print(f"    neurocosim.sim.sfq numba: {dt:.3f} s, {events / dt:.3e} events/s")
+    print(f"    neurocosim.sim.sfq python oracle: {dt_py:.3f} s, {events / dt_py:.3e} events/s")
     if os.path.isdir(os.path.join(args.pylse_path, "pylse")):
         peer, err = run_pylse(nl, trains, args.pylse_path, spec)
         if peer is None:
@@ -154,18 +159,22 @@ def main(argv=None) -> int:
             same = all(np.allclose(ours[k], peer["probes"][k], atol=1e-6) for k in ours)
             print(f"    PyLSE: {peer['seconds']:.3f} s, {events / peer['seconds']:.3e} events/s "
                   f"(build {peer['build_seconds']:.2f} s); output pulses identical: {same}")
-            print(f"    ratio neurocosim / PyLSE: {peer['seconds'] / dt:.1f}x")
+            print(f"    speed ratio vs PyLSE: numba {peer['seconds'] / dt:.1f}x, "
+                  f"python oracle {peer['seconds'] / dt_py:.1f}x")
     else:
         print(f"    PyLSE not found under {args.pylse_path}: no peer ratio (see the docstring "
               "for the --no-deps install)")
 
-    nl2, res, dt2, tc = neuromorphic(args.windows)
-    ev = res.timing.metrics["pulse_events"]
-    print(f"[2] neuromorphic 100x100: {nl2.n_cells} cells {nl2.counts()}")
-    print(f"    compile {tc:.2f} s; {args.windows} windows ({args.windows * spec.window_ps:.0f} "
-          f"ps): {ev:.0f} pulse events in {dt2:.3f} s = {ev / dt2:.3e} events/s; "
-          f"energy {res.timing.metrics['energy_J']:.3e} J, "
-          f"dropped {res.timing.metrics['dropped_pulses']:.0f}")
+    for engine in ("numba", "python"):
+        nl2, res, dt2, tc = neuromorphic(args.windows, engine)
+        ev = res.timing.metrics["pulse_events"]
+        if engine == "numba":
+            print(f"[2] neuromorphic 100x100: {nl2.n_cells} cells {nl2.counts()}, compile "
+                  f"{tc:.2f} s, energy {res.timing.metrics['energy_J']:.3e} J, dropped "
+                  f"{res.timing.metrics['dropped_pulses']:.0f} pulses")
+        print(f"    {engine}: {args.windows} windows ({args.windows * spec.window_ps:.0f} ps): "
+              f"{ev:.0f} pulse events in {dt2:.3f} s = {ev / dt2:.3e} events/s "
+              "(Engine.run: source pulses + event loop)")
     print("    (no PyLSE peer: it has no stochastic synapse or counting neuron)")
     return 0
 

@@ -82,6 +82,16 @@ def test_split_runs_and_save_load_give_the_same_result(tmp_path):
     assert whole.timing.metrics == parts.timing.metrics
 
 
+def test_numba_and_python_engines_give_the_same_result():
+    image = compiler.compile(xor.xor_network(1, 1, windows=4), "sfq")
+    fast, slow = (compiler.run(image, 4.0, engine=e) for e in ("numba", "python"))
+    for pop in ("x", "h", "out"):
+        assert np.array_equal(fast.spikes[pop].times, slow.spikes[pop].times)
+    assert fast.timing.metrics == slow.timing.metrics
+    with pytest.raises(TargetError, match="engine='cuda'"):
+        compiler.run(image, 1.0, engine="cuda")
+
+
 def test_poisson_sources_fire_on_the_clock_at_their_rate():
     src = Population("p", 4, "SpikeSourcePoisson",
                      params={"rate": 10000.0, "start": 0.0, "duration": 1e9})

@@ -21,22 +21,28 @@ from ...hw.errors import TargetError
 from ...hw.image import HardwareImage
 from ...hw.result import Result, Spikes, TimingReport
 from .engine import Simulator
+from .fast import FastSimulator
 
 
 class Engine:
-    """Runner API: Engine(image, seed=, decisions=, global_bias_uA=); run(ms); result()."""
+    """Runner API: Engine(image, seed=, decisions=, global_bias_uA=, engine=); run(ms);
+    result(). `engine` is "numba" (default) or "python" (the oracle loop)."""
 
     target = "sfq"
 
     def __init__(self, image: HardwareImage, *, seed: int | None = None,
-                 decisions: dict | None = None, global_bias_uA: float | None = None) -> None:
+                 decisions: dict | None = None, global_bias_uA: float | None = None,
+                 engine: str = "numba") -> None:
         if image.target.name != "sfq" or "netlist" not in image.data:
             raise TargetError(f"the sfq engine runs images compiled for 'sfq', not for "
                               f"{image.target.name!r}")
         self.image, self.spec = image, image.target
         self.seed = int(image.network.seed if seed is None else seed)
-        self.sim = Simulator(image.data["netlist"], self.spec, seed=self.seed,
-                             decisions=decisions, global_bias_uA=global_bias_uA)
+        if engine not in ("numba", "python"):
+            raise TargetError(f"sfq engine={engine!r} must be 'numba' or 'python'")
+        cls = FastSimulator if engine == "numba" else Simulator
+        self.sim = cls(image.data["netlist"], self.spec, seed=self.seed,
+                       decisions=decisions, global_bias_uA=global_bias_uA)
         self._ms = 0.0
 
     @property
