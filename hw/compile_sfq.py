@@ -15,9 +15,11 @@ Compiling a network (`compile_sfq`), conventions documented once, here:
 - a negative i_offset is a leak: a clock of -i_offset / cm / pulse_mV pulses per ms into the
   inhibitory input; tau_m must be >= spec.min_tau_m and tau_refrac 0 (the counting neuron
   has no exponential leak and no refractory period); a positive i_offset is refused;
-- projection delays are not modelled: a pulse's delay is its path through the cells, and
-  `image.quantization["max_delay_error_ms"]` reports the largest difference;
-- spike sources become primary inputs; recorded populations are probed wires.
+- projection delays are not modelled: a pulse's delay is its path through the cells (tens
+  of ps, ~1e-5 ms), so `image.quantization["max_delay_error_ms"]` is the largest IR delay;
+- spike sources become primary inputs; current sources are refused (a leak is i_offset);
+- every neuron's and source's output wire is probed (spikes); other recorded variables
+  have no SFQ counterpart and are listed in the result's info["not_recorded"].
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import numpy as np
 
 from .errors import LimitError, NetworkError, TargetError
 from .image import Core, HardwareImage
-from .ir import Network, PoissonSource, SpikeArray, is_source
+from .ir import CurrentSource, Network, PoissonSource, SpikeArray, is_source
 from .targets.sfq import BIASED_KINDS, CELL_PORTS, SfqSpec
 
 #: Input kinds of `Netlist` primary inputs as the runner drives them.
@@ -248,6 +250,10 @@ def compile_sfq(network: Network, spec: SfqSpec) -> HardwareImage:
     bias = np.full(n_total, np.nan)
     input_kind, input_rate, input_phase = [], [], []
     given_trains: list[np.ndarray] = []
+    for st in network.stimuli:
+        if isinstance(st, CurrentSource):
+            raise TargetError(f"target 'sfq' has no current sources ({st.kind} source into "
+                              f"{st.population!r}); a constant leak is a negative i_offset")
     stim = {st.population: st for st in network.stimuli if isinstance(st, (SpikeArray,
                                                                           PoissonSource))}
     max_thr_err = 0.0

@@ -10,7 +10,7 @@ import pytest
 from neurocosim.hw import compiler
 from neurocosim.hw.errors import LimitError, TargetError
 from neurocosim.hw.image import HardwareImage
-from neurocosim.hw.ir import (Network, PoissonSource, Population, Projection, SpikeArray,
+from neurocosim.hw.ir import (CurrentSource, Network, PoissonSource, Population, Projection, SpikeArray,
                               SpikeTrains)
 from neurocosim.hw.targets import get_target
 
@@ -119,6 +119,14 @@ def test_refusals_name_the_value_and_the_limit(net, error, message):
         compiler.compile(net(), "sfq")
 
 
+def test_current_sources_are_refused():
+    net = chain_network()
+    net.stimuli.append(CurrentSource("dc", "a", [0], {"amplitude": 1.0, "start": 0.0,
+                                                      "stop": 1.0}))
+    with pytest.raises(TargetError, match="no current sources"):
+        compiler.compile(net, "sfq")
+
+
 def test_recurrent_and_other_models_are_refused():
     net = Network(populations=[_if("a", 2)],
                   projections=[Projection("rec", "a", "a", [0], [1], [0.5], [1.0])])
@@ -142,3 +150,19 @@ def test_xor_margin_is_tuned_by_the_global_bias():
     margins = {g: xor.margin(xor.output_rates(g, windows=5)) for g in (-24.0, -8.0, 0.0, 12.0)}
     assert margins[-24.0] <= 0.0 and margins[-8.0] < 0.0      # biased off: misclassifies
     assert margins[12.0] >= margins[0.0] > 0.15
+
+
+def test_a_pynn_script_runs_unchanged_on_sfq():
+    import neurocosim.pynn_backend as sim
+    sim.setup(timestep=0.1, target="sfq")
+    trains = [list(np.arange(0.05, 5, 0.1)), list(np.arange(0.1, 5, 0.1))]
+    src = sim.Population(2, sim.SpikeSourceArray(spike_times=trains))
+    n = sim.Population(2, sim.IF_curr_delta(tau_m=1e9, tau_refrac=0.0, v_rest=0.0,
+                                            v_reset=0.0, v_thresh=4.0, i_offset=0.0))
+    sim.Projection(src, n, sim.OneToOneConnector(), sim.StaticSynapse(weight=0.8, delay=0.1))
+    n.record("spikes")
+    sim.run(5.0)
+    counts = [len(s) for s in n.get_data().segments[0].spiketrains]
+    sim.end()
+    # ~49 pulses x 0.8 passed / threshold 4 = ~10 spikes each (binomial, 4.5 sd bounds)
+    assert all(6 <= c <= 12 for c in counts), counts

@@ -9,7 +9,8 @@
 from ...hw.compile_sfq import Circuit, Netlist
 from .cells import CellTableError, CellType, Transition, define, library, neuron
 from .engine import Simulator, Stats, TimingViolation
+from .fast import FastSimulator
 from .runner import Engine
 
 __all__ = ["Circuit", "Netlist", "CellTableError", "CellType", "Transition", "define",
-           "library", "neuron", "Simulator", "Stats", "TimingViolation", "Engine"]
+           "library", "neuron", "Simulator", "FastSimulator", "Stats", "TimingViolation", "Engine"]

@@ -116,5 +116,8 @@ class Engine:
                       spikes=spikes,
                       timing=timing,
                       info={"rates": rates, "window_ps": w, "ps_per_ms": w,
+                            "not_recorded": sorted({(r.population, r.variable)
+                                                    for r in net.recordings
+                                                    if r.variable != "spikes"}),
                             "global_bias_uA": self.sim.global_bias_uA,
                             "cells": d["netlist"].counts()})
