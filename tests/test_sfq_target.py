@@ -10,8 +10,8 @@ import pytest
 from neurocosim.hw import compiler
 from neurocosim.hw.errors import LimitError, TargetError
 from neurocosim.hw.image import HardwareImage
-from neurocosim.hw.ir import (CurrentSource, Network, PoissonSource, Population, Projection, SpikeArray,
-                              SpikeTrains)
+from neurocosim.hw.ir import (CurrentSource, Network, PoissonSource, Population, Projection,
+                              SpikeArray, SpikeTrains)
 from neurocosim.hw.targets import get_target
 
 _spec = importlib.util.spec_from_file_location(

@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from neurocosim.hw import compiler
 from neurocosim.hw.targets.sfq import SfqSpec
 from neurocosim.rtl.sfq import export_verilog
-from neurocosim.sim.sfq import Simulator, TimingViolation
+from neurocosim.sim.sfq import Engine, Simulator, TimingViolation
 from neurocosim.sim.sfq.generate import random_circuit, random_pulses
 
 pytestmark = [pytest.mark.rtl,
@@ -40,14 +41,37 @@ def _python_run(seed: int, spec: SfqSpec):
     raise AssertionError("no violation-free netlist in 20 attempts")
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
+def _compiled_xor_run():
+    """The XOR case study's compiled netlist, driven by its own sources for 2 windows."""
+    import importlib.util
+    path = Path(__file__).parents[1] / "examples" / "sfq_xor.py"
+    spec_ = importlib.util.spec_from_file_location("sfq_xor", path)
+    xor = importlib.util.module_from_spec(spec_)
+    spec_.loader.exec_module(xor)
+    image = compiler.compile(xor.xor_network(1, 1, windows=2), "sfq")
+    nl = image.data["netlist"]
+    rng = np.random.default_rng(5)
+    decisions = {c: rng.random(200) < 0.9 for c in range(nl.n_cells)
+                 if nl.kind_of(c) == "synapse"}
+    engine = Engine(image, decisions=decisions, engine="python")
+    engine.run(2.0)
+    trains = [engine._source_pulses(i, 0.0, 2.0) * image.target.window_ps
+              for i in range(len(nl.input_names))]
+    return 0, nl, trains, decisions, engine.sim, image.target
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, "xor"])
 def test_verilog_matches_python(seed, tmp_path):
     from cocotb_tools.runner import get_results, get_runner
 
-    spec = SfqSpec(delay_sigma=0.05)
-    s, nl, trains, decisions, sim = _python_run(seed, spec)
+    if seed == "xor":
+        s, nl, trains, decisions, sim, spec = _compiled_xor_run()
+    else:
+        spec = SfqSpec(delay_sigma=0.05)
+        s, nl, trains, decisions, sim = _python_run(seed, spec)
     expected = [sim.pulses_fs(int(w)).tolist() for w in nl.probe_wires]
-    assert sum(map(len, expected[3:])) > 0, "the generated circuit emits nothing"
+    from_cells = [e for e, w in zip(expected, nl.probe_wires) if nl.wire_src[w] >= 0]
+    assert sum(map(len, from_cells)) > 0, "the circuit emits nothing"
     src = tmp_path / "sfq_top.v"
     src.write_text(export_verilog(nl, spec, decisions=decisions, seed=s))
     stim = tmp_path / "stim.json"
@@ -55,6 +79,7 @@ def test_verilog_matches_python(seed, tmp_path):
     stim.write_text(json.dumps({
         "inputs": [np.rint(t * 1000).astype(np.int64).tolist() for t in trains],
         "n_probes": len(nl.probe_names), "until_fs": 2_000_000, "expected": expected}))
+    assert sim.now_fs == 2_000_000
     runner = get_runner("icarus")
     runner.build(sources=[src], hdl_toplevel="sfq_top", build_dir=tmp_path / "build",
                  timescale=("1ps", "1fs"), always=True)
