@@ -76,13 +76,17 @@ def main() -> None:
             summary = run_sweep(config, workers=args.workers, progress=False)
             t_ray = time.perf_counter() - t1
         got = pq.read_table(summary.table)
+    ray_in_task = sum(a + b for a, b in zip(got.column("seconds_compile").to_pylist(),
+                                            got.column("seconds_run").to_pylist()))
     got = got.drop_columns([c for c in VOLATILE if c in got.column_names])
     ray_rows = {r["key"]: r for r in got.to_pylist()}
     same = all(_same_row(ray_rows[r["key"]], r) for r in rows)
 
     n = len(points)
     per_point = in_task / n
-    overhead = (t_ray * args.workers - in_task) / n
+    # worker time the Ray run had, less the points' own compile + run (as measured in the
+    # workers) and the one-off network build + reference run (as measured in the loop)
+    overhead = (t_ray * args.workers - ray_in_task - t_setup) / n
     print(f"plain loop:   {t_loop:7.1f} s ({t_setup:.1f} s network + reference), "
           f"{60 * n / t_loop:7.1f} points/min, {per_point * 1e3:.1f} ms of work per point")
     print(f"Ray x{args.workers}:       {t_ray:7.1f} s (+ {t_start:.1f} s Ray start-up), "
@@ -91,7 +95,9 @@ def main() -> None:
     print(f"speed-up:     {t_loop / t_ray:.2f}x ({t_loop / (t_ray + t_start):.2f}x with "
           f"start-up), target about {args.workers}x")
     print(f"overhead:     {overhead * 1e3:.1f} ms per point of worker time beyond the "
-          "point's own compile + run (scheduling, transfer, Parquet, combine)")
+          "point's own compile + run (scheduling, transfer, Parquet, combine, idle "
+          f"workers at the start and end); points took {ray_in_task / n * 1e3:.1f} ms "
+          f"each in the Ray workers, {per_point * 1e3:.1f} ms in the loop")
     print(f"same rows on Ray and in the loop (timing columns left out): {same}")
 
 
