@@ -272,19 +272,19 @@ def compile_sfq(network: Network, spec: SfqSpec) -> HardwareImage:
                 train = st.trains.train(i) if isinstance(st, SpikeArray) else np.zeros(0)
                 input_kind.append(INPUT_GIVEN)
                 input_rate.append(0.0)
+                input_phase.append((0.0, np.inf))
                 given_trains.append(train)
-            else:
-                rate = float(pop.params["rate"][i]) / 1000.0          # pulses per ms
-                if rate * clock_ms > 1.0:
-                    raise LimitError(f"Poisson rate of {pop.name}[{i}] (Hz)",
-                                     rate * 1000.0, 1e6 / clock_ms,
-                                     f"at most one pulse per {spec.clock_ps} ps clock slot")
-                input_kind.append(INPUT_POISSON)
-                input_rate.append(rate)
-                given_trains.append(np.zeros(0))
-            input_phase.append((float(pop.params["start"][i]), float(pop.params["start"][i]
-                                + pop.params["duration"][i])) if pop.model ==
-                               "SpikeSourcePoisson" else (0.0, np.inf))
+                continue
+            rate = float(pop.params["rate"][i]) / 1000.0              # pulses per ms
+            if rate * clock_ms > 1.0:
+                raise LimitError(f"Poisson rate of {pop.name}[{i}] (Hz)", rate * 1000.0,
+                                 1000.0 / clock_ms,
+                                 f"at most one pulse per {spec.clock_ps} ps clock slot")
+            start = float(pop.params["start"][i])
+            input_kind.append(INPUT_POISSON)
+            input_rate.append(rate)
+            input_phase.append((start, start + float(pop.params["duration"][i])))
+            given_trains.append(np.zeros(0))
 
     # fan-in lists per neuron, fan-out counts per pre neuron
     exc: list[list] = [[] for _ in range(n_total)]

@@ -166,3 +166,11 @@ def test_a_pynn_script_runs_unchanged_on_sfq():
     sim.end()
     # ~49 pulses x 0.8 passed / threshold 4 = ~10 spikes each (binomial, 4.5 sd bounds)
     assert all(6 <= c <= 12 for c in counts), counts
+
+
+def test_poisson_rate_above_one_pulse_per_clock_slot_is_refused():
+    src = Population("p", 1, "SpikeSourcePoisson",
+                     params={"rate": 60000.0, "start": 0.0, "duration": 1e9})
+    net = Network(populations=[src], stimuli=[PoissonSource("p")])
+    with pytest.raises(LimitError, match="needs 60000.0, the target allows 50000.0"):
+        compiler.compile(net, "sfq")
