@@ -55,7 +55,7 @@ def _compiled_xor_run():
                  if nl.kind_of(c) == "synapse"}
     engine = Engine(image, decisions=decisions, engine="python")
     engine.run(2.0)
-    trains = [engine._source_pulses(i, 0.0, 2.0) * image.target.window_ps
+    trains = [engine.source_pulses(i, 0.0, 2.0) * image.target.window_ps
               for i in range(len(nl.input_names))]
     return 0, nl, trains, decisions, engine.sim, image.target
 

@@ -144,6 +144,7 @@ class Simulator:
         # records
         wires = range(nl.n_wires) if record == "all" else nl.probe_wires.tolist()
         self._rec: dict[int, list[int]] = {int(w): [] for w in wires}
+        self._probe = dict(zip(nl.probe_names, nl.probe_wires.tolist()))
         self._heap: list[tuple[int, int, int]] = []
         self._seq = 0
         self.now_fs = 0
@@ -256,10 +257,9 @@ class Simulator:
         """Pulse times (ps) on a recorded wire, or on the probe named `wire`."""
         nl = self.netlist
         if isinstance(wire, str):
-            try:
-                wire = int(nl.probe_wires[nl.probe_names.index(wire)])
-            except ValueError:
-                raise NetworkError(f"no probe named {wire!r}") from None
+            if wire not in self._probe:
+                raise NetworkError(f"no probe named {wire!r}")
+            wire = self._probe[wire]
         if wire not in self._rec:
             raise NetworkError(f"wire {wire} is not recorded (use record='all')")
         return np.asarray(self._rec[wire], dtype=np.int64) / 1000.0

@@ -49,7 +49,7 @@ class Engine:
     def t(self) -> float:
         return self._ms
 
-    def _source_pulses(self, i: int, t0: float, t1: float) -> np.ndarray:
+    def source_pulses(self, i: int, t0: float, t1: float) -> np.ndarray:
         """Pulse times (ms) of primary input i in [t0, t1)."""
         d = self.image.data
         kind, rate = int(d["input_kind"][i]), float(d["input_rate"][i])
@@ -81,7 +81,7 @@ class Engine:
         w = self.spec.window_ps
         nl = self.sim.netlist
         for i, wire in enumerate(nl.input_wires.tolist()):
-            times = self._source_pulses(i, t0, t1)
+            times = self.source_pulses(i, t0, t1)
             if times.size:
                 self.sim.schedule(wire, times * w)
         self.sim.run(t1 * w)
