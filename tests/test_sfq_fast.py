@@ -2,7 +2,6 @@
 stats and violations, with random or pre-drawn synapse decisions and delay variability."""
 
 import numpy as np
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...hw.compile_sfq import INPUT_GIVEN, INPUT_PERIODIC, INPUT_POISSON
+from ...hw.compile_sfq import INPUT_GIVEN, INPUT_PERIODIC
 from ...hw.errors import TargetError
 from ...hw.image import HardwareImage
 from ...hw.result import Result, Spikes, TimingReport
