@@ -85,6 +85,7 @@ def test_verilog_matches_python(seed, tmp_path):
                  timescale=("1ps", "1fs"), always=True)
     xml = runner.test(hdl_toplevel="sfq_top", test_module="sfq_bench", test_dir=BENCH,
                       build_dir=tmp_path / "build",
+                      results_xml=str(tmp_path / "results.xml"),
                       extra_env={"SFQ_STIM": str(stim), "SFQ_SEEN": str(seen)})
     n_tests, n_failed = get_results(xml)
     got = json.loads(seen.read_text())
