@@ -106,6 +106,8 @@ class Neurons:
     ssa_ptr: np.ndarray
     ssa_stamp: np.ndarray
     pois_seed: np.ndarray
+    #: per population: every parameter (and refractory count) equal across its neurons
+    pop_homogeneous: np.ndarray
 
 
 @dataclass
@@ -229,9 +231,12 @@ def build_neurons(net: Network, dt: float) -> Neurons:
     ssa_ptr = np.zeros(n + 1, dtype=np.int64)
     ssa_ptr[1:] = np.cumsum([len(t) for t in trains])
     ssa_stamp = np.concatenate(trains) if n else np.zeros(0, np.int64)
+    homogeneous = np.array([bool(np.all(Q[:, lo:hi] == Q[:, lo:lo + 1]))
+                            and bool(np.all(ref_steps[lo:hi] == ref_steps[lo]))
+                            for lo, hi in zip(pop_lo, pop_hi)], dtype=np.bool_)
     return Neurons(n, offsets, np.array(pop_lo, np.int64), np.array(pop_hi, np.int64),
                    np.array(pop_model, np.int64), Q, ref_steps, S0, ssa_ptr,
-                   ssa_stamp.astype(np.int64), pois_seed)
+                   ssa_stamp.astype(np.int64), pois_seed, homogeneous)
 
 
 def delay_steps(name: str, delay: np.ndarray, dt: float) -> np.ndarray:

@@ -133,19 +133,19 @@ class Engine:
             if pr.name in old_prj and old_prj[pr.name].size != pr.size:
                 raise NetworkError(f"update: projection {pr.name!r} changed size from "
                                    f"{old_prj[pr.name].size} to {pr.size}")
-        S, refc, buf, hist, hist_n = self._S, self._refc, self._buf, self._hist, self._hist_n
+        S, until, buf, hist, hist_n = self._S, self._until, self._buf, self._hist, self._hist_n
         pl_state, traces, rec_next = self._pl_state, self._traces, self._rec_next_by_key
         self._adopt(network)
         new_n, new_syn = self._neurons, self._syn
         # neuron state of populations that already existed
         remap = np.full(old_n.n, -1, dtype=np.int64)
         self._S = new_n.S0.copy()
-        self._refc = np.zeros(new_n.n, dtype=np.int64)
+        self._until = np.zeros(new_n.n)
         for pop in network.populations:
             if pop.name in old_n.offsets:
                 a, b, m = old_n.offsets[pop.name], new_n.offsets[pop.name], pop.size
                 self._S[:, b:b + m] = S[:, a:a + m]
-                self._refc[b:b + m] = refc[a:a + m]
+                self._until[b:b + m] = until[a:a + m]
                 remap[a:a + m] = np.arange(b, b + m)
         # input in flight (static delay buffer) and pre spikes in flight (plastic history)
         n_slots = max(new_syn.n_slots, old_syn.n_slots)
@@ -211,7 +211,7 @@ class Engine:
     def _reset_state(self) -> None:
         nrn, syn = self._neurons, self._syn
         self._S = nrn.S0.copy()
-        self._refc = np.zeros(nrn.n, dtype=np.int64)
+        self._until = np.zeros(nrn.n)
         self._buf = np.zeros(syn.n_slots * 2 * nrn.n)
         self._hist = np.zeros((syn.n_hist, nrn.n), dtype=np.int64)
         self._hist_n = np.zeros(syn.n_hist, dtype=np.int64)
@@ -261,8 +261,8 @@ class Engine:
             spk_n = np.zeros(1, dtype=np.int64)
             k = kernels.run_steps(
                 k, k1, self.dt, emit_zero,
-                nrn.pop_lo, nrn.pop_hi, nrn.pop_model, self._S, nrn.Q, nrn.ref_steps,
-                self._refc, nrn.ssa_ptr, nrn.ssa_stamp, self._ssa_pos, nrn.pois_seed,
+                nrn.pop_lo, nrn.pop_hi, nrn.pop_model, nrn.pop_homogeneous, self._S, nrn.Q, nrn.ref_steps,
+                self._until, nrn.ssa_ptr, nrn.ssa_stamp, self._ssa_pos, nrn.pois_seed,
                 self._currents.ptr, self._currents.idx, self._currents.uniq, waves, k0,
                 self._istim,
                 syn.st_ptr, syn.st_tgt, syn.st_delay, syn.st_w, self._buf, syn.n_slots,

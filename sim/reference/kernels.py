@@ -260,8 +260,78 @@ def _sample(m, S, rec_row, rec_every, rec_next, rec_ptr, rec_idx, rec_out, rec_o
 
 
 @njit
+def _curr_exp(k, lo, hi, base, n, S, Q, until, istim, has_cs, homogeneous, buf, spiked,
+              n_sp):
+    """IF_curr_exp over neurons lo..hi-1 in loops simple enough to be vectorised (scalar
+    parameters when the population is homogeneous; the refractory gate is a float compare).
+    Returns the new spike count; consumes (zeroes) this step's input slot."""
+    v = S[V, lo:hi]
+    ie = S[SE, lo:hi]
+    ii = S[SI, lo:hi]
+    r = until[lo:hi]
+    be = buf[base + lo:base + hi]
+    bi = buf[base + n + lo:base + n + hi]
+    cur = istim[lo:hi]
+    m = hi - lo
+    kf = float(k)
+    if homogeneous:
+        p22, p20, p21e, p21i = Q[P22, lo], Q[P20, lo], Q[P21E, lo], Q[P21I, lo]
+        pse, psi = Q[PSE, lo], Q[PSI, lo]
+        vr = Q[V_REST, lo]
+        c0 = vr - vr * p22 + Q[I_OFFSET, lo] * p20
+        th = Q[V_THRESH, lo]
+        count = 0   # spikes this step, counted in the vectorised loop, collected after
+        if has_cs:
+            for i in range(m):
+                a, b = ie[i], ii[i]
+                vn = v[i] * p22 + c0 + a * p21e - b * p21i + cur[i] * p20
+                g = kf >= r[i]
+                v[i] = vn if g else v[i]
+                count += g & (vn >= th)
+                ie[i] = a * pse + be[i]
+                ii[i] = b * psi + bi[i]
+        else:
+            for i in range(m):
+                a, b = ie[i], ii[i]
+                vn = v[i] * p22 + c0 + a * p21e - b * p21i
+                g = kf >= r[i]
+                v[i] = vn if g else v[i]
+                count += g & (vn >= th)
+                ie[i] = a * pse + be[i]
+                ii[i] = b * psi + bi[i]
+        i = 0
+        while count > 0:
+            if v[i] >= th and kf >= r[i]:
+                spiked[n_sp] = lo + i
+                n_sp += 1
+                count -= 1
+            i += 1
+    else:
+        p22, p20 = Q[P22, lo:hi], Q[P20, lo:hi]
+        p21e, p21i = Q[P21E, lo:hi], Q[P21I, lo:hi]
+        vr, io = Q[V_REST, lo:hi], Q[I_OFFSET, lo:hi]
+        for i in range(m):
+            vn = (vr[i] + (v[i] - vr[i]) * p22[i] + ie[i] * p21e[i] - ii[i] * p21i[i]
+                  + (io[i] + cur[i]) * p20[i])
+            v[i] = vn if kf >= r[i] else v[i]
+        pse, psi = Q[PSE, lo:hi], Q[PSI, lo:hi]
+        for i in range(m):
+            ie[i] = ie[i] * pse[i] + be[i]
+        for i in range(m):
+            ii[i] = ii[i] * psi[i] + bi[i]
+        th = Q[V_THRESH, lo:hi]
+        for i in range(m):
+            if v[i] >= th[i] and kf >= r[i]:
+                spiked[n_sp] = lo + i
+                n_sp += 1
+    be[:] = 0.0
+    bi[:] = 0.0
+    return n_sp
+
+
+@njit
 def run_steps(k0, k1, dt, emit_zero,
-              pop_lo, pop_hi, pop_model, S, Q, ref_steps, refc,
+              pop_lo, pop_hi, pop_model, pop_homogeneous, S, Q, ref_steps, until,
               ssa_ptr, ssa_stamp, ssa_pos, pois_seed,
               cs_ptr, cs_idx, cs_uniq, cs_wave, cs_k0, istim,
               st_ptr, st_tgt, st_delay, st_w, buf, n_slots,
@@ -303,32 +373,34 @@ def run_steps(k0, k1, dt, emit_zero,
             model = pop_model[p]
             lo = pop_lo[p]
             hi = pop_hi[p]
-            if model == CURR_EXP or model == CURR_ALPHA:
-                alpha = model == CURR_ALPHA
+            if model == CURR_EXP:
+                first = n_sp
+                n_sp = _curr_exp(k, lo, hi, base, n, S, Q, until, istim, len(cs_ptr) > 1,
+                                 pop_homogeneous[p], buf, spiked, n_sp)
+                for q in range(first, n_sp):
+                    i = spiked[q]
+                    S[V, i] = Q[V_RESET, i]
+                    until[i] = stamp + ref_steps[i]
+            elif model == CURR_ALPHA:
                 for i in range(lo, hi):
                     in_e = buf[base + i]
                     in_i = buf[base + n + i]
-                    if refc[i] > 0:
-                        refc[i] -= 1
-                    else:
+                    if k >= until[i]:   # else refractory: v held
                         vr = Q[V_REST, i]
                         v = (vr + (S[V, i] - vr) * Q[P22, i]
                              + S[SE, i] * Q[P21E, i] - S[SI, i] * Q[P21I, i]
                              + (Q[I_OFFSET, i] + istim[i]) * Q[P20, i])
-                        if alpha:
-                            v += S[YE, i] * Q[P31E, i] - S[YI, i] * Q[P31I, i]
+                        v += S[YE, i] * Q[P31E, i] - S[YI, i] * Q[P31I, i]
                         S[V, i] = v
                         if v >= Q[V_THRESH, i]:
                             S[V, i] = Q[V_RESET, i]
-                            refc[i] = ref_steps[i]
+                            until[i] = stamp + ref_steps[i]
                             spiked[n_sp] = i
                             n_sp += 1
-                    _decay_conductances(alpha, Q, S, i, in_e, in_i)
+                    _decay_conductances(True, Q, S, i, in_e, in_i)
             elif model == CURR_DELTA:
                 for i in range(lo, hi):
-                    if refc[i] > 0:
-                        refc[i] -= 1
-                    else:
+                    if k >= until[i]:   # else refractory: v held, input discarded
                         vr = Q[V_REST, i]
                         v = (vr + (S[V, i] - vr) * Q[P22, i]
                              + (Q[I_OFFSET, i] + istim[i]) * Q[P20, i]
@@ -336,7 +408,7 @@ def run_steps(k0, k1, dt, emit_zero,
                         S[V, i] = v
                         if v >= Q[V_THRESH, i]:
                             S[V, i] = Q[V_RESET, i]
-                            refc[i] = ref_steps[i]
+                            until[i] = stamp + ref_steps[i]
                             spiked[n_sp] = i
                             n_sp += 1
             elif model == COND_EXP or model == COND_ALPHA or model == EIF_EXP \
@@ -345,9 +417,8 @@ def run_steps(k0, k1, dt, emit_zero,
                 eif = model == EIF_EXP or model == EIF_ALPHA
                 for i in range(lo, hi):
                     I = Q[I_OFFSET, i] + istim[i]
-                    refractory = refc[i] > 0
+                    refractory = k < until[i]
                     if refractory:
-                        refc[i] -= 1
                         if eif:
                             _rk4_step(model, Q, S, i, dt, I, True)
                         S[V, i] = Q[V_RESET, i]
@@ -358,7 +429,7 @@ def run_steps(k0, k1, dt, emit_zero,
                             S[V, i] = Q[V_RESET, i]
                             if eif:
                                 S[W, i] += Q[B, i]
-                            refc[i] = ref_steps[i]
+                            until[i] = stamp + ref_steps[i]
                             spiked[n_sp] = i
                             n_sp += 1
                     _decay_conductances(alpha, Q, S, i, buf[base + i], buf[base + n + i])
@@ -366,10 +437,9 @@ def run_steps(k0, k1, dt, emit_zero,
                 for i in range(lo, hi):
                     v_before = S[V, i]
                     _rk4_step(model, Q, S, i, dt, Q[I_OFFSET, i] + istim[i], False)
-                    if refc[i] > 0:
-                        refc[i] -= 1
-                    elif S[V, i] > Q[V_OFFSET, i] + 30.0 and v_before > S[V, i]:
-                        refc[i] = ref_steps[i]
+                    v = S[V, i]
+                    if k >= until[i] and v > Q[V_OFFSET, i] + 30.0 and v_before > v:
+                        until[i] = stamp + ref_steps[i]
                         spiked[n_sp] = i
                         n_sp += 1
                     _decay_conductances(False, Q, S, i, buf[base + i], buf[base + n + i])
@@ -401,8 +471,11 @@ def run_steps(k0, k1, dt, emit_zero,
                         if _uniform(pois_seed[i], stamp) < Q[P_SPIKE, i]:
                             spiked[n_sp] = i
                             n_sp += 1
-        for q in range(base, base + 2 * n):
-            buf[q] = 0.0
+        for p in range(len(pop_lo)):    # consume this step's input (IF_curr_exp did)
+            if pop_model[p] != CURR_EXP:
+                for q in range(pop_lo[p], pop_hi[p]):
+                    buf[base + q] = 0.0
+                    buf[base + n + q] = 0.0
         for q in range(n_sp):
             _emit(spiked[q], k, dt, n, st_ptr, st_tgt, st_delay, st_w, buf, n_slots,
                   plastic_out, hist, hist_n, n_hist, pl_in_ptr, pl_in_syn, pl_w, pl_rule,
