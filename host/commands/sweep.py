@@ -28,6 +28,8 @@ def register(sub) -> None:
                    help="run again the points recorded as failed")
     p.add_argument("--limit", type=int, default=None,
                    help="run at most this many new points, then stop (resume later)")
+    p.add_argument("--list", action="store_true",
+                   help="print the points (id, key, parameters, done or not) and stop")
     p.add_argument("--report", action="store_true", help="also write the report")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=main_sweep)
@@ -53,6 +55,8 @@ def main_sweep(args: argparse.Namespace) -> int:
     config = load_config(args.file)
     if args.out is not None:
         config.output = args.out
+    if args.list:
+        return _list_points(config)
     summary = run_sweep(config, address=args.address, workers=args.workers,
                         executor="serial" if args.serial else "ray", fresh=args.fresh,
                         retry_failed=args.retry_failed, progress=not args.quiet,
@@ -64,6 +68,20 @@ def main_sweep(args: argparse.Namespace) -> int:
     if args.report and summary.table is not None:
         rep = report_from_results(config.output)
         print(f"report: {rep.summary}")
+    return 0
+
+
+def _list_points(config) -> int:
+    from ...sim.sweep import ResultStore, expand_points
+
+    points = expand_points(config)
+    done = ResultStore(config.output).done_keys()
+    for p in points:
+        params = ", ".join(f"{k} = {v!r}" for k, v in p.params.items()) or "(base spec)"
+        print(f"{p.point_id:5d}  {p.key}  {'done' if p.key in done else 'todo'}  {params}")
+    n_done = sum(p.key in done for p in points)
+    print(f"{len(points)} points ({config.sampling}), {n_done} done, results in "
+          f"{config.output}")
     return 0
 
 
