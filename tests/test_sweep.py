@@ -148,6 +148,10 @@ def test_cli_sweep_and_report(tmp_path, capsys):
     path = write_sweep(tmp_path)
     assert cli(["sweep", str(path), "--serial", "--quiet"]) == 0
     assert "12 points: 12 run now (4 failed)" in capsys.readouterr().out
+    assert cli(["sweep", str(path), "--list"]) == 0
+    listing = capsys.readouterr().out.splitlines()
+    assert listing[-1].startswith("12 points (grid), 12 done")
+    assert listing[0].split()[0] == "0" and listing[0].split()[2] == "done"
     results = tmp_path / "s.results"
     assert cli(["sweep-report", str(results)]) == 0
     report = results / "report"
@@ -163,3 +167,41 @@ def test_cli_sweep_and_report(tmp_path, capsys):
             in text)
     assert "LimitError: cores: needs 16" in text
     assert cli(["sweep-report", str(tmp_path / "nothing")]) == 2
+
+
+LOIHI_SWEEP = """
+[sweep]
+target = "loihi"
+duration = 100.0
+run_options = {{ timing = false }}
+[network]
+builder = "{root}/benchmarks/networks.py:build_cuba"
+kwargs = {{ n = 48, timestep = 1.0, p_connect = 0.2 }}
+[axes]
+compartments_per_core = [4, 16, 64]
+cores_per_chip = [4, 128]
+"""
+
+
+def test_cuba_on_loihi_variants(ray2, tmp_path):
+    path = tmp_path / "loihi.toml"
+    path.write_text(LOIHI_SWEEP.format(root=TESTS.parent))
+    summary = run_sweep(load_config(path), progress=False)
+    rows = pq.read_table(summary.table).to_pylist()
+    assert len(rows) == 6
+    too_small = {(4, 4), (16, 4)}  # 48 cells on 4 cores of 4 or 16 compartments
+    for r in rows:
+        small = (r["compartments_per_core"], r["cores_per_chip"]) in too_small
+        assert (r["status"] == "error") == small, r["error"]
+        if small:
+            assert r["error"].startswith("LimitError: cores: needs ")
+            assert "the target allows 4" in r["error"]
+        else:
+            assert 48 / r["compartments_per_core"] <= r["n_cores"] <= r["cores_per_chip"]
+            assert 0 <= r["quant_weight_max_rel_error"] < 0.05
+            assert r["spikes_total"] > 0 and r["count_corr"] == r["count_corr"]
+    # how the cells are spread over cores does not change what a barrier-synchronised
+    # chip computes: every variant that fits fires the same spikes
+    ok = [r for r in rows if r["status"] == "ok"]
+    assert len(ok) == 4
+    assert len({(r["spikes_total"], r["van_rossum"], r["rate_cuba_Hz"]) for r in ok}) == 1
