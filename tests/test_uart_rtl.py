@@ -106,7 +106,7 @@ def test_uart_divisor_is_checked():
         UartRx(3)
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=10, deadline=None)
 @given(st.binary(max_size=300), st.integers(0, 0xFFFF), st.integers(0, 0xFF),
        st.integers(-1, 400))
 def test_crc32_matches_protocol_on_frames(payload, seq, type_, flip_at):
@@ -173,7 +173,7 @@ def test_cobs_decoder_recovers_protocol_frames(payloads):
     assert frames == [(P.pack_frame(0x81, i, p), False) for i, p in enumerate(payloads)]
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(st.lists(st.integers(0, 255), min_size=1, max_size=80))
 def test_cobs_decoder_agrees_with_python_on_garbage(body):
     wire = bytes(b for b in body if b) + b"\x00"
