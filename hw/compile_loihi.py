@@ -31,7 +31,7 @@ from .formats import NumberFormat
 from .image import Core, HardwareImage
 from .ir import CurrentSource, Network, PoissonSource, SpikeArray, is_source
 from .mapping import (core_traffic, partition, place, placement_cost, routing_table,
-                      sequential_xy, split_mantissa_exponent)
+                      sequential_xy, split_mantissa_exponent, unique_ints)
 from .mapping.quantize import decay_constant
 from .targets.loihi import LoihiSpec
 
@@ -322,7 +322,7 @@ def _map(network: Network, spec: LoihiSpec, pre: np.ndarray, post: np.ndarray,
             bytes_per_synapse=spec.synapse_bits / 8, bytes_per_axon=spec.axon_header_bits / 8,
             units=units)
         n_cores = int(core_of.max()) + 1 if n else 0
-        keys = np.unique(pre * max(n_cores, 1) + core_of[post]) if pre.size else pre
+        keys = unique_ints(pre * max(n_cores, 1) + core_of[post])
         out_axons = np.bincount(core_of[keys // max(n_cores, 1)], minlength=n_cores)
         worst = int(out_axons.max()) if out_axons.size else 0
         if worst <= spec.output_axons_per_core:

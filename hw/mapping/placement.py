@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import LimitError
+from .partition import unique_ints
 
 
 def core_traffic(core_of: np.ndarray, pre: np.ndarray, post: np.ndarray,
@@ -21,7 +22,7 @@ def core_traffic(core_of: np.ndarray, pre: np.ndarray, post: np.ndarray,
     if len(pre) == 0:
         return out
     pre = np.asarray(pre, np.int64)
-    pairs = np.unique(pre * n_cores + core_of[np.asarray(post, np.int64)])
+    pairs = unique_ints(pre * n_cores + core_of[np.asarray(post, np.int64)])
     src, dst_core = pairs // n_cores, pairs % n_cores
     w = np.ones(len(src)) if rates is None else np.asarray(rates, np.float64)[src]
     np.add.at(out, (core_of[src], dst_core), w)
@@ -60,7 +61,8 @@ def sequential_xy(n_cores: int, mesh_shape: tuple[int, int],
 def place(traffic: np.ndarray, mesh_shape: tuple[int, int], strategy: str = "graph",
           seed: int = 0, cores_per_router: int = 1, swap_rounds: int = 4) -> np.ndarray:
     """Mesh (x, y) of each core: "sequential" fills in order; "graph" bisects the traffic
-    graph with Kernighan-Lin alongside the mesh, then improves by pairwise swaps.
+    graph alongside the mesh (Kernighan-Lin, or the Fiedler vector for more than
+    `_KL_MAX` cores), then improves by moves and pairwise swaps.
 
     The result never costs more than sequential placement (it starts over from it if not).
     """
@@ -76,19 +78,19 @@ def place(traffic: np.ndarray, mesh_shape: tuple[int, int], strategy: str = "gra
     rng = np.random.default_rng(seed)
     slot_of = np.empty(n, np.int64)
     _bisect(sym, np.arange(n), np.arange(len(slots)), slots, slot_of, rng)
-    slot_of = _improve(sym, slot_of, slots, rng, swap_rounds)
+    # the swap search costs O(cores x slots) per move: one round on large chips
+    rounds = swap_rounds if n <= 256 else 1
+    slot_of = _improve(sym, slot_of, slots, rng, rounds)
     xy = slots[slot_of]
     if placement_cost(traffic, xy) > placement_cost(traffic, seq):
-        xy = slots[_improve(sym, np.arange(n), slots, rng, swap_rounds)]
+        xy = slots[_improve(sym, np.arange(n), slots, rng, rounds)]
     return xy
 
 
 def _bisect(sym: np.ndarray, cores: np.ndarray, slot_ids: np.ndarray, slots: np.ndarray,
             slot_of: np.ndarray, rng: np.random.Generator) -> None:
-    """Recursive bisection: split the slots along their longer side, the cores by KL."""
-    import networkx as nx
-    from networkx.algorithms.community import kernighan_lin_bisection
-
+    """Recursive bisection: split the slots along their longer side, the cores by KL
+    (spectrally for large subproblems)."""
     if len(cores) == 0:
         return
     if len(slot_ids) == 1 or len(cores) == 1 and len(slot_ids) >= 1:
@@ -114,29 +116,56 @@ def _bisect(sym: np.ndarray, cores: np.ndarray, slot_ids: np.ndarray, slots: np.
     # cores per side in proportion to the slots, padded with dummy nodes to fill them
     n_left = min(len(cores), round(len(cores) * len(left_slots) / len(slot_ids)))
     n_left = max(n_left, len(cores) - len(right_slots))
-    g = nx.Graph()
-    g.add_nodes_from(range(len(cores)))
     sub = sym[np.ix_(cores, cores)]
+    if len(cores) > _KL_MAX:
+        left, right = _spectral_split(sub, n_left)
+    else:
+        left, right = _kl_split(sub, n_left, len(left_slots), len(right_slots), rng)
+    _bisect(sym, cores[left], left_slots, slots, slot_of, rng)
+    _bisect(sym, cores[right], right_slots, slots, slot_of, rng)
+
+
+#: subproblems larger than this are split spectrally (networkx's KL is slow on big graphs)
+_KL_MAX = 96
+
+
+def _spectral_split(sub: np.ndarray, n_left: int) -> tuple[np.ndarray, np.ndarray]:
+    """Split by the Fiedler vector of the traffic graph's Laplacian (first n_left left)."""
+    from scipy.linalg import eigh
+
+    lap = np.diag(sub.sum(axis=1)) - sub
+    _, vecs = eigh(lap, subset_by_index=[0, 1])
+    order = np.argsort(vecs[:, 1], kind="stable")
+    return np.sort(order[:n_left]), np.sort(order[n_left:])
+
+
+def _kl_split(sub: np.ndarray, n_left: int, cap_left: int, cap_right: int,
+              rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Kernighan-Lin bisection (networkx) into n_left / rest, padded with dummy nodes."""
+    import networkx as nx
+    from networkx.algorithms.community import kernighan_lin_bisection
+
+    n = len(sub)
+    g = nx.Graph()
+    g.add_nodes_from(range(n))
     ii, jj = np.nonzero(np.triu(sub, 1))
     g.add_weighted_edges_from(zip(ii.tolist(), jj.tolist(), sub[ii, jj].tolist()))
-    n_dummy = max(0, 2 * max(n_left, len(cores) - n_left) - len(cores))
-    dummies = list(range(len(cores), len(cores) + n_dummy))
+    n_dummy = max(0, 2 * max(n_left, n - n_left) - n)
+    dummies = list(range(n, n + n_dummy))
     g.add_nodes_from(dummies)
-    perm = rng.permutation(len(cores)).tolist()
-    a = set(perm[:n_left])
-    b = set(perm[n_left:])
+    perm = rng.permutation(n).tolist()
+    a, b = set(perm[:n_left]), set(perm[n_left:])
     # pad the smaller side so that KL (which swaps pairs) keeps the intended sizes
     for d in dummies:
         (a if len(a) < len(b) else b).add(d)
     a, b = kernighan_lin_bisection(g, partition=(a, b), weight="weight",
                                    seed=int(rng.integers(1 << 31)))
-    left = np.array(sorted(i for i in a if i < len(cores)), np.int64)
-    right = np.array(sorted(i for i in b if i < len(cores)), np.int64)
-    if len(left) > len(left_slots) or len(right) > len(right_slots):
-        left, right = (np.array(sorted(perm[:n_left]), np.int64),
-                       np.array(sorted(perm[n_left:]), np.int64))
-    _bisect(sym, cores[left], left_slots, slots, slot_of, rng)
-    _bisect(sym, cores[right], right_slots, slots, slot_of, rng)
+    left = np.array(sorted(i for i in a if i < n), np.int64)
+    right = np.array(sorted(i for i in b if i < n), np.int64)
+    if len(left) > cap_left or len(right) > cap_right:
+        left, right = np.array(sorted(perm[:n_left]), np.int64), \
+            np.array(sorted(perm[n_left:]), np.int64)
+    return left, right
 
 
 def _improve(sym: np.ndarray, slot_of: np.ndarray, slots: np.ndarray,

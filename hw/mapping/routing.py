@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .partition import unique_ints
+
 #: Directions of the links leaving a router: E (+x), W (-x), N (+y), S (-y).
 LINK_DIRECTIONS = ("E", "W", "N", "S")
 _STEP = {0: (1, 0), 1: (-1, 0), 2: (0, 1), 3: (0, -1)}
@@ -38,6 +40,41 @@ def _route_ids(src_xy, dst_xy, mesh_shape) -> list[int]:
         d = 0 if x1 > x0 else 1 if x1 < x0 else 2 if y1 > y0 else 3
         ids.append(link_id(x0, y0, d, mesh_shape))
     return ids
+
+
+def route_links(src_xy: np.ndarray, dst_xy: np.ndarray,
+                mesh_shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """XY routes of many (src, dst) router pairs at once: CSR (ptr, link ids in order)."""
+    src_xy, dst_xy = np.asarray(src_xy, np.int64), np.asarray(dst_xy, np.int64)
+    nx_ = int(mesh_shape[0])
+    dx = dst_xy[:, 0] - src_xy[:, 0]
+    dy = dst_xy[:, 1] - src_xy[:, 1]
+    lx, ly = np.abs(dx), np.abs(dy)
+    ptr = np.zeros(len(dx) + 1, np.int64)
+    ptr[1:] = np.cumsum(lx + ly)
+    flat = np.empty(int(ptr[-1]), np.int64)
+
+    def steps(lengths):         # 0..len-1 for each route, concatenated
+        total = int(lengths.sum())
+        starts = np.repeat(np.cumsum(lengths) - lengths, lengths)
+        return np.arange(total) - starts
+
+    # x part: routers (x0 + j*sx, y0), direction E (0) or W (1)
+    r = np.repeat(np.arange(len(dx)), lx)
+    j = steps(lx)
+    sx = np.sign(dx[r])
+    x = src_xy[r, 0] + j * sx
+    ids_x = ((src_xy[r, 1] * nx_ + x) * 4 + np.where(sx > 0, 0, 1))
+    pos_x = ptr[r] + j
+    flat[pos_x] = ids_x
+    # y part: routers (x1, y0 + j*sy), direction N (2) or S (3)
+    r = np.repeat(np.arange(len(dy)), ly)
+    j = steps(ly)
+    sy = np.sign(dy[r])
+    y = src_xy[r, 1] + j * sy
+    ids_y = ((y * nx_ + dst_xy[r, 0]) * 4 + np.where(sy > 0, 2, 3))
+    flat[ptr[r] + lx[r] + j] = ids_y
+    return ptr, flat
 
 
 @dataclass
@@ -80,17 +117,14 @@ def routing_table(core_of: np.ndarray, pre: np.ndarray, post: np.ndarray,
     n = len(core_of)
     n_cores = len(core_xy)
     pre, post = np.asarray(pre, np.int64), np.asarray(post, np.int64)
-    keys = np.unique(pre * n_cores + core_of[post]) if len(pre) else np.zeros(0, np.int64)
+    keys = unique_ints(pre * n_cores + core_of[post])
     src_neuron, dst = keys // n_cores, keys % n_cores
     dest_ptr = np.zeros(n + 1, np.int64)
     dest_ptr[1:] = np.cumsum(np.bincount(src_neuron, minlength=n))
-    pairs = np.unique(core_of[src_neuron] * n_cores + dst)
+    pairs = unique_ints(core_of[src_neuron] * n_cores + dst)
     ps, pd = pairs // n_cores, pairs % n_cores
     xy = np.asarray(core_xy, np.int64)
-    links = [_route_ids(xy[a], xy[b], mesh_shape) for a, b in zip(ps, pd)]
-    ptr = np.zeros(len(pairs) + 1, np.int64)
-    ptr[1:] = np.cumsum([len(x) for x in links])
-    flat = np.array([i for x in links for i in x], np.int64)
+    ptr, flat = route_links(xy[ps], xy[pd], mesh_shape)
     return RoutingTable(dest_ptr=dest_ptr, dest_core=dst.astype(np.int64),
                         pair_src=ps.astype(np.int64), pair_dst=pd.astype(np.int64),
                         hops_ew=np.abs(xy[pd, 0] - xy[ps, 0]),
