@@ -289,3 +289,20 @@ def test_runs_through_the_target_registry():
     res = compiler.run(compiler.compile(_chain(i_offset=1.0), "reference"), 50.0)
     assert res.target == "reference" and res.t_stop == pytest.approx(50.0)
     assert len(res.spikes["cells"]) > 0 and res.weights["c"].tolist() == [0.5, 0.5]
+
+
+def test_update_adopts_new_spike_times_and_delays():
+    """Spike-array times added mid-run act from then on; a changed delay applies to spikes
+    sent after the update."""
+    first = _chain(delay=1.0)
+    first.recordings.append(ir.Recording("cells", "isyn_exc", np.array([0])))
+    eng = Engine(first)
+    eng.run(5.0)                                   # the spike at 1.0 arrived at 2.0
+    later = _chain(delay=3.0)
+    later.recordings.append(ir.Recording("cells", "isyn_exc", np.array([0])))
+    later.stimuli[0] = ir.SpikeArray("src", ir.SpikeTrains.from_lists([[1.0, 4.0, 7.0]]))
+    eng.update(later)                              # 4.0 is in the past: not sent again
+    eng.run(15.0)
+    isyn = eng.result().signals["cells"]["isyn_exc"]
+    jumps = isyn.times[1:][np.diff(isyn.data[:, 0]) > 0]
+    np.testing.assert_allclose(jumps, [2.0, 10.0])   # 1.0 + 1 ms, then 7.0 + 3 ms

@@ -108,6 +108,13 @@ def random_network(seed: int, model: str, *, plasticity: str | None = None,
     recs.append(ir.Recording("cells", "v", np.arange(n)))
     if "cond" in model or model == "HH_cond_exp":
         recs.append(ir.Recording("cells", "gsyn_exc", np.arange(0, n, 2), sampling_interval=0.5))
+        recs.append(ir.Recording("cells", "gsyn_inh", np.arange(n), sampling_interval=0.3))
+    if model.startswith("IF_curr") and model != "IF_curr_delta":
+        recs.append(ir.Recording("cells", "isyn_exc", np.arange(n)))
+    extra = {"Izhikevich": ("u",), "HH_cond_exp": ("m", "h", "n")}.get(model, ())
+    extra += ("w",) if model.startswith("EIF") else ()
+    for var in extra:
+        recs.append(ir.Recording("cells", var, np.arange(n)))
     return ir.Network(pops, prjs, stimuli, recs, timestep=dt, seed=seed % 1000)
 
 

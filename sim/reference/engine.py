@@ -14,7 +14,18 @@ Conventions (documented once, here):
   pyNN.brian2 and Brian2's own STDP examples do) with post spikes at their stamps;
   NEST's stdp_synapse treats the delay as dendritic instead, which shifts pairs by d;
 - Tsodyks-Markram starts with x = 1, u = 0, so the first spike transmits U * w;
-- refractory periods are round(tau_refrac / dt) steps with v held at v_reset.
+- refractory periods are round(tau_refrac / dt) steps with v held at v_reset (synaptic
+  state keeps evolving; IF_curr_delta drops input arriving then, as NEST does);
+- IF_curr_exp/alpha/delta integrate exactly (propagators, tau_m == tau_syn included);
+  conductance, AdEx and HH models use RK4 substeps (<= 0.025 ms; 0.01 ms for AdEx and HH)
+  with the conductances following their exact course within the step;
+- Izhikevich is forward Euler at dt as NEST's izhikevich (i_offset in nA acts as pA on
+  the mV/ms scale, as PyNN defines it), spike at v >= 30 mV;
+- HH_cond_exp spikes when v > v_offset + 30 mV and falling, then 2 ms without spikes
+  (NEST hh_cond_exp_traub); it has no reset;
+- SpikeSourcePoisson emits at most one spike per step, with probability
+  1 - exp(-rate * dt) in (start, start + duration], from a hash of (seed, neuron, step),
+  so run(a); run(b) draws what run(a + b) draws.
 """
 
 from __future__ import annotations
