@@ -52,6 +52,12 @@ def ray2():
         yield cpus
 
 
+@pytest.fixture
+def ray_address(ray2):
+    import ray
+    return ray.get_runtime_context().gcs_address
+
+
 def test_sweep_on_ray_records_every_point_and_failures(ray2, tmp_path):
     assert ray2 == 2
     config = load_config(write_sweep(tmp_path))
@@ -117,14 +123,15 @@ def test_retry_failed_and_other_sweep_in_same_folder(ray2, tmp_path):
     assert run_sweep(other, progress=False, fresh=True).ran == 12
 
 
-def test_killed_sweep_resumes(tmp_path):
-    """Kill the command mid-way (SIGKILL, Ray and all); the next run finishes the rest."""
+def test_killed_sweep_resumes(tmp_path, ray_address):
+    """Kill the command (joined to a running cluster with --address) mid-way with SIGKILL;
+    the next run finishes only the rest."""
     path = write_sweep(tmp_path, extra="")
-    text = path.read_text().replace("[network]", "[target]\nsleep_s = 0.4\n[network]")
+    text = path.read_text().replace("[network]", "[target]\nsleep_s = 0.3\n[network]")
     path.write_text(text)
     parts = tmp_path / "s.results" / "parts"
-    cmd = [sys.executable, "-m", "neurocosim.host.cli", "sweep", str(path), "--workers", "2",
-           "--quiet"]
+    cmd = [sys.executable, "-m", "neurocosim.host.cli", "sweep", str(path), "--address",
+           ray_address, "--quiet"]
     proc = subprocess.Popen(cmd, cwd=tmp_path, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
@@ -134,7 +141,7 @@ def test_killed_sweep_resumes(tmp_path):
                 break
             time.sleep(0.05)
     finally:
-        os.killpg(proc.pid, signal.SIGKILL)  # the group holds the driver and its Ray
+        os.killpg(proc.pid, signal.SIGKILL)  # the driver (the cluster is the fixture's)
         proc.wait()
     done = len(list(parts.glob("*.parquet")))
     assert 5 <= done < 12, proc.stderr.read().decode()[-2000:]
