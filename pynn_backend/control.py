@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import warnings
 
@@ -9,6 +10,7 @@ from pyNN import common
 from pyNN.common.control import DEFAULT_MAX_DELAY, DEFAULT_MIN_DELAY, DEFAULT_TIMESTEP
 from pyNN.recording import get_io
 
+from ..hw import compiler as hw_compiler
 from ..hw.targets import get_target
 from . import simulator
 
@@ -35,11 +37,26 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, target="refere
     st.clear()
     st.dt = spec.timestep if spec.timestep is not None else timestep
     st.min_delay = st.dt if min_delay == "auto" else min_delay
+    st.min_delay_auto = min_delay == "auto"   # then the smallest delay in the network
     st.max_delay = 1e9 if max_delay == "auto" else max_delay
     st.target = spec.name
-    st.target_options = dict(extra_params)
+    st.target_options = _runner_options(spec, extra_params)
     st.seed = int(seed)
     return 0
+
+
+def _runner_options(spec, extra: dict) -> dict:
+    """The setup() keywords the target's runner names; others (meant for other PyNN
+    backends, e.g. NEST's t_flush) are dropped with a warning that names them."""
+    runner = hw_compiler.runner_for(spec)
+    params = inspect.signature(runner.__init__).parameters
+    named = {n for n, p in params.items()
+             if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and n not in ("self", "image")}
+    dropped = sorted(set(extra) - named)
+    if dropped:
+        warnings.warn(f"setup(): target {spec.name!r} does not use {dropped}; ignored",
+                      stacklevel=3)
+    return {k: v for k, v in extra.items() if k in named}
 
 
 def end(compatible_output=True):

@@ -27,7 +27,8 @@ def _population(p, stimuli, recordings) -> ir.Population:
     initial = {}
     for var, value in p.initial_values.items():
         arr = _evaluated(value, p.size)
-        p.initial_values[var] = larray(arr)   # a random initial value is drawn once
+        if isinstance(value, larray) and not value.is_homogeneous:
+            p.initial_values[var] = larray(arr)   # a random initial value is drawn once
         initial[var] = arr
     if model == "SpikeSourceArray":
         times = p._parameters["spike_times"]

@@ -59,6 +59,12 @@ class Population(common.Population):
         ps.shape = (self.size,)
         ps.evaluate(simplify=False)
         self._parameters = ps.as_dict()
+        if "spike_times" in self._parameters:
+            for i, train in enumerate(np.atleast_1d(self._parameters["spike_times"])):
+                t = np.asarray(getattr(train, "value", train), dtype=float)
+                if np.any(np.diff(t) < 0):
+                    raise errors.InvalidParameterValueError(
+                        f"spike times of neuron {i} are not in increasing order: {t.tolist()}")
         for cell in self.all_cells:
             cell.parent = self
         st.id_counter += self.size

@@ -77,6 +77,10 @@ class State(common.control.BaseState):
         if duration < -self.dt / 2:
             raise ValueError(f"time {tstop} ms is in the past (current time {self.t} ms)")
         network = build_network(self)
+        if getattr(self, "min_delay_auto", False) and network.projections:
+            delays = [p.delay.min() for p in network.projections if p.size]
+            if delays:
+                self.min_delay = float(min(delays))
         if self.engine is None:
             self.image = hw_compiler.compile(network, self.spec)
             runner = hw_compiler.runner_for(self.image)

@@ -115,14 +115,41 @@ class _CurrentSource:
 
     def set_native_parameters(self, parameters):
         parameters.evaluate(simplify=True)
+        new = {}
         for name, value in parameters.items():
             if isinstance(value, Sequence):
                 value = value.value
-            self._native[name] = np.array(value, dtype=float)
+            new[name] = np.array(value, dtype=float)
+        if self.ir_kind == "step" and ("times" in new or "amplitudes" in new):
+            new.update(self._grid_steps(new.get("times", self._native.get("times")),
+                                        new.get("amplitudes", self._native.get("amplitudes"))))
+        self._native.update(new)
+
+    @staticmethod
+    def _grid_steps(times, amplitudes) -> dict:
+        """Step times checked (>= 0, increasing), put on the time grid; of several steps
+        that land on one grid point the last wins."""
+        times = np.atleast_1d(np.asarray(times, dtype=float))
+        amplitudes = np.atleast_1d(np.asarray(amplitudes, dtype=float))
+        if times.shape != amplitudes.shape:
+            raise ValueError(f"StepCurrentSource: {times.size} times but {amplitudes.size} "
+                             "amplitudes")
+        if np.any(times < 0):
+            raise ValueError(f"StepCurrentSource: time {times[times < 0][0]} ms is negative")
+        if np.any(np.diff(times) <= 0):
+            raise ValueError(f"StepCurrentSource: times {times.tolist()} are not increasing")
+        dt = state.dt
+        grid = np.rint(times / dt) * dt
+        keep = np.append(np.diff(grid) > dt / 2, True)
+        return {"times": grid[keep], "amplitudes": amplitudes[keep]}
 
     def get_native_parameters(self):
         return ParameterSpace({k: (Sequence(v) if v.ndim else float(v))
-                               for k, v in self._native.items()})
+                               for k, v in self._native.items()}, shape=(1,))
+
+    def get_parameters(self):
+        """Parameters as plain numbers and arrays (the translations are the identity)."""
+        return {k: (v.copy() if v.ndim else float(v)) for k, v in self._native.items()}
 
     def inject_into(self, cells):
         from pyNN import common
@@ -157,9 +184,8 @@ class _CurrentSource:
     def _get_data(self):
         n = int(round(state.t / state.dt))
         src = self.to_ir("_", np.zeros(0, np.int64))
-        amps = np.concatenate([[0.0], src.waveform(0, n, state.dt)]) if n else np.zeros(1)
-        # value recorded at time t is the one in force during the step that ends at t
-        return np.arange(n + 1) * state.dt, amps
+        # the value recorded at time t is the one in force during the step from t to t+dt
+        return np.arange(n + 1) * state.dt, src.waveform(0, n + 1, state.dt)
 
 
 def _electrode(base, kind):

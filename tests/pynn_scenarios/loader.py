@@ -67,7 +67,8 @@ def load_scenarios() -> list[tuple[str, object]]:
     for path in sorted(folder.glob("test_*.py")):
         module = importlib.import_module(f"{PACKAGE}.{path.stem}")
         for name, obj in vars(module).items():
-            if callable(obj) and hasattr(obj, "_neurocosim_scenario") and \
+            if name.startswith("test") and callable(obj) and \
+                    hasattr(obj, "_neurocosim_scenario") and \
                     getattr(obj, "__module__", "") == module.__name__:
                 found.append((f"{path.stem}.{name}", obj))
     return found
