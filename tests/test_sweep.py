@@ -174,6 +174,11 @@ def test_cli_sweep_and_report(tmp_path, capsys):
             in text)
     assert "LimitError: cores: needs 16" in text
     assert cli(["sweep-report", str(tmp_path / "nothing")]) == 2
+    png = tmp_path / "vr.png"
+    assert cli(["sweep-report", str(results), "--plot", "rate_exc_Hz", "--x", "jitter_ms",
+                "--by", "neurons_per_core", "--out", str(png)]) == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert cli(["sweep-report", str(results), "--plot", "rate_exc_Hz", "--x", "hue"]) == 2
 
 
 LOIHI_SWEEP = """

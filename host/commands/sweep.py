@@ -43,6 +43,12 @@ def register(sub) -> None:
                    help="report folder (default: RESULTS/report)")
     r.add_argument("--latency", default=None, help="latency column of the Pareto front")
     r.add_argument("--energy", default=None, help="energy column of the Pareto front")
+    r.add_argument("--plot", metavar="METRIC", default=None,
+                   help="instead of the full report, one PNG of METRIC against --x")
+    r.add_argument("--x", metavar="AXIS", default=None, help="x axis of --plot")
+    r.add_argument("--by", metavar="AXIS", default=None,
+                   help="with --plot: one line per value of this axis")
+    r.add_argument("--title", default=None, help="with --plot: a title")
     r.set_defaults(func=main_report)
 
 
@@ -86,8 +92,18 @@ def _list_points(config) -> int:
 
 
 def main_report(args: argparse.Namespace) -> int:
-    from ...sim.sweep import report_from_results
+    from ...sim.sweep import read_results, report_from_results
+    from ...sim.sweep.config import SweepError
+    from ...sim.sweep.report import plot_metric
 
+    if args.plot:
+        if not args.x:
+            raise SweepError("--plot needs --x AXIS")
+        out = args.out or Path(f"{args.plot}_vs_{args.x}.png")
+        path = plot_metric(read_results(args.results), args.plot, args.x, args.by, out,
+                           args.title)
+        print(f"plot: {path}")
+        return 0
     rep = report_from_results(args.results, args.out, args.latency, args.energy)
     print(f"{len(rep.plots)} plots and {rep.summary}")
     if rep.pareto:

@@ -166,6 +166,50 @@ def make_report(table: pa.Table, out_dir: "str | Path", axes: list[str],
     return Report(summary, plots, front)
 
 
+def plot_metric(table: pa.Table, metric: str, x: str, by: "str | None" = None,
+                path: "str | Path" = "metric.png", title: str | None = None) -> Path:
+    """One metric against one axis, a line per value of a second axis `by` (or the mean
+    over the other axes); a rate metric with its rate_diff column also gets the reference
+    rate as a dashed line. For figures in documents: small, one panel."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    for col in (metric, x, by):
+        if col is not None and col not in table.column_names:
+            raise SweepError(f"column {col!r} not in the results; it has "
+                             f"{table.column_names}")
+    ok = table.filter(pa.array([s == "ok" for s in table.column("status").to_pylist()]))
+    y = _numeric(ok.column(metric))
+    if y is None:
+        raise SweepError(f"column {metric!r} is not numeric")
+    xv, cats = _axis_values(ok.column(x))
+    groups = ok.column(by).to_pylist() if by else [None] * ok.num_rows
+    fig, ax = plt.subplots(figsize=(4.6, 3.2))
+    for g in sorted(set(groups), key=lambda v: (v is None, v)):
+        sel = np.array([v == g for v in groups])
+        ux = np.unique(xv[sel])
+        means = [np.nanmean(y[sel & (xv == u)]) for u in ux]
+        ax.plot(ux, means, "o-", ms=3, lw=1.2, label=f"{by} = {g}" if by else "mean")
+    if metric.startswith("rate_") and metric.endswith("_Hz"):
+        diff_col = "rate_diff_" + metric[len("rate_"):]
+        if diff_col in ok.column_names:
+            ref = np.nanmean(y - _numeric(ok.column(diff_col)))
+            ax.axhline(ref, ls="--", color="k", lw=1, label="float reference")
+    if cats:
+        ax.set_xticks(range(len(cats)), cats, rotation=30, fontsize=7)
+    ax.set_xlabel(x)
+    ax.set_ylabel(metric)
+    if title:
+        ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+    return path
+
+
 def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
 
