@@ -47,11 +47,12 @@ class Engine:
         self._build_sources(image, n)
         self._build_recordings(image, n)
         self._k = 0
-        self._u0 = np.zeros(n, np.int64)
-        self._u1 = np.zeros(n, np.int64)
-        self._v = self.P["v0"].copy()
-        self._refc = np.zeros(n, np.int64)
-        self._buf = np.zeros(self.n_slots * 2 * n, np.int64)
+        # 24-bit state in int32 (the kernel computes in int64)
+        self._u0 = np.zeros(n, np.int32)
+        self._u1 = np.zeros(n, np.int32)
+        self._v = self.P["v0"].astype(np.int32)
+        self._refc = np.zeros(n, np.int32)
+        self._buf = np.zeros(self.n_slots * 2 * n, np.int32)
         self._spk_ids: list[np.ndarray] = []
         self._spk_steps: list[np.ndarray] = []
         self._v_chunks: list[np.ndarray] = []
@@ -65,16 +66,24 @@ class Engine:
             for k in NEURON_PARAMS:
                 self.P[k][core.neurons] = core.params[k]
             self.core_of[core.neurons] = core.index
-        self.bias = self.P["bias_mant"] << self.P["bias_exp"]   # int64: no lava #329 overflow
+        self.refract32 = self.P["refract"].astype(np.int32)
         spec = image.target
         one = 1 << spec.decay_format.bits
         P = self.P
-        self.K = dict(ku0=one - (P["du0"] + spec.du_offset), ku1=one - (P["du1"] + spec.du_offset),
-                      kv=one - P["dv"], vth_s=P["vth"] << spec.state_shift,
-                      rsh0=np.maximum(-P["wexp0"], 0),
-                      lsh0=np.maximum(P["wexp0"], 0) + spec.state_shift,
-                      rsh1=np.maximum(-P["wexp1"], 0),
-                      lsh1=np.maximum(P["wexp1"], 0) + spec.state_shift)
+        K = dict(ku0=one - (P["du0"] + spec.du_offset), ku1=one - (P["du1"] + spec.du_offset),
+                 kv=one - P["dv"], vth_s=P["vth"] << spec.state_shift,
+                 rsh0=np.maximum(-P["wexp0"], 0),
+                 lsh0=np.maximum(P["wexp0"], 0) + spec.state_shift,
+                 rsh1=np.maximum(-P["wexp1"], 0),
+                 lsh1=np.maximum(P["wexp1"], 0) + spec.state_shift)
+        # int32 halves the memory the per-step sweep streams (all of these fit 32 bits)
+        K["bias"] = P["bias_mant"] << P["bias_exp"]      # int64: no lava #329 overflow
+        for k, v in K.items():
+            if v.size and np.abs(v).max() >= 2**31 or max(spec.u_format.bits,
+                                                           spec.v_format.bits) > 31:
+                raise TargetError(f"loihi engine: {k} or the state width does not fit the "
+                                  "emulator's 32-bit storage (spec formats too wide)")
+        self.K = {k: v.astype(np.int32) for k, v in K.items()}
         pops = image.data["populations"]
         self.pop_lo = np.array([p["offset"] for p in pops], np.int64)
         self.pop_hi = np.array([p["offset"] + p["size"] for p in pops], np.int64)
@@ -223,7 +232,7 @@ class Engine:
             K = self.K
             k = kernels.run_steps(
                 k0, k_end, self.pop_lo, self.pop_hi, self.pop_model, K["ku0"], K["ku1"],
-                K["kv"], K["vth_s"], self.bias, self.P["refract"], K["rsh0"], K["lsh0"],
+                K["kv"], K["vth_s"], K["bias"], self.refract32, K["rsh0"], K["lsh0"],
                 K["rsh1"], K["lsh1"], self._u0, self._u1, self._v,
                 self._refc, self._buf, self.n_slots, self.s_ptr, self.syn["tgt"],
                 self.s_off, self.syn["w"], self.s_pl, self.in_ptr,
@@ -257,8 +266,8 @@ class Engine:
 
     def state(self) -> dict[str, np.ndarray]:
         """Raw integer state of every compartment (u of each channel, v, refractory count)."""
-        return {"u0": self._u0.copy(), "u1": self._u1.copy(), "v": self._v.copy(),
-                "refractory": self._refc.copy()}
+        return {"u0": self._u0.astype(np.int64), "u1": self._u1.astype(np.int64),
+                "v": self._v.astype(np.int64), "refractory": self._refc.astype(np.int64)}
 
     def result(self) -> Result:
         """Spikes, v, weights (PyNN units; raw in info) and timing since construction."""

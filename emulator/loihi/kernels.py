@@ -93,6 +93,35 @@ def _uniform(seed, stamp):
 
 
 @njit
+def _compartments(lo, hi, n, base, buf, u0, u1, v, refc, ku0, ku1, kv, vth_s, bias, refract,
+                  rsh0, lsh0, rsh1, lsh1, fl, unity_bits, half, vmax):
+    """Branch-free update of compartments lo..hi-1 (its own function so that LLVM
+    optimises the loop alone); spike flags go to `fl`."""
+    for i in range(lo, hi):
+        a0 = np.int64(buf[base + i])
+        a1 = np.int64(buf[base + n + i])
+        buf[base + i] = 0
+        buf[base + n + i] = 0
+        x0 = _tdecay(np.int64(u0[i]), np.int64(ku0[i]), unity_bits) \
+            + ((a0 >> rsh0[i]) << lsh0[i])
+        x0 = x0 - (x0 > half) * (2 * half) + (x0 <= -half) * (2 * half)
+        x1 = _tdecay(np.int64(u1[i]), np.int64(ku1[i]), unity_bits) \
+            + ((a1 >> rsh1[i]) << lsh1[i])
+        x1 = x1 - (x1 > half) * (2 * half) + (x1 <= -half) * (2 * half)
+        u0[i] = x0
+        u1[i] = x1
+        vi = _tdecay(np.int64(v[i]), np.int64(kv[i]), unity_bits) + x0 + x1 \
+            + bias[i]
+        vi = min(max(vi, -vmax), vmax)
+        r = np.int64(refc[i])
+        idle = np.int64(r == 0)
+        fire = idle * np.int64(vi > vth_s[i])
+        v[i] = vi * (idle - fire)
+        refc[i] = fire * refract[i] + (1 - idle) * (r - 1)
+        fl[i] = fire != 0
+
+
+@njit
 def run_steps(k0, k1, pop_lo, pop_hi, pop_model, ku0, ku1, kv, vth_s, bias, refract,
               rsh0, lsh0, rsh1, lsh1, u0, u1, v, refc, buf, n_slots,
               s_ptr, s_tgt, s_off, s_w, s_pl,
@@ -104,7 +133,9 @@ def run_steps(k0, k1, pop_lo, pop_hi, pop_model, ku0, ku1, kv, vth_s, bias, refr
     """Steps k0 .. k1-1 of the whole chip; returns the first step not run (the spike
     record could not hold another step of `n_flagged` recorded neurons).
 
-    Per-neuron constants come precomputed: ku = 2**unity_bits - (du + du_offset),
+    State and constants may be stored narrower (int32: u and v are 24-bit, the dendritic
+    accumulators sum 8-bit mantissas); arithmetic is int64. Per-neuron constants come
+    precomputed: ku = 2**unity_bits - (du + du_offset),
     kv = 2**unity_bits - dv, vth_s = vth << shift, input scaling (a >> rsh) << lsh with
     lsh = max(wexp, 0) + shift, rsh = max(-wexp, 0).
     Per step: every compartment updates (input that arrived for this step, decay, bias,
@@ -129,28 +160,9 @@ def run_steps(k0, k1, pop_lo, pop_hi, pop_model, ku0, ku1, kv, vth_s, bias, refr
         for p in range(len(pop_lo)):
             lo, hi, m = pop_lo[p], pop_hi[p], pop_model[p]
             if m <= MODEL_CURR_DELTA:
-                # branch-free compartment update (vectorisable), then collect spikes
-                for i in range(lo, hi):
-                    a0 = buf[base + i]
-                    a1 = buf[base + n + i]
-                    buf[base + i] = 0
-                    buf[base + n + i] = 0
-                    x0 = _tdecay(u0[i], ku0[i], unity_bits) \
-                        + ((a0 >> rsh0[i]) << lsh0[i])
-                    x0 = x0 - (x0 > half) * (2 * half) + (x0 <= -half) * (2 * half)
-                    x1 = _tdecay(u1[i], ku1[i], unity_bits) \
-                        + ((a1 >> rsh1[i]) << lsh1[i])
-                    x1 = x1 - (x1 > half) * (2 * half) + (x1 <= -half) * (2 * half)
-                    u0[i] = x0
-                    u1[i] = x1
-                    vi = _tdecay(v[i], kv[i], unity_bits) + x0 + x1 + bias[i]
-                    vi = min(max(vi, -vmax), vmax)
-                    r = refc[i]
-                    idle = np.int64(r == 0)
-                    fire = idle * np.int64(vi > vth_s[i])
-                    v[i] = vi * (idle - fire)
-                    refc[i] = fire * refract[i] + (1 - idle) * (r - 1)
-                    fl[i] = fire != 0
+                _compartments(lo, hi, n, base, buf, u0, u1, v, refc, ku0, ku1, kv, vth_s,
+                              bias, refract, rsh0, lsh0, rsh1, lsh1, fl, unity_bits, half,
+                              vmax)
                 for i in range(lo, hi):
                     if fl[i]:
                         spiked[n_sp] = i
