@@ -264,3 +264,35 @@ def test_builder_given_as_a_file_next_to_the_sweep(tmp_path):
     raw["network"]["builder"] = "nets/mine.py:build"
     with pytest.raises(SweepError, match=r"bad kwargs \['size'\]"):
         load_network(parse_config(raw, base_dir=tmp_path).network, tmp_path)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.integers(0, 3),
+                          st.none() | st.floats(allow_infinity=False),
+                          st.none() | st.text(max_size=8)),
+                min_size=1, max_size=8, unique_by=lambda t: t[1:]))
+def test_store_round_trip_sorted_by_point_id(tmp_path_factory, rows):
+    """Rows written one part each come back as one table sorted by point id, with every
+    value as written (NaN as null), whatever their order and mix of ok and error rows."""
+    from neurocosim.sim.sweep import ResultStore
+    store = ResultStore(tmp_path_factory.mktemp("store"))
+    store.open({"x": 1}, "t", axes=["a"])
+    (store.parts / ".dead.123.tmp").write_bytes(b"half a part")
+    written = []
+    for i, (ok, a, m1, m2) in enumerate(rows):
+        row = {"point_id": len(rows) - i, "key": point_key({"a": a, "m": repr((m1, m2))}),
+               "status": "ok" if ok else "error", "error": None if ok else f"E{i}",
+               "a": a, "m1": m1 if ok else None, "m2": m2 if ok else None}
+        store.write(row)
+        written.append(row)
+    store.open({"x": 1}, "t", axes=["a"])  # reopening clears stale temporary files
+    assert not list(store.parts.glob(".*"))
+    got = store.combine(axes=["a"]).to_pylist()
+    assert [r["point_id"] for r in got] == sorted(r["point_id"] for r in written)
+    by_id = {r["point_id"]: r for r in written}
+    for r in got:
+        want = by_id[r["point_id"]]
+        for k in ("key", "status", "error", "a", "m2"):
+            assert r[k] == want[k]
+        m1 = want["m1"]
+        assert r["m1"] == (None if m1 is None or math.isnan(m1) else m1)

@@ -61,6 +61,8 @@ class ResultStore:
                                  f"(different {', '.join(changed)}); choose another output "
                                  "or start afresh with --fresh")
         self.parts.mkdir(parents=True, exist_ok=True)
+        for stale in self.parts.glob(".*.tmp"):  # a part being written when a run died
+            stale.unlink(missing_ok=True)
         meta.write_text(json.dumps({"name": name, "fingerprint": _plain(fingerprint),
                                     "axes": list(axes), "report": dict(report or {})},
                                    indent=1, sort_keys=True))
