@@ -187,3 +187,41 @@ def test_cobs_decoder_agrees_with_python_on_garbage(body):
         assert error
     else:
         assert not error and frame == expected
+
+
+def test_uart_link_answers_identify_through_the_pins():
+    """Host bytes in on the rx pin at 8N1, the IDENTIFY answer out on the tx pin."""
+    from neurocosim.host.virtual_board import LifCoreModel
+    from neurocosim.rtl.uart.link import UartLink
+    ident = LifCoreModel(1, 4, stim_depth=8, spike_buffer=64).identity
+    divisor = 4
+    dut = UartLink(ident, divisor)
+    request = b"\x00" + P.encode_frame(P.Cmd.IDENTIFY, 77)
+    received = bytearray()
+
+    async def bench(ctx):
+        ctx.set(dut.rx, 1)
+        await ctx.tick().repeat(4)
+        for byte in request:
+            for bit in line_bits(byte):
+                ctx.set(dut.rx, bit)
+                await ctx.tick().repeat(divisor)
+        # read the answer off the tx pin until a 0x00 delimiter arrives
+        while True:
+            while ctx.get(dut.tx):
+                await ctx.tick()
+            await ctx.tick().repeat(divisor // 2)
+            bits = [ctx.get(dut.tx)]
+            for _ in range(9):  # from mid start bit to mid stop bit; then hunt the next
+                await ctx.tick().repeat(divisor)
+                bits.append(ctx.get(dut.tx))
+            assert bits[0] == 0 and bits[9] == 1, "framing error on tx"
+            byte = sum(b << k for k, b in enumerate(bits[1:9]))
+            received.append(byte)
+            if byte == 0:
+                break
+
+    simulate(dut, bench)
+    frame = P.decode_frame(bytes(received))
+    assert (frame.type, frame.seq) == (P.Cmd.IDENTIFY | P.RESPONSE_BIT, 77)
+    assert P.unpack_identity(frame.payload) == ident

@@ -23,9 +23,12 @@ class Crc32(wiring.Component):
     def elaborate(self, platform) -> Module:
         m = Module()
         state = Signal(32, init=0xFFFFFFFF)
-        nxt = state ^ self.i.payload
-        for _ in range(8):
-            nxt = Mux(nxt[0], (nxt >> 1) ^ POLY, nxt >> 1)
+        nxt = Signal(32)
+        m.d.comb += nxt.eq(state ^ self.i.payload)
+        for k in range(8):  # one named signal per bit step keeps the netlist linear
+            step = Signal(32, name=f"step{k}")
+            m.d.comb += step.eq(Mux(nxt[0], (nxt >> 1) ^ POLY, nxt >> 1))
+            nxt = step
         m.d.comb += [self.i.ready.eq(1), self.crc.eq(state ^ 0xFFFFFFFF),
                      self.ok.eq(self.crc == CRC32_RESIDUE)]
         with m.If(self.clear):
