@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 from pyNN import common, errors
+from pyNN.connectors import OneToOneConnector
 from pyNN.space import Space
 from pyNN.standardmodels import synapses as std_synapses
 
@@ -90,7 +91,31 @@ class Projection(common.Projection):
             name = f"{base}#{n}"
         self._ir_name = name
         st.projections.append(self)
-        connector.connect(self)
+        if isinstance(connector, OneToOneConnector):
+            self._connect_one_to_one(connector)
+        else:
+            connector.connect(self)
+
+    def _connect_one_to_one(self, connector) -> None:
+        """OneToOneConnector, vectorised (PyNN's generic path fails on populations of one
+        neuron under numpy 2, and loops per neuron otherwise)."""
+        if self.pre.size != self.post.size:
+            raise errors.ConnectionError(
+                f"OneToOneConnector: pre size {self.pre.size} != post size {self.post.size}")
+        n = self.pre.size
+        ps = connector._parameters_from_synapse_type(self, distance_map=None)
+        params = {}
+        idx = np.arange(n)
+        for name, value in ps.items():
+            value.shape = (self.pre.size, self.post.size)
+            params[name] = (value.evaluate(simplify=True) if value.is_homogeneous
+                            else np.asarray(value[idx, idx], dtype=float))
+        syn = self.synapse_type
+        for pname, check in getattr(syn, "parameter_checks", {}).items():
+            native = syn.translations[pname]["translated_name"]
+            if native in params:
+                check(params[native], self)
+        self._convergent_connect(idx, idx, **params)
 
     # --- building -----------------------------------------------------------------
     def _convergent_connect(self, presynaptic_indices, postsynaptic_index,
@@ -102,7 +127,8 @@ class Projection(common.Projection):
         n = pre.size
         if n == 0:
             return
-        chunk = {"pre": pre, "post": np.full(n, int(postsynaptic_index), np.int64)}
+        post = np.broadcast_to(np.asarray(postsynaptic_index, dtype=np.int64), (n,)).copy()
+        chunk = {"pre": pre, "post": post}
         for name, value in connection_parameters.items():
             arr = np.broadcast_to(np.asarray(value, dtype=float), (n,)).copy()
             if np.any(np.isnan(arr)):

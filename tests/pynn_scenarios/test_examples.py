@@ -2,6 +2,7 @@
 on their command line (`python VAbenchmarks.py neurocosim CUBA`)."""
 
 import os
+import re
 import subprocess
 import sys
 
@@ -11,7 +12,7 @@ from .loader import EXAMPLES, fetch
 
 #: (script, extra arguments, text its output must contain)
 EXAMPLE_RUNS = [
-    ("VAbenchmarks.py", ["CUBA"], "Mean firing rate"),
+    ("VAbenchmarks.py", ["CUBA"], "Excitatory rate"),
     ("simple_STDP.py", [], ""),
     ("tsodyksmarkram.py", [], ""),
     ("current_injection.py", [], ""),
@@ -28,5 +29,8 @@ def test_pynn_example_runs_unchanged(tmp_path, script, args, expect):
                          cwd=tmp_path, capture_output=True, text=True, timeout=600, env=env)
     assert out.returncode == 0, out.stderr[-3000:]
     assert expect in out.stdout + out.stderr
+    if script == "VAbenchmarks.py":   # the network is active, at a plausible rate
+        rate = float(re.search(r"Excitatory rate\s*:\s*([0-9.]+)", out.stdout).group(1))
+        assert 1.0 < rate < 100.0
     written = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert written, "the example wrote no data files"
