@@ -299,13 +299,19 @@ def _curr_exp(k, lo, hi, base, n, S, Q, until, istim, has_cs, homogeneous, buf, 
                 count += g & (vn >= th)
                 ie[i] = a * pse + be[i]
                 ii[i] = b * psi + bi[i]
-        i = 0
-        while count > 0:
-            if v[i] >= th and kf >= r[i]:
-                spiked[n_sp] = lo + i
-                n_sp += 1
-                count -= 1
-            i += 1
+        start = 0
+        while count > 0:   # find them block by block (block counts vectorise too)
+            stop = min(start + 64, m)
+            c = 0
+            for i in range(start, stop):
+                c += (v[i] >= th) & (kf >= r[i])
+            if c:
+                for i in range(start, stop):
+                    if v[i] >= th and kf >= r[i]:
+                        spiked[n_sp] = lo + i
+                        n_sp += 1
+                count -= c
+            start = stop
     else:
         p22, p20 = Q[P22, lo:hi], Q[P20, lo:hi]
         p21e, p21i = Q[P21E, lo:hi], Q[P21I, lo:hi]
