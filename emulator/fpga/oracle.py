@@ -1,0 +1,155 @@
+"""The naive model of the FPGA core: plain Python integers, one statement per hardware action.
+
+It is the oracle that the Numba kernels, the Amaranth-sim tests and the cocotb scoreboards
+compare against: bit-exact (same integer arithmetic, same saturation) and cycle-exact
+(`step` counts the cycles of the RTL's state machines, hw/targets/fpga.py has the formula).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ...hw.image import HardwareImage
+
+
+def sat(x: int, lo: int, hi: int) -> int:
+    return lo if x < lo else hi if x > hi else x
+
+
+@dataclass
+class CoreState:
+    """One core's parameters (ints), memories (lists) and state."""
+
+    n: int
+    sc: dict[str, int]
+    p: dict[str, list[int]]
+    m: dict[str, list[int]]
+    ring: list[list[int]]
+    u: list[int]
+    isyn: list[int]
+    ref: list[int]
+    y: list[int]
+    x: list[int]
+    flag: list[int]
+    out: list[int] = field(default_factory=list)
+
+
+class ChipModel:
+    """The whole chip: cores in lock step, the broadcast spike router and the stimulus."""
+
+    def __init__(self, image: HardwareImage):
+        spec, d = image.target, image.data["fpga"]
+        self.spec = spec
+        self.F = spec.decay_bits
+        self.sf = spec.stdp_frac_bits
+        self.imp = spec.trace_impulse
+        self.D = int(d["ring_depth"])
+        self.npc = int(d["neurons_per_core"])
+        self.G = int(d["n_axons"])
+        self.vlo, self.vhi = spec.v_format.min_int, spec.v_format.max_int
+        self.ilo, self.ihi = spec.isyn_format.min_int, spec.isyn_format.max_int
+        self.thi = spec.trace_format.max_int
+        self.stim_step = [int(v) for v in d["stim_step"]]
+        self.stim_axon = [int(v) for v in d["stim_axon"]]
+        self.sp = 0
+        self.t = 0
+        self.in_list: list[int] = []
+        self.cores = []
+        for core in image.cores:
+            sc = {k: int(core.params[k][0]) for k in ("n", "w_shift", "stdp", "a_plus",
+                                                       "a_minus", "w_min", "w_max", "dx",
+                                                       "dy")}
+            n = sc["n"]
+            p = {k: [int(v) for v in core.params[k]] for k in
+                 ("theta", "u_reset", "bias", "dm", "ds", "refrac", "u0")}
+            m = {k: [int(v) for v in a] for k, a in core.memories.items()}
+            self.cores.append(CoreState(
+                n=n, sc=sc, p=p, m=m, ring=[[0] * n for _ in range(self.D)],
+                u=list(p["u0"]), isyn=[0] * n, ref=[0] * n, y=[0] * n, x=[0] * self.G,
+                flag=[0] * self.G))
+
+    # --- one core, one step -------------------------------------------------------------
+    def _core_step(self, c: CoreState) -> int:
+        F, sf, t_slot = self.F, self.sf, self.t % self.D
+        sc, p, m = c.sc, c.p, c.m
+        cyc = 0
+        # events: axon row lookup, then one cycle per synapse
+        for a in self.in_list:
+            cyc += 1
+            if sc["stdp"]:
+                c.flag[a] = 1
+            for k in range(m["row_ptr"][a], m["row_ptr"][a + 1]):
+                cyc += 1
+                post, w = m["syn_post"][k], m["syn_w"][k]
+                slot = t_slot + m["syn_delay"][k]
+                if slot >= self.D:
+                    slot -= self.D
+                c.ring[slot][post] = sat(c.ring[slot][post] + (w << sc["w_shift"]),
+                                         self.ilo, self.ihi)
+                if m["syn_plastic"][k]:
+                    m["syn_w"][k] = sat(w - ((sc["a_minus"] * c.y[post]) >> sf),
+                                        sc["w_min"], sc["w_max"])
+        cyc += 1  # end of the event list
+        # neurons
+        c.out = []
+        for j in range(c.n):
+            cyc += 1
+            r = c.ring[t_slot][j]
+            c.ring[t_slot][j] = 0
+            c.isyn[j] = sat(((c.isyn[j] * p["ds"][j]) >> F) + r, self.ilo, self.ihi)
+            spike = False
+            if c.ref[j] > 0:
+                c.ref[j] -= 1
+                c.u[j] = p["u_reset"][j]
+            else:
+                v = sat(((c.u[j] * p["dm"][j]) >> F) + c.isyn[j] + p["bias"][j],
+                        self.vlo, self.vhi)
+                if v >= p["theta"][j]:
+                    spike = True
+                    c.u[j] = p["u_reset"][j]
+                    c.ref[j] = p["refrac"][j]
+                else:
+                    c.u[j] = v
+            if sc["stdp"]:
+                y = (c.y[j] * sc["dy"]) >> F
+                c.y[j] = min(y + self.imp, self.thi) if spike else y
+            if spike:
+                c.out.append(j)
+        if sc["stdp"]:
+            # pre traces of every axon
+            for a in range(self.G):
+                cyc += 1
+                x = (c.x[a] * sc["dx"]) >> F
+                c.x[a] = min(x + self.imp, self.thi) if c.flag[a] else x
+                c.flag[a] = 0
+            # potentiation: the plastic inputs of each neuron that spiked
+            for j in c.out:
+                cyc += 1
+                for k in range(m["col_ptr"][j], m["col_ptr"][j + 1]):
+                    cyc += 1
+                    s, pre = m["col_syn"][k], m["col_pre"][k]
+                    m["syn_w"][s] = sat(m["syn_w"][s] + ((sc["a_plus"] * c.x[pre]) >> sf),
+                                        sc["w_min"], sc["w_max"])
+            cyc += 1  # end of the spike list
+        return cyc
+
+    def step(self) -> tuple[list[int], int]:
+        """Advance one timestep: (axon ids of the neurons that spiked, clock cycles)."""
+        k_max = max(self._core_step(c) for c in self.cores)
+        spikes = [ci * self.npc + j for ci, c in enumerate(self.cores) for j in c.out]
+        stim = []
+        while self.sp < len(self.stim_step) and self.stim_step[self.sp] == self.t:
+            stim.append(self.stim_axon[self.sp])
+            self.sp += 1
+        while self.sp < len(self.stim_step) and self.stim_step[self.sp] < self.t:
+            self.sp += 1  # (never: stimulus steps are sorted and start at 0)
+        cycles = k_max + 2 + len(spikes) + len(self.cores) + len(stim) + 1 + 1
+        self.in_list = spikes + stim
+        self.t += 1
+        return spikes, cycles
+
+    def weights(self) -> list[np.ndarray]:
+        """Stored weights of each core's synapse memory."""
+        return [np.array(c.m["syn_w"], np.int64) for c in self.cores]

@@ -1,0 +1,127 @@
+"""The "fpga" target: a time-multiplexed integer LIF core with exponential current synapses
+and trace-based pair STDP, generated in Amaranth (neurocosim.rtl) and emulated cycle by cycle
+(neurocosim.emulator.fpga).
+
+Per timestep, every core runs these phases, one clock cycle per item (see `step_cycles`):
+
+  start      1 cycle
+  events     per spike of the previous step (global list, the same on every core):
+             1 cycle (axon row lookup) + 1 cycle per synapse of that axon's row on this core
+             (ring-buffer accumulate at slot t + delay - 1; depression if plastic)
+  neurons    1 cycle per neuron of the core (isyn, v, refractory, threshold, post trace)
+  pre traces 1 cycle per axon of the network, only on a core with plastic synapses
+  potentiate per spiking neuron with plastic inputs: 1 cycle + 1 per plastic input synapse
+  done       1 cycle
+The cores run in lock step; the step then ends with the router, which broadcasts every
+neuron spike of this step (cores in order) and every stimulus spike of this step to all
+cores' event lists, one cycle each, plus 2 cycles (step start, step end):
+
+  cycles(t) = 2 + max over cores of core_cycles(t) + spikes(t) + stimulus_spikes(t)
+
+A spike in step k is stamped (k + 1) * dt and reaches its targets' neuron update `delay`
+steps later (delay >= 1 step); stimulus spikes at time ts are emitted in step round(ts/dt)-1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..formats import NumberFormat
+from .base import TargetSpec
+
+
+@dataclass(frozen=True)
+class FpgaSpec(TargetSpec):
+    """Widths, limits and clock of the generated core; the emulator and RTL read all widths
+    from the NumberFormats below (derived from the *_bits fields)."""
+
+    name: str = "fpga"
+    description: str = ("Amaranth LIF/STDP core: time-multiplexed integer LIF, exponential "
+                        "current synapses, pair STDP, cycle-exact emulator (1 ms steps)")
+    runner: str = "neurocosim.emulator.fpga:Engine"
+    compiler: str = "neurocosim.hw.compile_fpga:compile_fpga"
+    models: tuple[str, ...] = ("IF_curr_exp", "SpikeSourceArray", "SpikeSourcePoisson")
+    timestep: float | None = 1.0
+    has_timing: bool = True
+
+    neurons_per_core: int = 256
+    n_cores: int = 1
+    weight_bits: int = 8
+    state_bits: int = 16
+    trace_bits: int = 8
+    decay_bits: int = 12
+    refrac_bits: int = 6
+    max_delay: int = 8
+    #: synapse memory entries per core (CSR rows over the network's axons)
+    synapses_per_core: int = 16384
+    #: stimulus memory entries (step, axon) for the spike sources
+    stimulus_depth: int = 65536
+    #: Poisson sources are drawn at compile time up to this time (ms)
+    stimulus_horizon_ms: float = 10000.0
+    #: thresholds sit 2**headroom_bits below the top of v's range
+    headroom_bits: int = 2
+    #: trace increment per spike (represents trace value 1.0)
+    trace_impulse: int = 128
+    #: fractional bits of the STDP amplitudes (weight LSBs per trace LSB)
+    stdp_frac_bits: int = 8
+    clock_hz: float = 100e6
+    max_neurons_per_core: int = 4096
+    max_cores: int = 16
+
+    def __post_init__(self) -> None:
+        from ..errors import TargetError
+        if not 1 <= self.neurons_per_core <= self.max_neurons_per_core:
+            raise TargetError(f"fpga: neurons_per_core={self.neurons_per_core} must be in "
+                              f"1..{self.max_neurons_per_core}")
+        if not 1 <= self.n_cores <= self.max_cores:
+            raise TargetError(f"fpga: n_cores={self.n_cores} must be in 1..{self.max_cores}")
+        for f, lo, hi in (("weight_bits", 2, 16), ("state_bits", 8, 32), ("trace_bits", 2, 16),
+                          ("decay_bits", 4, 16), ("refrac_bits", 1, 16), ("max_delay", 1, 64)):
+            if not lo <= getattr(self, f) <= hi:
+                raise TargetError(f"fpga: {f}={getattr(self, f)} must be in {lo}..{hi}")
+        if not 1 <= self.trace_impulse <= (1 << self.trace_bits) - 1:
+            raise TargetError(f"fpga: trace_impulse={self.trace_impulse} must fit "
+                              f"{self.trace_bits} bits")
+
+    # --- number formats ------------------------------------------------------------------
+    @property
+    def v_format(self) -> NumberFormat:
+        return NumberFormat(self.state_bits, signed=True, overflow="saturate")
+
+    @property
+    def isyn_format(self) -> NumberFormat:
+        return NumberFormat(self.state_bits, signed=True, overflow="saturate")
+
+    @property
+    def weight_format(self) -> NumberFormat:
+        return NumberFormat(self.weight_bits, signed=True, overflow="error")
+
+    @property
+    def trace_format(self) -> NumberFormat:
+        return NumberFormat(self.trace_bits, signed=False, overflow="saturate")
+
+    @property
+    def decay_format(self) -> NumberFormat:
+        """Q0.decay_bits multipliers exp(-dt/tau)."""
+        return NumberFormat(self.decay_bits, self.decay_bits, signed=False, overflow="error")
+
+    @property
+    def refrac_format(self) -> NumberFormat:
+        return NumberFormat(self.refrac_bits, signed=False, overflow="error")
+
+    @property
+    def stdp_format(self) -> NumberFormat:
+        """A_plus / A_minus in weight LSBs, stdp_frac_bits fractional."""
+        return NumberFormat(self.weight_bits + self.stdp_frac_bits, self.stdp_frac_bits,
+                            signed=False, overflow="error")
+
+    @property
+    def max_weight_shift(self) -> int:
+        return self.state_bits - 1
+
+    def limits(self) -> dict[str, object]:
+        out = super().limits()
+        out["cycles_per_step"] = ("2 + max_core(2 + spikes_in + synapses_delivered + "
+                                  "neurons [+ axons + post_spikes + plastic_inputs]) + "
+                                  "spikes_out + stimulus_spikes")
+        return out
