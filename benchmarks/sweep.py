@@ -3,7 +3,7 @@ against a plain sequential loop over the same points in this script, and Ray's o
 per point.
 
     python benchmarks/sweep.py [--sweep examples/sweeps/cuba_loihi.toml] [--points 200]
-                               [--n 400] [--duration 100] [--workers 2]
+                               [--n 400] [--duration 200] [--workers 2] [--no-timing]
 
 The sweep file's axes are sampled at random (seeded) to --points points; --n and
 --duration shrink the network and the run so the whole benchmark takes minutes (the
@@ -32,6 +32,8 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=None, help="CUBA network size (builder kwarg n)")
     ap.add_argument("--duration", type=float, default=None, help="ms per point")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--no-timing", action="store_true",
+                    help="run the emulator without its timing model (run option timing=false)")
     args = ap.parse_args()
 
     import pyarrow.parquet as pq
@@ -47,11 +49,14 @@ def main() -> None:
         config.network.kwargs = dict(config.network.kwargs, n=args.n)
     if args.duration is not None:
         config.duration = args.duration
+    if args.no_timing:
+        config.run_options = dict(config.run_options, timing=False)
     points = expand_points(config)
     print(f"sweep {args.sweep.name}: target {config.target}, {len(points)} points "
           f"(random, seed {config.seed}) over {', '.join(a.name for a in config.axes)}; "
           f"network {config.network.builder} {config.network.kwargs}, "
-          f"{config.duration} ms per point; {os.cpu_count()} CPUs on this machine")
+          f"{config.duration} ms per point, run options {config.run_options}; "
+          f"{os.cpu_count()} CPUs on this machine")
 
     # the peer: a plain sequential loop in this process
     t0 = time.perf_counter()
