@@ -190,8 +190,12 @@ class Projection(common.Projection):
             return
         arrays = self._arrays()
         sign = -1.0 if np.any(arrays["weight"] < 0) else 1.0
+        weights = st.result().weights
         for piece_name, order, *_ in self._pieces():
-            arrays["weight"][order] = sign * np.asarray(st.engine.weights(piece_name))
+            if piece_name not in weights:
+                raise errors.NothingToWriteError(
+                    f"target {st.target!r} did not return the weights of {piece_name!r}")
+            arrays["weight"][order] = sign * np.asarray(weights[piece_name], dtype=float)
         self._pulled_at = (id(st.engine), st.t)
 
     def _get_attributes_as_list(self, names):
