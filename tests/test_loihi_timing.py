@@ -1,0 +1,96 @@
+"""Loihi timing model: hop counts, latencies, step durations and energy computed by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neurocosim import hw
+from neurocosim.hw import Network, Population, Projection, Recording, SpikeArray, SpikeTrains
+
+LIF = dict(cm=0.25, tau_m=20.0, tau_syn_E=5.0, tau_syn_I=5.0, tau_refrac=0.0,
+           v_rest=-65.0, v_reset=-65.0, v_thresh=-50.0, i_offset=0.0)
+# a 2 x 2 mesh of single-core routers, cores placed in order: 0 (0,0), 1 (1,0), 2 (0,1), 3 (1,1)
+SMALL_CHIP = dict(tiles_x=2, tiles_y=2, cores_per_tile=1, cores_per_chip=4,
+                  compartments_per_core=2, placement="sequential")
+
+
+def chip_network(spike_steps_a, spike_steps_b=(), targets=("t",)):
+    """Sources a, b (core 0, slots 0 and 1), filler f (core 1), targets t on core 2/3."""
+    trains = SpikeTrains.from_lists([[s + 1.0 for s in spike_steps_a],
+                                     [s + 1.0 for s in spike_steps_b]])
+    pops = [Population("src", 2, "SpikeSourceArray", {}),
+            Population("f", 2, "IF_curr_exp", dict(LIF)),
+            Population("g", 2, "IF_curr_exp", dict(LIF)),
+            Population("t", 1, "IF_curr_exp", dict(LIF))]
+    projs = [Projection(f"src_{t}", "src", t, [0, 1], [0, 0], [0.01, 0.01], [1.0, 1.0])
+             for t in targets]
+    return Network(pops, projs, [SpikeArray("src", trains)],
+                   [Recording("t", "spikes", [0])], timestep=1.0)
+
+
+def run_timing(net, steps=3):
+    image = hw.compile(net, "loihi", **SMALL_CHIP)
+    res = hw.run(image, float(steps))
+    return image, res.timing
+
+
+def test_single_packet_by_hand():
+    image, timing = run_timing(chip_network([0]))
+    xy = image.routing["core_xy"]
+    assert xy.tolist() == [[0, 0], [1, 0], [0, 1], [1, 1]]
+    spec = image.target
+    m, a = timing.metrics, timing.arrays
+    assert m["packets"] == 1 and m["synaptic_ops"] == 1
+    # core 0 -> core 3: one hop east, one hop north
+    assert a["packet_hops_ew"].tolist() == [1] and a["packet_hops_ns"].tolist() == [1]
+    latency = spec.spike_out_latency_ns + spec.hop_ew_latency_ns + spec.hop_ns_latency_ns
+    assert m["latency_mean_ns"] == pytest.approx(latency)                  # 40.6 ns
+    barrier = spec.barrier_latency_max_ns             # the used routers span the whole mesh
+    assert m["barrier_ns"] == pytest.approx(barrier)
+    done = spec.neuron_latency_ns                     # slot 0 of core 0
+    step0 = done + latency + spec.synop_latency_ns + barrier
+    quiet = 2 * spec.neuron_latency_ns + barrier      # two compartments per full core
+    np.testing.assert_allclose(a["step_ns"], [step0, quiet, quiet])
+    links = np.flatnonzero(a["link_packets"])
+    from neurocosim.hw.mapping import link_id
+    assert links.tolist() == sorted([link_id(0, 0, 0, (2, 2)), link_id(1, 0, 2, (2, 2))])
+    e = m
+    assert e["energy_mesh_ew_pJ"] == pytest.approx(spec.hop_ew_energy_pj)
+    assert e["energy_mesh_ns_pJ"] == pytest.approx(spec.hop_ns_energy_pj)
+    assert e["energy_synop_pJ"] == pytest.approx(spec.synop_energy_pj)
+    assert e["energy_spike_out_pJ"] == pytest.approx(spec.spike_out_energy_pj)
+    assert e["energy_neuron_pJ"] == pytest.approx(7 * 3 * spec.neuron_energy_pj)
+
+
+def test_two_packets_from_one_core_leave_one_after_the_other():
+    _, timing = run_timing(chip_network([0], [0]))
+    spec = hw.get_target("loihi")
+    lat = np.sort(timing.arrays["latency_ns"])
+    hops = spec.hop_ew_latency_ns + spec.hop_ns_latency_ns
+    out = spec.spike_out_latency_ns
+    # a (done 3.7 ns) leaves at 3.7 + 30; b (done 7.4 ns) waits for it, leaves 30 later
+    first = out + hops
+    second = (spec.neuron_latency_ns + 2 * out) - 2 * spec.neuron_latency_ns + hops
+    np.testing.assert_allclose(lat, sorted([first, second]))
+    # the receiving core sees them in generation order: no disorder; ISI distortion is
+    # the difference between their send gap (30 ns) and their generation gap (3.7 ns)
+    assert timing.metrics["disorder"] == 0
+    assert timing.metrics["isi_distortion_max_ns"] == pytest.approx(out - spec.neuron_latency_ns)
+
+
+def test_fan_out_to_two_cores_costs_two_packets_and_shares_no_link():
+    _, timing = run_timing(chip_network([0, 1], targets=("t", "g")))
+    m, a = timing.metrics, timing.arrays
+    assert m["packets"] == 4                           # 2 spikes x 2 destination cores
+    step = a["packet_step"]
+    assert step.tolist() == [0, 0, 1, 1]
+    # core 0 -> core 2 (g): one hop north; core 0 -> core 3 (t): east then north
+    hops = sorted(zip(a["packet_hops_ew"][:2].tolist(), a["packet_hops_ns"][:2].tolist()))
+    assert hops == [(0, 1), (1, 1)]
+    assert m["energy_spike_out_pJ"] == pytest.approx(4 * 69.3)
+
+
+def test_timing_off_gives_no_report():
+    image = hw.compile(chip_network([0]), "loihi", **SMALL_CHIP)
+    assert hw.run(image, 2.0, timing=False).timing is None
