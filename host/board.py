@@ -346,9 +346,11 @@ def image_regions(image: Any, identity: P.Identity) -> list[tuple[int, P.Region,
     """(core, region, values) for every board region the image fills.
 
     A region named like an array of core c (its `params` or `memories`) gets that array,
-    flattened in C order; a region named like an entry of `image.routing` or `image.data`
-    gets it on core 0. An image array that no board region takes is an error: the board
-    cannot hold that network.
+    flattened in C order; a region named like an integer array of `image.routing` or
+    `image.data` gets it on core 0. An image array that no board region takes is an
+    error: the board cannot hold that network. A target's own table in `image.data`
+    (e.g. data["fpga"]) mixes memories with host-side bookkeeping: its entries that name
+    a board region (integer scalars or arrays) are written, the others stay on the host.
     """
     if len(image.cores) > identity.n_cores:
         raise TargetError(f"the image needs {len(image.cores)} cores; the board "
@@ -367,6 +369,11 @@ def image_regions(image: Any, identity: P.Identity) -> list[tuple[int, P.Region,
                     unused.append(f"core {core.index} {name}")
     for table in (image.routing, image.data):
         for name, arr in table.items():
+            if isinstance(arr, dict):  # a target's own table: only what the board holds
+                for key, value in arr.items():
+                    if key in by_name and np.asarray(value).dtype.kind in "iub":
+                        out.append((0, by_name[key], np.atleast_1d(np.asarray(value))))
+                continue
             if not isinstance(arr, np.ndarray) or arr.dtype.kind not in "iub":
                 continue  # not a hardware memory (e.g. compiler notes)
             if name in by_name:
@@ -438,14 +445,27 @@ class BoardRunner:
             bad = hw_ids[pop_idx < 0][0]
             raise P.ProtocolError(f"board reported a spike of hardware neuron {bad}, which "
                                   "the image does not use")
+        fpga = self.image.data.get("fpga") if isinstance(self.image.data, dict) else None
+        if fpga is not None:  # the spike sources' spikes are the stimulus the host loaded
+            steps, pop_idx, local = self._with_sources(fpga, steps, pop_idx, local)
         for i, pop in enumerate(self.image.network.populations):
             sel = pop_idx == i
-            res.spikes[pop.name] = Spikes(local[sel], (steps[sel] + 1) * self.dt)
+            order = np.argsort(steps[sel], kind="stable")
+            res.spikes[pop.name] = Spikes(local[sel][order], (steps[sel][order] + 1) * self.dt)
         ident = self.board.identity
-        for r in ident.regions:
-            if r.kind == P.RegionKind.WEIGHTS:
-                for c in range(len(self.image.cores)):
-                    res.weights[f"core{c}.{r.name}"] = self.board.read_region(r.name, core=c)
+        if fpga is not None and "projections" in fpga:
+            stored = [self.board.read_region("syn_w", core=c)
+                      for c in range(len(self.image.cores))]
+            for name, where in fpga["projections"].items():
+                w = np.array([stored[c][i] for c, i in zip(where["core"], where["index"])],
+                             np.float64)
+                res.weights[name] = np.abs(w * where["scale"])
+        else:
+            for r in ident.regions:
+                if r.kind == P.RegionKind.WEIGHTS:
+                    for c in range(len(self.image.cores)):
+                        res.weights[f"core{c}.{r.name}"] = self.board.read_region(r.name,
+                                                                                  core=c)
         cycles = np.array([r[1] for r in self.records], np.int64)
         counters = self.board.counters()
         res.timing = TimingReport(
@@ -457,6 +477,18 @@ class BoardRunner:
                      "link_retransmits": float(self.board.link.stats.retransmits)},
             arrays={"cycles_per_step": cycles})
         return res
+
+    def _with_sources(self, fpga, steps, pop_idx, local):
+        """Add the stimulus spikes sent in the steps run so far (source axons follow the
+        neurons: axon n_neurons + k is IR neuron ir_of_axon[...])."""
+        st, ax = np.asarray(fpga["stim_step"]), np.asarray(fpga["stim_axon"])
+        sel = st < len(self.records)
+        ir = np.asarray(fpga["ir_of_axon"])[ax[sel]]
+        sizes = [p.size for p in self.image.network.populations]
+        starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        p = np.searchsorted(starts, ir, side="right") - 1
+        return (np.concatenate([steps, st[sel]]), np.concatenate([pop_idx, p]),
+                np.concatenate([local, ir - starts[p]]))
 
     def close(self) -> None:
         self.board.close()

@@ -131,6 +131,151 @@ class LifCoreModel(BoardModel):
         return np.flatnonzero(fire), 4 + npc + busiest * npc
 
 
+def _width(bits: int) -> int:
+    return 1 if bits <= 8 else 2 if bits <= 16 else 4
+
+
+def _index_width(n: int) -> int:
+    return 1 if n <= 0xFF else 2 if n <= 0xFFFF else 4
+
+
+#: the fpga core's per-core scalar registers and per-neuron parameters (hw.compile_fpga)
+FPGA_SCALARS = ("n", "w_shift", "stdp", "a_plus", "a_minus", "w_min", "w_max", "dx", "dy")
+FPGA_NEURON = ("theta", "u_reset", "bias", "dm", "ds", "refrac", "u0")
+FPGA_SYNAPSE = ("syn_post", "syn_w", "syn_delay", "syn_plastic", "col_syn", "col_pre")
+NO_STIMULUS = 0xFFFFFFFF  # a cleared stimulus entry: a step never reached
+
+
+def fpga_regions(spec, axon_depth: int) -> tuple[P.Region, ...]:
+    """The fpga core's memories as board regions, widths from the spec's number formats."""
+    npc, syn = spec.neurons_per_core, spec.synapses_per_core
+    state = _width(spec.state_bits)
+    regions = [(P.RegionKind.PARAMS, name, 4, True, 1) for name in FPGA_SCALARS]
+    regions += [(P.RegionKind.PARAMS, "theta", state, True, npc),
+                (P.RegionKind.PARAMS, "u_reset", state, True, npc),
+                (P.RegionKind.PARAMS, "bias", state, True, npc),
+                (P.RegionKind.PARAMS, "dm", _width(spec.decay_bits + 1), False, npc),
+                (P.RegionKind.PARAMS, "ds", _width(spec.decay_bits + 1), False, npc),
+                (P.RegionKind.PARAMS, "refrac", _width(spec.refrac_bits), False, npc),
+                (P.RegionKind.PARAMS, "u0", state, True, npc),
+                (P.RegionKind.PARAMS, "n_axons", 4, False, 1),
+                (P.RegionKind.PARAMS, "ring_depth", 1, False, 1),
+                (P.RegionKind.WEIGHTS, "syn_post", _index_width(npc), False, syn),
+                (P.RegionKind.WEIGHTS, "syn_w", _width(spec.weight_bits), True, syn),
+                (P.RegionKind.WEIGHTS, "syn_delay", _index_width(spec.max_delay), False, syn),
+                (P.RegionKind.WEIGHTS, "syn_plastic", 1, False, syn),
+                (P.RegionKind.WEIGHTS, "col_syn", _index_width(syn), False, syn),
+                (P.RegionKind.WEIGHTS, "col_pre", _index_width(axon_depth), False, syn),
+                (P.RegionKind.ROUTING, "row_ptr", _index_width(syn + 1), False,
+                 axon_depth + 1),
+                (P.RegionKind.ROUTING, "col_ptr", _index_width(syn + 1), False, npc + 1),
+                (P.RegionKind.STIMULUS, "stim_step", 4, False, spec.stimulus_depth),
+                (P.RegionKind.STIMULUS, "stim_axon", _index_width(axon_depth), False,
+                 spec.stimulus_depth)]
+    return tuple(P.Region(i, kind, name, width, signed, depth)
+                 for i, (kind, name, width, signed, depth) in enumerate(regions))
+
+
+class FpgaBoardModel(BoardModel):
+    """The fpga target's core on the virtual board: its memories as regions, stepped by
+    the fpga emulator's bit- and cycle-exact model (emulator.fpga.oracle.ChipModel).
+
+    Writes between runs go into the model in place (state kept) except to `n`,
+    `n_axons` and `ring_depth`, which rebuild it; RESET_STATE rebuilds it from the
+    memories, keeping weights that STDP changed (as the hardware's memories would).
+    """
+
+    def __init__(self, spec, n_cores: int | None = None, axon_depth: int | None = None,
+                 spike_buffer: int = 8192):
+        from ..emulator.fpga.oracle import ChipModel  # the fpga emulator's model
+        self._ChipModel = ChipModel
+        self.spec = spec
+        n_cores = spec.n_cores if n_cores is None else n_cores
+        if not 1 <= n_cores <= spec.max_cores:
+            raise ValueError(f"n_cores={n_cores} must be in 1..{spec.max_cores}")
+        axon_depth = 2 * n_cores * spec.neurons_per_core if axon_depth is None else axon_depth
+        params = tuple((f, int(getattr(spec, f))) for f in (
+            "weight_bits", "state_bits", "trace_bits", "decay_bits", "refrac_bits",
+            "max_delay", "synapses_per_core", "stimulus_depth", "trace_impulse",
+            "stdp_frac_bits", "headroom_bits")) + (("axon_depth", axon_depth),)
+        self.identity = P.Identity(P.PROTOCOL_VERSION, f"neurocosim-fpga-virtual", n_cores,
+                                   spec.neurons_per_core, int(spec.clock_hz), P.MAX_PAYLOAD,
+                                   spike_buffer, params, fpga_regions(spec, axon_depth))
+        self.n_cores = n_cores
+        self.mem = {(c, r.id): np.zeros(r.depth, np.int64)
+                    for c in range(n_cores) for r in self.identity.regions}
+        self._by_id = {r.id: r for r in self.identity.regions}
+        self.reset(True)
+
+    def _arr(self, name: str, core: int = 0) -> np.ndarray:
+        return self.mem[core, self.identity.region(name).id]
+
+    def reset(self, everything: bool) -> None:
+        if everything:
+            for (c, rid), arr in self.mem.items():
+                arr[:] = NO_STIMULUS if self._by_id[rid].name == "stim_step" else 0
+        else:
+            self._sync_back()
+        self.chip = None
+
+    def _sync_back(self) -> None:
+        """Copy the weights the model changed back into the memories."""
+        if self.chip is not None:
+            for c, core in enumerate(self.chip.cores):
+                w = self._arr("syn_w", c)
+                w[:len(core.m["syn_w"])] = core.m["syn_w"]
+
+    def _build(self):
+        from ..hw.image import Core, HardwareImage
+        from ..hw.ir import Network
+        cores = []
+        for c in range(self.n_cores):
+            n = int(self._arr("n", c)[0])
+            params = {k: self._arr(k, c)[:1].copy() for k in FPGA_SCALARS}
+            params.update({k: self._arr(k, c).copy() for k in FPGA_NEURON})
+            memories = {k: self._arr(k, c).copy() for k in FPGA_SYNAPSE + ("row_ptr",
+                                                                          "col_ptr")}
+            cores.append(Core(c, np.arange(n), params, memories))
+        step, axon = self._arr("stim_step"), self._arr("stim_axon")
+        used = step != NO_STIMULUS
+        data = {"ring_depth": max(1, int(self._arr("ring_depth")[0])),
+                "neurons_per_core": self.spec.neurons_per_core,
+                "n_axons": int(self._arr("n_axons")[0]),
+                "stim_step": step[used], "stim_axon": axon[used]}
+        image = HardwareImage(target=self.spec, network=Network(), cores=cores,
+                              data={"fpga": data})
+        return self._ChipModel(image)
+
+    def write(self, core, region, offset, values):
+        self.mem[core, region.id][offset:offset + len(values)] = values
+        if self.chip is None:
+            return
+        if region.name in ("n", "n_axons", "ring_depth") or region.kind == P.RegionKind.STIMULUS:
+            self._sync_back()
+            self.chip = None  # rebuilt (from the memories) at the next step
+            return
+        c = self.chip.cores[core]
+        table = (c.sc if region.name in FPGA_SCALARS else
+                 c.p if region.name in FPGA_NEURON else c.m)
+        if table is c.sc:
+            c.sc[region.name] = int(values[0])
+        else:
+            lst = table[region.name]
+            for i, v in enumerate(values):
+                if offset + i < len(lst):
+                    lst[offset + i] = int(v)
+
+    def read(self, core, region, offset, count):
+        self._sync_back()
+        return self.mem[core, region.id][offset:offset + count].copy()
+
+    def step(self):
+        if self.chip is None:
+            self.chip = self._build()
+        spikes, cycles = self.chip.step()
+        return np.asarray(spikes, np.int64), int(cycles)
+
+
 @dataclass
 class BoardServer:
     """The board's protocol engine: bytes in -> bytes out, no I/O of its own.
@@ -346,7 +491,14 @@ class VirtualBoard:
 
     @classmethod
     def for_image(cls, image, **kw) -> "VirtualBoard":
-        """A virtual board whose core is sized for `image` (cores, neurons per core)."""
+        """A virtual board for `image`: the fpga core (its emulator's model) for an image
+        of the fpga target, else the link test core sized for the image."""
+        fpga = image.data.get("fpga") if isinstance(image.data, dict) else None
+        if fpga is not None:
+            spec = getattr(image.target, "core", None) or image.target
+            model = FpgaBoardModel(spec, n_cores=max(1, len(image.cores)),
+                                   axon_depth=max(int(fpga["n_axons"]), 1))
+            return cls(model, **kw)
         npc = max([c.neurons.size for c in image.cores] + [1])
         return cls(LifCoreModel(max(1, len(image.cores)), npc), **kw)
 

@@ -1,0 +1,89 @@
+"""The "board" target with the fpga core: a PyNN-level network compiled for the fpga core,
+loaded over the link onto the virtual board (the fpga emulator's model behind a pty),
+equals the emulator's model run directly: every spike, every cycle count, final weights."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neurocosim.hw.compiler import compile as hw_compile
+from neurocosim.hw.ir import (Network, Plasticity, Population, Projection, SpikeArray,
+                              SpikeTrains)
+from neurocosim.hw.targets import get_target
+
+oracle = pytest.importorskip("neurocosim.emulator.fpga.oracle")
+pytest.importorskip("neurocosim.hw.compile_fpga")
+
+LIF = dict(cm=1.0, tau_m=20.0, tau_syn_E=5.0, tau_syn_I=5.0, tau_refrac=2.0,
+           v_rest=-65.0, v_reset=-65.0, v_thresh=-55.0, i_offset=0.3)
+
+
+def network(seed: int) -> Network:
+    """Spike sources into an LIF population with pair STDP, plus recurrent synapses."""
+    rng = np.random.default_rng(seed)
+    n_src, n = 20, 40
+    src = Population("src", n_src, "SpikeSourceArray", {})
+    exc = Population("exc", n, "IF_curr_exp", LIF)
+    trains = SpikeTrains.from_lists([np.sort(rng.uniform(1, 100, 8)) for _ in range(n_src)])
+    pre, post = np.nonzero(rng.random((n_src, n)) < 0.3)
+    stdp = Plasticity("stdp_additive", dict(tau_plus=20.0, tau_minus=20.0, A_plus=0.01,
+                                            A_minus=0.012, w_min=0.0, w_max=2.0))
+    proj = Projection("in", "src", "exc", pre, post, rng.uniform(0.5, 2.0, pre.size),
+                      np.full(pre.size, 1.0), plasticity=stdp)
+    p2, q2 = np.nonzero(rng.random((n, n)) < 0.1)
+    rec = Projection("rec", "exc", "exc", p2, q2, rng.uniform(0.1, 0.5, p2.size),
+                     np.full(p2.size, 2.0))
+    return Network(populations=[src, exc], projections=[proj, rec],
+                   stimuli=[SpikeArray("src", trains)], timestep=1.0)
+
+
+def core_spec():
+    return get_target("fpga").replace(neurons_per_core=32, n_cores=2)
+
+
+def test_board_target_equals_fpga_model_spike_for_spike():
+    from neurocosim.host.board import BoardRunner
+    net = network(1)
+    image = hw_compile(net, "board", core=core_spec())
+    assert image.target.name == "board" and len(image.cores) == 2
+    runner = BoardRunner(image, port="virtual", timeout=1.0)
+    runner.run(60.0)
+    runner.run(40.0)  # continuing runs
+    res = runner.result()
+    runner.close()
+
+    ref_image = hw_compile(net, core_spec())
+    chip = oracle.ChipModel(ref_image)
+    steps = [chip.step() for _ in range(100)]
+    # neuron spikes, per step, as board ids; cycles per step
+    got = [r[2].tolist() for r in runner.records]
+    assert got == [sorted(s) for s, _ in steps]
+    assert res.timing.arrays["cycles_per_step"].tolist() == [c for _, c in steps]
+    assert sum(map(len, got)) > 50 and len(res.spikes["src"]) > 100
+    # final (STDP-changed) weights read back over the link equal the model's
+    weights = chip.weights()
+    where = ref_image.data["fpga"]["projections"]["in"]
+    expected = np.abs(np.array([weights[c][i] for c, i in zip(where["core"], where["index"])])
+                      * where["scale"])
+    assert np.allclose(res.weights["in"], expected)
+    initial = np.abs(np.array([ref_image.cores[c].memories["syn_w"][i]
+                               for c, i in zip(where["core"], where["index"])]) * where["scale"])
+    assert not np.allclose(expected, initial)  # STDP really changed them
+
+
+def test_board_result_equals_fpga_engine_when_available():
+    try:
+        from neurocosim.emulator.fpga import Engine  # noqa: F401
+    except ImportError:
+        pytest.skip("the fpga emulator's Engine is not there yet")
+    from neurocosim.hw.compiler import run as hw_run
+    net = network(2)
+    board = hw_run(hw_compile(net, "board", core=core_spec()), 80.0, port="virtual")
+    emu = hw_run(hw_compile(net, core_spec()), 80.0)
+    for name in emu.spikes:
+        a, b = board.spikes[name], emu.spikes[name]
+        assert sorted(zip(a.ids.tolist(), a.times.tolist())) == \
+            sorted(zip(b.ids.tolist(), b.times.tolist())), name
+    for name in emu.weights:
+        assert np.allclose(board.weights[name], emu.weights[name]), name
