@@ -13,7 +13,7 @@ from __future__ import annotations
 from amaranth import Module, Mux, Signal, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
-from amaranth.lib.wiring import In
+from amaranth.lib.wiring import Out
 
 from .core import LifCore
 from .signatures import ControlSignature, ubits
@@ -38,7 +38,7 @@ class Chip(wiring.Component):
         self.axon_bits = ubits(self.G - 1)
         s_max = max(len(c.memories["syn_w"]) for c in image.cores)
         self.syn_bits = ubits(max(s_max - 1, 0))
-        super().__init__({"ctl": In(ControlSignature(self.axon_bits, self.syn_bits,
+        super().__init__({"ctl": Out(ControlSignature(self.axon_bits, self.syn_bits,
                                                      ubits(self.C - 1),
                                                      self.spec.weight_bits))})
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from amaranth import Module, Mux, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
-from amaranth.lib.wiring import In
+from amaranth.lib.wiring import Out
 
 from .signatures import CoreLinkSignature, ubits
 
@@ -43,7 +43,7 @@ class LifCore(wiring.Component):
         self.axon_bits = ubits(self.G - 1)
         self.neuron_bits = ubits(self.n - 1)
         self.syn_bits = ubits(max(self.S - 1, 0))
-        super().__init__({"link": In(CoreLinkSignature(
+        super().__init__({"link": Out(CoreLinkSignature(
             self.slot_bits, self.axon_bits, self.neuron_bits, self.syn_bits,
             spec.weight_bits))})
 
