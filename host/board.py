@@ -216,6 +216,9 @@ class Board:
     def write_region(self, name: str, values, core: int = 0, offset: int = 0) -> None:
         """Write int values into a region, in frames sized to the line's current health."""
         region = self.identity.region(name)
+        if region.readonly:
+            raise TargetError(f"region {name!r} of this board ({self.identity.model}) is "
+                              "read-only: it is held in the bitstream")
         values = np.asarray(values, dtype=np.int64).ravel()
         region.check(values, offset)
         self._check_core(core)

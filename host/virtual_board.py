@@ -419,6 +419,8 @@ class BoardServer:
         if kind is not None and region.kind != kind:
             raise _Refusal(P.ErrorCode.BAD_REGION,
                            f"region {region.name!r} holds {region.kind.name}, not {kind.name}")
+        if kind is not None and region.readonly:
+            raise _Refusal(P.ErrorCode.BAD_REGION, f"region {region.name!r} is read-only")
         if offset + count > region.depth:
             raise _Refusal(P.ErrorCode.OUT_OF_RANGE,
                            f"region {region.name!r}: {offset}+{count} > depth {region.depth}")

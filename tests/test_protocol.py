@@ -141,7 +141,8 @@ def test_identity_round_trip():
     ident = P.Identity(1, "fpga-lif", 2, 64, 100_000_000, 1024, 4096,
                        (("v_bits", 18), ("w_bits", -8)),
                        (P.Region(0, P.RegionKind.PARAMS, "vth", 4, True, 64),
-                        P.Region(1, P.RegionKind.WEIGHTS, "weights", 1, True, 4096)))
+                        P.Region(1, P.RegionKind.WEIGHTS, "weights", 1, True, 4096),
+                        P.Region(2, P.RegionKind.WEIGHTS, "syn_w", 2, True, 99, True)))
     assert P.unpack_identity(P.pack_identity(ident)) == ident
     with pytest.raises(P.ProtocolError, match="trailing"):
         P.unpack_identity(P.pack_identity(ident) + b"\x00")

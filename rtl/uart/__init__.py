@@ -1,9 +1,22 @@
-"""The board side of the UART link in Amaranth: 8N1 receiver and transmitter, COBS frame
-decoder and CRC-32, one Component per module; they mirror neurocosim.host.protocol."""
+"""The board side of the UART link in Amaranth, one Component per module: 8N1 receiver and
+transmitter (rx, tx), COBS decoder (cobs), CRC-32 (crc), frame receiver and sender, the
+command dispatcher over a HostBus (signature), the whole link (link) and the bridge to the
+fpga chip (chip_bridge); `protocol` is the wire format they share with the host.
 
-from .cobs import CobsDecoder
-from .crc import CRC32_RESIDUE, Crc32
-from .rx import UartRx
-from .tx import UartTx
+Components are imported on first use, so `protocol` alone does not load Amaranth.
+"""
 
-__all__ = ["UartRx", "UartTx", "Crc32", "CRC32_RESIDUE", "CobsDecoder"]
+import importlib
+
+_WHERE = {"UartRx": "rx", "UartTx": "tx", "Crc32": "crc", "CRC32_RESIDUE": "crc",
+          "CobsDecoder": "cobs", "FrameReceiver": "receiver", "FrameSender": "sender",
+          "CommandDispatcher": "dispatcher", "HostBus": "signature", "UartLink": "link"}
+
+
+def __getattr__(name):
+    if name in _WHERE:
+        return getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = list(_WHERE)

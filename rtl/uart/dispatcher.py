@@ -12,7 +12,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from ...host import protocol as P
+from . import protocol as P
 from .receiver import FrameReceiver
 from .sender import FrameSender
 from .signature import HostBus
@@ -68,11 +68,13 @@ class CommandDispatcher(wiring.Component):
         # ---- region table ---------------------------------------------------------
         r_known, r_kind, r_width, r_signed, r_depth = (Signal(), Signal(8), Signal(3),
                                                       Signal(), Signal(32))
+        r_readonly = Signal()
         with m.Switch(a_region):
             for r in ident.regions:
                 with m.Case(r.id):
                     m.d.comb += [r_known.eq(1), r_kind.eq(int(r.kind)), r_width.eq(r.width),
-                                 r_signed.eq(r.signed), r_depth.eq(r.depth)]
+                                 r_signed.eq(r.signed), r_depth.eq(r.depth),
+                                 r_readonly.eq(r.readonly)]
         n_bytes = Signal(32)
         m.d.comb += n_bytes.eq(a_count * r_width)
 
@@ -165,7 +167,8 @@ class CommandDispatcher(wiring.Component):
                             m.d.sync += err.eq(P.ErrorCode.BAD_PAYLOAD)
                             m.next = "ERROR"
                         with m.Elif((a_core >= ident.n_cores) | ~r_known
-                                    | (is_write & (r_kind != rtype - P.Cmd.WRITE_PARAMS))):
+                                    | (is_write & (r_kind != rtype - P.Cmd.WRITE_PARAMS))
+                                    | (is_write & r_readonly)):
                             m.d.sync += err.eq(P.ErrorCode.BAD_REGION)
                             m.next = "ERROR"
                         with m.Elif(a_offset + a_count > r_depth):

@@ -4,7 +4,7 @@ from amaranth import Module
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from ...host import protocol as P
+from . import protocol as P
 from .dispatcher import CommandDispatcher
 from .rx import UartRx
 from .signature import HostBus

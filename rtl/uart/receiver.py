@@ -5,7 +5,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from ...host import protocol as P
+from . import protocol as P
 from .cobs import CobsDecoder
 from .crc import Crc32
 

@@ -5,7 +5,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from ...host import protocol as P
+from . import protocol as P
 from .crc import Crc32
 
 #: the NACK frame is constant: its wire bytes are sent from this table, so a NACK never
