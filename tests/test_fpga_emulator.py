@@ -1,0 +1,121 @@
+"""The fpga target's Numba kernel equals the naive model (spikes, cycles, weights) on
+generated networks and spec variants; the runner API: split runs, save/load, results."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from neurocosim.emulator.fpga import ChipModel, Engine, FastChip
+from neurocosim.hw.compiler import compile as hw_compile
+from neurocosim.hw.compiler import run as hw_run
+from neurocosim.hw.errors import TargetError
+from neurocosim.hw.image import HardwareImage
+
+sys.path.insert(0, str(Path(__file__).parent / "rtl"))
+from netgen import random_network  # noqa: E402
+
+
+def _same_run(image, steps: int) -> int:
+    slow, fast = ChipModel(image), FastChip(image)
+    n_spikes = 0
+    for t in range(steps):
+        a, b = slow.step(), fast.step()
+        assert a == b, f"step {t}: oracle {a} != numba {b}"
+        n_spikes += len(a[0])
+    for c, (p, q) in enumerate(zip(slow.weights(), fast.weights())):
+        np.testing.assert_array_equal(p, q, err_msg=f"core {c} weights")
+    return n_spikes
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), stdp=st.booleans(), npc=st.integers(3, 40),
+       weight_bits=st.integers(4, 10), state_bits=st.integers(12, 20),
+       trace_bits=st.integers(4, 10), decay_bits=st.integers(8, 14),
+       max_delay=st.integers(4, 8))
+def test_numba_equals_oracle(seed, stdp, npc, weight_bits, state_bits, trace_bits,
+                             decay_bits, max_delay):
+    net = random_network(seed, stdp=stdp, n_exc=10, n_inh=5, max_delay=4.0)
+    cores = -(-15 // npc)
+    image = hw_compile(net, "fpga", neurons_per_core=npc, n_cores=cores,
+                       weight_bits=weight_bits, state_bits=state_bits,
+                       trace_bits=trace_bits, decay_bits=decay_bits, max_delay=max_delay,
+                       trace_impulse=(1 << trace_bits) // 2)
+    _same_run(image, 70)
+
+
+def test_generated_networks_spike_and_learn():
+    image = hw_compile(random_network(4, stdp=True), "fpga", neurons_per_core=16,
+                       n_cores=2)
+    before = [c.memories["syn_w"].copy() for c in image.cores]
+    assert _same_run(image, 80) > 0
+    after = FastChip(image)
+    after.run(80)
+    assert any(np.any(a != b) for a, b in zip(after.weights(), before))
+
+
+def test_runner_split_runs_equal_one_run_and_survive_save_load(tmp_path):
+    image = hw_compile(random_network(5, stdp=True), "fpga", neurons_per_core=12, n_cores=2)
+    whole = hw_run(image, 90.0)
+    path = tmp_path / "img.npz"
+    image.save(path)
+    eng = Engine(HardwareImage.load(path))
+    for d in (10.0, 0.0, 45.0, 35.0):
+        eng.run(d)
+    split = eng.result()
+    assert eng.t == 90.0 == split.t_stop
+    for name, s in whole.spikes.items():
+        np.testing.assert_array_equal(s.ids, split.spikes[name].ids)
+        np.testing.assert_array_equal(s.times, split.spikes[name].times)
+    for name, w in whole.weights.items():
+        np.testing.assert_array_equal(w, split.weights[name])
+    np.testing.assert_array_equal(whole.timing.arrays["cycles"], split.timing.arrays["cycles"])
+    assert whole.timing.arrays["cycles"].shape == (90,)
+
+
+def test_python_engine_gives_the_same_result():
+    image = hw_compile(random_network(6, stdp=True), "fpga", neurons_per_core=20)
+    a, b = Engine(image), Engine(image, engine="python")
+    a.run(50.0)
+    b.run(50.0)
+    ra, rb = a.result(), b.result()
+    for name in ra.spikes:
+        np.testing.assert_array_equal(ra.spikes[name].times, rb.spikes[name].times)
+    np.testing.assert_array_equal(ra.timing.arrays["cycles"], rb.timing.arrays["cycles"])
+
+
+def test_result_shape_units_and_cycle_formula():
+    net = random_network(7, stdp=False)
+    image = hw_compile(net, "fpga")
+    res = hw_run(image, 60.0)
+    assert res.target == "fpga" and res.timestep == 1.0
+    src = net.population("src")
+    # source spikes come back where the stimulus put them (stamps round(t) >= 1)
+    trains = net.stimuli[0].trains
+    want = np.sort(np.unique(np.concatenate(
+        [np.maximum(np.rint(trains.train(i)), 1) + 1000 * i for i in range(src.size)])))
+    got = res.spikes["src"]
+    want = want[want % 1000 <= 60]
+    np.testing.assert_array_equal(np.sort(got.times + 1000 * got.ids), want)
+    # weights come back in nA, close to the IR's (quantisation) and non-negative
+    for pr in net.projections:
+        w = res.weights[pr.name]
+        assert w.shape == pr.weight.shape and np.all(w >= 0)
+        assert np.max(np.abs(w - pr.weight)) <= image.quantization["weight_max_abs_error_nA"]
+    # cycles: at least the fixed overhead + one per neuron + one per stimulus spike
+    cyc = res.timing.arrays["cycles"]
+    d = image.data["fpga"]
+    stim = np.bincount(d["stim_step"], minlength=60)[:60]
+    assert np.all(cyc >= 6 + d["n_neurons"] + stim)
+    assert res.timing.metrics["cycles_per_step_max"] == cyc.max()
+
+
+def test_engine_refuses_bad_durations_and_engines():
+    image = hw_compile(random_network(8), "fpga")
+    with pytest.raises(TargetError, match="whole"):
+        Engine(image).run(0.5)
+    with pytest.raises(TargetError, match="engine 'cuda'"):
+        Engine(image, engine="cuda")
