@@ -299,7 +299,18 @@ class Board:
         return records
 
     def load(self, image: Any) -> None:
-        """Clear the board and write every memory of a HardwareImage (see image_regions)."""
+        """Clear the board and write every memory of a HardwareImage (see image_regions).
+        A ROM-configured board (its IDENTIFY names an "image_crc") already holds an image:
+        it must be this one, and is only reset."""
+        held = dict(self.identity.params).get("image_crc")
+        if held is not None:
+            want = P.image_checksum(image)
+            if held != want:
+                raise TargetError(f"the board ({self.identity.model}) was built from another "
+                                  f"image (checksum {held:#010x}, this image {want:#010x}); "
+                                  "build and flash a bitstream of this image")
+            self.reset(everything=True)
+            return
         writes = image_regions(image, self.identity)
         self.reset(everything=True)
         for core, region, values in writes:

@@ -675,3 +675,25 @@ class SpikeStreamParser:
             i += RECORD_HEAD + size
         del buf[:i]
         return out
+
+
+def image_checksum(image) -> int:
+    """CRC-32 of what a ROM-configured board holds of an image: every core's integer
+    params and memories and the integer entries of its target tables in `image.data`,
+    in a fixed order. A board built from an image reports it as the "image_crc" core
+    parameter; `Board.load` compares it instead of writing memories it cannot write."""
+    import numpy as np
+    crc = 0
+    for core in image.cores:
+        for table in (core.params, core.memories):
+            for name in sorted(table):
+                crc = zlib.crc32(name.encode(), crc)
+                crc = zlib.crc32(np.asarray(table[name], "<i8").tobytes(), crc)
+    for key in sorted(k for k, v in image.data.items() if isinstance(v, dict)):
+        for name in sorted(image.data[key]):
+            value = np.asarray(image.data[key][name]) if not isinstance(
+                image.data[key][name], dict) else None
+            if value is not None and value.dtype.kind in "iub":
+                crc = zlib.crc32(name.encode(), crc)
+                crc = zlib.crc32(value.astype("<i8").tobytes(), crc)
+    return crc & 0xFFFFFFFF

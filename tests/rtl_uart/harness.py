@@ -161,3 +161,37 @@ def serve_pty(model: LifCoreModel, fd: int, stop) -> None:
 
     sim.add_testbench(bridge)
     sim.run()
+
+
+def serve_pty_dut(dut, fd: int, stop, poll: int = 64) -> None:
+    """Bridge a pseudo-terminal master to any design with wire-byte ports `i`/`o` (the
+    fpga board without its UART) until stop() is true."""
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
+
+    async def bridge(ctx):
+        ctx.set(dut.o.ready, 1)
+        inbox, outbox = bytearray(), bytearray()
+        cycle = 0
+        while True:
+            if cycle % poll == 0:
+                if outbox:
+                    os.write(fd, bytes(outbox))
+                    outbox.clear()
+                if stop():
+                    return
+                if select.select([fd], [], [], 0)[0]:
+                    inbox += os.read(fd, 4096)
+            if inbox:
+                ctx.set(dut.i.payload, inbox[0])
+                ctx.set(dut.i.valid, 1)
+                del inbox[0]
+            else:
+                ctx.set(dut.i.valid, 0)
+            await ctx.tick()
+            cycle += 1
+            if ctx.get(dut.o.valid):
+                outbox.append(ctx.get(dut.o.payload))
+
+    sim.add_testbench(bridge)
+    sim.run()
