@@ -88,7 +88,10 @@ def test_ranges_step_and_log():
                   "hop_latency_ns": {"start": 1.0, "stop": 100.0, "num": 3, "log": True}})
     axes = {a.name: a.values for a in c.axes}
     assert axes["neurons_per_core"] == (2, 5, 8)
-    assert axes["hop_latency_ns"] == pytest.approx((1.0, 10.0, 100.0))
+    assert axes["hop_latency_ns"] == (1.0, 10.0, 100.0)  # exactly: tidy floats
+    powers = cfg(axes={"hop_latency_ns": {"start": 1.0, "stop": 4096.0, "num": 13,
+                                          "log": True}}).axes[-1].values
+    assert powers == tuple(2.0 ** k for k in range(13))
 
 
 def test_random_sampling_is_seeded_and_in_range():

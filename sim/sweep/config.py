@@ -396,6 +396,12 @@ def _parse_axis(spec: TargetSpec, name: str, raw: Any, sampling: str) -> Axis:
     return Axis(name, values=values)
 
 
+def tidy(value: float) -> float:
+    """A computed float to 12 significant digits, so 2048.000000000001 reads 2048.0
+    and the same range gives the same point keys on every machine."""
+    return float(f"{float(value):.12g}")
+
+
 def _range_values(where: str, raw: dict) -> list:
     """{start, stop, step} (stop included when on the grid) or {start, stop, num, log}."""
     keys = set(raw)
@@ -422,7 +428,7 @@ def _range_values(where: str, raw: dict) -> list:
         if n > 100_000:
             raise SweepError(f"{where}: {n} values; at most 100000 per axis")
         vals = [start + i * step for i in range(n)]
-        return vals if integer else [round(float(v), 12) for v in vals]
+        return vals if integer else [tidy(v) for v in vals]
     num = raw["num"]
     if isinstance(num, bool) or not isinstance(num, int) or num < 1:
         raise SweepError(f"{where}.num = {num!r}: must be an integer >= 1")
@@ -435,7 +441,7 @@ def _range_values(where: str, raw: dict) -> list:
     if integer:
         ints = [int(round(v)) for v in vals]
         return list(dict.fromkeys(ints))
-    return [round(float(v), 12) for v in vals]
+    return [tidy(v) for v in vals]
 
 
 def _check_value(spec: TargetSpec, name: str, value: Any) -> None:

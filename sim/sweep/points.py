@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .config import Axis, SweepConfig, _plain
+from .config import Axis, SweepConfig, _plain, tidy
 
 
 @dataclass(frozen=True)
@@ -42,8 +42,8 @@ def _draw(axis: Axis, rng: np.random.Generator) -> Any:
             return int(min(math.floor(v), axis.high))
         return int(rng.integers(axis.low, axis.high + 1))
     if axis.log:
-        return round(math.exp(rng.uniform(math.log(axis.low), math.log(axis.high))), 12)
-    return round(float(rng.uniform(axis.low, axis.high)), 12)
+        return tidy(math.exp(rng.uniform(math.log(axis.low), math.log(axis.high))))
+    return tidy(rng.uniform(axis.low, axis.high))
 
 
 def expand_points(config: SweepConfig) -> list[Point]:

@@ -129,7 +129,7 @@ def make_report(table: pa.Table, out_dir: "str | Path", axes: list[str],
             ax_plot.plot(ux, means, color="tab:red", lw=1.5, label="mean")
             if cats:
                 ax_plot.set_xticks(range(len(cats)), cats, rotation=30, fontsize=7)
-            elif ux.size > 2 and ux.min() > 0 and ux.max() / ux.min() >= 100:
+            elif _spans_decades(ux):
                 ax_plot.set_xscale("log")  # an axis spanning decades (log ranges)
             ax_plot.set_xlabel(axis)
             ax_plot.set_ylabel(metric)
@@ -198,6 +198,10 @@ def plot_metric(table: pa.Table, metric: str, x: str, by: "str | None" = None,
             ax.axhline(ref, ls="--", color="k", lw=1, label="float reference")
     if cats:
         ax.set_xticks(range(len(cats)), cats, rotation=30, fontsize=7)
+    elif _spans_decades(xv):
+        ax.set_xscale("log")
+    if _spans_decades(y):
+        ax.set_yscale("log")
     ax.set_xlabel(x)
     ax.set_ylabel(metric)
     if title:
@@ -208,6 +212,12 @@ def plot_metric(table: pa.Table, metric: str, x: str, by: "str | None" = None,
     fig.savefig(path, dpi=80)
     plt.close(fig)
     return path
+
+
+def _spans_decades(v: np.ndarray) -> bool:
+    """Positive values over two decades or more: drawn on a log scale."""
+    v = v[np.isfinite(v)]
+    return v.size > 2 and v.min() > 0 and v.max() / v.min() >= 100
 
 
 def _safe(name: str) -> str:
