@@ -196,7 +196,10 @@ def build_neurons(net: Network, dt: float) -> Neurons:
         if code == L.IZHIKEVICH:
             S0[L.V, cols], S0[L.W, cols] = -70.0, -14.0
         if code in L.RK4_MAX_STEP:
-            Q[L.NSUB, cols] = max(1, math.ceil(dt / L.RK4_MAX_STEP[code] - 1e-9))
+            nsub = max(1, math.ceil(dt / L.RK4_MAX_STEP[code] - 1e-9))
+            Q[L.NSUB, cols] = nsub
+            Q[L.DHE, cols] = np.exp(-dt / nsub / 2 / p["tau_syn_E"])
+            Q[L.DHI, cols] = np.exp(-dt / nsub / 2 / p["tau_syn_I"])
         for var, values in pop.initial.items():
             S0[L.RECORDABLE[pop.model][var][0], cols] = values
         if code == L.HH:

@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from ...emulator.jit import njit
-from .layout import (A, AE, AI, A_MINUS, A_PLUS, B, C, CM, COND_ALPHA, COND_EXP,
+from .layout import (A, AE, AI, DHE, DHI, A_MINUS, A_PLUS, B, C, CM, COND_ALPHA, COND_EXP,
                      CURR_ALPHA, CURR_DELTA, CURR_EXP, D, DELTA_T, E_E, E_I, E_K, E_LEAK,
                      E_NA, EIF_ALPHA, EIF_EXP, FIRST_STAMP, G_K, G_L, G_NA, GH, GM, GN, HH,
                      I_OFFSET, IZHIKEVICH, IZHIKEVICH_THRESHOLD, LAST_STAMP, NSUB, P20,
@@ -39,14 +39,6 @@ def _uniform(seed, stamp):
     """A uniform number in [0, 1) fixed by (seed, stamp): Poisson sources need no stream."""
     x = _splitmix(seed ^ _splitmix(np.uint64(stamp)))
     return float(x >> np.uint64(11)) * (1.0 / 9007199254740992.0)
-
-
-@njit
-def _g_at(alpha, g0, y0, tau, s):
-    """Conductance s ms into a step from (g, y) at its start: exp or alpha kernel."""
-    if alpha:
-        return math.exp(-s / tau) * (g0 + _E * y0 * s / tau)
-    return g0 * math.exp(-s / tau)
 
 
 @njit
@@ -98,21 +90,31 @@ def _deriv(model, Q, i, v, w, m, h, n, ge, gi, I, refractory):
 @njit
 def _rk4_step(model, Q, S, i, dt, I, refractory):
     """Advance v (and w or m, h, n) of neuron i over one step with RK4 substeps, the
-    conductances following their exact exp/alpha course within the step."""
+    conductances following their exact exp/alpha course within the step (decay factors
+    per half substep are precomputed: no exp here)."""
     alpha = model == COND_ALPHA or model == EIF_ALPHA
     nsub = int(Q[NSUB, i])
     h = dt / nsub
     ge0, gi0, ye0, yi0 = S[SE, i], S[SI, i], S[YE, i], S[YI, i]
-    te, ti = Q[TAU_SE, i], Q[TAU_SI, i]
+    ae = _E * ye0 / Q[TAU_SE, i]    # alpha: g(s) = exp(-s/tau) * (g0 + e*y0*s/tau)
+    ai = _E * yi0 / Q[TAU_SI, i]
+    dhe, dhi = Q[DHE, i], Q[DHI, i]
+    fe = 1.0                          # exp(-s/tau_syn_E) at the substep start s
+    fi = 1.0
     v, w, m, hh, n = S[V, i], S[W, i], S[GM, i], S[GH, i], S[GN, i]
     for j in range(nsub):
         s0 = j * h
-        ge1 = _g_at(alpha, ge0, ye0, te, s0)
-        gi1 = _g_at(alpha, gi0, yi0, ti, s0)
-        ge2 = _g_at(alpha, ge0, ye0, te, s0 + 0.5 * h)
-        gi2 = _g_at(alpha, gi0, yi0, ti, s0 + 0.5 * h)
-        ge3 = _g_at(alpha, ge0, ye0, te, s0 + h)
-        gi3 = _g_at(alpha, gi0, yi0, ti, s0 + h)
+        fe2, fi2 = fe * dhe, fi * dhi
+        fe3, fi3 = fe2 * dhe, fi2 * dhi
+        if alpha:
+            ge1, gi1 = fe * (ge0 + ae * s0), fi * (gi0 + ai * s0)
+            ge2, gi2 = fe2 * (ge0 + ae * (s0 + 0.5 * h)), fi2 * (gi0 + ai * (s0 + 0.5 * h))
+            ge3, gi3 = fe3 * (ge0 + ae * (s0 + h)), fi3 * (gi0 + ai * (s0 + h))
+        else:
+            ge1, gi1 = fe * ge0, fi * gi0
+            ge2, gi2 = fe2 * ge0, fi2 * gi0
+            ge3, gi3 = fe3 * ge0, fi3 * gi0
+        fe, fi = fe3, fi3
         k1 = _deriv(model, Q, i, v, w, m, hh, n, ge1, gi1, I, refractory)
         k2 = _deriv(model, Q, i, v + 0.5 * h * k1[0], w + 0.5 * h * k1[1],
                     m + 0.5 * h * k1[2], hh + 0.5 * h * k1[3], n + 0.5 * h * k1[4],
@@ -128,6 +130,45 @@ def _rk4_step(model, Q, S, i, dt, I, refractory):
         hh += h / 6.0 * (k1[3] + 2.0 * k2[3] + 2.0 * k3[3] + k4[3])
         n += h / 6.0 * (k1[4] + 2.0 * k2[4] + 2.0 * k3[4] + k4[4])
     S[V, i], S[W, i], S[GM, i], S[GH, i], S[GN, i] = v, w, m, hh, n
+
+
+@njit
+def _rk4_cond(alpha, Q, S, i, dt, I):
+    """`_rk4_step` for IF_cond_exp/alpha (v only), with the parameters loaded once."""
+    nsub = int(Q[NSUB, i])
+    h = dt / nsub
+    ge0, gi0 = S[SE, i], S[SI, i]
+    ae = _E * S[YE, i] / Q[TAU_SE, i]
+    ai = _E * S[YI, i] / Q[TAU_SI, i]
+    dhe, dhi = Q[DHE, i], Q[DHI, i]
+    vr, ee, ei = Q[V_REST, i], Q[E_E, i], Q[E_I, i]
+    inv_tau = 1.0 / Q[TAU_M, i]
+    inv_cm = 1.0 / Q[CM, i]
+    fe = 1.0
+    fi = 1.0
+    v = S[V, i]
+    for j in range(nsub):
+        s0 = j * h
+        fe2, fi2 = fe * dhe, fi * dhi
+        fe3, fi3 = fe2 * dhe, fi2 * dhi
+        if alpha:
+            ge1, gi1 = fe * (ge0 + ae * s0), fi * (gi0 + ai * s0)
+            ge2, gi2 = fe2 * (ge0 + ae * (s0 + 0.5 * h)), fi2 * (gi0 + ai * (s0 + 0.5 * h))
+            ge3, gi3 = fe3 * (ge0 + ae * (s0 + h)), fi3 * (gi0 + ai * (s0 + h))
+        else:
+            ge1, gi1 = fe * ge0, fi * gi0
+            ge2, gi2 = fe2 * ge0, fi2 * gi0
+            ge3, gi3 = fe3 * ge0, fi3 * gi0
+        fe, fi = fe3, fi3
+        k1 = (vr - v) * inv_tau + (ge1 * (ee - v) + gi1 * (ei - v) + I) * inv_cm
+        x = v + 0.5 * h * k1
+        k2 = (vr - x) * inv_tau + (ge2 * (ee - x) + gi2 * (ei - x) + I) * inv_cm
+        x = v + 0.5 * h * k2
+        k3 = (vr - x) * inv_tau + (ge2 * (ee - x) + gi2 * (ei - x) + I) * inv_cm
+        x = v + h * k3
+        k4 = (vr - x) * inv_tau + (ge3 * (ee - x) + gi3 * (ei - x) + I) * inv_cm
+        v += h / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
+    S[V, i] = v
 
 
 @njit
@@ -429,7 +470,10 @@ def run_steps(k0, k1, dt, emit_zero,
                             _rk4_step(model, Q, S, i, dt, I, True)
                         S[V, i] = Q[V_RESET, i]
                     else:
-                        _rk4_step(model, Q, S, i, dt, I, False)
+                        if eif:
+                            _rk4_step(model, Q, S, i, dt, I, False)
+                        else:
+                            _rk4_cond(alpha, Q, S, i, dt, I)
                         thr = Q[V_SPIKE, i] if eif else Q[V_THRESH, i]
                         if S[V, i] >= thr:
                             S[V, i] = Q[V_RESET, i]

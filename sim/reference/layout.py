@@ -36,9 +36,10 @@ PARAM_ROWS = ("cm", "tau_m", "tau_syn_E", "tau_syn_I", "v_rest", "v_reset", "v_t
  V_SPIKE, DELTA_T, TAU_W, G_NA, G_K, G_L, V_OFFSET, E_NA, E_K, E_LEAK, RATE, START,
  DURATION) = range(len(PARAM_ROWS))
 DERIVED_ROWS = ("P22", "P20", "PSE", "PSI", "P21E", "P21I", "P31E", "P31I", "AE", "AI",
-                "NSUB", "P_SPIKE", "FIRST_STAMP", "LAST_STAMP")
-(P22, P20, PSE, PSI, P21E, P21I, P31E, P31I, AE, AI, NSUB, P_SPIKE, FIRST_STAMP,
+                "NSUB", "DHE", "DHI", "P_SPIKE", "FIRST_STAMP", "LAST_STAMP")
+(P22, P20, PSE, PSI, P21E, P21I, P31E, P31I, AE, AI, NSUB, DHE, DHI, P_SPIKE, FIRST_STAMP,
  LAST_STAMP) = range(len(PARAM_ROWS), len(PARAM_ROWS) + len(DERIVED_ROWS))
+# DHE, DHI: synaptic decay over half an RK4 substep, exp(-h / (2 tau_syn))
 N_PARAM = len(PARAM_ROWS) + len(DERIVED_ROWS)
 
 # --- recordable variables per model: name -> (state row, units) ---------------------------
