@@ -19,16 +19,19 @@ class ChipBridge(wiring.Component):
     buffer takes the previous step's record (the chip's spike output has no
     back-pressure, so the record of a step is gathered here: `n_neurons` ids at most).
     A READ of the weight region returns the chip's synapse word (sign-extended) once the
-    chip is idle. RESET pulses `chip_reset` (the chip's sync domain) and clears the
+    chip is idle; 0 past the end of a core with fewer synapses than the region's depth. RESET pulses `chip_reset` (the chip's sync domain) and clears the
     counters; writes never arrive (the regions are read-only, the dispatcher refuses
     them).
     """
 
-    def __init__(self, ctl: ControlSignature, n_neurons: int):
+    def __init__(self, ctl: ControlSignature, n_neurons: int, syn_sizes: "list[int]"):
         if not 1 <= n_neurons <= P.MAX_IDS:
             raise ValueError(f"n_neurons={n_neurons} must be in 1..{P.MAX_IDS} (ids of one "
                              "step record)")
+        if not syn_sizes:
+            raise ValueError("syn_sizes: one synapse count per core is needed")
         self.ctl_sig, self.n_neurons = ctl, n_neurons
+        self.syn_sizes = [int(s) for s in syn_sizes]
         super().__init__({"bus": In(HostBus()), "ctl": In(ctl), "chip_reset": Out(1)})
 
     def elaborate(self, platform) -> Module:
@@ -45,6 +48,11 @@ class ChipBridge(wiring.Component):
         cyc = Signal(32)
         b = Signal(range(10 + 2 * N + 1))
         read_pending = Signal()
+        size = Signal(32)  # synapse words of the addressed core: the region is as deep as
+        with m.Switch(bus.core):  # the largest core's, the others read 0 past their end
+            for c, n in enumerate(self.syn_sizes):
+                with m.Case(c):
+                    m.d.comb += size.eq(n)
         m.d.comb += [bus.running.eq(done < target), bus.steps_done.eq(done),
                      bus.steps_target.eq(target), bus.cycles.eq(cycles),
                      bus.last_cycles.eq(last), bus.max_cycles.eq(most),
@@ -60,7 +68,8 @@ class ChipBridge(wiring.Component):
         with m.FSM():
             with m.State("IDLE"):
                 with m.If(read_pending & ~ctl.busy):
-                    m.d.sync += [bus.rdata.eq(ctl.w_data.as_signed()), bus.rvalid.eq(1),
+                    m.d.sync += [bus.rdata.eq(Mux(bus.index < size, ctl.w_data.as_signed(),
+                                                  0)), bus.rvalid.eq(1),
                                  read_pending.eq(0)]
                 with m.Elif((done < target) & ~ctl.busy & ~bus.reset.any()):
                     m.d.comb += ctl.start.eq(1)

@@ -55,7 +55,8 @@ class FpgaBoard(wiring.Component):
     def elaborate(self, platform) -> Module:
         m = Module()
         chip = self._chip
-        bridge = ChipBridge(chip.ctl.signature, self.n_neurons)
+        bridge = ChipBridge(chip.ctl.signature, self.n_neurons,
+                            [len(c.memories["syn_w"]) for c in self.image.cores])
         m.submodules.bridge = bridge
         m.submodules.chip = ResetInserter({"sync": bridge.chip_reset})(chip)
         wiring.connect(m, chip.ctl, bridge.ctl)
