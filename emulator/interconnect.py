@@ -319,6 +319,10 @@ class MeshRouter:
         ids = out[:n_out].copy()
         return ids, pk["arrival"][ids]
 
+    def packets_dst(self, ids: np.ndarray) -> np.ndarray:
+        """Destination cores of packets `ids`."""
+        return self._pk["dst"][ids]
+
     def packets(self) -> dict[str, np.ndarray]:
         """Per-packet arrays so far (arrival is NaN for packets still in flight)."""
         n = self._n

@@ -37,6 +37,7 @@ from .board import BoardSpec  # noqa: E402  (the FPGA core on a board over UART)
 register_target(BoardSpec())
 from .loihi import LoihiSpec; register_target(LoihiSpec())  # noqa: E402,E702  (Loihi-style chip)
 from .sfq import SfqSpec; register_target(SfqSpec())  # noqa: E402,E702  (SFQ pulse level)
+from .truenorth import TrueNorthSpec; register_target(TrueNorthSpec())  # noqa: E402,E702  (TrueNorth-style chip)
 from .fpga import FpgaSpec; register_target(FpgaSpec())  # noqa: E402,E702  (Amaranth LIF/STDP core)
 
 __all__ = ["TargetSpec", "ReferenceSpec", "register_target", "get_target", "target_names"]

@@ -1,0 +1,97 @@
+"""Slow, obviously correct TrueNorth-style core tick in plain Python (the kernels' oracle).
+
+Same semantics and the same order of pseudo-random draws as `neuron.core_tick`; written
+from the module docstring of `neuron`, with the LFSR stepped bit by bit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class Lfsr:
+    """The per-core 32-bit Galois LFSR (taps 32, 22, 2, 1); a draw is 8 steps, low byte."""
+
+    def __init__(self, state: int) -> None:
+        self.state = int(state)
+
+    def draw(self) -> int:
+        for _ in range(8):
+            out = self.state & 1
+            self.state >>= 1
+            if out:
+                self.state ^= (1 << 31) | (1 << 21) | (1 << 1) | 1
+        return self.state & 0xFF
+
+
+def _sgn(x: int) -> int:
+    return (x > 0) - (x < 0)
+
+
+def core_tick_oracle(active, crossbar, axon_type, params, v, lfsr: int,
+                     vmin: int = -(1 << 19), vmax: int = (1 << 19) - 1):
+    """(fired list, new v list, new LFSR state) of one tick; inputs are not modified."""
+    rng = Lfsr(lfsr)
+    n = len(v)
+    v = [int(x) for x in v]
+    w, b = params["weights"], params["syn_stoch"]
+
+    def sat(x):
+        return min(max(x, vmin), vmax)
+
+    for a in range(len(active)):
+        if not active[a]:
+            continue
+        g = int(axon_type[a])
+        for j in range(n):
+            if not crossbar[a][j]:
+                continue
+            s = int(w[j][g])
+            if b[j][g]:
+                if abs(s) >= rng.draw():
+                    v[j] = sat(v[j] + _sgn(s))
+            else:
+                v[j] = sat(v[j] + s)
+    fired = [False] * n
+    for j in range(n):
+        lam = int(params["leak"][j])
+        omega = _sgn(v[j]) if params["leak_rev"][j] else 1
+        if params["leak_stoch"][j]:
+            if abs(lam) >= rng.draw():
+                v[j] = sat(v[j] + omega * _sgn(lam))
+        else:
+            v[j] = sat(v[j] + omega * lam)
+        tm = int(params["tm"][j])
+        eta = rng.draw() % (1 << tm) if tm > 0 else 0
+        alpha, beta = int(params["alpha"][j]), int(params["beta"][j])
+        gamma, kappa, r = int(params["gamma"][j]), int(params["kappa"][j]), int(params["reset"][j])
+        if v[j] >= alpha + eta:
+            fired[j] = True
+            if gamma == 0:
+                v[j] = r
+            elif gamma == 1:
+                v[j] = sat(v[j] - alpha - eta)
+        elif kappa and v[j] < -beta:
+            v[j] = -beta
+        elif not kappa and v[j] < -(beta + eta):
+            if gamma == 0:
+                v[j] = -r
+            elif gamma == 1:
+                v[j] = sat(v[j] + beta + eta)
+    return fired, v, rng.state
+
+
+def scheduler_oracle(events, n_axons: int, slots: int = 16):
+    """Reference of the circular scheduler: events (tick sent, delay, axon) -> dict
+    tick -> sorted active axons (a delay d spike sent at tick k is active at k + d)."""
+    out: dict[int, set[int]] = {}
+    for k, d, a in events:
+        if not 1 <= d < slots:
+            raise ValueError(f"delay {d} outside 1..{slots - 1}")
+        out.setdefault(k + d, set()).add(int(a))
+    return {k: sorted(v) for k, v in out.items() if v} if n_axons else {}
+
+
+def as_int_params(params) -> dict[str, np.ndarray]:
+    """Parameter dict with int64 arrays (helper for tests)."""
+    return {k: np.asarray(v, np.int64) for k, v in params.items()}
