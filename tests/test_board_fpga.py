@@ -87,3 +87,26 @@ def test_board_result_equals_fpga_engine_when_available():
             sorted(zip(b.ids.tolist(), b.times.tolist())), name
     for name in emu.weights:
         assert np.allclose(board.weights[name], emu.weights[name]), name
+
+
+def pynn_spikes(target: str, **options) -> list:
+    import neurocosim.pynn_backend as sim
+    sim.setup(timestep=1.0, target=target, **options)
+    rng = np.random.default_rng(7)
+    src = sim.Population(10, sim.SpikeSourceArray(
+        spike_times=[sorted(rng.uniform(1, 40, 4)) for _ in range(10)]), label="src")
+    cells = sim.Population(20, sim.IF_curr_exp(i_offset=0.2), label="cells")
+    from pyNN.random import NumpyRNG
+    sim.Projection(src, cells, sim.FixedProbabilityConnector(0.5, rng=NumpyRNG(seed=3)),
+                   sim.StaticSynapse(weight=0.8, delay=1.0))
+    cells.record("spikes")
+    sim.run(50.0)
+    trains = [np.asarray(st.magnitude).tolist()
+              for st in cells.get_data().segments[0].spiketrains]
+    sim.end()
+    return trains
+
+
+def test_pynn_setup_target_board_with_port_equals_fpga():
+    board = pynn_spikes("board", port="virtual")
+    assert board == pynn_spikes("fpga") and sum(map(len, board)) > 0

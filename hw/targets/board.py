@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import TargetError
-from ..ir import NEURON_MODELS
 from .base import TargetSpec
 
 
@@ -23,9 +22,10 @@ class BoardSpec(TargetSpec):
                         "for the emulator behind a pseudo-terminal)")
     runner: str = "neurocosim.host.board:BoardRunner"
     compiler: str = "neurocosim.hw.targets.board:compile_for_board"
-    # the fpga target's compiler refuses what its core cannot map; here every IR model
-    # passes the generic check so that refusal names the fpga core's own limits
-    models: tuple[str, ...] = tuple(NEURON_MODELS)
+    # the fpga core's models and fixed timestep (compile_for_board re-reads both from the
+    # core target, so a variant core brings its own)
+    models: tuple[str, ...] = ("IF_curr_exp", "SpikeSourceArray", "SpikeSourcePoisson")
+    timestep: float | None = 1.0
     has_timing: bool = True
     core_target: str = "fpga"
     core: TargetSpec | None = None
