@@ -13,7 +13,7 @@ import sys
 from ..hw.errors import NeurocosimError
 
 #: modules under neurocosim.host.commands, in the order `--help` lists them
-COMMAND_MODULES = ["run", "compare", "targets", "sweep", "board"]
+COMMAND_MODULES = ["run", "compare", "targets", "sweep", "board", "rtl", "flash"]
 
 
 def build_parser() -> argparse.ArgumentParser:

