@@ -110,3 +110,15 @@ def pynn_spikes(target: str, **options) -> list:
 def test_pynn_setup_target_board_with_port_equals_fpga():
     board = pynn_spikes("board", port="virtual")
     assert board == pynn_spikes("fpga") and sum(map(len, board)) > 0
+
+
+def test_cli_board_run_writes_results(tmp_path, capsys):
+    from neurocosim.host.cli import main
+    from neurocosim.host.virtual_board import VirtualBoard
+    image = hw_compile(network(1), "board", core=core_spec())
+    image.save(tmp_path / "image.npz")
+    with VirtualBoard.for_image(image) as vb:
+        assert main(["board", "run", "--port", vb.port, str(tmp_path / "image.npz"),
+                     "--duration", "30", "--out", str(tmp_path / "out")]) == 0
+    assert "board: 30 ms" in capsys.readouterr().out
+    assert (tmp_path / "out" / "spikes.csv").stat().st_size > 0

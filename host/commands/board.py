@@ -26,6 +26,12 @@ def register(sub) -> None:
     virt.add_argument("--transport", choices=("pty", "tcp"), default="pty")
     virt.add_argument("--baud", type=int, default=None,
                       help="model the UART at this rate (default: as fast as possible)")
+    virt.add_argument("--image", type=Path, default=None,
+                      help="serve the core this image needs (an fpga image: the fpga "
+                           "emulator's model)")
+    virt.add_argument("--core", choices=("fpga", "link-test"), default="fpga",
+                      help="without --image: the fpga core (default spec) or the small "
+                           "link test core")
     virt.add_argument("--cores", type=int, default=1)
     virt.add_argument("--neurons-per-core", type=int, default=256)
     virt.add_argument("--seconds", type=float, default=None,
@@ -78,9 +84,20 @@ def main_run(args: argparse.Namespace) -> int:
 
 
 def main_virtual(args: argparse.Namespace) -> int:
-    from ..virtual_board import LifCoreModel, VirtualBoard
-    vb = VirtualBoard(LifCoreModel(args.cores, args.neurons_per_core),
-                      transport=args.transport, baud=args.baud).start()
+    from ..virtual_board import FpgaBoardModel, LifCoreModel, VirtualBoard
+    if args.image is not None:
+        from ...hw.image import HardwareImage
+        vb = VirtualBoard.for_image(HardwareImage.load(args.image), transport=args.transport,
+                                    baud=args.baud)
+    elif args.core == "fpga":
+        from ...hw.targets import get_target
+        spec = get_target("fpga").replace(n_cores=args.cores,
+                                          neurons_per_core=args.neurons_per_core)
+        vb = VirtualBoard(FpgaBoardModel(spec), transport=args.transport, baud=args.baud)
+    else:
+        vb = VirtualBoard(LifCoreModel(args.cores, args.neurons_per_core),
+                          transport=args.transport, baud=args.baud)
+    vb.start()
     print(vb.port, flush=True)
     try:
         t0 = time.monotonic()
