@@ -20,10 +20,27 @@ from ...hw.errors import NetworkError, TargetError
 from ...hw.image import HardwareImage
 from ...hw.result import Result, Signal, Spikes
 from . import kernels
+from .timing import HIST_BIN_NS, new_state, report as timing_report
 
 #: rows of the per-plastic-projection parameter table (kernels.run_steps reads them)
 PL_ROWS = ("a_plus", "a_minus", "x_decay", "y_decay", "w_lo", "w_hi", "impulse", "sign",
            "pre_lo", "pre_hi", "post_lo", "post_hi")
+
+
+class _NoTiming:
+    """Placeholder arrays for the kernel's timing arguments when timing is off."""
+
+    def __init__(self) -> None:
+        z, zi = np.zeros(1), np.zeros(1, np.int64)
+        self.costs, self.core_xy, self.nx, self.comps = np.zeros(6), np.zeros((1, 2),
+                                                                                np.int64), 1, zi
+        self.acc, self.link_count, self.lat_hist, self.core_busy = np.zeros(12), zi, zi, z
+        self.last_gen, self.last_recv = z, z
+        self.scratch_f, self.scratch_i = np.zeros((5, 1)), np.zeros((6, 1), np.int64)
+        self.core_f, self.link_free = np.zeros((3, 1)), z
+
+
+_NO_TIMING = _NoTiming()
 
 
 class Engine:
@@ -31,7 +48,7 @@ class Engine:
 
     target = "loihi"
 
-    def __init__(self, image: HardwareImage, timing: bool = True, **options) -> None:
+    def __init__(self, image: HardwareImage, timing: "bool | str" = True, **options) -> None:
         if options:
             raise TargetError(f"the loihi engine takes only the option 'timing', got "
                               f"{sorted(options)}")
@@ -39,7 +56,12 @@ class Engine:
             raise TargetError("image has no cores: compile it for target 'loihi' first")
         self.image = image
         self.spec = spec = image.target
-        self.timing = bool(timing)
+        if timing not in (True, False, "trace"):
+            raise TargetError(f"loihi engine: timing={timing!r}; use True (in-loop model), "
+                              "'trace' (every packet through emulator.interconnect) or False")
+        # "trace" records every spike and times them afterwards with emulator.interconnect
+        self.trace = timing == "trace"
+        self.timing = timing is True
         self.dt = float(spec.timestep)
         self.n = n = image.network.size
         self._build_neurons(image, n)
@@ -56,7 +78,10 @@ class Engine:
         self._spk_ids: list[np.ndarray] = []
         self._spk_steps: list[np.ndarray] = []
         self._v_chunks: list[np.ndarray] = []
-        self._timing_cache = None
+        self._timing_state = None
+        if self.timing:
+            self._timing_state = new_state(self.spec, image.routing.get("core_xy", np.zeros(
+                (0, 2), np.int64)), self.comps, 4096)
 
     # --- build ----------------------------------------------------------------------------
     def _build_neurons(self, image: HardwareImage, n: int) -> None:
@@ -204,9 +229,9 @@ class Engine:
                 v_idx.append(off[pop.name] + ind)
             else:
                 raise TargetError(f"the loihi engine cannot record {rec.variable!r}")
-        self.rec_v_idx = (np.concatenate(v_idx) if v_idx else np.zeros(0)).astype(np.int64)
-        if self.timing:
+        if self.trace:
             self.rec_flag[:] = True
+        self.rec_v_idx = (np.concatenate(v_idx) if v_idx else np.zeros(0)).astype(np.int64)
 
     # --- public API ------------------------------------------------------------------------
     @property
@@ -230,7 +255,9 @@ class Engine:
             spk_id = np.empty(cap, np.int64)
             spk_step = np.empty(cap, np.int64)
             spk_n = np.zeros(1, np.int64)
-            rec_v = np.zeros((k_end - k0, len(self.rec_v_idx)), np.int64)
+            rec_v = np.zeros((k_end - k0, len(self.rec_v_idx)), np.int32)
+            step_ns = np.zeros(k_end - k0 if self.timing else 0)
+            ts = self._timing_state or _NO_TIMING
             K = self.K
             k = kernels.run_steps(
                 k0, k_end, self.pop_lo, self.pop_hi, self.pop_model, K["ku0"], K["ku1"],
@@ -243,10 +270,16 @@ class Engine:
                 self.x_tr, self.y_tr, self.fired, self.rec_flag, n_flag, spk_id, spk_step,
                 spk_n, self.rec_v_idx, rec_v, k0, spec.decay_format.bits,
                 1 << (spec.u_format.bits - 1), spec.v_format.max_int,
-                spec.trace_format.max_int, spec.stdp_frac_bits)
+                spec.trace_format.max_int, spec.stdp_frac_bits, self.timing, self.axon_ptr,
+                self.axon_dst, self.axon_synapses, self.core_of, self.slot_of, ts.costs,
+                ts.core_xy, ts.nx, ts.comps, ts.acc, ts.link_count, ts.lat_hist,
+                ts.core_busy, ts.last_gen, ts.last_recv, ts.scratch_f, ts.scratch_i,
+                ts.core_f, ts.link_free, HIST_BIN_NS, step_ns)
             self._spk_ids.append(spk_id[:spk_n[0]].copy())
             self._spk_steps.append(spk_step[:spk_n[0]].copy())
             self._v_chunks.append(rec_v[:k - k0])
+            if self.timing:
+                ts.step_ns.append(step_ns[:k - k0])
             self._k = k
 
     def spikes(self) -> tuple[np.ndarray, np.ndarray]:
@@ -304,8 +337,8 @@ class Engine:
             res.info["weights_raw"][pr.name] = raw
             res.weights[pr.name] = np.abs(raw) * self.image.data["projections"][pr.name]["lsb"]
         if self.timing:
-            if self._timing_cache is None or self._timing_cache[0] != self._k:
-                from .timing import timing_report
-                self._timing_cache = (self._k, timing_report(self, ids, steps))
-            res.timing = self._timing_cache[1]
+            res.timing = timing_report(self._timing_state, self.spec, self._k)
+        elif self.trace:
+            from .timing import interconnect_report
+            res.timing = interconnect_report(self, *self.spikes())
         return res

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..jit import njit
+from .timing import step_timing
 
 MODEL_CURR_EXP, MODEL_CURR_DELTA, MODEL_ARRAY, MODEL_POISSON = 0, 1, 2, 3
 
@@ -129,7 +130,11 @@ def run_steps(k0, k1, pop_lo, pop_hi, pop_model, ku0, ku1, kv, vth_s, bias, refr
               ssa_ptr, ssa_stamp, ssa_pos, p_spike, p_first, p_last, p_seed,
               pl_par, x_tr, y_tr, fired,
               rec_flag, n_flagged, spk_id, spk_step, spk_n, rec_v_idx, rec_v, rec_k0,
-              unity_bits, half, vmax, trace_max, frac_bits):
+              unity_bits, half, vmax, trace_max, frac_bits,
+              timing, axon_ptr, axon_dst, axon_syn, core_of, slot_of, t_costs, t_core_xy,
+              t_nx, t_comps, t_acc, t_link_count, t_lat_hist, t_core_busy, t_last_gen,
+              t_last_recv, t_scratch_f, t_scratch_i, t_core_f, t_link_free, t_hist_bin,
+              step_ns):
     """Steps k0 .. k1-1 of the whole chip; returns the first step not run (the spike
     record could not hold another step of `n_flagged` recorded neurons).
 
@@ -142,7 +147,9 @@ def run_steps(k0, k1, pop_lo, pop_hi, pop_model, ku0, ku1, kv, vth_s, bias, refr
     threshold, refractory hold of v at 0), then spikes are delivered into the dendritic
     delay ring (offset s_off = delay * 2n + channel * n + target, modulo the ring), then
     the learning engine: traces decay (x * k + 2048) >> 12, pair-STDP updates from the decayed traces and this step's spikes
-    (dw rounded half up from `frac_bits` fractional bits), then trace impulses.
+    (dw rounded half up from `frac_bits` fractional bits), then trace impulses; then, with
+    `timing`, the step's packets go through the mesh model (timing.step_timing) and its
+    duration lands in step_ns[k - rec_k0].
     pl_par rows per plastic projection: a_plus, a_minus, x_decay, y_decay, w_lo, w_hi,
     impulse, sign, pre_lo, pre_hi, post_lo, post_hi.
     """
@@ -204,6 +211,18 @@ def run_steps(k0, k1, pop_lo, pop_hi, pop_model, ku0, ku1, kv, vth_s, bias, refr
         if pl_par.shape[0] > 0:
             _learn(n_sp, spiked, s_ptr, s_tgt, s_w, s_pl, in_ptr, in_syn, s_pre, pl_par,
                    x_tr, y_tr, fired, trace_max, frac_bits, half_f)
+        if timing:
+            m = 0
+            for q in range(n_sp):
+                m += axon_ptr[spiked[q] + 1] - axon_ptr[spiked[q]]
+            if m > t_scratch_f.shape[1]:          # grow this call's packet scratch
+                t_scratch_f = np.zeros((t_scratch_f.shape[0], 2 * m))
+                t_scratch_i = np.zeros((t_scratch_i.shape[0], 2 * m), np.int64)
+            step_ns[k - rec_k0] = step_timing(
+                n_sp, spiked, axon_ptr, axon_dst, axon_syn, core_of, slot_of, t_costs,
+                t_core_xy, t_nx, t_comps, t_acc, t_link_count, t_lat_hist, t_core_busy,
+                t_last_gen, t_last_recv, t_scratch_f, t_scratch_i, t_core_f, t_link_free,
+                t_hist_bin)
     return k1
 
 

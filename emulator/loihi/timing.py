@@ -1,122 +1,69 @@
 """Timing of a Loihi-style run: what each barrier-synchronised timestep costs on the mesh.
 
-Model of one timestep k (times in ns from the step's start), from the spikes the engine
-recorded and the image's placement:
+Computed inside the fused time loop (kernels.run_steps calls `step_timing` after every
+step when timing is on), from that step's spikes and the image's placement. Model of one
+timestep (times in ns from the step's start):
 
 1. every core sweeps its compartments in slot order, `neuron_latency` each; a neuron in
    slot j is done at (j + 1) * neuron_latency;
 2. each spike becomes one packet per destination core (the axon table); a core sends
    its packets one after another, `spike_out_latency` each, a packet leaving when both its
    neuron is done and the previous packet has left;
-3. packets travel their XY route hop by hop (event-driven: whichever packet reaches a
-   link first takes it); every directed link carries one packet at a time for its hop
-   latency (E/W or N/S), so packets queue on busy links;
+3. packets travel their XY route hop by hop, event-driven (whichever packet reaches a
+   link first takes it); a directed link carries one packet at a time for its hop latency
+   (E/W or N/S), so packets queue on busy links;
 4. the destination core performs the packet's synaptic ops (`synop_latency` each) one
    packet after another, in arrival order;
 5. the step ends when the slowest core has finished its sweep, its sends and its
    synaptic ops, plus the barrier: barrier_min + (barrier_max - barrier_min) x (span of
-   the used routers / span of the whole mesh), the span being the Manhattan diameter.
+   the used routers / span of the whole mesh), spans being Manhattan diameters.
 
 Metrics (REFERENCE.md, interconnect family): per packet latency = arrival at the
-destination router - the neuron's done time; per receiving core, packets in arrival order:
-ISI distortion |(recv[i] - recv[i-1]) - (gen[i] - gen[i-1])| and disorder (gen[i] <
-gen[i-1]), with times on the chip's own clock (steps laid end to end); energy by event
-category (pJ); packets per directed link.
+destination router - the neuron's done time (so it includes waiting to be sent); per
+receiving core, packets in arrival order with times on the chip's own clock (steps laid
+end to end): ISI distortion |(recv[i] - recv[i-1]) - (gen[i] - gen[i-1])| and disorder
+(gen[i] < gen[i-1]); energy by event category (pJ); packets per directed link.
 """
 
 from __future__ import annotations
 
-import heapq
+from dataclasses import dataclass
 
 import numpy as np
 
 from ...hw.result import TimingReport
 from ..jit import njit
 
-
-@njit
-def _steps(step_ptr, src_core, src_slot, dst_core, nsyn, core_xy, nx, n_links, comps,
-           t_neuron, t_out, t_syn, t_ew, t_ns, barrier,
-           step_ns, pk_gen, pk_arr, pk_hops_ew, pk_hops_ns, link_count, core_busy):
-    """Per step: departure, XY route with link queues, arrival, synaptic ops. Writes the
-    step durations and, per packet (in input order), generation / arrival time and hops."""
-    n_cores = len(comps)
-    link_free = np.zeros(n_links)
-    pos_x = np.zeros(len(src_core), np.int64)
-    pos_y = np.zeros(len(src_core), np.int64)
-    send_free = np.zeros(n_cores)
-    recv_free = np.zeros(n_cores)
-    for k in range(len(step_ptr) - 1):
-        a, b = step_ptr[k], step_ptr[k + 1]
-        link_free[:] = 0.0
-        send_free[:] = 0.0
-        recv_free[:] = 0.0
-        dep = np.empty(b - a)
-        for p in range(a, b):       # packets come sorted by (source core, slot)
-            c = src_core[p]
-            gen = (src_slot[p] + 1) * t_neuron
-            pk_gen[p] = gen
-            start = max(gen, send_free[c])
-            send_free[c] = start + t_out
-            dep[p - a] = start + t_out
-        # event-driven hops: the packet that reaches a link first takes it first
-        heap = [(0.0, np.int64(0))]
-        heap.pop()
-        for p in range(a, b):
-            heapq.heappush(heap, (dep[p - a], np.int64(p)))
-            pos_x[p] = core_xy[src_core[p], 0]
-            pos_y[p] = core_xy[src_core[p], 1]
-        while len(heap) > 0:
-            t, p = heapq.heappop(heap)
-            x, y = pos_x[p], pos_y[p]
-            tx, ty = core_xy[dst_core[p], 0], core_xy[dst_core[p], 1]
-            if x != tx:
-                d = 0 if tx > x else 1
-                lid = (y * nx + x) * 4 + d
-                t = max(t, link_free[lid]) + t_ew
-                pos_x[p] = x + (1 if d == 0 else -1)
-                pk_hops_ew[p] += 1
-            elif y != ty:
-                d = 2 if ty > y else 3
-                lid = (y * nx + x) * 4 + d
-                t = max(t, link_free[lid]) + t_ns
-                pos_y[p] = y + (1 if d == 2 else -1)
-                pk_hops_ns[p] += 1
-            else:
-                pk_arr[p] = t
-                continue
-            link_free[lid] = t
-            link_count[lid] += 1
-            heapq.heappush(heap, (t, p))
-        # synaptic ops at the destinations, in arrival order
-        order2 = np.argsort(pk_arr[a:b], kind="mergesort")
-        for q in range(b - a):
-            p = a + order2[q]
-            c = dst_core[p]
-            recv_free[c] = max(recv_free[c], pk_arr[p]) + nsyn[p] * t_syn
-        end = 0.0
-        for c in range(n_cores):
-            e = max(comps[c] * t_neuron, send_free[c], recv_free[c])
-            core_busy[k, c] = e
-            if e > end:
-                end = e
-        step_ns[k] = end + barrier
+#: accumulator slots of TimingState.acc
+(CLOCK, PACKETS, SYNOPS, HOPS_EW, HOPS_NS, LAT_SUM, LAT_MAX, ISI_SUM, ISI_MAX, ISI_MIN,
+ ISI_N, DISORDER) = range(12)
+N_ACC = 12
+#: latency histogram: bins of this many ns, the last bin holds everything beyond
+HIST_BIN_NS = 10.0
+HIST_BINS = 1000
+#: cost vector layout passed to the kernel
+(T_NEURON, T_OUT, T_SYN, T_EW, T_NS, T_BARRIER) = range(6)
 
 
-def packets_of(engine, ids: np.ndarray, steps: np.ndarray):
-    """One row per (spike, destination core), sorted by step, source core, slot."""
-    counts = np.diff(engine.axon_ptr)[ids]
-    rep = np.repeat(np.arange(len(ids)), counts)
-    starts = np.repeat(engine.axon_ptr[ids], counts)
-    within = np.arange(len(rep)) - np.repeat(np.cumsum(counts) - counts, counts)
-    entry = starts + within
-    neuron = ids[rep]
-    step = steps[rep]
-    src_core = engine.core_of[neuron]
-    src_slot = engine.slot_of[neuron]
-    order = np.lexsort((engine.axon_dst[entry], src_slot, src_core, step))
-    return (step[order], neuron[order], src_core[order], src_slot[order],
-            engine.axon_dst[entry][order], engine.axon_synapses[entry][order])
+@dataclass
+class TimingState:
+    """Everything the in-loop timing model keeps between steps and between runs."""
+
+    costs: np.ndarray            # (6,) ns: neuron, spike out, synop, hop E/W, hop N/S, barrier
+    core_xy: np.ndarray          # (n_cores, 2)
+    nx: int
+    comps: np.ndarray            # compartments per core
+    acc: np.ndarray              # N_ACC accumulators
+    link_count: np.ndarray       # packets per directed link
+    lat_hist: np.ndarray         # latency histogram (HIST_BIN_NS bins)
+    core_busy: np.ndarray        # per core: sum over steps of its finishing time (ns)
+    last_gen: np.ndarray         # per receiving core: chip time of the last packet's spike
+    last_recv: np.ndarray        # ... and of its arrival
+    scratch_f: np.ndarray        # (5, max packets per step): dep, arr, gen, heap times, -
+    scratch_i: np.ndarray        # (6, max packets per step): src, dst, nsyn, x, y, heap ids
+    core_f: np.ndarray           # (3, n_cores): send free, receive free, -
+    link_free: np.ndarray
+    step_ns: list                # per-run-call arrays of step durations
 
 
 def barrier_ns(spec, core_xy: np.ndarray) -> float:
@@ -130,73 +77,254 @@ def barrier_ns(spec, core_xy: np.ndarray) -> float:
     return lo + (hi - lo) * span / full
 
 
-def _per_core_order_metrics(dst, gen_abs, arr_abs):
-    """ISI distortion |delta| (array) and disorder count, per receiving core in arrival order."""
-    order = np.lexsort((gen_abs, arr_abs, dst))
-    d, g, r = dst[order], gen_abs[order], arr_abs[order]
-    same = d[1:] == d[:-1]
-    delta = np.abs((r[1:] - r[:-1]) - (g[1:] - g[:-1]))[same]
-    disorder = int(np.count_nonzero((g[1:] < g[:-1]) & same))
-    return delta, disorder
-
-
-def timing_report(engine, ids: np.ndarray, steps: np.ndarray) -> TimingReport:
-    """TimingReport of everything the engine ran (see the module docstring)."""
-    spec = engine.spec
-    n_steps = engine._k
-    core_xy = np.asarray(engine.image.routing["core_xy"], np.int64).reshape(-1, 2)
+def new_state(spec, core_xy: np.ndarray, comps: np.ndarray, max_packets: int) -> TimingState:
+    """Zeroed timing state for a chip with these cores."""
+    core_xy = np.asarray(core_xy, np.int64).reshape(-1, 2)
     nx, ny = spec.mesh_shape
-    step, neuron, src_core, src_slot, dst_core, nsyn = packets_of(engine, ids, steps)
-    m = len(step)
-    step_ptr = np.searchsorted(step, np.arange(n_steps + 1)).astype(np.int64)
-    step_ns = np.zeros(n_steps)
-    pk_gen, pk_arr = np.zeros(m), np.zeros(m)
-    hops_ew, hops_ns = np.zeros(m, np.int64), np.zeros(m, np.int64)
-    n_links = nx * ny * 4
-    link_count = np.zeros(n_links, np.int64)
-    core_busy = np.zeros((n_steps, len(engine.comps)))
-    barrier = barrier_ns(spec, core_xy)
-    _steps(step_ptr, src_core, src_slot, dst_core, nsyn, core_xy, nx, n_links,
-           engine.comps.astype(np.int64), spec.neuron_latency_ns, spec.spike_out_latency_ns,
-           spec.synop_latency_ns, spec.hop_ew_latency_ns, spec.hop_ns_latency_ns, barrier,
-           step_ns, pk_gen, pk_arr, hops_ew, hops_ns, link_count, core_busy)
-    step_start = np.concatenate([[0.0], np.cumsum(step_ns)])
-    latency = pk_arr - pk_gen
-    delta, disorder = _per_core_order_metrics(dst_core, step_start[step] + pk_gen,
-                                              step_start[step] + pk_arr)
-    n_spikes_out = m
-    n_synops = int(nsyn.sum())
-    n_updates = int(engine.comps.sum()) * n_steps
+    n_cores = len(comps)
+    acc = np.zeros(N_ACC)
+    acc[ISI_MIN] = np.inf
+    costs = np.array([spec.neuron_latency_ns, spec.spike_out_latency_ns,
+                      spec.synop_latency_ns, spec.hop_ew_latency_ns, spec.hop_ns_latency_ns,
+                      barrier_ns(spec, core_xy)])
+    m = max(int(max_packets), 1)
+    return TimingState(costs=costs, core_xy=core_xy, nx=int(nx),
+                       comps=np.asarray(comps, np.int64), acc=acc,
+                       link_count=np.zeros(nx * ny * 4, np.int64),
+                       lat_hist=np.zeros(HIST_BINS, np.int64),
+                       core_busy=np.zeros(n_cores), last_gen=np.full(n_cores, np.nan),
+                       last_recv=np.full(n_cores, np.nan), scratch_f=np.zeros((5, m)),
+                       scratch_i=np.zeros((6, m), np.int64), core_f=np.zeros((3, n_cores)),
+                       link_free=np.zeros(nx * ny * 4), step_ns=[])
+
+
+@njit
+def _push(ht, hp, size, t, p):
+    i = size
+    ht[i] = t
+    hp[i] = p
+    while i > 0:
+        parent = (i - 1) >> 1
+        if ht[parent] < ht[i] or (ht[parent] == ht[i] and hp[parent] <= hp[i]):
+            break
+        ht[parent], ht[i] = ht[i], ht[parent]
+        hp[parent], hp[i] = hp[i], hp[parent]
+        i = parent
+    return size + 1
+
+
+@njit
+def _pop(ht, hp, size):
+    t, p = ht[0], hp[0]
+    size -= 1
+    ht[0], hp[0] = ht[size], hp[size]
+    i = 0
+    while True:
+        lft = 2 * i + 1
+        if lft >= size:
+            break
+        c = lft
+        rgt = lft + 1
+        if rgt < size and (ht[rgt] < ht[lft] or (ht[rgt] == ht[lft] and hp[rgt] < hp[lft])):
+            c = rgt
+        if ht[i] < ht[c] or (ht[i] == ht[c] and hp[i] <= hp[c]):
+            break
+        ht[c], ht[i] = ht[i], ht[c]
+        hp[c], hp[i] = hp[i], hp[c]
+        i = c
+    return t, p, size
+
+
+@njit
+def step_timing(n_sp, spiked, axon_ptr, axon_dst, axon_syn, core_of, slot_of, costs, core_xy,
+                nx, comps, acc, link_count, lat_hist, core_busy, last_gen, last_recv,
+                scratch_f, scratch_i, core_f, link_free, hist_bin):
+    """Time one step whose spikes are spiked[:n_sp] (global ids in increasing order, so
+    each core's neurons come in slot order). Returns the step's duration in ns."""
+    t_neuron, t_out, t_syn = costs[0], costs[1], costs[2]
+    t_ew, t_ns, barrier = costs[3], costs[4], costs[5]
+    dep, arr, gen, ht = scratch_f[0], scratch_f[1], scratch_f[2], scratch_f[3]
+    src, dst, nsyn = scratch_i[0], scratch_i[1], scratch_i[2]
+    px, py, hp = scratch_i[3], scratch_i[4], scratch_i[5]
+    send_free, recv_free = core_f[0], core_f[1]
+    send_free[:] = 0.0
+    recv_free[:] = 0.0
+    link_free[:] = 0.0
+    clock = acc[CLOCK]
+    # 1-2: packets leave their cores one after another
+    m = 0
+    for q in range(n_sp):
+        i = spiked[q]
+        c = core_of[i]
+        done = (slot_of[i] + 1) * t_neuron
+        for a in range(axon_ptr[i], axon_ptr[i + 1]):
+            start = max(done, send_free[c])
+            send_free[c] = start + t_out
+            dep[m] = start + t_out
+            gen[m] = done
+            src[m] = c
+            dst[m] = axon_dst[a]
+            nsyn[m] = axon_syn[a]
+            px[m] = core_xy[c, 0]
+            py[m] = core_xy[c, 1]
+            m += 1
+    # 3: hop by hop, earliest first
+    size = 0
+    for p in range(m):
+        size = _push(ht, hp, size, dep[p], p)
+    while size > 0:
+        t, p, size = _pop(ht, hp, size)
+        x, y = px[p], py[p]
+        tx, ty = core_xy[dst[p], 0], core_xy[dst[p], 1]
+        if x != tx:
+            d = 0 if tx > x else 1
+            lid = (y * nx + x) * 4 + d
+            t = max(t, link_free[lid]) + t_ew
+            px[p] = x + 1 if d == 0 else x - 1
+            acc[HOPS_EW] += 1.0
+        elif y != ty:
+            d = 2 if ty > y else 3
+            lid = (y * nx + x) * 4 + d
+            t = max(t, link_free[lid]) + t_ns
+            py[p] = y + 1 if d == 2 else y - 1
+            acc[HOPS_NS] += 1.0
+        else:
+            arr[p] = t
+            continue
+        link_free[lid] = t
+        link_count[lid] += 1
+        size = _push(ht, hp, size, t, p)
+    # 4: synaptic ops in arrival order; latency, ISI distortion and disorder per core
+    order = np.argsort(arr[:m], kind="mergesort")
+    q = 1
+    while q < m:                 # equal arrivals: earlier generation first, then index
+        j = q
+        while j > 0 and arr[order[j]] == arr[order[j - 1]] and (
+                gen[order[j]] < gen[order[j - 1]]):
+            order[j], order[j - 1] = order[j - 1], order[j]
+            j -= 1
+        q += 1
+    for q in range(m):
+        p = order[q]
+        c = dst[p]
+        recv_free[c] = max(recv_free[c], arr[p]) + nsyn[p] * t_syn
+        lat = arr[p] - gen[p]
+        acc[LAT_SUM] += lat
+        acc[LAT_MAX] = max(acc[LAT_MAX], lat)
+        b = int(lat / hist_bin)
+        lat_hist[min(b, len(lat_hist) - 1)] += 1
+        g_abs, r_abs = clock + gen[p], clock + arr[p]
+        if not np.isnan(last_gen[c]):
+            delta = abs((r_abs - last_recv[c]) - (g_abs - last_gen[c]))
+            acc[ISI_SUM] += delta
+            acc[ISI_N] += 1.0
+            acc[ISI_MAX] = max(acc[ISI_MAX], delta)
+            acc[ISI_MIN] = min(acc[ISI_MIN], delta)
+            if g_abs < last_gen[c]:
+                acc[DISORDER] += 1.0
+        last_gen[c] = g_abs
+        last_recv[c] = r_abs
+        acc[SYNOPS] += nsyn[p]
+    acc[PACKETS] += m
+    # 5: the slowest core, then the barrier
+    end = 0.0
+    for c in range(len(comps)):
+        e = max(comps[c] * t_neuron, send_free[c], recv_free[c])
+        core_busy[c] += e
+        end = max(end, e)
+    acc[CLOCK] = clock + end + barrier
+    return end + barrier
+
+
+def costs_for_interconnect(spec, core_xy: np.ndarray):
+    """The same model as `step_timing`, as emulator.interconnect's MeshCosts."""
+    from ..interconnect import MeshCosts
+    return MeshCosts(hop_ew_latency_ns=spec.hop_ew_latency_ns,
+                     hop_ns_latency_ns=spec.hop_ns_latency_ns,
+                     hop_ew_energy_pj=spec.hop_ew_energy_pj,
+                     hop_ns_energy_pj=spec.hop_ns_energy_pj,
+                     inject_latency_ns=spec.spike_out_latency_ns,
+                     inject_energy_pj=spec.spike_out_energy_pj, serial_inject=True,
+                     barrier_ns=barrier_ns(spec, core_xy))
+
+
+def packets_of(engine, ids: np.ndarray, steps: np.ndarray):
+    """The packet trace of recorded spikes, in the order the chip sends them: per step,
+    spikes by global id (so each core's by slot), then the neuron's destination cores.
+    Returns (step, src core, dst core, generation ns within the step, synapses)."""
+    order = np.lexsort((ids, steps))
+    ids, steps = ids[order], steps[order]
+    counts = np.diff(engine.axon_ptr)[ids]
+    rep = np.repeat(np.arange(len(ids)), counts)
+    within = np.arange(len(rep)) - np.repeat(np.cumsum(counts) - counts, counts)
+    entry = np.repeat(engine.axon_ptr[ids], counts) + within
+    neuron = ids[rep]
+    gen = (engine.slot_of[neuron] + 1) * engine.spec.neuron_latency_ns
+    return (steps[rep], engine.core_of[neuron], engine.axon_dst[entry], gen,
+            engine.axon_synapses[entry])
+
+
+def interconnect_report(engine, ids: np.ndarray, steps: np.ndarray) -> TimingReport:
+    """The run's timing through emulator.interconnect.barrier_timing (full per-packet
+    arrays), plus the Loihi categories the mesh model does not know (neuron, synop)."""
+    from ..interconnect import barrier_timing
+    spec = engine.spec
+    core_xy = np.asarray(engine.image.routing["core_xy"], np.int64).reshape(-1, 2)
+    n_steps = engine._k
+    step, src, dst, gen, nsyn = packets_of(engine, ids, steps)
+    busy = np.broadcast_to(engine.comps * spec.neuron_latency_ns,
+                           (n_steps, len(engine.comps)))
+    rep = barrier_timing(step, src, dst, gen, core_xy, spec.mesh_shape,
+                         costs_for_interconnect(spec, core_xy), n_steps, busy,
+                         nsyn * spec.synop_latency_ns)
+    n_updates = float(engine.comps.sum()) * n_steps
+    rep.metrics["energy_neuron_pJ"] = n_updates * spec.neuron_energy_pj
+    rep.metrics["energy_synop_pJ"] = float(nsyn.sum()) * spec.synop_energy_pj
+    rep.metrics["energy_spike_out_pJ"] = rep.metrics["energy_inject_pJ"]
+    rep.metrics["synaptic_ops"] = float(nsyn.sum())
+    rep.metrics["energy_total_pJ"] = (rep.metrics["energy_neuron_pJ"]
+                                      + rep.metrics["energy_synop_pJ"]
+                                      + rep.metrics["energy_mesh_pJ"])
+    return rep
+
+
+def report(state: TimingState, spec, n_steps: int) -> TimingReport:
+    """TimingReport of everything timed so far."""
+    acc = state.acc
+    step_ns = np.concatenate(state.step_ns) if state.step_ns else np.zeros(0)
+    packets = acc[PACKETS]
+    n_updates = float(state.comps.sum()) * n_steps
     energy = {
         "energy_neuron_pJ": n_updates * spec.neuron_energy_pj,
-        "energy_synop_pJ": n_synops * spec.synop_energy_pj,
-        "energy_spike_out_pJ": n_spikes_out * spec.spike_out_energy_pj,
-        "energy_mesh_ew_pJ": float(hops_ew.sum()) * spec.hop_ew_energy_pj,
-        "energy_mesh_ns_pJ": float(hops_ns.sum()) * spec.hop_ns_energy_pj,
+        "energy_synop_pJ": acc[SYNOPS] * spec.synop_energy_pj,
+        "energy_spike_out_pJ": packets * spec.spike_out_energy_pj,
+        "energy_mesh_ew_pJ": acc[HOPS_EW] * spec.hop_ew_energy_pj,
+        "energy_mesh_ns_pJ": acc[HOPS_NS] * spec.hop_ns_energy_pj,
     }
+    total = float(step_ns.sum())
     metrics = {
         "steps": float(n_steps),
-        "chip_time_ns": float(step_ns.sum()),
+        "chip_time_ns": total,
         "step_mean_ns": float(step_ns.mean()) if n_steps else 0.0,
         "step_max_ns": float(step_ns.max()) if n_steps else 0.0,
         "step_p99_ns": float(np.percentile(step_ns, 99)) if n_steps else 0.0,
-        "barrier_ns": barrier,
-        "speedup_vs_realtime": (n_steps * spec.timestep * 1e6 / float(step_ns.sum()))
-        if n_steps and step_ns.sum() > 0 else 0.0,
-        "packets": float(m),
-        "synaptic_ops": float(n_synops),
-        "latency_mean_ns": float(latency.mean()) if m else 0.0,
-        "latency_max_ns": float(latency.max()) if m else 0.0,
-        "hops_mean": float((hops_ew + hops_ns).mean()) if m else 0.0,
-        "isi_distortion_mean_ns": float(delta.mean()) if delta.size else 0.0,
-        "isi_distortion_max_ns": float(delta.max()) if delta.size else 0.0,
-        "isi_distortion_min_ns": float(delta.min()) if delta.size else 0.0,
-        "disorder": float(disorder),
+        "barrier_ns": float(state.costs[T_BARRIER]),
+        "speedup_vs_realtime": n_steps * spec.timestep * 1e6 / total if total > 0 else 0.0,
+        "packets": float(packets),
+        "synaptic_ops": float(acc[SYNOPS]),
+        "hops_ew": float(acc[HOPS_EW]),
+        "hops_ns": float(acc[HOPS_NS]),
+        "hops_mean": float((acc[HOPS_EW] + acc[HOPS_NS]) / packets) if packets else 0.0,
+        "latency_mean_ns": float(acc[LAT_SUM] / packets) if packets else 0.0,
+        "latency_max_ns": float(acc[LAT_MAX]),
+        "isi_distortion_mean_ns": float(acc[ISI_SUM] / acc[ISI_N]) if acc[ISI_N] else 0.0,
+        "isi_distortion_max_ns": float(acc[ISI_MAX]),
+        "isi_distortion_min_ns": float(acc[ISI_MIN]) if acc[ISI_N] else 0.0,
+        "disorder": float(acc[DISORDER]),
         **energy,
         "energy_total_pJ": float(sum(energy.values())),
     }
-    arrays = {"step_ns": step_ns, "link_packets": link_count, "core_busy_ns": core_busy,
-              "latency_ns": latency, "packet_step": step, "packet_src_core": src_core,
-              "packet_dst_core": dst_core, "packet_hops_ew": hops_ew,
-              "packet_hops_ns": hops_ns}
+    arrays = {"step_ns": step_ns, "link_packets": state.link_count.copy(),
+              "core_busy_ns": state.core_busy.copy(), "latency_hist": state.lat_hist.copy(),
+              "latency_hist_bin_ns": np.array([HIST_BIN_NS])}
     return TimingReport(metrics=metrics, arrays=arrays)
