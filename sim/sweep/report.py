@@ -215,9 +215,9 @@ def plot_metric(table: pa.Table, metric: str, x: str, by: "str | None" = None,
 
 
 def _spans_decades(v: np.ndarray) -> bool:
-    """Positive values over two decades or more: drawn on a log scale."""
+    """Positive values spanning 50x or more: drawn on a log scale."""
     v = v[np.isfinite(v)]
-    return v.size > 2 and v.min() > 0 and v.max() / v.min() >= 100
+    return v.size > 2 and v.min() > 0 and v.max() / v.min() >= 50
 
 
 def _safe(name: str) -> str:
