@@ -32,8 +32,8 @@ def export_verilog(image: HardwareImage, out_dir: "str | Path", name: str = TOP)
     """Write OUT/name.v and OUT/name.json; return the .v path."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    chip = Chip(image)
     check_image(image)
+    chip = Chip(image)
     text = verilog.convert(chip, name=name, emit_src=False)
     path = out / f"{name}.v"
     path.write_text(text)
