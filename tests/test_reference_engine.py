@@ -306,3 +306,28 @@ def test_update_adopts_new_spike_times_and_delays():
     isyn = eng.result().signals["cells"]["isyn_exc"]
     jumps = isyn.times[1:][np.diff(isyn.data[:, 0]) > 0]
     np.testing.assert_allclose(jumps, [2.0, 10.0])   # 1.0 + 1 ms, then 7.0 + 3 ms
+
+
+def test_update_adds_a_current_source():
+    eng = Engine(_chain())
+    eng.run(10.0)
+    net = _chain()
+    net.stimuli.append(ir.CurrentSource("dc", "cells", np.array([1]),
+                                        dict(amplitude=2.0, start=0.0, stop=1e9)))
+    eng.update(net)
+    eng.run(20.0)
+    sp = eng.result().spikes["cells"]
+    assert len(sp) > 0 and set(sp.ids.tolist()) == {1} and sp.times.min() > 10.0
+
+
+def test_spike_array_stamps_per_neuron_with_empty_trains():
+    trains = [[], [0.3, 0.1], [], [2.0]]
+    net = ir.Network([ir.Population("s", 4, "SpikeSourceArray")], [],
+                     [ir.SpikeArray("s", ir.SpikeTrains.from_lists(trains))],
+                     [ir.Recording("s", "spikes", np.arange(4))])
+    eng = Engine(net)
+    eng.run(1.0)
+    eng.run(2.0)
+    sp = eng.result().spikes["s"]
+    assert sorted(zip(sp.ids.tolist(), np.round(sp.times, 6).tolist())) == [
+        (1, 0.1), (1, 0.3), (3, 2.0)]

@@ -155,7 +155,8 @@ def build_neurons(net: Network, dt: float) -> Neurons:
     S0 = np.zeros((L.N_STATE, n))
     ref_steps = np.zeros(n, dtype=np.int64)
     pois_seed = np.zeros(n, dtype=np.uint64)
-    trains: list[np.ndarray] = [np.zeros(0, np.int64)] * n
+    stamp_parts: list[tuple[int, np.ndarray, np.ndarray]] = []
+    counts = np.zeros(n, dtype=np.int64)      # spike-array stamps per neuron
     arrays = {st.population: st for st in net.stimuli if isinstance(st, SpikeArray)}
     poisson = {st.population: st for st in net.stimuli if isinstance(st, PoissonSource)}
     pop_lo, pop_hi, pop_model = [], [], []
@@ -218,28 +219,31 @@ def build_neurons(net: Network, dt: float) -> Neurons:
             pois_seed[cols] = [splitmix64(base ^ i) for i in range(pop.size)]
         if code == L.SOURCE_ARRAY and pop.name in arrays:
             tr = arrays[pop.name].trains
-            for i in range(pop.size):
-                t = tr.train(i)
-                if t.size and t.min() < 0:
-                    raise NetworkError(f"spike array {pop.name!r}: neuron {i} has spike "
-                                       f"time {t.min()} ms < 0")
-                stamps = np.rint(t / dt).astype(np.int64)
-                same = np.flatnonzero(np.diff(stamps) == 0)
-                if same.size:
-                    k = same[0]
-                    raise NetworkError(f"spike array {pop.name!r}: spike times {t[k]} and "
-                                       f"{t[k + 1]} ms of neuron {i} fall in the same "
-                                       f"timestep of {dt} ms")
-                trains[lo + i] = stamps
+            owner = np.repeat(np.arange(pop.size), np.diff(tr.offsets))
+            if tr.times.size and tr.times.min() < 0:
+                k = int(np.argmin(tr.times))
+                raise NetworkError(f"spike array {pop.name!r}: neuron {owner[k]} has spike "
+                                   f"time {tr.times[k]} ms < 0")
+            stamps = np.rint(tr.times / dt).astype(np.int64)
+            same = np.flatnonzero((np.diff(stamps) == 0) & (np.diff(owner) == 0))
+            if same.size:
+                k = same[0]
+                raise NetworkError(f"spike array {pop.name!r}: spike times {tr.times[k]} and "
+                                   f"{tr.times[k + 1]} ms of neuron {owner[k]} fall in the "
+                                   f"same timestep of {dt} ms")
+            stamp_parts.append((lo, owner, stamps))
+            counts[lo:hi] = np.bincount(owner, minlength=pop.size)
     ssa_ptr = np.zeros(n + 1, dtype=np.int64)
-    ssa_ptr[1:] = np.cumsum([len(t) for t in trains])
-    ssa_stamp = np.concatenate(trains) if n else np.zeros(0, np.int64)
+    ssa_ptr[1:] = np.cumsum(counts)
+    ssa_stamp = np.zeros(int(ssa_ptr[-1]), dtype=np.int64)
+    for lo, owner, stamps in stamp_parts:
+        ssa_stamp[ssa_ptr[lo]:ssa_ptr[lo] + len(stamps)] = stamps
     homogeneous = np.array([bool(np.all(Q[:, lo:hi] == Q[:, lo:lo + 1]))
                             and bool(np.all(ref_steps[lo:hi] == ref_steps[lo]))
                             for lo, hi in zip(pop_lo, pop_hi)], dtype=np.bool_)
     return Neurons(n, offsets, np.array(pop_lo, np.int64), np.array(pop_hi, np.int64),
-                   np.array(pop_model, np.int64), Q, ref_steps, S0, ssa_ptr,
-                   ssa_stamp.astype(np.int64), pois_seed, homogeneous)
+                   np.array(pop_model, np.int64), Q, ref_steps, S0, ssa_ptr, ssa_stamp,
+                   pois_seed, homogeneous)
 
 
 def delay_steps(name: str, delay: np.ndarray, dt: float) -> np.ndarray:

@@ -243,11 +243,10 @@ class Engine:
         """Per neuron, the first spike-array stamp not yet emitted."""
         nrn = self._neurons
         first = self._k + 1 if self._started else 0
-        pos = np.empty(nrn.n, dtype=np.int64)
-        for j in range(nrn.n):
-            lo, hi = nrn.ssa_ptr[j], nrn.ssa_ptr[j + 1]
-            pos[j] = lo + np.searchsorted(nrn.ssa_stamp[lo:hi], first)
-        return pos
+        before = np.zeros(len(nrn.ssa_stamp) + 1, dtype=np.int64)
+        np.cumsum(nrn.ssa_stamp < first, out=before[1:])
+        lo, hi = nrn.ssa_ptr[:-1], nrn.ssa_ptr[1:]
+        return lo + before[hi] - before[lo]
 
     def _run_chunk(self, k1: int) -> None:
         """Run steps self._k .. k1-1 in one kernel call (more only if spikes overflow)."""
