@@ -5,10 +5,13 @@ Approximations (each reported in `image.quantization` or `image.data["mapping"]`
   is `lsb` mV, chosen per neuron as the finest step at which its weights, threshold, reset
   and leak all fit their formats. An IF_curr_exp weight w (nA) becomes the voltage jump of
   its whole charge, w * tau_syn / cm (mV): the synaptic current's shape is dropped.
-- Leak: with i_offset = 0, leak-reversal mode (V moves towards v_rest by |lambda| per tick),
-  lambda = (v_thresh - v_rest) / 2 * dt / tau_m: the exponential decay's rate at half the
-  threshold. With i_offset != 0, a plain leak lambda = i_offset * dt / cm (a constant
-  drive; the decay is dropped). Refractory periods are dropped (TrueNorth has none).
+- Leak: a decaying neuron (v_rest below v_thresh, i_offset = 0) has V = 0 at v_rest and
+  leak-reversal mode (V moves towards v_rest by |lambda| per tick), lambda =
+  (v_thresh - v_rest) / 2 * dt / tau_m: the exponential decay's rate at half the threshold.
+  A driven neuron (v_rest at or above v_thresh, or i_offset != 0) has V = 0 at v_reset and
+  a plain leak lambda = ((v_rest - v_mid) / tau_m + i_offset / cm) * dt, the drive at the
+  middle v_mid of [v_reset, v_thresh]. `data["v_ref_mV"]` holds each neuron's V = 0 level.
+  Refractory periods are dropped (TrueNorth has none).
 - Weights: per core, the input axons are clustered by their mean signed weight into at
   most 4 axon types (1-D k-means, exact when there are <= 4 distinct values); neuron j's
   weight s[j, G] is the mean of its weights from type-G axons, rounded to its lsb.
@@ -116,22 +119,15 @@ def compile_truenorth(network: Network, spec: TrueNorthSpec) -> HardwareImage:
         raise LimitError("axons per core", int(counts[c]), spec.axons_per_core,
                          f"core {c}: {int(counts[c]) - spec.axons_per_core} too many")
 
-    # --- slots: originals then copies, per core ---------------------------------------------
-    slot_nrn, slot_core, slot_dest = [], [], []        # slot -> neuron, core, dest row (-1)
+    # --- slots: each neuron once per destination row (originals then copies), per core ----
     is_nrn_dest = ~src_mask[d_pre]
-    dest_rows = np.flatnonzero(is_nrn_dest)
-    rows_of = {}
-    for r in dest_rows:
-        rows_of.setdefault(int(d_pre[r]), []).append(int(r))
-    for i in neurons:
-        rows = rows_of.get(int(i), [-1])
-        for r in rows:
-            slot_nrn.append(int(i))
-            slot_core.append(int(core_of[i]))
-            slot_dest.append(r)
-    slot_nrn = np.array(slot_nrn, np.int64)
-    slot_core = np.array(slot_core, np.int64)
-    slot_dest = np.array(slot_dest, np.int64)
+    n_dest = np.bincount(d_pre[is_nrn_dest], minlength=n)[neurons]
+    first_row = np.searchsorted(d_pre, neurons)          # dkey is sorted by source first
+    per = np.maximum(n_dest, 1)
+    slot_nrn = np.repeat(neurons, per).astype(np.int64)
+    within = np.arange(len(slot_nrn)) - np.repeat(np.cumsum(per) - per, per)
+    slot_dest = np.where(np.repeat(n_dest, per) > 0, np.repeat(first_row, per) + within, -1)
+    slot_core = core_of[slot_nrn]                        # non-decreasing: cores fill in order
     copies = len(slot_nrn) - len(neurons)
     per_core = np.bincount(slot_core, minlength=n_cores)
     if per_core.size and per_core.max() > spec.neurons_per_core:   # partition guarantees
@@ -151,19 +147,21 @@ def compile_truenorth(network: Network, spec: TrueNorthSpec) -> HardwareImage:
     seq_cost = placement_cost(traffic, sequential_xy(n_cores, spec.mesh_shape))
 
     # --- per-core weights: axon types by clustering -------------------------------------------
-    syn_axon = np.zeros(len(pre), np.int64)      # axon index (on its post core) of each synapse
-    lookup = {int(k): a for k, a in zip(dkey, axon_of)}
-    for s in range(len(pre)):
-        syn_axon[s] = lookup[int((pre[s] * max(n_cores, 1) + core_of[post[s]])
-                                 * (spec.delay_max + 1) + delay[s])]
+    nc1 = max(n_cores, 1)
+    syn_axon = axon_of[np.searchsorted(
+        dkey, (pre * nc1 + core_of[post]) * (spec.delay_max + 1) + delay)]
+    syn_order = np.argsort(core_of[post], kind="stable")
+    syn_cut = np.searchsorted(core_of[post][syn_order], np.arange(n_cores + 1))
+    slot_cut = np.searchsorted(slot_core, np.arange(n_cores + 1))
+    row_cut = np.concatenate([[0], np.cumsum(counts)])
     cores = []
     w_err_abs, w_err_rel = [], []
     for c in range(n_cores):
-        slots = np.flatnonzero(slot_core == c)
+        slots = np.arange(slot_cut[c], slot_cut[c + 1])
         nrns = slot_nrn[slots]
-        rows = np.flatnonzero(d_core == c)
+        rows = by_core[row_cut[c]:row_cut[c + 1]]        # axon a of core c is rows[a]
         n_ax = len(rows)
-        syn = np.flatnonzero(core_of[post] == c) if len(post) else np.zeros(0, np.int64)
+        syn = syn_order[syn_cut[c]:syn_cut[c + 1]]
         ax = syn_axon[syn]
         feat = np.zeros(n_ax)
         if syn.size:
@@ -171,56 +169,53 @@ def compile_truenorth(network: Network, spec: TrueNorthSpec) -> HardwareImage:
                 np.bincount(ax, minlength=n_ax), 1)
         types = _cluster(feat, spec.axon_types)
         n_types = int(types.max()) + 1 if types.size else 0
-        if spec.exact_axon_types and len(np.unique(feat)) > spec.axon_types:
-            raise LimitError("axon types per core", int(len(np.unique(feat))),
-                             spec.axon_types, f"core {c}: its input axons carry "
-                             f"{len(np.unique(feat))} distinct weights, "
-                             f"{len(np.unique(feat)) - spec.axon_types} too many")
+        distinct = len(np.unique(feat))
+        if spec.exact_axon_types and distinct > spec.axon_types:
+            raise LimitError("axon types per core", distinct, spec.axon_types,
+                             f"core {c}: its input axons carry {distinct} distinct weights, "
+                             f"{distinct - spec.axon_types} too many")
         # weights per (neuron, type): mean of that neuron's weights from that type
-        local = {int(i): k for k, i in enumerate(np.unique(nrns))}
-        m = len(local)
+        uniq = np.unique(nrns)
+        m = len(uniq)
+        j_loc = np.searchsorted(uniq, post[syn])
         s_sum = np.zeros((m, spec.axon_types))
         s_cnt = np.zeros((m, spec.axon_types))
-        j_loc = np.array([local[int(i)] for i in post[syn]], np.int64)
         np.add.at(s_sum, (j_loc, types[ax]), w_mv[syn])
         np.add.at(s_cnt, (j_loc, types[ax]), 1.0)
-        mean = s_sum / np.maximum(s_cnt, 1)
-        lsb_loc = P["lsb"][np.unique(nrns)]
-        s_int = np.rint(mean / lsb_loc[:, None]).astype(np.int64)
+        lsb_loc = P["lsb"][uniq]
+        s_int = np.rint(s_sum / np.maximum(s_cnt, 1) / lsb_loc[:, None]).astype(np.int64)
         s_int = spec.weight_format.fit(s_int, "TrueNorth weight s[G]")
-        got = s_int[j_loc, types[ax]] * lsb_loc[j_loc]
-        err = np.abs(got - w_mv[syn])
+        err = np.abs(s_int[j_loc, types[ax]] * lsb_loc[j_loc] - w_mv[syn])
         w_err_abs.append(err)
         w_err_rel.append(err / np.maximum(np.abs(w_mv[syn]), 1e-300))
-        # crossbar: axons x slots; every copy has its original's column
-        slot_of_nrn = {}
-        for k, i in enumerate(nrns):
-            slot_of_nrn.setdefault(int(i), []).append(k)
-        xbar = np.zeros((n_ax, len(slots)), np.uint8)
-        for a_, j_ in zip(ax, post[syn]):
-            xbar[a_, slot_of_nrn[int(j_)]] = 1
+        # crossbar: axons x slots; every copy gets its original's column
+        first_idx = np.searchsorted(nrns, nrns)          # nrns ascending: copies follow
+        cnt = np.bincount(np.searchsorted(uniq, nrns), minlength=m)
+        start = np.searchsorted(nrns, uniq)
+        per_syn = cnt[j_loc]
+        rep = np.repeat(np.arange(len(syn)), per_syn)
+        col = np.repeat(start[j_loc], per_syn) + (np.arange(len(rep)) - np.repeat(
+            np.cumsum(per_syn) - per_syn, per_syn))
+        full = np.zeros((spec.axons_per_core, len(slots)), np.uint8)
+        full[ax[rep], col] = 1
         dest = slot_dest[slots]
         ok = dest >= 0
         dcore = np.where(ok, d_core[np.maximum(dest, 0)], -1)
         params = {k: P[k][nrns] for k in ("leak", "leak_rev", "leak_stoch", "alpha", "beta",
                                           "tm", "gamma", "kappa", "reset", "v0")}
-        params["weights"] = s_int[[local[int(i)] for i in nrns]] if m else \
-            np.zeros((0, spec.axon_types), np.int64)
+        params["weights"] = s_int[np.searchsorted(uniq, nrns)]
         params["syn_stoch"] = np.zeros((len(slots), spec.axon_types), np.int64)
         params["dest_core"] = dcore.astype(np.int64)
         params["dest_axon"] = np.where(ok, axon_of[np.maximum(dest, 0)], -1).astype(np.int64)
         params["delay"] = np.where(ok, d_delay[np.maximum(dest, 0)], 0).astype(np.int64)
         params["dx"] = np.where(ok, core_xy[np.maximum(dcore, 0), 0] - core_xy[c, 0], 0)
         params["dy"] = np.where(ok, core_xy[np.maximum(dcore, 0), 1] - core_xy[c, 1], 0)
-        first_idx = np.searchsorted(nrns, nrns)          # nrns ascending: copies follow
         params["copy_of"] = np.where(first_idx == np.arange(len(nrns)), -1,
                                      first_idx).astype(np.int64)
         atype = np.zeros(spec.axons_per_core, np.int64)
         atype[:n_ax] = types
         axon_src = np.full(spec.axons_per_core, -1, np.int64)
         axon_src[:n_ax] = d_pre[rows]
-        full = np.zeros((spec.axons_per_core, len(slots)), np.uint8)
-        full[:n_ax] = xbar
         cores.append(Core(index=c, neurons=nrns.astype(np.int64), params=params,
                           memories=dict(crossbar=full, axon_type=atype, axon_source=axon_src,
                                         axon_delay=np.pad(d_delay[rows],
@@ -242,7 +237,7 @@ def compile_truenorth(network: Network, spec: TrueNorthSpec) -> HardwareImage:
     pops_info = [dict(name=p.name, offset=off[p.name], size=p.size, model=p.model)
                  for p in network.populations]
     data = dict(populations=pops_info, sources=_sources(network, dt),
-                lsb_mV=P["lsb"],
+                lsb_mV=P["lsb"], v_ref_mV=P["v_ref"],
                 mapping=dict(n_cores=n_cores, mesh_shape=tuple(spec.mesh_shape),
                              fanout_copies=int(copies), neuron_slots=int(len(slot_nrn)),
                              input_axons=int(len(dkey)), placement=spec.placement,
@@ -281,12 +276,14 @@ def _check_network(net: Network, spec: TrueNorthSpec) -> None:
 
 def _neuron_params(net: Network, spec: TrueNorthSpec, post: np.ndarray, w_mv: np.ndarray,
                    dt: float, quant: dict) -> dict[str, np.ndarray]:
-    """Integer neuron parameters (V = 0 at v_rest) and the mV per V unit of each neuron."""
+    """Integer neuron parameters, the mV per V unit (lsb) and the V = 0 level (v_ref, mV)
+    of each neuron."""
     n = net.size
     off = net.offsets()
     P = {k: np.zeros(n, np.int64) for k in ("leak", "leak_rev", "leak_stoch", "alpha", "beta",
                                             "tm", "gamma", "kappa", "reset", "v0")}
     P["lsb"] = np.ones(n)
+    P["v_ref"] = np.zeros(n)
     wmax = np.zeros(n)
     if len(post):
         np.maximum.at(wmax, post, np.abs(w_mv))
@@ -296,14 +293,23 @@ def _neuron_params(net: Network, spec: TrueNorthSpec, post: np.ndarray, w_mv: np
             continue
         lo, hi = off[pop.name], off[pop.name] + pop.size
         p = pop.params
-        theta = p["v_thresh"] - p["v_rest"]
+        # decay: V = 0 at v_rest, leak reversal towards it; drive (v_rest at or above
+        # threshold, or a bias current): V = 0 at v_reset, a constant leak linearised
+        # about the middle of [v_reset, v_thresh]
+        drive = (p["v_rest"] >= p["v_thresh"]) | (p["i_offset"] != 0)
+        v_ref = np.where(drive, p["v_reset"], p["v_rest"])
+        theta = p["v_thresh"] - v_ref
         if np.any(theta <= 0):
-            raise TargetError(f"population {pop.name!r}: v_thresh must exceed v_rest for the "
-                              "TrueNorth threshold (alpha > 0)")
-        bias = p["i_offset"] * dt / p["cm"]
-        leak_mv = np.where(p["i_offset"] != 0, bias, -theta / 2 * dt / p["tau_m"])
-        reset_mv = p["v_reset"] - p["v_rest"]
-        v0_mv = pop.initial.get("v", p["v_rest"]) - p["v_rest"]
+            i = int(np.flatnonzero(theta <= 0)[0])
+            raise TargetError(f"population {pop.name!r}[{i}]: v_thresh "
+                              f"{p['v_thresh'][i]} mV must exceed v_reset {p['v_reset'][i]} "
+                              "mV for the TrueNorth threshold (alpha > 0)")
+        v_mid = (p["v_reset"] + p["v_thresh"]) / 2
+        drive_mv = ((p["v_rest"] - v_mid) / p["tau_m"] + p["i_offset"] / p["cm"]) * dt
+        leak_mv = np.where(drive, drive_mv, -theta / 2 * dt / p["tau_m"])
+        reset_mv = p["v_reset"] - v_ref
+        v0_mv = pop.initial.get("v", p["v_rest"]) - v_ref
+        P["v_ref"][lo:hi] = v_ref
         lsb = np.maximum.reduce([
             wmax[lo:hi] / spec.weight_format.max_int,
             theta / spec.threshold_format.max_int,
@@ -318,7 +324,7 @@ def _neuron_params(net: Network, spec: TrueNorthSpec, post: np.ndarray, w_mv: np
         P["gamma"][lo:hi] = 0
         P["reset"][lo:hi] = np.rint(reset_mv / lsb)
         P["leak"][lo:hi] = np.rint(leak_mv / lsb)
-        P["leak_rev"][lo:hi] = (p["i_offset"] == 0).astype(np.int64)
+        P["leak_rev"][lo:hi] = (~drive).astype(np.int64)
         P["v0"][lo:hi] = np.rint(v0_mv / lsb)
         _worst(quant, "threshold_max_rel_error",
                np.abs(P["alpha"][lo:hi] * lsb - theta) / theta)

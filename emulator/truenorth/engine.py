@@ -313,11 +313,11 @@ class Engine:
         if self._v_rec:
             data = np.array(self._v_rows, np.float64).reshape(-1, len(self.rec_v_rows))
             lsb = np.asarray(self.image.data["lsb_mV"])
+            ref = np.asarray(self.image.data["v_ref_mV"])
             times = (np.arange(data.shape[0]) + 1) * self.dt
             for name, ind, col in self._v_rec:
-                pop = net.population(name)
                 g = off[name] + ind
-                mv = data[:, col:col + len(ind)] * lsb[g] + pop.params["v_rest"][ind]
+                mv = data[:, col:col + len(ind)] * lsb[g] + ref[g]
                 res.signals.setdefault(name, {})["v"] = Signal(times, ind, mv, "mV")
         if self.timing:
             res.timing = self._timing()
