@@ -146,7 +146,8 @@ def run_steps(k0, k1, pop_lo, pop_hi, pop_model, ku0, ku1, kv, vth_s, bias, refr
     Per step: every compartment updates (input that arrived for this step, decay, bias,
     threshold, refractory hold of v at 0), then spikes are delivered into the dendritic
     delay ring (offset s_off = delay * 2n + channel * n + target, modulo the ring), then
-    the learning engine: traces decay (x * k + 2048) >> 12, pair-STDP updates from the decayed traces and this step's spikes
+    the learning engine: traces decay (x * k + 2048) >> 12, pair-STDP updates from the
+    decayed traces and this step's spikes
     (dw rounded half up from `frac_bits` fractional bits), then trace impulses; then, with
     `timing`, the step's packets go through the mesh model (timing.step_timing) and its
     duration lands in step_ns[k - rec_k0].

@@ -10,7 +10,8 @@ from .quantize import decay_constant, split_mantissa_exponent
 from .routing import (LINK_DIRECTIONS, RoutingTable, link_id, route_links, routing_table,
                       xy_route)
 
-__all__ = ["Mapping", "partition", "synapse_pairs", "unique_ints", "core_traffic", "hop_matrix", "place",
+__all__ = ["Mapping", "partition", "synapse_pairs", "unique_ints", "core_traffic", "hop_matrix",
+           "place",
            "placement_cost", "sequential_xy", "decay_constant", "split_mantissa_exponent",
            "LINK_DIRECTIONS", "RoutingTable", "link_id", "route_links", "routing_table",
            "xy_route"]

@@ -57,7 +57,8 @@ def synapse_pairs(network: Network) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(pre).astype(np.int64), np.concatenate(post).astype(np.int64)
 
 
-def partition(sizes: Sequence[int], neurons_per_core: "int | Sequence[int]", *, cores: int | None = None,
+def partition(sizes: Sequence[int], neurons_per_core: "int | Sequence[int]", *,
+              cores: int | None = None,
               pre: np.ndarray | None = None, post: np.ndarray | None = None,
               axons_per_core: int | None = None,
               synapse_bytes_per_core: float | None = None, bytes_per_synapse: float = 0.0,
