@@ -38,7 +38,7 @@ def generated_requests(model: LifCoreModel, seed: int) -> list[bytes]:
         return rng.integers(lo, hi, n, endpoint=True)
 
     reqs += [frame(P.Cmd.IDENTIFY), frame(P.Cmd.RESET, P.pack_reset(P.RESET_ALL))]
-    for _ in range(10):
+    for _ in range(6):
         r = regions[rng.integers(len(regions))]
         n = int(rng.integers(1, 6))
         off = int(rng.integers(0, r.depth - n + 1))
@@ -95,7 +95,7 @@ HEAVY = os.environ.get("NEUROCOSIM_HEAVY", "") not in ("", "0")
 
 
 @pytest.mark.parametrize("cores,npc,steps", [
-    (2, 16, 30),
+    (2, 16, 20),
     pytest.param(2, 64, 200, marks=[pytest.mark.heavy, pytest.mark.skipif(
         not HEAVY, reason="heavy: set NEUROCOSIM_HEAVY=1")]),
 ])

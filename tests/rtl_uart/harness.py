@@ -116,7 +116,8 @@ def exchange(model: LifCoreModel, requests: list[bytes], gap: int = 800) -> list
                     out.append(ctx.get(dut.o.payload))
             ctx.set(dut.i.valid, 0)
             idle = 0
-            while idle < gap:
+            # until `gap` quiet cycles, or 150 once a frame has ended (a NACK may follow)
+            while idle < (150 if 0 in out else gap):
                 await ctx.tick()
                 if ctx.get(dut.o.valid):
                     out.append(ctx.get(dut.o.payload))
