@@ -55,6 +55,7 @@ def test_valid_file_parses_and_converts_to_spec_types():
     ({"sweep": {"target": "nochip"}}, "nochip"),
     ({"sweep": {"duration": -5.0}}, "sweep.duration = -5.0"),
     ({"sweep": {"duration": None}}, "sweep.duration is missing"),
+    ({"sweep": {"duration": 10.5}}, "sweep.duration = 10.5 ms is not a whole number"),
     ({"sweep": {"sampling": "sobol"}}, "sweep.sampling = 'sobol'"),
     ({"sweep": {"sampling": "random"}}, "sweep.samples = None"),
     ({"sweep": {"fidelity": ["rate", "psth"]}}, "'psth'"),

@@ -236,6 +236,12 @@ def parse_config(raw: dict, base_dir: "str | Path" = ".", default_name: str = "s
     for ax in axes:
         if ax.name in fixed:
             raise SweepError(f"axes.{ax.name} is also fixed in [target]; keep one")
+    dt = base.timestep
+    if duration is not None and dt and "timestep" not in raw_axes:
+        steps = duration / dt
+        if abs(steps - round(steps)) > 1e-9 * max(1.0, steps):
+            raise SweepError(f"sweep.duration = {duration} ms is not a whole number of "
+                             f"the {target!r} timestep of {dt} ms")
 
     report = raw.get("report", {})
     if not isinstance(report, dict):
