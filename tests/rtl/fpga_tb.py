@@ -83,3 +83,34 @@ async def chip_matches_model(dut):
     with open(os.environ["FPGA_SEEN"], "w") as f:
         json.dump(dict(steps=seen, weights=weights, errors=board.errors), f)
     assert not board.errors, "; ".join(board.errors[:5])
+
+
+@cocotb.test()
+async def run_only(dut):
+    """Speed run (benchmarks/rtl.py): FPGA_STEPS steps, Python wakes every 256 cycles;
+    writes the wall time and the steps done to FPGA_SEEN."""
+    import time
+    steps = int(os.environ["FPGA_STEPS"])
+    Clock(dut.clk, 10, unit="ns").start()
+    dut.rst.value = 1
+    dut.ctl__start.value = 0
+    dut.ctl__n_steps.value = 0
+    dut.ctl__w_core.value = 0
+    dut.ctl__w_addr.value = 0
+    await RisingEdge(dut.clk)
+    dut.rst.value = 0
+    await RisingEdge(dut.clk)
+    dut.ctl__n_steps.value = steps
+    dut.ctl__start.value = 1
+    await RisingEdge(dut.clk)
+    dut.ctl__start.value = 0
+    from cocotb.triggers import ClockCycles
+    t0 = time.perf_counter()
+    while True:   # poll in chunks: busy is combinational and may glitch between edges
+        await ClockCycles(dut.clk, 256)
+        await ReadOnly()
+        if not dut.ctl__busy.value and int(dut.ctl__t.value) == steps:
+            break
+    wall = time.perf_counter() - t0
+    with open(os.environ["FPGA_SEEN"], "w") as f:
+        json.dump(dict(wall_s=wall, t=int(dut.ctl__t.value)), f)

@@ -55,6 +55,7 @@ def run_rtl(image, steps: int, work: Path, rtl_image=None) -> dict:
                  waves=WAVES, always=True, timescale=("1ns", "1ps"),
                  build_args=["-g2005"])  # -g2012 skips time-0 events of initialisers
     xml = runner.test(hdl_toplevel="neurocore", test_module="fpga_tb", test_dir=BENCH,
+                      testcase="chip_matches_model",
                       build_dir=work / "build", results_xml=str(work / "results.xml"),
                       waves=WAVES,
                       extra_env={"FPGA_IMAGE": str(img_path), "FPGA_STEPS": str(steps),
