@@ -200,16 +200,16 @@ def compile_truenorth(network: Network, spec: TrueNorthSpec) -> HardwareImage:
         full[ax[rep], col] = 1
         dest = slot_dest[slots]
         ok = dest >= 0
-        dcore = np.where(ok, d_core[np.maximum(dest, 0)], -1)
+        dcore = _pick(d_core, dest, ok, -1)
         params = {k: P[k][nrns] for k in ("leak", "leak_rev", "leak_stoch", "alpha", "beta",
                                           "tm", "gamma", "kappa", "reset", "v0")}
         params["weights"] = s_int[np.searchsorted(uniq, nrns)]
         params["syn_stoch"] = np.zeros((len(slots), spec.axon_types), np.int64)
         params["dest_core"] = dcore.astype(np.int64)
-        params["dest_axon"] = np.where(ok, axon_of[np.maximum(dest, 0)], -1).astype(np.int64)
-        params["delay"] = np.where(ok, d_delay[np.maximum(dest, 0)], 0).astype(np.int64)
-        params["dx"] = np.where(ok, core_xy[np.maximum(dcore, 0), 0] - core_xy[c, 0], 0)
-        params["dy"] = np.where(ok, core_xy[np.maximum(dcore, 0), 1] - core_xy[c, 1], 0)
+        params["dest_axon"] = _pick(axon_of, dest, ok, -1)
+        params["delay"] = _pick(d_delay, dest, ok, 0)
+        params["dx"] = np.where(ok, _pick(core_xy[:, 0], dcore, ok, 0) - core_xy[c, 0], 0)
+        params["dy"] = np.where(ok, _pick(core_xy[:, 1], dcore, ok, 0) - core_xy[c, 1], 0)
         params["copy_of"] = np.where(first_idx == np.arange(len(nrns)), -1,
                                      first_idx).astype(np.int64)
         atype = np.zeros(spec.axons_per_core, np.int64)
@@ -246,6 +246,13 @@ def compile_truenorth(network: Network, spec: TrueNorthSpec) -> HardwareImage:
     quant["fanout_copies"] = float(copies)
     return HardwareImage(target=spec, network=network, cores=cores, placement=core_xy,
                          routing=routing, data=data, quantization=quant)
+
+
+def _pick(values: np.ndarray, idx: np.ndarray, ok: np.ndarray, fill: int) -> np.ndarray:
+    """values[idx] where ok, else fill (int64)."""
+    out = np.full(len(idx), fill, np.int64)
+    out[ok] = np.asarray(values)[idx[ok]]
+    return out
 
 
 def _worst(q: dict, key: str, values) -> None:
