@@ -229,7 +229,13 @@ def compile_truenorth(network: Network, spec: TrueNorthSpec) -> HardwareImage:
 
     # --- sources: input axons reached directly -----------------------------------------------
     src_rows = np.flatnonzero(~is_nrn_dest)
-    routing = dict(core_xy=core_xy,
+    # the chip's routing table, one row per neuron slot (cores in order, slots in order)
+    table = {k: np.concatenate([c.params[k] for c in cores]) if cores else
+             np.zeros(0, np.int64) for k in ("dest_core", "dx", "dy", "delay", "dest_axon")}
+    routing = dict(core_xy=core_xy, slot_core=np.repeat(
+                       np.arange(n_cores), [len(c.neurons) for c in cores]).astype(np.int64),
+                   slot_dx=table["dx"], slot_dy=table["dy"], slot_delay=table["delay"],
+                   slot_axon=table["dest_axon"], slot_dest_core=table["dest_core"],
                    source_neuron=d_pre[src_rows].astype(np.int64),
                    source_core=d_core[src_rows].astype(np.int64),
                    source_axon=axon_of[src_rows].astype(np.int64),

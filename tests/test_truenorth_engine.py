@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from neurocosim import hw
 from neurocosim.emulator.truenorth import Engine
-from neurocosim.emulator.truenorth.oracle import scheduler_oracle
+from neurocosim.emulator.truenorth.oracle import run_oracle, scheduler_oracle
 from neurocosim.hw import (Network, Population, PoissonSource, Projection, Recording,
                            SpikeArray, SpikeTrains)
 from neurocosim.hw.errors import LimitError, TargetError
@@ -228,3 +228,30 @@ def test_scheduler_matches_oracle_on_generated_trains(rows):
     for i, (stamps, d) in enumerate(rows):
         want = scheduler_oracle([(s - 1, d, i) for s in stamps], n)
         assert trains_out[i].tolist() == [k + 1.0 for k in sorted(want)]
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.integers(0, 2**16), st.booleans())
+def test_engine_matches_chip_oracle(seed, stochastic):
+    """Engine (no mesh timing) vs the slow whole-chip oracle on a random network, with the
+    stochastic modes switched on in the image to exercise every core's LFSR."""
+    net = random_net(seed)
+    net.populations[1] = Population("noise", 5, "SpikeSourceArray", {})   # arrays only
+    net.stimuli = [net.stimuli[0], SpikeArray("noise", SpikeTrains.from_lists(
+        [[float(t) for t in range(1 + i, 40, 7)] for i in range(5)]))]
+    img = hw.compile(net, "truenorth", neurons_per_core=24, axons_per_core=64, cores_x=8,
+                     cores_y=8)
+    if stochastic:
+        rng = np.random.default_rng(seed)
+        for core in img.cores:
+            p = core.params
+            p["syn_stoch"] = rng.integers(0, 2, p["syn_stoch"].shape)
+            p["leak_stoch"] = rng.integers(0, 2, len(p["leak"]))
+            p["tm"] = rng.integers(0, 4, len(p["leak"]))
+            p["weights"] = np.clip(p["weights"], -255, 255)
+    eng = Engine(img, timing=False)
+    eng.run(40.0)
+    rows, _, ticks = eng.copy_spikes()
+    got = sorted(zip(ticks.tolist(), eng.row_core[rows].tolist(), eng.row_slot[rows].tolist()))
+    assert got == sorted(run_oracle(img, 40))
+    assert len(got) > 0

@@ -95,3 +95,53 @@ def scheduler_oracle(events, n_axons: int, slots: int = 16):
 def as_int_params(params) -> dict[str, np.ndarray]:
     """Parameter dict with int64 arrays (helper for tests)."""
     return {k: np.asarray(v, np.int64) for k, v in params.items()}
+
+
+def run_oracle(image, ticks: int) -> list[tuple[int, int, int]]:
+    """Slow whole-chip run without mesh timing: (tick, core, slot) of every slot spike.
+
+    Per tick k: off-chip source spikes stamped k + 1 are written into their axons' slots
+    (k + delay) mod 16; then each core reads and clears slot k mod 16 and runs
+    `core_tick_oracle`; each fired slot writes its destination axon at (k + delay) mod 16.
+    Poisson sources are not modelled here (spike arrays only).
+    """
+    spec = image.target
+    S, A = spec.scheduler_slots, spec.axons_per_core
+    from .neuron import NEURON_PARAMS, lfsr_seed
+    cores = sorted(image.cores, key=lambda c: c.index)
+    sched = [[set() for _ in range(S)] for _ in cores]
+    v = [list(np.asarray(c.params["v0"], np.int64)) for c in cores]
+    lfsr = [lfsr_seed(spec.prng_seed, c.index) for c in cores]
+    rt = image.routing
+    src_targets: dict[int, list[tuple[int, int, int]]] = {}
+    for i, c, a, d in zip(rt["source_neuron"], rt["source_core"], rt["source_axon"],
+                          rt["source_delay"]):
+        src_targets.setdefault(int(i), []).append((int(c), int(a), int(d)))
+    stamps: dict[int, list[int]] = {}
+    for src in image.data["sources"].values():
+        if src["kind"] != "array":
+            raise ValueError("run_oracle models spike-array sources only")
+        for s, i in zip(src["stamps"], src["ids"]):
+            stamps.setdefault(int(s), []).append(src["offset"] + int(i))
+    vf = spec.v_format
+    out = []
+    for k in range(ticks):
+        for i in stamps.get(k + 1, []):
+            for c, a, d in src_targets.get(i, []):
+                sched[c][(k + d) % S].add(a)
+        fired_all = []
+        for c, core in enumerate(cores):
+            active = [a in sched[c][k % S] for a in range(A)]
+            sched[c][k % S] = set()
+            params = {p: np.asarray(core.params[p]) for p in NEURON_PARAMS}
+            fired, v[c], lfsr[c] = core_tick_oracle(active, core.memories["crossbar"],
+                                                    core.memories["axon_type"], params, v[c],
+                                                    lfsr[c], vf.min_int, vf.max_int)
+            fired_all += [(c, s) for s, f in enumerate(fired) if f]
+        for c, s in fired_all:
+            out.append((k, c, s))
+            p = cores[c].params
+            if p["dest_core"][s] >= 0:
+                sched[int(p["dest_core"][s])][(k + int(p["delay"][s])) % S].add(
+                    int(p["dest_axon"][s]))
+    return out
