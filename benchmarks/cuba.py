@@ -6,10 +6,10 @@ thread): the same connections, weights and initial v in all three.
 
 Run time is CPU time of the simulation loop (Brian2's binary measures its run with
 std::clock, so all three are measured the same way; the machine may be shared) and
-excludes building (and Brian2's compilation, and Numba's JIT via a warm-up run);
-the reference (before and after the peers) and Brian2's compiled binary are run --repeat
-times and the best time is kept (NEST once). events/s = spikes x mean fan-out / run seconds. Brian2 and NEST run in
-subprocesses.
+excludes building (and Brian2's compilation, and Numba's JIT via a warm-up run). The
+reference (before and after the peers) and Brian2's compiled binary run --repeat times and
+the best time is kept (NEST runs once). events/s = spikes x mean fan-out / run seconds.
+Brian2 and NEST run in subprocesses; their spike trains are compared with the reference's.
 """
 
 from __future__ import annotations
@@ -118,7 +118,8 @@ def _load_trains(path: str):
 
 def _same_spikes(a, b, dt: float) -> int:
     """How many (neuron, step) pairs of `a` also occur in `b`."""
-    key = lambda ids, times: set(zip(ids.tolist(), np.rint(times / dt).astype(int).tolist()))  # noqa: E731
+    def key(ids, times):
+        return set(zip(ids.tolist(), np.rint(times / dt).astype(int).tolist()))
     return len(key(*a) & key(*b))
 
 

@@ -100,7 +100,8 @@ def test_update_with_the_same_network_changes_nothing(seed, cut, rule):
 def _chain(delay=5.0, extra=False, i_offset=0.0, weight=0.5):
     """A spike source driving two IF_curr_exp cells through a delayed projection."""
     p = dict(IF_PARAMS, i_offset=i_offset)
-    pops = [ir.Population("src", 1, "SpikeSourceArray"), ir.Population("cells", 2, "IF_curr_exp", p)]
+    pops = [ir.Population("src", 1, "SpikeSourceArray"),
+            ir.Population("cells", 2, "IF_curr_exp", p)]
     prjs = [ir.Projection("c", "src", "cells", [0, 0], [0, 1], [weight, weight], [delay, delay])]
     stim = [ir.SpikeArray("src", ir.SpikeTrains.from_lists([[1.0]]))]
     recs = [ir.Recording("cells", "v", np.arange(2)), ir.Recording("cells", "spikes", np.arange(2))]

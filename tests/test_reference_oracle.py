@@ -179,13 +179,14 @@ def test_current_sources_match_oracle(seed, model):
     assert_same(a, b)
 
 
+@pytest.mark.parametrize("model", ["IF_curr_exp", "IF_cond_exp", "IF_cond_alpha"])
 @SETTINGS
 @given(seed=st.integers(0, 2**31 - 1), currents=st.booleans(),
        n=st.sampled_from([1, 63, 64, 65, 150]))
-def test_homogeneous_populations_match_oracle(seed, currents, n):
-    """Homogeneous IF_curr_exp populations take the vectorised path (spikes are counted in
-    the loop and collected in blocks of 64 neurons); sizes around the block edge."""
-    net = random_network(seed, "IF_curr_exp", currents=currents and n >= 3, n=n,
+def test_homogeneous_populations_match_oracle(model, seed, currents, n):
+    """Homogeneous populations take the vectorised paths (spikes are counted in the loop
+    and collected in blocks of 64 neurons); sizes around the block edge."""
+    net = random_network(seed, model, currents=currents and n >= 3, n=n,
                          homogeneous=True, duration=20.0)
     a, b = run_both(net, (7.5, 12.5))
     assert_same(a, b)

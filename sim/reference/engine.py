@@ -271,7 +271,8 @@ class Engine:
             spk_n = np.zeros(1, dtype=np.int64)
             k = kernels.run_steps(
                 k, k1, self.dt, emit_zero,
-                nrn.pop_lo, nrn.pop_hi, nrn.pop_model, nrn.pop_homogeneous, self._S, nrn.Q, nrn.ref_steps,
+                nrn.pop_lo, nrn.pop_hi, nrn.pop_model, nrn.pop_homogeneous, self._S, nrn.Q,
+                nrn.ref_steps,
                 self._until, nrn.ssa_ptr, nrn.ssa_stamp, self._ssa_pos, nrn.pois_seed,
                 self._currents.ptr, self._currents.idx, self._currents.uniq, waves, k0,
                 self._istim,

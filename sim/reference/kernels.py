@@ -377,6 +377,97 @@ def _curr_exp(k, lo, hi, base, n, S, Q, until, istim, has_cs, homogeneous, buf, 
 
 
 @njit
+def _cond_homogeneous(k, lo, hi, base, n, dt, alpha, S, Q, until, istim, has_cs, buf,
+                      spiked, n_sp):
+    """IF_cond_exp/alpha over a homogeneous population: the same RK4 substeps as
+    `_rk4_cond`, but substep by substep over all neurons (vectorisable loops; the
+    conductance at each substep time is a linear combination of g and y at the step start
+    with scalar coefficients). Returns the new spike count; consumes this step's input."""
+    v = S[V, lo:hi]
+    ge = S[SE, lo:hi]
+    gi = S[SI, lo:hi]
+    ye = S[YE, lo:hi]
+    yi = S[YI, lo:hi]
+    r = until[lo:hi]
+    be = buf[base + lo:base + hi]
+    bi = buf[base + n + lo:base + n + hi]
+    cur = istim[lo:hi]
+    m = hi - lo
+    kf = float(k)
+    nsub = int(Q[NSUB, lo])
+    h = dt / nsub
+    vr, ee, ei = Q[V_REST, lo], Q[E_E, lo], Q[E_I, lo]
+    inv_tau = 1.0 / Q[TAU_M, lo]
+    inv_cm = 1.0 / Q[CM, lo]
+    io = Q[I_OFFSET, lo]
+    te, ti = Q[TAU_SE, lo], Q[TAU_SI, lo]
+    dhe, dhi = Q[DHE, lo], Q[DHI, lo]
+    fe = 1.0
+    fi = 1.0
+    for j in range(nsub):
+        s0 = j * h
+        # g(s) = f(s) * (g0 + [alpha] e*y0*s/tau) at s0, s0 + h/2, s0 + h
+        fe2, fi2 = fe * dhe, fi * dhi
+        fe3, fi3 = fe2 * dhe, fi2 * dhi
+        ce1 = ce2 = ce3 = ci1 = ci2 = ci3 = 0.0
+        if alpha:
+            ce1, ci1 = fe * _E * s0 / te, fi * _E * s0 / ti
+            ce2, ci2 = fe2 * _E * (s0 + 0.5 * h) / te, fi2 * _E * (s0 + 0.5 * h) / ti
+            ce3, ci3 = fe3 * _E * (s0 + h) / te, fi3 * _E * (s0 + h) / ti
+        for i in range(m):
+            I = io + cur[i] if has_cs else io
+            x = v[i]
+            g1e = fe * ge[i] + ce1 * ye[i]
+            g1i = fi * gi[i] + ci1 * yi[i]
+            g2e = fe2 * ge[i] + ce2 * ye[i]
+            g2i = fi2 * gi[i] + ci2 * yi[i]
+            g3e = fe3 * ge[i] + ce3 * ye[i]
+            g3i = fi3 * gi[i] + ci3 * yi[i]
+            k1 = (vr - x) * inv_tau + (g1e * (ee - x) + g1i * (ei - x) + I) * inv_cm
+            y = x + 0.5 * h * k1
+            k2 = (vr - y) * inv_tau + (g2e * (ee - y) + g2i * (ei - y) + I) * inv_cm
+            y = x + 0.5 * h * k2
+            k3 = (vr - y) * inv_tau + (g2e * (ee - y) + g2i * (ei - y) + I) * inv_cm
+            y = x + h * k3
+            k4 = (vr - y) * inv_tau + (g3e * (ee - y) + g3i * (ei - y) + I) * inv_cm
+            xn = x + h / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
+            v[i] = xn if kf >= r[i] else x
+        fe, fi = fe3, fi3
+    pse, psi = Q[PSE, lo], Q[PSI, lo]
+    if alpha:
+        ae, ai = Q[AE, lo], Q[AI, lo]
+        for i in range(m):
+            ge[i] = pse * (ge[i] + ae * ye[i])
+            gi[i] = psi * (gi[i] + ai * yi[i])
+            ye[i] = pse * ye[i] + be[i]
+            yi[i] = psi * yi[i] + bi[i]
+    else:
+        for i in range(m):
+            ge[i] = pse * ge[i] + be[i]
+            gi[i] = psi * gi[i] + bi[i]
+    th = Q[V_THRESH, lo]
+    count = 0
+    for i in range(m):
+        count += (v[i] >= th) & (kf >= r[i])
+    start = 0
+    while count > 0:
+        stop = min(start + 64, m)
+        c = 0
+        for i in range(start, stop):
+            c += (v[i] >= th) & (kf >= r[i])
+        if c:
+            for i in range(start, stop):
+                if v[i] >= th and kf >= r[i]:
+                    spiked[n_sp] = lo + i
+                    n_sp += 1
+            count -= c
+        start = stop
+    be[:] = 0.0
+    bi[:] = 0.0
+    return n_sp
+
+
+@njit
 def run_steps(k0, k1, dt, emit_zero,
               pop_lo, pop_hi, pop_model, pop_homogeneous, S, Q, ref_steps, until,
               ssa_ptr, ssa_stamp, ssa_pos, pois_seed,
@@ -458,6 +549,14 @@ def run_steps(k0, k1, dt, emit_zero,
                             until[i] = stamp + ref_steps[i]
                             spiked[n_sp] = i
                             n_sp += 1
+            elif (model == COND_EXP or model == COND_ALPHA) and pop_homogeneous[p]:
+                first = n_sp
+                n_sp = _cond_homogeneous(k, lo, hi, base, n, dt, model == COND_ALPHA, S, Q,
+                                         until, istim, len(cs_ptr) > 1, buf, spiked, n_sp)
+                for q in range(first, n_sp):
+                    i = spiked[q]
+                    S[V, i] = Q[V_RESET, i]
+                    until[i] = stamp + ref_steps[i]
             elif model == COND_EXP or model == COND_ALPHA or model == EIF_EXP \
                     or model == EIF_ALPHA:
                 alpha = model == COND_ALPHA or model == EIF_ALPHA
@@ -521,8 +620,10 @@ def run_steps(k0, k1, dt, emit_zero,
                         if _uniform(pois_seed[i], stamp) < Q[P_SPIKE, i]:
                             spiked[n_sp] = i
                             n_sp += 1
-        for p in range(len(pop_lo)):    # consume this step's input (IF_curr_exp did)
-            if pop_model[p] != CURR_EXP:
+        for p in range(len(pop_lo)):    # consume this step's input (fast paths did)
+            fast = pop_model[p] == CURR_EXP or (
+                pop_homogeneous[p] and (pop_model[p] == COND_EXP or pop_model[p] == COND_ALPHA))
+            if not fast:
                 for q in range(pop_lo[p], pop_hi[p]):
                     buf[base + q] = 0.0
                     buf[base + n + q] = 0.0

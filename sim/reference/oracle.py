@@ -296,7 +296,8 @@ class Oracle:
         self.last_sampled = k
         offsets = self.net.offsets()
         for rec in self.recordings:
-            every = 1 if rec.sampling_interval is None else int(round(rec.sampling_interval / self.dt))
+            interval = rec.sampling_interval
+            every = 1 if interval is None else int(round(interval / self.dt))
             if k % every == 0:
                 attr = _STATE_ATTR[rec.variable]
                 off = offsets[rec.population]
