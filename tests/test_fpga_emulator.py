@@ -119,3 +119,29 @@ def test_engine_refuses_bad_durations_and_engines():
         Engine(image).run(0.5)
     with pytest.raises(TargetError, match="engine 'cuda'"):
         Engine(image, engine="cuda")
+
+
+@pytest.mark.parametrize("seed,stdp,npc", [(41, False, 6), (42, True, 8), (43, True, 40)])
+def test_cycles_follow_the_documented_formula(seed, stdp, npc):
+    """FpgaSpec.core_cycles / step_cycles, counted from spikes and memories alone."""
+    net = random_network(seed, stdp=stdp)
+    image = hw_compile(net, "fpga", neurons_per_core=npc, n_cores=-(-16 // npc))
+    spec, d = image.target, image.data["fpga"]
+    chip = FastChip(image)
+    axons, steps, cycles = chip.run(60)
+    st, sa = np.asarray(d["stim_step"]), np.asarray(d["stim_axon"])
+    for t in range(60):
+        prev = np.concatenate([axons[steps == t - 1], sa[st == t - 1]])
+        now = axons[steps == t]
+        per_core = []
+        for ci, core in enumerate(image.cores):
+            m = core.memories
+            rows = np.diff(m["row_ptr"])
+            local = now[now // d["neurons_per_core"] == ci] % d["neurons_per_core"]
+            cols = np.diff(m["col_ptr"])
+            per_core.append(spec.core_cycles(
+                len(prev), int(rows[prev].sum()), int(core.params["n"][0]),
+                bool(core.params["stdp"][0]), d["n_axons"], len(local),
+                int(cols[local].sum())))
+        want = spec.step_cycles(per_core, len(now), int((st == t).sum()))
+        assert cycles[t] == want, f"step {t}"

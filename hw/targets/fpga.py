@@ -2,21 +2,21 @@
 and trace-based pair STDP, generated in Amaranth (neurocosim.rtl) and emulated cycle by cycle
 (neurocosim.emulator.fpga).
 
-Per timestep, every core runs these phases, one clock cycle per item (see `step_cycles`):
+Per timestep, every core runs these phases, one clock cycle per item (`core_cycles`):
 
-  start      1 cycle
-  events     per spike of the previous step (global list, the same on every core):
-             1 cycle (axon row lookup) + 1 cycle per synapse of that axon's row on this core
-             (ring-buffer accumulate at slot t + delay - 1; depression if plastic)
+  events     per spike of the previous step (the same list on every core): 1 cycle (axon
+             row lookup) + 1 cycle per synapse of that axon's row on this core (ring-buffer
+             accumulate at slot t + delay - 1; depression if plastic); + 1 (end of list)
   neurons    1 cycle per neuron of the core (isyn, v, refractory, threshold, post trace)
-  pre traces 1 cycle per axon of the network, only on a core with plastic synapses
-  potentiate per spiking neuron with plastic inputs: 1 cycle + 1 per plastic input synapse
-  done       1 cycle
-The cores run in lock step; the step then ends with the router, which broadcasts every
-neuron spike of this step (cores in order) and every stimulus spike of this step to all
-cores' event lists, one cycle each, plus 2 cycles (step start, step end):
+  pre traces 1 cycle per axon of the network          } only on a core with
+  potentiate per spiking neuron 1 cycle + 1 per plastic }  plastic synapses
+             input synapse; + 1 (end of list)         }
+The cores run in lock step from a 1-cycle start; the chip notices the last one done one
+cycle later; then the router broadcasts every neuron spike of the step (cores in order,
++1 cycle per core) and every stimulus spike of the step (+1 cycle) to all cores' event
+lists, one cycle each; 1 cycle ends the step (`step_cycles`):
 
-  cycles(t) = 2 + max over cores of core_cycles(t) + spikes(t) + stimulus_spikes(t)
+  cycles(t) = max over cores of core_cycles + spikes(t) + stimulus_spikes(t) + cores + 4
 
 A spike in step k is stamped (k + 1) * dt and reaches its targets' neuron update `delay`
 steps later (delay >= 1 step); stimulus spikes at time ts are emitted in step round(ts/dt)-1.
@@ -119,9 +119,21 @@ class FpgaSpec(TargetSpec):
     def max_weight_shift(self) -> int:
         return self.state_bits - 1
 
+    @staticmethod
+    def core_cycles(events: int, synapses: int, neurons: int, stdp: bool = False,
+                    axons: int = 0, spiking: int = 0, plastic_inputs: int = 0) -> int:
+        """Cycles of one core in one step (the module docstring's phases)."""
+        n = events + synapses + 1 + neurons
+        return n + (axons + spiking + plastic_inputs + 1 if stdp else 0)
+
+    @staticmethod
+    def step_cycles(core_cycles: "list[int]", spikes: int, stimulus_spikes: int) -> int:
+        """Cycles of one timestep of the chip, given each core's cycles."""
+        return max(core_cycles) + spikes + stimulus_spikes + len(core_cycles) + 4
+
     def limits(self) -> dict[str, object]:
         out = super().limits()
-        out["cycles_per_step"] = ("2 + max_core(2 + spikes_in + synapses_delivered + "
-                                  "neurons [+ axons + post_spikes + plastic_inputs]) + "
-                                  "spikes_out + stimulus_spikes")
+        out["cycles_per_step"] = ("max_core(events + synapses + 1 + neurons [+ axons + "
+                                  "spiking + plastic_inputs + 1]) + spikes + "
+                                  "stimulus_spikes + cores + 4")
         return out
