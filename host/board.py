@@ -196,6 +196,8 @@ class Board:
         self.link.max_payload = min(P.MAX_PAYLOAD, self.identity.max_payload)
         self.link.chunk = self.link.max_payload
         self.cursor = 0
+        self.parser = P.SpikeStreamParser(self.identity.n_neurons)
+        self._synced = False  # the spike stream is ours once this session has reset
 
     # ---- commands -----------------------------------------------------------------
 
@@ -212,6 +214,8 @@ class Board:
         self.link.request(P.Cmd.RESET, P.pack_reset(P.RESET_ALL if everything
                                                     else P.RESET_STATE))
         self.cursor = 0
+        self.parser = P.SpikeStreamParser(self.identity.n_neurons)
+        self._synced = True
 
     def write_region(self, name: str, values, core: int = 0, offset: int = 0) -> None:
         """Write int values into a region, in frames sized to the line's current health."""
@@ -255,6 +259,9 @@ class Board:
 
     def start(self, n_steps: int) -> None:
         """Start a run of `n_steps` timesteps (spikes are read with `spikes()`)."""
+        if not self._synced:
+            raise TargetError("reset() or load() the board before running it: its spike "
+                              "stream position is known only after a reset in this session")
         self.link.request(P.Cmd.RUN, P.pack_run(n_steps))
 
     def read_chunk(self) -> P.SpikeChunk:
@@ -273,7 +280,7 @@ class Board:
     def spikes(self, parser: P.SpikeStreamParser | None = None,
                poll: float = 0.0) -> Iterator[tuple[int, int, np.ndarray]]:
         """(step, cycles, hardware neuron ids) per timestep until the run has finished."""
-        parser = parser or P.SpikeStreamParser(self.identity.n_neurons)
+        parser = parser or self.parser
         while True:
             chunk = self.read_chunk()
             yield from parser.feed(chunk.data)
@@ -428,7 +435,6 @@ class BoardRunner:
         self.board.load(image)
         self.progress = progress
         self.records: list[tuple[int, int, np.ndarray]] = []
-        self._parser = P.SpikeStreamParser(self.board.identity.n_neurons)
         self._pop_of = _population_table(image, self.board.identity)
 
     @property
@@ -442,7 +448,7 @@ class BoardRunner:
             raise TargetError(f"run duration {duration_ms} ms is not a whole, non-negative "
                               f"number of timesteps of {self.dt} ms")
         if steps:
-            self.records += self.board.run_steps(steps, self.progress, self._parser)
+            self.records += self.board.run_steps(steps, self.progress)
 
     def result(self) -> Any:
         from ..hw.result import Result, Spikes, TimingReport

@@ -39,6 +39,10 @@ class BoardModel:
         """Advance one timestep; return (board neuron ids that spiked, clock cycles)."""
         raise NotImplementedError
 
+    def steps(self, n: int) -> list[tuple[np.ndarray, int]]:
+        """Advance `n` timesteps (a model with a batch kernel overrides this)."""
+        return [self.step() for _ in range(n)]
+
 
 class LifCoreModel(BoardModel):
     """The stand-in core of the virtual board while the FPGA emulator is not attached: an
@@ -178,7 +182,8 @@ def fpga_regions(spec, axon_depth: int) -> tuple[P.Region, ...]:
 
 class FpgaBoardModel(BoardModel):
     """The fpga target's core on the virtual board: its memories as regions, stepped by
-    the fpga emulator's bit- and cycle-exact model (emulator.fpga.oracle.ChipModel).
+    the fpga emulator's bit- and cycle-exact model: its Numba FastChip (default) or its
+    naive oracle ChipModel (`engine="python"`).
 
     Writes between runs go into the model in place (state kept) except to `n`,
     `n_axons` and `ring_depth`, which rebuild it; RESET_STATE rebuilds it from the
@@ -186,9 +191,16 @@ class FpgaBoardModel(BoardModel):
     """
 
     def __init__(self, spec, n_cores: int | None = None, axon_depth: int | None = None,
-                 spike_buffer: int = 8192):
-        from ..emulator.fpga.oracle import ChipModel  # the fpga emulator's model
-        self._ChipModel = ChipModel
+                 spike_buffer: int = 8192, engine: str = "numba"):
+        if engine not in ("numba", "python"):
+            raise ValueError(f"engine {engine!r} must be 'numba' (the emulator's FastChip) "
+                             "or 'python' (its oracle ChipModel)")
+        if engine == "numba":
+            from ..emulator.fpga.engine import FastChip as chip_class
+        else:
+            from ..emulator.fpga.oracle import ChipModel as chip_class
+        self._ChipModel = chip_class
+        self.engine = engine
         self.spec = spec
         n_cores = spec.n_cores if n_cores is None else n_cores
         if not 1 <= n_cores <= spec.max_cores:
@@ -221,9 +233,8 @@ class FpgaBoardModel(BoardModel):
     def _sync_back(self) -> None:
         """Copy the weights the model changed back into the memories."""
         if self.chip is not None:
-            for c, core in enumerate(self.chip.cores):
-                w = self._arr("syn_w", c)
-                w[:len(core.m["syn_w"])] = core.m["syn_w"]
+            for c, weights in enumerate(self.chip.weights()):
+                self._arr("syn_w", c)[:len(weights)] = weights
 
     def _build(self):
         from ..hw.image import Core, HardwareImage
@@ -254,26 +265,53 @@ class FpgaBoardModel(BoardModel):
             self._sync_back()
             self.chip = None  # rebuilt (from the memories) at the next step
             return
-        c = self.chip.cores[core]
-        table = (c.sc if region.name in FPGA_SCALARS else
-                 c.p if region.name in FPGA_NEURON else c.m)
-        if table is c.sc:
-            c.sc[region.name] = int(values[0])
-        else:
+        if self.engine == "python":
+            c = self.chip.cores[core]
+            table = (c.sc if region.name in FPGA_SCALARS else
+                     c.p if region.name in FPGA_NEURON else c.m)
+            if table is c.sc:
+                c.sc[region.name] = int(values[0])
+                return
             lst = table[region.name]
             for i, v in enumerate(values):
                 if offset + i < len(lst):
                     lst[offset + i] = int(v)
+            return
+        chip = self.chip  # FastChip: flat arrays with per-core offsets
+        if region.name in FPGA_SCALARS:
+            chip.sc[core, FPGA_SCALARS.index(region.name)] = int(values[0])
+            return
+        if region.name == "row_ptr":
+            arr, base, size = chip.row_ptr[core], 0, chip.row_ptr.shape[1]
+        elif region.name in FPGA_NEURON and region.name != "u0":
+            arr, base, size = chip.prm[region.name], chip.no[core], int(chip.sc[core, 0])
+        elif region.name in chip.mem:
+            key = {"col_ptr": "cpo", "col_syn": "cso", "col_pre": "cso"}.get(region.name, "so")
+            starts = getattr(chip, key)  # first index of each core (no end entry)
+            ends = np.append(starts[1:], len(chip.mem[region.name]))
+            arr, base, size = chip.mem[region.name], starts[core], ends[core] - starts[core]
+        else:  # initial values: used at the next reset
+            return
+        n = max(0, min(len(values), size - offset))
+        arr[base + offset:base + offset + n] = values[:n]
 
     def read(self, core, region, offset, count):
         self._sync_back()
         return self.mem[core, region.id][offset:offset + count].copy()
 
     def step(self):
+        return self.steps(1)[0]
+
+    def steps(self, n):
         if self.chip is None:
             self.chip = self._build()
-        spikes, cycles = self.chip.step()
-        return np.asarray(spikes, np.int64), int(cycles)
+        if self.engine == "python":
+            return [(np.asarray(s, np.int64), int(c))
+                    for s, c in (self.chip.step() for _ in range(n))]
+        t0 = self.chip.t
+        axons, at, cycles = self.chip.run(n)
+        cuts = np.searchsorted(at, np.arange(t0, t0 + n + 1))
+        return [(axons[cuts[k]:cuts[k + 1]], int(cycles[k])) for k in range(n)]
 
 
 @dataclass
@@ -288,11 +326,20 @@ class BoardServer:
     version: int = P.PROTOCOL_VERSION
     deframer: P.Deframer = field(default_factory=P.Deframer)
     duplicates: int = 0
+    fault: str = ""
     _last_key: tuple[int, bytes] | None = None
     _last_reply: bytes = b""
 
     def __post_init__(self) -> None:
         self._reset_run()
+
+    def safe_pump(self, max_steps: int) -> None:
+        """`pump` for the serving thread: a failing model is reported, not fatal."""
+        try:
+            self.pump(max_steps)
+        except Exception as exc:
+            self.fault = f"{type(exc).__name__}: {exc}"
+            self.steps_target = self.steps_done  # the run is over
 
     def _reset_run(self) -> None:
         self.stream = bytearray()
@@ -303,6 +350,7 @@ class BoardServer:
         self.last_cycles = 0
         self.max_cycles = 0
         self.spike_count = 0
+        self._last_record = P.RECORD_HEAD
 
     @property
     def identity(self) -> P.Identity:
@@ -352,6 +400,9 @@ class BoardServer:
             cmd = P.Cmd(cmd)
         except ValueError:
             raise _Refusal(P.ErrorCode.UNKNOWN_COMMAND, f"command 0x{cmd:02x}") from None
+        if self.fault and cmd not in (P.Cmd.IDENTIFY, P.Cmd.RESET, P.Cmd.READ_COUNTERS):
+            raise _Refusal(P.ErrorCode.INTERNAL, f"the core model failed ({self.fault}); "
+                                                 "RESET the board")
         try:
             if cmd == P.Cmd.IDENTIFY:
                 _empty(payload)
@@ -360,6 +411,7 @@ class BoardServer:
                 what = P.unpack_reset(payload)
                 self.model.reset(what == P.RESET_ALL)
                 self._reset_run()
+                self.fault = ""
                 return b""
             if cmd in P.WRITE_KIND:
                 if self.running:
@@ -391,7 +443,10 @@ class BoardServer:
                                    f"cursor {cursor} outside the buffered {self.base}..{end}")
                 del self.stream[:cursor - self.base]
                 self.base = cursor
-                self.pump()
+                self.safe_pump(1 << 30)
+                if self.fault:
+                    raise _Refusal(P.ErrorCode.INTERNAL, f"the core model failed during the "
+                                                         f"run ({self.fault})")
                 want = min(want, self.identity.max_payload - P.SPIKE_RESP_HEAD)
                 status = ((P.STATUS_RUNNING if self.running else 0)
                           | (P.STATUS_STALLED if self.stalled else 0))
@@ -407,6 +462,11 @@ class BoardServer:
                                                   self.duplicates))
         except P.ProtocolError as exc:
             raise _Refusal(P.ErrorCode.BAD_PAYLOAD, str(exc)) from None
+        except _Refusal:
+            raise
+        except Exception as exc:  # the model failed: say so, keep serving
+            self.fault = f"{type(exc).__name__}: {exc}"
+            raise _Refusal(P.ErrorCode.INTERNAL, self.fault) from None
         raise _Refusal(P.ErrorCode.UNKNOWN_COMMAND, f"command {cmd.name} is response-only")
 
     def _access(self, payload, kind):
@@ -434,15 +494,23 @@ class BoardServer:
         """Run timesteps while a run is pending and the spike buffer has room."""
         done = 0
         while done < max_steps and self.running and not self.stalled:
-            ids, cycles = self.model.step()
-            self.stream += P.pack_step_record(self.steps_done, cycles, ids,
-                                              self.identity.n_neurons)
-            self.steps_done += 1
-            self.cycles += cycles
-            self.last_cycles = cycles
-            self.max_cycles = max(self.max_cycles, cycles)
-            self.spike_count += len(ids)
-            done += 1
+            # a batch sized to the buffer's room at the last record's size (the buffer is
+            # a soft limit here: a batch may overfill it by a few records)
+            room = self.identity.spike_buffer - len(self.stream)
+            per = max(P.RECORD_HEAD, self._last_record)
+            batch = max(1, min(max_steps - done, self.steps_target - self.steps_done,
+                               room // per, 256))
+            for ids, cycles in self.model.steps(batch):
+                record = P.pack_step_record(self.steps_done, cycles, ids,
+                                            self.identity.n_neurons)
+                self._last_record = len(record)
+                self.stream += record
+                self.steps_done += 1
+                self.cycles += cycles
+                self.last_cycles = cycles
+                self.max_cycles = max(self.max_cycles, cycles)
+                self.spike_count += len(ids)
+            done += batch
         return done
 
 
@@ -573,4 +641,4 @@ class VirtualBoard:
                     except OSError:
                         return
             elif busy:
-                server.pump(self.steps_per_pump)
+                server.safe_pump(self.steps_per_pump)

@@ -232,3 +232,25 @@ def test_cli_board_info_against_a_virtual_board(vboard, capsys):
     out = capsys.readouterr().out
     assert "neurocosim-lif-link-test: protocol 1, 2 core(s) x 64 neurons" in out
     assert "region   6 weights" in out
+
+
+class BrokenModel(LifCoreModel):
+    """A core model that fails at its fifth step (a bug, or a broken emulator)."""
+
+    def step(self):
+        if self.t == 4:
+            raise FloatingPointError("simulated failure")
+        return super().step()
+
+
+def test_failing_model_is_reported_not_a_hang():
+    with VirtualBoard(BrokenModel(1, 8)) as vb:
+        board = Board(vb.port, timeout=0.5, retries=3)
+        with pytest.raises(TargetError, match="reset\\(\\) or load\\(\\)"):
+            board.start(3)
+        board.reset(everything=True)
+        with pytest.raises(P.BoardError, match="INTERNAL: .*FloatingPointError"):
+            board.run_steps(10)
+        board.reset()  # a reset clears the fault; the board serves again
+        assert board.counters().steps == 0
+        board.close()
