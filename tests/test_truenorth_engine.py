@@ -176,7 +176,10 @@ def test_save_load_runs_identically_and_runs_continue(tmp_path):
     assert eng.t == 80.0 and same_spikes(r1, eng.result())
     # with normal mesh costs nothing is late: timing does not change the spikes
     assert r1.timing.metrics["packets_late"] == 0
-    assert same_spikes(r1, hw.run(img, 80.0, timing=False))
+    r3 = hw.run(img, 80.0, timing=False)               # the fused no-timing path
+    assert same_spikes(r1, r3)
+    np.testing.assert_array_equal(r1.signals["a"]["v"].data, r3.signals["a"]["v"].data)
+    assert r1.signals["a"]["v"].data.shape == (80, 2)
 
 
 def test_tick_slipping_changes_dynamics_on_a_slow_mesh():

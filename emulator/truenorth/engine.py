@@ -27,10 +27,11 @@ from .neuron import NEURON_PARAMS, _core_tick, crossbar_csr, lfsr_seed
 
 
 @njit
-def _chip_tick(k, n_slots, n_axons, sched, n_cores, row_ptr, a_ptr, a_nrn, axon_type,
-               weights, syn_stoch, leak, leak_rev, leak_stoch, alpha, beta, tm, gamma, kappa,
-               reset, v, lfsr, vmin, vmax, fired, out_rows, synops):
-    """One tick of every core; fired rows go to out_rows; returns their count."""
+def _chip_tick(k, n_slots, n_axons, sched, n_cores, row_ptr, n_eval, mirror, a_ptr, a_nrn,
+               a_count, axon_type, weights, syn_stoch, leak, leak_rev, leak_stoch, alpha, beta,
+               tm, gamma, kappa, reset, v, lfsr, vmin, vmax, fired, out_rows, synops):
+    """One tick of every core: its first n_eval[c] rows are computed, the rest copy the
+    row `mirror` names; fired rows go to out_rows; returns their count."""
     slot = k % n_slots
     active = np.empty(n_axons, np.int64)
     n_out = 0
@@ -41,16 +42,48 @@ def _chip_tick(k, n_slots, n_axons, sched, n_cores, row_ptr, a_ptr, a_nrn, axon_
             if sched[base + a]:
                 sched[base + a] = False
                 active[m] = c * n_axons + a
-                synops[0] += a_ptr[c * n_axons + a + 1] - a_ptr[c * n_axons + a]
+                synops[0] += a_count[c * n_axons + a]
                 m += 1
         _core_tick(c, active[:m], a_ptr, a_nrn, axon_type, weights, syn_stoch, leak,
                    leak_rev, leak_stoch, alpha, beta, tm, gamma, kappa, reset, v, lfsr, vmin,
-                   vmax, row_ptr[c], row_ptr[c + 1], fired)
+                   vmax, row_ptr[c], row_ptr[c] + n_eval[c], fired)
+        for r in range(row_ptr[c] + n_eval[c], row_ptr[c + 1]):
+            v[r] = v[mirror[r]]
+            fired[r] = fired[mirror[r]]
         for r in range(row_ptr[c], row_ptr[c + 1]):
             if fired[r]:
                 out_rows[n_out] = r
                 n_out += 1
     return n_out
+
+
+@njit
+def _run_window(k0, k1, ev_ptr, ev_core, ev_axon, ev_tick, n_slots, n_axons, sched, n_cores,
+                row_ptr, n_eval, mirror, a_ptr, a_nrn, a_count, axon_type, weights, syn_stoch,
+                leak, leak_rev, leak_stoch, alpha, beta, tm, gamma, kappa, reset, v, lfsr,
+                vmin, vmax, fired, synops, dest_core, dest_axon, delay, rec_rows, rec_v,
+                spk_rows, spk_ticks):
+    """Ticks k0..k1-1 without mesh timing, in one call: source events (CSR by tick), every
+    core's tick, each spike into its destination slot (k + delay) mod n_slots, v samples.
+    Returns the number of spikes written to spk_rows / spk_ticks."""
+    n_spk = 0
+    for k in range(k0, k1):
+        for e in range(ev_ptr[k - k0], ev_ptr[k - k0 + 1]):
+            sched[(ev_core[e] * n_slots + ev_tick[e] % n_slots) * n_axons + ev_axon[e]] = True
+        n_out = _chip_tick(k, n_slots, n_axons, sched, n_cores, row_ptr, n_eval, mirror,
+                           a_ptr, a_nrn, a_count, axon_type, weights, syn_stoch, leak,
+                           leak_rev, leak_stoch, alpha, beta, tm, gamma, kappa, reset, v, lfsr,
+                           vmin, vmax, fired, spk_rows[n_spk:], synops)
+        for q in range(n_spk, n_spk + n_out):
+            spk_ticks[q] = k
+            r = spk_rows[q]
+            if dest_core[r] >= 0:
+                sched[(dest_core[r] * n_slots + (k + delay[r]) % n_slots) * n_axons
+                      + dest_axon[r]] = True
+        n_spk += n_out
+        for i in range(len(rec_rows)):
+            rec_v[k - k0, i] = v[rec_rows[i]]
+    return n_spk
 
 
 @njit
@@ -130,36 +163,78 @@ class Engine:
         self.row_ptr = np.zeros(self.n_cores + 1, np.int64)
         self.row_ptr[1:] = np.cumsum(sizes)
         R = int(self.row_ptr[-1])
-        cat = (lambda key, shape: np.concatenate([np.asarray(c.params[key], np.int64)
-                                                  for c in cores]) if cores
-               else np.zeros(shape, np.int64))
-        self.P = {k: cat(k, (0, 4) if k in ("weights", "syn_stoch") else 0)
-                  for k in NEURON_PARAMS}
-        for k in ("dest_core", "dest_axon", "delay", "copy_of", "v0"):
-            self.P[k] = cat(k, 0)
-        self.row_neuron = (np.concatenate([c.neurons for c in cores]) if cores
-                           else np.zeros(0, np.int64)).astype(np.int64)
-        self.row_core = np.repeat(np.arange(self.n_cores), sizes).astype(np.int64)
-        self.row_slot = (np.arange(R) - self.row_ptr[self.row_core]).astype(np.int64)
-        self.is_original = self.P["copy_of"] < 0
         A = self.n_axons
-        ptrs, nrns, types = [np.zeros(1, np.int64)], [], []
+        keys = NEURON_PARAMS + ("dest_core", "dest_axon", "delay", "copy_of", "v0")
+        parts = {k: [] for k in keys}
+        row_neuron, row_slot, mirror, n_eval = [], [], [], []
+        ptrs, nrns, counts, types = [np.zeros(1, np.int64)], [], [], []
         for c, core in enumerate(cores):
-            ptr, nrn = crossbar_csr(core.memories["crossbar"], int(self.row_ptr[c]))
+            p = {k: np.asarray(core.params[k], np.int64) for k in keys}
+            xbar = np.asarray(core.memories["crossbar"]).astype(bool)
+            perm, n_orig = self._evaluation_order(p, xbar)
+            for k in keys:
+                parts[k].append(p[k][perm])
+            row_neuron.append(np.asarray(core.neurons, np.int64)[perm])
+            row_slot.append(perm)
+            pos = np.empty(len(perm), np.int64)
+            pos[perm] = np.arange(len(perm))
+            mir = np.full(len(perm), -1, np.int64)
+            mir[n_orig:] = self.row_ptr[c] + pos[p["copy_of"][perm[n_orig:]]]
+            mirror.append(mir)
+            n_eval.append(n_orig)
+            counts.append(xbar.sum(axis=1).astype(np.int64))
+            ptr, nrn = crossbar_csr(xbar[:, perm[:n_orig]], int(self.row_ptr[c]))
             ptrs.append(ptr[1:] + ptrs[-1][-1])
             nrns.append(nrn)
             types.append(np.asarray(core.memories["axon_type"], np.int64))
+        cat = (lambda xs, shape: np.concatenate(xs).astype(np.int64) if xs
+               else np.zeros(shape, np.int64))
+        self.P = {k: cat(parts[k], (0, 4) if k in ("weights", "syn_stoch") else 0)
+                  for k in keys}
+        self.row_neuron = cat(row_neuron, 0)
+        self.row_slot = cat(row_slot, 0)
+        self.mirror = cat(mirror, 0)
+        self.n_eval = np.array(n_eval, np.int64)
+        self.row_core = np.repeat(np.arange(self.n_cores), sizes).astype(np.int64)
+        self.is_original = self.P["copy_of"] < 0
         self.a_ptr = np.concatenate(ptrs)
-        self.a_nrn = np.concatenate(nrns) if nrns else np.zeros(0, np.int64)
-        self.axon_type = np.concatenate(types) if types else np.zeros(0, np.int64)
+        self.a_nrn = cat(nrns, 0)
+        self.a_count = cat(counts, 0)
+        self.axon_type = cat(types, 0)
         if len(self.axon_type) != A * self.n_cores:
             raise TargetError("image cores do not have one axon type per axon")
+        sends = self.P["dest_core"] >= 0
+        bad = sends & ((self.P["delay"] < 1) | (self.P["delay"] >= self.n_slots))
+        if bad.any():
+            raise TargetError(f"slot delay {int(self.P['delay'][bad][0])} outside 1.."
+                              f"{self.n_slots - 1} (the scheduler's reach)")
         self.v = self.P["v0"].copy()
         self.lfsr = np.array([lfsr_seed(self.spec.prng_seed, c) for c in range(self.n_cores)],
                              np.int64)
         self.fired = np.zeros(R, np.bool_)
         vf = self.spec.v_format
         self.vmin, self.vmax = vf.min_int, vf.max_int
+
+    @staticmethod
+    def _evaluation_order(p: dict, xbar: np.ndarray) -> tuple[np.ndarray, int]:
+        """Order in which a core's slots are evaluated, and how many are computed.
+
+        A core with no stochastic mode whose copies equal their originals (parameters, V,
+        crossbar column) computes only the originals and mirrors them into the copies:
+        the same spikes and V as computing every slot, with no pseudo-random draw to
+        reorder. Otherwise every slot is computed, in slot order (the LFSR's draw order).
+        """
+        m = len(p["copy_of"])
+        cp = np.flatnonzero(p["copy_of"] >= 0)
+        same = not (p["syn_stoch"].any() or p["leak_stoch"].any() or p["tm"].any())
+        if same and cp.size:
+            o = p["copy_of"][cp]
+            same = bool(np.array_equal(xbar[:, cp], xbar[:, o]) and all(
+                np.array_equal(p[k][cp], p[k][o]) for k in NEURON_PARAMS + ("v0",)))
+        if not same or not cp.size:
+            return np.arange(m, dtype=np.int64), m
+        orig = np.flatnonzero(p["copy_of"] < 0)
+        return np.concatenate([orig, cp]).astype(np.int64), len(orig)
 
     def _build_sources(self, image: HardwareImage) -> None:
         rt = image.routing
@@ -221,13 +296,17 @@ class Engine:
                 abs(duration_ms), self.dt):
             raise TargetError(f"run duration {duration_ms} ms is not a whole, non-negative "
                               f"number of truenorth ticks of {self.dt} ms")
+        if not self.timing:
+            self._run_fused(ticks)
+            return
         out_rows = np.empty(max(len(self.v), 1), np.int64)
         P = self.P
         for _ in range(ticks):
             k = self._k
             self._inject_sources(k)
             n_out = _chip_tick(k, self.n_slots, self.n_axons, self.sched, self.n_cores,
-                               self.row_ptr, self.a_ptr, self.a_nrn, self.axon_type,
+                               self.row_ptr, self.n_eval, self.mirror, self.a_ptr, self.a_nrn,
+                               self.a_count, self.axon_type,
                                P["weights"], P["syn_stoch"], P["leak"], P["leak_rev"],
                                P["leak_stoch"], P["alpha"], P["beta"], P["tm"], P["gamma"],
                                P["kappa"], P["reset"], self.v, self.lfsr, self.vmin,
@@ -252,6 +331,35 @@ class Engine:
                 self._set(P["dest_core"][rows], P["dest_axon"][rows], due, k + 1)
             self._k = k + 1
 
+    def _run_fused(self, ticks: int) -> None:
+        """Without mesh timing: windows of ticks, each inside one Numba call."""
+        P, R = self.P, len(self.v)
+        k_end = self._k + ticks
+        while self._k < k_end:
+            k0 = self._k
+            k1 = min(k_end, k0 + max(1, (1 << 22) // max(R, 1)))
+            ev = [self._source_events(k) for k in range(k0, k1)]
+            ev_ptr = np.zeros(k1 - k0 + 1, np.int64)
+            ev_ptr[1:] = np.cumsum([len(e[0]) for e in ev])
+            ev_core, ev_axon, ev_tick = (np.concatenate([e[i] for e in ev]).astype(np.int64)
+                                         if ev else np.zeros(0, np.int64) for i in range(3))
+            spk_rows = np.empty(max(R * (k1 - k0), 1), np.int64)
+            spk_ticks = np.empty(len(spk_rows), np.int64)
+            rec_v = np.zeros((k1 - k0, len(self.rec_v_rows)), np.int64)
+            n = _run_window(k0, k1, ev_ptr, ev_core, ev_axon, ev_tick, self.n_slots,
+                            self.n_axons, self.sched, self.n_cores, self.row_ptr, self.n_eval,
+                            self.mirror, self.a_ptr, self.a_nrn, self.a_count, self.axon_type,
+                            P["weights"], P["syn_stoch"], P["leak"], P["leak_rev"],
+                            P["leak_stoch"], P["alpha"], P["beta"], P["tm"], P["gamma"],
+                            P["kappa"], P["reset"], self.v, self.lfsr, self.vmin, self.vmax,
+                            self.fired, self._synops, P["dest_core"], P["dest_axon"],
+                            P["delay"], self.rec_v_rows, rec_v, spk_rows, spk_ticks)
+            self._spk_rows.append(spk_rows[:n].copy())
+            self._spk_ticks.append(spk_ticks[:n].copy())
+            if self.rec_v_rows.size:
+                self._v_rows.extend(rec_v)
+            self._k = k1
+
     def _set(self, core, axon, tick, k_now) -> None:
         bad = _schedule(self.sched, self.n_slots, self.n_axons, np.asarray(core, np.int64),
                         np.asarray(axon, np.int64), np.asarray(tick, np.int64), k_now)
@@ -259,8 +367,9 @@ class Engine:
             raise TargetError(f"spike due at tick {int(tick[bad])} does not fit the "
                               f"{self.n_slots}-slot scheduler at tick {k_now}")
 
-    def _inject_sources(self, k: int) -> None:
-        """Spikes of the off-chip sources at tick k, straight into their axons' slots."""
+    def _source_events(self, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Spikes of the off-chip sources at tick k (recorded), as (core, axon, due tick)
+        events for their input axons."""
         ids = []
         for lo, stamps, nid in self.arrays:
             a, b = np.searchsorted(stamps, [k + 1, k + 2])
@@ -269,15 +378,22 @@ class Engine:
             draw = rng.random(len(p))
             on = (draw < p) & (first <= k + 1) & (k + 1 <= last)
             ids.append(lo + np.flatnonzero(on))
+        none = np.zeros(0, np.int64)
         if not ids:
-            return
+            return none, none, none
         ids = np.concatenate(ids).astype(np.int64)
-        self._src_ids.append(ids)
-        self._src_ticks.append(np.full(len(ids), k, np.int64))
+        if ids.size:
+            self._src_ids.append(ids)
+            self._src_ticks.append(np.full(len(ids), k, np.int64))
         cnt = self.s_ptr[ids + 1] - self.s_ptr[ids]
         e = np.repeat(self.s_ptr[ids], cnt) + (np.arange(cnt.sum()) - np.repeat(
             np.cumsum(cnt) - cnt, cnt))
-        self._set(self.s_core[e], self.s_axon[e], k + self.s_delay[e], k)
+        return self.s_core[e], self.s_axon[e], k + self.s_delay[e]
+
+    def _inject_sources(self, k: int) -> None:
+        """Source spikes of tick k straight into their axons' scheduler slots."""
+        core, axon, due = self._source_events(k)
+        self._set(core, axon, due, k)
 
     def spikes(self) -> tuple[np.ndarray, np.ndarray]:
         """All spikes so far: (global neuron ids, tick), sources and original neurons."""
@@ -339,5 +455,6 @@ class Engine:
         return rep
 
     def state(self) -> dict[str, np.ndarray]:
-        """Raw integer V of every slot, and the per-core LFSR states."""
+        """Raw integer V of every engine row (row_core / row_slot say which core slot),
+        and the per-core LFSR states."""
         return {"v": self.v.copy(), "lfsr": self.lfsr.copy()}
