@@ -82,6 +82,32 @@ class MeshCosts:
         if not (math.isfinite(self.tick_ns) and self.tick_ns > 0):
             raise TargetError(f"MeshCosts.tick_ns = {self.tick_ns} must be finite and > 0")
 
+    @classmethod
+    def from_spec(cls, spec, **overrides) -> "MeshCosts":
+        """Costs from a TargetSpec's fields by their shared names: hop_{ew,ns}_latency_ns,
+        hop_{ew,ns}_energy_pj, spike_out_latency_ns / spike_out_energy_pj (the injection),
+        link_occupancy_ns, barrier_latency_max_ns (or barrier_ns), timestep (ms, the tick);
+        a field the spec lacks keeps its default; `overrides` win."""
+        values = {}
+        for name, field_name in (("hop_ew_latency_ns", "hop_ew_latency_ns"),
+                                 ("hop_ns_latency_ns", "hop_ns_latency_ns"),
+                                 ("hop_ew_energy_pj", "hop_ew_energy_pj"),
+                                 ("hop_ns_energy_pj", "hop_ns_energy_pj"),
+                                 ("inject_latency_ns", "spike_out_latency_ns"),
+                                 ("inject_energy_pj", "spike_out_energy_pj"),
+                                 ("link_occupancy_ns", "link_occupancy_ns"),
+                                 ("barrier_ns", "barrier_ns"),
+                                 ("barrier_ns", "barrier_latency_max_ns")):
+            if hasattr(spec, field_name):
+                values[name] = getattr(spec, field_name)
+        if getattr(spec, "timestep", None):
+            values["tick_ns"] = float(spec.timestep) * 1e6
+        values.update(overrides)
+        if "hop_ew_latency_ns" not in values or "hop_ns_latency_ns" not in values:
+            raise TargetError(f"target {getattr(spec, 'name', spec)!r} has no hop latencies "
+                              "(hop_ew_latency_ns, hop_ns_latency_ns)")
+        return cls(**values)
+
     @property
     def occupancy_ew_ns(self) -> float:
         return self.hop_ew_latency_ns if self.link_occupancy_ns is None else self.link_occupancy_ns

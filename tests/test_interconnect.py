@@ -201,3 +201,15 @@ def test_barrier_steps_match_oracle_per_step(case, n_steps):
                                    slow.arrival_ns + start[k])
         if sel.size:    # the step lasts at least until its last arrival (no core work here)
             assert rep.arrays["step_ns"][k] >= slow.arrival_ns.max()
+
+
+def test_costs_from_target_specs():
+    from neurocosim.hw.targets import get_target
+    tn = MeshCosts.from_spec(get_target("truenorth"))
+    assert tn.tick_ns == 1e6 and tn.hop_ew_latency_ns == 10.0 and tn.inject_latency_ns == 10.0
+    lo = get_target("loihi")
+    c = MeshCosts.from_spec(lo, serial_inject=False)
+    assert (c.hop_ns_latency_ns, c.hop_ns_energy_pj) == (6.5, 4.2)
+    assert c.barrier_ns == lo.barrier_latency_max_ns and not c.serial_inject
+    with pytest.raises(TargetError, match="no hop latencies"):
+        MeshCosts.from_spec(get_target("reference"))

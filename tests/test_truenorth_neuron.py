@@ -161,3 +161,27 @@ def test_core_tick_refuses_bad_v():
     with pytest.raises(ValueError, match="int64 array of 1"):
         core_tick(np.array([True]), np.ones((1, 1)), np.array([0]), neuron(),
                   np.zeros(1, np.int32), 1)
+
+
+def trace(p, v0, ticks, active=(0,)):
+    """(fired, v) per tick of one neuron, through the kernel (checked against the oracle)."""
+    out, v = [], v0
+    for _ in range(ticks):
+        f, v = tick(p, v, active=active)
+        out.append((f, v))
+    return [f for f, _ in out], [v for _, v in out]
+
+
+def test_traces_by_hand():
+    # integrate 4, leak -1, threshold 6, reset to 0: 3, 6 -> spike -> 0, 3, 6 -> spike -> 0
+    assert trace(neuron(weights=[[4, 0, 0, 0]], leak=-1, alpha=6), 0, 4) == (
+        [False, True, False, True], [3, 0, 3, 0])
+    # linear reset keeps the remainder: 7, 14-10, 11-10, 8, 15-10, 12-10, 9
+    assert trace(neuron(weights=[[7, 0, 0, 0]], alpha=10, gamma=1), 0, 7) == (
+        [False, True, True, False, True, True, False], [7, 4, 1, 8, 5, 2, 9])
+    # leak reversal towards 0 overshoots and then oscillates around it
+    assert trace(neuron(leak=-3, leak_rev=1), 10, 6, active=()) == (
+        [False] * 6, [7, 4, 1, -2, 1, -2])
+    # negative saturation holds V at -beta under steady inhibition, then integrates back
+    f, v = trace(neuron(weights=[[-4, 0, 0, 0]], beta=6), 0, 3)
+    assert v == [-4, -6, -6] and trace(neuron(weights=[[5, 0, 0, 0]]), -6, 2)[1] == [-1, 4]

@@ -148,11 +148,7 @@ class Engine:
         self._pk_due, self._pk_axon = _Growing(), _Growing()
         if self.timing:
             xy = np.asarray(image.routing["core_xy"], np.int64).reshape(-1, 2)
-            self.costs = MeshCosts(
-                hop_ew_latency_ns=spec.hop_ew_latency_ns, hop_ns_latency_ns=spec.hop_ns_latency_ns,
-                hop_ew_energy_pj=spec.hop_ew_energy_pj, hop_ns_energy_pj=spec.hop_ns_energy_pj,
-                inject_latency_ns=spec.spike_out_latency_ns,
-                inject_energy_pj=spec.spike_out_energy_pj, tick_ns=spec.tick_ns)
+            self.costs = MeshCosts.from_spec(spec)
             self.router = MeshRouter(xy, spec.mesh_shape, self.costs)
 
     # --- build -------------------------------------------------------------------------------
