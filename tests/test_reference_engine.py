@@ -332,3 +332,19 @@ def test_spike_array_stamps_per_neuron_with_empty_trains():
     sp = eng.result().spikes["s"]
     assert sorted(zip(sp.ids.tolist(), np.round(sp.times, 6).tolist())) == [
         (1, 0.1), (1, 0.3), (3, 2.0)]
+
+
+def test_update_with_a_population_inserted_before_keeps_recorded_spikes():
+    eng = Engine(_chain(i_offset=1.0))
+    eng.run(20.0)
+    before = eng.result().spikes["cells"]
+    assert len(before) > 0
+    net = _chain(i_offset=1.0)
+    net.populations.insert(0, ir.Population("first", 3, "IF_curr_exp", IF_PARAMS))
+    eng.update(net)
+    after = eng.result().spikes["cells"]
+    np.testing.assert_array_equal(after.ids, before.ids)
+    np.testing.assert_array_equal(after.times, before.times)
+    assert "first" not in eng.result().spikes
+    eng.run(5.0)
+    assert eng.result().spikes["cells"].times.tolist()[:len(before)] == before.times.tolist()

@@ -104,7 +104,7 @@ class Engine:
             if recorded or sel.any():
                 order = np.argsort(stamps[sel], kind="stable")
                 res.spikes[pop.name] = Spikes(ids[sel][order] - lo,
-                                              stamps[sel][order] * self.dt)
+                                              _ms(stamps[sel][order], self.dt))
         for (pop, var), trace in self._traces.items():
             res.signals.setdefault(pop, {})[var] = _merge(trace)
         for pr in self.network.projections:
@@ -158,6 +158,11 @@ class Engine:
                 self._S[:, b:b + m] = S[:, a:a + m]
                 self._until[b:b + m] = until[a:a + m]
                 remap[a:a + m] = np.arange(b, b + m)
+        # spikes recorded so far follow their neurons into the new index space
+        for c, ids in enumerate(self._spk_ids):
+            kept = remap[ids] >= 0
+            self._spk_ids[c] = remap[ids][kept]
+            self._spk_stamps[c] = self._spk_stamps[c][kept]
         # input in flight (static delay buffer) and pre spikes in flight (plastic history)
         n_slots = max(new_syn.n_slots, old_syn.n_slots)
         self._buf = np.zeros(n_slots * 2 * new_n.n)
@@ -296,9 +301,14 @@ class Engine:
         for r, key in enumerate(rec.keys):
             c = int(rec_count[r])
             if c:
-                times = (first_next[r] + np.arange(c) * every[r]) * self.dt
+                times = _ms(first_next[r] + np.arange(c) * every[r], self.dt)
                 data = rec_out[rec_off[r]:rec_off[r] + c * width[r]].reshape(c, width[r])
                 self._traces[key].chunks.append((times, rec.local[r], data))
+
+
+def _ms(steps: np.ndarray, dt: float) -> np.ndarray:
+    """Step counts as times in ms, rounded to 1e-10 ms (3 * 0.1 reads 0.3, not 0.30...04)."""
+    return np.round(np.asarray(steps) * dt, 10)
 
 
 def _merge(trace: _Trace) -> Signal:
