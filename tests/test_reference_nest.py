@@ -109,3 +109,38 @@ def test_reference_agrees_with_nest(seed, model):
         assert len(a) == len(b), f"neuron {i}: {len(a)} spikes vs NEST's {len(b)}"
         if len(a):
             assert np.max(np.abs(a - b)) <= DT + 1e-9, f"neuron {i}: spike times differ"
+
+
+def test_cuba_network_spike_for_spike_with_nest():
+    """The benchmark's CUBA network (homogeneous populations: the vectorised path) at a
+    reduced size: every spike identical to NEST's iaf_psc_exp."""
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from networks import build_cuba
+
+    net = build_cuba(n=1500, seed=7)
+    eng = Engine(net)
+    eng.run(400.0)
+    sp = eng.result().spikes["cuba"]
+    nest.ResetKernel()
+    nest.set(resolution=net.timestep, local_num_threads=1, print_time=False)
+    G = nest.Create("iaf_psc_exp", 1500, params={
+        "C_m": 200.0, "tau_m": 20.0, "tau_syn_ex": 5.0, "tau_syn_in": 10.0, "t_ref": 5.0,
+        "E_L": -49.0, "V_reset": -60.0, "V_th": -50.0, "I_e": 0.0})
+    G.V_m = net.populations[0].initial["v"]
+    ids = np.array(G.tolist())
+    for pr in net.projections:
+        sign = 1.0 if pr.receptor == "excitatory" else -1.0
+        nest.Connect(ids[pr.pre_idx], ids[pr.post_idx], "one_to_one",
+                     {"synapse_model": "static_synapse", "weight": sign * 1000.0 * pr.weight,
+                      "delay": pr.delay.copy()})
+    rec = nest.Create("spike_recorder")
+    nest.Connect(G, rec)
+    nest.Simulate(400.0)
+    ev = rec.events
+    theirs = sorted(zip((np.asarray(ev["senders"]) - ids[0]).tolist(),
+                        np.round(ev["times"], 6).tolist()))
+    ours = sorted(zip(sp.ids.tolist(), np.round(sp.times, 6).tolist()))
+    assert len(ours) > 1000
+    assert ours == theirs
