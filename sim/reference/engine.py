@@ -173,11 +173,12 @@ class Engine:
             nb[a % n_slots][:, remap[keep]] = ob[a % old_syn.n_slots][:, keep]
         new_syn.n_slots = n_slots
         n_hist = max(new_syn.n_hist, old_syn.n_hist)
-        self._hist = np.zeros((n_hist, new_n.n), dtype=np.int64)
+        self._hist = _history(n_hist, new_syn)
         self._hist_n = np.zeros(n_hist, dtype=np.int64)
         for e in range(max(self._k - old_syn.n_hist + 1, -1), self._k):
             ids = remap[hist[e % old_syn.n_hist, :hist_n[e % old_syn.n_hist]]]
             ids = ids[ids >= 0]
+            ids = ids[new_syn.plastic_out[ids]]     # others have no plastic synapse now
             self._hist[e % n_hist, :len(ids)] = ids
             self._hist_n[e % n_hist] = len(ids)
         new_syn.n_hist = n_hist
@@ -229,7 +230,7 @@ class Engine:
         self._S = nrn.S0.copy()
         self._until = np.zeros(nrn.n)
         self._buf = np.zeros(syn.n_slots * 2 * nrn.n)
-        self._hist = np.zeros((syn.n_hist, nrn.n), dtype=np.int64)
+        self._hist = _history(syn.n_hist, syn)
         self._hist_n = np.zeros(syn.n_hist, dtype=np.int64)
         self._pl_state = B.initial_plastic_state(syn)
         self._traces = {key: _Trace(units) for key, units in zip(self._rec.keys,
@@ -304,6 +305,12 @@ class Engine:
                 times = _ms(first_next[r] + np.arange(c) * every[r], self.dt)
                 data = rec_out[rec_off[r]:rec_off[r] + c * width[r]].reshape(c, width[r])
                 self._traces[key].chunks.append((times, rec.local[r], data))
+
+
+def _history(n_hist: int, syn: B.Synapses) -> np.ndarray:
+    """Ring of the last n_hist steps' spikes of neurons with plastic synapses (their
+    arrivals are computed from it); one row per step, room for each such neuron once."""
+    return np.zeros((n_hist, max(1, int(syn.plastic_out.sum()))), dtype=np.int64)
 
 
 def _ms(steps: np.ndarray, dt: float) -> np.ndarray:
