@@ -171,7 +171,10 @@ def step_timing(n_sp, spiked, axon_ptr, axon_dst, axon_syn, core_of, slot_of, co
     # 3: hop by hop, earliest first
     size = 0
     for p in range(m):
-        size = _push(ht, hp, size, dep[p], p)
+        if px[p] == core_xy[dst[p], 0] and py[p] == core_xy[dst[p], 1]:
+            arr[p] = dep[p]            # same router: no link to contend for
+        else:
+            size = _push(ht, hp, size, dep[p], p)
     while size > 0:
         t, p, size = _pop(ht, hp, size)
         x, y = px[p], py[p]
