@@ -194,6 +194,9 @@ def test_tick_slipping_changes_dynamics_on_a_slow_mesh():
     assert a["packet_deliver_tick"].tolist() == [2, 5]
     assert a["packet_used_tick"].tolist() == [4, 7]
     assert r.timing.metrics["packets_late"] == 2 and r.timing.metrics["slip_ticks_max"] == 2
+    # one slot per core: the sweep takes one neuron update; latency = spike out + one hop
+    assert r.timing.metrics["core_sweep_max_ns"] == slow.target.neuron_latency_ns
+    np.testing.assert_allclose(r.timing.arrays["latency_ns"], [10.0 + 2e6] * 2)
 
 
 def test_far_destination_slips_a_tick():

@@ -445,6 +445,11 @@ class Engine:
         syn = float(self._synops[0])
         e_syn = syn * self.spec.synop_energy_pj
         e_nrn = float(len(self.v)) * self._k * self.spec.neuron_energy_pj
+        # each core sweeps its slots once per tick; its last spike leaves after the sweep
+        sweep = np.diff(self.row_ptr) * self.spec.neuron_latency_ns
+        rep.arrays["core_sweep_ns"] = sweep.astype(np.float64)
+        rep.metrics["core_sweep_max_ns"] = float(sweep.max()) if sweep.size else 0.0
+        rep.metrics["tick_utilization_max"] = rep.metrics["core_sweep_max_ns"] / self.spec.tick_ns
         rep.metrics.update({"synaptic_events": syn, "energy_synop_pJ": e_syn,
                             "energy_neuron_pJ": e_nrn,
                             "energy_total_pJ": e_syn + e_nrn + rep.metrics["energy_mesh_pJ"]})
