@@ -434,12 +434,17 @@ class BoardRunner:
         self.board = Board(port, baud=baud, timeout=timeout, retries=retries)
         self.board.load(image)
         self.progress = progress
-        self.records: list[tuple[int, int, np.ndarray]] = []
+        self._trace = _StepTrace()
         self._pop_of = _population_table(image, self.board.identity)
 
     @property
     def t(self) -> float:
-        return len(self.records) * self.dt
+        return self._trace.n_steps * self.dt
+
+    @property
+    def records(self) -> list[tuple[int, int, np.ndarray]]:
+        """(step, cycles, board neuron ids) of every step run (built on demand)."""
+        return self._trace.records()
 
     def run(self, duration_ms: float) -> None:
         steps = round(duration_ms / self.dt)
@@ -448,18 +453,18 @@ class BoardRunner:
             raise TargetError(f"run duration {duration_ms} ms is not a whole, non-negative "
                               f"number of timesteps of {self.dt} ms")
         if steps:
-            self.records += self.board.run_steps(steps, self.progress)
+            self.board.start(steps)
+            for step, cycles, ids in self.board.spikes():
+                self._trace.add(step, cycles, ids)
+                if self.progress is not None:
+                    self.progress(step)
 
     def result(self) -> Any:
         from ..hw.result import Result, Spikes, TimingReport
         res = Result(target="board", t_stop=self.t, timestep=self.dt,
-                     info={"steps": len(self.records), "board": self.board.identity.model,
+                     info={"steps": self._trace.n_steps, "board": self.board.identity.model,
                            "link": vars(self.board.link.stats).copy()})
-        if self.records:
-            steps = np.concatenate([np.full(len(r[2]), r[0], np.int64) for r in self.records])
-            hw_ids = np.concatenate([r[2] for r in self.records])
-        else:
-            steps = hw_ids = np.zeros(0, np.int64)
+        steps, hw_ids, cycles = self._trace.arrays()
         pop_idx, local = self._pop_of[0][hw_ids], self._pop_of[1][hw_ids]
         if np.any(pop_idx < 0):
             bad = hw_ids[pop_idx < 0][0]
@@ -486,7 +491,6 @@ class BoardRunner:
                     for c in range(len(self.image.cores)):
                         res.weights[f"core{c}.{r.name}"] = self.board.read_region(r.name,
                                                                                   core=c)
-        cycles = np.array([r[1] for r in self.records], np.int64)
         counters = self.board.counters()
         res.timing = TimingReport(
             metrics={"cycles_total": float(counters.cycles),
@@ -502,7 +506,7 @@ class BoardRunner:
         """Add the stimulus spikes sent in the steps run so far (source axons follow the
         neurons: axon n_neurons + k is IR neuron ir_of_axon[...])."""
         st, ax = np.asarray(fpga["stim_step"]), np.asarray(fpga["stim_axon"])
-        sel = st < len(self.records)
+        sel = st < self._trace.n_steps
         ir = np.asarray(fpga["ir_of_axon"])[ax[sel]]
         sizes = [p.size for p in self.image.network.populations]
         starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
@@ -520,6 +524,51 @@ class BoardRunner:
             self.close()
         except Exception:
             pass
+
+
+class _StepTrace:
+    """Every step's cycles and spikes in compact arrays (a long run holds millions of
+    steps: 4 bytes per cycle count and per spike, consolidated in blocks)."""
+
+    BLOCK = 65536
+
+    def __init__(self) -> None:
+        self.n_steps = 0
+        self._cycles: list[np.ndarray] = []
+        self._ids: list[np.ndarray] = []
+        self._counts: list[np.ndarray] = []
+        self._open_cycles: list[int] = []
+        self._open_ids: list[np.ndarray] = []
+
+    def add(self, step: int, cycles: int, ids: np.ndarray) -> None:
+        if step != self.n_steps:
+            raise P.ProtocolError(f"step {step} recorded where step {self.n_steps} was due")
+        self._open_cycles.append(cycles)
+        self._open_ids.append(ids)
+        self.n_steps += 1
+        if len(self._open_cycles) >= self.BLOCK:
+            self._close()
+
+    def _close(self) -> None:
+        if self._open_cycles:
+            self._cycles.append(np.array(self._open_cycles, np.uint32))
+            self._counts.append(np.array([len(i) for i in self._open_ids], np.int32))
+            self._ids.append(np.concatenate(self._open_ids).astype(np.int32)
+                             if self._open_ids else np.zeros(0, np.int32))
+            self._open_cycles, self._open_ids = [], []
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(step of each spike, board id of each spike, cycles of each step)."""
+        self._close()
+        cat = (lambda xs, dt: np.concatenate(xs).astype(dt) if xs else np.zeros(0, dt))
+        counts = cat(self._counts, np.int64)
+        return (np.repeat(np.arange(counts.size, dtype=np.int64), counts),
+                cat(self._ids, np.int64), cat(self._cycles, np.int64))
+
+    def records(self) -> list[tuple[int, int, np.ndarray]]:
+        steps, ids, cycles = self.arrays()
+        cuts = np.searchsorted(steps, np.arange(cycles.size + 1))
+        return [(k, int(cycles[k]), ids[cuts[k]:cuts[k + 1]]) for k in range(cycles.size)]
 
 
 def _population_table(image: Any, ident: P.Identity) -> tuple[np.ndarray, np.ndarray]:

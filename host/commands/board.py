@@ -67,7 +67,19 @@ def main_run(args: argparse.Namespace) -> int:
     from ...hw.image import HardwareImage
     from ..board import BoardRunner
     image = HardwareImage.load(args.image)
-    runner = BoardRunner(image, port=args.port, baud=args.baud, timeout=args.timeout)
+    total = round(args.duration / float(image.target.timestep or image.network.timestep))
+    t0 = time.monotonic()
+    last = [t0]
+
+    def progress(step: int) -> None:  # a line every 2 s for long runs
+        now = time.monotonic()
+        if now - last[0] >= 2.0:
+            last[0] = now
+            print(f"  step {step + 1}/{total} ({(step + 1) / (now - t0):,.0f} steps/s)",
+                  flush=True)
+
+    runner = BoardRunner(image, port=args.port, baud=args.baud, timeout=args.timeout,
+                         progress=progress)
     try:
         runner.run(args.duration)
         result = runner.result()
