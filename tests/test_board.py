@@ -254,3 +254,18 @@ def test_failing_model_is_reported_not_a_hang():
         board.reset()  # a reset clears the fault; the board serves again
         assert board.counters().steps == 0
         board.close()
+
+
+def test_fault_wrapper_damages_at_its_rate_and_repeats_with_its_seed():
+    data = bytes(range(256)) * 400  # 102,400 bytes
+    a = FaultySerial(None, rate=0.01, seed=3)
+    out = a.damage(data)
+    n = a.stats.damaged
+    assert abs(n - 1024) < 5 * 32  # binomial: mean 1024, sd ~32
+    assert min(a.stats.drop, a.stats.dup, a.stats.flip) > 250
+    assert len(out) == len(data) - a.stats.drop + a.stats.dup
+    b = FaultySerial(None, rate=0.01, seed=3)
+    assert b.damage(data) == out
+    assert FaultySerial(None, rate=0.0).damage(data) == data
+    with pytest.raises(ValueError, match="fault rate 2 must be in 0..1"):
+        FaultySerial(None, rate=2)
