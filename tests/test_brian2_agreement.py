@@ -1,7 +1,7 @@
 """The reference engine agrees with Brian2 2.9 on random float networks, spike by spike.
 
 Each network: Poisson-like input given as spike-array times (so both simulators see the
-same input), IF_curr_exp or IF_cond_exp cells with random parameters, an input projection
+same input), IF_curr_exp or IF_cond_exp cells (a few IF_*_alpha too) with random parameters, an input projection
 (static or STDP), sparse excitatory and inhibitory recurrence. The same IR is written as
 Brian2 equations here (from the PyNN model definitions) and run with the numpy target.
 Every spike must have a partner within one timestep.
@@ -35,7 +35,7 @@ def make_network(seed: int, model: str, rule: str | None) -> ir.Network:
     params = dict(cm=u(0.2, 0.5), tau_m=u(10, 25), tau_syn_E=u(2, 6), tau_syn_I=u(4, 10),
                   tau_refrac=rng.choice([0.0, 1.0, 2.0], n), v_rest=u(-66, -64),
                   v_reset=u(-70, -66), v_thresh=u(-55, -51), i_offset=u(0.0, 0.3))
-    cond = model == "IF_cond_exp"
+    cond = model.startswith("IF_cond")
     if cond:
         params.update(e_rev_E=u(-2, 2), e_rev_I=u(-82, -75))
     w_in, w_rec = (0.012, 0.004) if cond else (0.8, 0.25)
@@ -80,24 +80,34 @@ def run_brian2(net: ir.Network, duration: float):
     b2.defaultclock.dt = net.timestep * ms
     cells = net.population("cells")
     p = cells.params
-    cond = cells.model == "IF_cond_exp"
+    cond = cells.model.startswith("IF_cond")
+    alpha = cells.model.endswith("alpha")
     if cond:
         eqs = """
         dv/dt = (v_rest - v)/tau_m + (ge*(e_rev_E - v) + gi*(e_rev_I - v) + i_offset)/c_m
                 : volt (unless refractory)
-        dge/dt = -ge/tau_syn_E : siemens
-        dgi/dt = -gi/tau_syn_I : siemens
         e_rev_E : volt
         e_rev_I : volt
         """
-        syn_e, syn_i, wunit, method = "ge", "gi", uS, "rk4"
+        syn_e, syn_i, wunit, method, unit = "ge", "gi", uS, "rk4", "siemens"
     else:
         eqs = """
-        dv/dt = (v_rest - v)/tau_m + (ie - ii + i_offset)/c_m : volt (unless refractory)
-        die/dt = -ie/tau_syn_E : amp
-        dii/dt = -ii/tau_syn_I : amp
+        dv/dt = (v_rest - v)/tau_m + (ge - gi + i_offset)/c_m : volt (unless refractory)
         """
-        syn_e, syn_i, wunit, method = "ie", "ii", nA, "exact"
+        syn_e, syn_i, wunit, method, unit = "ge", "gi", nA, "exact", "amp"
+    if alpha:   # PyNN's alpha synapse: y jumps by w, g peaks at w one tau later
+        eqs += f"""
+        dge/dt = (2.718281828459045*ye - ge)/tau_syn_E : {unit}
+        dye/dt = -ye/tau_syn_E : {unit}
+        dgi/dt = (2.718281828459045*yi - gi)/tau_syn_I : {unit}
+        dyi/dt = -yi/tau_syn_I : {unit}
+        """
+        syn_e, syn_i = "ye", "yi"
+    else:
+        eqs += f"""
+        dge/dt = -ge/tau_syn_E : {unit}
+        dgi/dt = -gi/tau_syn_I : {unit}
+        """
     eqs += """
     c_m : farad
     tau_m : second
@@ -165,6 +175,8 @@ def run_brian2(net: ir.Network, duration: float):
 
 CASES = [(seed, model, rule) for seed in range(4) for model in ("IF_curr_exp", "IF_cond_exp")
          for rule in (None, "stdp_additive", "stdp_multiplicative")]
+CASES += [(seed, model, None) for seed in range(2) for model in ("IF_curr_alpha",
+                                                                 "IF_cond_alpha")]
 
 
 @pytest.mark.parametrize("seed,model,rule", CASES)
