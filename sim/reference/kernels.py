@@ -18,7 +18,7 @@ from .layout import (A, AE, AI, DHE, DHI, A_MINUS, A_PLUS, B, C, CM, COND_ALPHA,
                      E_NA, EIF_ALPHA, EIF_EXP, FIRST_STAMP, G_K, G_L, G_NA, GH, GM, GN, HH,
                      I_OFFSET, IZHIKEVICH, IZHIKEVICH_THRESHOLD, LAST_STAMP, NSUB, P20,
                      P21E, P21I, P22, P31E, P31I, P_SPIKE, PSE, PSI, SE, SI, SOURCE_ARRAY,
-                     SOURCE_POISSON, STDP_ADD, STDP_MULT, T_POST, T_PRE, TAU_FACIL,
+                     SOURCE_POISSON, STDP_ADD, T_POST, T_PRE, TAU_FACIL,
                      TAU_M, TAU_MINUS, TAU_PLUS, TAU_REC, TAU_SE, TAU_SI, TAU_W, TSODYKS,
                      U_USE, V, V_OFFSET, V_REST, V_RESET, V_SPIKE, V_THRESH, W, W_MAX,
                      W_MIN, X_PRE, Y_POST, YE, YI)
