@@ -75,9 +75,11 @@ def _pick(columns: list[str], word: str, given: str | None) -> str | None:
             raise SweepError(f"report column {given!r} not in the results; numeric columns: "
                              f"{columns}")
         return given
-    hits = [c for c in columns if word in c.lower()]
-    preferred = [c for c in hits if "mean" in c or "total" in c]
-    return (preferred or hits or [None])[0]
+    hits = [c for c in columns if word in c.lower() and "hist" not in c.lower()]
+    # a network-wide mean or total first, then the shortest name (latency_mean_ns before
+    # latency_max_ns, energy_total_pJ before energy_synop_pJ)
+    hits.sort(key=lambda c: ("mean" not in c and "total" not in c, len(c), c))
+    return hits[0] if hits else None
 
 
 def _axis_values(col: pa.ChunkedArray) -> tuple[np.ndarray, list[str] | None]:
