@@ -87,13 +87,16 @@ def reference_run(task: SweepTask, network: Network) -> "Result | None":
 
 
 def _timing_columns(result: Result) -> dict[str, float]:
-    """Scalar timing metrics as they are, per-step/per-link arrays as _mean and _max."""
+    """Scalar timing metrics as they are, per-step/per-link arrays as _mean and _max
+    (histograms, whose mean and max say nothing, are left out)."""
     out: dict[str, float] = {}
     if result.timing is None:
         return out
     for k, v in result.timing.metrics.items():
         out[k] = float(v)
     for k, arr in result.timing.arrays.items():
+        if "hist" in k:
+            continue
         arr = np.asarray(arr)
         if arr.size and arr.dtype.kind in "iuf":
             out[f"{k}_mean"] = float(arr.mean())
