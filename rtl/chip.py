@@ -3,9 +3,11 @@ memory, behind the host-facing `ControlSignature` (rtl.signatures) that a UART f
 attaches to.
 
 Per timestep: START (pulse `go` to every core), WAIT (until every core is done), RC (route:
-per core, one cycle per spike it emitted, broadcast to every core's next event list and
-shown on `spike_valid`, plus one cycle to move to the next core), RS (one cycle per
-stimulus spike of this step, plus one), END (one cycle: `step_done`, `step_cycles`).
+per core, two cycles per spike it emitted (synchronous read of its spike list), broadcast
+to every core's next event list and shown on `spike_valid`, plus one cycle to move to the
+next core), RS (two cycles per stimulus spike of this step, plus two), END (one cycle:
+`step_done`, `step_cycles`). `w_data` is the weight at `w_core`/`w_addr` of the cycle
+before (a synchronous block-RAM read).
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ class Chip(wiring.Component):
         stim = Memory(shape=unsigned(32 + self.axon_bits), depth=len(self.stim_step),
                       init=[(a << 32) | s for s, a in zip(self.stim_step, self.stim_axon)])
         m.submodules.stim = stim
-        st_rd = stim.read_port(domain="comb")
+        st_rd = stim.read_port()
 
         t = Signal(32)
         t_slot = Signal(unsigned(ubits(D - 1)))
@@ -62,6 +64,7 @@ class Chip(wiring.Component):
         sp = Signal(unsigned(ubits(len(self.stim_step) - 1)))
         in_n = Signal(unsigned(self.axon_bits + 1))
         rc = Signal(unsigned(ubits(C - 1)))
+        ph = Signal()
         ri = Signal(unsigned(ubits(self.npc)))
         m.d.comb += [ctl.t.eq(t), st_rd.addr.eq(sp)]
         st_step, st_axon = st_rd.data[:32], st_rd.data[32:]
@@ -101,26 +104,32 @@ class Chip(wiring.Component):
                 m.d.comb += ctl.busy.eq(1)
                 m.d.sync += cyc.eq(cyc + 1)
                 with m.If(all_done):
-                    m.d.sync += [in_n.eq(0), rc.eq(0), ri.eq(0)]
+                    m.d.sync += [in_n.eq(0), rc.eq(0), ri.eq(0), ph.eq(0)]
                     m.next = "RC"
-            with m.State("RC"):
+            with m.State("RC"):    # ph0: next core, or ask spike ri; ph1: broadcast it
                 m.d.comb += ctl.busy.eq(1)
                 m.d.sync += cyc.eq(cyc + 1)
-                with m.If(ri == out_n):
-                    m.d.sync += [rc.eq(rc + 1), ri.eq(0)]
-                    with m.If(rc == C - 1):
-                        m.next = "RS"
+                with m.If(ph == 0):
+                    with m.If(ri == out_n):
+                        m.d.sync += [rc.eq(rc + 1), ri.eq(0)]
+                        with m.If(rc == C - 1):
+                            m.next = "RS"
+                    with m.Else():
+                        m.d.sync += ph.eq(1)
                 with m.Else():
                     m.d.comb += [bcast.eq(1), bdata.eq(out_d), ctl.spike_valid.eq(1),
                                  ctl.spike_axon.eq(out_d)]
-                    m.d.sync += [in_n.eq(in_n + 1), ri.eq(ri + 1)]
-            with m.State("RS"):
+                    m.d.sync += [in_n.eq(in_n + 1), ri.eq(ri + 1), ph.eq(0)]
+            with m.State("RS"):    # ph0: ask stimulus entry sp; ph1: its step == t?
                 m.d.comb += ctl.busy.eq(1)
                 m.d.sync += cyc.eq(cyc + 1)
-                with m.If(st_step == t):
+                with m.If(ph == 0):
+                    m.d.sync += ph.eq(1)
+                with m.Elif(st_step == t):
                     m.d.comb += [bcast.eq(1), bdata.eq(st_axon)]
-                    m.d.sync += [in_n.eq(in_n + 1), sp.eq(sp + 1)]
+                    m.d.sync += [in_n.eq(in_n + 1), sp.eq(sp + 1), ph.eq(0)]
                 with m.Else():
+                    m.d.sync += ph.eq(0)
                     m.next = "END"
             with m.State("END"):
                 m.d.comb += [ctl.busy.eq(1), ctl.step_done.eq(1),

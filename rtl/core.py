@@ -1,11 +1,13 @@
 """One time-multiplexed LIF/STDP core, generated from one `Core` of an fpga image.
 
-A state machine, one item per clock cycle (the cycle cost in hw/targets/fpga.py):
-EV (one event of the list) -> SYN (one synapse of its row) ... -> NEU (one neuron) ->
-[TR (one pre trace per axon) -> PHDR (one spiking neuron) -> POT (one plastic input)] ->
-DONE. Memories are read combinationally and written at the clock edge, so a synapse that
-hits the ring word the previous synapse wrote reads the new value. The arithmetic is
-emulator.fpga.oracle's, statement by statement.
+A state machine over EV (one event of the list) -> SYN (one synapse of its row) ... -> NEU
+(one neuron) -> [TR (one pre trace per axon) -> PHDR (one spiking neuron) -> POT (one
+plastic input)] -> DONE. Every memory has synchronous read ports (block RAM on an FPGA), so
+an item takes one cycle per level of dependent reads plus one (`ph` counts them; the costs
+are in hw/targets/fpga.py): NEU and TR 2 cycles, EV, SYN, PHDR and POT 3. An item writes
+in its last cycle, before the next item reads, so a synapse that hits the ring word the
+previous synapse wrote reads the new value. The arithmetic is emulator.fpga.oracle's,
+statement by statement.
 """
 
 from __future__ import annotations
@@ -76,46 +78,46 @@ class LifCore(wiring.Component):
 
         # --- memories -----------------------------------------------------------------
         row = _rom_or_ram(m, "row_ptr", ptr, mm["row_ptr"])
-        row_a, row_b = row.read_port(domain="comb"), row.read_port(domain="comb")
+        row_a, row_b = row.read_port(), row.read_port()
         syn_post = _rom_or_ram(m, "syn_post", unsigned(self.neuron_bits), mm["syn_post"])
         syn_w = _rom_or_ram(m, "syn_w", wshape, mm["syn_w"])
         syn_dly = _rom_or_ram(m, "syn_delay", unsigned(self.slot_bits), mm["syn_delay"])
         syn_pl = _rom_or_ram(m, "syn_plastic", 1, mm["syn_plastic"])
-        post_rd = syn_post.read_port(domain="comb")
-        w_rd, w_wr = syn_w.read_port(domain="comb"), syn_w.write_port()
-        w_host = syn_w.read_port(domain="comb")
-        dly_rd = syn_dly.read_port(domain="comb")
-        pl_rd = syn_pl.read_port(domain="comb")
+        post_rd = syn_post.read_port()
+        w_rd, w_wr = syn_w.read_port(), syn_w.write_port()
+        w_host = syn_w.read_port()
+        dly_rd = syn_dly.read_port()
+        pl_rd = syn_pl.read_port()
         prm = {}
         for name, shape in (("theta", sshape), ("u_reset", sshape), ("bias", sshape),
                             ("dm", unsigned(F)), ("ds", unsigned(F)),
                             ("refrac", unsigned(spec.refrac_bits))):
-            prm[name] = _rom_or_ram(m, name, shape, p[name]).read_port(domain="comb")
+            prm[name] = _rom_or_ram(m, name, shape, p[name]).read_port()
         u_mem = _rom_or_ram(m, "u", sshape, p["u0"])
         isyn_mem = _rom_or_ram(m, "isyn", sshape, [0] * n)
         ref_mem = _rom_or_ram(m, "ref", unsigned(spec.refrac_bits), [0] * n)
         ring = _rom_or_ram(m, "ring", sshape, [0] * (D * n))
         in_list = _rom_or_ram(m, "in_list", unsigned(self.axon_bits), [0] * G)
         out_list = _rom_or_ram(m, "out_list", unsigned(self.neuron_bits), [0] * n)
-        u_rd, u_wr = u_mem.read_port(domain="comb"), u_mem.write_port()
-        i_rd, i_wr = isyn_mem.read_port(domain="comb"), isyn_mem.write_port()
-        r_rd, r_wr = ref_mem.read_port(domain="comb"), ref_mem.write_port()
-        ring_rd, ring_wr = ring.read_port(domain="comb"), ring.write_port()
-        in_rd, in_wr = in_list.read_port(domain="comb"), in_list.write_port()
-        out_rd, out_wr = out_list.read_port(domain="comb"), out_list.write_port()
+        u_rd, u_wr = u_mem.read_port(), u_mem.write_port()
+        i_rd, i_wr = isyn_mem.read_port(), isyn_mem.write_port()
+        r_rd, r_wr = ref_mem.read_port(), ref_mem.write_port()
+        ring_rd, ring_wr = ring.read_port(), ring.write_port()
+        in_rd, in_wr = in_list.read_port(), in_list.write_port()
+        out_rd, out_wr = out_list.read_port(), out_list.write_port()
         if stdp:
             y_mem = _rom_or_ram(m, "y", tshape, [0] * n)
             x_mem = _rom_or_ram(m, "x", tshape, [0] * G)
             flag = _rom_or_ram(m, "flag", 1, [0] * G)
-            y_rd, y_wr = y_mem.read_port(domain="comb"), y_mem.write_port()
-            x_rd, x_wr = x_mem.read_port(domain="comb"), x_mem.write_port()
-            f_rd, f_wr = flag.read_port(domain="comb"), flag.write_port()
+            y_rd, y_wr = y_mem.read_port(), y_mem.write_port()
+            x_rd, x_wr = x_mem.read_port(), x_mem.write_port()
+            f_rd, f_wr = flag.read_port(), flag.write_port()
             col = _rom_or_ram(m, "col_ptr", ptr, mm["col_ptr"])
-            col_a, col_b = col.read_port(domain="comb"), col.read_port(domain="comb")
+            col_a, col_b = col.read_port(), col.read_port()
             col_syn = _rom_or_ram(m, "col_syn", unsigned(self.syn_bits),
-                                  mm["col_syn"]).read_port(domain="comb")
+                                  mm["col_syn"]).read_port()
             col_pre = _rom_or_ram(m, "col_pre", unsigned(self.axon_bits),
-                                  mm["col_pre"]).read_port(domain="comb")
+                                  mm["col_pre"]).read_port()
 
         # --- registers ----------------------------------------------------------------
         e = Signal(unsigned(self.axon_bits + 1))
@@ -178,79 +180,106 @@ class LifCore(wiring.Component):
         if stdp:
             m.d.comb += [y_rd.addr.eq(j), x_rd.addr.eq(a), f_rd.addr.eq(a)]
 
+        ph = Signal(2)   # the cycle within the current item
         with m.FSM(init="DONE"):
             with m.State("DONE"):
                 m.d.comb += link.done.eq(1)
                 with m.If(link.go):
-                    m.d.sync += [e.eq(0), out_n.eq(0), j.eq(0)]
+                    m.d.sync += [e.eq(0), out_n.eq(0), j.eq(0), ph.eq(0)]
                     m.next = "EV"
-            with m.State("EV"):
-                with m.If(e == link.in_n):
-                    m.d.sync += j.eq(0)
-                    m.next = "NEU"
-                with m.Else():
-                    m.d.sync += [e.eq(e + 1), k.eq(row_a.data), kend.eq(row_b.data)]
+            with m.State("EV"):      # ph0: in_list[e]; ph1: row_ptr[axon]; ph2: row
+                with m.If(ph == 0):
+                    with m.If(e == link.in_n):
+                        m.d.sync += j.eq(0)
+                        m.next = "NEU"
+                    with m.Else():
+                        m.d.sync += ph.eq(1)
+                with m.Elif(ph == 1):
+                    m.d.sync += ph.eq(2)
                     if stdp:
                         m.d.comb += [f_wr.addr.eq(a_in), f_wr.data.eq(1), f_wr.en.eq(1)]
+                with m.Else():
+                    m.d.sync += [ph.eq(0), e.eq(e + 1), k.eq(row_a.data),
+                                 kend.eq(row_b.data)]
                     with m.If(row_a.data != row_b.data):
                         m.next = "SYN"
-            with m.State("SYN"):
-                m.d.comb += [ring_rd.addr.eq(slot * n + post_rd.data),
-                             ring_wr.addr.eq(slot * n + post_rd.data),
-                             ring_wr.data.eq(acc), ring_wr.en.eq(1)]
+            with m.State("SYN"):     # ph0: synapse k; ph1: ring, y; ph2: write
+                m.d.comb += ring_rd.addr.eq(slot * n + post_rd.data)
                 if stdp:
                     m.d.comb += y_rd.addr.eq(post_rd.data)
-                    with m.If(pl_rd.data):
-                        m.d.comb += [w_wr.addr.eq(k), w_wr.data.eq(dep), w_wr.en.eq(1)]
-                m.d.sync += k.eq(k + 1)
-                with m.If(k + 1 == kend):
-                    m.next = "EV"
-            with m.State("NEU"):
-                m.d.comb += [ring_wr.addr.eq(link.t_slot * n + j), ring_wr.data.eq(0),
-                             ring_wr.en.eq(1),
-                             i_wr.data.eq(isyn_new), i_wr.en.eq(1), u_wr.en.eq(1),
-                             r_wr.en.eq(1)]
-                with m.If(refractory):
-                    m.d.comb += [r_wr.data.eq(r_rd.data - 1), u_wr.data.eq(prm["u_reset"].data)]
-                with m.Elif(spike):
-                    m.d.comb += [r_wr.data.eq(prm["refrac"].data),
-                                 u_wr.data.eq(prm["u_reset"].data)]
-                with m.Else():
-                    m.d.comb += [r_wr.data.eq(0), u_wr.data.eq(v_new)]
-                with m.If(spike):
-                    m.d.comb += [out_wr.addr.eq(out_n), out_wr.data.eq(j), out_wr.en.eq(1)]
-                    m.d.sync += out_n.eq(out_n + 1)
-                if stdp:
-                    m.d.comb += [y_wr.data.eq(y_new), y_wr.en.eq(1)]
-                m.d.sync += j.eq(j + 1)
-                with m.If(j == n - 1):
+                with m.If(ph == 2):
+                    m.d.comb += [ring_wr.addr.eq(slot * n + post_rd.data),
+                                 ring_wr.data.eq(acc), ring_wr.en.eq(1)]
                     if stdp:
-                        m.d.sync += a.eq(0)
-                        m.next = "TR"
-                    else:
-                        m.next = "DONE"
-            if stdp:
-                with m.State("TR"):
-                    m.d.comb += [x_wr.data.eq(x_new), x_wr.en.eq(1),
-                                 f_wr.addr.eq(a), f_wr.data.eq(0), f_wr.en.eq(1)]
-                    m.d.sync += a.eq(a + 1)
-                    with m.If(a == G - 1):
-                        m.d.sync += pidx.eq(0)
-                        m.next = "PHDR"
-                with m.State("PHDR"):
-                    m.d.comb += out_rd.addr.eq(pidx)
-                    with m.If(pidx == out_n):
-                        m.next = "DONE"
+                        with m.If(pl_rd.data):
+                            m.d.comb += [w_wr.addr.eq(k), w_wr.data.eq(dep), w_wr.en.eq(1)]
+                    m.d.sync += [k.eq(k + 1), ph.eq(0)]
+                    with m.If(k + 1 == kend):
+                        m.next = "EV"
+                with m.Else():
+                    m.d.sync += ph.eq(ph + 1)
+            with m.State("NEU"):     # ph0: neuron j's words; ph1: update and write
+                with m.If(ph == 1):
+                    m.d.comb += [ring_wr.addr.eq(link.t_slot * n + j), ring_wr.data.eq(0),
+                                 ring_wr.en.eq(1),
+                                 i_wr.data.eq(isyn_new), i_wr.en.eq(1), u_wr.en.eq(1),
+                                 r_wr.en.eq(1)]
+                    with m.If(refractory):
+                        m.d.comb += [r_wr.data.eq(r_rd.data - 1),
+                                     u_wr.data.eq(prm["u_reset"].data)]
+                    with m.Elif(spike):
+                        m.d.comb += [r_wr.data.eq(prm["refrac"].data),
+                                     u_wr.data.eq(prm["u_reset"].data)]
                     with m.Else():
-                        m.d.sync += [pidx.eq(pidx + 1), ck.eq(col_a.data),
+                        m.d.comb += [r_wr.data.eq(0), u_wr.data.eq(v_new)]
+                    with m.If(spike):
+                        m.d.comb += [out_wr.addr.eq(out_n), out_wr.data.eq(j),
+                                     out_wr.en.eq(1)]
+                        m.d.sync += out_n.eq(out_n + 1)
+                    if stdp:
+                        m.d.comb += [y_wr.data.eq(y_new), y_wr.en.eq(1)]
+                    m.d.sync += [j.eq(j + 1), ph.eq(0)]
+                    with m.If(j == n - 1):
+                        if stdp:
+                            m.d.sync += a.eq(0)
+                            m.next = "TR"
+                        else:
+                            m.next = "DONE"
+                with m.Else():
+                    m.d.sync += ph.eq(1)
+            if stdp:
+                with m.State("TR"):  # ph0: x[a], flag[a]; ph1: write
+                    with m.If(ph == 1):
+                        m.d.comb += [x_wr.data.eq(x_new), x_wr.en.eq(1),
+                                     f_wr.addr.eq(a), f_wr.data.eq(0), f_wr.en.eq(1)]
+                        m.d.sync += [a.eq(a + 1), ph.eq(0)]
+                        with m.If(a == G - 1):
+                            m.d.sync += pidx.eq(0)
+                            m.next = "PHDR"
+                    with m.Else():
+                        m.d.sync += ph.eq(1)
+                with m.State("PHDR"):  # ph0: out_list[p]; ph1: col_ptr[j]; ph2: column
+                    m.d.comb += out_rd.addr.eq(pidx)
+                    with m.If(ph == 0):
+                        with m.If(pidx == out_n):
+                            m.next = "DONE"
+                        with m.Else():
+                            m.d.sync += ph.eq(1)
+                    with m.Elif(ph == 1):
+                        m.d.sync += ph.eq(2)
+                    with m.Else():
+                        m.d.sync += [ph.eq(0), pidx.eq(pidx + 1), ck.eq(col_a.data),
                                      ckend.eq(col_b.data)]
                         with m.If(col_a.data != col_b.data):
                             m.next = "POT"
-                with m.State("POT"):
-                    m.d.comb += [x_rd.addr.eq(col_pre.data), w_rd.addr.eq(col_syn.data),
-                                 w_wr.addr.eq(col_syn.data), w_wr.data.eq(pot),
-                                 w_wr.en.eq(1)]
-                    m.d.sync += ck.eq(ck + 1)
-                    with m.If(ck + 1 == ckend):
-                        m.next = "PHDR"
+                with m.State("POT"):   # ph0: column entry; ph1: weight, x; ph2: write
+                    m.d.comb += [x_rd.addr.eq(col_pre.data), w_rd.addr.eq(col_syn.data)]
+                    with m.If(ph == 2):
+                        m.d.comb += [w_wr.addr.eq(col_syn.data), w_wr.data.eq(pot),
+                                     w_wr.en.eq(1)]
+                        m.d.sync += [ck.eq(ck + 1), ph.eq(0)]
+                        with m.If(ck + 1 == ckend):
+                            m.next = "PHDR"
+                    with m.Else():
+                        m.d.sync += ph.eq(ph + 1)
         return m

@@ -48,6 +48,7 @@ def test_core_step_by_step_equals_model(seed, stdp):
             spikes = []
             for i in range(ctx.get(link.out_n)):
                 ctx.set(link.out_addr, i)
+                await ctx.tick()                     # synchronous read
                 spikes.append(ctx.get(link.out_data))
             expected_cycles = model._core_step(model.cores[0])
             expected = model.cores[0].out
@@ -61,6 +62,7 @@ def test_core_step_by_step_equals_model(seed, stdp):
             got = []
             for i in range(len(w)):
                 ctx.set(link.w_addr, i)
+                await ctx.tick()
                 got.append(ctx.get(link.w_data))
             if list(w) != got:
                 mismatches.append(("weights", got, list(w)))

@@ -2,7 +2,8 @@
 
 Per-core arrays are concatenated; `no[c]`, `so[c]`, `cpo[c]`, `cso[c]`, `ro[c]` are the
 offsets of core c's neurons, synapses, column pointers, column entries and ring words. `sc[c]` holds the core's scalars
-in the order of hw.compile_fpga.CORE_SCALARS.
+in the order of hw.compile_fpga.CORE_SCALARS. Cycle costs are hw.targets.fpga.CYCLES
+(numbers inlined; tests check the kernel against the oracle and the formula).
 """
 
 from __future__ import annotations
@@ -44,11 +45,11 @@ def run_steps(n_steps, t, sp, in_list, in_n, sc, no, so, cpo_, cso_, ro, row_ptr
             cyc = 0
             for e in range(in_n):
                 a = in_list[e]
-                cyc += 1
+                cyc += 3
                 if stdp:
                     flag[c, a] = 1
                 for k in range(row_ptr[c, a], row_ptr[c, a + 1]):
-                    cyc += 1
+                    cyc += 3
                     post = syn_post[sb + k]
                     w = syn_w[sb + k]
                     slot = t_slot + syn_delay[sb + k]
@@ -62,7 +63,7 @@ def run_steps(n_steps, t, sp, in_list, in_n, sc, no, so, cpo_, cso_, ro, row_ptr
             cyc += 1
             out_n[c] = 0
             for j in range(n):
-                cyc += 1
+                cyc += 2
                 g = nb + j
                 ri = rb + t_slot * n + j
                 r = ring[ri]
@@ -88,15 +89,15 @@ def run_steps(n_steps, t, sp, in_list, in_n, sc, no, so, cpo_, cso_, ro, row_ptr
                     out_n[c] += 1
             if stdp:
                 for a in range(G):
-                    cyc += 1
+                    cyc += 2
                     xx = (x[c, a] * sc[c, DX]) >> F
                     x[c, a] = min(xx + imp, thi) if flag[c, a] != 0 else xx
                     flag[c, a] = 0
                 for p in range(out_n[c]):
                     j = out_list[c, p]
-                    cyc += 1
+                    cyc += 3
                     for k in range(col_ptr[cpo + j], col_ptr[cpo + j + 1]):
-                        cyc += 1
+                        cyc += 3
                         si = sb + col_syn[cso + k]
                         pre = col_pre[cso + k]
                         syn_w[si] = _sat(syn_w[si] + ((sc[c, A_PLUS] * x[c, pre]) >> sf),
@@ -119,7 +120,7 @@ def run_steps(n_steps, t, sp, in_list, in_n, sc, no, so, cpo_, cso_, ro, row_ptr
             next_list[m] = stim_axon[sp]
             m += 1
             sp += 1
-        cycles[s] = k_max + 2 + n_router + C + (m - n_router) + 1 + 1
+        cycles[s] = k_max + 2 * n_router + C + 2 * (m - n_router) + 2 + 3
         for i in range(m):
             in_list[i] = next_list[i]
         in_n = m

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ...hw.image import HardwareImage
+from ...hw.targets.fpga import CYCLES
 
 
 def sat(x: int, lo: int, hi: int) -> int:
@@ -77,11 +78,11 @@ class ChipModel:
         cyc = 0
         # events: axon row lookup, then one cycle per synapse
         for a in self.in_list:
-            cyc += 1
+            cyc += CYCLES["event"]
             if sc["stdp"]:
                 c.flag[a] = 1
             for k in range(m["row_ptr"][a], m["row_ptr"][a + 1]):
-                cyc += 1
+                cyc += CYCLES["synapse"]
                 post, w = m["syn_post"][k], m["syn_w"][k]
                 slot = t_slot + m["syn_delay"][k]
                 if slot >= self.D:
@@ -91,11 +92,11 @@ class ChipModel:
                 if m["syn_plastic"][k]:
                     m["syn_w"][k] = sat(w - ((sc["a_minus"] * c.y[post]) >> sf),
                                         sc["w_min"], sc["w_max"])
-        cyc += 1  # end of the event list
+        cyc += CYCLES["list_end"]
         # neurons
         c.out = []
         for j in range(c.n):
-            cyc += 1
+            cyc += CYCLES["neuron"]
             r = c.ring[t_slot][j]
             c.ring[t_slot][j] = 0
             c.isyn[j] = sat(((c.isyn[j] * p["ds"][j]) >> F) + r, self.ilo, self.ihi)
@@ -120,19 +121,19 @@ class ChipModel:
         if sc["stdp"]:
             # pre traces of every axon
             for a in range(self.G):
-                cyc += 1
+                cyc += CYCLES["trace"]
                 x = (c.x[a] * sc["dx"]) >> F
                 c.x[a] = min(x + self.imp, self.thi) if c.flag[a] else x
                 c.flag[a] = 0
             # potentiation: the plastic inputs of each neuron that spiked
             for j in c.out:
-                cyc += 1
+                cyc += CYCLES["spiking"]
                 for k in range(m["col_ptr"][j], m["col_ptr"][j + 1]):
-                    cyc += 1
+                    cyc += CYCLES["plastic"]
                     s, pre = m["col_syn"][k], m["col_pre"][k]
                     m["syn_w"][s] = sat(m["syn_w"][s] + ((sc["a_plus"] * c.x[pre]) >> sf),
                                         sc["w_min"], sc["w_max"])
-            cyc += 1  # end of the spike list
+            cyc += CYCLES["list_end"]
         return cyc
 
     def step(self) -> tuple[list[int], int]:
@@ -145,7 +146,9 @@ class ChipModel:
             self.sp += 1
         while self.sp < len(self.stim_step) and self.stim_step[self.sp] < self.t:
             self.sp += 1  # (never: stimulus steps are sorted and start at 0)
-        cycles = k_max + 2 + len(spikes) + len(self.cores) + len(stim) + 1 + 1
+        cycles = (k_max + CYCLES["route_spike"] * len(spikes)
+                  + CYCLES["route_core"] * len(self.cores) + CYCLES["stimulus"] * len(stim)
+                  + CYCLES["stimulus_end"] + CYCLES["step_fixed"])
         self.in_list = spikes + stim
         self.t += 1
         return spikes, cycles

@@ -2,21 +2,23 @@
 and trace-based pair STDP, generated in Amaranth (neurocosim.rtl) and emulated cycle by cycle
 (neurocosim.emulator.fpga).
 
-Per timestep, every core runs these phases, one clock cycle per item (`core_cycles`):
+Every memory has synchronous read ports (block RAM), so an item costs one cycle per level
+of dependent reads plus one (`CYCLES` below). Per timestep, every core runs these phases:
 
-  events     per spike of the previous step (the same list on every core): 1 cycle (axon
-             row lookup) + 1 cycle per synapse of that axon's row on this core (ring-buffer
-             accumulate at slot t + delay - 1; depression if plastic); + 1 (end of list)
-  neurons    1 cycle per neuron of the core (isyn, v, refractory, threshold, post trace)
-  pre traces 1 cycle per axon of the network          } only on a core with
-  potentiate per spiking neuron 1 cycle + 1 per plastic }  plastic synapses
-             input synapse; + 1 (end of list)         }
+  events     per spike of the previous step (the same list on every core): 3 cycles (list
+             entry, axon row lookup) + 3 per synapse of that axon's row on this core
+             (ring-buffer accumulate at slot t + delay - 1; depression if plastic); + 1
+  neurons    2 cycles per neuron of the core (isyn, v, refractory, threshold, post trace)
+  pre traces 2 cycles per axon of the network            } only on a core with
+  potentiate per spiking neuron 3 cycles + 3 per plastic  }  plastic synapses
+             input synapse; + 1 (end of list)            }
 The cores run in lock step from a 1-cycle start; the chip notices the last one done one
-cycle later; then the router broadcasts every neuron spike of the step (cores in order,
-+1 cycle per core) and every stimulus spike of the step (+1 cycle) to all cores' event
-lists, one cycle each; 1 cycle ends the step (`step_cycles`):
+cycle later; the router then broadcasts every neuron spike of the step (cores in order,
+2 cycles each, +1 per core) and every stimulus spike of the step (2 cycles each, +2) to
+all cores' event lists; 1 cycle ends the step (`core_cycles`, `step_cycles`):
 
-  cycles(t) = max over cores of core_cycles + spikes(t) + stimulus_spikes(t) + cores + 4
+  cycles(t) = max over cores of core_cycles + 2 spikes(t) + 2 stimulus_spikes(t)
+              + cores + 5
 
 A spike in step k is stamped (k + 1) * dt and reaches its targets' neuron update `delay`
 steps later (delay >= 1 step); stimulus spikes at time ts are emitted in step round(ts/dt)-1.
@@ -28,6 +30,11 @@ from dataclasses import dataclass
 
 from ..formats import NumberFormat
 from .base import TargetSpec
+
+
+#: clock cycles per item of each phase (the RTL's state machines; the emulator counts these)
+CYCLES = dict(event=3, synapse=3, list_end=1, neuron=2, trace=2, spiking=3, plastic=3,
+              route_spike=2, route_core=1, stimulus=2, stimulus_end=2, step_fixed=3)
 
 
 @dataclass(frozen=True)
@@ -123,17 +130,25 @@ class FpgaSpec(TargetSpec):
     def core_cycles(events: int, synapses: int, neurons: int, stdp: bool = False,
                     axons: int = 0, spiking: int = 0, plastic_inputs: int = 0) -> int:
         """Cycles of one core in one step (the module docstring's phases)."""
-        n = events + synapses + 1 + neurons
-        return n + (axons + spiking + plastic_inputs + 1 if stdp else 0)
+        c = CYCLES
+        n = c["event"] * events + c["synapse"] * synapses + c["list_end"] + \
+            c["neuron"] * neurons
+        if stdp:
+            n += (c["trace"] * axons + c["spiking"] * spiking + c["plastic"] * plastic_inputs
+                  + c["list_end"])
+        return n
 
     @staticmethod
     def step_cycles(core_cycles: "list[int]", spikes: int, stimulus_spikes: int) -> int:
         """Cycles of one timestep of the chip, given each core's cycles."""
-        return max(core_cycles) + spikes + stimulus_spikes + len(core_cycles) + 4
+        c = CYCLES
+        return (max(core_cycles) + c["route_spike"] * spikes + c["route_core"] * len(
+            core_cycles) + c["stimulus"] * stimulus_spikes + c["stimulus_end"]
+            + c["step_fixed"])
 
     def limits(self) -> dict[str, object]:
         out = super().limits()
-        out["cycles_per_step"] = ("max_core(events + synapses + 1 + neurons [+ axons + "
-                                  "spiking + plastic_inputs + 1]) + spikes + "
-                                  "stimulus_spikes + cores + 4")
+        out["cycles_per_step"] = ("max_core(3 events + 3 synapses + 1 + 2 neurons [+ 2 axons"
+                                  " + 3 spiking + 3 plastic_inputs + 1]) + 2 spikes + "
+                                  "2 stimulus_spikes + cores + 5")
         return out

@@ -73,8 +73,10 @@ async def chip_matches_model(dut):
         for a in range(len(image.cores[c].memories["syn_w"])):
             dut.ctl__w_core.value = c
             dut.ctl__w_addr.value = a
-            await Timer(1, unit="ns")
+            await RisingEdge(dut.clk)          # synchronous read: data after the edge
+            await ReadOnly()
             got.append(int(dut.ctl__w_data.value.to_signed()))
+            await Timer(1, unit="ns")
         weights.append(got)
         bad = np.flatnonzero(np.array(got, np.int64) != expected)
         if bad.size:
