@@ -115,6 +115,11 @@ def main() -> None:
           f"workers at the start and end); points took {ray_in_task / n * 1e3:.1f} ms "
           f"each in the Ray workers, {per_point * 1e3:.1f} ms in the loop")
     print(f"same rows on Ray and in the loop (timing columns left out): {same}")
+    load = os.getloadavg()
+    print(f"machine load average now {load[0]:.1f} (5 min {load[1]:.1f}) on "
+          f"{os.cpu_count()} CPUs: a point's own work took "
+          f"{ray_in_task / max(in_task, 1e-9):.2f}x as long in a Ray worker as in the loop; "
+          "above 1, other processes shared the cores and the speed-up is bounded by that")
 
 
 def _same_row(stored: dict, row: dict) -> bool:
