@@ -77,8 +77,11 @@ def test_lfsr_matches_bitwise_oracle():
     ref = Lfsr(int(state[0]))
     from neurocosim.emulator.truenorth.neuron import _draw
     for _ in range(200):
-        assert _draw(state, 0) == ref.draw()
+        assert _draw(state, 0, 8) == ref.draw()
     assert int(state[0]) == ref.state
+    wide = Lfsr(ref.state, 12)
+    for _ in range(50):
+        assert _draw(state, 0, 12) == wide.draw()
 
 
 def _rate(p, v0, n, active=(0,)):
@@ -138,29 +141,33 @@ def cores(draw):
     ticks = [[draw(st.booleans()) for _ in range(a)] for _ in range(draw(st.integers(1, 6)))]
     v0 = [draw(st.integers(-60, 60)) for _ in range(n)]
     return ({k: np.array(v, np.int64) for k, v in p.items()}, np.array(xbar, np.uint8),
-            np.array(types, np.int64), ticks, v0, draw(st.integers(1, 2**32 - 1)))
+            np.array(types, np.int64), ticks, v0, draw(st.integers(1, 2**32 - 1)),
+            draw(st.integers(8, 12)))
 
 
 @settings(max_examples=150, deadline=None)
 @given(cores())
 def test_kernel_matches_oracle_on_generated_cores(case):
-    p, xbar, types, ticks, v0, seed = case
+    p, xbar, types, ticks, v0, seed, bits = case
     assert set(p) == set(NEURON_PARAMS)
     v = np.array(v0, np.int64)
     ov, lfsr, olfsr = list(v0), seed, seed
     vmin, vmax = -200, 200                  # a narrow V so saturation is exercised too
     for act in ticks:
-        fired, lfsr = core_tick(np.array(act), xbar, types, p, v, lfsr, vmin, vmax)
-        of, ov, olfsr = core_tick_oracle(act, xbar, types, p, ov, olfsr, vmin, vmax)
+        fired, lfsr = core_tick(np.array(act), xbar, types, p, v, lfsr, vmin, vmax, bits)
+        of, ov, olfsr = core_tick_oracle(act, xbar, types, p, ov, olfsr, vmin, vmax, bits)
         assert fired.tolist() == of
         assert v.tolist() == ov
         assert lfsr == olfsr
 
 
-def test_core_tick_refuses_bad_v():
+def test_core_tick_refuses_bad_input():
     with pytest.raises(ValueError, match="int64 array of 1"):
         core_tick(np.array([True]), np.ones((1, 1)), np.array([0]), neuron(),
                   np.zeros(1, np.int32), 1)
+    with pytest.raises(ValueError, match="tm 9 outside 0..8"):
+        core_tick(np.array([True]), np.ones((1, 1)), np.array([0]), neuron(tm=9),
+                  np.zeros(1, np.int64), 1)
 
 
 def trace(p, v0, ticks, active=(0,)):

@@ -29,7 +29,7 @@ from .neuron import NEURON_PARAMS, _core_tick, crossbar_csr, lfsr_seed
 @njit
 def _chip_tick(k, n_slots, n_axons, sched, n_cores, row_ptr, n_eval, mirror, a_ptr, a_nrn,
                a_count, axon_type, weights, syn_stoch, leak, leak_rev, leak_stoch, alpha, beta,
-               tm, gamma, kappa, reset, v, lfsr, vmin, vmax, fired, out_rows, synops):
+               tm, gamma, kappa, reset, v, lfsr, vmin, vmax, rbits, fired, out_rows, synops):
     """One tick of every core: its first n_eval[c] rows are computed, the rest copy the
     row `mirror` names; fired rows go to out_rows; returns their count."""
     slot = k % n_slots
@@ -46,7 +46,7 @@ def _chip_tick(k, n_slots, n_axons, sched, n_cores, row_ptr, n_eval, mirror, a_p
                 m += 1
         _core_tick(c, active[:m], a_ptr, a_nrn, axon_type, weights, syn_stoch, leak,
                    leak_rev, leak_stoch, alpha, beta, tm, gamma, kappa, reset, v, lfsr, vmin,
-                   vmax, row_ptr[c], row_ptr[c] + n_eval[c], fired)
+                   vmax, rbits, row_ptr[c], row_ptr[c] + n_eval[c], fired)
         for r in range(row_ptr[c] + n_eval[c], row_ptr[c + 1]):
             v[r] = v[mirror[r]]
             fired[r] = fired[mirror[r]]
@@ -61,7 +61,7 @@ def _chip_tick(k, n_slots, n_axons, sched, n_cores, row_ptr, n_eval, mirror, a_p
 def _run_window(k0, k1, ev_ptr, ev_core, ev_axon, ev_tick, n_slots, n_axons, sched, n_cores,
                 row_ptr, n_eval, mirror, a_ptr, a_nrn, a_count, axon_type, weights, syn_stoch,
                 leak, leak_rev, leak_stoch, alpha, beta, tm, gamma, kappa, reset, v, lfsr,
-                vmin, vmax, fired, synops, dest_core, dest_axon, delay, rec_rows, rec_v,
+                vmin, vmax, rbits, fired, synops, dest_core, dest_axon, delay, rec_rows, rec_v,
                 spk_rows, spk_ticks):
     """Ticks k0..k1-1 without mesh timing, in one call: source events (CSR by tick), every
     core's tick, each spike into its destination slot (k + delay) mod n_slots, v samples.
@@ -73,7 +73,7 @@ def _run_window(k0, k1, ev_ptr, ev_core, ev_axon, ev_tick, n_slots, n_axons, sch
         n_out = _chip_tick(k, n_slots, n_axons, sched, n_cores, row_ptr, n_eval, mirror,
                            a_ptr, a_nrn, a_count, axon_type, weights, syn_stoch, leak,
                            leak_rev, leak_stoch, alpha, beta, tm, gamma, kappa, reset, v, lfsr,
-                           vmin, vmax, fired, spk_rows[n_spk:], synops)
+                           vmin, vmax, rbits, fired, spk_rows[n_spk:], synops)
         for q in range(n_spk, n_spk + n_out):
             spk_ticks[q] = k
             r = spk_rows[q]
@@ -210,6 +210,13 @@ class Engine:
         self.fired = np.zeros(R, np.bool_)
         vf = self.spec.v_format
         self.vmin, self.vmax = vf.min_int, vf.max_int
+        self.rbits = int(self.spec.prng_bits)
+        if not 1 <= self.rbits <= 31:
+            raise TargetError(f"prng_bits {self.rbits} must be in 1..31")
+        tm = self.P["tm"]
+        if tm.size and (tm.min() < 0 or tm.max() > self.rbits):
+            raise TargetError(f"threshold mask bits tm {int(tm.max())} outside 0.."
+                              f"{self.rbits} (prng_bits)")
 
     @staticmethod
     def _evaluation_order(p: dict, xbar: np.ndarray) -> tuple[np.ndarray, int]:
@@ -306,7 +313,7 @@ class Engine:
                                P["weights"], P["syn_stoch"], P["leak"], P["leak_rev"],
                                P["leak_stoch"], P["alpha"], P["beta"], P["tm"], P["gamma"],
                                P["kappa"], P["reset"], self.v, self.lfsr, self.vmin,
-                               self.vmax, self.fired, out_rows, self._synops)
+                               self.vmax, self.rbits, self.fired, out_rows, self._synops)
             rows = out_rows[:n_out].copy()
             self._spk_rows.append(rows)
             self._spk_ticks.append(np.full(n_out, k, np.int64))
@@ -348,7 +355,7 @@ class Engine:
                             P["weights"], P["syn_stoch"], P["leak"], P["leak_rev"],
                             P["leak_stoch"], P["alpha"], P["beta"], P["tm"], P["gamma"],
                             P["kappa"], P["reset"], self.v, self.lfsr, self.vmin, self.vmax,
-                            self.fired, self._synops, P["dest_core"], P["dest_axon"],
+                            self.rbits, self.fired, self._synops, P["dest_core"], P["dest_axon"],
                             P["delay"], self.rec_v_rows, rec_v, spk_rows, spk_ticks)
             self._spk_rows.append(spk_rows[:n].copy())
             self._spk_ticks.append(spk_ticks[:n].copy())

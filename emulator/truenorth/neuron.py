@@ -16,7 +16,8 @@ Per tick, for the core's neurons j (REFERENCE.md; Cassidy et al. 2013, as NeMo a
 Every addition saturates V to [vmin, vmax] (the spec's v_format).
 
 Pseudo-random numbers: each core has one 32-bit Galois LFSR (taps 32, 22, 2, 1: toggle
-mask 0x80200003); a draw advances it 8 steps and takes its low 8 bits. Draws happen only
+mask 0x80200003); a draw advances it `prng_bits` (8 on the chip) steps and takes its low
+`prng_bits` bits. Draws happen only
 where a mode needs one, in the order above, so a seed reproduces a run exactly.
 """
 
@@ -40,16 +41,16 @@ def lfsr_seed(seed: int, core: int) -> int:
 
 
 @njit
-def _draw(lfsr, c):
-    """Advance core c's LFSR 8 steps and return its low 8 bits (0..255)."""
+def _draw(lfsr, c, rbits):
+    """Advance core c's LFSR `rbits` steps and return its low `rbits` bits."""
     s = lfsr[c]
-    for _ in range(8):
+    for _ in range(rbits):
         lsb = s & 1
         s >>= 1
         if lsb:
             s ^= 0x80200003
     lfsr[c] = s
-    return s & 0xFF
+    return s & ((1 << rbits) - 1)
 
 
 @njit
@@ -65,7 +66,7 @@ def _sgn(x):
 @njit
 def _core_tick(c, active, a_ptr, a_nrn, axon_type, weights, syn_stoch, leak, leak_rev,
                leak_stoch, alpha, beta, tm, gamma, kappa, reset, v, lfsr, vmin, vmax,
-               n0, n1, fired):
+               rbits, n0, n1, fired):
     """One tick of core c: neurons n0..n1-1 (global rows of the parameter arrays), axons by
     CSR a_ptr/a_nrn (row a lists its neurons as global rows, ascending); active: the
     core's active axon indices, ascending. Writes fired[n0:n1]."""
@@ -76,7 +77,7 @@ def _core_tick(c, active, a_ptr, a_nrn, axon_type, weights, syn_stoch, leak, lea
             j = a_nrn[e]
             s = weights[j, g]
             if syn_stoch[j, g]:
-                rho = _draw(lfsr, c)
+                rho = _draw(lfsr, c, rbits)
                 if abs(s) >= rho:
                     v[j] = _sat(v[j] + _sgn(s), vmin, vmax)
             else:
@@ -85,14 +86,14 @@ def _core_tick(c, active, a_ptr, a_nrn, axon_type, weights, syn_stoch, leak, lea
         omega = _sgn(v[j]) if leak_rev[j] else 1
         lam = leak[j]
         if leak_stoch[j]:
-            rho = _draw(lfsr, c)
+            rho = _draw(lfsr, c, rbits)
             if abs(lam) >= rho:
                 v[j] = _sat(v[j] + omega * _sgn(lam), vmin, vmax)
         else:
             v[j] = _sat(v[j] + omega * lam, vmin, vmax)
         eta = 0
         if tm[j] > 0:
-            eta = _draw(lfsr, c) & ((1 << tm[j]) - 1)
+            eta = _draw(lfsr, c, rbits) & ((1 << tm[j]) - 1)
         fired[j] = False
         if v[j] >= alpha[j] + eta:
             fired[j] = True
@@ -119,11 +120,18 @@ def crossbar_csr(crossbar: np.ndarray, row0: int = 0) -> tuple[np.ndarray, np.nd
 
 def core_tick(active: np.ndarray, crossbar: np.ndarray, axon_type: np.ndarray,
               params: dict[str, np.ndarray], v: np.ndarray, lfsr: int,
-              vmin: int = -(1 << 19), vmax: int = (1 << 19) - 1) -> tuple[np.ndarray, int]:
+              vmin: int = -(1 << 19), vmax: int = (1 << 19) - 1,
+              prng_bits: int = 8) -> tuple[np.ndarray, int]:
     """One tick of one core (see the module docstring): `active` (bool per axon),
     dense `crossbar` (axons x neurons, 0/1), `axon_type` (0..3 per axon), the neuron
     parameters named in NEURON_PARAMS (weights and syn_stoch are (neurons, 4)), `v` (int64,
-    updated in place), the LFSR state. Returns (fired bool per neuron, new LFSR state)."""
+    updated in place), the LFSR state, V's range and the width of a random draw (the spec's
+    v_format and prng_bits). Returns (fired bool per neuron, new LFSR state)."""
+    if not 1 <= prng_bits <= 31:
+        raise ValueError(f"prng_bits {prng_bits} must be in 1..31")
+    tm = np.asarray(params["tm"])
+    if tm.size and (tm.min() < 0 or tm.max() > prng_bits):
+        raise ValueError(f"threshold mask bits tm {int(tm.max())} outside 0..{prng_bits}")
     crossbar = np.asarray(crossbar)
     n = crossbar.shape[1]
     ptr, nrn = crossbar_csr(crossbar)
@@ -135,5 +143,6 @@ def core_tick(active: np.ndarray, crossbar: np.ndarray, axon_type: np.ndarray,
     _core_tick(0, np.flatnonzero(active).astype(np.int64), ptr, nrn,
                np.asarray(axon_type, np.int64), p["weights"], p["syn_stoch"], p["leak"],
                p["leak_rev"], p["leak_stoch"], p["alpha"], p["beta"], p["tm"], p["gamma"],
-               p["kappa"], p["reset"], v, state, int(vmin), int(vmax), 0, n, fired)
+               p["kappa"], p["reset"], v, state, int(vmin), int(vmax), int(prng_bits), 0, n,
+               fired)
     return fired, int(state[0])

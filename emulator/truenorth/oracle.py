@@ -10,18 +10,20 @@ import numpy as np
 
 
 class Lfsr:
-    """The per-core 32-bit Galois LFSR (taps 32, 22, 2, 1); a draw is 8 steps, low byte."""
+    """The per-core 32-bit Galois LFSR (taps 32, 22, 2, 1); a draw is `bits` steps and its
+    low `bits` bits."""
 
-    def __init__(self, state: int) -> None:
+    def __init__(self, state: int, bits: int = 8) -> None:
         self.state = int(state)
+        self.bits = int(bits)
 
     def draw(self) -> int:
-        for _ in range(8):
+        for _ in range(self.bits):
             out = self.state & 1
             self.state >>= 1
             if out:
                 self.state ^= (1 << 31) | (1 << 21) | (1 << 1) | 1
-        return self.state & 0xFF
+        return self.state % (1 << self.bits)
 
 
 def _sgn(x: int) -> int:
@@ -29,9 +31,9 @@ def _sgn(x: int) -> int:
 
 
 def core_tick_oracle(active, crossbar, axon_type, params, v, lfsr: int,
-                     vmin: int = -(1 << 19), vmax: int = (1 << 19) - 1):
+                     vmin: int = -(1 << 19), vmax: int = (1 << 19) - 1, prng_bits: int = 8):
     """(fired list, new v list, new LFSR state) of one tick; inputs are not modified."""
-    rng = Lfsr(lfsr)
+    rng = Lfsr(lfsr, prng_bits)
     n = len(v)
     v = [int(x) for x in v]
     w, b = params["weights"], params["syn_stoch"]
@@ -136,7 +138,8 @@ def run_oracle(image, ticks: int) -> list[tuple[int, int, int]]:
             params = {p: np.asarray(core.params[p]) for p in NEURON_PARAMS}
             fired, v[c], lfsr[c] = core_tick_oracle(active, core.memories["crossbar"],
                                                     core.memories["axon_type"], params, v[c],
-                                                    lfsr[c], vf.min_int, vf.max_int)
+                                                    lfsr[c], vf.min_int, vf.max_int,
+                                                    spec.prng_bits)
             fired_all += [(c, s) for s, f in enumerate(fired) if f]
         for c, s in fired_all:
             out.append((k, c, s))
