@@ -19,8 +19,8 @@ class ControlSignature(wiring.Signature):
     - `spike_valid` strobes once per neuron spike with `spike_axon` (the axon id, i.e.
       core * neurons_per_core + slot) during the router phase of the step `t` it fired in;
       no back-pressure: a consumer takes one per cycle;
-    - `w_core`/`w_addr` select a synapse word, `w_data` is its weight, combinationally
-      (valid while the chip is idle).
+    - `w_core`/`w_addr` select a synapse word; `w_data` is its weight one clock cycle
+      later (a synchronous block-RAM read; read while the chip is idle).
     """
 
     def __init__(self, axon_bits: int, syn_bits: int, core_bits: int, weight_bits: int):

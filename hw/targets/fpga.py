@@ -71,7 +71,8 @@ class FpgaSpec(TargetSpec):
     trace_impulse: int = 128
     #: fractional bits of the STDP amplitudes (weight LSBs per trace LSB)
     stdp_frac_bits: int = 8
-    clock_hz: float = 100e6
+    #: the iCE40 boards' 12 MHz oscillator (an iCE40 UP5K closes timing at about 15 MHz)
+    clock_hz: float = 12e6
     max_neurons_per_core: int = 4096
     max_cores: int = 16
 
