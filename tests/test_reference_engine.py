@@ -348,3 +348,25 @@ def test_update_with_a_population_inserted_before_keeps_recorded_spikes():
     assert "first" not in eng.result().spikes
     eng.run(5.0)
     assert eng.result().spikes["cells"].times.tolist()[:len(before)] == before.times.tolist()
+
+
+@pytest.mark.parametrize("cut", [0.1, 3.7, 12.5, 50.0])
+def test_homogeneous_population_update_and_reset_mid_refractoriness(cut):
+    """The fast IF_curr_exp path lists refractory neurons; update() and reset() rebuild
+    that list, so splitting a run anywhere (neurons mid-refractory) changes nothing."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from networks import build_cuba
+    net = build_cuba(n=300, seed=3, p_connect=0.1, record_v=True)
+    ref = Engine(net)
+    ref.run(100.0)
+    eng = Engine(net)
+    eng.run(cut)
+    moved = build_cuba(n=300, seed=3, p_connect=0.1, record_v=True)
+    moved.populations.insert(0, ir.Population("pad", 5, "SpikeSourceArray"))  # shifts ids
+    eng.update(moved)
+    eng.run(100.0 - cut)
+    results_equal(eng.result(), ref.result())
+    assert len(ref.result().spikes["cuba"]) > 100
+    eng.reset()
+    eng.run(100.0)
+    results_equal(eng.result(), ref.result())

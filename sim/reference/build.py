@@ -115,8 +115,9 @@ class Synapses:
     """Static synapses (CSR by pre) and plastic synapses (CSR by pre, by delay; CSC by post)."""
 
     st_ptr: np.ndarray
-    st_tgt: np.ndarray
-    st_delay: np.ndarray
+    #: per static synapse: delay * 2n + receptor * n + target, its place in the input ring
+    #: relative to the sending step's slot (int32 when the ring is small enough)
+    st_off: np.ndarray
     st_w: np.ndarray
     n_slots: int
     pl_ptr: np.ndarray
@@ -300,9 +301,12 @@ def build_synapses(net: Network, dt: float) -> Synapses:
     order = np.argsort(pre, kind="stable")
     positions(st_parts, order, False)
     st_delay = cat(st_parts, "delay", np.int64)[order]
-    syn = dict(st_ptr=_ptr(pre, n), st_tgt=cat(st_parts, "tgt", np.int64)[order],
-               st_delay=st_delay, st_w=cat(st_parts, "w", np.float64)[order],
-               n_slots=int(st_delay.max()) + 1 if st_delay.size else 1)
+    n_slots = int(st_delay.max()) + 1 if st_delay.size else 1
+    st_off = st_delay * (2 * n) + cat(st_parts, "tgt", np.int64)[order]
+    if n_slots * 2 * n < 2**31 - 1:
+        st_off = st_off.astype(np.int32)
+    syn = dict(st_ptr=_ptr(pre, n), st_off=st_off,
+               st_w=cat(st_parts, "w", np.float64)[order], n_slots=n_slots)
 
     pre = cat(pl_parts, "pre", np.int64)
     delay = cat(pl_parts, "delay", np.int64)

@@ -206,6 +206,7 @@ class Engine:
                          -(-self._k // int(self._rec.every[r])) * int(self._rec.every[r]))
             for r, key in enumerate(self._rec.keys)], dtype=np.int64)
         self._ssa_pos = self._ssa_cursor()
+        self._list_refractory()
 
     def reset(self) -> None:
         """Back to t = 0 and initial state; recordings cleared; current weights kept."""
@@ -239,11 +240,26 @@ class Engine:
         self._spk_ids: list[np.ndarray] = []
         self._spk_stamps: list[np.ndarray] = []
         self._ssa_pos = self._ssa_cursor()
+        self._list_refractory()
 
     @property
     def _rec_next_by_key(self) -> dict:
         return {(key, tuple(self._rec.local[r]), int(self._rec.every[r])): int(self._rec_next[r])
                 for r, key in enumerate(self._rec.keys)}
+
+    def _list_refractory(self) -> None:
+        """The refractory neurons of homogeneous IF_curr_exp populations, listed per
+        population with the value v holds (the kernels' fast path restores it)."""
+        nrn = self._neurons
+        self._refr = np.zeros(nrn.n, dtype=np.int64)
+        self._refr_val = np.zeros(nrn.n)
+        self._refr_n = np.zeros(len(nrn.pop_lo), dtype=np.int64)
+        for p, (lo, hi) in enumerate(zip(nrn.pop_lo, nrn.pop_hi)):
+            if nrn.pop_model[p] == B.L.CURR_EXP and nrn.pop_homogeneous[p]:
+                ids = lo + np.flatnonzero(self._until[lo:hi] > self._k)
+                self._refr[lo:lo + len(ids)] = ids
+                self._refr_val[lo:lo + len(ids)] = self._S[B.L.V, ids]
+                self._refr_n[p] = len(ids)
 
     def _ssa_cursor(self) -> np.ndarray:
         """Per neuron, the first spike-array stamp not yet emitted."""
@@ -279,10 +295,10 @@ class Engine:
                 k, k1, self.dt, emit_zero,
                 nrn.pop_lo, nrn.pop_hi, nrn.pop_model, nrn.pop_homogeneous, self._S, nrn.Q,
                 nrn.ref_steps,
-                self._until, nrn.ssa_ptr, nrn.ssa_stamp, self._ssa_pos, nrn.pois_seed,
+                self._until, self._refr, self._refr_val, self._refr_n, nrn.ssa_ptr, nrn.ssa_stamp, self._ssa_pos, nrn.pois_seed,
                 self._currents.ptr, self._currents.idx, self._currents.uniq, waves, k0,
                 self._istim,
-                syn.st_ptr, syn.st_tgt, syn.st_delay, syn.st_w, self._buf, syn.n_slots,
+                syn.st_ptr, syn.st_off, syn.st_w, self._buf, syn.n_slots,
                 syn.pl_ptr, syn.pl_tgt, syn.pl_delay, syn.pl_w, syn.pl_rule, syn.pl_par,
                 self._pl_state, syn.pl_in_ptr, syn.pl_in_syn, syn.plastic_out, self._hist,
                 self._hist_n, syn.n_hist,

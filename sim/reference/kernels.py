@@ -261,7 +261,7 @@ def _post_spike(j, a, dt, pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state)
 
 
 @njit
-def _emit(j, e, dt, n, st_ptr, st_tgt, st_delay, st_w, buf, n_slots, plastic_out, hist,
+def _emit(j, e, dt, n, st_ptr, st_off, st_w, buf, n_slots, plastic_out, hist,
           hist_n, n_hist, pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state,
           rec_spk, spk_id, spk_stamp, spk_n):
     """Everything a spike of neuron j in step e (stamp e+1) does, except the reset."""
@@ -274,12 +274,13 @@ def _emit(j, e, dt, n, st_ptr, st_tgt, st_delay, st_w, buf, n_slots, plastic_out
         hs = (e + n_hist) % n_hist
         hist[hs, hist_n[hs]] = j
         hist_n[hs] += 1
-    start = (e % n_slots) if e >= 0 else n_slots - 1
+    total = n_slots * 2 * n
+    at = ((e % n_slots) if e >= 0 else n_slots - 1) * 2 * n
     for s in range(st_ptr[j], st_ptr[j + 1]):
-        slot = start + st_delay[s]
-        if slot >= n_slots:
-            slot -= n_slots
-        buf[slot * 2 * n + st_tgt[s]] += st_w[s]
+        q = at + st_off[s]           # st_off = delay * 2n + receptor * n + target
+        if q >= total:
+            q -= total
+        buf[q] += st_w[s]
     if pl_in_ptr[j + 1] > pl_in_ptr[j]:
         _post_spike(j, e + 1, dt, pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state)
 
@@ -302,10 +303,11 @@ def _sample(m, S, rec_row, rec_every, rec_next, rec_ptr, rec_idx, rec_out, rec_o
 
 @njit
 def _curr_exp(k, lo, hi, base, n, S, Q, until, istim, has_cs, homogeneous, buf, spiked,
-              n_sp):
-    """IF_curr_exp over neurons lo..hi-1 in loops simple enough to be vectorised (scalar
-    parameters when the population is homogeneous; the refractory gate is a float compare).
-    Returns the new spike count; consumes (zeroes) this step's input slot."""
+              n_sp, refr, refr_val, refr_n, p):
+    """IF_curr_exp over neurons lo..hi-1 in loops simple enough to be vectorised.
+    Homogeneous populations: scalar parameters, every v advanced without a gate, then the
+    few refractory neurons (listed in refr[lo:lo + refr_n[p]]) put back to their held
+    value. Returns the new spike count; consumes (zeroes) this step's input slot."""
     v = S[V, lo:hi]
     ie = S[SE, lo:hi]
     ii = S[SI, lo:hi]
@@ -321,31 +323,33 @@ def _curr_exp(k, lo, hi, base, n, S, Q, until, istim, has_cs, homogeneous, buf, 
         vr = Q[V_REST, lo]
         c0 = vr - vr * p22 + Q[I_OFFSET, lo] * p20
         th = Q[V_THRESH, lo]
-        count = 0   # spikes this step, counted in the vectorised loop, collected after
+        count = 0   # threshold crossings (refractory ones included), found in blocks below
         if has_cs:
             for i in range(m):
                 a, b = ie[i], ii[i]
-                vn = v[i] * p22 + c0 + a * p21e - b * p21i + cur[i] * p20
-                g = kf >= r[i]
-                v[i] = vn if g else v[i]
-                count += g & (vn >= th)
+                x = v[i] * p22 + c0 + a * p21e - b * p21i + cur[i] * p20
+                v[i] = x
+                count += x >= th
                 ie[i] = a * pse + be[i]
                 ii[i] = b * psi + bi[i]
+                be[i] = 0.0
+                bi[i] = 0.0
         else:
             for i in range(m):
                 a, b = ie[i], ii[i]
-                vn = v[i] * p22 + c0 + a * p21e - b * p21i
-                g = kf >= r[i]
-                v[i] = vn if g else v[i]
-                count += g & (vn >= th)
+                x = v[i] * p22 + c0 + a * p21e - b * p21i
+                v[i] = x
+                count += x >= th
                 ie[i] = a * pse + be[i]
                 ii[i] = b * psi + bi[i]
+                be[i] = 0.0
+                bi[i] = 0.0
         start = 0
-        while count > 0:   # find them block by block (block counts vectorise too)
+        while count > 0 and start < m:
             stop = min(start + 64, m)
             c = 0
             for i in range(start, stop):
-                c += (v[i] >= th) & (kf >= r[i])
+                c += v[i] >= th
             if c:
                 for i in range(start, stop):
                     if v[i] >= th and kf >= r[i]:
@@ -353,24 +357,36 @@ def _curr_exp(k, lo, hi, base, n, S, Q, until, istim, has_cs, homogeneous, buf, 
                         n_sp += 1
                 count -= c
             start = stop
-    else:
-        p22, p20 = Q[P22, lo:hi], Q[P20, lo:hi]
-        p21e, p21i = Q[P21E, lo:hi], Q[P21I, lo:hi]
-        vr, io = Q[V_REST, lo:hi], Q[I_OFFSET, lo:hi]
-        for i in range(m):
-            vn = (vr[i] + (v[i] - vr[i]) * p22[i] + ie[i] * p21e[i] - ii[i] * p21i[i]
-                  + (io[i] + cur[i]) * p20[i])
-            v[i] = vn if kf >= r[i] else v[i]
-        pse, psi = Q[PSE, lo:hi], Q[PSI, lo:hi]
-        for i in range(m):
-            ie[i] = ie[i] * pse[i] + be[i]
-        for i in range(m):
-            ii[i] = ii[i] * psi[i] + bi[i]
-        th = Q[V_THRESH, lo:hi]
-        for i in range(m):
-            if v[i] >= th[i] and kf >= r[i]:
-                spiked[n_sp] = lo + i
-                n_sp += 1
+        # refractory neurons: back to the value they hold; drop those whose time is over
+        q = 0
+        while q < refr_n[p]:
+            j = refr[lo + q]
+            if kf < until[j]:
+                S[V, j] = refr_val[lo + q]
+                q += 1
+            else:
+                last = refr_n[p] - 1
+                refr[lo + q] = refr[lo + last]
+                refr_val[lo + q] = refr_val[lo + last]
+                refr_n[p] = last
+        return n_sp
+    p22, p20 = Q[P22, lo:hi], Q[P20, lo:hi]
+    p21e, p21i = Q[P21E, lo:hi], Q[P21I, lo:hi]
+    vr, io = Q[V_REST, lo:hi], Q[I_OFFSET, lo:hi]
+    for i in range(m):
+        vn = (vr[i] + (v[i] - vr[i]) * p22[i] + ie[i] * p21e[i] - ii[i] * p21i[i]
+              + (io[i] + cur[i]) * p20[i])
+        v[i] = vn if kf >= r[i] else v[i]
+    pse, psi = Q[PSE, lo:hi], Q[PSI, lo:hi]
+    for i in range(m):
+        ie[i] = ie[i] * pse[i] + be[i]
+    for i in range(m):
+        ii[i] = ii[i] * psi[i] + bi[i]
+    th = Q[V_THRESH, lo:hi]
+    for i in range(m):
+        if v[i] >= th[i] and kf >= r[i]:
+            spiked[n_sp] = lo + i
+            n_sp += 1
     be[:] = 0.0
     bi[:] = 0.0
     return n_sp
@@ -470,9 +486,10 @@ def _cond_homogeneous(k, lo, hi, base, n, dt, alpha, S, Q, until, istim, has_cs,
 @njit
 def run_steps(k0, k1, dt, emit_zero,
               pop_lo, pop_hi, pop_model, pop_homogeneous, S, Q, ref_steps, until,
+              refr, refr_val, refr_n,
               ssa_ptr, ssa_stamp, ssa_pos, pois_seed,
               cs_ptr, cs_idx, cs_uniq, cs_wave, cs_k0, istim,
-              st_ptr, st_tgt, st_delay, st_w, buf, n_slots,
+              st_ptr, st_off, st_w, buf, n_slots,
               pl_ptr, pl_tgt, pl_delay, pl_w, pl_rule, pl_par, pl_state,
               pl_in_ptr, pl_in_syn, plastic_out, hist, hist_n, n_hist,
               rec_row, rec_every, rec_next, rec_ptr, rec_idx, rec_out, rec_off, rec_count,
@@ -485,7 +502,7 @@ def run_steps(k0, k1, dt, emit_zero,
             p = ssa_pos[j]
             if p < ssa_ptr[j + 1] and ssa_stamp[p] == 0:
                 ssa_pos[j] = p + 1
-                _emit(j, -1, dt, n, st_ptr, st_tgt, st_delay, st_w, buf, n_slots,
+                _emit(j, -1, dt, n, st_ptr, st_off, st_w, buf, n_slots,
                       plastic_out, hist, hist_n, n_hist, pl_in_ptr, pl_in_syn, pl_w,
                       pl_rule, pl_par, pl_state, rec_spk, spk_id, spk_stamp, spk_n)
     for k in range(k0, k1):
@@ -514,11 +531,16 @@ def run_steps(k0, k1, dt, emit_zero,
             if model == CURR_EXP:
                 first = n_sp
                 n_sp = _curr_exp(k, lo, hi, base, n, S, Q, until, istim, len(cs_ptr) > 1,
-                                 pop_homogeneous[p], buf, spiked, n_sp)
+                                 pop_homogeneous[p], buf, spiked, n_sp, refr, refr_val,
+                                 refr_n, p)
                 for q in range(first, n_sp):
                     i = spiked[q]
                     S[V, i] = Q[V_RESET, i]
                     until[i] = stamp + ref_steps[i]
+                    if pop_homogeneous[p]:     # listed while refractory
+                        refr[lo + refr_n[p]] = i
+                        refr_val[lo + refr_n[p]] = Q[V_RESET, i]
+                        refr_n[p] += 1
             elif model == CURR_ALPHA:
                 for i in range(lo, hi):
                     in_e = buf[base + i]
@@ -628,7 +650,7 @@ def run_steps(k0, k1, dt, emit_zero,
                     buf[base + q] = 0.0
                     buf[base + n + q] = 0.0
         for q in range(n_sp):
-            _emit(spiked[q], k, dt, n, st_ptr, st_tgt, st_delay, st_w, buf, n_slots,
+            _emit(spiked[q], k, dt, n, st_ptr, st_off, st_w, buf, n_slots,
                   plastic_out, hist, hist_n, n_hist, pl_in_ptr, pl_in_syn, pl_w, pl_rule,
                   pl_par, pl_state, rec_spk, spk_id, spk_stamp, spk_n)
     _sample(k1, S, rec_row, rec_every, rec_next, rec_ptr, rec_idx, rec_out, rec_off,
