@@ -3,7 +3,7 @@ spikes every timestep, the same cycle count per timestep, the same final weights
 on generated networks with and without STDP, on one and several cores. And the check can
 fail: a design exported with one corrupted threshold is caught.
 
-NEUROCOSIM_WAVES=1 writes waveforms (FST) into each case's build folder.
+NEUROCOSIM_WAVES=1 writes an FST waveform (neurocore.fst) into each case's folder.
 """
 
 import copy
@@ -50,15 +50,22 @@ def run_rtl(image, steps: int, work: Path, rtl_image=None) -> dict:
     img_path = work / "image.npz"
     image.save(img_path)
     seen = work / "seen.json"
+    sources, args = [src], ["-g2005"]  # -g2012 skips time-0 events of initialisers
+    if WAVES:  # our own dump module: cocotb's needs SystemVerilog (-g2012)
+        (work / "waves.v").write_text(
+            "module waves;\ninitial begin\n"
+            f'  $dumpfile("{work / "neurocore.fst"}");\n'
+            "  $dumpvars(0, neurocore);\nend\nendmodule\n")
+        sources.append(work / "waves.v")
+        args += ["-s", "waves"]
     runner = get_runner("icarus")
-    runner.build(sources=[src], hdl_toplevel="neurocore", build_dir=work / "build",
-                 waves=WAVES, always=True, timescale=("1ns", "1ps"),
-                 build_args=["-g2005"])  # -g2012 skips time-0 events of initialisers
+    runner.build(sources=sources, hdl_toplevel="neurocore", build_dir=work / "build",
+                 always=True, timescale=("1ns", "1ps"), build_args=args)
     xml = work / "results.xml"
     try:
         runner.test(hdl_toplevel="neurocore", test_module="fpga_tb", test_dir=BENCH,
                     testcase="chip_matches_model", build_dir=work / "build",
-                    results_xml=str(xml), waves=WAVES,
+                    results_xml=str(xml), waves=WAVES,   # vvp -fst, else -none
                     extra_env={"FPGA_IMAGE": str(img_path), "FPGA_STEPS": str(steps),
                                "FPGA_SEEN": str(seen),
                                "PYTHONPATH": os.pathsep.join(sys.path)})
