@@ -11,6 +11,8 @@ Approximations (each reported in `image.quantization` or `image.data["mapping"]`
   A driven neuron (v_rest at or above v_thresh, or i_offset != 0) has V = 0 at v_reset and
   a plain leak lambda = ((v_rest - v_mid) / tau_m + i_offset / cm) * dt, the drive at the
   middle v_mid of [v_reset, v_thresh]. `data["v_ref_mV"]` holds each neuron's V = 0 level.
+  With spec.stochastic_leak, a leak below one V unit per tick uses the stochastic leak mode
+  (its expected step equals the leak; the error reported is the expected one).
   Refractory periods are dropped (TrueNorth has none).
 - Weights: per core, the input axons are clustered by their mean signed weight into at
   most 4 axon types (1-D k-means, exact when there are <= 4 distinct values); neuron j's
@@ -336,13 +338,25 @@ def _neuron_params(net: Network, spec: TrueNorthSpec, post: np.ndarray, w_mv: np
         P["kappa"][lo:hi] = 1
         P["gamma"][lo:hi] = 0
         P["reset"][lo:hi] = np.rint(reset_mv / lsb)
-        P["leak"][lo:hi] = np.rint(leak_mv / lsb)
+        units = leak_mv / lsb
+        P["leak"][lo:hi] = np.rint(units)
         P["leak_rev"][lo:hi] = (~drive).astype(np.int64)
+        eff = P["leak"][lo:hi] * lsb                      # the leak the chip applies (mV)
+        if spec.stochastic_leak:
+            # below one unit: V moves by sgn(lambda) when |lambda| >= rho, i.e. with
+            # probability (|lambda| + 1) / 2**prng_bits; |lambda| = that fraction's numerator
+            frac = np.abs(units) < 1
+            full = 1 << spec.prng_bits
+            mag = np.clip(np.rint(np.abs(units) * full) - 1, 0, full - 1).astype(np.int64)
+            P["leak"][lo:hi] = np.where(frac, np.sign(units).astype(np.int64) * mag,
+                                        P["leak"][lo:hi])
+            P["leak_stoch"][lo:hi] = frac.astype(np.int64)
+            expected = np.where(mag > 0, (mag + 1) / full, 0.0) * np.sign(units) * lsb
+            eff = np.where(frac, expected, eff)
         P["v0"][lo:hi] = np.rint(v0_mv / lsb)
         _worst(quant, "threshold_max_rel_error",
                np.abs(P["alpha"][lo:hi] * lsb - theta) / theta)
-        _worst(quant, "leak_max_abs_error_mV_per_tick",
-               np.abs(P["leak"][lo:hi] * lsb - leak_mv))
+        _worst(quant, "leak_max_abs_error_mV_per_tick", np.abs(eff - leak_mv))
         if "tau_refrac" in p:
             refr = max(refr, float(p["tau_refrac"].max()))
     quant["refractory_dropped_max_ms"] = refr

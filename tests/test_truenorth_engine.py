@@ -261,3 +261,25 @@ def test_engine_matches_chip_oracle(seed, stochastic):
     got = sorted(zip(ticks.tolist(), eng.row_core[rows].tolist(), eng.row_slot[rows].tolist()))
     assert got == sorted(run_oracle(img, 40))
     assert len(got) > 0
+
+
+def test_stochastic_leak_below_one_unit():
+    """Large weights make the V unit coarse: the leak rounds to 0 deterministically, the
+    stochastic mapping keeps it on average; a run decays V towards v_rest."""
+    pops = [Population("src", 1, "SpikeSourceArray", {}),
+            Population("a", 1, "IF_curr_delta", dict(LIF, tau_m=1000.0))]
+    net = Network(pops, [Projection("s", "src", "a", [0], [0], 14.0, 1.0)],
+                  [SpikeArray("src", SpikeTrains.from_lists([[1.0]]))],
+                  [Recording("a", "v", [0])], timestep=1.0)
+    det = hw.compile(net, "truenorth", **SMALL)
+    sto = hw.compile(net, "truenorth", stochastic_leak=True, **SMALL)
+    assert det.cores[0].params["leak"][0] == 0 and det.cores[0].params["leak_stoch"][0] == 0
+    assert sto.cores[0].params["leak_stoch"][0] == 1 and sto.cores[0].params["leak"][0] < 0
+    want = 15.0 / 2 / 1000.0                              # mV per tick, theta / 2 / tau_m
+    assert sto.quantization["leak_max_abs_error_mV_per_tick"] < 0.05 * want
+    assert det.quantization["leak_max_abs_error_mV_per_tick"] == pytest.approx(want)
+    v = hw.run(sto, 402.0, timing=False).signals["a"]["v"].data[:, 0]
+    v_det = hw.run(det, 402.0, timing=False).signals["a"]["v"].data[:, 0]
+    assert v_det[-1] == v_det[2]                          # no leak at all
+    # 400 ticks of 0.0075 mV on average: 3 mV of decay (binomial sd about 0.4 mV)
+    assert abs(v[2] - v[-1] - 400 * want) < 1.5

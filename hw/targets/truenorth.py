@@ -64,6 +64,10 @@ class TrueNorthSpec(TargetSpec):
     #: False: the compiler clusters them into `axon_types` classes and reports the error
     exact_axon_types: bool = False
 
+    #: True: a leak below one V unit per tick is mapped to the stochastic leak mode (right
+    #: on average) instead of being rounded (often to 0)
+    stochastic_leak: bool = False
+
     #: placement of cores on the mesh: "graph" (bisection + swaps) or "sequential"
     placement: str = "graph"
     placement_seed: int = 0
