@@ -5,11 +5,12 @@ match the placement, and every per-core limit respected."""
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from neurocosim import hw
 from neurocosim.hw import Network, Population, Projection, SpikeArray, SpikeTrains
+from neurocosim.hw.errors import LimitError
 
 LIF = dict(cm=1.0, tau_m=20.0, tau_refrac=0.0, v_rest=-65.0, v_reset=-65.0,
            v_thresh=-50.0, i_offset=0.0)
@@ -28,12 +29,15 @@ def networks(draw):
             if not draw(st.booleans()):
                 continue
             m = draw(st.integers(1, 8))
+            # distinct (pre, post, delay): no merged synapses, so <= 4 weights per core
+            syn = sorted({(draw(st.integers(0, pre.size - 1)),
+                           draw(st.integers(0, post.size - 1)),
+                           float(draw(st.integers(1, 15)))) for _ in range(m)})
             projs.append(Projection(
                 f"{pre.name}_{post.name}", pre.name, post.name,
-                [draw(st.integers(0, pre.size - 1)) for _ in range(m)],
-                [draw(st.integers(0, post.size - 1)) for _ in range(m)],
+                [a for a, _, _ in syn], [b for _, b, _ in syn],
                 float(draw(st.sampled_from([0.5, 1.0, 2.5, 4.0]))),       # one per projection
-                [float(draw(st.integers(1, 15))) for _ in range(m)],
+                [d for _, _, d in syn],
                 receptor=draw(st.sampled_from(["excitatory", "inhibitory"]))))
     trains = SpikeTrains.from_lists([[1.0]] * n_src)
     return Network(pops, projs, [SpikeArray("src", trains)], [], timestep=1.0)
@@ -42,7 +46,11 @@ def networks(draw):
 @settings(max_examples=40, deadline=None)
 @given(networks())
 def test_image_holds_exactly_the_ir(net):
-    img = hw.compile(net, "truenorth", **LIMITS)
+    try:
+        img = hw.compile(net, "truenorth", **LIMITS)
+    except LimitError as exc:       # a generated neuron may really need too many slots/axons
+        assert exc.limit in ("neurons per core", "axons per core")
+        assume(False)
     spec = img.target
     off = net.offsets()
     # the IR's synapses, merged per (pre, post, delay), with their signed mV jumps
