@@ -1,11 +1,13 @@
 """IR -> integer memories of the Amaranth LIF/STDP core (target "fpga", hw.targets.fpga).
 
-Per neuron (v in raw units of `lsb` mV, relative to v_rest):
+Per neuron (v in raw units of `lsb` mV, relative to v_rest), NEST's exact propagators:
+    v'    = sat(((v * dm) >> F) + isyn + bias)         (refractory: v' = v_reset, count down)
     isyn' = sat(((isyn * ds) >> F) + ring[t mod D][j])
-    v'    = sat(((v * dm) >> F) + isyn' + bias)        (refractory: v' = v_reset, count down)
     spike when v' >= theta, then v' = v_reset, refractory = refrac
-A weight w (nA) into neuron j is stored as round(w * gain_j / lsb / 2**w_shift) and added
-as `stored << w_shift`, with gain_j = tau_m/cm * (1 - exp(-dt/tau_m)) (mV per nA per step).
+isyn is kept in units of its effect on v over one step: a weight w (nA) into neuron j is
+stored as round(w * P21_j / lsb / 2**w_shift) and added as `stored << w_shift`, with
+P21 = (exp(-dt/tau_syn) - exp(-dt/tau_m)) / (cm (1/tau_m - 1/tau_syn)); the bias is
+i_offset * P20, P20 = tau_m/cm * (1 - exp(-dt/tau_m)).
 
 Hardware numbering: neurons fill cores in order (axon id = core * neurons_per_core + slot),
 spike sources follow (axon id = n_neurons + source index). Everything the runners need
@@ -36,6 +38,16 @@ def _decay(tau, dt: float, fmt) -> np.ndarray:
     one = 1 << fmt.frac_bits
     return np.minimum(np.rint(np.exp(-dt / np.asarray(tau, np.float64)) * one),
                       one - 1).astype(np.int64)
+
+
+def p21(cm, tau_m, tau_syn, dt: float) -> np.ndarray:
+    """mV on v one step after a 1 nA synaptic current that decays with tau_syn started."""
+    cm, tau_m, tau_syn = (np.asarray(a, np.float64) for a in (cm, tau_m, tau_syn))
+    a = 1.0 / tau_m - 1.0 / tau_syn
+    same = np.abs(a * dt) < 1e-9
+    safe = np.where(same, 1.0, a)
+    general = (np.exp(-dt / tau_syn) - np.exp(-dt / tau_m)) / (safe * cm)
+    return np.where(same, dt / cm * np.exp(-dt / tau_m), general)
 
 
 def _check(net: Network, spec: FpgaSpec) -> None:
@@ -162,7 +174,8 @@ def compile_fpga(network: Network, spec: FpgaSpec) -> HardwareImage:
                          f"{prm['tau_syn_I'][j]} ms); the core has one current per neuron")
     tau_syn = np.where(has_inh & ~has_exc, prm["tau_syn_I"], prm["tau_syn_E"])
     ds = _decay(tau_syn, dt, spec.decay_format)
-    w_lsb = w_real * gain[post_hw] / lsb if w_real.size else w_real  # v-LSB units
+    wgain = p21(prm["cm"], prm["tau_m"], tau_syn, dt)               # mV per nA of weight
+    w_lsb = w_real * wgain[post_hw] / lsb if w_real.size else w_real  # v-LSB units
 
     # --- per core --------------------------------------------------------------------------
     wf = spec.weight_format
@@ -194,11 +207,11 @@ def compile_fpga(network: Network, spec: FpgaSpec) -> HardwareImage:
                                      f"{key} differs between plastic synapses of "
                                      f"{', '.join(names)}")
                 vals[key] = float(u[0])
-            g = gain[post_hw[pl]]
+            g = wgain[post_hw[pl]]
             if not np.allclose(g, g[0], rtol=1e-9):
                 raise LimitError(f"membrane gains of plastic targets on core {c}",
                                  int(np.unique(g).size), 1,
-                                 "STDP weight bounds need one tau_m/cm per core")
+                                 "STDP weight bounds need one tau_m, tau_syn, cm per core")
             rule = vals
             rule["unit"] = g[0] / lsb            # v-LSB per nA
         mags = [np.abs(w_lsb[order])]
@@ -211,7 +224,7 @@ def compile_fpga(network: Network, spec: FpgaSpec) -> HardwareImage:
         if shift > spec.max_weight_shift:
             raise LimitError("weight shift", shift, spec.max_weight_shift, f"core {c}")
         stored = np.rint(w_lsb[order] / 2.0 ** shift).astype(np.int64)
-        scale = 2.0 ** shift / (gain[post_hw[order]] / lsb)
+        scale = 2.0 ** shift / (wgain[post_hw[order]] / lsb)
         if order.size:
             err = np.abs(stored * scale - w_real[order])
             worst("weight_max_abs_error_nA", err)

@@ -148,7 +148,7 @@ class LifCore(wiring.Component):
         m.d.comb += [u_wr.addr.eq(j), i_wr.addr.eq(j), r_wr.addr.eq(j)]
         isyn_new = sat("isyn_new", ((i_rd.data * prm["ds"].data) >> F) + ring_rd.data,
                        ilo, ihi, sshape)
-        v_new = sat("v_new", ((u_rd.data * prm["dm"].data) >> F) + isyn_new
+        v_new = sat("v_new", ((u_rd.data * prm["dm"].data) >> F) + i_rd.data
                     + prm["bias"].data, vlo, vhi, sshape)
         refractory = r_rd.data != 0
         spike = Signal()

@@ -68,13 +68,14 @@ def run_steps(n_steps, t, sp, in_list, in_n, sc, no, so, cpo_, cso_, ro, row_ptr
                 ri = rb + t_slot * n + j
                 r = ring[ri]
                 ring[ri] = 0
-                isyn[g] = _sat(((isyn[g] * ds[g]) >> F) + r, ilo, ihi)
+                i_old = isyn[g]
+                isyn[g] = _sat(((i_old * ds[g]) >> F) + r, ilo, ihi)
                 spike = False
                 if ref[g] > 0:
                     ref[g] -= 1
                     u[g] = u_reset[g]
                 else:
-                    v = _sat(((u[g] * dm[g]) >> F) + isyn[g] + bias[g], vlo, vhi)
+                    v = _sat(((u[g] * dm[g]) >> F) + i_old + bias[g], vlo, vhi)
                     if v >= theta[g]:
                         spike = True
                         u[g] = u_reset[g]

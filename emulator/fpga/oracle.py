@@ -99,13 +99,14 @@ class ChipModel:
             cyc += CYCLES["neuron"]
             r = c.ring[t_slot][j]
             c.ring[t_slot][j] = 0
-            c.isyn[j] = sat(((c.isyn[j] * p["ds"][j]) >> F) + r, self.ilo, self.ihi)
+            isyn = c.isyn[j]
+            c.isyn[j] = sat(((isyn * p["ds"][j]) >> F) + r, self.ilo, self.ihi)
             spike = False
             if c.ref[j] > 0:
                 c.ref[j] -= 1
                 c.u[j] = p["u_reset"][j]
             else:
-                v = sat(((c.u[j] * p["dm"][j]) >> F) + c.isyn[j] + p["bias"][j],
+                v = sat(((c.u[j] * p["dm"][j]) >> F) + isyn + p["bias"][j],
                         self.vlo, self.vhi)
                 if v >= p["theta"][j]:
                     spike = True

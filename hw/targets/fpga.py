@@ -20,8 +20,9 @@ all cores' event lists; 1 cycle ends the step (`core_cycles`, `step_cycles`):
   cycles(t) = max over cores of core_cycles + 2 spikes(t) + 2 stimulus_spikes(t)
               + cores + 5
 
-A spike in step k is stamped (k + 1) * dt and reaches its targets' neuron update `delay`
-steps later (delay >= 1 step); stimulus spikes at time ts are emitted in step round(ts/dt)-1.
+A spike in step k is stamped (k + 1) * dt; it enters its targets' synaptic current in the
+update of step k + delay (delay >= 1 step) and v one step later, as in NEST's iaf_psc_exp;
+stimulus spikes at time ts are emitted in step round(ts/dt) - 1.
 """
 
 from __future__ import annotations
