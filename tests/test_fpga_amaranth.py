@@ -113,3 +113,35 @@ def test_constructor_checks():
     with pytest.raises(ValueError, match="ring_depth=0"):
         LifCore(image.cores[0], image.target, 10, 0)
     assert np.all(image.cores[0].params["n"] >= 1)
+
+
+def test_a_1024_neuron_core_runs_in_simulation():
+    net = random_network(26, n_exc=800, n_inh=224, n_src=32, p=0.004, rate_hz=400.0)
+    image = hw_compile(net, "fpga", neurons_per_core=1024)
+    assert len(image.cores) == 1 and int(image.cores[0].params["n"][0]) == 1024
+    model = ChipModel(image)
+    steps = 3
+    expected = [model.step() for _ in range(steps)]
+    dut = Chip(image)
+    got = []
+
+    async def bench(ctx):
+        ctx.set(dut.ctl.n_steps, steps)
+        ctx.set(dut.ctl.start, 1)
+        await ctx.tick()
+        ctx.set(dut.ctl.start, 0)
+        spikes = []
+        while len(got) < steps:
+            if ctx.get(dut.ctl.spike_valid):
+                spikes.append(ctx.get(dut.ctl.spike_axon))
+            if ctx.get(dut.ctl.step_done):
+                got.append((spikes, ctx.get(dut.ctl.step_cycles)))
+                spikes = []
+            await ctx.tick()
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+    assert got == expected
+    assert all(c > 2 * 1024 for _, c in got)
