@@ -19,6 +19,7 @@ import numpy as np
 
 from ..hw.errors import TargetError
 from . import protocol as P
+from ..hw.compiler import whole_steps
 
 MIN_CHUNK = 64
 
@@ -447,11 +448,7 @@ class BoardRunner:
         return self._trace.records()
 
     def run(self, duration_ms: float) -> None:
-        steps = round(duration_ms / self.dt)
-        if duration_ms < 0 or abs(steps * self.dt - duration_ms) > 1e-9 * max(
-                abs(duration_ms), self.dt):
-            raise TargetError(f"run duration {duration_ms} ms is not a whole, non-negative "
-                              f"number of timesteps of {self.dt} ms")
+        steps = whole_steps(duration_ms, self.dt, "board")
         if steps:
             self.board.start(steps)
             for step, cycles, ids in self.board.spikes():

@@ -22,6 +22,7 @@ import numpy as np
 
 from .errors import LimitError, TargetError
 from .image import Core, HardwareImage
+from .lif import p21
 from .ir import CurrentSource, Network, PoissonSource, SpikeArray, is_source
 from .targets.fpga import FpgaSpec
 
@@ -38,16 +39,6 @@ def _decay(tau, dt: float, fmt) -> np.ndarray:
     one = 1 << fmt.frac_bits
     return np.minimum(np.rint(np.exp(-dt / np.asarray(tau, np.float64)) * one),
                       one - 1).astype(np.int64)
-
-
-def p21(cm, tau_m, tau_syn, dt: float) -> np.ndarray:
-    """mV on v one step after a 1 nA synaptic current that decays with tau_syn started."""
-    cm, tau_m, tau_syn = (np.asarray(a, np.float64) for a in (cm, tau_m, tau_syn))
-    a = 1.0 / tau_m - 1.0 / tau_syn
-    same = np.abs(a * dt) < 1e-9
-    safe = np.where(same, 1.0, a)
-    general = (np.exp(-dt / tau_syn) - np.exp(-dt / tau_m)) / (safe * cm)
-    return np.where(same, dt / cm * np.exp(-dt / tau_m), general)
 
 
 def _check(net: Network, spec: FpgaSpec) -> None:

@@ -32,7 +32,9 @@ from .image import Core, HardwareImage
 from .ir import CurrentSource, Network, PoissonSource, SpikeArray, is_source
 from .mapping import (core_traffic, partition, place, placement_cost, routing_table,
                       sequential_xy, split_mantissa_exponent, unique_ints)
+from .lif import p21
 from .mapping.quantize import decay_constant
+from .rng import poisson_neuron_seeds
 from .targets.loihi import LoihiSpec
 
 #: model codes stored in the image (the emulator reads them)
@@ -45,27 +47,6 @@ NEURON_PARAMS = ("du0", "du1", "dv", "vth", "bias_mant", "bias_exp", "refract", 
 SYNAPSE_MEMORIES = ("syn_slot", "syn_chan", "syn_weight", "syn_delay", "syn_proj",
                     "syn_index")
 RECORDABLE = ("spikes", "v")
-_MASK64 = (1 << 64) - 1
-
-
-def splitmix64(x: int) -> int:
-    """SplitMix64 of a Python int (the emulator's Poisson sources draw with the same mix)."""
-    x = (x + 0x9E3779B97F4A7C15) & _MASK64
-    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
-    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK64
-    return x ^ (x >> 31)
-
-
-def p21(cm, tau_m, tau_syn, dt: float) -> np.ndarray:
-    """v after one step (mV) from a unit current (nA) decaying with tau_syn, v starting at 0."""
-    cm, tau_m, tau_syn = (np.asarray(a, np.float64) for a in (cm, tau_m, tau_syn))
-    a = 1.0 / tau_m - 1.0 / tau_syn
-    same = np.abs(a * dt) < 1e-9
-    safe = np.where(same, 1.0, a)
-    general = (np.exp(-dt / tau_syn) - np.exp(-dt / tau_m)) / (safe * cm)
-    return np.where(same, dt / cm * np.exp(-dt / tau_m), general)
-
-
 def _check_network(net: Network, spec: LoihiSpec) -> None:
     for st in net.stimuli:
         if isinstance(st, CurrentSource):
@@ -378,15 +359,12 @@ def _sources(net: Network, dt: float, quant: _Quant) -> dict:
     for pop in net.populations:
         if pop.model == "SpikeSourcePoisson":
             p = pop.params
-            base = splitmix64((int(net.seed) & _MASK64)
-                              ^ splitmix64(int(seeds.get(pop.name, 0)) & _MASK64))
             out[pop.name] = dict(
                 kind="poisson", offset=off[pop.name],
                 p_spike=-np.expm1(-p["rate"] * dt / 1000.0),
                 first=(np.floor(p["start"] / dt + 1e-9) + 1).astype(np.int64),
                 last=np.floor((p["start"] + p["duration"]) / dt + 1e-9).astype(np.int64),
-                seed=np.array([splitmix64(base ^ i) for i in range(pop.size)],
-                              np.uint64))
+                seed=poisson_neuron_seeds(net.seed, seeds.get(pop.name, 0), pop.size))
         elif pop.model == "SpikeSourceArray":
             stamps, ptr = [], [0]
             tr = arrays[pop.name].trains if pop.name in arrays else None

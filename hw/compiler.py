@@ -47,6 +47,17 @@ def runner_for(image_or_spec: "HardwareImage | TargetSpec") -> Any:
         raise TargetError(f"target {spec.name!r}: runner {spec.runner} unavailable ({exc})")
 
 
+def whole_steps(duration_ms: float, dt: float, target: str) -> int:
+    """The number of timesteps in `duration_ms`, which must be a whole, non-negative number
+    of `dt` (ms); every runner's `run` uses this one rule."""
+    duration_ms = float(duration_ms)
+    steps = round(duration_ms / dt)
+    if duration_ms < 0 or abs(steps * dt - duration_ms) > 1e-9 * max(abs(duration_ms), dt):
+        raise TargetError(f"run duration {duration_ms} ms is not a whole, non-negative "
+                          f"number of {target} timesteps of {dt} ms")
+    return int(steps)
+
+
 def run(image: HardwareImage, duration: float, **options: Any):
     """Run an image for `duration` ms on its target and return the Result."""
     engine = runner_for(image)(image, **options)

@@ -10,7 +10,7 @@ import pytest
 from neurocosim import hw
 from neurocosim.hw import (CurrentSource, LimitError, Network, Plasticity, Population,
                            Projection, Recording, TargetError)
-from neurocosim.hw.compile_loihi import p21
+from neurocosim.hw.lif import p21
 
 LIF = dict(cm=0.25, tau_m=20.0, tau_syn_E=5.0, tau_syn_I=10.0, tau_refrac=2.0,
            v_rest=-65.0, v_reset=-70.0, v_thresh=-55.0, i_offset=0.0)

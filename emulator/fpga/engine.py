@@ -14,6 +14,7 @@ from ...hw.image import HardwareImage
 from ...hw.result import Result, Spikes, TimingReport
 from . import kernels
 from .oracle import ChipModel
+from ...hw.compiler import whole_steps
 
 SCALARS = ("n", "w_shift", "stdp", "a_plus", "a_minus", "w_min", "w_max", "dx", "dy")
 
@@ -125,11 +126,7 @@ class Engine:
 
     def run(self, duration_ms: float) -> None:
         """Advance by `duration_ms`, a whole, non-negative number of 1 ms steps."""
-        steps = round(duration_ms / self.dt)
-        if duration_ms < 0 or abs(steps * self.dt - duration_ms) > 1e-9 * max(
-                abs(duration_ms), self.dt):
-            raise TargetError(f"duration {duration_ms} ms is not a whole, non-negative "
-                              f"number of fpga timesteps of {self.dt} ms")
+        steps = whole_steps(duration_ms, self.dt, "fpga")
         while steps > 0:
             n = min(steps, self.CHUNK)
             if self.engine == "numba":

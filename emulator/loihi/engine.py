@@ -21,6 +21,7 @@ from ...hw.image import HardwareImage
 from ...hw.result import Result, Signal, Spikes
 from . import kernels
 from .timing import HIST_BIN_NS, new_state, report as timing_report
+from ...hw.compiler import whole_steps
 
 #: rows of the per-plastic-projection parameter table (kernels.run_steps reads them)
 PL_ROWS = ("a_plus", "a_minus", "x_decay", "y_decay", "w_lo", "w_hi", "impulse", "sign",
@@ -240,12 +241,7 @@ class Engine:
 
     def run(self, duration_ms: float) -> None:
         """Advance by `duration_ms`, a whole, non-negative number of timesteps."""
-        duration_ms = float(duration_ms)
-        steps = round(duration_ms / self.dt)
-        if duration_ms < 0 or abs(steps * self.dt - duration_ms) > 1e-9 * max(
-                abs(duration_ms), self.dt):
-            raise TargetError(f"run duration {duration_ms} ms is not a whole, non-negative "
-                              f"number of loihi timesteps of {self.dt} ms")
+        steps = whole_steps(duration_ms, self.dt, "loihi")
         k_end = self._k + steps
         n_flag = int(self.rec_flag.sum())
         spec = self.spec

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..jit import njit
+from ..rng import uniform as _uniform
 from .timing import step_timing
 
 MODEL_CURR_EXP, MODEL_CURR_DELTA, MODEL_ARRAY, MODEL_POISSON = 0, 1, 2, 3
@@ -76,21 +77,6 @@ def lif_step_kernel(du, dv, vth, bias, u, v, a_in, unity_bits, du_offset, shift,
         u[i] = ui
         v[i] = vi
         spikes[i] = s
-
-
-@njit
-def _splitmix(x):
-    x = x + np.uint64(0x9E3779B97F4A7C15)
-    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return x ^ (x >> np.uint64(31))
-
-
-@njit
-def _uniform(seed, stamp):
-    """Uniform in [0, 1) fixed by (seed, stamp), the same draw the compiler's docs name."""
-    x = _splitmix(seed ^ _splitmix(np.uint64(stamp)))
-    return float(x >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
 
 @njit

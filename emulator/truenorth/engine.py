@@ -24,6 +24,7 @@ from ...hw.result import Result, Signal, Spikes
 from ..interconnect import MeshCosts, MeshRouter, Routed, slip_ticks, tick_report
 from ..jit import njit
 from .neuron import NEURON_PARAMS, _core_tick, crossbar_csr, lfsr_seed
+from ...hw.compiler import whole_steps
 
 
 @njit
@@ -293,12 +294,7 @@ class Engine:
 
     def run(self, duration_ms: float) -> None:
         """Advance by `duration_ms`, a whole, non-negative number of ticks."""
-        duration_ms = float(duration_ms)
-        ticks = round(duration_ms / self.dt)
-        if duration_ms < 0 or abs(ticks * self.dt - duration_ms) > 1e-9 * max(
-                abs(duration_ms), self.dt):
-            raise TargetError(f"run duration {duration_ms} ms is not a whole, non-negative "
-                              f"number of truenorth ticks of {self.dt} ms")
+        ticks = whole_steps(duration_ms, self.dt, "truenorth")
         if not self.timing:
             self._run_fused(ticks)
             return

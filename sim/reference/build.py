@@ -14,9 +14,9 @@ import numpy as np
 
 from ...hw.errors import NetworkError
 from ...hw.ir import CurrentSource, Network, PoissonSource, SpikeArray
+from ...hw.rng import poisson_neuron_seeds
 from . import layout as L
 
-_MASK64 = (1 << 64) - 1
 
 
 def steps_of(value: float, dt: float, what: str) -> int:
@@ -26,14 +26,6 @@ def steps_of(value: float, dt: float, what: str) -> int:
         raise NetworkError(f"{what} = {value} ms is not a whole number of timesteps "
                            f"of {dt} ms")
     return int(n)
-
-
-def splitmix64(x: int) -> int:
-    """One round of SplitMix64 on a Python int (the kernels use the same mix on uint64)."""
-    x = (x + 0x9E3779B97F4A7C15) & _MASK64
-    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
-    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK64
-    return x ^ (x >> 31)
 
 
 def _phi(x: np.ndarray) -> np.ndarray:
@@ -216,8 +208,7 @@ def build_neurons(net: Network, dt: float) -> Neurons:
             Q[L.LAST_STAMP, cols] = np.floor((p["start"] + p["duration"]) / dt + 1e-9)
             src = poisson.get(pop.name)
             src_seed = 0 if src is None else int(src.seed)
-            base = splitmix64((int(net.seed) & _MASK64) ^ splitmix64(src_seed & _MASK64))
-            pois_seed[cols] = [splitmix64(base ^ i) for i in range(pop.size)]
+            pois_seed[cols] = poisson_neuron_seeds(net.seed, src_seed, pop.size)
         if code == L.SOURCE_ARRAY and pop.name in arrays:
             tr = arrays[pop.name].trains
             owner = np.repeat(np.arange(pop.size), np.diff(tr.offsets))

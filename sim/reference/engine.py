@@ -40,6 +40,7 @@ from ...hw.ir import Network
 from ...hw.result import Result, Signal, Spikes
 from . import build as B
 from . import kernels
+from ...hw.compiler import whole_steps
 
 #: Steps per kernel call when current sources need a waveform table (bounds its memory).
 _CHUNK_WITH_CURRENTS = 1 << 16
@@ -77,12 +78,7 @@ class Engine:
 
     def run(self, duration_ms: float) -> None:
         """Advance by `duration_ms`, which must be a whole number of timesteps."""
-        duration_ms = float(duration_ms)
-        steps = round(duration_ms / self.dt)
-        if duration_ms < 0 or abs(steps * self.dt - duration_ms) > 1e-9 * max(
-                abs(duration_ms), self.dt):
-            raise TargetError(f"run duration {duration_ms} ms is not a whole, non-negative "
-                              f"number of timesteps of {self.dt} ms")
+        steps = whole_steps(duration_ms, self.dt, "reference")
         k_end = self._k + steps
         chunk = _CHUNK_WITH_CURRENTS if self._currents.sources else max(steps, 1)
         while True:

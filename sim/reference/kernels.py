@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from ...emulator.jit import njit
+from ...emulator.rng import uniform as _uniform
 from .layout import (A, AE, AI, DHE, DHI, A_MINUS, A_PLUS, B, C, CM, COND_ALPHA, COND_EXP,
                      CURR_ALPHA, CURR_DELTA, CURR_EXP, D, DELTA_T, E_E, E_I, E_K, E_LEAK,
                      E_NA, EIF_ALPHA, EIF_EXP, FIRST_STAMP, G_K, G_L, G_NA, GH, GM, GN, HH,
@@ -24,21 +25,6 @@ from .layout import (A, AE, AI, DHE, DHI, A_MINUS, A_PLUS, B, C, CM, COND_ALPHA,
                      W_MIN, X_PRE, Y_POST, YE, YI)
 
 _E = math.e
-
-
-@njit
-def _splitmix(x):
-    x = x + np.uint64(0x9E3779B97F4A7C15)
-    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return x ^ (x >> np.uint64(31))
-
-
-@njit
-def _uniform(seed, stamp):
-    """A uniform number in [0, 1) fixed by (seed, stamp): Poisson sources need no stream."""
-    x = _splitmix(seed ^ _splitmix(np.uint64(stamp)))
-    return float(x >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
 
 @njit

@@ -14,6 +14,7 @@ from collections import defaultdict
 import numpy as np
 
 from ...hw.ir import CurrentSource, Network, PoissonSource, SpikeArray
+from ...hw.rng import splitmix64
 from ...hw.result import Result, Signal, Spikes
 from . import build as B
 from . import layout as L
@@ -217,11 +218,11 @@ class Oracle:
         for pop in net.populations:
             if pop.model == "SpikeSourcePoisson":
                 off = offsets[pop.name]
-                base = B.splitmix64(net.seed ^ B.splitmix64(seeds.get(pop.name, 0)))
+                base = splitmix64(net.seed ^ splitmix64(seeds.get(pop.name, 0)))
                 for i in range(pop.size):
                     start, dur = float(pop.params["start"][i]), float(pop.params["duration"][i])
                     self.poisson[off + i] = (
-                        B.splitmix64(base ^ i), -math.expm1(-pop.params["rate"][i] * dt / 1000),
+                        splitmix64(base ^ i), -math.expm1(-pop.params["rate"][i] * dt / 1000),
                         math.floor(start / dt + 1e-9) + 1, math.floor((start + dur) / dt + 1e-9))
         # synapses: one dict each; outgoing lists per pre neuron
         self.synapses: list[dict] = []
@@ -368,7 +369,7 @@ class Oracle:
 
 def _uniform(seed: int, stamp: int) -> float:
     """The Poisson sources' uniform number for (seed, stamp), as the kernels draw it."""
-    return (B.splitmix64(seed ^ B.splitmix64(stamp)) >> 11) / 9007199254740992.0
+    return (splitmix64(seed ^ splitmix64(stamp)) >> 11) / 9007199254740992.0
 
 
 def _hh_rates(u: float) -> tuple[float, ...]:
