@@ -12,8 +12,7 @@ from neurocosim.hw.ir import (Network, Plasticity, Population, Projection, Spike
                               SpikeTrains)
 from neurocosim.hw.targets import get_target
 
-oracle = pytest.importorskip("neurocosim.emulator.fpga.oracle")
-pytest.importorskip("neurocosim.hw.compile_fpga")
+from neurocosim.emulator.fpga import oracle  # noqa: E402
 
 LIF = dict(cm=1.0, tau_m=20.0, tau_syn_E=5.0, tau_syn_I=5.0, tau_refrac=2.0,
            v_rest=-65.0, v_reset=-65.0, v_thresh=-55.0, i_offset=0.3)

@@ -11,8 +11,6 @@ import tty
 import numpy as np
 import pytest
 
-pytest.importorskip("neurocosim.rtl.chip")
-pytest.importorskip("neurocosim.emulator.fpga.oracle")
 
 from neurocosim.hw.compiler import compile as hw_compile  # noqa: E402
 from neurocosim.hw.errors import TargetError  # noqa: E402
