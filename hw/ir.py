@@ -52,6 +52,21 @@ PLASTICITY_RULES = ("stdp_additive", "stdp_multiplicative", "tsodyks_markram")
 CURRENT_SOURCES = ("dc", "step", "ac", "noisy")
 
 
+def _same(a: Any, b: Any) -> bool:
+    """Structural equality of IR records (dataclasses, dicts, lists, arrays)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, np.ndarray):
+        return a.shape == b.shape and bool(np.array_equal(a, b))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if hasattr(a, "__dataclass_fields__"):
+        return all(_same(getattr(a, f), getattr(b, f)) for f in a.__dataclass_fields__)
+    return a == b
+
+
 def is_source(model: str) -> bool:
     """True for populations that emit spikes but integrate nothing."""
     return model.startswith("SpikeSource")
@@ -397,6 +412,10 @@ class Network:
     @property
     def size(self) -> int:
         return sum(p.size for p in self.populations)
+
+    def same_as(self, other: "Network") -> bool:
+        """True when `other` describes exactly this network (every array equal)."""
+        return _same(self, other)
 
     def offsets(self) -> dict[str, int]:
         """First global neuron index of each population, in declaration order."""

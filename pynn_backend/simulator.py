@@ -49,6 +49,7 @@ class State(common.control.BaseState):
         self.segment_counter = -1
         self.engine = None
         self.image = None
+        self._network = None
         self._reset_pending = False
         self.reset()
 
@@ -86,7 +87,9 @@ class State(common.control.BaseState):
             runner = hw_compiler.runner_for(self.image)
             self.engine = runner(self.image, **self.target_options)
         else:
-            if hasattr(self.engine, "update"):
+            if self._network is not None and network.same_as(self._network):
+                pass                        # nothing changed: the engine goes on as it is
+            elif hasattr(self.engine, "update"):
                 self.engine.update(network)
             elif self._reset_pending:
                 self.image = hw_compiler.compile(network, self.spec)
@@ -98,6 +101,7 @@ class State(common.control.BaseState):
             if self._reset_pending and hasattr(self.engine, "reset"):
                 self.engine.reset()
         self._reset_pending = False
+        self._network = network
         steps = round(duration / self.dt)
         if steps > 0:
             _run_with_progress(self.engine, steps, self.dt, self.spec.name)

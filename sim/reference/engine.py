@@ -86,6 +86,9 @@ class Engine:
             self._run_chunk(k1)
             if self._k >= k_end:
                 break
+        if len(self._spk_ids) > 1:       # one array each, so later runs do not pay per chunk
+            self._spk_ids = [np.concatenate(self._spk_ids)]
+            self._spk_stamps = [np.concatenate(self._spk_stamps)]
 
     def result(self) -> Result:
         """Recorded spikes and signals since construction (or reset), and current weights."""
@@ -342,4 +345,5 @@ def _merge(trace: _Trace) -> Signal:
     for t, idx, d in trace.chunks:
         data[row:row + len(t)][:, np.searchsorted(indices, idx)] = d
         row += len(t)
-    return Signal(times, indices, data, trace.units)
+    trace.chunks[:] = [(times, indices, data)]   # merged once: later calls merge only new chunks
+    return Signal(times.copy(), indices.copy(), data.copy(), trace.units)
