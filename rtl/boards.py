@@ -88,8 +88,7 @@ class BoardTop(Elaboratable):
 
 
 def _platform(board: str):
-    if board not in BOARDS:
-        raise TargetError(f"unknown board {board!r}; known boards: {', '.join(BOARDS)}")
+    """The amaranth-boards platform class of a known board, its toolchain and options."""
     module, cls, toolchain, opts = BOARDS[board]
     try:
         plat = getattr(importlib.import_module(module), cls)
@@ -113,15 +112,18 @@ def build_board(image, board: str, out_dir: "str | Path") -> BuildReport:
     """Synthesise, place and route the image's chip for `board`; parse the reports."""
     from .export import check_image
     check_image(image)
-    plat, toolchain, opts = _platform(board)
+    if board not in BOARDS:
+        raise TargetError(f"unknown board {board!r}; known boards: {', '.join(BOARDS)}")
+    toolchain = BOARDS[board][2]
     out = Path(out_dir)
-    if toolchain == "vivado":
+    if toolchain == "vivado":       # checked first: without Vivado nothing else matters
         if shutil.which("vivado") is None:
             raise TargetError(f"board {board} needs Xilinx Vivado, which is not installed "
                               "(not on PATH); use 'rtl export' and build the Verilog "
                               "with your own Vivado, or pick icestick / icebreaker")
     else:
         _yowasp_env()
+    plat, toolchain, opts = _platform(board)
     platform = plat()
     if toolchain == "vivado":
         platform.build(BoardTop(image), name="neurocore", build_dir=str(out),
