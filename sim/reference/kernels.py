@@ -74,6 +74,23 @@ def _deriv(model, Q, i, v, w, m, h, n, ge, gi, I, refractory):
 
 
 @njit
+def _substep_conductances(alpha, fe, fi, dhe, dhi, ge0, gi0, ae, ai, s0, h):
+    """Exact conductances at the start, middle and end of one RK4 substep (exponential or
+    alpha synapses), and the decay factors at its end; fe, fi are the factors at its start."""
+    fe2, fi2 = fe * dhe, fi * dhi
+    fe3, fi3 = fe2 * dhe, fi2 * dhi
+    if alpha:
+        ge1, gi1 = fe * (ge0 + ae * s0), fi * (gi0 + ai * s0)
+        ge2, gi2 = fe2 * (ge0 + ae * (s0 + 0.5 * h)), fi2 * (gi0 + ai * (s0 + 0.5 * h))
+        ge3, gi3 = fe3 * (ge0 + ae * (s0 + h)), fi3 * (gi0 + ai * (s0 + h))
+    else:
+        ge1, gi1 = fe * ge0, fi * gi0
+        ge2, gi2 = fe2 * ge0, fi2 * gi0
+        ge3, gi3 = fe3 * ge0, fi3 * gi0
+    return ge1, gi1, ge2, gi2, ge3, gi3, fe3, fi3
+
+
+@njit
 def _rk4_step(model, Q, S, i, dt, I, refractory):
     """Advance v (and w or m, h, n) of neuron i over one step with RK4 substeps, the
     conductances following their exact exp/alpha course within the step (decay factors
@@ -90,17 +107,8 @@ def _rk4_step(model, Q, S, i, dt, I, refractory):
     v, w, m, hh, n = S[V, i], S[W, i], S[GM, i], S[GH, i], S[GN, i]
     for j in range(nsub):
         s0 = j * h
-        fe2, fi2 = fe * dhe, fi * dhi
-        fe3, fi3 = fe2 * dhe, fi2 * dhi
-        if alpha:
-            ge1, gi1 = fe * (ge0 + ae * s0), fi * (gi0 + ai * s0)
-            ge2, gi2 = fe2 * (ge0 + ae * (s0 + 0.5 * h)), fi2 * (gi0 + ai * (s0 + 0.5 * h))
-            ge3, gi3 = fe3 * (ge0 + ae * (s0 + h)), fi3 * (gi0 + ai * (s0 + h))
-        else:
-            ge1, gi1 = fe * ge0, fi * gi0
-            ge2, gi2 = fe2 * ge0, fi2 * gi0
-            ge3, gi3 = fe3 * ge0, fi3 * gi0
-        fe, fi = fe3, fi3
+        ge1, gi1, ge2, gi2, ge3, gi3, fe, fi = _substep_conductances(
+            alpha, fe, fi, dhe, dhi, ge0, gi0, ae, ai, s0, h)
         k1 = _deriv(model, Q, i, v, w, m, hh, n, ge1, gi1, I, refractory)
         k2 = _deriv(model, Q, i, v + 0.5 * h * k1[0], w + 0.5 * h * k1[1],
                     m + 0.5 * h * k1[2], hh + 0.5 * h * k1[3], n + 0.5 * h * k1[4],
@@ -135,17 +143,8 @@ def _rk4_cond(alpha, Q, S, i, dt, I):
     v = S[V, i]
     for j in range(nsub):
         s0 = j * h
-        fe2, fi2 = fe * dhe, fi * dhi
-        fe3, fi3 = fe2 * dhe, fi2 * dhi
-        if alpha:
-            ge1, gi1 = fe * (ge0 + ae * s0), fi * (gi0 + ai * s0)
-            ge2, gi2 = fe2 * (ge0 + ae * (s0 + 0.5 * h)), fi2 * (gi0 + ai * (s0 + 0.5 * h))
-            ge3, gi3 = fe3 * (ge0 + ae * (s0 + h)), fi3 * (gi0 + ai * (s0 + h))
-        else:
-            ge1, gi1 = fe * ge0, fi * gi0
-            ge2, gi2 = fe2 * ge0, fi2 * gi0
-            ge3, gi3 = fe3 * ge0, fi3 * gi0
-        fe, fi = fe3, fi3
+        ge1, gi1, ge2, gi2, ge3, gi3, fe, fi = _substep_conductances(
+            alpha, fe, fi, dhe, dhi, ge0, gi0, ae, ai, s0, h)
         k1 = (vr - v) * inv_tau + (ge1 * (ee - v) + gi1 * (ei - v) + I) * inv_cm
         x = v + 0.5 * h * k1
         k2 = (vr - x) * inv_tau + (ge2 * (ee - x) + gi2 * (ei - x) + I) * inv_cm
