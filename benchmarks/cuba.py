@@ -15,9 +15,6 @@ Brian2 and NEST run in subprocesses; their spike trains are compared with the re
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,74 +24,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from networks import build_cuba  # noqa: E402
-
-BRIAN2 = r'''
-import json, sys, numpy as np
-import brian2 as b2
-from brian2 import ms, mV, nA, nF
-data = np.load(sys.argv[1]); duration = float(sys.argv[2]); workdir = sys.argv[3]
-b2.set_device("cpp_standalone", directory=workdir)
-b2.prefs.devices.cpp_standalone.openmp_threads = 0
-b2.defaultclock.dt = float(data["dt"]) * ms
-n = int(data["n"])
-eqs = """dv/dt = (v_rest - v)/tau_m + (ie - ii)/c_m : volt (unless refractory)
-die/dt = -ie/tau_e : amp
-dii/dt = -ii/tau_i : amp"""
-ns = dict(v_rest=-49*mV, tau_m=20*ms, c_m=0.2*nF, tau_e=5*ms, tau_i=10*ms,
-          v_thresh=-50*mV, v_reset=-60*mV)
-G = b2.NeuronGroup(n, eqs, threshold="v >= v_thresh", reset="v = v_reset",
-                   refractory=(5 + float(data["dt"])) * ms, method="exact", namespace=ns)
-G.v = data["v0"] * mV
-se = b2.Synapses(G, G, on_pre="ie_post += %r*nA" % float(data["w_exc"]), delay=0.1*ms)
-se.connect(i=data["exc_pre"], j=data["exc_post"])
-si = b2.Synapses(G, G, on_pre="ii_post += %r*nA" % float(data["w_inh"]), delay=0.1*ms)
-si.connect(i=data["inh_pre"], j=data["inh_post"])
-mon = b2.SpikeMonitor(G)
-b2.run(duration * ms)
-spikes = int(mon.num_spikes)
-best = b2.device._last_run_time
-for _ in range(int(sys.argv[4]) - 1):     # rerun the compiled binary, keep the best time
-    b2.device.run(with_output=False)
-    best = min(best, b2.device._last_run_time)
-np.savez(sys.argv[5], ids=np.asarray(mon.i[:]), times=np.asarray(mon.t[:] / ms) + float(data["dt"]))
-print(json.dumps({"run": best, "spikes": spikes}))
-'''
-
-NEST = r'''
-import json, sys, time, numpy as np
-import nest
-data = np.load(sys.argv[1]); duration = float(sys.argv[2])
-nest.ResetKernel()
-nest.SetKernelStatus({"resolution": float(data["dt"]), "local_num_threads": 1})
-n = int(data["n"])
-cells = nest.Create("iaf_psc_exp", n, params={"C_m": 200.0, "tau_m": 20.0, "tau_syn_ex": 5.0,
-                    "tau_syn_in": 10.0, "t_ref": 5.0, "E_L": -49.0, "V_reset": -60.0,
-                    "V_th": -50.0, "I_e": 0.0})
-cells.V_m = data["v0"]
-first = cells[0].global_id
-for kind, sign in (("exc", 1.0), ("inh", -1.0)):
-    pre = data[kind + "_pre"] + first
-    nest.Connect(pre, data[kind + "_post"] + first, "one_to_one",
-                 {"synapse_model": "static_synapse",
-                  "weight": np.full(len(pre), sign * 1000.0 * float(data["w_" + kind])),
-                  "delay": np.full(len(pre), 0.1)})
-rec = nest.Create("spike_recorder")
-nest.Connect(cells, rec)
-nest.Simulate(1.0)                       # prepares the kernel (excluded from the timing)
-t0 = time.process_time()
-nest.Simulate(duration - 1.0)
-run = time.process_time() - t0
-ev = rec.events
-np.savez(sys.argv[3], ids=np.asarray(ev["senders"]) - first, times=np.asarray(ev["times"]))
-print(json.dumps({"run": run * duration / (duration - 1.0), "spikes": int(rec.n_events)}))
-'''
-
+from peers import export_cuba, run_brian2, run_nest  # noqa: E402
 
 def run_reference(net, duration: float, repeat: int) -> dict:
     from neurocosim.sim.reference import Engine
     warm = Engine(build_cuba(n=200, timestep=net.timestep))   # JIT / cache load
     warm.run(1.0)
-    best, spikes = float("inf"), 0
+    best = float("inf")
     for _ in range(repeat):
         eng = Engine(net)
         t0 = time.process_time()
@@ -102,18 +38,6 @@ def run_reference(net, duration: float, repeat: int) -> dict:
         best = min(best, time.process_time() - t0)
         sp = eng.result().spikes["cuba"]
     return {"run": best, "spikes": len(sp), "trains": (sp.ids, sp.times)}
-
-
-def run_subprocess(script: str, *args: str) -> dict:
-    out = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True)
-    if out.returncode != 0:
-        raise RuntimeError(out.stderr[-3000:])
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def _load_trains(path: str):
-    d = np.load(path)
-    return d["ids"].astype(np.int64), d["times"].astype(np.float64)
 
 
 def _same_spikes(a, b, dt: float) -> int:
@@ -138,24 +62,14 @@ def main() -> None:
           f"{args.duration:g} ms at dt {net.timestep} ms")
     rows = {}
     with tempfile.TemporaryDirectory() as tmp:
-        exc, inh = net.projections
-        npz = os.path.join(tmp, "cuba.npz")
-        np.savez(npz, n=args.n, dt=net.timestep, v0=net.populations[0].initial["v"],
-                 exc_pre=exc.pre_idx, exc_post=exc.post_idx, w_exc=exc.weight[0],
-                 inh_pre=inh.pre_idx, inh_post=inh.post_idx, w_inh=inh.weight[0])
+        npz = export_cuba(net, tmp)
         for name in args.simulators.split(","):
             if name == "reference":
                 rows[name] = run_reference(net, args.duration, args.repeat)
             elif name == "brian2":
-                out = os.path.join(tmp, "brian2_spikes.npz")
-                rows[name] = run_subprocess(BRIAN2, npz, str(args.duration),
-                                            os.path.join(tmp, "brian2_build"),
-                                            str(args.repeat), out)
-                rows[name]["trains"] = _load_trains(out)
+                rows[name] = run_brian2(npz, args.duration, tmp, args.repeat)
             elif name == "nest":
-                out = os.path.join(tmp, "nest_spikes.npz")
-                rows[name] = run_subprocess(NEST, npz, str(args.duration), out)
-                rows[name]["trains"] = _load_trains(out)
+                rows[name] = run_nest(npz, args.duration, tmp)
             else:
                 raise SystemExit(f"unknown simulator {name!r}")
             r = rows[name]

@@ -14,85 +14,18 @@ the step it arrives), so it fires at a different rate than the float run: both a
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from networks import build_cuba  # noqa: E402
+from peers import export_cuba, run_brian2, run_nest  # noqa: E402
 
 from neurocosim import hw  # noqa: E402
-
-BRIAN2 = r'''
-import json, sys, numpy as np
-import brian2 as b2
-from brian2 import ms, mV, nA, nF
-data = np.load(sys.argv[1]); duration = float(sys.argv[2]); workdir = sys.argv[3]
-b2.set_device("cpp_standalone", directory=workdir)
-b2.prefs.devices.cpp_standalone.openmp_threads = 0
-dt = float(data["dt"])
-b2.defaultclock.dt = dt * ms
-n = int(data["n"])
-eqs = """dv/dt = (v_rest - v)/tau_m + (ie - ii)/c_m : volt (unless refractory)
-die/dt = -ie/tau_e : amp
-dii/dt = -ii/tau_i : amp"""
-ns = dict(v_rest=-49*mV, tau_m=20*ms, c_m=0.2*nF, tau_e=5*ms, tau_i=10*ms,
-          v_thresh=-50*mV, v_reset=-60*mV)
-G = b2.NeuronGroup(n, eqs, threshold="v >= v_thresh", reset="v = v_reset",
-                   refractory=5 * ms, method="exact", namespace=ns)
-G.v = data["v0"] * mV
-se = b2.Synapses(G, G, on_pre="ie_post += %r*nA" % float(data["w_exc"]), delay=dt*ms)
-se.connect(i=data["exc_pre"], j=data["exc_post"])
-si = b2.Synapses(G, G, on_pre="ii_post += %r*nA" % float(data["w_inh"]), delay=dt*ms)
-si.connect(i=data["inh_pre"], j=data["inh_post"])
-mon = b2.SpikeMonitor(G)
-b2.run(duration * ms)
-print(json.dumps({"run": b2.device._last_run_time, "spikes": int(mon.num_spikes)}))
-'''
-
-NEST = r'''
-import json, sys, time, numpy as np
-import nest
-data = np.load(sys.argv[1]); duration = float(sys.argv[2])
-nest.set_verbosity("M_ERROR")
-nest.ResetKernel()
-dt = float(data["dt"])
-nest.SetKernelStatus({"resolution": dt, "local_num_threads": 1})
-n = int(data["n"])
-cells = nest.Create("iaf_psc_exp", n, params={"C_m": 200.0, "tau_m": 20.0, "tau_syn_ex": 5.0,
-                    "tau_syn_in": 10.0, "t_ref": 5.0, "E_L": -49.0, "V_reset": -60.0,
-                    "V_th": -50.0, "I_e": 0.0})
-cells.V_m = data["v0"]
-first = cells[0].global_id
-for kind, sign in (("exc", 1.0), ("inh", -1.0)):
-    pre = data[kind + "_pre"] + first
-    nest.Connect(pre, data[kind + "_post"] + first, "one_to_one",
-                 {"synapse_model": "static_synapse",
-                  "weight": np.full(len(pre), sign * 1000.0 * float(data["w_" + kind])),
-                  "delay": np.full(len(pre), dt)})
-rec = nest.Create("spike_recorder")
-nest.Connect(cells, rec)
-nest.Simulate(dt)                        # prepares the kernel (excluded from the timing)
-t0 = time.perf_counter()
-nest.Simulate(duration - dt)
-run = time.perf_counter() - t0
-print(json.dumps({"run": run * duration / (duration - dt), "spikes": int(rec.n_events)}))
-'''
-
-
-def run_subprocess(script: str, *args: str) -> dict:
-    out = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True)
-    if out.returncode != 0:
-        raise RuntimeError(out.stderr[-3000:])
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
 
 def run_loihi(image, duration: float, timing, repeat: int) -> dict:
     """Best of `repeat` runs; with timing, result() (the timing report) is timed too."""
@@ -189,20 +122,15 @@ def main() -> None:
     rows["loihi timing trace"] = run_loihi(image, args.duration, "trace", 1)
     report("loihi timing trace", rows["loihi timing trace"], args.n, args.duration, fan_out)
     with tempfile.TemporaryDirectory() as tmp:
-        exc, inh = net.projections
-        npz = os.path.join(tmp, "cuba.npz")
-        np.savez(npz, n=args.n, dt=dt, v0=net.populations[0].initial["v"],
-                 exc_pre=exc.pre_idx, exc_post=exc.post_idx, w_exc=exc.weight[0],
-                 inh_pre=inh.pre_idx, inh_post=inh.post_idx, w_inh=inh.weight[0])
+        npz = export_cuba(net, tmp)
         for name in filter(None, args.peers.split(",")):
             try:
                 if name == "reference":
                     rows[name] = run_reference(net, args.duration, args.repeat)
                 elif name == "brian2":
-                    rows[name] = run_subprocess(BRIAN2, npz, str(args.duration),
-                                                os.path.join(tmp, "brian2_build"))
+                    rows[name] = run_brian2(npz, args.duration, tmp)
                 elif name == "nest":
-                    rows[name] = run_subprocess(NEST, npz, str(args.duration))
+                    rows[name] = run_nest(npz, args.duration, tmp)
                 else:
                     raise SystemExit(f"unknown peer {name!r}")
             except RuntimeError as err:
