@@ -34,7 +34,7 @@ from .mapping import (core_traffic, partition, place, placement_cost, routing_ta
                       sequential_xy, split_mantissa_exponent, unique_ints)
 from .lif import p21
 from .mapping.quantize import decay_constant
-from .rng import poisson_neuron_seeds
+from .rng import poisson_neuron_seeds, poisson_steps
 from .targets.loihi import LoihiSpec
 
 #: model codes stored in the image (the emulator reads them)
@@ -358,12 +358,9 @@ def _sources(net: Network, dt: float, quant: _Quant) -> dict:
     seeds = {st.population: st.seed for st in net.stimuli if isinstance(st, PoissonSource)}
     for pop in net.populations:
         if pop.model == "SpikeSourcePoisson":
-            p = pop.params
+            p_spike, first, last = poisson_steps(pop.params, dt)
             out[pop.name] = dict(
-                kind="poisson", offset=off[pop.name],
-                p_spike=-np.expm1(-p["rate"] * dt / 1000.0),
-                first=(np.floor(p["start"] / dt + 1e-9) + 1).astype(np.int64),
-                last=np.floor((p["start"] + p["duration"]) / dt + 1e-9).astype(np.int64),
+                kind="poisson", offset=off[pop.name], p_spike=p_spike, first=first, last=last,
                 seed=poisson_neuron_seeds(net.seed, seeds.get(pop.name, 0), pop.size))
         elif pop.model == "SpikeSourceArray":
             stamps, ptr = [], [0]

@@ -38,6 +38,7 @@ from .errors import LimitError, TargetError
 from .image import Core, HardwareImage
 from .ir import CurrentSource, Network, PoissonSource, SpikeArray, is_source
 from .mapping import place, placement_cost, sequential_xy, unique_ints
+from .rng import poisson_steps
 from .targets.truenorth import TrueNorthSpec
 
 #: per-slot neuron parameters stored in each Core.params (the emulator's NEURON_PARAMS + more)
@@ -452,12 +453,9 @@ def _sources(net: Network, dt: float) -> dict:
     seeds = {st.population: st.seed for st in net.stimuli if isinstance(st, PoissonSource)}
     for pop in net.populations:
         if pop.model == "SpikeSourcePoisson":
-            p = pop.params
-            out[pop.name] = dict(kind="poisson", offset=off[pop.name],
-                                 p_spike=-np.expm1(-p["rate"] * dt / 1000.0),
-                                 first=(np.floor(p["start"] / dt + 1e-9) + 1).astype(np.int64),
-                                 last=np.floor((p["start"] + p["duration"]) / dt
-                                               + 1e-9).astype(np.int64),
+            p_spike, first, last = poisson_steps(pop.params, dt)
+            out[pop.name] = dict(kind="poisson", offset=off[pop.name], p_spike=p_spike,
+                                 first=first, last=last,
                                  seed=int(net.seed) * 1000003 + int(seeds.get(pop.name, 0)))
         elif pop.model == "SpikeSourceArray":
             tr = arrays[pop.name].trains if pop.name in arrays else None

@@ -25,6 +25,15 @@ def uniform(seed: int, stamp: int) -> float:
     return (splitmix64(seed ^ splitmix64(stamp)) >> 11) / 9007199254740992.0
 
 
+def poisson_steps(params: dict, dt: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per neuron of a SpikeSourcePoisson: spike probability per step, and the first and
+    last stamps (step k emits stamp k + 1) of its [start, start + duration] window."""
+    p_spike = -np.expm1(-params["rate"] * dt / 1000.0)
+    first = (np.floor(params["start"] / dt + 1e-9) + 1).astype(np.int64)
+    last = np.floor((params["start"] + params["duration"]) / dt + 1e-9).astype(np.int64)
+    return p_spike, first, last
+
+
 def poisson_neuron_seeds(network_seed: int, source_seed: int, size: int) -> np.ndarray:
     """One uint64 seed per neuron of a Poisson source population."""
     base = splitmix64((int(network_seed) & MASK64) ^ splitmix64(int(source_seed) & MASK64))

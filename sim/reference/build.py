@@ -14,7 +14,7 @@ import numpy as np
 
 from ...hw.errors import NetworkError
 from ...hw.ir import CurrentSource, Network, PoissonSource, SpikeArray
-from ...hw.rng import poisson_neuron_seeds
+from ...hw.rng import poisson_neuron_seeds, poisson_steps
 from . import layout as L
 
 
@@ -203,9 +203,8 @@ def build_neurons(net: Network, dt: float) -> Neurons:
                 if var not in pop.initial:
                     S0[row, cols] = a / (a + b)
         if code == L.SOURCE_POISSON:
-            Q[L.P_SPIKE, cols] = -np.expm1(-p["rate"] * dt / 1000.0)
-            Q[L.FIRST_STAMP, cols] = np.floor(p["start"] / dt + 1e-9) + 1
-            Q[L.LAST_STAMP, cols] = np.floor((p["start"] + p["duration"]) / dt + 1e-9)
+            Q[L.P_SPIKE, cols], Q[L.FIRST_STAMP, cols], Q[L.LAST_STAMP, cols] = \
+                poisson_steps(p, dt)
             src = poisson.get(pop.name)
             src_seed = 0 if src is None else int(src.seed)
             pois_seed[cols] = poisson_neuron_seeds(net.seed, src_seed, pop.size)
