@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
-import os
-import runpy
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,6 +9,7 @@ from ..hw.result import Result
 from ..hw.targets import get_target
 from .metrics import PopulationComparison, compare_results
 from .output import raster_png, write_result
+from .scripts import run_pynn_script
 
 
 @dataclass
@@ -31,19 +27,9 @@ def run_script(script: Path, target: str, argv: "list[str] | None" = None,
     """Run an unchanged PyNN script on `target`; its Result and population sizes."""
     from ..pynn_backend.simulator import state
     get_target(target)
-    old_env, old_argv = os.environ.get("NEUROCOSIM_TARGET"), sys.argv
-    os.environ["NEUROCOSIM_TARGET"] = target
-    sys.argv = [str(script), *(argv or [])]
-    try:
-        sink = io.StringIO()
-        with contextlib.redirect_stdout(sink) if quiet else contextlib.nullcontext():
-            runpy.run_path(str(script), run_name="__main__")
-    finally:
-        sys.argv = old_argv
-        if old_env is None:
-            os.environ.pop("NEUROCOSIM_TARGET", None)
-        else:
-            os.environ["NEUROCOSIM_TARGET"] = old_env
+    status = run_pynn_script(script, target, argv, quiet)
+    if status != 0:
+        raise RuntimeError(f"{script} exited with status {status} on {target}")
     result = state.result()
     if result is None:
         raise RuntimeError(f"{script} ran no simulation on {target}")

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import os
-import runpy
-import sys
 from pathlib import Path
 
 from ...hw.errors import TargetError
 from ...hw.targets import get_target
+from ...sim.scripts import run_pynn_script
 
 
 def register(sub) -> None:
@@ -29,10 +27,9 @@ def main(args: argparse.Namespace) -> int:
         raise TargetError(f"script {args.script} not found")
     if args.target:
         get_target(args.target)  # unknown target: clear error before the script starts
-        os.environ["NEUROCOSIM_TARGET"] = args.target
-    sys.argv = [str(args.script), *args.extra]
-    sys.path.insert(0, str(args.script.resolve().parent))
-    runpy.run_path(str(args.script), run_name="__main__")
+    status = run_pynn_script(args.script, args.target, args.extra)
+    if status != 0:
+        return status
     from ...pynn_backend.simulator import state
     result = state.result()
     if result is None:

@@ -6,7 +6,6 @@ import contextlib
 import importlib
 import importlib.util
 import os
-import runpy
 import sys
 from pathlib import Path
 from typing import Any, Iterator
@@ -14,6 +13,7 @@ from typing import Any, Iterator
 from ...hw import serialize
 from ...hw.image import HardwareImage
 from ...hw.ir import Network
+from ..scripts import run_pynn_script
 from .config import NetworkSource, SweepError
 
 
@@ -93,21 +93,9 @@ def _network_from_pynn(script: Path, args: tuple[str, ...]) -> tuple[Network, fl
     """Run a PyNN script on the float reference and keep the network of its first run."""
     from ...pynn_backend import simulator
 
-    saved_argv, saved_env = sys.argv, os.environ.get("NEUROCOSIM_TARGET")
-    os.environ["NEUROCOSIM_TARGET"] = "reference"
-    sys.argv = [str(script), *args]
-    try:
-        with search_path(script.resolve().parent):
-            runpy.run_path(str(script), run_name="__main__")
-    except SystemExit as exc:
-        if exc.code not in (0, None):
-            raise SweepError(f"network.pynn {script} exited with status {exc.code}") from None
-    finally:
-        sys.argv = saved_argv
-        if saved_env is None:
-            os.environ.pop("NEUROCOSIM_TARGET", None)
-        else:
-            os.environ["NEUROCOSIM_TARGET"] = saved_env
+    status = run_pynn_script(script, "reference", list(args))
+    if status != 0:
+        raise SweepError(f"network.pynn {script} exited with status {status}")
     state = simulator.state
     if state.image is None:
         raise SweepError(f"network.pynn {script} never called run(): no network to sweep")
