@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from ..errors import TargetError
 from .base import TargetSpec
+from .fpga import FpgaSpec
 
 
 @dataclass(frozen=True)
@@ -24,8 +25,8 @@ class BoardSpec(TargetSpec):
     compiler: str = "neurocosim.hw.targets.board:compile_for_board"
     # the fpga core's models and fixed timestep (compile_for_board re-reads both from the
     # core target, so a variant core brings its own)
-    models: tuple[str, ...] = ("IF_curr_exp", "SpikeSourceArray", "SpikeSourcePoisson")
-    timestep: float | None = 1.0
+    models: tuple[str, ...] = FpgaSpec.models
+    timestep: float | None = FpgaSpec.timestep
     has_timing: bool = True
     core_target: str = "fpga"
     core: TargetSpec | None = None
