@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 from neurocosim.emulator.interconnect import (MeshCosts, MeshRouter, barrier_timing, route,
                                               route_oracle, slip_ticks, spike_metrics,
-                                              spike_metrics_oracle, tick_timing)
+                                              spike_metrics_oracle, sweep_route,
+                                              tick_timing)
 from neurocosim.hw.errors import TargetError
 from neurocosim.hw.mapping import link_id
 
@@ -147,6 +148,26 @@ def test_route_matches_oracle(case):
                                                                       shape, costs)
     for k in ("arrival_ns", "wait_ns", "hops_ew", "hops_ns", "link_packets", "link_busy_ns"):
         np.testing.assert_allclose(getattr(fast, k), getattr(slow, k), err_msg=k)
+
+
+@settings(max_examples=200, deadline=None)
+@given(traffic(max_packets=80))
+def test_sweep_router_equals_event_oracle(case):
+    """The barrier step's link-ordered sweep serves every link in the event-driven order:
+    identical arrival times (ties included), link counts and hops (no injection stage)."""
+    src, dst, gen, xy, shape, costs = case
+    costs = MeshCosts(hop_ew_latency_ns=costs.hop_ew_latency_ns,
+                      hop_ns_latency_ns=costs.hop_ns_latency_ns,
+                      link_occupancy_ns=costs.link_occupancy_ns, serial_inject=False)
+    slow = route_oracle(src, dst, gen, xy, shape, costs)
+    links = np.zeros(shape[0] * shape[1] * 4, np.int64)
+    arr, h_ew, h_ns = sweep_route(gen, xy[src, 0], xy[src, 1], xy[dst, 0], xy[dst, 1],
+                                  shape[0], shape[1], costs.hop_ew_latency_ns,
+                                  costs.hop_ns_latency_ns, costs.occupancy_ew_ns,
+                                  costs.occupancy_ns_ns, links)
+    np.testing.assert_array_equal(arr, slow.arrival_ns)
+    np.testing.assert_array_equal(links, slow.link_packets)
+    assert (h_ew, h_ns) == (slow.hops_ew.sum(), slow.hops_ns.sum())
 
 
 @settings(max_examples=100, deadline=None)

@@ -37,7 +37,7 @@ class _NoTiming:
                                                                                 np.int64), 1, zi
         self.acc, self.link_count, self.lat_hist, self.core_busy = np.zeros(12), zi, zi, z
         self.last_gen, self.last_recv = z, z
-        self.scratch_f, self.scratch_i = np.zeros((5, 1)), np.zeros((6, 1), np.int64)
+        self.scratch_f, self.scratch_i = np.zeros((5, 1)), np.zeros((7, 1), np.int64)
         self.core_f, self.link_free = np.zeros((3, 1)), z
 
 

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...hw.result import TimingReport
+from ..interconnect import sweep_route
 from ..jit import njit
 
 #: accumulator slots of TimingState.acc
@@ -94,45 +95,8 @@ def new_state(spec, core_xy: np.ndarray, comps: np.ndarray, max_packets: int) ->
                        lat_hist=np.zeros(HIST_BINS, np.int64),
                        core_busy=np.zeros(n_cores), last_gen=np.full(n_cores, np.nan),
                        last_recv=np.full(n_cores, np.nan), scratch_f=np.zeros((5, m)),
-                       scratch_i=np.zeros((6, m), np.int64), core_f=np.zeros((3, n_cores)),
+                       scratch_i=np.zeros((7, m), np.int64), core_f=np.zeros((3, n_cores)),
                        link_free=np.zeros(nx * ny * 4), step_ns=[])
-
-
-@njit
-def _push(ht, hp, size, t, p):
-    i = size
-    ht[i] = t
-    hp[i] = p
-    while i > 0:
-        parent = (i - 1) >> 1
-        if ht[parent] < ht[i] or (ht[parent] == ht[i] and hp[parent] <= hp[i]):
-            break
-        ht[parent], ht[i] = ht[i], ht[parent]
-        hp[parent], hp[i] = hp[i], hp[parent]
-        i = parent
-    return size + 1
-
-
-@njit
-def _pop(ht, hp, size):
-    t, p = ht[0], hp[0]
-    size -= 1
-    ht[0], hp[0] = ht[size], hp[size]
-    i = 0
-    while True:
-        lft = 2 * i + 1
-        if lft >= size:
-            break
-        c = lft
-        rgt = lft + 1
-        if rgt < size and (ht[rgt] < ht[lft] or (ht[rgt] == ht[lft] and hp[rgt] < hp[lft])):
-            c = rgt
-        if ht[i] < ht[c] or (ht[i] == ht[c] and hp[i] <= hp[c]):
-            break
-        ht[c], ht[i] = ht[i], ht[c]
-        hp[c], hp[i] = hp[i], hp[c]
-        i = c
-    return t, p, size
 
 
 @njit
@@ -143,10 +107,11 @@ def step_timing(n_sp, spiked, axon_ptr, axon_dst, axon_syn, core_of, slot_of, co
     each core's neurons come in slot order). Returns the step's duration in ns."""
     t_neuron, t_out, t_syn = costs[0], costs[1], costs[2]
     t_ew, t_ns, barrier = costs[3], costs[4], costs[5]
-    dep, arr, gen, ht = scratch_f[0], scratch_f[1], scratch_f[2], scratch_f[3]
+    dep, arr, gen = scratch_f[0], scratch_f[1], scratch_f[2]
     src, dst, nsyn = scratch_i[0], scratch_i[1], scratch_i[2]
-    px, py, hp = scratch_i[3], scratch_i[4], scratch_i[5]
+    px, py, qx, qy = scratch_i[3], scratch_i[4], scratch_i[5], scratch_i[6]
     send_free, recv_free = core_f[0], core_f[1]
+    ny = len(link_count) // (4 * nx)
     send_free[:] = 0.0
     recv_free[:] = 0.0
     link_free[:] = 0.0
@@ -168,35 +133,15 @@ def step_timing(n_sp, spiked, axon_ptr, axon_dst, axon_syn, core_of, slot_of, co
             px[m] = core_xy[c, 0]
             py[m] = core_xy[c, 1]
             m += 1
-    # 3: hop by hop, earliest first
-    size = 0
+    # 3: XY routes over idle links, first come first served (interconnect.sweep_route)
     for p in range(m):
-        if px[p] == core_xy[dst[p], 0] and py[p] == core_xy[dst[p], 1]:
-            arr[p] = dep[p]            # same router: no link to contend for
-        else:
-            size = _push(ht, hp, size, dep[p], p)
-    while size > 0:
-        t, p, size = _pop(ht, hp, size)
-        x, y = px[p], py[p]
-        tx, ty = core_xy[dst[p], 0], core_xy[dst[p], 1]
-        if x != tx:
-            d = 0 if tx > x else 1
-            lid = (y * nx + x) * 4 + d
-            t = max(t, link_free[lid]) + t_ew
-            px[p] = x + 1 if d == 0 else x - 1
-            acc[HOPS_EW] += 1.0
-        elif y != ty:
-            d = 2 if ty > y else 3
-            lid = (y * nx + x) * 4 + d
-            t = max(t, link_free[lid]) + t_ns
-            py[p] = y + 1 if d == 2 else y - 1
-            acc[HOPS_NS] += 1.0
-        else:
-            arr[p] = t
-            continue
-        link_free[lid] = t
-        link_count[lid] += 1
-        size = _push(ht, hp, size, t, p)
+        qx[p] = core_xy[dst[p], 0]
+        qy[p] = core_xy[dst[p], 1]
+    arr_m, h_ew, h_ns = sweep_route(dep[:m], px[:m], py[:m], qx[:m], qy[:m], nx, ny, t_ew,
+                                    t_ns, t_ew, t_ns, link_count)
+    arr[:m] = arr_m
+    acc[HOPS_EW] += h_ew
+    acc[HOPS_NS] += h_ns
     # 4: synaptic ops in arrival order; latency, ISI distortion and disorder per core
     order = np.argsort(arr[:m], kind="mergesort")
     q = 1
