@@ -60,7 +60,8 @@ module tb;
   neurocore dut(.clk(clk), .rst(rst), .ctl__start(start), .ctl__n_steps(32'd%(steps)d),
     .ctl__busy(busy), .ctl__t(t), .ctl__step_done(sd), .ctl__step_cycles(sc),
     .ctl__spike_valid(sv), .ctl__spike_axon(sa), .ctl__w_core(0), .ctl__w_addr(0),
-    .ctl__w_data(wd));
+    .ctl__w_data(wd), .ctl__cfg_we(1'b0), .ctl__cfg_core(0), .ctl__cfg_region(8'd0),
+    .ctl__cfg_addr(0), .ctl__cfg_data(32'd0), .ctl__clear(2'd0));
   always #5 clk = ~clk;
   initial begin
     #20 rst = 0; #10 start = 1; #10 start = 0;

@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from ..hw.errors import TargetError
+from ..hw.errors import LimitError, TargetError
 from . import protocol as P
 from ..hw.compiler import whole_steps
 
@@ -240,6 +240,9 @@ class Board:
                     offset: int = 0) -> np.ndarray:
         """Read `count` elements (default: the whole region) back from the board."""
         region = self.identity.region(name)
+        if region.writeonly:
+            raise TargetError(f"region {name!r} of this board ({self.identity.model}) is "
+                              "write-only: the board has no read port for it")
         self._check_core(core)
         count = region.depth - offset if count is None else count
         out = []
@@ -308,18 +311,11 @@ class Board:
 
     def load(self, image: Any) -> None:
         """Clear the board and write every memory of a HardwareImage (see image_regions).
-        A ROM-configured board (its IDENTIFY names an "image_crc") already holds an image:
-        it must be this one, and is only reset."""
-        held = dict(self.identity.params).get("image_crc")
-        if held is not None:
-            want = P.image_checksum(image)
-            if held != want:
-                raise TargetError(f"the board ({self.identity.model}) was built from another "
-                                  f"image (checksum {held:#010x}, this image {want:#010x}); "
-                                  "build and flash a bitstream of this image")
-            self.reset(everything=True)
-            return
+        An image that does not fit the board is refused (LimitError naming the limit)
+        before anything is sent."""
         writes = image_regions(image, self.identity)
+        for core, region, values in sorted(writes, key=lambda w: w[2].size <= w[1].depth):
+            region.check(values)  # (first the arrays longer than their region)
         self.reset(everything=True)
         for core, region, values in writes:
             self.write_region(region.name, values, core=core)
@@ -375,14 +371,22 @@ def image_regions(image: Any, identity: P.Identity) -> list[tuple[int, P.Region,
     a board region (integer scalars or arrays) are written, the others stay on the host.
     """
     if len(image.cores) > identity.n_cores:
-        raise TargetError(f"the image needs {len(image.cores)} cores; the board "
-                          f"({identity.model}) has {identity.n_cores}")
+        raise LimitError("board cores", len(image.cores), identity.n_cores,
+                         f"{identity.model}: {len(image.cores) - identity.n_cores} over")
     by_name = {r.name: r for r in identity.regions}
     out, unused = [], []
+    npc = identity.neurons_per_core
     for core in image.cores:
-        if core.neurons.size > identity.neurons_per_core:
-            raise TargetError(f"core {core.index} holds {core.neurons.size} neurons; the "
-                              f"board's cores hold {identity.neurons_per_core}")
+        if core.neurons.size > npc:
+            raise LimitError("board neurons per core", int(core.neurons.size), npc,
+                             f"core {core.index}: {core.neurons.size - npc} over")
+    for table in image.data.values():  # board ids are core * neurons_per_core + slot
+        stride = table.get("neurons_per_core") if isinstance(table, dict) else None
+        if stride is not None and len(image.cores) > 1 and int(stride) != npc:
+            raise TargetError(f"the image numbers its neurons {int(stride)} per core, the "
+                              f"board {npc} per core: compile it with "
+                              f"neurons_per_core={npc}")
+    for core in image.cores:
         for table in (core.params, core.memories):
             for name, arr in table.items():
                 if name in by_name:
@@ -484,7 +488,7 @@ class BoardRunner:
                 res.weights[name] = np.abs(w * where["scale"])
         else:
             for r in ident.regions:
-                if r.kind == P.RegionKind.WEIGHTS:
+                if r.kind == P.RegionKind.WEIGHTS and not r.writeonly:
                     for c in range(len(self.image.cores)):
                         res.weights[f"core{c}.{r.name}"] = self.board.read_region(r.name,
                                                                                   core=c)

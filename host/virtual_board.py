@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..hw.compile_fpga import CORE_SCALARS, NEURON_PARAMS
+from ..rtl.capacity import STIM_END, SYNAPSE_MEMORIES, ChipCapacity, fpga_identity
 from . import protocol as P
 
 
@@ -135,54 +137,16 @@ class LifCoreModel(BoardModel):
         return np.flatnonzero(fire), 4 + npc + busiest * npc
 
 
-def _width(bits: int) -> int:
-    return 1 if bits <= 8 else 2 if bits <= 16 else 4
-
-
-def _index_width(n: int) -> int:
-    return 1 if n <= 0xFF else 2 if n <= 0xFFFF else 4
-
-
-#: the fpga core's per-core scalar registers and per-neuron parameters (hw.compile_fpga)
-FPGA_SCALARS = ("n", "w_shift", "stdp", "a_plus", "a_minus", "w_min", "w_max", "dx", "dy")
-FPGA_NEURON = ("theta", "u_reset", "bias", "dm", "ds", "refrac", "u0")
-FPGA_SYNAPSE = ("syn_post", "syn_w", "syn_delay", "syn_plastic", "col_syn", "col_pre")
-NO_STIMULUS = 0xFFFFFFFF  # a cleared stimulus entry: a step never reached
-
-
-def fpga_regions(spec, axon_depth: int) -> tuple[P.Region, ...]:
-    """The fpga core's memories as board regions, widths from the spec's number formats."""
-    npc, syn = spec.neurons_per_core, spec.synapses_per_core
-    state = _width(spec.state_bits)
-    regions = [(P.RegionKind.PARAMS, name, 4, True, 1) for name in FPGA_SCALARS]
-    regions += [(P.RegionKind.PARAMS, "theta", state, True, npc),
-                (P.RegionKind.PARAMS, "u_reset", state, True, npc),
-                (P.RegionKind.PARAMS, "bias", state, True, npc),
-                (P.RegionKind.PARAMS, "dm", _width(spec.decay_bits + 1), False, npc),
-                (P.RegionKind.PARAMS, "ds", _width(spec.decay_bits + 1), False, npc),
-                (P.RegionKind.PARAMS, "refrac", _width(spec.refrac_bits), False, npc),
-                (P.RegionKind.PARAMS, "u0", state, True, npc),
-                (P.RegionKind.PARAMS, "n_axons", 4, False, 1),
-                (P.RegionKind.PARAMS, "ring_depth", 1, False, 1),
-                (P.RegionKind.WEIGHTS, "syn_post", _index_width(npc), False, syn),
-                (P.RegionKind.WEIGHTS, "syn_w", _width(spec.weight_bits), True, syn),
-                (P.RegionKind.WEIGHTS, "syn_delay", _index_width(spec.max_delay), False, syn),
-                (P.RegionKind.WEIGHTS, "syn_plastic", 1, False, syn),
-                (P.RegionKind.WEIGHTS, "col_syn", _index_width(syn), False, syn),
-                (P.RegionKind.WEIGHTS, "col_pre", _index_width(axon_depth), False, syn),
-                (P.RegionKind.ROUTING, "row_ptr", _index_width(syn + 1), False,
-                 axon_depth + 1),
-                (P.RegionKind.ROUTING, "col_ptr", _index_width(syn + 1), False, npc + 1),
-                (P.RegionKind.STIMULUS, "stim_step", 4, False, spec.stimulus_depth),
-                (P.RegionKind.STIMULUS, "stim_axon", _index_width(axon_depth), False,
-                 spec.stimulus_depth)]
-    return tuple(P.Region(i, kind, name, width, signed, depth)
-                 for i, (kind, name, width, signed, depth) in enumerate(regions))
+#: the fpga core's per-core scalar registers, per-neuron parameters and synapse memories
+FPGA_SCALARS, FPGA_NEURON = CORE_SCALARS, NEURON_PARAMS
+FPGA_SYNAPSE = SYNAPSE_MEMORIES
+NO_STIMULUS = STIM_END  # a cleared stimulus entry: a step never reached
 
 
 class FpgaBoardModel(BoardModel):
-    """The fpga target's core on the virtual board: its memories as regions, stepped by
-    the fpga emulator's bit- and cycle-exact model: its Numba FastChip (default) or its
+    """The fpga target's core on the virtual board: its memories as regions (the same
+    table as the RTL board's, rtl.capacity.fpga_regions, for the spec's limits), stepped
+    by the fpga emulator's bit- and cycle-exact model: its Numba FastChip (default) or its
     naive oracle ChipModel (`engine="python"`).
 
     Writes between runs go into the model in place (state kept) except to `n`,
@@ -205,14 +169,9 @@ class FpgaBoardModel(BoardModel):
         n_cores = spec.n_cores if n_cores is None else n_cores
         if not 1 <= n_cores <= spec.max_cores:
             raise ValueError(f"n_cores={n_cores} must be in 1..{spec.max_cores}")
-        axon_depth = 2 * n_cores * spec.neurons_per_core if axon_depth is None else axon_depth
-        params = tuple((f, int(getattr(spec, f))) for f in (
-            "weight_bits", "state_bits", "trace_bits", "decay_bits", "refrac_bits",
-            "max_delay", "synapses_per_core", "stimulus_depth", "trace_impulse",
-            "stdp_frac_bits", "headroom_bits")) + (("axon_depth", axon_depth),)
-        self.identity = P.Identity(P.PROTOCOL_VERSION, f"neurocosim-fpga-virtual", n_cores,
-                                   spec.neurons_per_core, int(spec.clock_hz), P.MAX_PAYLOAD,
-                                   spike_buffer, params, fpga_regions(spec, axon_depth))
+        self.capacity = ChipCapacity.of_spec(spec, n_cores, axon_depth)
+        self.identity = fpga_identity(spec, self.capacity, "neurocosim-fpga-virtual",
+                                      spike_buffer)
         self.n_cores = n_cores
         self.mem = {(c, r.id): np.zeros(r.depth, np.int64)
                     for c in range(n_cores) for r in self.identity.regions}
@@ -481,6 +440,8 @@ class BoardServer:
                            f"region {region.name!r} holds {region.kind.name}, not {kind.name}")
         if kind is not None and region.readonly:
             raise _Refusal(P.ErrorCode.BAD_REGION, f"region {region.name!r} is read-only")
+        if kind is None and region.writeonly:
+            raise _Refusal(P.ErrorCode.BAD_REGION, f"region {region.name!r} is write-only")
         if offset + count > region.depth:
             raise _Refusal(P.ErrorCode.OUT_OF_RANGE,
                            f"region {region.name!r}: {offset}+{count} > depth {region.depth}")

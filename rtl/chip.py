@@ -1,13 +1,17 @@
-"""The chip: the image's cores in lock step, the broadcast spike router and the stimulus
-memory, behind the host-facing `ControlSignature` (rtl.signatures) that a UART front end
-attaches to.
+"""The chip: cores in lock step, the broadcast spike router and the stimulus memory,
+behind the host-facing `ControlSignature` (rtl.signatures) that a UART front end attaches
+to. Built for a capacity (rtl.capacity.ChipCapacity; default: exactly what the image
+needs) with the image's values as initial contents; the host rewrites every memory
+through `ctl.cfg_*` between runs, so the chip runs any image that fits its capacity.
 
-Per timestep: START (pulse `go` to every core), WAIT (until every core is done), RC (route:
-per core, two cycles per spike it emitted (synchronous read of its spike list), broadcast
-to every core's next event list and shown on `spike_valid`, plus one cycle to move to the
-next core), RS (two cycles per stimulus spike of this step, plus two), END (one cycle:
-`step_done`, `step_cycles`). `w_data` is the weight at `w_core`/`w_addr` of the cycle
-before (a synchronous block-RAM read).
+Per timestep: START (pulse `go` to every active core, i.e. one with neurons), WAIT (until
+every core is done), RC (route: per active core, two cycles per spike it emitted
+(synchronous read of its spike list), broadcast to every core's next event list and shown
+on `spike_valid`, plus one cycle to move to the next core; the active cores are the first
+ones, a core with n = 0 ends the list), RS (two cycles per stimulus spike of this step,
+plus two), END (one cycle: `step_done`, `step_cycles`). `w_data` is the weight at
+`w_core`/`w_addr` of the cycle before (a synchronous block-RAM read). CLEAR (`ctl.clear`)
+walks every memory address once (`capacity.clear_cycles`, plus one).
 """
 
 from __future__ import annotations
@@ -17,70 +21,109 @@ from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import Out
 
+from .capacity import CHIP_WIDE, REGION_ID, STIM_END, ChipCapacity
 from .core import LifCore
 from .signatures import ControlSignature, ubits
 
-STIM_END = (1 << 32) - 1
-
 
 class Chip(wiring.Component):
-    """All cores of an fpga image; `ctl` faces the host."""
+    """The cores of an fpga chip of `capacity` (default: the image's needs), holding
+    `image` at power-up; `ctl` faces the host."""
 
-    def __init__(self, image):
+    def __init__(self, image, capacity: ChipCapacity | None = None):
         d = image.data["fpga"]
-        self.image, self.spec = image, image.target
-        self.G = int(d["n_axons"])
-        self.D = int(d["ring_depth"])
-        self.npc = int(d["neurons_per_core"])
-        self.C = len(image.cores)
-        if self.C < 1:
+        if not image.cores:
             raise ValueError("the image has no cores")
-        self.stim_step = [int(v) for v in d["stim_step"]] + [STIM_END]
-        self.stim_axon = [int(v) for v in d["stim_axon"]] + [0]
+        self.image, self.spec = image, image.target
+        self.capacity = cap = capacity or ChipCapacity.of_image(image)
+        cap.check(image)
+        self.G = cap.n_axons
+        self.D = cap.ring_depth
+        self.npc = cap.neurons_per_core
+        self.C = cap.n_cores
+        self.stim_step = [int(v) for v in d["stim_step"]]
+        self.stim_axon = [int(v) for v in d["stim_axon"]]
         self.axon_bits = ubits(self.G - 1)
-        s_max = max(len(c.memories["syn_w"]) for c in image.cores)
-        self.syn_bits = ubits(max(s_max - 1, 0))
-        super().__init__({"ctl": Out(ControlSignature(self.axon_bits, self.syn_bits,
-                                                     ubits(self.C - 1),
-                                                     self.spec.weight_bits))})
+        self.syn_bits = ubits(cap.synapses_per_core - 1)
+        super().__init__({"ctl": Out(ControlSignature(
+            self.axon_bits, self.syn_bits, ubits(self.C - 1), self.spec.weight_bits,
+            ubits(cap.max_depth - 1)))})
 
     def elaborate(self, platform) -> Module:
         m = Module()
-        ctl, C, D = self.ctl, self.C, self.D
+        ctl, C, cap = self.ctl, self.C, self.capacity
+        d = self.image.data["fpga"]
+        G0, D0 = int(d["n_axons"]), int(d["ring_depth"])
         cores = []
-        for core in self.image.cores:
-            lc = LifCore(core, self.spec, self.G, D)
-            m.submodules[f"core{core.index}"] = lc
+        for i in range(C):
+            core = self.image.cores[i] if i < len(self.image.cores) else None
+            lc = LifCore(core, self.spec, G0, D0, cap)
+            m.submodules[f"core{i}"] = lc
             cores.append(lc)
-        stim = Memory(shape=unsigned(32 + self.axon_bits), depth=len(self.stim_step),
-                      init=[(a << 32) | s for s, a in zip(self.stim_step, self.stim_axon)])
-        m.submodules.stim = stim
-        st_rd = stim.read_port()
+        idle = Signal()
+        clearing = Signal()
+        clr_all = Signal()
+        ca = Signal(range(cap.clear_cycles + 1))   # the address a clear writes
+
+        # --- the chip's own memories: stimulus (step, axon) and its copy of ring_depth --
+        S1 = cap.stimulus_depth + 1                # always one end marker after the list
+        stim_s = Memory(shape=32, depth=S1,
+                        init=self.stim_step + [STIM_END] * (S1 - len(self.stim_step)))
+        stim_a = Memory(shape=unsigned(self.axon_bits), depth=S1, init=self.stim_axon)
+        ring_d = Memory(shape=unsigned(ubits(cap.ring_depth)), depth=1, init=[D0])
+        m.submodules.stim_step, m.submodules.stim_axon = stim_s, stim_a
+        m.submodules.ring_depth = ring_d
+        D = ring_d.read_port(domain="comb").data
+        for mem, name, cleared in ((stim_s, "stim_step", STIM_END), (stim_a, "stim_axon", 0),
+                                   (ring_d, "ring_depth", 0)):
+            wr = mem.write_port()
+            with m.If(clearing):
+                m.d.comb += [wr.addr.eq(ca), wr.data.eq(cleared), wr.en.eq(clr_all)]
+            with m.Elif(idle & ctl.cfg_we & (ctl.cfg_region == REGION_ID[name])):
+                m.d.comb += [wr.addr.eq(ctl.cfg_addr), wr.data.eq(ctl.cfg_data),
+                             wr.en.eq(1)]
+        st_rd_s, st_rd_a = stim_s.read_port(), stim_a.read_port()
 
         t = Signal(32)
-        t_slot = Signal(unsigned(ubits(D - 1)))
+        t_slot = Signal(unsigned(ubits(self.D - 1)))
         left = Signal(32)
         cyc = Signal(32)
-        sp = Signal(unsigned(ubits(len(self.stim_step) - 1)))
+        sp = Signal(range(S1))
         in_n = Signal(unsigned(self.axon_bits + 1))
         rc = Signal(unsigned(ubits(C - 1)))
         ph = Signal()
         ri = Signal(unsigned(ubits(self.npc)))
-        m.d.comb += [ctl.t.eq(t), st_rd.addr.eq(sp)]
-        st_step, st_axon = st_rd.data[:32], st_rd.data[32:]
+        m.d.comb += [ctl.t.eq(t), st_rd_s.addr.eq(sp), st_rd_a.addr.eq(sp)]
+        st_step, st_axon = st_rd_s.data, st_rd_a.data
 
+        chip_wide = Signal()
+        m.d.comb += chip_wide.eq(0)
+        for name in CHIP_WIDE:
+            with m.If(ctl.cfg_region == REGION_ID[name]):
+                m.d.comb += chip_wide.eq(1)
         bcast = Signal()
         bdata = Signal(unsigned(self.axon_bits))
         out_n = Signal(unsigned(ubits(self.npc)))
         out_d = Signal(unsigned(self.axon_bits))
+        last_core = Signal()     # rc is the last active core
+        m.d.comb += last_core.eq(1)
         for i, lc in enumerate(cores):
             m.d.comb += [lc.link.t_slot.eq(t_slot), lc.link.in_n.eq(in_n),
                          lc.link.in_we.eq(bcast), lc.link.in_addr.eq(in_n),
                          lc.link.in_data.eq(bdata), lc.link.out_addr.eq(ri),
-                         lc.link.w_addr.eq(ctl.w_addr)]
+                         lc.link.w_addr.eq(ctl.w_addr),
+                         lc.link.cfg_we.eq(idle & ctl.cfg_we
+                                           & (chip_wide | (ctl.cfg_core == i))),
+                         lc.link.cfg_region.eq(ctl.cfg_region),
+                         lc.link.cfg_addr.eq(ctl.cfg_addr), lc.link.cfg_data.eq(ctl.cfg_data),
+                         lc.link.clr.eq(clearing), lc.link.clr_all.eq(clr_all),
+                         lc.link.clr_addr.eq(ca)]
             with m.If(rc == i):
-                m.d.comb += [out_n.eq(lc.link.out_n),
-                             out_d.eq(lc.link.out_data + i * self.npc)]
+                with m.If(lc.link.active):
+                    m.d.comb += [out_n.eq(lc.link.out_n),
+                                 out_d.eq(lc.link.out_data + i * self.npc)]
+                if i + 1 < C:
+                    m.d.comb += last_core.eq(~cores[i + 1].link.active)
             with m.If(ctl.w_core == i):
                 m.d.comb += ctl.w_data.eq(lc.link.w_data)
         all_done = Signal()
@@ -91,13 +134,23 @@ class Chip(wiring.Component):
 
         with m.FSM(init="IDLE"):
             with m.State("IDLE"):
-                with m.If(ctl.start & (ctl.n_steps != 0)):
+                m.d.comb += idle.eq(1)
+                with m.If(ctl.clear != 0):
+                    m.d.sync += [ca.eq(0), clr_all.eq(ctl.clear[1]), t.eq(0),
+                                 t_slot.eq(0), sp.eq(0), in_n.eq(0)]
+                    m.next = "CLEAR"
+                with m.Elif(ctl.start & (ctl.n_steps != 0)):
                     m.d.sync += left.eq(ctl.n_steps)
                     m.next = "START"
+            with m.State("CLEAR"):   # one address per cycle; the cores' u follows by one
+                m.d.comb += [ctl.busy.eq(1), clearing.eq(ca < cap.clear_cycles)]
+                m.d.sync += ca.eq(ca + 1)
+                with m.If(ca == cap.clear_cycles):
+                    m.next = "IDLE"
             with m.State("START"):
                 m.d.comb += ctl.busy.eq(1)
                 for lc in cores:
-                    m.d.comb += lc.link.go.eq(1)
+                    m.d.comb += lc.link.go.eq(lc.link.active)
                 m.d.sync += cyc.eq(1)
                 m.next = "WAIT"
             with m.State("WAIT"):
@@ -112,7 +165,7 @@ class Chip(wiring.Component):
                 with m.If(ph == 0):
                     with m.If(ri == out_n):
                         m.d.sync += [rc.eq(rc + 1), ri.eq(0)]
-                        with m.If(rc == C - 1):
+                        with m.If(last_core):
                             m.next = "RS"
                     with m.Else():
                         m.d.sync += ph.eq(1)
@@ -135,7 +188,7 @@ class Chip(wiring.Component):
                 m.d.comb += [ctl.busy.eq(1), ctl.step_done.eq(1),
                              ctl.step_cycles.eq(cyc + 1)]
                 m.d.sync += [t.eq(t + 1), left.eq(left - 1),
-                             t_slot.eq(Mux(t_slot == D - 1, 0, t_slot + 1))]
+                             t_slot.eq(Mux(t_slot + 1 >= D, 0, t_slot + 1))]
                 with m.If(left == 1):
                     m.next = "IDLE"
                 with m.Else():
@@ -145,9 +198,7 @@ class Chip(wiring.Component):
 
 def chip_ports_doc() -> str:
     """The Verilog port names of the exported chip (ctl members, flattened by Amaranth)."""
-    return ", ".join(f"ctl__{n}" for n in ("start", "n_steps", "busy", "t", "step_done",
-                                            "step_cycles", "spike_valid", "spike_axon",
-                                            "w_core", "w_addr", "w_data"))
+    return ", ".join(f"ctl__{n}" for n in ControlSignature(1, 1, 1, 2).members)
 
 
 __all__ = ["Chip", "STIM_END", "chip_ports_doc"]

@@ -18,19 +18,20 @@ LIF = dict(cm=1.0, tau_m=20.0, tau_syn_E=5.0, tau_syn_I=5.0, tau_refrac=2.0,
            v_rest=-65.0, v_reset=-65.0, v_thresh=-55.0, i_offset=0.3)
 
 
-def network(seed: int) -> Network:
+def network(seed: int, n_src: int = 20, n: int = 40, spikes: int = 8, t_max: float = 100.0,
+            p_in: float = 0.3, p_rec: float = 0.1) -> Network:
     """Spike sources into an LIF population with pair STDP, plus recurrent synapses."""
     rng = np.random.default_rng(seed)
-    n_src, n = 20, 40
     src = Population("src", n_src, "SpikeSourceArray", {})
     exc = Population("exc", n, "IF_curr_exp", LIF)
-    trains = SpikeTrains.from_lists([np.sort(rng.uniform(1, 100, 8)) for _ in range(n_src)])
-    pre, post = np.nonzero(rng.random((n_src, n)) < 0.3)
+    trains = SpikeTrains.from_lists([np.sort(rng.uniform(1, t_max, spikes))
+                                     for _ in range(n_src)])
+    pre, post = np.nonzero(rng.random((n_src, n)) < p_in)
     stdp = Plasticity("stdp_additive", dict(tau_plus=20.0, tau_minus=20.0, A_plus=0.01,
                                             A_minus=0.012, w_min=0.0, w_max=2.0))
     proj = Projection("in", "src", "exc", pre, post, rng.uniform(0.5, 2.0, pre.size),
                       np.full(pre.size, 1.0), plasticity=stdp)
-    p2, q2 = np.nonzero(rng.random((n, n)) < 0.1)
+    p2, q2 = np.nonzero(rng.random((n, n)) < p_rec)
     rec = Projection("rec", "exc", "exc", p2, q2, rng.uniform(0.1, 0.5, p2.size),
                      np.full(p2.size, 2.0))
     return Network(populations=[src, exc], projections=[proj, rec],

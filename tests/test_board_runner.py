@@ -9,7 +9,7 @@ import pytest
 from neurocosim.host.board import BoardRunner
 from neurocosim.host.virtual_board import LifCoreModel, VirtualBoard
 from neurocosim.hw.compiler import run as hw_run
-from neurocosim.hw.errors import TargetError
+from neurocosim.hw.errors import LimitError, TargetError
 from neurocosim.hw.image import Core, HardwareImage
 from neurocosim.hw.ir import Network, Population
 from neurocosim.hw.targets import get_target
@@ -100,7 +100,7 @@ def test_image_the_board_cannot_hold_is_refused():
     with pytest.raises(TargetError, match="no region for core 0 delays"):
         BoardRunner(image, port="virtual")
     with VirtualBoard(LifCoreModel(1, NPC)) as vb:
-        with pytest.raises(TargetError, match="needs 2 cores"):
+        with pytest.raises(LimitError, match="board cores: needs 2, the target allows 1"):
             BoardRunner(make_image(6), port=vb.port)
 
 

@@ -1,7 +1,8 @@
 """End to end under Icarus (cocotb 2.1 through cocotb_tools.runner): the exported Verilog of
-the fpga board (UART pins, command dispatcher, chip bridge, the image's chip) bridged to a
-pseudo-terminal; the unchanged "board" runner loads, runs and reads it over 8N1, and its
-spikes, cycles and weights equal the fpga emulator's."""
+the fpga board (UART pins, command dispatcher, chip bridge, a chip built from image A for
+a capacity that also holds image B) bridged to a pseudo-terminal; the unchanged "board"
+runner writes image B into it over 8N1, runs it and reads it, and its spikes, cycles and
+weights equal the fpga emulator's run of B."""
 
 from __future__ import annotations
 
@@ -24,6 +25,13 @@ BENCH = Path(__file__).parent / "rtl_uart"
 DIVISOR = 8
 
 
+def tiny_network(seed: int):
+    """A dozen LIF neurons on one small core, so that writing the image over the
+    simulated UART takes seconds."""
+    from test_board_fpga import network
+    return network(seed, n_src=6, n=12, spikes=5, t_max=30.0, p_in=0.5, p_rec=0.15)
+
+
 def test_board_runner_over_uart_pins_under_icarus(tmp_path):
     from amaranth.back import verilog
     from cocotb_tools.runner import get_results, get_runner
@@ -32,15 +40,18 @@ def test_board_runner_over_uart_pins_under_icarus(tmp_path):
     from neurocosim.host.board import BoardRunner
     from neurocosim.hw.compiler import compile as hw_compile
     from neurocosim.hw.targets import get_target
+    from neurocosim.rtl.capacity import ChipCapacity
     from neurocosim.rtl.uart.fpga_board import FpgaBoard
-    from test_board_fpga import network
 
-    spec = get_target("fpga").replace(neurons_per_core=32, n_cores=2)
-    net = network(5)
-    image = hw_compile(net, "board", core=spec)
+    spec = get_target("fpga").replace(neurons_per_core=16, n_cores=1)
+    built = hw_compile(tiny_network(1), "board", core=spec)     # image A: the bitstream's
+    net = tiny_network(2)
+    image = hw_compile(net, "board", core=spec)                 # image B: written over it
+    assert not np.array_equal(built.cores[0].memories["syn_w"], image.cores[0].memories["syn_w"])
+    capacity = ChipCapacity.covering([built, image])
     src = tmp_path / "fpga_board.v"
-    src.write_text(verilog.convert(FpgaBoard(image, divisor=DIVISOR), name="fpga_board",
-                                   emit_src=False))
+    src.write_text(verilog.convert(FpgaBoard(built, divisor=DIVISOR, capacity=capacity),
+                                   name="fpga_board", emit_src=False))
     pty_file, done_file = tmp_path / "pty", tmp_path / "done"
     outcome: dict = {}
 
@@ -86,4 +97,6 @@ def test_board_runner_over_uart_pins_under_icarus(tmp_path):
     expected = np.abs(np.array([w[c][i] for c, i in zip(where["core"], where["index"])])
                       * where["scale"])
     assert np.allclose(res.weights["in"], expected)
-    assert sum(len(s) for s, _ in steps) > 20
+    assert sum(len(s) for s, _ in steps) > 10
+    chip_a = ChipModel(hw_compile(tiny_network(1), spec))  # the test can fail: A runs
+    assert [chip_a.step() for _ in range(30)] != steps      # otherwise

@@ -1,8 +1,9 @@
 """Bridge from the link's HostBus to the fpga chip's host port (rtl.signatures
 ControlSignature): one timestep at a time, each step's spikes packed into a
-protocol step record, weights read through the chip's weight port."""
+protocol step record, memory writes into the chip's write port, weights read through
+the chip's weight port, RESET as a chip reset followed by the chip's clear."""
 
-from amaranth import Cat, Module, Mux, Signal, unsigned
+from amaranth import Cat, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -13,25 +14,25 @@ from .signature import HostBus
 
 
 class ChipBridge(wiring.Component):
-    """Answers the dispatcher's HostBus with a chip whose memories are its bitstream's.
+    """Answers the dispatcher's HostBus with the fpga chip.
 
     RUN adds timesteps; the chip is started one step at a time while the link's spike
     buffer takes the previous step's record (the chip's spike output has no
     back-pressure, so the record of a step is gathered here: `n_neurons` ids at most).
-    A READ of the weight region returns the chip's synapse word (sign-extended) once the
-    chip is idle; 0 past the end of a core with fewer synapses than the region's depth. RESET pulses `chip_reset` (the chip's sync domain) and clears the
-    counters; writes never arrive (the regions are read-only, the dispatcher refuses
-    them).
+    A write (`we`) goes to the chip's write port in the same cycle (the dispatcher writes
+    only between runs, and the chip is idle then). A READ (the dispatcher allows only the
+    readable weight region) returns the chip's synapse word, sign-extended, once the chip
+    is idle. RESET pulses `chip_reset` (the chip's sync domain: time, state machines),
+    clears the counters, then starts the chip's clear (state, or with reset bit 1 every
+    memory); `running` stays high until the clear is over, so the dispatcher answers
+    RESET only then.
     """
 
-    def __init__(self, ctl: ControlSignature, n_neurons: int, syn_sizes: "list[int]"):
+    def __init__(self, ctl: ControlSignature, n_neurons: int):
         if not 1 <= n_neurons <= P.MAX_IDS:
             raise ValueError(f"n_neurons={n_neurons} must be in 1..{P.MAX_IDS} (ids of one "
                              "step record)")
-        if not syn_sizes:
-            raise ValueError("syn_sizes: one synapse count per core is needed")
         self.ctl_sig, self.n_neurons = ctl, n_neurons
-        self.syn_sizes = [int(s) for s in syn_sizes]
         super().__init__({"bus": In(HostBus()), "ctl": In(ctl), "chip_reset": Out(1)})
 
     def elaborate(self, platform) -> Module:
@@ -48,16 +49,16 @@ class ChipBridge(wiring.Component):
         cyc = Signal(32)
         b = Signal(range(10 + 2 * N + 1))
         read_pending = Signal()
-        size = Signal(32)  # synapse words of the addressed core: the region is as deep as
-        with m.Switch(bus.core):  # the largest core's, the others read 0 past their end
-            for c, n in enumerate(self.syn_sizes):
-                with m.Case(c):
-                    m.d.comb += size.eq(n)
-        m.d.comb += [bus.running.eq(done < target), bus.steps_done.eq(done),
+        clear = Signal(2)   # a clear to start (RESET's bits), once the chip is reset
+        m.d.comb += [bus.running.eq((done < target) | (clear != 0) | ctl.busy),
+                     bus.steps_done.eq(done),
                      bus.steps_target.eq(target), bus.cycles.eq(cycles),
                      bus.last_cycles.eq(last), bus.max_cycles.eq(most),
                      bus.spike_count.eq(spikes),
-                     ctl.w_core.eq(bus.core), ctl.w_addr.eq(bus.index), ctl.n_steps.eq(1)]
+                     ctl.w_core.eq(bus.core), ctl.w_addr.eq(bus.index), ctl.n_steps.eq(1),
+                     ctl.cfg_we.eq(bus.we), ctl.cfg_core.eq(bus.core),
+                     ctl.cfg_region.eq(bus.region), ctl.cfg_addr.eq(bus.index),
+                     ctl.cfg_data.eq(bus.wdata)]
         m.d.sync += bus.rvalid.eq(0)
         with m.If(bus.re):
             m.d.sync += read_pending.eq(1)
@@ -67,9 +68,11 @@ class ChipBridge(wiring.Component):
         header = Cat(done[:32], cyc, cnt.as_unsigned()[:16])
         with m.FSM():
             with m.State("IDLE"):
-                with m.If(read_pending & ~ctl.busy):
-                    m.d.sync += [bus.rdata.eq(Mux(bus.index < size, ctl.w_data.as_signed(),
-                                                  0)), bus.rvalid.eq(1),
+                with m.If(clear.any() & ~bus.reset.any()):
+                    m.d.comb += ctl.clear.eq(clear)
+                    m.d.sync += clear.eq(0)
+                with m.Elif(read_pending & ~ctl.busy):
+                    m.d.sync += [bus.rdata.eq(ctl.w_data.as_signed()), bus.rvalid.eq(1),
                                  read_pending.eq(0)]
                 with m.Elif((done < target) & ~ctl.busy & ~bus.reset.any()):
                     m.d.comb += ctl.start.eq(1)
@@ -103,5 +106,6 @@ class ChipBridge(wiring.Component):
         with m.If(bus.reset.any()):
             m.d.comb += self.chip_reset.eq(1)
             m.d.sync += [target.eq(0), done.eq(0), cycles.eq(0), spikes.eq(0), last.eq(0),
-                         most.eq(0), read_pending.eq(0)]
+                         most.eq(0), read_pending.eq(0),
+                         clear.eq(Mux(bus.reset[1], 0b11, 0b01))]
         return m

@@ -2,7 +2,8 @@
 
 Receives frames (FrameReceiver), answers each request once (a retransmission of the last
 request is answered again from the sender's buffer, never re-executed), writes and reads
-the core's memories over the HostBus, starts runs, and serves the spike stream from a
+the core's memories over the HostBus (a read-only region is not written, a write-only one
+not read), resets the core (answered once its `running` is low again), starts runs, and serves the spike stream from a
 circular buffer with the protocol's cursor semantics. The IDENTIFY answer is the packed
 `Identity` given at construction, so the RTL and the host agree by construction.
 """
@@ -68,13 +69,13 @@ class CommandDispatcher(wiring.Component):
         # ---- region table ---------------------------------------------------------
         r_known, r_kind, r_width, r_signed, r_depth = (Signal(), Signal(8), Signal(3),
                                                       Signal(), Signal(32))
-        r_readonly = Signal()
+        r_readonly, r_writeonly = Signal(), Signal()
         with m.Switch(a_region):
             for r in ident.regions:
                 with m.Case(r.id):
                     m.d.comb += [r_known.eq(1), r_kind.eq(int(r.kind)), r_width.eq(r.width),
                                  r_signed.eq(r.signed), r_depth.eq(r.depth),
-                                 r_readonly.eq(r.readonly)]
+                                 r_readonly.eq(r.readonly), r_writeonly.eq(r.writeonly)]
         n_bytes = Signal(32)
         m.d.comb += n_bytes.eq(a_count * r_width)
 
@@ -157,7 +158,7 @@ class CommandDispatcher(wiring.Component):
                             m.d.comb += bus.reset.eq(Mux(head[48], 0b11, 0b01))
                             m.d.sync += [s_head.eq(0), s_tail.eq(0), base.eq(0)]
                             m.d.comb += drop.eq(fill + push)  # empty the spike buffer
-                            m.next = "SEND"
+                            m.next = "RESET_WAIT"
                     with m.Elif((rtype >= P.Cmd.WRITE_PARAMS) & (rtype <= P.Cmd.READ_REGION)):
                         is_write = rtype != P.Cmd.READ_REGION
                         with m.If(is_write & bus.running):
@@ -168,7 +169,7 @@ class CommandDispatcher(wiring.Component):
                             m.next = "ERROR"
                         with m.Elif((a_core >= ident.n_cores) | ~r_known
                                     | (is_write & (r_kind != rtype - P.Cmd.WRITE_PARAMS))
-                                    | (is_write & r_readonly)):
+                                    | (is_write & r_readonly) | (~is_write & r_writeonly)):
                             m.d.sync += err.eq(P.ErrorCode.BAD_REGION)
                             m.next = "ERROR"
                         with m.Elif(a_offset + a_count > r_depth):
@@ -228,6 +229,10 @@ class CommandDispatcher(wiring.Component):
                 m.d.sync += [resp_type.eq(P.ERROR_TYPE),
                              put.eq(Cat(err, h_type)), put_len.eq(2)]
                 m.next = "PUT"
+
+            with m.State("RESET_WAIT"):  # answered once the core's reset is over
+                with m.If(~bus.running):
+                    m.next = "SEND"
 
             with m.State("PUT"):  # write put_len bytes of `put` as payload, then send
                 with m.If(n == put_len):

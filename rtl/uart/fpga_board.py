@@ -1,8 +1,10 @@
-"""A whole fpga board: the image's chip (rtl.chip.Chip) behind the UART link.
+"""A whole fpga board: the chip (rtl.chip.Chip) behind the UART link.
 
-The chip's memories are its bitstream's (built from one image), so the board's only
-region is the readable synapse weights; IDENTIFY carries the image's checksum
-("image_crc") and `Board.load` checks it instead of writing memories.
+The chip is built for a capacity (rtl.capacity.ChipCapacity; default: exactly what the
+build image needs) and holds the build image at power-up; its memories are the board's
+regions (rtl.capacity.fpga_regions, the virtual board's too), so `Board.load` writes any
+image that fits. IDENTIFY reports the capacity (cores, neurons per core, and the
+synapses, axons, ring depth, stimulus entries and STDP hardware as core parameters).
 """
 
 import dataclasses
@@ -11,41 +13,31 @@ from amaranth import Module, ResetInserter
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from . import protocol as P
+from ..capacity import ChipCapacity, fpga_identity
 from .chip_bridge import ChipBridge
 from .dispatcher import CommandDispatcher
 from .link import UartLink
+
+MODEL = "neurocosim-fpga"
 
 
 def _core_spec(image):
     return getattr(image.target, "core", None) or image.target
 
 
-def fpga_board_identity(image, spike_buffer: int = 4096) -> P.Identity:
-    """What the board built from `image` answers to IDENTIFY."""
-    spec, d = _core_spec(image), image.data["fpga"]
-    depth = max(len(c.memories["syn_w"]) for c in image.cores)
-    width = 1 if spec.weight_bits <= 8 else 2 if spec.weight_bits <= 16 else 4
-    regions = (P.Region(0, P.RegionKind.WEIGHTS, "syn_w", width, True, max(depth, 1),
-                        readonly=True),)
-    params = (("image_crc", P.image_checksum(image)), ("weight_bits", spec.weight_bits),
-              ("state_bits", spec.state_bits), ("n_axons", int(d["n_axons"])))
-    return P.Identity(P.PROTOCOL_VERSION, "neurocosim-fpga-rom", len(image.cores),
-                      int(d["neurons_per_core"]), int(spec.clock_hz), P.MAX_PAYLOAD,
-                      spike_buffer, params, regions)
-
-
 class FpgaBoard(wiring.Component):
     """With `divisor`: UART pins `rx`/`tx`. Without: wire-byte streams `i`/`o` (the UART
     left out, for fast simulation of everything behind it)."""
 
-    def __init__(self, image, divisor: int | None = None, spike_buffer: int = 4096):
+    def __init__(self, image, divisor: int | None = None, spike_buffer: int = 4096,
+                 capacity: ChipCapacity | None = None):
         from ..chip import Chip
         self.image = dataclasses.replace(image, target=_core_spec(image))
-        self.identity = fpga_board_identity(image, spike_buffer)
+        self._chip = Chip(self.image, capacity)
+        self.capacity = self._chip.capacity
+        self.identity = fpga_identity(self.image.target, self.capacity, MODEL, spike_buffer)
         self.divisor = divisor
-        self._chip = Chip(self.image)
-        self.n_neurons = len(image.cores) * int(image.data["fpga"]["neurons_per_core"])
+        self.n_neurons = self.capacity.n_cores * self.capacity.neurons_per_core
         if divisor is None:
             members = {"i": In(stream.Signature(8)), "o": Out(stream.Signature(8))}
         else:
@@ -55,8 +47,7 @@ class FpgaBoard(wiring.Component):
     def elaborate(self, platform) -> Module:
         m = Module()
         chip = self._chip
-        bridge = ChipBridge(chip.ctl.signature, self.n_neurons,
-                            [len(c.memories["syn_w"]) for c in self.image.cores])
+        bridge = ChipBridge(chip.ctl.signature, self.n_neurons)
         m.submodules.bridge = bridge
         m.submodules.chip = ResetInserter({"sync": bridge.chip_reset})(chip)
         wiring.connect(m, chip.ctl, bridge.ctl)

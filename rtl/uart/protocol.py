@@ -327,7 +327,11 @@ def _unpack_str(buf: bytes, i: int) -> tuple[str, int]:
 
 @dataclass(frozen=True)
 class Region:
-    """One writable/readable memory of the board: `depth` elements of `width` bytes."""
+    """One writable/readable memory of the board: `depth` elements of `width` bytes.
+
+    `range` (lowest, highest), when given, is narrower than the width: the values the
+    board's memory holds exactly (a chip memory of fewer bits, an index below a capacity).
+    A `writeonly` region is written by the host and not read back."""
 
     id: int
     kind: RegionKind
@@ -335,7 +339,18 @@ class Region:
     width: int       # bytes per element: 1, 2 or 4
     signed: bool
     depth: int       # elements per core
-    readonly: bool = False   # held in the bitstream (ROM-configured core): read, not written
+    readonly: bool = False   # held in the bitstream: read, not written
+    writeonly: bool = False  # written, not read back (no read port on the board)
+    range: "tuple[int, int] | None" = None
+
+    @property
+    def value_range(self) -> tuple[int, int]:
+        """The lowest and highest value an element may hold."""
+        if self.range is not None:
+            return self.range
+        bits = 8 * self.width
+        return (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if self.signed else \
+            (0, (1 << bits) - 1)
 
     def check(self, values, offset: int = 0) -> None:
         """Refuse values that do not fit this region (range and bounds), naming them."""
@@ -343,18 +358,22 @@ class Region:
         v = np.asarray(values, dtype=np.int64)
         if offset < 0 or offset + v.size > self.depth:
             raise LimitError(f"region {self.name!r} elements", offset + v.size, self.depth,
-                             f"offset {offset} + {v.size} values")
-        bits = 8 * self.width
-        lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if self.signed else (0, (1 << bits) - 1)
+                             f"offset {offset} + {v.size} values: "
+                             f"{offset + v.size - self.depth} over")
+        lo, hi = self.value_range
         if v.size and (v.min() < lo or v.max() > hi):
             bad = v[(v < lo) | (v > hi)][0]
-            raise LimitError(f"region {self.name!r} value", int(bad), f"{lo}..{hi}",
-                             f"{'signed' if self.signed else 'unsigned'} {bits}-bit")
+            what = (f"{'signed' if self.signed else 'unsigned'} {8 * self.width}-bit"
+                    if self.range is None else "what the board's memory holds")
+            raise LimitError(f"region {self.name!r} value", int(bad), f"{lo}..{hi}", what)
 
 
 _REGION_HEAD = struct.Struct("<BBBBI")  # id, kind, width, flags, depth
+_REGION_RANGE = struct.Struct("<ii")    # lowest, highest (flag REGION_RANGE)
 REGION_SIGNED = 0x01
 REGION_READONLY = 0x02
+REGION_WRITEONLY = 0x04
+REGION_RANGE = 0x08
 
 
 @dataclass(frozen=True)
@@ -396,9 +415,13 @@ def pack_identity(ident: Identity) -> bytes:
         out += _pack_str(name) + struct.pack("<q", int(value))
     out.append(len(ident.regions))
     for r in ident.regions:
-        flags = int(r.signed) | (REGION_READONLY if r.readonly else 0)
+        flags = (int(r.signed) | (REGION_READONLY if r.readonly else 0)
+                 | (REGION_WRITEONLY if r.writeonly else 0)
+                 | (REGION_RANGE if r.range is not None else 0))
         out += _REGION_HEAD.pack(r.id, int(r.kind), r.width, flags, r.depth)
         out += _pack_str(r.name)
+        if r.range is not None:
+            out += _REGION_RANGE.pack(*r.range)
     return bytes(out)
 
 
@@ -430,10 +453,16 @@ def unpack_identity(buf: bytes) -> Identity:
         if width not in (1, 2, 4):
             raise ProtocolError(f"IDENTIFY region {name!r}: element width {width} bytes "
                                 "is not 1, 2 or 4")
-        if flags & ~(REGION_SIGNED | REGION_READONLY):
+        if flags & ~(REGION_SIGNED | REGION_READONLY | REGION_WRITEONLY | REGION_RANGE):
             raise ProtocolError(f"IDENTIFY region {name!r}: unknown flags 0x{flags:02x}")
+        rng = None
+        if flags & REGION_RANGE:
+            _need(buf[i:], _REGION_RANGE.size, "IDENTIFY region range", exact=False)
+            rng = _REGION_RANGE.unpack_from(buf, i)
+            i += _REGION_RANGE.size
         regions.append(Region(rid, kind, name, width, bool(flags & REGION_SIGNED), depth,
-                              bool(flags & REGION_READONLY)))
+                              bool(flags & REGION_READONLY), bool(flags & REGION_WRITEONLY),
+                              rng))
     if i != len(buf):
         raise ProtocolError(f"IDENTIFY payload has {len(buf) - i} trailing byte(s)")
     return Identity(version, model, n_cores, npc, clock, max_payload, spike_buffer,
@@ -675,25 +704,3 @@ class SpikeStreamParser:
             i += RECORD_HEAD + size
         del buf[:i]
         return out
-
-
-def image_checksum(image) -> int:
-    """CRC-32 of what a ROM-configured board holds of an image: every core's integer
-    params and memories and the integer entries of its target tables in `image.data`,
-    in a fixed order. A board built from an image reports it as the "image_crc" core
-    parameter; `Board.load` compares it instead of writing memories it cannot write."""
-    import numpy as np
-    crc = 0
-    for core in image.cores:
-        for table in (core.params, core.memories):
-            for name in sorted(table):
-                crc = zlib.crc32(name.encode(), crc)
-                crc = zlib.crc32(np.asarray(table[name], "<i8").tobytes(), crc)
-    for key in sorted(k for k, v in image.data.items() if isinstance(v, dict)):
-        for name in sorted(image.data[key]):
-            value = np.asarray(image.data[key][name]) if not isinstance(
-                image.data[key][name], dict) else None
-            if value is not None and value.dtype.kind in "iub":
-                crc = zlib.crc32(name.encode(), crc)
-                crc = zlib.crc32(value.astype("<i8").tobytes(), crc)
-    return crc & 0xFFFFFFFF
