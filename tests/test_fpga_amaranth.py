@@ -147,3 +147,69 @@ def test_a_1024_neuron_core_runs_in_simulation():
     sim.run()
     assert got == expected
     assert all(c > 2 * 1024 for _, c in got)
+
+
+def test_a_chip_built_from_one_image_runs_another_written_through_its_port():
+    """Chip(A, capacity) cleared and written with image B through ctl.cfg_* equals the
+    model of B: spikes and cycles of every step, the final weights."""
+    from neurocosim.host.board import image_regions
+    from neurocosim.rtl.capacity import ChipCapacity, fpga_identity
+    a = hw_compile(random_network(27, stdp=True, n_exc=12, n_inh=4), "fpga",
+                   neurons_per_core=10, n_cores=2)
+    b = hw_compile(random_network(28, stdp=True, n_exc=10, n_inh=5, n_src=10), "fpga",
+                   neurons_per_core=10, n_cores=2)
+    cap = ChipCapacity.covering([a, b])
+    writes = image_regions(b, fpga_identity(b.target, cap, "chip", 4096))
+    model = ChipModel(b)
+    steps = 30
+    expected = [model.step() for _ in range(steps)]
+    assert expected != [ChipModel(a).step() for _ in range(steps)]
+    dut = Chip(a, cap)
+    got, weights = [], []
+
+    async def bench(ctx):
+        ctl = dut.ctl
+        ctx.set(ctl.clear, 0b11)   # every memory: what B leaves unwritten is A's otherwise
+        await ctx.tick()
+        ctx.set(ctl.clear, 0)
+        await ctx.tick()
+        while ctx.get(ctl.busy):
+            await ctx.tick()
+        ctx.set(ctl.cfg_we, 1)
+        for core, region, values in writes:
+            ctx.set(ctl.cfg_core, core)
+            ctx.set(ctl.cfg_region, region.id)
+            for i, v in enumerate(values):
+                ctx.set(ctl.cfg_addr, i)
+                ctx.set(ctl.cfg_data, int(v) & 0xFFFFFFFF)
+                await ctx.tick()
+        ctx.set(ctl.cfg_we, 0)
+        ctx.set(ctl.n_steps, steps)
+        ctx.set(ctl.start, 1)
+        await ctx.tick()
+        ctx.set(ctl.start, 0)
+        spikes = []
+        while len(got) < steps:
+            if ctx.get(ctl.spike_valid):
+                spikes.append(ctx.get(ctl.spike_axon))
+            if ctx.get(ctl.step_done):
+                got.append((spikes, ctx.get(ctl.step_cycles)))
+                spikes = []
+            await ctx.tick()
+        await ctx.tick()
+        for c, w in enumerate(model.weights()):
+            ctx.set(ctl.w_core, c)
+            out = []
+            for i in range(len(w)):
+                ctx.set(ctl.w_addr, i)
+                await ctx.tick()
+                out.append(ctx.get(ctl.w_data))
+            weights.append(out)
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+    assert got == expected
+    assert weights == [list(w) for w in model.weights()]
+    assert sum(len(s) for s, _ in got) > 0

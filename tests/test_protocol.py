@@ -142,7 +142,11 @@ def test_identity_round_trip():
                        (("v_bits", 18), ("w_bits", -8)),
                        (P.Region(0, P.RegionKind.PARAMS, "vth", 4, True, 64),
                         P.Region(1, P.RegionKind.WEIGHTS, "weights", 1, True, 4096),
-                        P.Region(2, P.RegionKind.WEIGHTS, "syn_w", 2, True, 99, True)))
+                        P.Region(2, P.RegionKind.WEIGHTS, "syn_w", 2, True, 99, True),
+                        P.Region(3, P.RegionKind.ROUTING, "row_ptr", 2, False, 33,
+                                 writeonly=True, range=(0, 300)),
+                        P.Region(4, P.RegionKind.PARAMS, "w_min", 4, True, 1,
+                                 range=(-128, 127))))
     assert P.unpack_identity(P.pack_identity(ident)) == ident
     with pytest.raises(P.ProtocolError, match="trailing"):
         P.unpack_identity(P.pack_identity(ident) + b"\x00")
@@ -177,8 +181,18 @@ def test_write_refuses_out_of_range_value_and_bounds():
     region = P.Region(0, P.RegionKind.WEIGHTS, "w", 1, True, 10)
     with pytest.raises(LimitError, match=r"region 'w' value: needs 128"):
         P.pack_write(0, region, 0, [1, 128])
-    with pytest.raises(LimitError, match=r"region 'w' elements: needs 11, .* allows 10"):
+    with pytest.raises(LimitError, match=r"region 'w' elements: needs 11, .* allows 10 "
+                                         r"\(offset 5 \+ 6 values: 1 over\)"):
         P.pack_write(0, region, 5, np.zeros(6))
+
+
+def test_a_region_range_narrower_than_its_width_is_what_is_checked():
+    region = P.Region(0, P.RegionKind.ROUTING, "syn_post", 1, False, 10, range=(0, 15))
+    assert region.value_range == (0, 15)
+    P.pack_write(0, region, 0, [0, 15])
+    with pytest.raises(LimitError, match=r"region 'syn_post' value: needs 16, the target "
+                                         r"allows 0..15 \(what the board's memory holds\)"):
+        P.pack_write(0, region, 0, [3, 16])
 
 
 @given(st.lists(st.tuples(st.integers(0, 2**32 - 1),
