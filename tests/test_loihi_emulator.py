@@ -49,29 +49,27 @@ def test_lif_step_reproduces_lava_bit_for_bit(golden):
 def test_engine_compartment_kernel_reproduces_lava_bit_for_bit(golden):
     """The fused loop's own compartment sweep (int32 storage, two channels, refractory
     counter) on the golden inputs: channel 1 idle, weight exponent 0, no refractory."""
-    from neurocosim.emulator.loihi.kernels import _compartments
+    from neurocosim.emulator.loihi import kernels as K
     for c in range(int(golden["ncases"])):
         g = {k: golden[f"c{c}_{k}"].astype(np.int64) for k in (
             "du", "dv", "vth", "bias_mant", "bias_exp", "a_in", "u", "v")}
         n = len(g["du"])
-        i32 = lambda x: np.ascontiguousarray(x, np.int32)          # noqa: E731
-        u0, u1, v, refc = (np.zeros(n, np.int32) for _ in range(4))
-        buf = np.zeros(2 * n, np.int32)
-        ku = i32(4096 - (g["du"] + 1))
-        consts = dict(ku0=ku, ku1=ku, kv=i32(4096 - g["dv"]), vth_s=i32(g["vth"] << 6),
-                      bias=i32(g["bias_mant"] << g["bias_exp"]), refract=np.zeros(n, np.int32),
-                      rsh=np.zeros(n, np.int32), lsh=np.full(n, 6, np.int32))
-        fl = np.zeros(n, np.bool_)
+        st = np.zeros((4, n), np.int32)
+        cs = np.zeros((K.N_CONSTS, n), np.int32)
+        cs[K.C_KU0] = cs[K.C_KU1] = 4096 - (g["du"] + 1)
+        cs[K.C_KV] = 4096 - g["dv"]
+        cs[K.C_VTH] = g["vth"] << 6
+        cs[K.C_BIAS] = g["bias_mant"] << g["bias_exp"]
+        cs[K.C_LSH0] = cs[K.C_LSH1] = 6
+        a0, a1 = np.zeros(n, np.int32), np.zeros(n, np.int32)
+        fl = np.zeros(n, np.int8)
         for t in range(g["a_in"].shape[0]):
-            buf[:n] = g["a_in"][t]
-            _compartments(0, n, n, 0, buf, u0, u1, v, refc, consts["ku0"], consts["ku1"],
-                          consts["kv"], consts["vth_s"], consts["bias"], consts["refract"],
-                          consts["rsh"], consts["lsh"], consts["rsh"], consts["lsh"], fl, 12,
-                          1 << 23, (1 << 23) - 1)
-            np.testing.assert_array_equal(u0, g["u"][t], err_msg=f"case {c} step {t} u")
-            np.testing.assert_array_equal(v, g["v"][t], err_msg=f"case {c} step {t} v")
-            np.testing.assert_array_equal(fl, golden[f"c{c}_spikes"][t])
-            assert not u1.any() and not buf.any()
+            a0[:] = g["a_in"][t]
+            K._compartments(0, n, a0, a1, st, cs, fl, 12, 1 << 23, (1 << 23) - 1)
+            np.testing.assert_array_equal(st[K.ST_U0], g["u"][t], err_msg=f"case {c} step {t} u")
+            np.testing.assert_array_equal(st[K.ST_V], g["v"][t], err_msg=f"case {c} step {t} v")
+            np.testing.assert_array_equal(fl.astype(bool), golden[f"c{c}_spikes"][t])
+            assert not st[K.ST_U1].any()
 
 
 def test_bias_shift_does_not_overflow_int32():

@@ -128,3 +128,21 @@ def test_in_loop_timing_equals_interconnect_on_generated_networks(seed, per_core
 def test_timing_off_gives_no_report():
     image = hw.compile(chip_network([0]), "loihi", **SMALL_CHIP)
     assert hw.run(image, 2.0, timing=False).timing is None
+
+
+def test_timing_thread_chunks_equal_the_per_packet_report():
+    """Runs longer than one chunk of the timing thread (64 steps), split across run()
+    calls: the same step durations and traffic as the per-packet report of one run."""
+    from neurocosim.emulator.loihi import Engine
+    net = small_network(7)
+    image = hw.compile(net, "loihi", compartments_per_core=4, tiles_x=3, tiles_y=2,
+                       cores_per_tile=1, cores_per_chip=6, n_chips=4)
+    eng = Engine(image, timing=True)
+    for part in (70.0, 1.0, 129.0):
+        eng.run(part)
+    fused = eng.result().timing
+    trace = hw.run(image, 200.0, timing="trace").timing
+    assert fused.metrics["packets"] > 100
+    np.testing.assert_allclose(fused.arrays["step_ns"], trace.arrays["step_ns"], rtol=1e-12)
+    np.testing.assert_array_equal(fused.arrays["link_packets"], trace.arrays["link_packets"])
+    assert fused.metrics["synaptic_ops"] == trace.metrics["synaptic_ops"]

@@ -13,6 +13,8 @@ engine's view of the axon).
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from ...hw.compile_loihi import NEURON_PARAMS
@@ -20,7 +22,7 @@ from ...hw.errors import NetworkError, TargetError
 from ...hw.image import HardwareImage
 from ...hw.result import Result, Signal, Spikes
 from . import kernels
-from .timing import HIST_BIN_NS, new_state, report as timing_report
+from .timing import new_state, report as timing_report, time_chunk
 from ...hw.compiler import whole_steps
 
 #: rows of the per-plastic-projection parameter table (kernels.run_steps reads them)
@@ -28,20 +30,16 @@ PL_ROWS = ("a_plus", "a_minus", "x_decay", "y_decay", "w_lo", "w_hi", "impulse",
            "pre_lo", "pre_hi", "post_lo", "post_hi")
 
 
-class _NoTiming:
-    """Placeholder arrays for the kernel's timing arguments when timing is off."""
-
-    def __init__(self) -> None:
-        z, zi = np.zeros(1), np.zeros(1, np.int64)
-        self.costs, self.core_xy, self.nx, self.comps = np.zeros(6), np.zeros((1, 2),
-                                                                                np.int64), 1, zi
-        self.acc, self.link_count, self.lat_hist, self.core_busy = np.zeros(12), zi, zi, z
-        self.last_gen, self.last_recv = z, z
-        self.scratch_f, self.scratch_i = np.zeros((5, 1)), np.zeros((7, 1), np.int64)
-        self.core_f, self.link_free = np.zeros((3, 1)), z
+_TIMER: "ThreadPoolExecutor | None" = None
 
 
-_NO_TIMING = _NoTiming()
+def _timer() -> ThreadPoolExecutor:
+    """The one thread that runs timing models beside the dynamics (kernels release the GIL);
+    each engine waits for its previous chunk, so its steps are timed in order."""
+    global _TIMER
+    if _TIMER is None:
+        _TIMER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="neurocosim-timing")
+    return _TIMER
 
 
 class Engine:
@@ -70,11 +68,9 @@ class Engine:
         self._build_sources(image, n)
         self._build_recordings(image, n)
         self._k = 0
-        # 24-bit state in int32 (the kernel computes in int64)
-        self._u0 = np.zeros(n, np.int32)
-        self._u1 = np.zeros(n, np.int32)
-        self._v = self.P["v0"].astype(np.int32)
-        self._refc = np.zeros(n, np.int32)
+        # 24-bit state in int32 rows u0, u1, v, refractory count (the kernel computes in int64)
+        self._st = np.zeros((4, n), np.int32)
+        self._st[kernels.ST_V] = self.P["v0"]
         self._buf = np.zeros(self.n_slots * 2 * n, np.int32)
         self._spk_ids: list[np.ndarray] = []
         self._spk_steps: list[np.ndarray] = []
@@ -94,7 +90,6 @@ class Engine:
                 self.P[k][core.neurons] = core.params[k]
             self.core_of[core.neurons] = core.index
             self.slot_of[core.neurons] = np.arange(len(core.neurons))
-        self.refract32 = self.P["refract"].astype(np.int32)
         spec = image.target
         one = 1 << spec.decay_format.bits
         P = self.P
@@ -106,12 +101,14 @@ class Engine:
                  lsh1=np.maximum(P["wexp1"], 0) + spec.state_shift)
         # int32 halves the memory the per-step sweep streams (all of these fit 32 bits)
         K["bias"] = P["bias_mant"] << P["bias_exp"]      # int64: no lava #329 overflow
+        K["refract"] = P["refract"]
         for k, v in K.items():
             if v.size and np.abs(v).max() >= 2**31 or max(spec.u_format.bits,
                                                            spec.v_format.bits) > 31:
                 raise TargetError(f"loihi engine: {k} or the state width does not fit the "
                                   "emulator's 32-bit storage (spec formats too wide)")
-        self.K = {k: v.astype(np.int32) for k, v in K.items()}
+        rows = ("ku0", "ku1", "kv", "vth_s", "bias", "refract", "rsh0", "lsh0", "rsh1", "lsh1")
+        self.consts = np.array([K[k] for k in rows], np.int32).reshape(kernels.N_CONSTS, n)
         pops = image.data["populations"]
         self.pop_lo = np.array([p["offset"] for p in pops], np.int64)
         self.pop_hi = np.array([p["offset"] + p["size"] for p in pops], np.int64)
@@ -240,43 +237,48 @@ class Engine:
         return self._k * self.dt
 
     def run(self, duration_ms: float) -> None:
-        """Advance by `duration_ms`, a whole, non-negative number of timesteps."""
+        """Advance by `duration_ms`, a whole, non-negative number of timesteps. With timing
+        on, chunks of steps go to the timing thread while the next chunk runs."""
         steps = whole_steps(duration_ms, self.dt, "loihi")
         k_end = self._k + steps
         n_flag = int(self.rec_flag.sum())
         spec = self.spec
-        while self._k < k_end:
-            k0 = self._k
-            cap = max(4096, min(n_flag * (k_end - k0), max(1 << 20, 8 * n_flag)))
-            spk_id = np.empty(cap, np.int64)
-            spk_step = np.empty(cap, np.int64)
-            spk_n = np.zeros(1, np.int64)
-            rec_v = np.zeros((k_end - k0, len(self.rec_v_idx)), np.int32)
-            step_ns = np.zeros(k_end - k0 if self.timing else 0)
-            ts = self._timing_state or _NO_TIMING
-            K = self.K
-            k = kernels.run_steps(
-                k0, k_end, self.pop_lo, self.pop_hi, self.pop_model, K["ku0"], K["ku1"],
-                K["kv"], K["vth_s"], K["bias"], self.refract32, K["rsh0"], K["lsh0"],
-                K["rsh1"], K["lsh1"], self._u0, self._u1, self._v,
-                self._refc, self._buf, self.n_slots, self.s_ptr, self.syn["tgt"],
-                self.s_off, self.syn["w"], self.s_pl, self.in_ptr,
-                self.in_syn, self.syn["pre"], self.ssa_ptr, self.ssa_stamp, self.ssa_pos,
-                self.p_spike, self.p_first, self.p_last, self.p_seed, self.pl_par,
-                self.x_tr, self.y_tr, self.fired, self.rec_flag, n_flag, spk_id, spk_step,
-                spk_n, self.rec_v_idx, rec_v, k0, spec.decay_format.bits,
-                1 << (spec.u_format.bits - 1), spec.v_format.max_int,
-                spec.trace_format.max_int, spec.stdp_frac_bits, self.timing, self.axon_ptr,
-                self.axon_dst, self.axon_synapses, self.core_of, self.slot_of, ts.costs,
-                ts.core_xy, ts.nx, ts.comps, ts.acc, ts.link_count, ts.lat_hist,
-                ts.core_busy, ts.last_gen, ts.last_recv, ts.scratch_f, ts.scratch_i,
-                ts.core_f, ts.link_free, HIST_BIN_NS, step_ns)
-            self._spk_ids.append(spk_id[:spk_n[0]].copy())
-            self._spk_steps.append(spk_step[:spk_n[0]].copy())
-            self._v_chunks.append(rec_v[:k - k0])
-            if self.timing:
-                ts.step_ns.append(step_ns[:k - k0])
-            self._k = k
+        chunk = max(1, min(64, (1 << 22) // max(self.n, 1))) if self.timing else steps
+        pending = None
+        try:
+            while self._k < k_end:
+                k0 = self._k
+                k1 = min(k_end, k0 + chunk)
+                cap = max(4096, min(n_flag * (k1 - k0), max(1 << 20, 8 * n_flag)))
+                spk_id = np.empty(cap, np.int64)
+                spk_step = np.empty(cap, np.int64)
+                spk_n = np.zeros(1, np.int64)
+                rec_v = np.zeros((k1 - k0, len(self.rec_v_idx)), np.int32)
+                all_id = np.empty(self.n * (k1 - k0) if self.timing else 0, np.int64)
+                all_cnt = np.zeros(k1 - k0 if self.timing else 0, np.int64)
+                k = kernels.run_steps(
+                    k0, k1, self.pop_lo, self.pop_hi, self.pop_model, self.consts, self._st,
+                    self._buf, self.n_slots, self.s_ptr, self.syn["tgt"],
+                    self.s_off, self.syn["w"], self.s_pl, self.in_ptr,
+                    self.in_syn, self.syn["pre"], self.ssa_ptr, self.ssa_stamp, self.ssa_pos,
+                    self.p_spike, self.p_first, self.p_last, self.p_seed, self.pl_par,
+                    self.x_tr, self.y_tr, self.fired, self.rec_flag, n_flag, spk_id,
+                    spk_step, spk_n, self.rec_v_idx, rec_v, k0, spec.decay_format.bits,
+                    1 << (spec.u_format.bits - 1), spec.v_format.max_int,
+                    spec.trace_format.max_int, spec.stdp_frac_bits, all_id, all_cnt)
+                self._spk_ids.append(spk_id[:spk_n[0]].copy())
+                self._spk_steps.append(spk_step[:spk_n[0]].copy())
+                self._v_chunks.append(rec_v[:k - k0])
+                if self.timing:
+                    counts = all_cnt[:k - k0]
+                    if pending is not None:
+                        pending.result()
+                    pending = _timer().submit(time_chunk, self._timing_state,
+                                              all_id[:counts.sum()], counts, self)
+                self._k = k
+        finally:
+            if pending is not None:
+                pending.result()
 
     def spikes(self) -> tuple[np.ndarray, np.ndarray]:
         """All recorded spikes so far: (global neuron ids, step indices), in step order."""
@@ -297,8 +299,9 @@ class Engine:
 
     def state(self) -> dict[str, np.ndarray]:
         """Raw integer state of every compartment (u of each channel, v, refractory count)."""
-        return {"u0": self._u0.astype(np.int64), "u1": self._u1.astype(np.int64),
-                "v": self._v.astype(np.int64), "refractory": self._refc.astype(np.int64)}
+        st = self._st.astype(np.int64)
+        return {"u0": st[kernels.ST_U0], "u1": st[kernels.ST_U1], "v": st[kernels.ST_V],
+                "refractory": st[kernels.ST_REFC]}
 
     def result(self) -> Result:
         """Spikes, v, weights (PyNN units; raw in info) and timing since construction."""

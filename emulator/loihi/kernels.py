@@ -11,7 +11,6 @@ import numpy as np
 
 from ..jit import njit
 from ..rng import uniform as _uniform
-from .timing import step_timing
 
 MODEL_CURR_EXP, MODEL_CURR_DELTA, MODEL_ARRAY, MODEL_POISSON = 0, 1, 2, 3
 
@@ -79,50 +78,52 @@ def lif_step_kernel(du, dv, vth, bias, u, v, a_in, unity_bits, du_offset, shift,
         spikes[i] = s
 
 
+#: rows of the packed per-compartment state and constants (`_compartments`)
+ST_U0, ST_U1, ST_V, ST_REFC = range(4)
+(C_KU0, C_KU1, C_KV, C_VTH, C_BIAS, C_REFRACT, C_RSH0, C_LSH0, C_RSH1, C_LSH1) = range(10)
+N_CONSTS = 10
+
+
 @njit
-def _compartments(lo, hi, n, base, buf, u0, u1, v, refc, ku0, ku1, kv, vth_s, bias, refract,
-                  rsh0, lsh0, rsh1, lsh1, fl, unity_bits, half, vmax):
-    """Branch-free update of compartments lo..hi-1 (its own function so that LLVM
-    optimises the loop alone); spike flags go to `fl`."""
-    for i in range(lo, hi):
-        a0 = np.int64(buf[base + i])
-        a1 = np.int64(buf[base + n + i])
-        buf[base + i] = 0
-        buf[base + n + i] = 0
+def _compartments(lo, hi, a0, a1, st, cs, fl, unity_bits, half, vmax):
+    """Branch-free update of compartments lo..hi-1 from their channel inputs a0, a1; spike
+    flags go to `fl`. State (st: u0, u1, v, refractory count) and constants (cs: ku0, ku1,
+    kv, vth_s, bias, refract, rsh0, lsh0, rsh1, lsh1) are rows of two int32 arrays, so
+    LLVM has few pointers to prove apart and vectorises the loop."""
+    u0, u1, v, refc = st[ST_U0], st[ST_U1], st[ST_V], st[ST_REFC]
+    ku0, ku1, kv, vth_s = cs[C_KU0], cs[C_KU1], cs[C_KV], cs[C_VTH]
+    bias, refract = cs[C_BIAS], cs[C_REFRACT]
+    rsh0, lsh0, rsh1, lsh1 = cs[C_RSH0], cs[C_LSH0], cs[C_RSH1], cs[C_LSH1]
+    for i in range(np.uint64(lo), np.uint64(hi)):   # unsigned: no wraparound test, SIMD
         x0 = _tdecay(np.int64(u0[i]), np.int64(ku0[i]), unity_bits) \
-            + ((a0 >> rsh0[i]) << lsh0[i])
+            + ((np.int64(a0[i]) >> rsh0[i]) << lsh0[i])
         x0 = x0 - (x0 > half) * (2 * half) + (x0 <= -half) * (2 * half)
         x1 = _tdecay(np.int64(u1[i]), np.int64(ku1[i]), unity_bits) \
-            + ((a1 >> rsh1[i]) << lsh1[i])
+            + ((np.int64(a1[i]) >> rsh1[i]) << lsh1[i])
         x1 = x1 - (x1 > half) * (2 * half) + (x1 <= -half) * (2 * half)
         u0[i] = x0
         u1[i] = x1
-        vi = _tdecay(np.int64(v[i]), np.int64(kv[i]), unity_bits) + x0 + x1 \
-            + bias[i]
+        vi = _tdecay(np.int64(v[i]), np.int64(kv[i]), unity_bits) + x0 + x1 + bias[i]
         vi = min(max(vi, -vmax), vmax)
         r = np.int64(refc[i])
         idle = np.int64(r == 0)
         fire = idle * np.int64(vi > vth_s[i])
         v[i] = vi * (idle - fire)
         refc[i] = fire * refract[i] + (1 - idle) * (r - 1)
-        fl[i] = fire != 0
+        fl[i] = fire
 
 
 @njit
-def run_steps(k0, k1, pop_lo, pop_hi, pop_model, ku0, ku1, kv, vth_s, bias, refract,
-              rsh0, lsh0, rsh1, lsh1, u0, u1, v, refc, buf, n_slots,
+def run_steps(k0, k1, pop_lo, pop_hi, pop_model, cs, st, buf, n_slots,
               s_ptr, s_tgt, s_off, s_w, s_pl,
               in_ptr, in_syn, s_pre,
               ssa_ptr, ssa_stamp, ssa_pos, p_spike, p_first, p_last, p_seed,
               pl_par, x_tr, y_tr, fired,
               rec_flag, n_flagged, spk_id, spk_step, spk_n, rec_v_idx, rec_v, rec_k0,
-              unity_bits, half, vmax, trace_max, frac_bits,
-              timing, axon_ptr, axon_dst, axon_syn, core_of, slot_of, t_costs, t_core_xy,
-              t_nx, t_comps, t_acc, t_link_count, t_lat_hist, t_core_busy, t_last_gen,
-              t_last_recv, t_scratch_f, t_scratch_i, t_core_f, t_link_free, t_hist_bin,
-              step_ns):
+              unity_bits, half, vmax, trace_max, frac_bits, all_id, all_cnt):
     """Steps k0 .. k1-1 of the whole chip; returns the first step not run (the spike
-    record could not hold another step of `n_flagged` recorded neurons).
+    record could not hold another step of `n_flagged` recorded neurons, or `all_id` another
+    step of every neuron).
 
     State and constants may be stored narrower (int32: u and v are 24-bit, the dendritic
     accumulators sum 8-bit mantissas); arithmetic is int64. Per-neuron constants come
@@ -134,18 +135,22 @@ def run_steps(k0, k1, pop_lo, pop_hi, pop_model, ku0, ku1, kv, vth_s, bias, refr
     delay ring (offset s_off = delay * 2n + channel * n + target, modulo the ring), then
     the learning engine: traces decay (x * k + 2048) >> 12, pair-STDP updates from the
     decayed traces and this step's spikes
-    (dw rounded half up from `frac_bits` fractional bits), then trace impulses; then, with
-    `timing`, the step's packets go through the mesh model (timing.step_timing) and its
-    duration lands in step_ns[k - rec_k0].
+    (dw rounded half up from `frac_bits` fractional bits), then trace impulses.
+    With a non-empty `all_cnt`, every spike (by increasing id) is appended to `all_id` and
+    all_cnt[k - rec_k0] counts the step's: the input of the timing model (timing.time_steps),
+    which runs on another thread.
     pl_par rows per plastic projection: a_plus, a_minus, x_decay, y_decay, w_lo, w_hi,
     impulse, sign, pre_lo, pre_hi, post_lo, post_hi.
     """
-    n = len(u0)
+    n = st.shape[1]
+    v = st[ST_V]
     spiked = np.empty(n, np.int64)
-    fl = np.zeros(n, np.bool_)
+    fl = np.zeros(n, np.int8)
     half_f = (1 << frac_bits) >> 1
+    record_all = len(all_cnt) > 0
+    n_all = 0
     for k in range(k0, k1):
-        if spk_n[0] + n_flagged > len(spk_id):
+        if spk_n[0] + n_flagged > len(spk_id) or (record_all and n_all + n > len(all_id)):
             return k
         stamp = k + 1
         slot = k % n_slots
@@ -154,9 +159,8 @@ def run_steps(k0, k1, pop_lo, pop_hi, pop_model, ku0, ku1, kv, vth_s, bias, refr
         for p in range(len(pop_lo)):
             lo, hi, m = pop_lo[p], pop_hi[p], pop_model[p]
             if m <= MODEL_CURR_DELTA:
-                _compartments(lo, hi, n, base, buf, u0, u1, v, refc, ku0, ku1, kv, vth_s,
-                              bias, refract, rsh0, lsh0, rsh1, lsh1, fl, unity_bits, half,
-                              vmax)
+                _compartments(lo, hi, buf[base:base + n], buf[base + n:base + 2 * n], st, cs,
+                              fl, unity_bits, half, vmax)
                 for i in range(lo, hi):
                     if fl[i]:
                         spiked[n_sp] = i
@@ -177,6 +181,7 @@ def run_steps(k0, k1, pop_lo, pop_hi, pop_model, ku0, ku1, kv, vth_s, bias, refr
                         if _uniform(p_seed[i], stamp) < p_spike[i]:
                             spiked[n_sp] = i
                             n_sp += 1
+        buf[base:base + 2 * n] = 0              # this slot's input is consumed
         c = spk_n[0]
         for q in range(n_sp):
             i = spiked[q]
@@ -198,18 +203,10 @@ def run_steps(k0, k1, pop_lo, pop_hi, pop_model, ku0, ku1, kv, vth_s, bias, refr
         if pl_par.shape[0] > 0:
             _learn(n_sp, spiked, s_ptr, s_tgt, s_w, s_pl, in_ptr, in_syn, s_pre, pl_par,
                    x_tr, y_tr, fired, trace_max, frac_bits, half_f)
-        if timing:
-            m = 0
-            for q in range(n_sp):
-                m += axon_ptr[spiked[q] + 1] - axon_ptr[spiked[q]]
-            if m > t_scratch_f.shape[1]:          # grow this call's packet scratch
-                t_scratch_f = np.zeros((t_scratch_f.shape[0], 2 * m))
-                t_scratch_i = np.zeros((t_scratch_i.shape[0], 2 * m), np.int64)
-            step_ns[k - rec_k0] = step_timing(
-                n_sp, spiked, axon_ptr, axon_dst, axon_syn, core_of, slot_of, t_costs,
-                t_core_xy, t_nx, t_comps, t_acc, t_link_count, t_lat_hist, t_core_busy,
-                t_last_gen, t_last_recv, t_scratch_f, t_scratch_i, t_core_f, t_link_free,
-                t_hist_bin)
+        if record_all:
+            all_id[n_all:n_all + n_sp] = spiked[:n_sp]
+            all_cnt[k - rec_k0] = n_sp
+            n_all += n_sp
     return k1
 
 

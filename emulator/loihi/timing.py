@@ -1,7 +1,8 @@
 """Timing of a Loihi-style run: what each barrier-synchronised timestep costs on the mesh.
 
-Computed inside the fused time loop (kernels.run_steps calls `step_timing` after every
-step when timing is on), from that step's spikes and the image's placement. Model of one
+Computed from each step's spikes (kernels.run_steps hands them over a chunk of steps at a
+time) and the image's placement, on a second thread while the dynamics run the next chunk:
+the timing never feeds back into the dynamics of a barrier-synchronised chip. Model of one
 timestep (times in ns from the step's start):
 
 1. every core sweeps its compartments in slot order, `neuron_latency` each; a neuron in
@@ -60,11 +61,10 @@ class TimingState:
     core_busy: np.ndarray        # per core: sum over steps of its finishing time (ns)
     last_gen: np.ndarray         # per receiving core: chip time of the last packet's spike
     last_recv: np.ndarray        # ... and of its arrival
-    scratch_f: np.ndarray        # (5, max packets per step): dep, arr, gen, heap times, -
-    scratch_i: np.ndarray        # (6, max packets per step): src, dst, nsyn, x, y, heap ids
-    core_f: np.ndarray           # (3, n_cores): send free, receive free, -
-    link_free: np.ndarray
-    step_ns: list                # per-run-call arrays of step durations
+    scratch_f: np.ndarray        # (3, max packets per step): departure, arrival, generation
+    scratch_i: np.ndarray        # (7, ...): src, dst, synapses, src x, y, dst x, y
+    core_f: np.ndarray           # (2, n_cores): send free, receive free
+    step_ns: list                # per-chunk arrays of step durations
 
 
 def barrier_ns(spec, core_xy: np.ndarray) -> float:
@@ -94,15 +94,50 @@ def new_state(spec, core_xy: np.ndarray, comps: np.ndarray, max_packets: int) ->
                        link_count=np.zeros(nx * ny * 4, np.int64),
                        lat_hist=np.zeros(HIST_BINS, np.int64),
                        core_busy=np.zeros(n_cores), last_gen=np.full(n_cores, np.nan),
-                       last_recv=np.full(n_cores, np.nan), scratch_f=np.zeros((5, m)),
-                       scratch_i=np.zeros((7, m), np.int64), core_f=np.zeros((3, n_cores)),
-                       link_free=np.zeros(nx * ny * 4), step_ns=[])
+                       last_recv=np.full(n_cores, np.nan), scratch_f=np.zeros((3, m)),
+                       scratch_i=np.zeros((7, m), np.int64), core_f=np.zeros((2, n_cores)),
+                       step_ns=[])
+
+
+def time_chunk(state: TimingState, ids: np.ndarray, counts: np.ndarray, engine) -> None:
+    """Time the steps whose spikes are ids (step after step, counts[j] of step j); their
+    durations are appended to state.step_ns. Releases the GIL (runs beside the dynamics)."""
+    step_ns = np.zeros(len(counts))
+    state.scratch_f, state.scratch_i = time_steps(
+        ids, counts, engine.axon_ptr, engine.axon_dst, engine.axon_synapses, engine.core_of,
+        engine.slot_of, state.costs, state.core_xy, state.nx, state.comps, state.acc,
+        state.link_count, state.lat_hist, state.core_busy, state.last_gen, state.last_recv,
+        state.scratch_f, state.scratch_i, state.core_f, HIST_BIN_NS, step_ns)
+    state.step_ns.append(step_ns)
+
+
+@njit
+def time_steps(ids, counts, axon_ptr, axon_dst, axon_syn, core_of, slot_of, costs, core_xy,
+               nx, comps, acc, link_count, lat_hist, core_busy, last_gen, last_recv,
+               scratch_f, scratch_i, core_f, hist_bin, step_ns):
+    """`step_timing` for each step of a chunk; grows the packet scratch when a step needs
+    more and returns it."""
+    a = 0
+    for j in range(len(counts)):
+        b = a + counts[j]
+        m = 0
+        for q in range(a, b):
+            m += axon_ptr[ids[q] + 1] - axon_ptr[ids[q]]
+        if m > scratch_f.shape[1]:
+            scratch_f = np.zeros((scratch_f.shape[0], 2 * m))
+            scratch_i = np.zeros((scratch_i.shape[0], 2 * m), np.int64)
+        step_ns[j] = step_timing(b - a, ids[a:b], axon_ptr, axon_dst, axon_syn, core_of,
+                                 slot_of, costs, core_xy, nx, comps, acc, link_count,
+                                 lat_hist, core_busy, last_gen, last_recv, scratch_f,
+                                 scratch_i, core_f, hist_bin)
+        a = b
+    return scratch_f, scratch_i
 
 
 @njit
 def step_timing(n_sp, spiked, axon_ptr, axon_dst, axon_syn, core_of, slot_of, costs, core_xy,
                 nx, comps, acc, link_count, lat_hist, core_busy, last_gen, last_recv,
-                scratch_f, scratch_i, core_f, link_free, hist_bin):
+                scratch_f, scratch_i, core_f, hist_bin):
     """Time one step whose spikes are spiked[:n_sp] (global ids in increasing order, so
     each core's neurons come in slot order). Returns the step's duration in ns."""
     t_neuron, t_out, t_syn = costs[0], costs[1], costs[2]
@@ -114,7 +149,6 @@ def step_timing(n_sp, spiked, axon_ptr, axon_dst, axon_syn, core_of, slot_of, co
     ny = len(link_count) // (4 * nx)
     send_free[:] = 0.0
     recv_free[:] = 0.0
-    link_free[:] = 0.0
     clock = acc[CLOCK]
     # 1-2: packets leave their cores one after another
     m = 0
