@@ -62,12 +62,12 @@ class BuildReport:
 class BoardTop(Elaboratable):
     """The chip with a self-starting run and LEDs (see the module docstring)."""
 
-    def __init__(self, image):
-        self.image = image
+    def __init__(self, image, capacity=None):
+        self.image, self.capacity = image, capacity
 
     def elaborate(self, platform) -> Module:
         m = Module()
-        m.submodules.chip = chip = Chip(self.image)
+        m.submodules.chip = chip = Chip(self.image, self.capacity)
         ctl = chip.ctl
         count = Signal(21)
         m.d.sync += count.eq(count + 1)
@@ -108,8 +108,9 @@ def _yowasp_env() -> None:
         os.environ.setdefault(var, path)
 
 
-def build_board(image, board: str, out_dir: "str | Path") -> BuildReport:
-    """Synthesise, place and route the image's chip for `board`; parse the reports."""
+def build_board(image, board: str, out_dir: "str | Path", capacity=None) -> BuildReport:
+    """Synthesise, place and route the image's chip (built for `capacity`, default the
+    image's needs) for `board`; parse the reports."""
     from .export import check_image
     check_image(image)
     if board not in BOARDS:
@@ -126,11 +127,12 @@ def build_board(image, board: str, out_dir: "str | Path") -> BuildReport:
     plat, toolchain, opts = _platform(board)
     platform = plat()
     if toolchain == "vivado":
-        platform.build(BoardTop(image), name="neurocore", build_dir=str(out),
-                       do_program=False, **opts)
+        platform.build(BoardTop(image, capacity), name="neurocore",
+                       build_dir=str(out), do_program=False, **opts)
         return BuildReport(board, out / "neurocore.bit")
     # a design slower than the board clock still gets its report (and a warning)
-    platform.build(BoardTop(image), name="neurocore", build_dir=str(out), do_program=False,
+    platform.build(BoardTop(image, capacity), name="neurocore", build_dir=str(out),
+                   do_program=False,
                    nextpnr_opts="--timing-allow-fail", **opts)
     rep = parse_nextpnr(board, out / "neurocore.bin", (out / "neurocore.tim").read_text())
     rep.board_clock_mhz = platform.default_clk_frequency / 1e6

@@ -3,6 +3,7 @@ names the top module, its ports and widths for testbenches and board wrappers.""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from amaranth.back import verilog
 
 from ..hw.errors import TargetError
 from ..hw.image import HardwareImage
+from .capacity import ChipCapacity
 from .chip import Chip
 
 TOP = "neurocore"
@@ -22,24 +24,28 @@ def check_image(image: HardwareImage) -> None:
                           "compile with target 'fpga'")
 
 
-def to_verilog(image: HardwareImage, name: str = TOP) -> str:
-    """The chip of `image` as one Verilog module `name`."""
+def to_verilog(image: HardwareImage, name: str = TOP,
+               capacity: ChipCapacity | None = None) -> str:
+    """The chip of `image` (built for `capacity`, default the image's needs) as one
+    Verilog module `name`."""
     check_image(image)
-    return verilog.convert(Chip(image), name=name, emit_src=False)
+    return verilog.convert(Chip(image, capacity), name=name, emit_src=False)
 
 
-def export_verilog(image: HardwareImage, out_dir: "str | Path", name: str = TOP) -> Path:
+def export_verilog(image: HardwareImage, out_dir: "str | Path", name: str = TOP,
+                   capacity: ChipCapacity | None = None) -> Path:
     """Write OUT/name.v and OUT/name.json; return the .v path."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     check_image(image)
-    chip = Chip(image)
+    chip = Chip(image, capacity)
     text = verilog.convert(chip, name=name, emit_src=False)
     path = out / f"{name}.v"
     path.write_text(text)
     meta = dict(top=name, cores=chip.C, axons=chip.G, ring_depth=chip.D,
                 neurons_per_core=chip.npc, axon_bits=chip.axon_bits, syn_bits=chip.syn_bits,
                 weight_bits=image.target.weight_bits, clock="clk", reset="rst",
+                capacity=dataclasses.asdict(chip.capacity),
                 ports={f"ctl__{k}": str(v.flow) for k, v in chip.ctl.signature.members.items()})
     (out / f"{name}.json").write_text(json.dumps(meta, indent=1))
     return path

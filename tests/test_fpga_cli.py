@@ -84,3 +84,20 @@ def test_icebreaker_bitstream_builds(image_file, tmp_path, capsys):
     text = capsys.readouterr().out
     assert (out / "neurocore.bin").stat().st_size > 0
     assert "ICESTORM_LC" in text and "max clock" in text
+
+
+def test_rtl_export_builds_for_a_larger_capacity_or_says_why(image_file, tmp_path, capsys):
+    import json
+    out = tmp_path / "v"
+    assert main(["rtl", "export", str(image_file), "-o", str(out), "--neurons-per-core",
+                 "8", "--synapses-per-core", "300", "--cores", "2", "--stimulus-depth",
+                 "64"]) == 0
+    cap = json.loads((out / "neurocore.json").read_text())["capacity"]
+    assert (cap["n_cores"], cap["synapses_per_core"], cap["stimulus_depth"]) == (2, 300, 64)
+    assert '"ctl__cfg_we": "In"' in (out / "neurocore.json").read_text()
+    capsys.readouterr()
+    assert main(["rtl", "export", str(image_file), "-o", str(out), "--axons", "0"]) == 2
+    assert "n_axons=0 must be an integer >= 1" in capsys.readouterr().err
+    assert main(["rtl", "export", str(image_file), "-o", str(out), "--neurons-per-core",
+                 "4"]) == 2
+    assert "chip neurons_per_core: needs 8, the target allows 4" in capsys.readouterr().err

@@ -1,5 +1,10 @@
 """`neurocosim rtl export IMAGE -o OUT` (Verilog of the fpga core) and
-`neurocosim rtl build --board B IMAGE -o OUT` (bitstream, resources, max clock)."""
+`neurocosim rtl build --board B IMAGE -o OUT` (bitstream, resources, max clock).
+
+Both build the chip for a capacity (rtl.capacity.ChipCapacity): by default exactly what
+IMAGE needs; `--neurons-per-core`, `--synapses-per-core`, `--cores`, `--axons`,
+`--ring-depth`, `--stimulus-depth` and `--stdp/--no-stdp` make it larger, so that the
+host can write other images into it. IMAGE is its power-up contents."""
 
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ def register(sub) -> None:
     e.add_argument("image", type=Path, help="image file (HardwareImage.save)")
     e.add_argument("-o", "--out", type=Path, default=Path("out"))
     e.add_argument("--name", default="neurocore", help="top module name")
+    _capacity_args(e)
     e.set_defaults(func=main_export)
     b = rsub.add_parser("build", help="bitstream for a board (iCE40 via YoWASP, "
                                       "Xilinx via Vivado)")
@@ -24,14 +30,51 @@ def register(sub) -> None:
                    help="icestick | icebreaker | arty_a7 | cmod_a7")
     b.add_argument("-o", "--out", type=Path, default=None,
                    help="build folder (default build/BOARD)")
+    _capacity_args(b)
     b.set_defaults(func=main_build)
+
+
+#: option -> ChipCapacity field
+_CAPACITY = {"cores": "n_cores", "neurons_per_core": "neurons_per_core",
+             "synapses_per_core": "synapses_per_core", "axons": "n_axons",
+             "ring_depth": "ring_depth", "stimulus_depth": "stimulus_depth"}
+
+
+def _capacity_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("capacity", "what the chip holds (default: what IMAGE needs)")
+    for opt in _CAPACITY:
+        g.add_argument("--" + opt.replace("_", "-"), type=int, default=None, metavar="N")
+    g.add_argument("--stdp", action=argparse.BooleanOptionalAction, default=None,
+                   help="build the STDP hardware (default: if IMAGE uses STDP)")
+
+
+def capacity_of(image, args: argparse.Namespace):
+    """IMAGE's needs with the capacity options applied; a bad value or one that IMAGE
+    does not fit is a clear error naming it."""
+    import dataclasses
+
+    from ...hw.errors import TargetError
+    from ...rtl.capacity import ChipCapacity
+    from ...rtl.export import check_image
+    check_image(image)
+    cap = ChipCapacity.of_image(image)
+    change = {field: getattr(args, opt) for opt, field in _CAPACITY.items()
+              if getattr(args, opt) is not None}
+    if args.stdp is not None:
+        change["stdp"] = args.stdp
+    try:
+        cap = dataclasses.replace(cap, **change)
+    except ValueError as exc:
+        raise TargetError(f"rtl: {exc}") from None
+    cap.check(image)
+    return cap
 
 
 def main_export(args: argparse.Namespace) -> int:
     from ...hw.image import HardwareImage
     from ...rtl.export import export_verilog
     image = HardwareImage.load(args.image)
-    path = export_verilog(image, args.out, name=args.name)
+    path = export_verilog(image, args.out, name=args.name, capacity=capacity_of(image, args))
     d = image.data["fpga"]
     print(f"wrote {path} ({len(image.cores)} core(s), {d['n_neurons']} neurons, "
           f"{d['n_axons']} axons) and {path.with_suffix('.json')}")
@@ -43,6 +86,6 @@ def main_build(args: argparse.Namespace) -> int:
     from ...rtl.boards import build_board
     image = HardwareImage.load(args.image)
     out = args.out or Path("build") / args.board
-    report = build_board(image, args.board, out)
+    report = build_board(image, args.board, out, capacity_of(image, args))
     print("\n".join(report.lines()))
     return 0
