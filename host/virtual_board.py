@@ -377,6 +377,12 @@ class BoardServer:
                     raise _Refusal(P.ErrorCode.BUSY, "memories are written between runs")
                 core, region, offset, count, data = self._access(payload, P.WRITE_KIND[cmd])
                 values = P.decode_values(region, data, count)
+                lo, hi = region.value_range
+                bad = values[(values < lo) | (values > hi)]
+                if bad.size:
+                    raise _Refusal(P.ErrorCode.OUT_OF_RANGE,
+                                   f"region {region.name!r}: value {int(bad[0])} outside "
+                                   f"{lo}..{hi}")
                 self.model.write(core, region, offset, values)
                 return b""
             if cmd == P.Cmd.READ_REGION:

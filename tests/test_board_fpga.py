@@ -147,3 +147,29 @@ def test_virtual_fpga_engines_agree_across_writes_between_runs(seed):
             board.close()
     assert out["numba"] == out["python"]
     assert sum(len(r[2]) for r in out["numba"][0]) > 20
+
+
+def test_virtual_fpga_board_offers_the_rtl_boards_regions_and_refuses_bad_values():
+    import dataclasses
+
+    from neurocosim.host import protocol as P
+    from neurocosim.host.virtual_board import BoardServer, FpgaBoardModel
+    from neurocosim.rtl.capacity import ChipCapacity, fpga_regions
+    spec = core_spec()
+    model = FpgaBoardModel(spec, n_cores=2, axon_depth=60)
+    assert model.identity.regions == fpga_regions(spec, ChipCapacity.of_spec(spec, 2, 60))
+    server = BoardServer(model)
+    post = model.identity.region("syn_post")
+    assert post.range == (0, 31) and post.writeonly
+    unchecked = dataclasses.replace(post, range=None)
+    [ok] = P.Deframer().feed(server.feed(P.encode_frame(
+        P.Cmd.WRITE_WEIGHTS, 1, P.pack_write(0, unchecked, 0, [31]))))
+    [bad] = P.Deframer().feed(server.feed(P.encode_frame(
+        P.Cmd.WRITE_WEIGHTS, 2, P.pack_write(0, unchecked, 0, [5, 32]))))
+    assert ok.type == P.Cmd.WRITE_WEIGHTS | P.RESPONSE_BIT
+    assert bad.type == P.ERROR_TYPE
+    assert "OUT_OF_RANGE: region 'syn_post': value 32 outside 0..31" in str(
+        P.unpack_error(bad.payload))
+    [read] = P.Deframer().feed(server.feed(P.encode_frame(
+        P.Cmd.READ_REGION, 3, P.pack_read(0, post, 0, 1))))
+    assert "BAD_REGION" in str(P.unpack_error(read.payload))

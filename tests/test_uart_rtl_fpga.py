@@ -2,7 +2,8 @@
 -> simulated RTL (command dispatcher + chip bridge + the fpga chip): spikes, cycles per
 step and final weights equal the fpga emulator's, for the image the chip was built from
 and for another image the host writes into a chip built from the first; images that do
-not fit, writes out of range and reads of write-only regions are refused."""
+not fit, writes out of range (offsets or values) and reads of write-only regions are
+refused."""
 
 from __future__ import annotations
 
@@ -138,6 +139,10 @@ def test_a_board_built_from_one_image_runs_another_and_refuses_what_does_not_fit
         wider = dataclasses.replace(syn_w, depth=syn_w.depth + 1)
         with pytest.raises(P.BoardError, match="OUT_OF_RANGE"):
             board.link.request(P.Cmd.WRITE_WEIGHTS, P.pack_write(0, wider, syn_w.depth, [1]))
+        post = board.identity.region("syn_post")   # 0..31: a 1-byte element holds 255
+        with pytest.raises(P.BoardError, match="OUT_OF_RANGE"):
+            board.link.request(P.Cmd.WRITE_WEIGHTS, P.pack_write(
+                0, dataclasses.replace(post, range=None), 0, [3, 32]))
         with pytest.raises(P.BoardError, match="BAD_REGION"):
             board.link.request(P.Cmd.READ_REGION,
                                P.pack_read(0, board.identity.region("theta"), 0, 1))

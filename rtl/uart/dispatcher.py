@@ -3,12 +3,12 @@
 Receives frames (FrameReceiver), answers each request once (a retransmission of the last
 request is answered again from the sender's buffer, never re-executed), writes and reads
 the core's memories over the HostBus (a read-only region is not written, a write-only one
-not read), resets the core (answered once its `running` is low again), starts runs, and serves the spike stream from a
+not read, a write with any value outside the region's range not executed), resets the core (answered once its `running` is low again), starts runs, and serves the spike stream from a
 circular buffer with the protocol's cursor semantics. The IDENTIFY answer is the packed
 `Identity` given at construction, so the RTL and the host agree by construction.
 """
 
-from amaranth import Cat, Const, Module, Mux, Signal
+from amaranth import Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -70,12 +70,15 @@ class CommandDispatcher(wiring.Component):
         r_known, r_kind, r_width, r_signed, r_depth = (Signal(), Signal(8), Signal(3),
                                                       Signal(), Signal(32))
         r_readonly, r_writeonly = Signal(), Signal()
+        r_lo, r_hi = Signal(signed(34)), Signal(signed(34))   # the region's value range
         with m.Switch(a_region):
             for r in ident.regions:
+                lo, hi = r.value_range
                 with m.Case(r.id):
                     m.d.comb += [r_known.eq(1), r_kind.eq(int(r.kind)), r_width.eq(r.width),
                                  r_signed.eq(r.signed), r_depth.eq(r.depth),
-                                 r_readonly.eq(r.readonly), r_writeonly.eq(r.writeonly)]
+                                 r_readonly.eq(r.readonly), r_writeonly.eq(r.writeonly),
+                                 r_lo.eq(lo), r_hi.eq(hi)]
         n_bytes = Signal(32)
         m.d.comb += n_bytes.eq(a_count * r_width)
 
@@ -118,6 +121,14 @@ class CommandDispatcher(wiring.Component):
         m.d.comb += [bus.core.eq(a_core), bus.region.eq(a_region), bus.index.eq(a_offset + k),
                      bus.run_steps.eq(head[48:80])]
         m.d.comb += rx.hold.eq(spoil)
+
+        # an element assembled little-endian from the frame, sign-extended
+        ext = Mux(r_signed & word[7] & (r_width == 1), 0xFFFFFF00, 0)
+        ext2 = Mux(r_signed & word[15] & (r_width == 2), 0xFFFF0000, 0)
+        element = Signal(32)
+        value = Signal(signed(34))
+        m.d.comb += [element.eq(word | ext | ext2),
+                     value.eq(Mux(r_signed, element.as_signed(), element))]
 
         with m.FSM():
             with m.State("IDLE"):
@@ -179,7 +190,7 @@ class CommandDispatcher(wiring.Component):
                             m.d.sync += err.eq(P.ErrorCode.BAD_PAYLOAD)
                             m.next = "ERROR"
                         with m.Elif(is_write):
-                            m.next = "WRITE"
+                            m.next = "CHECK"
                         with m.Elif(plen != P.ACCESS_SIZE):
                             m.d.sync += err.eq(P.ErrorCode.BAD_PAYLOAD)
                             m.next = "ERROR"
@@ -248,13 +259,24 @@ class CommandDispatcher(wiring.Component):
                     m.d.comb += [rom_rd.addr.eq(n), tx.w_data.eq(rom_rd.data), tx.w_en.eq(1)]
                     m.d.sync += n.eq(n + 1)
 
+            with m.State("CHECK"):  # every element within the region's range, or nothing
+                with m.If(k == a_count):  # is written
+                    m.d.sync += [k.eq(0), b.eq(0), word.eq(0)]
+                    m.next = "WRITE"
+                with m.Elif(b == r_width):
+                    with m.If((value < r_lo) | (value > r_hi)):
+                        m.d.sync += err.eq(P.ErrorCode.OUT_OF_RANGE)
+                        m.next = "ERROR"
+                    m.d.sync += [k.eq(k + 1), b.eq(0), word.eq(0)]
+                with m.Else():
+                    m.d.comb += rx.r_addr.eq(_ACC + k * r_width + b)
+                    m.d.sync += [word.eq(word | (rx.r_data << (b * 8))), b.eq(b + 1)]
+
             with m.State("WRITE"):  # assemble each element, little-endian, then write it
                 with m.If(k == a_count):
                     m.next = "SEND"
                 with m.Elif(b == r_width):
-                    ext = Mux(r_signed & word[8 * 1 - 1] & (r_width == 1), 0xFFFFFF00, 0)
-                    ext2 = Mux(r_signed & word[15] & (r_width == 2), 0xFFFF0000, 0)
-                    m.d.comb += [bus.wdata.eq(word | ext | ext2), bus.we.eq(1)]
+                    m.d.comb += [bus.wdata.eq(element), bus.we.eq(1)]
                     m.d.sync += [k.eq(k + 1), b.eq(0), word.eq(0)]
                 with m.Else():
                     m.d.comb += rx.r_addr.eq(_ACC + k * r_width + b)
