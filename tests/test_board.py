@@ -231,7 +231,7 @@ def test_cli_board_info_against_a_virtual_board(vboard, capsys):
     assert main(["board", "info", "--port", vboard.port, "--timeout", "0.5"]) == 0
     out = capsys.readouterr().out
     assert "neurocosim-lif-link-test: protocol 1, 2 core(s) x 64 neurons" in out
-    assert "region   6 weights" in out
+    assert "region   6 weights" in out and "x i8 (-128..127, read-write)" in out
 
 
 class BrokenModel(LifCoreModel):

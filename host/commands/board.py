@@ -56,8 +56,10 @@ def main_info(args: argparse.Namespace) -> int:
     for name, value in ident.params:
         print(f"    {name:<24} {value}")
     for r in ident.regions:
+        lo, hi = r.value_range
+        access = "read-only" if r.readonly else "write-only" if r.writeonly else "read-write"
         print(f"    region {r.id:>3} {r.name:<16} {r.kind.name:<8} {r.depth} x "
-              f"{'i' if r.signed else 'u'}{8 * r.width}")
+              f"{'i' if r.signed else 'u'}{8 * r.width} ({lo}..{hi}, {access})")
     print(f"    counters: {c.steps} steps, {c.cycles} cycles, {c.spikes} spikes, "
           f"{c.rx_errors} bad frames, {c.duplicates} retransmissions answered")
     return 0
