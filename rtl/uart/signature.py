@@ -15,7 +15,8 @@ class HostBus(wiring.Signature):
       cycle it is high; `re` asks for one element, answered by `rvalid` with `rdata`
       (any latency);
     - control: `reset` pulses (bit 0: state, bit 1: also memories), `run` pulses to add
-      `run_steps` timesteps to the run; `running` is high while steps remain;
+      `run_steps` timesteps to the run; `running` is high while steps remain and while
+      a reset is still under way (the link answers RESET once it is low);
     - `spikes`: the core's spike stream bytes (host.protocol step records), flow-
       controlled: the core stalls while the link's spike buffer is full;
     - counters the core keeps: `steps_done`, `steps_target`, `cycles`, `last_cycles`,
