@@ -260,31 +260,92 @@ def _barrier_steps(step_ptr, t_gen, src, dst, core_xy, nx, n_links, lat_ew, lat_
 
 
 @njit
-def _sweep_phase(sel, t, entry, leave, line, n_lines, length, step, lat, occ, nx, along_x,
-                 direction, link_count):
-    """Move the packets `sel` (increasing ids) along one direction of every line (rows for
-    E/W, columns for N/S): each enters at position entry[p] at time t[p] and leaves at
-    leave[p]; t[p] becomes the time it gets there. Returns the hops taken."""
-    k = len(sel)
+def sort_by_keys(ids, k1, k2, tmp, runs):
+    """Sort `ids` in place by (k1[id], k2[id]), stably (ties keep their order): a natural
+    merge sort, near-linear on the few ascending runs packet lists come in (each core
+    sends in time order). `tmp` and `runs` are scratch of len(ids) and len(ids) + 1."""
+    n = len(ids)
+    if n < 2:
+        return
+    r = 0
+    runs[0] = 0
+    for i in range(1, n):
+        a, b = ids[i - 1], ids[i]
+        if k1[b] < k1[a] or (k1[b] == k1[a] and k2[b] < k2[a]):
+            r += 1
+            runs[r] = i
+    r += 1
+    runs[r] = n
+    src, dst = ids, tmp[:n]
+    flipped = False
+    while r > 1:
+        nr = 0
+        for j in range(0, r, 2):
+            lo = runs[j]
+            if j + 1 >= r:
+                dst[lo:n] = src[lo:n]
+                runs[nr] = lo
+                nr += 1
+                continue
+            mid, hi = runs[j + 1], runs[j + 2]
+            a, b, q = lo, mid, lo
+            while a < mid and b < hi:
+                x, y = src[a], src[b]
+                if k1[y] < k1[x] or (k1[y] == k1[x] and k2[y] < k2[x]):
+                    dst[q] = y
+                    b += 1
+                else:
+                    dst[q] = x
+                    a += 1
+                q += 1
+            while a < mid:
+                dst[q] = src[a]
+                a += 1
+                q += 1
+            while b < hi:
+                dst[q] = src[b]
+                b += 1
+                q += 1
+            runs[nr] = lo
+            nr += 1
+        runs[nr] = n
+        r = nr
+        src, dst = dst, src
+        flipped = not flipped
+    if flipped:
+        ids[:] = src
+
+
+@njit
+def _sweep_phase(sel, k, t, entry, leave, line, n_lines, length, step, lat, occ, nx, along_x,
+                 direction, link_count, work, groups):
+    """Move the packets sel[:k] (increasing ids) along one direction of every line (rows
+    for E/W, columns for N/S): each enters at position entry[p] at time t[p] and leaves at
+    leave[p]; t[p] becomes the time it gets there. `work`: (5, >= k + 1) int64 scratch,
+    `groups`: (2, >= n_lines * length + 1). Returns the hops taken."""
     if k == 0:
         return 0
+    by_t, tmp, runs, act, nxt = work[0], work[1], work[2], work[3], work[4]
     # group by (line, entry in sweep order); within a group by (time, id): stable sorts
-    by_t = sel[np.argsort(t[sel], kind="mergesort")]
-    gptr = np.zeros(n_lines * length + 1, np.int64)
-    for p in by_t:
+    by_t[:k] = sel[:k]
+    sort_by_keys(by_t[:k], t, t, tmp, runs)
+    n_g = n_lines * length
+    gptr, fill = groups[0], groups[1]
+    gptr[:n_g + 1] = 0
+    for q in range(k):
+        p = by_t[q]
         j = entry[p] if step > 0 else length - 1 - entry[p]
         gptr[line[p] * length + j + 1] += 1
-    for g in range(n_lines * length):
+    for g in range(n_g):
         gptr[g + 1] += gptr[g]
-    fill = gptr[:-1].copy()
-    grp = np.empty(k, np.int64)
-    for p in by_t:
+    grp = tmp                                  # free again after the sort
+    fill[:n_g] = gptr[:n_g]
+    for q in range(k):
+        p = by_t[q]
         j = entry[p] if step > 0 else length - 1 - entry[p]
         g = line[p] * length + j
         grp[fill[g]] = p
         fill[g] += 1
-    act = np.empty(k, np.int64)
-    nxt = np.empty(k, np.int64)
     hops = 0
     for ln in range(n_lines):
         na = 0
@@ -292,6 +353,8 @@ def _sweep_phase(sel, t, entry, leave, line, n_lines, length, step, lat, occ, nx
             g = ln * length + j
             a, b = 0, gptr[g]
             n_new = gptr[g + 1]
+            if na == 0 and b == n_new:
+                continue
             q = 0
             while a < na or b < n_new:       # merge the moving list with the newcomers
                 if b == n_new or (a < na and (t[act[a]] < t[grp[b]] or (
@@ -302,8 +365,6 @@ def _sweep_phase(sel, t, entry, leave, line, n_lines, length, step, lat, occ, nx
                     nxt[q] = grp[b]
                     b += 1
                 q += 1
-            if q == 0:
-                continue
             act, nxt = nxt, act
             na = q
             pos = j if step > 0 else length - 1 - j
@@ -337,19 +398,24 @@ def sweep_route(dep, sx, sy, tx, ty, nx, ny, lat_ew, lat_ns, occ_ew, occ_ns, lin
     operation. Returns (arrival at the destination router, E/W hops, N/S hops)."""
     t = dep.copy()
     m = len(dep)
-    ids = np.arange(m)
-    east = ids[tx > sx]
-    west = ids[tx < sx]
-    h_ew = _sweep_phase(east, t, sx, tx, sy, ny, nx, 1, lat_ew, occ_ew, nx, True, 0,
-                        link_count)
-    h_ew += _sweep_phase(west, t, sx, tx, sy, ny, nx, -1, lat_ew, occ_ew, nx, True, 1,
-                         link_count)
-    north = ids[ty > sy]
-    south = ids[ty < sy]
-    h_ns = _sweep_phase(north, t, sy, ty, tx, nx, ny, 1, lat_ns, occ_ns, nx, False, 2,
-                        link_count)
-    h_ns += _sweep_phase(south, t, sy, ty, tx, nx, ny, -1, lat_ns, occ_ns, nx, False, 3,
-                         link_count)
+    work = np.empty((5, m + 1), np.int64)
+    sel = np.empty(m, np.int64)
+    groups = np.empty((2, nx * ny + 1), np.int64)
+    h_ew = h_ns = 0
+    for phase in range(4):
+        k = 0
+        for p in range(m):
+            if (phase == 0 and tx[p] > sx[p]) or (phase == 1 and tx[p] < sx[p]) or (
+                    phase == 2 and ty[p] > sy[p]) or (phase == 3 and ty[p] < sy[p]):
+                sel[k] = p
+                k += 1
+        step = 1 if phase % 2 == 0 else -1
+        if phase < 2:
+            h_ew += _sweep_phase(sel, k, t, sx, tx, sy, ny, nx, step, lat_ew, occ_ew, nx,
+                                 True, phase, link_count, work, groups)
+        else:
+            h_ns += _sweep_phase(sel, k, t, sy, ty, tx, nx, ny, step, lat_ns, occ_ns, nx,
+                                 False, phase, link_count, work, groups)
     return t, h_ew, h_ns
 
 

@@ -141,7 +141,13 @@ class Engine:
         self.s_ptr = np.zeros(n + 1, np.int64)
         self.s_ptr[1:] = np.cumsum(np.bincount(cat["pre"], minlength=n))
         self.n_slots = int(cat["delay"].max()) + 1 if cat["delay"].size else 1
-        self.s_off = cat["delay"] * 2 * n + cat["chan"] * n + cat["tgt"]
+        s_off = cat["delay"] * 2 * n + cat["chan"] * n + cat["tgt"]
+        if self.n_slots * 2 * n >= 2**31:
+            raise TargetError(f"loihi engine: the delay ring of {self.n_slots} slots x 2 "
+                              f"channels x {n} compartments exceeds 2**31 entries")
+        # int32 offsets and mantissas halve the bytes each delivered spike streams
+        self.s_off = s_off.astype(np.int32)
+        cat["w"] = cat["w"].astype(np.int32)
         # plastic projections
         stdp = image.data.get("stdp", {})
         names = {p.name: k for k, p in enumerate(image.network.projections)}

@@ -114,6 +114,22 @@ def _compartments(lo, hi, a0, a1, st, cs, fl, unity_bits, half, vmax):
 
 
 @njit
+def _collect(fl, fl_words, lo, hi, spiked, n_sp):
+    """Append the ids i in lo..hi-1 with fl[i] set to spiked[n_sp:]; returns the new count.
+    Reads eight flags at a time: few compartments fire in a step."""
+    i = lo
+    while i < hi:
+        if i % 8 == 0 and i + 8 <= hi and fl_words[i // 8] == 0:
+            i += 8
+            continue
+        if fl[i]:
+            spiked[n_sp] = i
+            n_sp += 1
+        i += 1
+    return n_sp
+
+
+@njit
 def run_steps(k0, k1, pop_lo, pop_hi, pop_model, cs, st, buf, n_slots,
               s_ptr, s_tgt, s_off, s_w, s_pl,
               in_ptr, in_syn, s_pre,
@@ -145,7 +161,8 @@ def run_steps(k0, k1, pop_lo, pop_hi, pop_model, cs, st, buf, n_slots,
     n = st.shape[1]
     v = st[ST_V]
     spiked = np.empty(n, np.int64)
-    fl = np.zeros(n, np.int8)
+    fl = np.zeros((n + 7) // 8 * 8, np.int8)
+    fl_words = fl.view(np.uint64)
     half_f = (1 << frac_bits) >> 1
     record_all = len(all_cnt) > 0
     n_all = 0
@@ -161,10 +178,7 @@ def run_steps(k0, k1, pop_lo, pop_hi, pop_model, cs, st, buf, n_slots,
             if m <= MODEL_CURR_DELTA:
                 _compartments(lo, hi, buf[base:base + n], buf[base + n:base + 2 * n], st, cs,
                               fl, unity_bits, half, vmax)
-                for i in range(lo, hi):
-                    if fl[i]:
-                        spiked[n_sp] = i
-                        n_sp += 1
+                n_sp = _collect(fl, fl_words, lo, hi, spiked, n_sp)
                 continue
             for i in range(lo, hi):
                 if m == MODEL_ARRAY:
@@ -195,7 +209,7 @@ def run_steps(k0, k1, pop_lo, pop_hi, pop_model, cs, st, buf, n_slots,
         ring = n_slots * 2 * n
         for q in range(n_sp):
             i = spiked[q]
-            for s in range(s_ptr[i], s_ptr[i + 1]):
+            for s in range(np.uint64(s_ptr[i]), np.uint64(s_ptr[i + 1])):
                 at = base + s_off[s]
                 if at >= ring:
                     at -= ring

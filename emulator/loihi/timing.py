@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...hw.result import TimingReport
-from ..interconnect import sweep_route
+from ..interconnect import sort_by_keys, sweep_route
 from ..jit import njit
 
 #: accumulator slots of TimingState.acc
@@ -177,15 +177,8 @@ def step_timing(n_sp, spiked, axon_ptr, axon_dst, axon_syn, core_of, slot_of, co
     acc[HOPS_EW] += h_ew
     acc[HOPS_NS] += h_ns
     # 4: synaptic ops in arrival order; latency, ISI distortion and disorder per core
-    order = np.argsort(arr[:m], kind="mergesort")
-    q = 1
-    while q < m:                 # equal arrivals: earlier generation first, then index
-        j = q
-        while j > 0 and arr[order[j]] == arr[order[j - 1]] and (
-                gen[order[j]] < gen[order[j - 1]]):
-            order[j], order[j - 1] = order[j - 1], order[j]
-            j -= 1
-        q += 1
+    order = np.arange(m)         # by arrival; equal arrivals: earlier generation, then index
+    sort_by_keys(order, arr, gen, np.empty(m, np.int64), np.empty(m + 1, np.int64))
     for q in range(m):
         p = order[q]
         c = dst[p]
