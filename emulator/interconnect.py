@@ -399,23 +399,27 @@ def sweep_route(dep, sx, sy, tx, ty, nx, ny, lat_ew, lat_ns, occ_ew, occ_ns, lin
     t = dep.copy()
     m = len(dep)
     work = np.empty((5, m + 1), np.int64)
-    sel = np.empty(m, np.int64)
     groups = np.empty((2, nx * ny + 1), np.int64)
+    sel = np.empty((4, m), np.int64)           # packets of each direction, by index
+    k = np.zeros(4, np.int64)
+    for p in range(m):
+        d = 0 if tx[p] > sx[p] else 1 if tx[p] < sx[p] else -1
+        if d >= 0:
+            sel[d, k[d]] = p
+            k[d] += 1
+        d = 2 if ty[p] > sy[p] else 3 if ty[p] < sy[p] else -1
+        if d >= 0:
+            sel[d, k[d]] = p
+            k[d] += 1
     h_ew = h_ns = 0
     for phase in range(4):
-        k = 0
-        for p in range(m):
-            if (phase == 0 and tx[p] > sx[p]) or (phase == 1 and tx[p] < sx[p]) or (
-                    phase == 2 and ty[p] > sy[p]) or (phase == 3 and ty[p] < sy[p]):
-                sel[k] = p
-                k += 1
         step = 1 if phase % 2 == 0 else -1
         if phase < 2:
-            h_ew += _sweep_phase(sel, k, t, sx, tx, sy, ny, nx, step, lat_ew, occ_ew, nx,
-                                 True, phase, link_count, work, groups)
+            h_ew += _sweep_phase(sel[phase], k[phase], t, sx, tx, sy, ny, nx, step, lat_ew,
+                                 occ_ew, nx, True, phase, link_count, work, groups)
         else:
-            h_ns += _sweep_phase(sel, k, t, sy, ty, tx, nx, ny, step, lat_ns, occ_ns, nx,
-                                 False, phase, link_count, work, groups)
+            h_ns += _sweep_phase(sel[phase], k[phase], t, sy, ty, tx, nx, ny, step, lat_ns,
+                                 occ_ns, nx, False, phase, link_count, work, groups)
     return t, h_ew, h_ns
 
 

@@ -179,27 +179,32 @@ def step_timing(n_sp, spiked, axon_ptr, axon_dst, axon_syn, core_of, slot_of, co
     # 4: synaptic ops in arrival order; latency, ISI distortion and disorder per core
     order = np.arange(m)         # by arrival; equal arrivals: earlier generation, then index
     sort_by_keys(order, arr, gen, np.empty(m, np.int64), np.empty(m + 1, np.int64))
-    for q in range(m):
+    lat_sum, lat_max, isi_sum, isi_n = acc[LAT_SUM], acc[LAT_MAX], acc[ISI_SUM], acc[ISI_N]
+    isi_max, isi_min, disorder, synops = acc[ISI_MAX], acc[ISI_MIN], acc[DISORDER], acc[SYNOPS]
+    last_bin = len(lat_hist) - 1
+    inv_bin = 1.0 / hist_bin
+    for q in range(m):           # accumulators in locals: the stores below cannot alias them
         p = order[q]
         c = dst[p]
         recv_free[c] = max(recv_free[c], arr[p]) + nsyn[p] * t_syn
         lat = arr[p] - gen[p]
-        acc[LAT_SUM] += lat
-        acc[LAT_MAX] = max(acc[LAT_MAX], lat)
-        b = int(lat / hist_bin)
-        lat_hist[min(b, len(lat_hist) - 1)] += 1
+        lat_sum += lat
+        lat_max = max(lat_max, lat)
+        lat_hist[min(int(lat * inv_bin), last_bin)] += 1
         g_abs, r_abs = clock + gen[p], clock + arr[p]
         if not np.isnan(last_gen[c]):
             delta = abs((r_abs - last_recv[c]) - (g_abs - last_gen[c]))
-            acc[ISI_SUM] += delta
-            acc[ISI_N] += 1.0
-            acc[ISI_MAX] = max(acc[ISI_MAX], delta)
-            acc[ISI_MIN] = min(acc[ISI_MIN], delta)
+            isi_sum += delta
+            isi_n += 1.0
+            isi_max = max(isi_max, delta)
+            isi_min = min(isi_min, delta)
             if g_abs < last_gen[c]:
-                acc[DISORDER] += 1.0
+                disorder += 1.0
         last_gen[c] = g_abs
         last_recv[c] = r_abs
-        acc[SYNOPS] += nsyn[p]
+        synops += nsyn[p]
+    acc[LAT_SUM], acc[LAT_MAX], acc[ISI_SUM], acc[ISI_N] = lat_sum, lat_max, isi_sum, isi_n
+    acc[ISI_MAX], acc[ISI_MIN], acc[DISORDER], acc[SYNOPS] = isi_max, isi_min, disorder, synops
     acc[PACKETS] += m
     # 5: the slowest core, then the barrier
     end = 0.0
