@@ -353,20 +353,21 @@ def _sweep_phase(sel, k, t, entry, leave, line, n_lines, length, step, lat, occ,
             g = ln * length + j
             a, b = 0, gptr[g]
             n_new = gptr[g + 1]
-            if na == 0 and b == n_new:
+            if b < n_new:                    # merge the newcomers into the moving list
+                q = 0
+                while a < na or b < n_new:
+                    if b == n_new or (a < na and (t[act[a]] < t[grp[b]] or (
+                            t[act[a]] == t[grp[b]] and act[a] < grp[b]))):
+                        nxt[q] = act[a]
+                        a += 1
+                    else:
+                        nxt[q] = grp[b]
+                        b += 1
+                    q += 1
+                act, nxt = nxt, act
+                na = q
+            elif na == 0:
                 continue
-            q = 0
-            while a < na or b < n_new:       # merge the moving list with the newcomers
-                if b == n_new or (a < na and (t[act[a]] < t[grp[b]] or (
-                        t[act[a]] == t[grp[b]] and act[a] < grp[b]))):
-                    nxt[q] = act[a]
-                    a += 1
-                else:
-                    nxt[q] = grp[b]
-                    b += 1
-                q += 1
-            act, nxt = nxt, act
-            na = q
             pos = j if step > 0 else length - 1 - j
             if along_x:
                 lid = (ln * nx + pos) * 4 + direction
