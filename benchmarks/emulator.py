@@ -7,8 +7,12 @@ NEST 3.10 (one thread), all at dt 1 ms on the same connections and initial v; th
                                   [--big 40000] [--repeat 3]
 
 Run time excludes building, compiling and JIT warm-up; events/s = spikes x mean fan-out /
-run seconds. The loihi run quantises the network (integer state, 8-bit weights, input in
-the step it arrives), so it fires at a different rate than the float run: both are printed.
+run seconds. With timing on, the mesh model runs on a second thread beside the dynamics
+(the machine has 2 cores; Brian2 and NEST run on one thread): both the wall time and the
+targets (timing-on >= 1e8 events/s and no slower than Brian2; the 10x network's 1 s in
+under 10 s) are printed. The loihi run quantises the network (integer state, 8-bit
+weights, input in the step it arrives), so it fires at a different rate than the float
+run: both are printed.
 """
 
 from __future__ import annotations
@@ -32,19 +36,19 @@ def run_loihi(image, duration: float, timing, repeat: int) -> dict:
     from neurocosim.emulator.loihi import Engine
     warm = Engine(image, timing=False)          # JIT / cache load
     warm.run(2 * image.target.timestep)
-    best, spikes, analysis, res = math.inf, 0, 0.0, None
+    best, spikes, analysis, res, cpu = math.inf, 0, 0.0, None, math.inf
     for _ in range(repeat):
         eng = Engine(image, timing=timing)
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         eng.run(duration)
         t1 = time.perf_counter()
         res = eng.result()
-        t2 = time.perf_counter()
+        t2, c2 = time.perf_counter(), time.process_time()
         total = (t1 - t0) + ((t2 - t1) if timing else 0.0)
         if total < best:
-            best, analysis = total, (t2 - t1) if timing else 0.0
+            best, analysis, cpu = total, (t2 - t1) if timing else 0.0, c2 - c0
         spikes = sum(len(s) for s in res.spikes.values())
-    out = {"run": best, "spikes": spikes, "analysis": analysis}
+    out = {"run": best, "spikes": spikes, "analysis": analysis, "cpu": cpu}
     if timing and res is not None and res.timing is not None:
         out["timing"] = {k: v for k, v in res.timing.metrics.items()}
     return out
@@ -85,6 +89,8 @@ def image_cores_per_chip() -> int:
 def report(name: str, r: dict, n: int, duration: float, fan_out: float) -> None:
     r["events_per_s"] = r["spikes"] * fan_out / r["run"]
     extra = f" (timing analysis {r['analysis']:.3f} s of it)" if r.get("analysis") else ""
+    if "cpu" in r:
+        extra += f", CPU {r['cpu']:.3f} s on all threads"
     print(f"{name:>22}: run {r['run']:.3f} s{extra}, {r['spikes']} spikes "
           f"({r['spikes'] / n / duration * 1000:.2f} Hz), "
           f"{r['events_per_s']:.3g} synaptic events/s")
@@ -143,6 +149,10 @@ def main() -> None:
                 print(f"{mine} / {peer}: events/s ratio "
                       f"{rows[mine]['events_per_s'] / rows[peer]['events_per_s']:.2f}, "
                       f"run time ratio {rows[peer]['run'] / rows[mine]['run']:.2f}x")
+    on = rows["loihi timing on"]["events_per_s"]
+    verdict = "met" if on >= 1e8 and on >= rows.get("brian2", {}).get("events_per_s", 0) else \
+        "missed"
+    print(f"target timing-on >= 1e8 events/s and >= Brian2: {on:.3g} events/s, {verdict}")
     if "reference" in rows:
         ref, lo = rows["reference"]["spikes"], rows["loihi timing off"]["spikes"]
         print(f"rates: float reference {ref / args.n / args.duration * 1000:.2f} Hz, "
@@ -157,6 +167,8 @@ def main() -> None:
             name = f"loihi {args.big} timing {'on' if timing else 'off'}"
             r = run_loihi(image, args.duration, timing, 1)
             report(name, r, args.big, args.duration, bsyn / args.big)
+            print(f"{'':>24}target {args.duration:g} ms in under 10 s: {r['run']:.2f} s, "
+                  f"{'met' if r['run'] < 10 else 'missed'}")
 
 
 if __name__ == "__main__":

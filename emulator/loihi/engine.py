@@ -13,6 +13,7 @@ engine's view of the axon).
 
 from __future__ import annotations
 
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -138,6 +139,11 @@ class Engine:
         for k in cat:
             cat[k] = cat[k][order]
         self.syn = cat
+        # where each chip synapse sits in the IR's projections laid end to end
+        sizes = [p.size for p in image.network.projections]
+        self._ir_off = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        self._ir_pos = self._ir_off[cat["proj"]] + cat["index"] if cat["proj"].size else \
+            np.zeros(0, np.int64)
         self.s_ptr = np.zeros(n + 1, np.int64)
         self.s_ptr[1:] = np.cumsum(np.bincount(cat["pre"], minlength=n))
         self.n_slots = int(cat["delay"].max()) + 1 if cat["delay"].size else 1
@@ -250,7 +256,7 @@ class Engine:
         n_flag = int(self.rec_flag.sum())
         spec = self.spec
         chunk = max(1, min(64, (1 << 22) // max(self.n, 1))) if self.timing else steps
-        pending = None
+        pending: deque = deque()             # chunks queued on the timing thread, in order
         try:
             while self._k < k_end:
                 k0 = self._k
@@ -277,14 +283,14 @@ class Engine:
                 self._v_chunks.append(rec_v[:k - k0])
                 if self.timing:
                     counts = all_cnt[:k - k0]
-                    if pending is not None:
-                        pending.result()
-                    pending = _timer().submit(time_chunk, self._timing_state,
-                                              all_id[:counts.sum()], counts, self)
+                    if len(pending) >= 8:        # bounds the spikes waiting to be timed
+                        pending.popleft().result()
+                    pending.append(_timer().submit(time_chunk, self._timing_state,
+                                                   all_id[:counts.sum()].copy(), counts, self))
                 self._k = k
         finally:
-            if pending is not None:
-                pending.result()
+            while pending:
+                pending.popleft().result()
 
     def spikes(self) -> tuple[np.ndarray, np.ndarray]:
         """All recorded spikes so far: (global neuron ids, step indices), in step order."""
@@ -298,9 +304,12 @@ class Engine:
         if proj_name not in names:
             raise NetworkError(f"no projection named {proj_name!r}")
         k = names.index(proj_name)
-        sel = self.syn["proj"] == k
-        out = np.zeros(self.image.network.projections[k].size, np.int64)
-        out[self.syn["index"][sel]] = self.syn["w"][sel]
+        return self._ir_weights()[self._ir_off[k]:self._ir_off[k + 1]].copy()
+
+    def _ir_weights(self) -> np.ndarray:
+        """Every projection's weight mantissas, projections one after another in IR order."""
+        out = np.zeros(self._ir_off[-1], np.int64)
+        out[self._ir_pos] = self.syn["w"]
         return out
 
     def state(self) -> dict[str, np.ndarray]:
@@ -337,8 +346,9 @@ class Engine:
                 v_reset = np.asarray(p["v_reset_values"])[ind]
                 res.signals.setdefault(name, {})["v"] = Signal(
                     (rows + 1) * self.dt, ind, raw / p["scale"] + v_reset, "mV")
-        for pr in net.projections:
-            raw = self.raw_weights(pr.name)
+        weights = self._ir_weights()
+        for k, pr in enumerate(net.projections):
+            raw = weights[self._ir_off[k]:self._ir_off[k + 1]]
             res.info["weights_raw"][pr.name] = raw
             res.weights[pr.name] = np.abs(raw) * self.image.data["projections"][pr.name]["lsb"]
         if self.timing:
