@@ -173,7 +173,7 @@ def _improve(sym: np.ndarray, slot_of: np.ndarray, slots: np.ndarray,
     """Best-improvement moves of each core to a free slot or swaps with another core.
 
     H[o, s] = sum_j sym[o, j] * hops(s, slot of j) is kept up to date, so the gain of every
-    candidate slot for one core is O(slots) and applying a move is O(cores x slots).
+    candidate slot for one core is O(slots) and applying a move is O(partners x slots).
     """
     slot_of = slot_of.copy()
     n, m = len(slot_of), len(slots)
@@ -187,7 +187,8 @@ def _improve(sym: np.ndarray, slot_of: np.ndarray, slots: np.ndarray,
 
     def relocate(c: int, new: int) -> None:
         old = slot_of[c]
-        H[:, :] += np.outer(sym[:, c], dist[:, new] - dist[:, old])
+        talk = np.flatnonzero(sym[:, c])          # only c's traffic partners change
+        H[talk] += np.outer(sym[talk, c], dist[:, new] - dist[:, old])
         slot_of[c] = new
 
     for _ in range(rounds):
