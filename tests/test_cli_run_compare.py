@@ -64,3 +64,20 @@ def test_compare_reference_with_loihi(script, tmp_path):
     assert int(rows["cells"]["spikes_target"]) > 0
     assert (out / "raster_overlay.png").stat().st_size > 0
     assert "latency_mean_ns" in (out / "summary.txt").read_text()
+
+
+def test_compare_cuba_example_on_loihi_keeps_the_rates(tmp_path):
+    """examples/cuba.py (800 cells) on the quantised chip: each population's rate stays
+    within 10 % of the float run's, and the timing report carries the chip's packets."""
+    from pathlib import Path
+    example = Path(__file__).resolve().parents[1] / "examples" / "cuba.py"
+    out = tmp_path / "cmp"
+    assert main(["compare", str(example), "--targets", "reference,loihi", "--out",
+                 str(out), "800"]) == 0
+    rows = {r["population"]: r for r in csv.DictReader((out / "distances.csv").open())}
+    assert set(rows) == {"exc", "inh"}
+    for r in rows.values():
+        ref, chip = int(r["spikes_reference"]), int(r["spikes_target"])
+        assert ref > 1000 and abs(chip - ref) <= 0.1 * ref, r
+    summary = (out / "summary.txt").read_text()
+    assert "packets" in summary and "energy_total_pJ" in summary
