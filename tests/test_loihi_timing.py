@@ -146,3 +146,21 @@ def test_timing_thread_chunks_equal_the_per_packet_report():
     np.testing.assert_allclose(fused.arrays["step_ns"], trace.arrays["step_ns"], rtol=1e-12)
     np.testing.assert_array_equal(fused.arrays["link_packets"], trace.arrays["link_packets"])
     assert fused.metrics["synaptic_ops"] == trace.metrics["synaptic_ops"]
+
+
+def _packets_of_a_run(image) -> float:
+    return hw.run(image, 100.0).timing.metrics["packets"]
+
+
+def test_timing_thread_works_in_a_forked_child():
+    """A sweep worker forked after the parent timed a run gets a timing thread of its own
+    (the parent's does not exist in the child: it used to wait for it forever)."""
+    import multiprocessing as mp
+    image = hw.compile(small_network(3), "loihi")
+    parent = _packets_of_a_run(image)
+    pool = mp.get_context("fork").Pool(1)
+    try:
+        child = pool.apply_async(_packets_of_a_run, (image,)).get(timeout=60)
+    finally:
+        pool.terminate()
+    assert child == parent > 0

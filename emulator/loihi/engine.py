@@ -13,6 +13,7 @@ engine's view of the axon).
 
 from __future__ import annotations
 
+import os
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
@@ -31,16 +32,18 @@ PL_ROWS = ("a_plus", "a_minus", "x_decay", "y_decay", "w_lo", "w_hi", "impulse",
            "pre_lo", "pre_hi", "post_lo", "post_hi")
 
 
-_TIMER: "ThreadPoolExecutor | None" = None
+_TIMER: "tuple[int, ThreadPoolExecutor] | None" = None
 
 
 def _timer() -> ThreadPoolExecutor:
     """The one thread that runs timing models beside the dynamics (kernels release the GIL);
-    each engine waits for its previous chunk, so its steps are timed in order."""
+    it takes chunks first in, first out, so each engine's steps are timed in order. A forked
+    child (a sweep worker) gets its own: the parent's thread does not exist there."""
     global _TIMER
-    if _TIMER is None:
-        _TIMER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="neurocosim-timing")
-    return _TIMER
+    if _TIMER is None or _TIMER[0] != os.getpid():
+        _TIMER = (os.getpid(), ThreadPoolExecutor(max_workers=1,
+                                                  thread_name_prefix="neurocosim-timing"))
+    return _TIMER[1]
 
 
 class Engine:
