@@ -10,9 +10,10 @@ timestep (times in ns from the step's start):
 2. each spike becomes one packet per destination core (the axon table); a core sends
    its packets one after another, `spike_out_latency` each, a packet leaving when both its
    neuron is done and the previous packet has left;
-3. packets travel their XY route hop by hop, event-driven (whichever packet reaches a
-   link first takes it); a directed link carries one packet at a time for its hop latency
-   (E/W or N/S), so packets queue on busy links;
+3. packets travel their XY route hop by hop (whichever packet reaches a link first takes
+   it); a directed link carries one packet at a time for its hop latency (E/W or N/S), so
+   packets queue on busy links. Computed by emulator.interconnect.sweep_route, which
+   serves the links in the XY channel order and gives the event-driven order and times;
 4. the destination core performs the packet's synaptic ops (`synop_latency` each) one
    packet after another, in arrival order;
 5. the step ends when the slowest core has finished its sweep, its sends and its
