@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..hw.errors import NeurocosimError
 from ..hw.result import Result
 from ..hw.targets import get_target
 from .metrics import PopulationComparison, compare_results
@@ -20,6 +21,8 @@ class Comparison:
     results: dict[str, Result]
     sizes: dict[str, int]
     distances: dict[str, list[PopulationComparison]] = field(default_factory=dict)
+    #: targets after the first that could not take the network, with their reason
+    refused: dict[str, str] = field(default_factory=dict)
 
 
 def run_script(script: Path, target: str, argv: "list[str] | None" = None,
@@ -39,13 +42,22 @@ def run_script(script: Path, target: str, argv: "list[str] | None" = None,
 
 def compare_script(script: Path, targets: list[str], argv=None, tau: float = 10.0,
                    quiet: bool = True) -> Comparison:
-    """Run `script` on every target; distances are measured against targets[0]."""
-    results, sizes = {}, {}
+    """Run `script` on every target; distances are measured against targets[0]. A later
+    target that refuses the network (a model it lacks, a limit it breaks) is recorded in
+    `refused` with its reason, and the others are still compared."""
     for t in targets:
-        results[t], sizes = run_script(script, t, argv, quiet)
-    cmp = Comparison(list(targets), results, sizes)
-    base = results[targets[0]]
+        get_target(t)                  # an unknown name fails before anything runs
+    results, refused = {}, {}
+    results[targets[0]], sizes = run_script(script, targets[0], argv, quiet)
     for t in targets[1:]:
+        try:
+            results[t], _ = run_script(script, t, argv, quiet)
+        except NeurocosimError as exc:
+            refused[t] = str(exc)
+    ran = [t for t in targets if t in results]
+    cmp = Comparison(ran, results, sizes, refused=refused)
+    base = results[targets[0]]
+    for t in ran[1:]:
         cmp.distances[t] = compare_results(base, results[t], sizes, tau)
     return cmp
 
@@ -76,6 +88,9 @@ def summary_lines(cmp: Comparison) -> list[str]:
             vals = [cmp.results[t].timing.metrics.get(k) for t in timed]
             lines.append(f"{k:<32}" + "".join(f"{v:>16.6g}" if v is not None else f"{'-':>16}"
                                               for v in vals))
+    if cmp.refused:
+        lines.append("")
+        lines += [f"{t}: refused the network: {why}" for t, why in cmp.refused.items()]
     return lines
 
 

@@ -81,3 +81,23 @@ def test_compare_cuba_example_on_loihi_keeps_the_rates(tmp_path):
         assert ref > 1000 and abs(chip - ref) <= 0.1 * ref, r
     summary = (out / "summary.txt").read_text()
     assert "packets" in summary and "energy_total_pJ" in summary
+
+
+def test_compare_goes_on_past_a_target_that_refuses_the_network(tmp_path, capsys):
+    """The STDP demo cannot map onto TrueNorth (no learning): the refusal is reported with
+    its reason, loihi is still compared, and the exit status says something was refused."""
+    from pathlib import Path
+    example = Path(__file__).resolve().parents[1] / "examples" / "demo.py"
+    out = tmp_path / "cmp"
+    assert main(["compare", str(example), "--targets", "reference,truenorth,loihi", "--out",
+                 str(out)]) == 1
+    printed = capsys.readouterr().out
+    assert "truenorth: refused the network" in printed and "do not learn" in printed
+    targets = {r["target"] for r in csv.DictReader((out / "distances.csv").open())}
+    assert targets == {"loihi"}
+    assert not (out / "truenorth").exists() and (out / "loihi").is_dir()
+
+
+def test_compare_refuses_an_unknown_target_before_running(script, capsys):
+    assert main(["compare", str(script), "--targets", "reference,nope"]) == 2
+    assert "nope" in capsys.readouterr().err

@@ -11,7 +11,9 @@ from ...hw.errors import TargetError
 def register(sub) -> None:
     p = sub.add_parser("compare", help="run a PyNN script on several targets and compare",
                        description="Runs SCRIPT on each target; reports rates, van Rossum "
-                                   "distances to the first target, and timing side by side.")
+                                   "distances to the first target, and timing side by side. "
+                                   "A target that refuses the network is reported and the "
+                                   "others are compared (exit status 1).")
     p.add_argument("script", type=Path)
     p.add_argument("--targets", default="reference,loihi",
                    help="comma-separated targets; the first is the baseline")
@@ -33,4 +35,4 @@ def main(args: argparse.Namespace) -> int:
     write_comparison(cmp, out, title=args.script.name)
     print("\n".join(summary_lines(cmp)))
     print(f"\nwrote {out}/ (raster_overlay.png, distances.csv, summary.txt, one folder per target)")
-    return 0
+    return 1 if cmp.refused else 0
