@@ -40,7 +40,7 @@ class ChipBridge(wiring.Component):
         bus, ctl, N = self.bus, self.ctl, self.n_neurons
         m.submodules.ids = ids = Memory(shape=16, depth=N, init=[])
         wr = ids.write_port()
-        rd = ids.read_port(domain="comb")
+        rd = ids.read_port()        # block RAM: addressed by b's next value (b_next)
 
         target, done = Signal(64), Signal(64)
         cycles, spikes = Signal(64), Signal(64)
@@ -48,6 +48,9 @@ class ChipBridge(wiring.Component):
         cnt = Signal(range(N + 1))
         cyc = Signal(32)
         b = Signal(range(10 + 2 * N + 1))
+        b_next = Signal.like(b)     # the record byte of the next cycle; rd shows its id
+        m.d.comb += [b_next.eq(b), rd.addr.eq((b_next - 10) >> 1)]
+        m.d.sync += b.eq(b_next)
         read_pending = Signal()
         clear = Signal(2)   # a clear to start (RESET's bits), once the chip is reset
         m.d.comb += [bus.running.eq((done < target) | (clear != 0) | ctl.busy),
@@ -83,13 +86,12 @@ class ChipBridge(wiring.Component):
                     m.d.comb += [wr.addr.eq(cnt), wr.data.eq(ctl.spike_axon), wr.en.eq(1)]
                     m.d.sync += cnt.eq(cnt + 1)
                 with m.If(ctl.step_done):
-                    m.d.sync += [cyc.eq(ctl.step_cycles), b.eq(0)]
+                    m.d.sync += cyc.eq(ctl.step_cycles)
+                    m.d.comb += b_next.eq(0)
                     m.next = "RECORD"
                 with m.If(bus.reset.any()):  # the chip is reset too: no step_done comes
                     m.next = "IDLE"
             with m.State("RECORD"):  # 10 header bytes, then 2 bytes per id
-                j = (b - 10) >> 1
-                m.d.comb += rd.addr.eq(j)
                 byte = Mux(b < 10, header.word_select(b[:4], 8),
                            Mux(b[0], rd.data[8:], rd.data[:8]))
                 with m.If(b == 10 + 2 * cnt):
@@ -100,7 +102,7 @@ class ChipBridge(wiring.Component):
                 with m.Else():
                     m.d.comb += [bus.spikes.payload.eq(byte), bus.spikes.valid.eq(1)]
                     with m.If(bus.spikes.ready):
-                        m.d.sync += b.eq(b + 1)
+                        m.d.comb += b_next.eq(b + 1)
                 with m.If(bus.reset.any()):
                     m.next = "IDLE"
         with m.If(bus.reset.any()):

@@ -46,12 +46,13 @@ class CommandDispatcher(wiring.Component):
         ident = self.identity
         m.submodules.rx = rx = FrameReceiver()
         m.submodules.tx = tx = FrameSender()
+        # the buffers are block RAMs: synchronous reads, addressed one cycle ahead
         m.submodules.rom = rom = Memory(shape=8, depth=len(self.rom), init=list(self.rom))
-        rom_rd = rom.read_port(domain="comb")
+        rom_rd = rom.read_port()
         sbuf_size = ident.spike_buffer
         m.submodules.sbuf = sbuf = Memory(shape=8, depth=sbuf_size, init=[])
         s_wr = sbuf.write_port()
-        s_rd = sbuf.read_port(domain="comb")
+        s_rd = sbuf.read_port()
         bus = self.bus
 
         wiring.connect(m, wiring.flipped(self.i), rx.i)
@@ -110,6 +111,16 @@ class CommandDispatcher(wiring.Component):
         k = Signal(32)          # element / byte counter of the current loop
         b = Signal(3)           # byte within an element
         n = Signal(range(P.MAX_PAYLOAD + 1))  # response payload bytes written so far
+        ptr = Signal(range(P.MAX_FRAME))      # request byte being read (CHECK, WRITE)
+        # `n` and `ptr` change through their next values (comb), which address the block
+        # RAMs: in each cycle the ROM holds byte `n`, the spike buffer byte `n` of the
+        # chunk and the receiver byte `ptr`
+        n_next = Signal.like(n)
+        ptr_next = Signal.like(ptr)
+        m.d.comb += [n_next.eq(n), ptr_next.eq(ptr), rx.r_addr.eq(ptr_next),
+                     rom_rd.addr.eq(n_next),
+                     s_rd.addr.eq((s_tail + n_next - P.SPIKE_RESP_HEAD) & mask)]
+        m.d.sync += [n.eq(n_next), ptr.eq(ptr_next)]
         err = Signal(8)
         word = Signal(32)
         put = Signal(8 * 44)    # fixed-size fields to emit (counters: 44 bytes)
@@ -136,10 +147,12 @@ class CommandDispatcher(wiring.Component):
                     m.d.comb += tx.nack.eq(1)
                     m.d.sync += nack_pending.eq(rx.bad)
                 with m.Elif(rx.ok):
-                    m.d.sync += [h_seq.eq(seq), h_type.eq(rtype), h_plen.eq(plen), n.eq(0),
+                    m.d.sync += [h_seq.eq(seq), h_type.eq(rtype), h_plen.eq(plen),
                                  k.eq(0), b.eq(0), word.eq(0), spoil.eq(1)]
+                    m.d.comb += n_next.eq(0)
                     m.next = "DECODE"
             with m.State("DECODE"):  # (waits while a NACK is still going out)
+                m.d.comb += ptr_next.eq(_ACC)  # CHECK reads the values from here on
                 with m.If(tx.busy):
                     pass
                 with m.Elif(rtype[7]):
@@ -249,19 +262,19 @@ class CommandDispatcher(wiring.Component):
                 with m.If(n == put_len):
                     m.next = "SEND"
                 with m.Else():
-                    m.d.comb += [tx.w_data.eq(put.word_select(n, 8)), tx.w_en.eq(1)]
-                    m.d.sync += n.eq(n + 1)
+                    m.d.comb += [tx.w_data.eq(put.word_select(n, 8)), tx.w_en.eq(1),
+                                 n_next.eq(n + 1)]
 
             with m.State("IDENT"):
                 with m.If(n == len(self.rom)):
                     m.next = "SEND"
                 with m.Else():
-                    m.d.comb += [rom_rd.addr.eq(n), tx.w_data.eq(rom_rd.data), tx.w_en.eq(1)]
-                    m.d.sync += n.eq(n + 1)
+                    m.d.comb += [tx.w_data.eq(rom_rd.data), tx.w_en.eq(1), n_next.eq(n + 1)]
 
             with m.State("CHECK"):  # every element within the region's range, or nothing
                 with m.If(k == a_count):  # is written
                     m.d.sync += [k.eq(0), b.eq(0), word.eq(0)]
+                    m.d.comb += ptr_next.eq(_ACC)
                     m.next = "WRITE"
                 with m.Elif(b == r_width):
                     with m.If((value < r_lo) | (value > r_hi)):
@@ -269,7 +282,7 @@ class CommandDispatcher(wiring.Component):
                         m.next = "ERROR"
                     m.d.sync += [k.eq(k + 1), b.eq(0), word.eq(0)]
                 with m.Else():
-                    m.d.comb += rx.r_addr.eq(_ACC + k * r_width + b)
+                    m.d.comb += ptr_next.eq(ptr + 1)
                     m.d.sync += [word.eq(word | (rx.r_data << (b * 8))), b.eq(b + 1)]
 
             with m.State("WRITE"):  # assemble each element, little-endian, then write it
@@ -279,15 +292,15 @@ class CommandDispatcher(wiring.Component):
                     m.d.comb += [bus.wdata.eq(element), bus.we.eq(1)]
                     m.d.sync += [k.eq(k + 1), b.eq(0), word.eq(0)]
                 with m.Else():
-                    m.d.comb += rx.r_addr.eq(_ACC + k * r_width + b)
+                    m.d.comb += ptr_next.eq(ptr + 1)
                     m.d.sync += [word.eq(word | (rx.r_data << (b * 8))), b.eq(b + 1)]
 
             with m.State("ECHO"):  # READ_REGION answers with its access fields first
                 with m.If(n == P.ACCESS_SIZE):
                     m.next = "READ_REQ"
                 with m.Else():
-                    m.d.comb += [tx.w_data.eq(head.word_select(6 + n[:3], 8)), tx.w_en.eq(1)]
-                    m.d.sync += n.eq(n + 1)
+                    m.d.comb += [tx.w_data.eq(head.word_select(6 + n[:3], 8)), tx.w_en.eq(1),
+                                 n_next.eq(n + 1)]
             with m.State("READ_REQ"):
                 with m.If(k == a_count):
                     m.next = "SEND"
@@ -303,8 +316,9 @@ class CommandDispatcher(wiring.Component):
                     m.d.sync += k.eq(k + 1)
                     m.next = "READ_REQ"
                 with m.Else():
-                    m.d.comb += [tx.w_data.eq(word.word_select(b[:2], 8)), tx.w_en.eq(1)]
-                    m.d.sync += [n.eq(n + 1), b.eq(b + 1)]
+                    m.d.comb += [tx.w_data.eq(word.word_select(b[:2], 8)), tx.w_en.eq(1),
+                                 n_next.eq(n + 1)]
+                    m.d.sync += b.eq(b + 1)
 
             with m.State("SPIKES"):  # chunk header, then up to `want` buffered bytes
                 avail = Signal(range(P.MAX_PAYLOAD + 1))
@@ -320,16 +334,14 @@ class CommandDispatcher(wiring.Component):
                 with m.If(n == put_len):
                     m.next = "SPIKE_DATA"
                 with m.Else():
-                    m.d.comb += [tx.w_data.eq(put.word_select(n, 8)), tx.w_en.eq(1)]
-                    m.d.sync += n.eq(n + 1)
+                    m.d.comb += [tx.w_data.eq(put.word_select(n, 8)), tx.w_en.eq(1),
+                                 n_next.eq(n + 1)]
             with m.State("SPIKE_DATA"):
                 j = n - P.SPIKE_RESP_HEAD
                 with m.If(j == k):
                     m.next = "SEND"
                 with m.Else():
-                    m.d.comb += [s_rd.addr.eq((s_tail + j) & mask), tx.w_data.eq(s_rd.data),
-                                 tx.w_en.eq(1)]
-                    m.d.sync += n.eq(n + 1)
+                    m.d.comb += [tx.w_data.eq(s_rd.data), tx.w_en.eq(1), n_next.eq(n + 1)]
 
             with m.State("SEND"):  # the request is answered: the receiver may go on
                 with m.If(~tx.busy):

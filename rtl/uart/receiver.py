@@ -13,7 +13,8 @@ HEAD_BYTES = 16  # every request's fixed fields fit here (header 6 + access/spik
 
 
 class FrameReceiver(wiring.Component):
-    """Decoded frames land in a buffer read through `r_addr`/`r_data` (combinational).
+    """Decoded frames land in a buffer (block RAM) read through `r_addr`/`r_data`: `r_data`
+    is the byte at the `r_addr` of the previous cycle (a synchronous read port).
 
     On a delimiter: `ok` pulses for a frame with good COBS, length field and CRC (with
     `length`, the frame's size without CRC, and its first 16 bytes on `head`); `bad`
@@ -38,7 +39,7 @@ class FrameReceiver(wiring.Component):
         m.submodules.crc = crc = Crc32()
         m.submodules.mem = mem = Memory(shape=8, depth=P.MAX_FRAME, init=[])
         wr = mem.write_port()
-        rd = mem.read_port(domain="comb")
+        rd = mem.read_port()
         count = Signal(range(P.MAX_FRAME + 2))
         spoiled = Signal()
         head = Signal(8 * HEAD_BYTES)
