@@ -34,7 +34,7 @@ SHRINK_AFTER = 3
 GROW_AFTER = 4
 
 
-def open_port(port: Any, baud: int = 1_000_000, poll: float = 0.005) -> Any:
+def open_port(port: Any, baud: int = P.DEFAULT_BAUD, poll: float = 0.005) -> Any:
     """A pyserial port from a URL/path ("loop://", "socket://h:p", a pty, /dev/ttyUSB0),
     or `port` itself when it already is a serial-like object (read/write/in_waiting)."""
     if not isinstance(port, str):
@@ -66,7 +66,7 @@ class Link:
     """Stop-and-wait ARQ over a serial port: `request(cmd, payload) -> response payload`."""
 
     port: Any
-    baud: int | None = 1_000_000
+    baud: int | None = P.DEFAULT_BAUD
     timeout: float = 0.25
     retries: int = 12
     max_payload: int = P.MAX_PAYLOAD
@@ -184,7 +184,7 @@ class Board:
     version is refused with VersionError before anything else happens.
     """
 
-    def __init__(self, port: Any, baud: int = 1_000_000, timeout: float = 0.25,
+    def __init__(self, port: Any, baud: int = P.DEFAULT_BAUD, timeout: float = 0.25,
                  retries: int = 12):
         self._ser = open_port(port, baud)
         self._owns_port = isinstance(port, str)
@@ -421,7 +421,7 @@ class BoardRunner:
     Spike times are (step + 1) * dt: a spike belongs to the end of the step that made it.
     """
 
-    def __init__(self, image: Any, port: Any = None, baud: int = 1_000_000,
+    def __init__(self, image: Any, port: Any = None, baud: int = P.DEFAULT_BAUD,
                  timeout: float = 0.25, retries: int = 12, progress=None, **options: Any):
         if options:
             raise TargetError(f"target 'board' has no option(s) {sorted(options)}; it takes "

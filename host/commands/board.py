@@ -6,6 +6,8 @@ import argparse
 import time
 from pathlib import Path
 
+from ..protocol import DEFAULT_BAUD
+
 
 def register(sub) -> None:
     p = sub.add_parser("board", help="identify, run on, or emulate a board over UART")
@@ -42,7 +44,7 @@ def register(sub) -> None:
 def _link_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", required=True,
                    help="serial port or URL: /dev/ttyUSB0, a pty path, socket://host:port")
-    p.add_argument("--baud", type=int, default=1_000_000)
+    p.add_argument("--baud", type=int, default=DEFAULT_BAUD)
     p.add_argument("--timeout", type=float, default=0.25, help="seconds per attempt")
 
 

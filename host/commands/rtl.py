@@ -1,5 +1,7 @@
 """`neurocosim rtl export IMAGE -o OUT` (Verilog of the fpga core) and
-`neurocosim rtl build --board B IMAGE -o OUT` (bitstream, resources, max clock).
+`neurocosim rtl build --board B IMAGE -o OUT` (bitstream, resources, max clock): the chip
+behind the UART front end on the board's UART pins at `--baud`, so that `neurocosim flash`
+programs it and host.board (`neurocosim board info|run --port ...`) drives it.
 
 Both build the chip for a capacity (rtl.capacity.ChipCapacity): by default exactly what
 IMAGE needs; `--neurons-per-core`, `--synapses-per-core`, `--cores`, `--axons`,
@@ -30,6 +32,8 @@ def register(sub) -> None:
                    help="icestick | icebreaker | arty_a7 | cmod_a7")
     b.add_argument("-o", "--out", type=Path, default=None,
                    help="build folder (default build/BOARD)")
+    b.add_argument("--baud", type=int, default=None, metavar="BAUD",
+                   help="the UART's bit rate (default: the protocol's, 1000000)")
     _capacity_args(b)
     b.set_defaults(func=main_build)
 
@@ -84,8 +88,12 @@ def main_export(args: argparse.Namespace) -> int:
 def main_build(args: argparse.Namespace) -> int:
     from ...hw.image import HardwareImage
     from ...rtl.boards import build_board
+    from ...rtl.uart.protocol import DEFAULT_BAUD
     image = HardwareImage.load(args.image)
     out = args.out or Path("build") / args.board
-    report = build_board(image, args.board, out, capacity_of(image, args))
+    baud = DEFAULT_BAUD if args.baud is None else args.baud
+    report = build_board(image, args.board, out, capacity_of(image, args), baud=baud)
     print("\n".join(report.lines()))
+    print(f"program it: neurocosim flash --board {args.board} {report.bitstream}\n"
+          f"then drive it: neurocosim board info --port PORT --baud {baud}")
     return 0

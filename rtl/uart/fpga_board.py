@@ -27,15 +27,21 @@ def _core_spec(image):
 
 class FpgaBoard(wiring.Component):
     """With `divisor`: UART pins `rx`/`tx`. Without: wire-byte streams `i`/`o` (the UART
-    left out, for fast simulation of everything behind it)."""
+    left out, for fast simulation of everything behind it). `clock_hz` is the clock that
+    IDENTIFY reports (default the spec's `clock_hz`; a board build passes its own)."""
 
     def __init__(self, image, divisor: int | None = None, spike_buffer: int = 4096,
-                 capacity: ChipCapacity | None = None):
+                 capacity: ChipCapacity | None = None, clock_hz: int | None = None):
         from ..chip import Chip
         self.image = dataclasses.replace(image, target=_core_spec(image))
         self._chip = Chip(self.image, capacity)
         self.capacity = self._chip.capacity
-        self.identity = fpga_identity(self.image.target, self.capacity, MODEL, spike_buffer)
+        spec = self.image.target
+        if clock_hz is not None:
+            if not isinstance(clock_hz, int) or clock_hz <= 0:
+                raise ValueError(f"clock_hz={clock_hz!r} must be a positive integer (Hz)")
+            spec = dataclasses.replace(spec, clock_hz=clock_hz)
+        self.identity = fpga_identity(spec, self.capacity, MODEL, spike_buffer)
         self.divisor = divisor
         self.n_neurons = self.capacity.n_cores * self.capacity.neurons_per_core
         if divisor is None:

@@ -35,6 +35,8 @@ MAX_PAYLOAD = 1024
 MAX_FRAME = HEADER_SIZE + MAX_PAYLOAD + CRC_SIZE
 #: COBS adds one byte per 254 data bytes (and one at the start); plus the delimiter
 MAX_WIRE = MAX_FRAME + MAX_FRAME // 254 + 2
+#: the link's bit rate unless both ends are told otherwise (host.board, rtl build --baud)
+DEFAULT_BAUD = 1_000_000
 DELIMITER = 0x00
 RESPONSE_BIT = 0x80
 

@@ -196,3 +196,36 @@ def serve_pty_dut(dut, fd: int, stop, poll: int = 64) -> None:
 
     sim.add_testbench(bridge)
     sim.run()
+
+
+def line_bits(byte: int) -> list[int]:
+    """8N1 as the host's UART sends it: start 0, data LSB first, stop 1."""
+    return [0] + [(byte >> k) & 1 for k in range(8)] + [1]
+
+
+async def uart_send(ctx, pin, data: bytes, divisor: int) -> None:
+    """Drive `data` onto a UART rx pin, 8N1, `divisor` clock cycles a bit."""
+    for byte in data:
+        for bit in line_bits(byte):
+            ctx.set(pin, bit)
+            await ctx.tick().repeat(divisor)
+
+
+async def uart_receive_frame(ctx, pin, divisor: int, patience: int = 100_000) -> bytes:
+    """Bytes read off a UART tx pin (8N1, each bit sampled in its middle) up to and
+    including a 0x00 delimiter; an AssertionError after `patience` idle cycles."""
+    received = bytearray()
+    while not received or received[-1] != 0:
+        idle = 0
+        while ctx.get(pin):
+            await ctx.tick()
+            idle += 1
+            assert idle < patience, f"no start bit on tx for {patience} cycles"
+        await ctx.tick().repeat(divisor // 2)
+        bits = [ctx.get(pin)]
+        for _ in range(9):  # from mid start bit to mid stop bit; then hunt the next
+            await ctx.tick().repeat(divisor)
+            bits.append(ctx.get(pin))
+        assert bits[0] == 0 and bits[9] == 1, "framing error on tx"
+        received.append(sum(b << k for k, b in enumerate(bits[1:9])))
+    return bytes(received)
