@@ -114,6 +114,11 @@ class Engine:
                                                            spec.v_format.bits) > 31:
                 raise TargetError(f"loihi engine: {k} or the state width does not fit the "
                                   "emulator's 32-bit storage (spec formats too wide)")
+        for k in ("rsh0", "rsh1"):
+            if K[k].size and K[k].max() > 31:
+                raise TargetError(f"loihi engine: a weight exponent needs a shift of "
+                                  f"{int(K[k].max())} bits ({k}); the emulator shifts by at "
+                                  "most 31 (spec.weight_exp_min/max too wide)")
         rows = ("ku0", "ku1", "kv", "vth_s", "bias", "refract", "rsh0", "lsh0", "rsh1", "lsh1")
         self.consts = np.array([K[k] for k in rows], np.int32).reshape(kernels.N_CONSTS, n)
         pops = image.data["populations"]

@@ -89,17 +89,19 @@ def _compartments(lo, hi, a0, a1, st, cs, fl, unity_bits, half, vmax):
     """Branch-free update of compartments lo..hi-1 from their channel inputs a0, a1; spike
     flags go to `fl`. State (st: u0, u1, v, refractory count) and constants (cs: ku0, ku1,
     kv, vth_s, bias, refract, rsh0, lsh0, rsh1, lsh1) are rows of two int32 arrays, so
-    LLVM has few pointers to prove apart and vectorises the loop."""
+    LLVM has few pointers to prove apart and vectorises the loop. The input's floor shift
+    is done on the int32 sum (AVX2 has no 64-bit arithmetic shift; rsh < 32, the engine
+    checks it) and widened before the left shift."""
     u0, u1, v, refc = st[ST_U0], st[ST_U1], st[ST_V], st[ST_REFC]
     ku0, ku1, kv, vth_s = cs[C_KU0], cs[C_KU1], cs[C_KV], cs[C_VTH]
     bias, refract = cs[C_BIAS], cs[C_REFRACT]
     rsh0, lsh0, rsh1, lsh1 = cs[C_RSH0], cs[C_LSH0], cs[C_RSH1], cs[C_LSH1]
     for i in range(np.uint64(lo), np.uint64(hi)):   # unsigned: no wraparound test, SIMD
         x0 = _tdecay(np.int64(u0[i]), np.int64(ku0[i]), unity_bits) \
-            + ((np.int64(a0[i]) >> rsh0[i]) << lsh0[i])
+            + (np.int64(a0[i] >> rsh0[i]) << lsh0[i])
         x0 = x0 - (x0 > half) * (2 * half) + (x0 <= -half) * (2 * half)
         x1 = _tdecay(np.int64(u1[i]), np.int64(ku1[i]), unity_bits) \
-            + ((np.int64(a1[i]) >> rsh1[i]) << lsh1[i])
+            + (np.int64(a1[i] >> rsh1[i]) << lsh1[i])
         x1 = x1 - (x1 > half) * (2 * half) + (x1 <= -half) * (2 * half)
         u0[i] = x0
         u1[i] = x1
