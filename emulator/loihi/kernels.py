@@ -17,18 +17,13 @@ MODEL_CURR_EXP, MODEL_CURR_DELTA, MODEL_ARRAY, MODEL_POISSON = 0, 1, 2, 3
 
 @njit
 def _decay(x, d, unity_bits):
-    """x * d / 2**unity_bits truncated toward zero (lava: sign(x) * (|x * d| >> 12))."""
+    """x * d / 2**unity_bits truncated toward zero, as lava: sign(x) * (|x * d| >> 12).
+    Written with selects and a logical shift, which AVX2 has for 64-bit lanes (the
+    arithmetic one it lacks), so the compartment sweep vectorises."""
     y = x * d
-    if y < 0:
-        return -((-y) >> unity_bits)
-    return y >> unity_bits
-
-
-@njit
-def _tdecay(x, k, unity_bits):
-    """Branch-free x * k / 2**unity_bits truncated toward zero (adds 2**bits - 1 if x*k < 0)."""
-    y = x * k
-    return (y + ((y >> 63) & ((1 << unity_bits) - 1))) >> unity_bits
+    neg = y < 0
+    r = np.int64(np.uint64(-y if neg else y) >> np.uint64(unity_bits))
+    return -r if neg else r
 
 
 @njit
@@ -97,15 +92,15 @@ def _compartments(lo, hi, a0, a1, st, cs, fl, unity_bits, half, vmax):
     bias, refract = cs[C_BIAS], cs[C_REFRACT]
     rsh0, lsh0, rsh1, lsh1 = cs[C_RSH0], cs[C_LSH0], cs[C_RSH1], cs[C_LSH1]
     for i in range(np.uint64(lo), np.uint64(hi)):   # unsigned: no wraparound test, SIMD
-        x0 = _tdecay(np.int64(u0[i]), np.int64(ku0[i]), unity_bits) \
+        x0 = _decay(np.int64(u0[i]), np.int64(ku0[i]), unity_bits) \
             + (np.int64(a0[i] >> rsh0[i]) << lsh0[i])
         x0 = x0 - (x0 > half) * (2 * half) + (x0 <= -half) * (2 * half)
-        x1 = _tdecay(np.int64(u1[i]), np.int64(ku1[i]), unity_bits) \
+        x1 = _decay(np.int64(u1[i]), np.int64(ku1[i]), unity_bits) \
             + (np.int64(a1[i] >> rsh1[i]) << lsh1[i])
         x1 = x1 - (x1 > half) * (2 * half) + (x1 <= -half) * (2 * half)
         u0[i] = x0
         u1[i] = x1
-        vi = _tdecay(np.int64(v[i]), np.int64(kv[i]), unity_bits) + x0 + x1 + bias[i]
+        vi = _decay(np.int64(v[i]), np.int64(kv[i]), unity_bits) + x0 + x1 + bias[i]
         vi = min(max(vi, -vmax), vmax)
         r = np.int64(refc[i])
         idle = np.int64(r == 0)
