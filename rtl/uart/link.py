@@ -22,15 +22,14 @@ class UartLink(wiring.Component):
     def __init__(self, identity: P.Identity, divisor: int):
         self.identity = identity
         self.divisor = divisor
-        # check parameters now, with the components' own messages
-        UartRx(divisor), UartTx(divisor), CommandDispatcher(identity)
+        # built now, so that bad parameters fail here with the components' own messages
+        self._parts = UartRx(divisor), UartTx(divisor), CommandDispatcher(identity)
         super().__init__()
 
     def elaborate(self, platform) -> Module:
         m = Module()
-        m.submodules.uart_rx = urx = UartRx(self.divisor)
-        m.submodules.uart_tx = utx = UartTx(self.divisor)
-        m.submodules.dispatcher = disp = CommandDispatcher(self.identity)
+        urx, utx, disp = self._parts
+        m.submodules.uart_rx, m.submodules.uart_tx, m.submodules.dispatcher = urx, utx, disp
         m.d.comb += [urx.rx.eq(self.rx), self.tx.eq(utx.tx)]
         wiring.connect(m, urx.o, disp.i)
         wiring.connect(m, disp.o, utx.i)
