@@ -135,23 +135,25 @@ def _width(lo: int, hi: int) -> int:
     return 1 if bits <= 8 else 2 if bits <= 16 else 4
 
 
-def _signed(bits: int) -> tuple[int, int]:
-    return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+def _range(fmt) -> tuple[int, int]:
+    """The integers a spec NumberFormat holds."""
+    return fmt.min_int, fmt.max_int
 
 
 def region_bits(spec, cap: ChipCapacity) -> dict[str, tuple[bool, int, int]]:
-    """(signed, lowest, highest) value each region's memory holds exactly."""
+    """(signed, lowest, highest) value each region's memory holds exactly (the spec's
+    number formats, the capacity's sizes)."""
     npc, syn, ax, D = cap.neurons_per_core, cap.synapses_per_core, cap.n_axons, cap.ring_depth
-    state = _signed(spec.state_bits)
-    weight = _signed(spec.weight_bits)
-    decay = (0, (1 << spec.decay_bits) - 1)
+    state = _range(spec.v_format)
+    weight = _range(spec.weight_format)
+    decay = _range(spec.decay_format)
     plastic = 1 if cap.stdp else 0
-    r = dict(n=(0, npc), w_shift=(0, spec.state_bits - 1), stdp=(0, plastic),
-             a_plus=(0, ((1 << (spec.weight_bits + spec.stdp_frac_bits)) - 1) * plastic),
-             a_minus=(0, ((1 << (spec.weight_bits + spec.stdp_frac_bits)) - 1) * plastic),
+    a_max = spec.stdp_format.max_int * plastic
+    r = dict(n=(0, npc), w_shift=(0, spec.max_weight_shift), stdp=(0, plastic),
+             a_plus=(0, a_max), a_minus=(0, a_max),
              w_min=weight, w_max=weight, dx=(0, decay[1] * plastic), dy=(0, decay[1] * plastic),
              theta=state, u_reset=state, bias=state, dm=decay, ds=decay,
-             refrac=(0, (1 << spec.refrac_bits) - 1), u0=state,
+             refrac=_range(spec.refrac_format), u0=state,
              n_axons=(0, ax), ring_depth=(1, D),
              syn_post=(0, npc - 1), syn_w=weight, syn_delay=(0, D - 1),
              syn_plastic=(0, plastic), col_syn=(0, (syn - 1) * plastic),
