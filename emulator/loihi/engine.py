@@ -97,6 +97,9 @@ class Engine:
                 self.P[k][core.neurons] = core.params[k]
             self.core_of[core.neurons] = core.index
             self.slot_of[core.neurons] = np.arange(len(core.neurons))
+        #: when each compartment's update is done within a step (the cores sweep in slot
+        #: order): its spikes' generation time in the timing model and the packet trace
+        self.done_ns = (self.slot_of + 1) * float(image.target.neuron_latency_ns)
         spec = image.target
         one = 1 << spec.decay_format.bits
         P = self.P

@@ -106,14 +106,14 @@ def time_chunk(state: TimingState, ids: np.ndarray, counts: np.ndarray, engine) 
     step_ns = np.zeros(len(counts))
     state.scratch_f, state.scratch_i = time_steps(
         ids, counts, engine.axon_ptr, engine.axon_dst, engine.axon_synapses, engine.core_of,
-        engine.slot_of, state.costs, state.core_xy, state.nx, state.comps, state.acc,
+        engine.done_ns, state.costs, state.core_xy, state.nx, state.comps, state.acc,
         state.link_count, state.lat_hist, state.core_busy, state.last_gen, state.last_recv,
         state.scratch_f, state.scratch_i, state.core_f, HIST_BIN_NS, step_ns)
     state.step_ns.append(step_ns)
 
 
 @njit
-def time_steps(ids, counts, axon_ptr, axon_dst, axon_syn, core_of, slot_of, costs, core_xy,
+def time_steps(ids, counts, axon_ptr, axon_dst, axon_syn, core_of, done_ns, costs, core_xy,
                nx, comps, acc, link_count, lat_hist, core_busy, last_gen, last_recv,
                scratch_f, scratch_i, core_f, hist_bin, step_ns):
     """`step_timing` for each step of a chunk; grows the packet scratch when a step needs
@@ -128,7 +128,7 @@ def time_steps(ids, counts, axon_ptr, axon_dst, axon_syn, core_of, slot_of, cost
             scratch_f = np.zeros((scratch_f.shape[0], 2 * m))
             scratch_i = np.zeros((scratch_i.shape[0], 2 * m), np.int64)
         step_ns[j] = step_timing(b - a, ids[a:b], axon_ptr, axon_dst, axon_syn, core_of,
-                                 slot_of, costs, core_xy, nx, comps, acc, link_count,
+                                 done_ns, costs, core_xy, nx, comps, acc, link_count,
                                  lat_hist, core_busy, last_gen, last_recv, scratch_f,
                                  scratch_i, core_f, hist_bin)
         a = b
@@ -136,7 +136,7 @@ def time_steps(ids, counts, axon_ptr, axon_dst, axon_syn, core_of, slot_of, cost
 
 
 @njit
-def step_timing(n_sp, spiked, axon_ptr, axon_dst, axon_syn, core_of, slot_of, costs, core_xy,
+def step_timing(n_sp, spiked, axon_ptr, axon_dst, axon_syn, core_of, done_ns, costs, core_xy,
                 nx, comps, acc, link_count, lat_hist, core_busy, last_gen, last_recv,
                 scratch_f, scratch_i, core_f, hist_bin):
     """Time one step whose spikes are spiked[:n_sp] (global ids in increasing order, so
@@ -156,7 +156,7 @@ def step_timing(n_sp, spiked, axon_ptr, axon_dst, axon_syn, core_of, slot_of, co
     for q in range(n_sp):
         i = spiked[q]
         c = core_of[i]
-        done = (slot_of[i] + 1) * t_neuron
+        done = done_ns[i]
         for a in range(axon_ptr[i], axon_ptr[i + 1]):
             start = max(done, send_free[c])
             send_free[c] = start + t_out
@@ -240,7 +240,7 @@ def packets_of(engine, ids: np.ndarray, steps: np.ndarray):
     within = np.arange(len(rep)) - np.repeat(np.cumsum(counts) - counts, counts)
     entry = np.repeat(engine.axon_ptr[ids], counts) + within
     neuron = ids[rep]
-    gen = (engine.slot_of[neuron] + 1) * engine.spec.neuron_latency_ns
+    gen = engine.done_ns[neuron]
     return (steps[rep], engine.core_of[neuron], engine.axon_dst[entry], gen,
             engine.axon_synapses[entry])
 
