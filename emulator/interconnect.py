@@ -321,31 +321,33 @@ def _sweep_phase(sel, k, t, entry, leave, line, n_lines, length, step, lat, occ,
                  direction, link_count, work, groups):
     """Move the packets sel[:k] (increasing ids) along one direction of every line (rows
     for E/W, columns for N/S): each enters at position entry[p] at time t[p] and leaves at
-    leave[p]; t[p] becomes the time it gets there. `work`: (5, >= k + 1) int64 scratch,
+    leave[p]; t[p] becomes the time it gets there. `work`: (4, >= k + 1) int64 scratch,
     `groups`: (2, >= n_lines * length + 1). Returns the hops taken."""
     if k == 0:
         return 0
-    by_t, tmp, runs, act, nxt = work[0], work[1], work[2], work[3], work[4]
-    # group by (line, entry in sweep order); within a group by (time, id): stable sorts
-    by_t[:k] = sel[:k]
-    sort_by_keys(by_t[:k], t, t, tmp, runs)
+    grp, tmp, act, nxt = work[0], work[1], work[2], work[3]
+    # group by (line, entry in sweep order), stably (ids ascending), then each group by
+    # (time, id): a group's packets entered at one router, mostly in a few ascending runs
     n_g = n_lines * length
     gptr, fill = groups[0], groups[1]
     gptr[:n_g + 1] = 0
     for q in range(k):
-        p = by_t[q]
+        p = sel[q]
         j = entry[p] if step > 0 else length - 1 - entry[p]
         gptr[line[p] * length + j + 1] += 1
     for g in range(n_g):
         gptr[g + 1] += gptr[g]
-    grp = tmp                                  # free again after the sort
     fill[:n_g] = gptr[:n_g]
     for q in range(k):
-        p = by_t[q]
+        p = sel[q]
         j = entry[p] if step > 0 else length - 1 - entry[p]
         g = line[p] * length + j
         grp[fill[g]] = p
         fill[g] += 1
+    for g in range(n_g):
+        lo, hi = gptr[g], gptr[g + 1]
+        if hi - lo > 1:
+            sort_by_keys(grp[lo:hi], t, t, tmp[lo:hi], act[lo:hi + 1])
     hops = 0
     for ln in range(n_lines):
         na = 0
@@ -399,9 +401,20 @@ def sweep_route(dep, sx, sy, tx, ty, nx, ny, lat_ew, lat_ns, occ_ew, occ_ns, lin
     operation. Returns (arrival at the destination router, E/W hops, N/S hops)."""
     t = dep.copy()
     m = len(dep)
-    work = np.empty((5, m + 1), np.int64)
-    groups = np.empty((2, nx * ny + 1), np.int64)
-    sel = np.empty((4, m), np.int64)           # packets of each direction, by index
+    h_ew, h_ns = route_in_place(t, sx, sy, tx, ty, nx, ny, lat_ew, lat_ns, occ_ew, occ_ns,
+                                link_count, np.empty((8, m + 1), np.int64),
+                                np.empty((2, nx * ny + 1), np.int64))
+    return t, h_ew, h_ns
+
+
+@njit
+def route_in_place(t, sx, sy, tx, ty, nx, ny, lat_ew, lat_ns, occ_ew, occ_ns, link_count,
+                   work, groups):
+    """`sweep_route` on caller scratch (a timing loop calls it every step): t holds the
+    departures and becomes the arrivals. work: (8, >= m + 1) int64, groups: (2, >= nx * ny
+    + 1) int64. Returns (E/W hops, N/S hops)."""
+    m = len(t)
+    sel = work[4:8]                            # packets of each direction, by index
     k = np.zeros(4, np.int64)
     for p in range(m):
         d = 0 if tx[p] > sx[p] else 1 if tx[p] < sx[p] else -1
@@ -413,7 +426,7 @@ def sweep_route(dep, sx, sy, tx, ty, nx, ny, lat_ew, lat_ns, occ_ew, occ_ns, lin
             sel[d, k[d]] = p
             k[d] += 1
     h_ew = h_ns = 0
-    for phase in range(4):
+    for phase in range(4):                     # E, W, N, S: the XY channel order
         step = 1 if phase % 2 == 0 else -1
         if phase < 2:
             h_ew += _sweep_phase(sel[phase], k[phase], t, sx, tx, sy, ny, nx, step, lat_ew,
@@ -421,7 +434,7 @@ def sweep_route(dep, sx, sy, tx, ty, nx, ny, lat_ew, lat_ns, occ_ew, occ_ns, lin
         else:
             h_ns += _sweep_phase(sel[phase], k[phase], t, sy, ty, tx, nx, ny, step, lat_ns,
                                  occ_ns, nx, False, phase, link_count, work, groups)
-    return t, h_ew, h_ns
+    return h_ew, h_ns
 
 
 # --- incremental router ---------------------------------------------------------------------

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...hw.result import TimingReport
-from ..interconnect import sort_by_keys, sweep_route
+from ..interconnect import route_in_place, sort_by_keys
 from ..jit import njit
 
 #: accumulator slots of TimingState.acc
@@ -63,8 +63,11 @@ class TimingState:
     last_gen: np.ndarray         # per receiving core: chip time of the last packet's spike
     last_recv: np.ndarray        # ... and of its arrival
     scratch_f: np.ndarray        # (3, max packets per step): departure, arrival, generation
-    scratch_i: np.ndarray        # (7, ...): src, dst, synapses, src x, y, dst x, y
+    scratch_i: np.ndarray        # (18, ...): src, dst, synapses, src x, y, dst x, y,
+    #                              arrival order and sort scratch (3), router scratch (8)
     core_f: np.ndarray           # (2, n_cores): send free, receive free
+    core_i: np.ndarray           # (2, n_cores + 1): packets per destination core, fill
+    groups: np.ndarray           # (2, routers + 1): the router's per-line groups
     step_ns: list                # per-chunk arrays of step durations
 
 
@@ -89,15 +92,16 @@ def new_state(spec, core_xy: np.ndarray, comps: np.ndarray, max_packets: int) ->
     costs = np.array([spec.neuron_latency_ns, spec.spike_out_latency_ns,
                       spec.synop_latency_ns, spec.hop_ew_latency_ns, spec.hop_ns_latency_ns,
                       barrier_ns(spec, core_xy)])
-    m = max(int(max_packets), 1)
+    m = max(int(max_packets), 1) + 1
     return TimingState(costs=costs, core_xy=core_xy, nx=int(nx),
                        comps=np.asarray(comps, np.int64), acc=acc,
                        link_count=np.zeros(nx * ny * 4, np.int64),
                        lat_hist=np.zeros(HIST_BINS, np.int64),
                        core_busy=np.zeros(n_cores), last_gen=np.full(n_cores, np.nan),
                        last_recv=np.full(n_cores, np.nan), scratch_f=np.zeros((3, m)),
-                       scratch_i=np.zeros((7, m), np.int64), core_f=np.zeros((2, n_cores)),
-                       step_ns=[])
+                       scratch_i=np.zeros((18, m), np.int64), core_f=np.zeros((2, n_cores)),
+                       core_i=np.zeros((2, n_cores + 1), np.int64),
+                       groups=np.zeros((2, nx * ny + 1), np.int64), step_ns=[])
 
 
 def time_chunk(state: TimingState, ids: np.ndarray, counts: np.ndarray, engine) -> None:
@@ -108,14 +112,15 @@ def time_chunk(state: TimingState, ids: np.ndarray, counts: np.ndarray, engine) 
         ids, counts, engine.axon_ptr, engine.axon_dst, engine.axon_synapses, engine.core_of,
         engine.done_ns, state.costs, state.core_xy, state.nx, state.comps, state.acc,
         state.link_count, state.lat_hist, state.core_busy, state.last_gen, state.last_recv,
-        state.scratch_f, state.scratch_i, state.core_f, HIST_BIN_NS, step_ns)
+        state.scratch_f, state.scratch_i, state.core_f, state.core_i, state.groups,
+        HIST_BIN_NS, step_ns)
     state.step_ns.append(step_ns)
 
 
 @njit
 def time_steps(ids, counts, axon_ptr, axon_dst, axon_syn, core_of, done_ns, costs, core_xy,
                nx, comps, acc, link_count, lat_hist, core_busy, last_gen, last_recv,
-               scratch_f, scratch_i, core_f, hist_bin, step_ns):
+               scratch_f, scratch_i, core_f, core_i, groups, hist_bin, step_ns):
     """`step_timing` for each step of a chunk; grows the packet scratch when a step needs
     more and returns it."""
     a = 0
@@ -124,13 +129,13 @@ def time_steps(ids, counts, axon_ptr, axon_dst, axon_syn, core_of, done_ns, cost
         m = 0
         for q in range(a, b):
             m += axon_ptr[ids[q] + 1] - axon_ptr[ids[q]]
-        if m > scratch_f.shape[1]:
-            scratch_f = np.zeros((scratch_f.shape[0], 2 * m))
-            scratch_i = np.zeros((scratch_i.shape[0], 2 * m), np.int64)
+        if m + 1 > scratch_f.shape[1]:
+            scratch_f = np.zeros((scratch_f.shape[0], 2 * m + 1))
+            scratch_i = np.zeros((scratch_i.shape[0], 2 * m + 1), np.int64)
         step_ns[j] = step_timing(b - a, ids[a:b], axon_ptr, axon_dst, axon_syn, core_of,
                                  done_ns, costs, core_xy, nx, comps, acc, link_count,
                                  lat_hist, core_busy, last_gen, last_recv, scratch_f,
-                                 scratch_i, core_f, hist_bin)
+                                 scratch_i, core_f, core_i, groups, hist_bin)
         a = b
     return scratch_f, scratch_i
 
@@ -138,7 +143,7 @@ def time_steps(ids, counts, axon_ptr, axon_dst, axon_syn, core_of, done_ns, cost
 @njit
 def step_timing(n_sp, spiked, axon_ptr, axon_dst, axon_syn, core_of, done_ns, costs, core_xy,
                 nx, comps, acc, link_count, lat_hist, core_busy, last_gen, last_recv,
-                scratch_f, scratch_i, core_f, hist_bin):
+                scratch_f, scratch_i, core_f, core_i, groups, hist_bin):
     """Time one step whose spikes are spiked[:n_sp] (global ids in increasing order, so
     each core's neurons come in slot order). Returns the step's duration in ns."""
     t_neuron, t_out, t_syn = costs[0], costs[1], costs[2]
@@ -146,10 +151,14 @@ def step_timing(n_sp, spiked, axon_ptr, axon_dst, axon_syn, core_of, done_ns, co
     dep, arr, gen = scratch_f[0], scratch_f[1], scratch_f[2]
     src, dst, nsyn = scratch_i[0], scratch_i[1], scratch_i[2]
     px, py, qx, qy = scratch_i[3], scratch_i[4], scratch_i[5], scratch_i[6]
+    order, tmp, runs = scratch_i[7], scratch_i[8], scratch_i[9]
     send_free, recv_free = core_f[0], core_f[1]
+    n_cores = len(comps)
+    ptr, fill = core_i[0], core_i[1]
     ny = len(link_count) // (4 * nx)
     send_free[:] = 0.0
     recv_free[:] = 0.0
+    ptr[:] = 0
     clock = acc[CLOCK]
     # 1-2: packets leave their cores one after another
     m = 0
@@ -163,53 +172,71 @@ def step_timing(n_sp, spiked, axon_ptr, axon_dst, axon_syn, core_of, done_ns, co
             dep[m] = start + t_out
             gen[m] = done
             src[m] = c
-            dst[m] = axon_dst[a]
+            d = axon_dst[a]
+            dst[m] = d
+            ptr[d + 1] += 1
             nsyn[m] = axon_syn[a]
             px[m] = core_xy[c, 0]
             py[m] = core_xy[c, 1]
+            qx[m] = core_xy[d, 0]
+            qy[m] = core_xy[d, 1]
             m += 1
     # 3: XY routes over idle links, first come first served (interconnect.sweep_route)
-    for p in range(m):
-        qx[p] = core_xy[dst[p], 0]
-        qy[p] = core_xy[dst[p], 1]
-    arr_m, h_ew, h_ns = sweep_route(dep[:m], px[:m], py[:m], qx[:m], qy[:m], nx, ny, t_ew,
-                                    t_ns, t_ew, t_ns, link_count)
-    arr[:m] = arr_m
+    arr[:m] = dep[:m]
+    h_ew, h_ns = route_in_place(arr[:m], px[:m], py[:m], qx[:m], qy[:m], nx, ny, t_ew, t_ns,
+                                t_ew, t_ns, link_count, scratch_i[10:18], groups)
     acc[HOPS_EW] += h_ew
     acc[HOPS_NS] += h_ns
-    # 4: synaptic ops in arrival order; latency, ISI distortion and disorder per core
-    order = np.arange(m)         # by arrival; equal arrivals: earlier generation, then index
-    sort_by_keys(order, arr, gen, np.empty(m, np.int64), np.empty(m + 1, np.int64))
+    # 4: per destination core, its packets in arrival order (equal arrivals: earlier
+    # generation, then index): synaptic ops one after another; latency, ISI distortion and
+    # disorder. A source's packets to one destination keep their order on its XY path, so
+    # a core's list is a few ascending runs for the merge sort.
+    for c in range(n_cores):
+        ptr[c + 1] += ptr[c]
+    fill[:] = ptr
+    for p in range(m):
+        d = dst[p]
+        order[fill[d]] = p
+        fill[d] += 1
     lat_sum, lat_max, isi_sum, isi_n = acc[LAT_SUM], acc[LAT_MAX], acc[ISI_SUM], acc[ISI_N]
     isi_max, isi_min, disorder, synops = acc[ISI_MAX], acc[ISI_MIN], acc[DISORDER], acc[SYNOPS]
     last_bin = len(lat_hist) - 1
     inv_bin = 1.0 / hist_bin
-    for q in range(m):           # accumulators in locals: the stores below cannot alias them
-        p = order[q]
-        c = dst[p]
-        recv_free[c] = max(recv_free[c], arr[p]) + nsyn[p] * t_syn
-        lat = arr[p] - gen[p]
-        lat_sum += lat
-        lat_max = max(lat_max, lat)
-        lat_hist[min(int(lat * inv_bin), last_bin)] += 1
-        g_abs, r_abs = clock + gen[p], clock + arr[p]
-        if not np.isnan(last_gen[c]):
-            delta = abs((r_abs - last_recv[c]) - (g_abs - last_gen[c]))
-            isi_sum += delta
-            isi_n += 1.0
-            isi_max = max(isi_max, delta)
-            isi_min = min(isi_min, delta)
-            if g_abs < last_gen[c]:
-                disorder += 1.0
-        last_gen[c] = g_abs
-        last_recv[c] = r_abs
-        synops += nsyn[p]
+    for c in range(n_cores):     # accumulators in locals: the stores below cannot alias them
+        lo, hi = ptr[c], ptr[c + 1]
+        if lo == hi:
+            continue
+        sort_by_keys(order[lo:hi], arr, gen, tmp[lo:hi], runs[lo:hi + 1])
+        free = 0.0
+        lg, lr = last_gen[c], last_recv[c]
+        first = np.isnan(lg)
+        for q in range(lo, hi):
+            p = order[q]
+            free = max(free, arr[p]) + nsyn[p] * t_syn
+            lat = arr[p] - gen[p]
+            lat_sum += lat
+            lat_max = max(lat_max, lat)
+            lat_hist[min(int(lat * inv_bin), last_bin)] += 1
+            g_abs, r_abs = clock + gen[p], clock + arr[p]
+            if not first:
+                delta = abs((r_abs - lr) - (g_abs - lg))
+                isi_sum += delta
+                isi_n += 1.0
+                isi_max = max(isi_max, delta)
+                isi_min = min(isi_min, delta)
+                if g_abs < lg:
+                    disorder += 1.0
+            first = False
+            lg, lr = g_abs, r_abs
+            synops += nsyn[p]
+        last_gen[c], last_recv[c] = lg, lr
+        recv_free[c] = free
     acc[LAT_SUM], acc[LAT_MAX], acc[ISI_SUM], acc[ISI_N] = lat_sum, lat_max, isi_sum, isi_n
     acc[ISI_MAX], acc[ISI_MIN], acc[DISORDER], acc[SYNOPS] = isi_max, isi_min, disorder, synops
     acc[PACKETS] += m
     # 5: the slowest core, then the barrier
     end = 0.0
-    for c in range(len(comps)):
+    for c in range(n_cores):
         e = max(comps[c] * t_neuron, send_free[c], recv_free[c])
         core_busy[c] += e
         end = max(end, e)
