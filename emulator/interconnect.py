@@ -317,12 +317,13 @@ def sort_by_keys(ids, k1, k2, tmp, runs):
 
 
 @njit
-def _sweep_phase(sel, k, t, entry, leave, line, n_lines, length, step, lat, occ, nx, along_x,
-                 direction, link_count, work, groups):
-    """Move the packets sel[:k] (increasing ids) along one direction of every line (rows
-    for E/W, columns for N/S): each enters at position entry[p] at time t[p] and leaves at
-    leave[p]; t[p] becomes the time it gets there. `work`: (4, >= k + 1) int64 scratch,
-    `groups`: (2, >= n_lines * length + 1). Returns the hops taken."""
+def _sweep_phase(sel, k, t, entry, leave, line, line0, n_lines, pos0, length, step, lat, occ,
+                 nx, along_x, direction, link_count, work, groups):
+    """Move the packets sel[:k] (increasing ids) along one direction of the lines line0 ..
+    line0 + n_lines - 1 (rows for E/W, columns for N/S), within positions pos0 .. pos0 +
+    length - 1: each enters at position entry[p] at time t[p] and leaves at leave[p]; t[p]
+    becomes the time it gets there. `work`: (4, >= k + 1) int64 scratch, `groups`:
+    (2, >= n_lines * length + 1). Returns the hops taken."""
     if k == 0:
         return 0
     grp, tmp, act, nxt = work[0], work[1], work[2], work[3]
@@ -331,17 +332,18 @@ def _sweep_phase(sel, k, t, entry, leave, line, n_lines, length, step, lat, occ,
     n_g = n_lines * length
     gptr, fill = groups[0], groups[1]
     gptr[:n_g + 1] = 0
+    last = pos0 + length - 1
     for q in range(k):
         p = sel[q]
-        j = entry[p] if step > 0 else length - 1 - entry[p]
-        gptr[line[p] * length + j + 1] += 1
+        j = entry[p] - pos0 if step > 0 else last - entry[p]
+        gptr[(line[p] - line0) * length + j + 1] += 1
     for g in range(n_g):
         gptr[g + 1] += gptr[g]
     fill[:n_g] = gptr[:n_g]
     for q in range(k):
         p = sel[q]
-        j = entry[p] if step > 0 else length - 1 - entry[p]
-        g = line[p] * length + j
+        j = entry[p] - pos0 if step > 0 else last - entry[p]
+        g = (line[p] - line0) * length + j
         grp[fill[g]] = p
         fill[g] += 1
     for g in range(n_g):
@@ -370,11 +372,11 @@ def _sweep_phase(sel, k, t, entry, leave, line, n_lines, length, step, lat, occ,
                 na = q
             elif na == 0:
                 continue
-            pos = j if step > 0 else length - 1 - j
+            pos = pos0 + j if step > 0 else last - j
             if along_x:
-                lid = (ln * nx + pos) * 4 + direction
+                lid = ((line0 + ln) * nx + pos) * 4 + direction
             else:
-                lid = (pos * nx + ln) * 4 + direction
+                lid = (pos * nx + line0 + ln) * 4 + direction
             free = 0.0
             keep = 0
             for a in range(na):             # first come first served on this link
@@ -401,18 +403,24 @@ def sweep_route(dep, sx, sy, tx, ty, nx, ny, lat_ew, lat_ns, occ_ew, occ_ns, lin
     operation. Returns (arrival at the destination router, E/W hops, N/S hops)."""
     t = dep.copy()
     m = len(dep)
-    h_ew, h_ns = route_in_place(t, sx, sy, tx, ty, nx, ny, lat_ew, lat_ns, occ_ew, occ_ns,
+    box = np.array([0, 0, nx, ny], np.int64)
+    if m:                                      # sweep only the routers packets touch
+        x0, y0 = min(sx.min(), tx.min()), min(sy.min(), ty.min())
+        box[:] = (x0, y0, max(sx.max(), tx.max()) - x0 + 1, max(sy.max(), ty.max()) - y0 + 1)
+    h_ew, h_ns = route_in_place(t, sx, sy, tx, ty, nx, box, lat_ew, lat_ns, occ_ew, occ_ns,
                                 link_count, np.empty((8, m + 1), np.int64),
                                 np.empty((2, nx * ny + 1), np.int64))
     return t, h_ew, h_ns
 
 
 @njit
-def route_in_place(t, sx, sy, tx, ty, nx, ny, lat_ew, lat_ns, occ_ew, occ_ns, link_count,
+def route_in_place(t, sx, sy, tx, ty, nx, box, lat_ew, lat_ns, occ_ew, occ_ns, link_count,
                    work, groups):
     """`sweep_route` on caller scratch (a timing loop calls it every step): t holds the
-    departures and becomes the arrivals. work: (8, >= m + 1) int64, groups: (2, >= nx * ny
-    + 1) int64. Returns (E/W hops, N/S hops)."""
+    departures and becomes the arrivals; every route lies in the routers box = (x0, y0,
+    width, height) of a mesh nx wide. work: (8, >= m + 1) int64, groups: (2, >= width *
+    height + 1) int64. Returns (E/W hops, N/S hops)."""
+    x0, y0, bx, by = box[0], box[1], box[2], box[3]
     m = len(t)
     sel = work[4:8]                            # packets of each direction, by index
     k = np.zeros(4, np.int64)
@@ -429,11 +437,11 @@ def route_in_place(t, sx, sy, tx, ty, nx, ny, lat_ew, lat_ns, occ_ew, occ_ns, li
     for phase in range(4):                     # E, W, N, S: the XY channel order
         step = 1 if phase % 2 == 0 else -1
         if phase < 2:
-            h_ew += _sweep_phase(sel[phase], k[phase], t, sx, tx, sy, ny, nx, step, lat_ew,
-                                 occ_ew, nx, True, phase, link_count, work, groups)
+            h_ew += _sweep_phase(sel[phase], k[phase], t, sx, tx, sy, y0, by, x0, bx, step,
+                                 lat_ew, occ_ew, nx, True, phase, link_count, work, groups)
         else:
-            h_ns += _sweep_phase(sel[phase], k[phase], t, sy, ty, tx, nx, ny, step, lat_ns,
-                                 occ_ns, nx, False, phase, link_count, work, groups)
+            h_ns += _sweep_phase(sel[phase], k[phase], t, sy, ty, tx, x0, bx, y0, by, step,
+                                 lat_ns, occ_ns, nx, False, phase, link_count, work, groups)
     return h_ew, h_ns
 
 

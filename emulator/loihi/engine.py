@@ -25,9 +25,9 @@ import numpy as np
 from ...hw.compile_loihi import NEURON_PARAMS
 from ...hw.errors import NetworkError, TargetError
 from ...hw.image import HardwareImage
-from ...hw.result import Result, Signal, Spikes
+from ...hw.result import Result, Signal, Spikes, TimingReport
 from . import kernels
-from .timing import new_state, report as timing_report, time_chunk
+from .timing import new_state, report as state_report, time_chunk
 from ...hw.compiler import whole_steps
 
 #: rows of the per-plastic-projection parameter table (kernels.run_steps reads them)
@@ -269,18 +269,23 @@ class Engine:
         k_end = self._k + steps
         n_flag = int(self.rec_flag.sum())
         spec = self.spec
-        chunk = max(1, min(64, (1 << 22) // max(self.n, 1))) if self.timing else steps
+        chunk = max(1, min(128, (1 << 22) // max(self.n, 1))) if self.timing else steps
+        cap = max(4096, min(n_flag * chunk, max(1 << 20, 8 * n_flag)))
+        spk_id = np.empty(cap, np.int64)          # reused by every chunk (copied out)
+        spk_step = np.empty(cap, np.int64)
+        all_id = np.empty(self.n * chunk if self.timing else 0, np.int64)
         pending: deque = deque()             # chunks queued on the timing thread, in order
+        k_start = self._k
         try:
             while self._k < k_end:
                 k0 = self._k
-                k1 = min(k_end, k0 + chunk)
-                cap = max(4096, min(n_flag * (k1 - k0), max(1 << 20, 8 * n_flag)))
-                spk_id = np.empty(cap, np.int64)
-                spk_step = np.empty(cap, np.int64)
+                left = k_end - k0
+                # chunks grow from 8 steps and shrink again towards the end, so the timing
+                # thread starts early and the last chunk, timed after the dynamics, is short
+                k1 = k0 + (min(left, chunk, max(8, k0 - k_start), max(8, left // 2))
+                           if self.timing else left)
                 spk_n = np.zeros(1, np.int64)
                 rec_v = np.zeros((k1 - k0, len(self.rec_v_idx)), np.int32)
-                all_id = np.empty(self.n * (k1 - k0) if self.timing else 0, np.int64)
                 all_cnt = np.zeros(k1 - k0 if self.timing else 0, np.int64)
                 k = kernels.run_steps(
                     k0, k1, self.pop_lo, self.pop_hi, self.pop_model, self.consts, self._st,
@@ -365,9 +370,15 @@ class Engine:
             raw = weights[self._ir_off[k]:self._ir_off[k + 1]]
             res.info["weights_raw"][pr.name] = raw
             res.weights[pr.name] = np.abs(raw) * self.image.data["projections"][pr.name]["lsb"]
-        if self.timing:
-            res.timing = timing_report(self._timing_state, self.spec, self._k)
-        elif self.trace:
-            from .timing import interconnect_report
-            res.timing = interconnect_report(self, *self.spikes())
+        res.timing = self.timing_report()
         return res
+
+    def timing_report(self) -> TimingReport | None:
+        """The mesh timing of every step run so far (None with timing off); run() has
+        waited for the timing thread, so this only gathers its accumulators."""
+        if self.timing:
+            return state_report(self._timing_state, self.spec, self._k)
+        if self.trace:
+            from .timing import interconnect_report
+            return interconnect_report(self, *self.spikes())
+        return None

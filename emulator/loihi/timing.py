@@ -68,6 +68,7 @@ class TimingState:
     core_f: np.ndarray           # (2, n_cores): send free, receive free
     core_i: np.ndarray           # (2, n_cores + 1): packets per destination core, fill
     groups: np.ndarray           # (2, routers + 1): the router's per-line groups
+    box: np.ndarray              # (x0, y0, width, height): the routers the cores occupy
     step_ns: list                # per-chunk arrays of step durations
 
 
@@ -93,6 +94,10 @@ def new_state(spec, core_xy: np.ndarray, comps: np.ndarray, max_packets: int) ->
                       spec.synop_latency_ns, spec.hop_ew_latency_ns, spec.hop_ns_latency_ns,
                       barrier_ns(spec, core_xy)])
     m = max(int(max_packets), 1) + 1
+    box = np.array([0, 0, 1, 1], np.int64)
+    if len(core_xy):                  # XY routes between cores stay inside their bounding box
+        lo, hi = core_xy.min(axis=0), core_xy.max(axis=0)
+        box[:] = (lo[0], lo[1], hi[0] - lo[0] + 1, hi[1] - lo[1] + 1)
     return TimingState(costs=costs, core_xy=core_xy, nx=int(nx),
                        comps=np.asarray(comps, np.int64), acc=acc,
                        link_count=np.zeros(nx * ny * 4, np.int64),
@@ -101,7 +106,7 @@ def new_state(spec, core_xy: np.ndarray, comps: np.ndarray, max_packets: int) ->
                        last_recv=np.full(n_cores, np.nan), scratch_f=np.zeros((3, m)),
                        scratch_i=np.zeros((18, m), np.int64), core_f=np.zeros((2, n_cores)),
                        core_i=np.zeros((2, n_cores + 1), np.int64),
-                       groups=np.zeros((2, nx * ny + 1), np.int64), step_ns=[])
+                       groups=np.zeros((2, nx * ny + 1), np.int64), box=box, step_ns=[])
 
 
 def time_chunk(state: TimingState, ids: np.ndarray, counts: np.ndarray, engine) -> None:
@@ -112,7 +117,7 @@ def time_chunk(state: TimingState, ids: np.ndarray, counts: np.ndarray, engine) 
         ids, counts, engine.axon_ptr, engine.axon_dst, engine.axon_synapses, engine.core_of,
         engine.done_ns, state.costs, state.core_xy, state.nx, state.comps, state.acc,
         state.link_count, state.lat_hist, state.core_busy, state.last_gen, state.last_recv,
-        state.scratch_f, state.scratch_i, state.core_f, state.core_i, state.groups,
+        state.scratch_f, state.scratch_i, state.core_f, state.core_i, state.groups, state.box,
         HIST_BIN_NS, step_ns)
     state.step_ns.append(step_ns)
 
@@ -120,7 +125,7 @@ def time_chunk(state: TimingState, ids: np.ndarray, counts: np.ndarray, engine) 
 @njit
 def time_steps(ids, counts, axon_ptr, axon_dst, axon_syn, core_of, done_ns, costs, core_xy,
                nx, comps, acc, link_count, lat_hist, core_busy, last_gen, last_recv,
-               scratch_f, scratch_i, core_f, core_i, groups, hist_bin, step_ns):
+               scratch_f, scratch_i, core_f, core_i, groups, box, hist_bin, step_ns):
     """`step_timing` for each step of a chunk; grows the packet scratch when a step needs
     more and returns it."""
     a = 0
@@ -135,7 +140,7 @@ def time_steps(ids, counts, axon_ptr, axon_dst, axon_syn, core_of, done_ns, cost
         step_ns[j] = step_timing(b - a, ids[a:b], axon_ptr, axon_dst, axon_syn, core_of,
                                  done_ns, costs, core_xy, nx, comps, acc, link_count,
                                  lat_hist, core_busy, last_gen, last_recv, scratch_f,
-                                 scratch_i, core_f, core_i, groups, hist_bin)
+                                 scratch_i, core_f, core_i, groups, box, hist_bin)
         a = b
     return scratch_f, scratch_i
 
@@ -143,7 +148,7 @@ def time_steps(ids, counts, axon_ptr, axon_dst, axon_syn, core_of, done_ns, cost
 @njit
 def step_timing(n_sp, spiked, axon_ptr, axon_dst, axon_syn, core_of, done_ns, costs, core_xy,
                 nx, comps, acc, link_count, lat_hist, core_busy, last_gen, last_recv,
-                scratch_f, scratch_i, core_f, core_i, groups, hist_bin):
+                scratch_f, scratch_i, core_f, core_i, groups, box, hist_bin):
     """Time one step whose spikes are spiked[:n_sp] (global ids in increasing order, so
     each core's neurons come in slot order). Returns the step's duration in ns."""
     t_neuron, t_out, t_syn = costs[0], costs[1], costs[2]
@@ -155,7 +160,6 @@ def step_timing(n_sp, spiked, axon_ptr, axon_dst, axon_syn, core_of, done_ns, co
     send_free, recv_free = core_f[0], core_f[1]
     n_cores = len(comps)
     ptr, fill = core_i[0], core_i[1]
-    ny = len(link_count) // (4 * nx)
     send_free[:] = 0.0
     recv_free[:] = 0.0
     ptr[:] = 0
@@ -183,7 +187,7 @@ def step_timing(n_sp, spiked, axon_ptr, axon_dst, axon_syn, core_of, done_ns, co
             m += 1
     # 3: XY routes over idle links, first come first served (interconnect.sweep_route)
     arr[:m] = dep[:m]
-    h_ew, h_ns = route_in_place(arr[:m], px[:m], py[:m], qx[:m], qy[:m], nx, ny, t_ew, t_ns,
+    h_ew, h_ns = route_in_place(arr[:m], px[:m], py[:m], qx[:m], qy[:m], nx, box, t_ew, t_ns,
                                 t_ew, t_ns, link_count, scratch_i[10:18], groups)
     acc[HOPS_EW] += h_ew
     acc[HOPS_NS] += h_ns
