@@ -261,11 +261,22 @@ def _barrier_steps(step_ptr, t_gen, src, dst, core_xy, nx, n_links, lat_ew, lat_
 
 @njit
 def sort_by_keys(ids, k1, k2, tmp, runs):
-    """Sort `ids` in place by (k1[id], k2[id]), stably (ties keep their order): a natural
-    merge sort, near-linear on the few ascending runs packet lists come in (each core
-    sends in time order). `tmp` and `runs` are scratch of len(ids) and len(ids) + 1."""
+    """Sort `ids` in place by (k1[id], k2[id]), stably (ties keep their order): insertion
+    sort up to 32 ids, above that a natural merge sort, near-linear on the few ascending
+    runs packet lists come in (each core sends in time order). `tmp` and `runs` are
+    scratch of len(ids) and len(ids) + 1."""
     n = len(ids)
     if n < 2:
+        return
+    if n <= 32:                                # short lists: stable insertion sort
+        for i in range(1, n):
+            x = ids[i]
+            a, b = k1[x], k2[x]
+            j = i - 1
+            while j >= 0 and (k1[ids[j]] > a or (k1[ids[j]] == a and k2[ids[j]] > b)):
+                ids[j + 1] = ids[j]
+                j -= 1
+            ids[j + 1] = x
         return
     r = 0
     runs[0] = 0

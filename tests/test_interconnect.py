@@ -8,9 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from neurocosim.emulator.interconnect import (MeshCosts, MeshRouter, barrier_timing, route,
-                                              route_oracle, slip_ticks, spike_metrics,
-                                              spike_metrics_oracle, sweep_route,
-                                              tick_timing)
+                                              route_oracle, slip_ticks, sort_by_keys,
+                                              spike_metrics, spike_metrics_oracle,
+                                              sweep_route, tick_timing)
 from neurocosim.hw.errors import TargetError
 from neurocosim.hw.mapping import link_id
 
@@ -148,6 +148,27 @@ def test_route_matches_oracle(case):
                                                                       shape, costs)
     for k in ("arrival_ns", "wait_ns", "hops_ew", "hops_ns", "link_packets", "link_busy_ns"):
         np.testing.assert_allclose(getattr(fast, k), getattr(slow, k), err_msg=k)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 150), st.integers(1, 8), st.integers(1, 4), st.integers(0, 2**32 - 1),
+       st.integers(1, 8))
+def test_sort_by_keys_equals_stable_lexsort(n, n_k1, n_k2, seed, n_runs):
+    """Both of its algorithms (insertion sort up to 32 ids, natural merge sort above) give
+    numpy's stable lexicographic order, ties kept in input order; inputs are a few
+    ascending runs, as packet lists are, or shuffled. Few key values: many ties."""
+    rng = np.random.default_rng(seed)
+    k1 = rng.integers(0, n_k1, n).astype(np.float64)
+    k2 = rng.integers(0, n_k2, n).astype(np.float64)
+    ids = rng.permutation(n).astype(np.int64)
+    if n_runs < 8:                       # n_runs ascending runs of the key order
+        cut = np.sort(rng.integers(0, len(ids) + 1, n_runs - 1))
+        ids = np.concatenate([part[np.lexsort((k2[part], k1[part]))]
+                              for part in np.split(ids, cut)]).astype(np.int64)
+    expect = ids[np.lexsort((k2[ids], k1[ids]))]
+    got = ids.copy()
+    sort_by_keys(got, k1, k2, np.empty(len(ids), np.int64), np.empty(len(ids) + 1, np.int64))
+    np.testing.assert_array_equal(got, expect)
 
 
 @settings(max_examples=200, deadline=None)
