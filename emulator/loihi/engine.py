@@ -1,10 +1,11 @@
 """The Loihi-style runner: a compiled image run step by step on integer state.
 
 `Engine(image, timing=True)`; `run(duration_ms)` advances inside Numba calls (the fused
-time loop of `kernels.run_steps`); with timing on, the steps go in chunks of 64 to the
-timing thread (`timing.time_chunk`), which models the mesh while the next chunk runs (a
-barrier-synchronised chip's timing never changes its dynamics, so the split is exact).
-`result()` returns spikes per population, the final
+time loop of `kernels.run_steps`); with timing on, the steps go in chunks (8 steps
+growing to 128, shrinking again at the end of a run) to the timing thread
+(`timing.time_chunk`), which models the mesh while the next chunk runs (a
+barrier-synchronised chip's timing never changes its dynamics, so the split is exact);
+`timing_report()` gives the mesh timing alone. `result()` returns spikes per population, the final
 weights (dequantised to PyNN units, raw mantissas in `info["weights_raw"]`), recorded v
 (dequantised to mV) and, with timing on, the interconnect's TimingReport.
 
