@@ -90,7 +90,7 @@ def image_cores_per_chip() -> int:
 
 def report(name: str, r: dict, n: int, duration: float, fan_out: float) -> None:
     r["events_per_s"] = r["spikes"] * fan_out / r["run"]
-    extra = f" (timing analysis {r['analysis']:.3f} s of it)" if r.get("analysis") else ""
+    extra = f" (timing report {r['analysis']:.3f} s of it)" if r.get("analysis") else ""
     if "cpu" in r:
         extra += f", CPU {r['cpu']:.3f} s on all threads"
     print(f"{name:>22}: run {r['run']:.3f} s{extra}, {r['spikes']} spikes "

@@ -194,7 +194,7 @@ def step_timing(n_sp, spiked, axon_ptr, axon_dst, axon_syn, core_of, done_ns, co
     # 4: per destination core, its packets in arrival order (equal arrivals: earlier
     # generation, then index): synaptic ops one after another; latency, ISI distortion and
     # disorder. A source's packets to one destination keep their order on its XY path, so
-    # a core's list is a few ascending runs for the merge sort.
+    # a core's list is a few ascending runs (sort_by_keys).
     for c in range(n_cores):
         ptr[c + 1] += ptr[c]
     fill[:] = ptr
