@@ -170,21 +170,24 @@ def step_timing(n_sp, spiked, axon_ptr, axon_dst, axon_syn, core_of, done_ns, co
         i = spiked[q]
         c = core_of[i]
         done = done_ns[i]
+        cx, cy = core_xy[c, 0], core_xy[c, 1]
+        free = max(done, send_free[c])      # a neuron's packets leave back to back
         for a in range(axon_ptr[i], axon_ptr[i + 1]):
-            start = max(done, send_free[c])
-            send_free[c] = start + t_out
-            dep[m] = start + t_out
+            free += t_out
+            dep[m] = free
             gen[m] = done
             src[m] = c
             d = axon_dst[a]
             dst[m] = d
             ptr[d + 1] += 1
             nsyn[m] = axon_syn[a]
-            px[m] = core_xy[c, 0]
-            py[m] = core_xy[c, 1]
+            px[m] = cx
+            py[m] = cy
             qx[m] = core_xy[d, 0]
             qy[m] = core_xy[d, 1]
             m += 1
+        if axon_ptr[i + 1] > axon_ptr[i]:
+            send_free[c] = free
     # 3: XY routes over idle links, first come first served (interconnect.sweep_route)
     arr[:m] = dep[:m]
     h_ew, h_ns = route_in_place(arr[:m], px[:m], py[:m], qx[:m], qy[:m], nx, box, t_ew, t_ns,
