@@ -131,8 +131,8 @@ def test_timing_off_gives_no_report():
 
 
 def test_timing_thread_chunks_equal_the_per_packet_report():
-    """Runs longer than one chunk of the timing thread (64 steps), split across run()
-    calls: the same step durations and traffic as the per-packet report of one run."""
+    """Runs longer than one chunk of the timing thread (up to 128 steps), split across
+    run() calls: the same step durations and traffic as the per-packet report of one run."""
     from neurocosim.emulator.loihi import Engine
     net = small_network(7)
     image = hw.compile(net, "loihi", compartments_per_core=4, tiles_x=3, tiles_y=2,
@@ -146,6 +146,68 @@ def test_timing_thread_chunks_equal_the_per_packet_report():
     np.testing.assert_allclose(fused.arrays["step_ns"], trace.arrays["step_ns"], rtol=1e-12)
     np.testing.assert_array_equal(fused.arrays["link_packets"], trace.arrays["link_packets"])
     assert fused.metrics["synaptic_ops"] == trace.metrics["synaptic_ops"]
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 10_000), cuts=st.lists(st.integers(1, 59), max_size=6),
+       order_seed=st.integers(0, 1000))
+def test_chunks_timed_apart_and_merged_in_order_equal_one_chunk(seed, cuts, order_seed):
+    """Each chunk is timed on its own clock (any thread, any order: the engine's main
+    thread helps with the backlog); merged in step order they give the report of timing
+    all steps at once, ISI distortion and disorder across the chunk boundaries included."""
+    from neurocosim.emulator.loihi import Engine
+    from neurocosim.emulator.loihi.timing import (merge, new_scratch, new_state, report,
+                                                  time_chunk)
+    image = hw.compile(small_network(seed), "loihi", compartments_per_core=4, tiles_x=3,
+                       tiles_y=2, cores_per_tile=1, cores_per_chip=6, n_chips=4)
+    eng = Engine(image, timing=False)
+    eng.rec_flag[:] = True                       # every spike: the timing model's input
+    eng.run(60.0)
+    ids, steps = eng.spikes()
+    counts = np.bincount(steps, minlength=60)
+    first = np.concatenate([[0], np.cumsum(counts)])
+    xy = image.routing["core_xy"]
+    whole = new_state(eng.spec, xy, eng.comps)
+    merge(whole, time_chunk(whole, ids, counts, eng, new_scratch(whole)))
+    bounds = sorted({0, 60, *cuts})
+    split = new_state(eng.spec, xy, eng.comps)
+    scratch = new_scratch(split, 1)              # grows on the way
+    parts = {}
+    for j in np.random.default_rng(order_seed).permutation(len(bounds) - 1):
+        a, b = bounds[j], bounds[j + 1]
+        parts[j] = time_chunk(split, ids[first[a]:first[b]], counts[a:b], eng, scratch)
+    for j in range(len(bounds) - 1):
+        merge(split, parts[j])
+    one, apart = report(whole, eng.spec, 60), report(split, eng.spec, 60)
+    assert one.metrics["packets"] > 50
+    for key, value in one.metrics.items():
+        assert apart.metrics[key] == pytest.approx(value, rel=1e-12, abs=1e-9), key
+    for key, value in one.arrays.items():
+        np.testing.assert_allclose(apart.arrays[key], value, rtol=1e-12, atol=1e-9)
+
+
+def test_chunks_the_timing_thread_has_not_started_are_timed_by_the_caller():
+    """With the timing thread held up, run() times the waiting chunks itself (newest
+    first) and still merges them in step order: the same report as the per-packet one."""
+    import threading
+    from neurocosim.emulator.loihi import Engine
+    from neurocosim.emulator.loihi.engine import _timer
+    image = hw.compile(small_network(11), "loihi", compartments_per_core=4, tiles_x=3,
+                       tiles_y=2, cores_per_tile=1, cores_per_chip=6, n_chips=4)
+    trace = hw.run(image, 300.0, timing="trace").timing
+    release = threading.Event()
+    blocker = _timer().submit(release.wait, 60)  # occupies the one timing thread
+    try:
+        eng = Engine(image, timing=True)
+        eng.run(300.0)                           # 300 steps: more than 8 chunks
+        fused = eng.timing_report()
+    finally:
+        release.set()
+        blocker.result()
+    np.testing.assert_allclose(fused.arrays["step_ns"], trace.arrays["step_ns"], rtol=1e-12)
+    np.testing.assert_array_equal(fused.arrays["link_packets"], trace.arrays["link_packets"])
+    for key in ("packets", "synaptic_ops", "latency_mean_ns", "isi_distortion_max_ns"):
+        assert fused.metrics[key] == pytest.approx(trace.metrics[key], rel=1e-9), key
 
 
 def _packets_of_a_run(image) -> float:

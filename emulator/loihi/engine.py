@@ -5,7 +5,8 @@ time loop of `kernels.run_steps`); with timing on, the steps go in chunks (8 ste
 growing to 128, shrinking again at the end of a run) to the timing thread
 (`timing.time_chunk`), which models the mesh while the next chunk runs (a
 barrier-synchronised chip's timing never changes its dynamics, so the split is exact);
-`timing_report()` gives the mesh timing alone. `result()` returns spikes per population,
+chunks it has not started when this thread must wait (8 queued, or the run's end) are
+timed here. `timing_report()` gives the mesh timing alone. `result()` returns spikes per population,
 the final weights (dequantised to PyNN units, raw mantissas in `info["weights_raw"]`),
 recorded v (dequantised to mV) and, with timing on, the interconnect's TimingReport.
 
@@ -28,7 +29,7 @@ from ...hw.errors import NetworkError, TargetError
 from ...hw.image import HardwareImage
 from ...hw.result import Result, Signal, Spikes, TimingReport
 from . import kernels
-from .timing import new_state, report as state_report, time_chunk
+from .timing import merge, new_scratch, new_state, report as state_report, time_chunk
 from ...hw.compiler import whole_steps
 
 #: rows of the per-plastic-projection parameter table (kernels.run_steps reads them)
@@ -86,7 +87,9 @@ class Engine:
         self._timing_state = None
         if self.timing:
             self._timing_state = new_state(self.spec, image.routing.get("core_xy", np.zeros(
-                (0, 2), np.int64)), self.comps, 4096)
+                (0, 2), np.int64)), self.comps)
+            # one scratch for the timing thread, one for this thread when it helps out
+            self._scratch = (new_scratch(self._timing_state), new_scratch(self._timing_state))
 
     # --- build ----------------------------------------------------------------------------
     def _build_neurons(self, image: HardwareImage, n: int) -> None:
@@ -304,13 +307,29 @@ class Engine:
                 if self.timing:
                     counts = all_cnt[:k - k0]
                     if len(pending) >= 8:        # bounds the spikes waiting to be timed
-                        pending.popleft().result()
-                    pending.append(_timer().submit(time_chunk, self._timing_state,
-                                                   all_id[:counts.sum()].copy(), counts, self))
+                        self._settle(pending, 7)
+                    args = (self._timing_state, all_id[:counts.sum()].copy(), counts, self)
+                    pending.append([_timer().submit(time_chunk, *args, self._scratch[0]),
+                                    None, args])
                 self._k = k
         finally:
-            while pending:
-                pending.popleft().result()
+            self._settle(pending, 0)
+
+    def _settle(self, pending: deque, keep: int) -> None:
+        """Merge timed chunks into the run, in step order, until `keep` are left. Chunks
+        the timing thread has not started are timed here, newest first, while it works
+        through the oldest: both cores time the backlog."""
+        while len(pending) > keep:
+            for item in reversed(pending):
+                if item[1] is None and item[0].cancel():
+                    item[1] = time_chunk(*item[2], self._scratch[1])
+                    break
+            else:                                # all started or done: wait for the oldest
+                if pending[0][1] is None:
+                    pending[0][1] = pending[0][0].result()
+            while pending and (pending[0][1] is not None or pending[0][0].done()):
+                fut, part, _ = pending.popleft()
+                merge(self._timing_state, part if part is not None else fut.result())
 
     def spikes(self) -> tuple[np.ndarray, np.ndarray]:
         """All recorded spikes so far: (global neuron ids, step indices), in step order."""

@@ -2,8 +2,10 @@
 
 Computed from each step's spikes (kernels.run_steps hands them over a chunk of steps at a
 time) and the image's placement, on a second thread while the dynamics run the next chunk:
-the timing never feeds back into the dynamics of a barrier-synchronised chip. Model of one
-timestep (times in ns from the step's start):
+the timing never feeds back into the dynamics of a barrier-synchronised chip. Each chunk is
+timed on its own clock (`time_chunk`) and `merge`d into the run in step order, so a
+backlog of chunks can be timed on both threads. Model of one timestep (times in ns from
+the step's start):
 
 1. every core sweeps its compartments in slot order, `neuron_latency` each; a neuron in
    slot j is done at (j + 1) * neuron_latency;
@@ -50,26 +52,48 @@ HIST_BINS = 1000
 
 @dataclass
 class TimingState:
-    """Everything the in-loop timing model keeps between steps and between runs."""
+    """The run's timing so far (chunks merged in step order) and the chip it is for."""
 
     costs: np.ndarray            # (6,) ns: neuron, spike out, synop, hop E/W, hop N/S, barrier
     core_xy: np.ndarray          # (n_cores, 2)
     nx: int
     comps: np.ndarray            # compartments per core
+    box: np.ndarray              # (x0, y0, width, height): the routers the cores occupy
     acc: np.ndarray              # N_ACC accumulators
     link_count: np.ndarray       # packets per directed link
     lat_hist: np.ndarray         # latency histogram (HIST_BIN_NS bins)
     core_busy: np.ndarray        # per core: sum over steps of its finishing time (ns)
     last_gen: np.ndarray         # per receiving core: chip time of the last packet's spike
     last_recv: np.ndarray        # ... and of its arrival
-    scratch_f: np.ndarray        # (3, max packets per step): departure, arrival, generation
-    scratch_i: np.ndarray        # (18, ...): src, dst, synapses, src x, y, dst x, y,
+    step_ns: list                # per-chunk arrays of step durations
+
+
+@dataclass
+class ChunkTiming:
+    """One chunk of steps timed on its own clock (from 0, no packet before it), so chunks
+    can be timed on any thread in any order; `merge` adds them to the run in step order."""
+
+    acc: np.ndarray
+    link_count: np.ndarray
+    lat_hist: np.ndarray
+    core_busy: np.ndarray
+    first_gen: np.ndarray        # per receiving core: its first packet's spike and arrival
+    first_recv: np.ndarray
+    last_gen: np.ndarray         # ... and its last packet's (NaN: none in this chunk)
+    last_recv: np.ndarray
+    step_ns: np.ndarray
+
+
+@dataclass
+class Scratch:
+    """Working arrays of one thread's timing calls (grown when a step needs more)."""
+
+    f: np.ndarray                # (3, max packets per step + 1): departure, arrival, generation
+    i: np.ndarray                # (18, ...): src, dst, synapses, src x, y, dst x, y,
     #                              arrival order and sort scratch (3), router scratch (8)
     core_f: np.ndarray           # (2, n_cores): send free, receive free
     core_i: np.ndarray           # (2, n_cores + 1): packets per destination core, fill
     groups: np.ndarray           # (2, routers + 1): the router's per-line groups
-    box: np.ndarray              # (x0, y0, width, height): the routers the cores occupy
-    step_ns: list                # per-chunk arrays of step durations
 
 
 def barrier_ns(spec, core_xy: np.ndarray) -> float:
@@ -83,49 +107,95 @@ def barrier_ns(spec, core_xy: np.ndarray) -> float:
     return lo + (hi - lo) * span / full
 
 
-def new_state(spec, core_xy: np.ndarray, comps: np.ndarray, max_packets: int) -> TimingState:
+def new_state(spec, core_xy: np.ndarray, comps: np.ndarray) -> TimingState:
     """Zeroed timing state for a chip with these cores."""
     core_xy = np.asarray(core_xy, np.int64).reshape(-1, 2)
     nx, ny = spec.mesh_shape
     n_cores = len(comps)
-    acc = np.zeros(N_ACC)
-    acc[ISI_MIN] = np.inf
     costs = np.array([spec.neuron_latency_ns, spec.spike_out_latency_ns,
                       spec.synop_latency_ns, spec.hop_ew_latency_ns, spec.hop_ns_latency_ns,
                       barrier_ns(spec, core_xy)])
-    m = max(int(max_packets), 1) + 1
     box = np.array([0, 0, 1, 1], np.int64)
     if len(core_xy):                  # XY routes between cores stay inside their bounding box
         lo, hi = core_xy.min(axis=0), core_xy.max(axis=0)
         box[:] = (lo[0], lo[1], hi[0] - lo[0] + 1, hi[1] - lo[1] + 1)
     return TimingState(costs=costs, core_xy=core_xy, nx=int(nx),
-                       comps=np.asarray(comps, np.int64), acc=acc,
+                       comps=np.asarray(comps, np.int64), box=box, acc=_zero_acc(),
                        link_count=np.zeros(nx * ny * 4, np.int64),
                        lat_hist=np.zeros(HIST_BINS, np.int64),
                        core_busy=np.zeros(n_cores), last_gen=np.full(n_cores, np.nan),
-                       last_recv=np.full(n_cores, np.nan), scratch_f=np.zeros((3, m)),
-                       scratch_i=np.zeros((18, m), np.int64), core_f=np.zeros((2, n_cores)),
-                       core_i=np.zeros((2, n_cores + 1), np.int64),
-                       groups=np.zeros((2, nx * ny + 1), np.int64), box=box, step_ns=[])
+                       last_recv=np.full(n_cores, np.nan), step_ns=[])
 
 
-def time_chunk(state: TimingState, ids: np.ndarray, counts: np.ndarray, engine) -> None:
-    """Time the steps whose spikes are ids (step after step, counts[j] of step j); their
-    durations are appended to state.step_ns. Releases the GIL (runs beside the dynamics)."""
-    step_ns = np.zeros(len(counts))
-    state.scratch_f, state.scratch_i = time_steps(
+def _zero_acc() -> np.ndarray:
+    acc = np.zeros(N_ACC)
+    acc[ISI_MIN] = np.inf
+    return acc
+
+
+def new_scratch(state: TimingState, max_packets: int = 4096) -> Scratch:
+    """Working arrays for one thread timing chunks of this state's chip."""
+    m = max(int(max_packets), 1) + 1
+    n_cores = len(state.comps)
+    return Scratch(f=np.zeros((3, m)), i=np.zeros((18, m), np.int64),
+                   core_f=np.zeros((2, n_cores)), core_i=np.zeros((2, n_cores + 1), np.int64),
+                   groups=np.zeros((2, len(state.link_count) // 4 + 1), np.int64))
+
+
+def time_chunk(state: TimingState, ids: np.ndarray, counts: np.ndarray, engine,
+               scratch: Scratch) -> ChunkTiming:
+    """Time the steps whose spikes are ids (step after step, counts[j] of step j) on the
+    chunk's own clock; reads `state` only, so any thread may run it (one scratch each).
+    Releases the GIL (runs beside the dynamics)."""
+    n_cores = len(state.comps)
+    part = ChunkTiming(acc=_zero_acc(), link_count=np.zeros_like(state.link_count),
+                       lat_hist=np.zeros_like(state.lat_hist), core_busy=np.zeros(n_cores),
+                       first_gen=np.full(n_cores, np.nan), first_recv=np.full(n_cores, np.nan),
+                       last_gen=np.full(n_cores, np.nan), last_recv=np.full(n_cores, np.nan),
+                       step_ns=np.zeros(len(counts)))
+    scratch.f, scratch.i = time_steps(
         ids, counts, engine.axon_ptr, engine.axon_dst, engine.axon_synapses, engine.core_of,
-        engine.done_ns, state.costs, state.core_xy, state.nx, state.comps, state.acc,
-        state.link_count, state.lat_hist, state.core_busy, state.last_gen, state.last_recv,
-        state.scratch_f, state.scratch_i, state.core_f, state.core_i, state.groups, state.box,
-        HIST_BIN_NS, step_ns)
-    state.step_ns.append(step_ns)
+        engine.done_ns, state.costs, state.core_xy, state.nx, state.comps, part.acc,
+        part.link_count, part.lat_hist, part.core_busy, part.first_gen, part.first_recv,
+        part.last_gen, part.last_recv, scratch.f, scratch.i, scratch.core_f, scratch.core_i,
+        scratch.groups, state.box, HIST_BIN_NS, part.step_ns)
+    return part
+
+
+def merge(state: TimingState, part: ChunkTiming) -> None:
+    """Append a chunk, the next in step order, to the run: its clock starts where the run's
+    ends; each receiving core's first packet pairs with its last one before the chunk (ISI
+    distortion, disorder)."""
+    acc, pa = state.acc, part.acc
+    clock = acc[CLOCK]
+    both = ~np.isnan(state.last_gen) & ~np.isnan(part.first_gen)
+    if both.any():
+        g, r = part.first_gen[both] + clock, part.first_recv[both] + clock
+        delta = np.abs((r - state.last_recv[both]) - (g - state.last_gen[both]))
+        acc[ISI_SUM] += delta.sum()
+        acc[ISI_N] += len(delta)
+        acc[ISI_MAX] = max(acc[ISI_MAX], delta.max())
+        acc[ISI_MIN] = min(acc[ISI_MIN], delta.min())
+        acc[DISORDER] += np.count_nonzero(g < state.last_gen[both])
+    for k in (CLOCK, PACKETS, SYNOPS, HOPS_EW, HOPS_NS, LAT_SUM, ISI_SUM, ISI_N, DISORDER):
+        acc[k] += pa[k]
+    acc[LAT_MAX] = max(acc[LAT_MAX], pa[LAT_MAX])
+    acc[ISI_MAX] = max(acc[ISI_MAX], pa[ISI_MAX])
+    acc[ISI_MIN] = min(acc[ISI_MIN], pa[ISI_MIN])
+    has = ~np.isnan(part.last_gen)
+    state.last_gen[has] = part.last_gen[has] + clock
+    state.last_recv[has] = part.last_recv[has] + clock
+    state.link_count += part.link_count
+    state.lat_hist += part.lat_hist
+    state.core_busy += part.core_busy
+    state.step_ns.append(part.step_ns)
 
 
 @njit
 def time_steps(ids, counts, axon_ptr, axon_dst, axon_syn, core_of, done_ns, costs, core_xy,
-               nx, comps, acc, link_count, lat_hist, core_busy, last_gen, last_recv,
-               scratch_f, scratch_i, core_f, core_i, groups, box, hist_bin, step_ns):
+               nx, comps, acc, link_count, lat_hist, core_busy, first_gen, first_recv,
+               last_gen, last_recv, scratch_f, scratch_i, core_f, core_i, groups, box,
+               hist_bin, step_ns):
     """`step_timing` for each step of a chunk; grows the packet scratch when a step needs
     more and returns it."""
     a = 0
@@ -139,16 +209,18 @@ def time_steps(ids, counts, axon_ptr, axon_dst, axon_syn, core_of, done_ns, cost
             scratch_i = np.zeros((scratch_i.shape[0], 2 * m + 1), np.int64)
         step_ns[j] = step_timing(b - a, ids[a:b], axon_ptr, axon_dst, axon_syn, core_of,
                                  done_ns, costs, core_xy, nx, comps, acc, link_count,
-                                 lat_hist, core_busy, last_gen, last_recv, scratch_f,
-                                 scratch_i, core_f, core_i, groups, box, hist_bin)
+                                 lat_hist, core_busy, first_gen, first_recv, last_gen,
+                                 last_recv, scratch_f, scratch_i, core_f, core_i, groups,
+                                 box, hist_bin)
         a = b
     return scratch_f, scratch_i
 
 
 @njit
 def step_timing(n_sp, spiked, axon_ptr, axon_dst, axon_syn, core_of, done_ns, costs, core_xy,
-                nx, comps, acc, link_count, lat_hist, core_busy, last_gen, last_recv,
-                scratch_f, scratch_i, core_f, core_i, groups, box, hist_bin):
+                nx, comps, acc, link_count, lat_hist, core_busy, first_gen, first_recv,
+                last_gen, last_recv, scratch_f, scratch_i, core_f, core_i, groups, box,
+                hist_bin):
     """Time one step whose spikes are spiked[:n_sp] (global ids in increasing order, so
     each core's neurons come in slot order). Returns the step's duration in ns."""
     t_neuron, t_out, t_syn = costs[0], costs[1], costs[2]
@@ -233,6 +305,8 @@ def step_timing(n_sp, spiked, axon_ptr, axon_dst, axon_syn, core_of, done_ns, co
                 isi_min = min(isi_min, delta)
                 if g_abs < lg:
                     disorder += 1.0
+            else:                # the first packet this core receives (merge pairs it)
+                first_gen[c], first_recv[c] = g_abs, r_abs
             first = False
             lg, lr = g_abs, r_abs
             synops += nsyn[p]
