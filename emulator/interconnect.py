@@ -414,14 +414,22 @@ def sweep_route(dep, sx, sy, tx, ty, nx, ny, lat_ew, lat_ns, occ_ew, occ_ns, lin
     operation. Returns (arrival at the destination router, E/W hops, N/S hops)."""
     t = dep.copy()
     m = len(dep)
-    box = np.array([0, 0, nx, ny], np.int64)
-    if m:                                      # sweep only the routers packets touch
-        x0, y0 = min(sx.min(), tx.min()), min(sy.min(), ty.min())
-        box[:] = (x0, y0, max(sx.max(), tx.max()) - x0 + 1, max(sy.max(), ty.max()) - y0 + 1)
+    box = router_box(np.concatenate((sx, tx)), np.concatenate((sy, ty)))   # routers touched
     h_ew, h_ns = route_in_place(t, sx, sy, tx, ty, nx, box, lat_ew, lat_ns, occ_ew, occ_ns,
                                 link_count, np.empty((8, m + 1), np.int64),
                                 np.empty((2, nx * ny + 1), np.int64))
     return t, h_ew, h_ns
+
+
+@njit
+def router_box(xs, ys):
+    """(x0, y0, width, height) of the smallest box of routers holding (xs, ys), (0, 0, 1, 1)
+    for none: every XY route between them stays inside it."""
+    box = np.array([0, 0, 1, 1], np.int64)
+    if len(xs):
+        x0, y0 = xs.min(), ys.min()
+        box[0], box[1], box[2], box[3] = x0, y0, xs.max() - x0 + 1, ys.max() - y0 + 1
+    return box
 
 
 @njit

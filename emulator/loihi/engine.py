@@ -6,9 +6,10 @@ growing to 128, shrinking again at the end of a run) to the timing thread
 (`timing.time_chunk`), which models the mesh while the next chunk runs (a
 barrier-synchronised chip's timing never changes its dynamics, so the split is exact);
 chunks it has not started when this thread must wait (8 queued, or the run's end) are
-timed here. `timing_report()` gives the mesh timing alone. `result()` returns spikes per population,
-the final weights (dequantised to PyNN units, raw mantissas in `info["weights_raw"]`),
-recorded v (dequantised to mV) and, with timing on, the interconnect's TimingReport.
+timed here. `timing_report()` gives the mesh timing alone. `result()` returns spikes per
+population, the final weights (dequantised to PyNN units, raw mantissas in
+`info["weights_raw"]`), recorded v (dequantised to mV) and, with timing on, the
+interconnect's TimingReport.
 
 Conventions: a spike in step k is stamped (k + 1) * dt (as the float reference); a spike
 reaches its target `delay` steps later (at least one: Loihi's minimum synaptic latency);

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...hw.result import TimingReport
-from ..interconnect import route_in_place, sort_by_keys
+from ..interconnect import route_in_place, router_box, sort_by_keys
 from ..jit import njit
 
 #: accumulator slots of TimingState.acc
@@ -93,16 +93,21 @@ class Scratch:
     #                              arrival order and sort scratch (3), router scratch (8)
     core_f: np.ndarray           # (2, n_cores): send free, receive free
     core_i: np.ndarray           # (2, n_cores + 1): packets per destination core, fill
-    groups: np.ndarray           # (2, routers + 1): the router's per-line groups
+    groups: np.ndarray           # (2, routers in the box + 1): the router's line groups
+
+
+def cores_box(core_xy: np.ndarray) -> np.ndarray:
+    """(x0, y0, width, height): the routers the cores occupy (interconnect.router_box)."""
+    xy = np.asarray(core_xy, np.int64).reshape(-1, 2)
+    return router_box(np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1]))
 
 
 def barrier_ns(spec, core_xy: np.ndarray) -> float:
     """Barrier time: from its minimum on one router to its maximum across the full mesh."""
     nx, ny = spec.mesh_shape
     full = max((nx - 1) + (ny - 1), 1)
-    span = 0
-    if len(core_xy):
-        span = int(np.ptp(core_xy[:, 0]) + np.ptp(core_xy[:, 1]))
+    box = cores_box(core_xy)
+    span = int(box[2] - 1 + box[3] - 1)
     lo, hi = spec.barrier_latency_min_ns, spec.barrier_latency_max_ns
     return lo + (hi - lo) * span / full
 
@@ -115,12 +120,9 @@ def new_state(spec, core_xy: np.ndarray, comps: np.ndarray) -> TimingState:
     costs = np.array([spec.neuron_latency_ns, spec.spike_out_latency_ns,
                       spec.synop_latency_ns, spec.hop_ew_latency_ns, spec.hop_ns_latency_ns,
                       barrier_ns(spec, core_xy)])
-    box = np.array([0, 0, 1, 1], np.int64)
-    if len(core_xy):                  # XY routes between cores stay inside their bounding box
-        lo, hi = core_xy.min(axis=0), core_xy.max(axis=0)
-        box[:] = (lo[0], lo[1], hi[0] - lo[0] + 1, hi[1] - lo[1] + 1)
     return TimingState(costs=costs, core_xy=core_xy, nx=int(nx),
-                       comps=np.asarray(comps, np.int64), box=box, acc=_zero_acc(),
+                       comps=np.asarray(comps, np.int64), box=cores_box(core_xy),
+                       acc=_zero_acc(),
                        link_count=np.zeros(nx * ny * 4, np.int64),
                        lat_hist=np.zeros(HIST_BINS, np.int64),
                        core_busy=np.zeros(n_cores), last_gen=np.full(n_cores, np.nan),
@@ -139,7 +141,7 @@ def new_scratch(state: TimingState, max_packets: int = 4096) -> Scratch:
     n_cores = len(state.comps)
     return Scratch(f=np.zeros((3, m)), i=np.zeros((18, m), np.int64),
                    core_f=np.zeros((2, n_cores)), core_i=np.zeros((2, n_cores + 1), np.int64),
-                   groups=np.zeros((2, len(state.link_count) // 4 + 1), np.int64))
+                   groups=np.zeros((2, int(state.box[2] * state.box[3]) + 1), np.int64))
 
 
 def time_chunk(state: TimingState, ids: np.ndarray, counts: np.ndarray, engine,
@@ -166,29 +168,39 @@ def merge(state: TimingState, part: ChunkTiming) -> None:
     """Append a chunk, the next in step order, to the run: its clock starts where the run's
     ends; each receiving core's first packet pairs with its last one before the chunk (ISI
     distortion, disorder)."""
-    acc, pa = state.acc, part.acc
-    clock = acc[CLOCK]
-    both = ~np.isnan(state.last_gen) & ~np.isnan(part.first_gen)
-    if both.any():
-        g, r = part.first_gen[both] + clock, part.first_recv[both] + clock
-        delta = np.abs((r - state.last_recv[both]) - (g - state.last_gen[both]))
-        acc[ISI_SUM] += delta.sum()
-        acc[ISI_N] += len(delta)
-        acc[ISI_MAX] = max(acc[ISI_MAX], delta.max())
-        acc[ISI_MIN] = min(acc[ISI_MIN], delta.min())
-        acc[DISORDER] += np.count_nonzero(g < state.last_gen[both])
-    for k in (CLOCK, PACKETS, SYNOPS, HOPS_EW, HOPS_NS, LAT_SUM, ISI_SUM, ISI_N, DISORDER):
-        acc[k] += pa[k]
-    acc[LAT_MAX] = max(acc[LAT_MAX], pa[LAT_MAX])
-    acc[ISI_MAX] = max(acc[ISI_MAX], pa[ISI_MAX])
-    acc[ISI_MIN] = min(acc[ISI_MIN], pa[ISI_MIN])
-    has = ~np.isnan(part.last_gen)
-    state.last_gen[has] = part.last_gen[has] + clock
-    state.last_recv[has] = part.last_recv[has] + clock
+    _merge_acc(state.acc, part.acc, state.last_gen, state.last_recv, part.first_gen,
+               part.first_recv, part.last_gen, part.last_recv)
     state.link_count += part.link_count
     state.lat_hist += part.lat_hist
     state.core_busy += part.core_busy
     state.step_ns.append(part.step_ns)
+
+
+@njit
+def _pair(isi, g, r, lg, lr):
+    """One receiving core's packet (spike at g, arrival at r) after its previous one (lg,
+    lr), added to isi = (sum, n, max, min, disorder): ISI distortion |(r - lr) - (g - lg)|,
+    disorder when its spike is older than the previous packet's."""
+    s, n, mx, mn, dis = isi
+    delta = abs((r - lr) - (g - lg))
+    return s + delta, n + 1.0, max(mx, delta), min(mn, delta), dis + (1.0 if g < lg else 0.0)
+
+
+@njit
+def _merge_acc(acc, pa, last_gen, last_recv, first_gen, first_recv, p_last_gen, p_last_recv):
+    clock = acc[CLOCK]
+    isi = (acc[ISI_SUM] + pa[ISI_SUM], acc[ISI_N] + pa[ISI_N], max(acc[ISI_MAX], pa[ISI_MAX]),
+           min(acc[ISI_MIN], pa[ISI_MIN]), acc[DISORDER] + pa[DISORDER])
+    for c in range(len(last_gen)):
+        if not np.isnan(last_gen[c]) and not np.isnan(first_gen[c]):
+            isi = _pair(isi, first_gen[c] + clock, first_recv[c] + clock, last_gen[c],
+                        last_recv[c])
+        if not np.isnan(p_last_gen[c]):
+            last_gen[c], last_recv[c] = p_last_gen[c] + clock, p_last_recv[c] + clock
+    acc[ISI_SUM], acc[ISI_N], acc[ISI_MAX], acc[ISI_MIN], acc[DISORDER] = isi
+    for k in (CLOCK, PACKETS, SYNOPS, HOPS_EW, HOPS_NS, LAT_SUM):
+        acc[k] += pa[k]
+    acc[LAT_MAX] = max(acc[LAT_MAX], pa[LAT_MAX])
 
 
 @njit
@@ -277,8 +289,8 @@ def step_timing(n_sp, spiked, axon_ptr, axon_dst, axon_syn, core_of, done_ns, co
         d = dst[p]
         order[fill[d]] = p
         fill[d] += 1
-    lat_sum, lat_max, isi_sum, isi_n = acc[LAT_SUM], acc[LAT_MAX], acc[ISI_SUM], acc[ISI_N]
-    isi_max, isi_min, disorder, synops = acc[ISI_MAX], acc[ISI_MIN], acc[DISORDER], acc[SYNOPS]
+    lat_sum, lat_max, synops = acc[LAT_SUM], acc[LAT_MAX], acc[SYNOPS]
+    isi = (acc[ISI_SUM], acc[ISI_N], acc[ISI_MAX], acc[ISI_MIN], acc[DISORDER])
     last_bin = len(lat_hist) - 1
     inv_bin = 1.0 / hist_bin
     for c in range(n_cores):     # accumulators in locals: the stores below cannot alias them
@@ -298,13 +310,7 @@ def step_timing(n_sp, spiked, axon_ptr, axon_dst, axon_syn, core_of, done_ns, co
             lat_hist[min(int(lat * inv_bin), last_bin)] += 1
             g_abs, r_abs = clock + gen[p], clock + arr[p]
             if not first:
-                delta = abs((r_abs - lr) - (g_abs - lg))
-                isi_sum += delta
-                isi_n += 1.0
-                isi_max = max(isi_max, delta)
-                isi_min = min(isi_min, delta)
-                if g_abs < lg:
-                    disorder += 1.0
+                isi = _pair(isi, g_abs, r_abs, lg, lr)
             else:                # the first packet this core receives (merge pairs it)
                 first_gen[c], first_recv[c] = g_abs, r_abs
             first = False
@@ -312,8 +318,8 @@ def step_timing(n_sp, spiked, axon_ptr, axon_dst, axon_syn, core_of, done_ns, co
             synops += nsyn[p]
         last_gen[c], last_recv[c] = lg, lr
         recv_free[c] = free
-    acc[LAT_SUM], acc[LAT_MAX], acc[ISI_SUM], acc[ISI_N] = lat_sum, lat_max, isi_sum, isi_n
-    acc[ISI_MAX], acc[ISI_MIN], acc[DISORDER], acc[SYNOPS] = isi_max, isi_min, disorder, synops
+    acc[LAT_SUM], acc[LAT_MAX], acc[SYNOPS] = lat_sum, lat_max, synops
+    acc[ISI_SUM], acc[ISI_N], acc[ISI_MAX], acc[ISI_MIN], acc[DISORDER] = isi
     acc[PACKETS] += m
     # 5: the slowest core, then the barrier
     end = 0.0
