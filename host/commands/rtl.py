@@ -13,6 +13,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..protocol import DEFAULT_BAUD, DEFAULT_SPIKE_BUFFER
+from .flash import FLASHERS
+
 
 def register(sub) -> None:
     p = sub.add_parser("rtl", help="export or build the Amaranth fpga core of an image",
@@ -29,14 +32,14 @@ def register(sub) -> None:
                                       "Xilinx via Vivado)")
     b.add_argument("image", type=Path)
     b.add_argument("--board", required=True,
-                   help="icestick | icebreaker | ice40_hx8k | arty_a7 | cmod_a7")
+                   help=" | ".join(FLASHERS))
     b.add_argument("-o", "--out", type=Path, default=None,
                    help="build folder (default build/BOARD)")
-    b.add_argument("--baud", type=int, default=None, metavar="BAUD",
-                   help="the UART's bit rate (default: the protocol's, 1000000)")
-    b.add_argument("--spike-buffer", type=int, default=None, metavar="BYTES",
-                   help="the board's spike buffer, a power of two (default 4096: 8 block "
-                        "RAMs; 1024 takes 2)")
+    b.add_argument("--baud", type=int, default=DEFAULT_BAUD, metavar="BAUD",
+                   help=f"the UART's bit rate (default: the protocol's, {DEFAULT_BAUD})")
+    b.add_argument("--spike-buffer", type=int, default=DEFAULT_SPIKE_BUFFER, metavar="BYTES",
+                   help=f"the board's spike buffer, a power of two (default "
+                        f"{DEFAULT_SPIKE_BUFFER}: 8 block RAMs; 1024 takes 2)")
     _capacity_args(b)
     b.set_defaults(func=main_build)
 
@@ -90,14 +93,12 @@ def main_export(args: argparse.Namespace) -> int:
 
 def main_build(args: argparse.Namespace) -> int:
     from ...hw.image import HardwareImage
-    from ...rtl.boards import SPIKE_BUFFER, build_board
-    from ...rtl.uart.protocol import DEFAULT_BAUD
+    from ...rtl.boards import build_board
     image = HardwareImage.load(args.image)
     out = args.out or Path("build") / args.board
-    baud = DEFAULT_BAUD if args.baud is None else args.baud
+    baud = args.baud
     report = build_board(image, args.board, out, capacity_of(image, args), baud=baud,
-                         spike_buffer=SPIKE_BUFFER if args.spike_buffer is None
-                         else args.spike_buffer)
+                         spike_buffer=args.spike_buffer)
     print("\n".join(report.lines()))
     print(f"program it: neurocosim flash --board {args.board} {report.bitstream}\n"
           f"then drive it: neurocosim board info --port PORT --baud {baud}")

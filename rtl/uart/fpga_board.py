@@ -14,6 +14,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..capacity import ChipCapacity, fpga_identity
+from . import protocol as P
 from .chip_bridge import ChipBridge
 from .dispatcher import CommandDispatcher
 from .link import UartLink
@@ -30,7 +31,8 @@ class FpgaBoard(wiring.Component):
     left out, for fast simulation of everything behind it). `clock_hz` is the clock that
     IDENTIFY reports (default the spec's `clock_hz`; a board build passes its own)."""
 
-    def __init__(self, image, divisor: int | None = None, spike_buffer: int = 4096,
+    def __init__(self, image, divisor: int | None = None,
+                 spike_buffer: int = P.DEFAULT_SPIKE_BUFFER,
                  capacity: ChipCapacity | None = None, clock_hz: int | None = None):
         from ..chip import Chip
         self.image = dataclasses.replace(image, target=_core_spec(image))

@@ -37,6 +37,8 @@ MAX_FRAME = HEADER_SIZE + MAX_PAYLOAD + CRC_SIZE
 MAX_WIRE = MAX_FRAME + MAX_FRAME // 254 + 2
 #: the link's bit rate unless both ends are told otherwise (host.board, rtl build --baud)
 DEFAULT_BAUD = 1_000_000
+#: a board's spike buffer in bytes unless a build asks otherwise (8 iCE40 block RAMs)
+DEFAULT_SPIKE_BUFFER = 4096
 DELIMITER = 0x00
 RESPONSE_BIT = 0x80
 

@@ -15,10 +15,13 @@ class UartRx(wiring.Component):
     frame_error: Out(1)
     overrun: Out(1)
 
+    #: fewest clock cycles per bit the receiver samples reliably
+    MIN_DIVISOR = 4
+
     def __init__(self, divisor: int):
-        if not isinstance(divisor, int) or divisor < 4:
-            raise ValueError(f"UART divisor {divisor!r} must be an integer >= 4 "
-                             "(clock cycles per bit)")
+        if not isinstance(divisor, int) or divisor < self.MIN_DIVISOR:
+            raise ValueError(f"UART divisor {divisor!r} must be an integer >= "
+                             f"{self.MIN_DIVISOR} (clock cycles per bit)")
         self.divisor = divisor
         super().__init__()
 
