@@ -123,14 +123,13 @@ class BoardTop(Elaboratable):
     def __init__(self, image, clock_hz: float, capacity=None, baud: int = P.DEFAULT_BAUD,
                  spike_buffer: int = P.DEFAULT_SPIKE_BUFFER):
         from .uart.fpga_board import FpgaBoard
-        if (not isinstance(spike_buffer, int) or spike_buffer < 64
-                or spike_buffer & (spike_buffer - 1)):
-            raise TargetError(f"spike buffer of {spike_buffer!r} bytes must be a power of "
-                              "two >= 64")
         self.baud, self.clock_hz = baud, clock_hz
         self.divisor = uart_divisor(clock_hz, baud)
-        self.board = FpgaBoard(image, divisor=self.divisor, capacity=capacity,
-                               clock_hz=int(round(clock_hz)), spike_buffer=spike_buffer)
+        try:                        # the link checks the spike buffer (power of two >= 64)
+            self.board = FpgaBoard(image, divisor=self.divisor, capacity=capacity,
+                                   clock_hz=int(round(clock_hz)), spike_buffer=spike_buffer)
+        except (ValueError, TypeError) as exc:
+            raise TargetError(str(exc)) from None
         self.capacity = self.board.capacity
 
     def elaborate(self, platform) -> Module:

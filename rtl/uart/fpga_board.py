@@ -46,6 +46,9 @@ class FpgaBoard(wiring.Component):
         self.identity = fpga_identity(spec, self.capacity, MODEL, spike_buffer)
         self.divisor = divisor
         self.n_neurons = self.capacity.n_cores * self.capacity.neurons_per_core
+        # built now, so that bad parameters (divisor, spike buffer) fail here
+        self._link = (CommandDispatcher(self.identity) if divisor is None
+                      else UartLink(self.identity, divisor))
         if divisor is None:
             members = {"i": In(stream.Signature(8)), "o": Out(stream.Signature(8))}
         else:
@@ -59,12 +62,11 @@ class FpgaBoard(wiring.Component):
         m.submodules.bridge = bridge
         m.submodules.chip = ResetInserter({"sync": bridge.chip_reset})(chip)
         wiring.connect(m, chip.ctl, bridge.ctl)
+        m.submodules.link = link = self._link
         if self.divisor is None:
-            m.submodules.link = link = CommandDispatcher(self.identity)
             wiring.connect(m, wiring.flipped(self.i), link.i)
             wiring.connect(m, link.o, wiring.flipped(self.o))
         else:
-            m.submodules.link = link = UartLink(self.identity, self.divisor)
             m.d.comb += [link.rx.eq(self.rx), self.tx.eq(link.tx)]
         wiring.connect(m, link.bus, bridge.bus)
         return m
