@@ -60,12 +60,11 @@ def test_engine_compartment_kernel_reproduces_lava_bit_for_bit(golden):
         cs[K.C_KV] = 4096 - g["dv"]
         cs[K.C_VTH] = g["vth"] << 6
         cs[K.C_BIAS] = g["bias_mant"] << g["bias_exp"]
-        cs[K.C_LSH0] = cs[K.C_LSH1] = 6
         a0, a1 = np.zeros(n, np.int32), np.zeros(n, np.int32)
         fl = np.zeros(n, np.int8)
         for t in range(g["a_in"].shape[0]):
             a0[:] = g["a_in"][t]
-            K._compartments(0, n, a0, a1, st, cs, fl, 12, 1 << 23, (1 << 23) - 1)
+            K._compartments(0, n, a0, a1, st, cs, fl, 12, 1 << 23, (1 << 23) - 1, 0, 6, 0, 6)
             np.testing.assert_array_equal(st[K.ST_U0], g["u"][t], err_msg=f"case {c} step {t} u")
             np.testing.assert_array_equal(st[K.ST_V], g["v"][t], err_msg=f"case {c} step {t} v")
             np.testing.assert_array_equal(fl.astype(bool), golden[f"c{c}_spikes"][t])
@@ -115,6 +114,57 @@ def test_lif_step_kernel_matches_python_oracle(args):
     assert got[0].tolist() == want[0]
     assert got[1].tolist() == want[1]
     assert got[2].tolist() == want[2]
+
+
+def _sweep_oracle(u, v, refc, a, k, vth_s, bias, refract, shifts, half=1 << 23,
+                  vmax=(1 << 23) - 1):
+    """One compartment in Python ints: both channels' u (modulo 2**24 into (-2**23, 2**23]),
+    v, refractory hold; returns (u0, u1, v, refc, fired)."""
+    def trunc(x):
+        q = abs(x) >> 12
+        return -q if x < 0 else q
+    new_u = []
+    for c in range(2):
+        x = trunc(u[c] * k[c]) + ((a[c] >> shifts[2 * c]) << shifts[2 * c + 1])
+        new_u.append((x + half - 1) % (2 * half) - (half - 1))
+    if refc > 0:
+        return new_u[0], new_u[1], 0, refc - 1, 0
+    vi = max(-vmax, min(vmax, trunc(v * k[2]) + new_u[0] + new_u[1] + bias))
+    if vi > vth_s:
+        return new_u[0], new_u[1], 0, refract, 1
+    return new_u[0], new_u[1], vi, 0, 0
+
+
+_sweep_cases = st.integers(1, 40).flatmap(lambda n: st.tuples(
+    *[st.lists(x, min_size=n, max_size=n) for x in (
+        _i(-(2**23) + 1, 2**23), _i(-(2**23) + 1, 2**23), _i(-(2**23) + 1, 2**23 - 1),
+        _i(0, 3), _i(-(2**31), 2**31 - 1), _i(-(2**31), 2**31 - 1), _i(0, 4096), _i(0, 4096),
+        _i(0, 4096), _i(0, 2**23), _i(-(2**20), 2**20), _i(0, 64))],
+    st.tuples(_i(0, 8), _i(6, 31), _i(0, 8), _i(6, 31))))
+
+
+@settings(max_examples=300, deadline=None)
+@given(_sweep_cases)
+def test_int32_compartment_sweep_matches_python_ints(case):
+    """The engine's int32 sweep against plain integers over the whole input range: inputs
+    that overflow 32 bits in the shift, every decay factor 0..4096, refractory counts."""
+    from neurocosim.emulator.loihi import kernels as K
+    *cols, shifts = case
+    u0, u1, v, refc, a0, a1, k0, k1, kv, vth_s, bias, refract = (np.array(c) for c in cols)
+    n = len(u0)
+    state = np.array([u0, u1, v, refc], np.int32)
+    cs = np.zeros((K.N_CONSTS, n), np.int32)
+    for row, col in ((K.C_KU0, k0), (K.C_KU1, k1), (K.C_KV, kv), (K.C_VTH, vth_s),
+                     (K.C_BIAS, bias), (K.C_REFRACT, refract)):
+        cs[row] = col
+    fl = np.zeros(n, np.int8)
+    K._compartments(0, n, a0.astype(np.int32), a1.astype(np.int32), state, cs, fl, 12,
+                    1 << 23, (1 << 23) - 1, *shifts)
+    for i in range(n):
+        want = _sweep_oracle((int(u0[i]), int(u1[i])), int(v[i]), int(refc[i]),
+                             (int(a0[i]), int(a1[i])), (int(k0[i]), int(k1[i]), int(kv[i])),
+                             int(vth_s[i]), int(bias[i]), int(refract[i]), shifts)
+        assert (*state[:, i].tolist(), int(fl[i])) == want, i
 
 
 def small_network(seed: int, delta: bool = False, tau_i: float = 10.0, stdp: bool = True,
@@ -231,3 +281,16 @@ def test_saved_image_runs_identically(tmp_path):
         np.testing.assert_array_equal(a.spikes[name].times, b.spikes[name].times)
     for name in a.weights:
         np.testing.assert_array_equal(a.info["weights_raw"][name], b.info["weights_raw"][name])
+
+
+@pytest.mark.parametrize("override, match", [
+    (dict(u_format=hw.formats.NumberFormat(31, signed=True, overflow="wrap")),
+     r"v \+ u0 \+ u1 \+ bias can reach \d+, beyond the emulator's 32-bit sweep"),
+    (dict(decay_format=hw.formats.NumberFormat(16, signed=False, overflow="saturate")),
+     "decay_format of 16 bits; the emulator's int32 decay takes at most 15"),
+])
+def test_engine_refuses_a_spec_beyond_its_int32_sweep(override, match):
+    from neurocosim.hw.errors import TargetError
+    image = hw.compile(small_network(1, stdp=False), "loihi", **override)
+    with pytest.raises(TargetError, match=match):
+        Engine(image, timing=False)

@@ -110,36 +110,59 @@ class Engine:
         P = self.P
         K = dict(ku0=one - (P["du0"] + spec.du_offset), ku1=one - (P["du1"] + spec.du_offset),
                  kv=one - P["dv"], vth_s=P["vth"] << spec.state_shift,
-                 rsh0=np.maximum(-P["wexp0"], 0),
-                 lsh0=np.maximum(P["wexp0"], 0) + spec.state_shift,
-                 rsh1=np.maximum(-P["wexp1"], 0),
-                 lsh1=np.maximum(P["wexp1"], 0) + spec.state_shift)
-        # int32 halves the memory the per-step sweep streams (all of these fit 32 bits)
-        K["bias"] = P["bias_mant"] << P["bias_exp"]      # int64: no lava #329 overflow
-        K["refract"] = P["refract"]
-        for k, v in K.items():
-            if v.size and np.abs(v).max() >= 2**31 or max(spec.u_format.bits,
-                                                           spec.v_format.bits) > 31:
-                raise TargetError(f"loihi engine: {k} or the state width does not fit the "
-                                  "emulator's 32-bit storage (spec formats too wide)")
-        for k in ("rsh0", "rsh1"):
-            if K[k].size and K[k].max() > 31:
-                raise TargetError(f"loihi engine: a weight exponent needs a shift of "
-                                  f"{int(K[k].max())} bits ({k}); the emulator shifts by at "
-                                  "most 31 (spec.weight_exp_min/max too wide)")
-        rows = ("ku0", "ku1", "kv", "vth_s", "bias", "refract", "rsh0", "lsh0", "rsh1", "lsh1")
-        self.consts = np.array([K[k] for k in rows], np.int32).reshape(kernels.N_CONSTS, n)
-        pops = image.data["populations"]
-        self.pop_lo = np.array([p["offset"] for p in pops], np.int64)
-        self.pop_hi = np.array([p["offset"] + p["size"] for p in pops], np.int64)
+                 bias=P["bias_mant"] << P["bias_exp"], refract=P["refract"])
+        shifts = np.array([np.maximum(-P["wexp0"], 0),
+                           np.maximum(P["wexp0"], 0) + spec.state_shift,
+                           np.maximum(-P["wexp1"], 0),
+                           np.maximum(P["wexp1"], 0) + spec.state_shift], np.int64)
+        self._check_int32_sweep(spec, K, shifts)
+        self.consts = np.array([K[k] for k in ("ku0", "ku1", "kv", "vth_s", "bias", "refract")],
+                               np.int32).reshape(kernels.N_CONSTS, n)
+        # the sweep goes by segments of one population and one input scaling per channel
+        # (the compiler gives each population and channel one weight exponent)
         codes = {"IF_curr_exp": 0, "IF_curr_delta": 1, "SpikeSourceArray": 2,
                  "SpikeSourcePoisson": 3}
-        self.pop_model = np.array([codes[p["model"]] for p in pops], np.int64)
+        seg = []
+        for p in image.data["populations"]:
+            lo, hi = p["offset"], p["offset"] + p["size"]
+            if lo == hi:
+                continue
+            cuts = lo + 1 + np.flatnonzero((np.diff(shifts[:, lo:hi], axis=1) != 0).any(0))
+            for a, b in zip([lo, *cuts], [*cuts, hi]):
+                seg.append((a, b, codes[p["model"]], *shifts[:, a]))
+        seg = np.array(seg, np.int64).reshape(len(seg), 7)
+        self.seg_lo, self.seg_hi, self.seg_model = seg[:, 0].copy(), seg[:, 1].copy(), \
+            seg[:, 2].copy()
+        self.seg_shift = np.ascontiguousarray(seg[:, 3:].T)
         chans = np.ones(n, np.int64)
         for pop in image.data["populations"]:
             chans[pop["offset"]:pop["offset"] + pop["size"]] = pop["channels"]
         self.comps = np.bincount(self.core_of, weights=chans,
                                  minlength=len(image.cores)).astype(np.int64)
+
+    @staticmethod
+    def _check_int32_sweep(spec, K: dict, shifts: np.ndarray) -> None:
+        """The compartment sweep is exact in int32 (kernels._compartments) only within these
+        bounds; a spec that leaves them is refused, naming the value and the limit."""
+        ub = spec.decay_format.bits
+        if ub > 15:
+            raise TargetError(f"loihi engine: decay_format of {ub} bits; the emulator's int32 "
+                              "decay takes at most 15")
+        for k in ("ku0", "ku1", "kv"):
+            if K[k].size and (K[k].min() < 0 or K[k].max() > 1 << ub):
+                bad = K[k].min() if K[k].min() < 0 else K[k].max()
+                raise TargetError(f"loihi engine: decay factor {k} = {int(bad)} outside "
+                                  f"0..{1 << ub} (du/dv out of the decay format)")
+        if shifts.size and shifts.max() > 31:
+            raise TargetError(f"loihi engine: a weight exponent needs an input shift of "
+                              f"{int(shifts.max())} bits; the emulator shifts by at most 31 "
+                              "(spec.weight_exp_min/max too wide)")
+        bias = int(np.abs(K["bias"]).max()) if K["bias"].size else 0
+        top = spec.v_format.max_int + 2 * (1 << (spec.u_format.bits - 1)) + bias
+        if top >= 2**31 or max(abs(int(K["vth_s"].max(initial=0))),
+                               int(K["refract"].max(initial=0))) >= 2**31:
+            raise TargetError(f"loihi engine: v + u0 + u1 + bias can reach {top}, beyond the "
+                              "emulator's 32-bit sweep (2**31 - 1): spec formats too wide")
 
     def _build_synapses(self, image: HardwareImage, n: int) -> None:
         parts = {k: [] for k in ("pre", "tgt", "chan", "w", "delay", "proj", "index")}
@@ -293,7 +316,8 @@ class Engine:
                 rec_v = np.zeros((k1 - k0, len(self.rec_v_idx)), np.int32)
                 all_cnt = np.zeros(k1 - k0 if self.timing else 0, np.int64)
                 k = kernels.run_steps(
-                    k0, k1, self.pop_lo, self.pop_hi, self.pop_model, self.consts, self._st,
+                    k0, k1, self.seg_lo, self.seg_hi, self.seg_model, self.seg_shift, self.consts,
+                    self._st,
                     self._buf, self.n_slots, self.s_ptr, self.syn["tgt"],
                     self.s_off, self.syn["w"], self.s_pl, self.in_ptr,
                     self.in_syn, self.syn["pre"], self.ssa_ptr, self.ssa_stamp, self.ssa_pos,

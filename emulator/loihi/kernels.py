@@ -1,7 +1,8 @@
 """Numba kernels of the Loihi-style emulator: integer arrays in, integer arrays out.
 
 Arithmetic (lava-nc PyLifModelBitAcc, see REFERENCE.md): decays truncate toward zero,
-u wraps to 24 bits as lava does it, v saturates at +-(2**23 - 1), spike on v > vth << 6.
+u wraps to 24 bits as lava does it (the engine's sweep: modulo 2**24, the same wherever
+lava's single wrap lands in range), v saturates at +-(2**23 - 1), spike on v > vth << 6.
 Widths arrive as arguments (from the spec's NumberFormats); nothing here hard-codes one.
 """
 
@@ -75,38 +76,71 @@ def lif_step_kernel(du, dv, vth, bias, u, v, a_in, unity_bits, du_offset, shift,
 
 #: rows of the packed per-compartment state and constants (`_compartments`)
 ST_U0, ST_U1, ST_V, ST_REFC = range(4)
-(C_KU0, C_KU1, C_KV, C_VTH, C_BIAS, C_REFRACT, C_RSH0, C_LSH0, C_RSH1, C_LSH1) = range(10)
-N_CONSTS = 10
+C_KU0, C_KU1, C_KV, C_VTH, C_BIAS, C_REFRACT = range(6)
+N_CONSTS = 6
+I32, U32 = np.int32, np.uint32
+_SIGN = 0x80000000
 
 
 @njit
-def _compartments(lo, hi, a0, a1, st, cs, fl, unity_bits, half, vmax):
+def _sar32(x, b):
+    """x >> b, arithmetic, for int32 x and 0 <= b < 32, as a logical shift of x + 2**31
+    (Numba widens to int64, and AVX2 has no 64-bit arithmetic shift: this keeps 32 bits)."""
+    return I32(I32(U32(U32(x) ^ U32(_SIGN)) >> b) - I32(U32(_SIGN) >> b))
+
+
+@njit
+def _decay32(x, d, bits, mask):
+    """trunc(x * d / 2**bits) in int32 for any int32 x and 0 <= d <= 2**bits <= 2**15: with
+    x = xh * 2**bits + xl (0 <= xl < 2**bits) no product leaves 32 bits; the floor is
+    corrected up by one where x * d is negative and not a multiple of 2**bits."""
+    xh = _sar32(x, bits)
+    lo = I32(I32(x & mask) * d)
+    floor = I32(I32(xh * d) + I32(U32(lo) >> bits))
+    return I32(floor + I32(I32(x < 0) & I32(I32(lo & mask) != 0)))
+
+
+@njit
+def _wrap24(x, half):
+    """x modulo 2 * half into (-half, half], as the 24-bit u register keeps it: lava's
+    single wrap (above half subtract 2 * half, at or below -half add it) wherever that
+    lands in range, which is everywhere |x| < 3 * half."""
+    return I32(I32(I32(x + I32(half - 1)) & I32(2 * half - 1)) - I32(half - 1))
+
+
+@njit
+def _compartments(lo, hi, a0, a1, st, cs, fl, unity_bits, half, vmax, rsh0, lsh0, rsh1,
+                  lsh1):
     """Branch-free update of compartments lo..hi-1 from their channel inputs a0, a1; spike
     flags go to `fl`. State (st: u0, u1, v, refractory count) and constants (cs: ku0, ku1,
-    kv, vth_s, bias, refract, rsh0, lsh0, rsh1, lsh1) are rows of two int32 arrays, so
-    LLVM has few pointers to prove apart and vectorises the loop. The input's floor shift
-    is done on the int32 sum (AVX2 has no 64-bit arithmetic shift; rsh < 32, the engine
-    checks it) and widened before the left shift."""
+    kv, vth_s, bias, refract) are rows of two int32 arrays; the input shifts (a >> rsh) <<
+    lsh are scalars (one weight exponent per population and channel). Every value is cast
+    back to int32 after each operation (Numba widens to int64), so LLVM keeps eight lanes
+    per AVX2 vector. Exact under the engine's checks: unity_bits <= 15, 0 <= k <= 2**bits,
+    shifts < 32, vmax + 2 * half + |bias| < 2**31. u is taken modulo 2 * half (`_wrap24`),
+    so the input may wrap int32 in the shift: only its residue modulo 2 * half counts."""
     u0, u1, v, refc = st[ST_U0], st[ST_U1], st[ST_V], st[ST_REFC]
     ku0, ku1, kv, vth_s = cs[C_KU0], cs[C_KU1], cs[C_KV], cs[C_VTH]
     bias, refract = cs[C_BIAS], cs[C_REFRACT]
-    rsh0, lsh0, rsh1, lsh1 = cs[C_RSH0], cs[C_LSH0], cs[C_RSH1], cs[C_LSH1]
+    # shift counts as uint32 masked to 0..31 (the engine checks they are), so LLVM keeps
+    # every shift 32-bit
+    bits, mask = U32(unity_bits & 31), I32((1 << unity_bits) - 1)
+    h, vm = I32(half), I32(vmax)
+    r0, l0, r1, l1 = U32(rsh0 & 31), U32(lsh0 & 31), U32(rsh1 & 31), U32(lsh1 & 31)
     for i in range(np.uint64(lo), np.uint64(hi)):   # unsigned: no wraparound test, SIMD
-        x0 = _decay(np.int64(u0[i]), np.int64(ku0[i]), unity_bits) \
-            + (np.int64(a0[i] >> rsh0[i]) << lsh0[i])
-        x0 = x0 - (x0 > half) * (2 * half) + (x0 <= -half) * (2 * half)
-        x1 = _decay(np.int64(u1[i]), np.int64(ku1[i]), unity_bits) \
-            + (np.int64(a1[i] >> rsh1[i]) << lsh1[i])
-        x1 = x1 - (x1 > half) * (2 * half) + (x1 <= -half) * (2 * half)
+        x0 = _wrap24(I32(_decay32(u0[i], ku0[i], bits, mask)
+                         + I32(U32(_sar32(a0[i], r0)) << l0)), h)
+        x1 = _wrap24(I32(_decay32(u1[i], ku1[i], bits, mask)
+                         + I32(U32(_sar32(a1[i], r1)) << l1)), h)
         u0[i] = x0
         u1[i] = x1
-        vi = _decay(np.int64(v[i]), np.int64(kv[i]), unity_bits) + x0 + x1 + bias[i]
-        vi = min(max(vi, -vmax), vmax)
-        r = np.int64(refc[i])
-        idle = np.int64(r == 0)
-        fire = idle * np.int64(vi > vth_s[i])
-        v[i] = vi * (idle - fire)
-        refc[i] = fire * refract[i] + (1 - idle) * (r - 1)
+        vi = I32(I32(I32(_decay32(v[i], kv[i], bits, mask) + x0) + x1) + bias[i])
+        vi = I32(min(max(vi, I32(-vm)), vm))
+        r = refc[i]
+        idle = I32(r == 0)
+        fire = I32(idle & I32(vi > vth_s[i]))
+        v[i] = I32(vi * I32(idle - fire))
+        refc[i] = I32(I32(fire * refract[i]) + I32(I32(1 - idle) * I32(r - 1)))
         fl[i] = fire
 
 
@@ -127,7 +161,7 @@ def _collect(fl, fl_words, lo, hi, spiked, n_sp):
 
 
 @njit
-def run_steps(k0, k1, pop_lo, pop_hi, pop_model, cs, st, buf, n_slots,
+def run_steps(k0, k1, seg_lo, seg_hi, seg_model, seg_shift, cs, st, buf, n_slots,
               s_ptr, s_tgt, s_off, s_w, s_pl,
               in_ptr, in_syn, s_pre,
               ssa_ptr, ssa_stamp, ssa_pos, p_spike, p_first, p_last, p_seed,
@@ -138,11 +172,13 @@ def run_steps(k0, k1, pop_lo, pop_hi, pop_model, cs, st, buf, n_slots,
     record could not hold another step of `n_flagged` recorded neurons, or `all_id` another
     step of every neuron).
 
-    State and constants may be stored narrower (int32: u and v are 24-bit, the dendritic
-    accumulators sum 8-bit mantissas); arithmetic is int64. Per-neuron constants come
-    precomputed: ku = 2**unity_bits - (du + du_offset),
-    kv = 2**unity_bits - dv, vth_s = vth << shift, input scaling (a >> rsh) << lsh with
-    lsh = max(wexp, 0) + shift, rsh = max(-wexp, 0).
+    State, constants and the dendritic accumulators are int32 (u and v are 24-bit, the
+    accumulators sum 8-bit mantissas); the compartment sweep computes in int32 too
+    (`_compartments`). Per-neuron constants come precomputed: ku = 2**unity_bits - (du +
+    du_offset), kv = 2**unity_bits - dv, vth_s = vth << shift; the compartments run in
+    segments (seg_lo..seg_hi, model seg_model) of one input scaling (a >> rsh) << lsh per
+    channel, seg_shift rows rsh0, lsh0, rsh1, lsh1 with lsh = max(wexp, 0) + shift,
+    rsh = max(-wexp, 0).
     Per step: every compartment updates (input that arrived for this step, decay, bias,
     threshold, refractory hold of v at 0), then spikes are delivered into the dendritic
     delay ring (offset s_off = delay * 2n + channel * n + target, modulo the ring), then
@@ -170,11 +206,12 @@ def run_steps(k0, k1, pop_lo, pop_hi, pop_model, cs, st, buf, n_slots,
         slot = k % n_slots
         base = slot * 2 * n
         n_sp = 0
-        for p in range(len(pop_lo)):
-            lo, hi, m = pop_lo[p], pop_hi[p], pop_model[p]
+        for p in range(len(seg_lo)):
+            lo, hi, m = seg_lo[p], seg_hi[p], seg_model[p]
             if m <= MODEL_CURR_DELTA:
                 _compartments(lo, hi, buf[base:base + n], buf[base + n:base + 2 * n], st, cs,
-                              fl, unity_bits, half, vmax)
+                              fl, unity_bits, half, vmax, seg_shift[0, p], seg_shift[1, p],
+                              seg_shift[2, p], seg_shift[3, p])
                 n_sp = _collect(fl, fl_words, lo, hi, spiked, n_sp)
                 continue
             for i in range(lo, hi):

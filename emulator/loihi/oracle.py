@@ -110,11 +110,9 @@ def run_oracle(image, steps: int) -> dict:
                     x = _trunc_div_pow2(u * (one - (du + spec.du_offset)), ub)
                     scaled = a[i][c] * 2 ** we if we >= 0 else a[i][c] // 2 ** (-we)
                     x += scaled * 2 ** sh
-                    if x > half:
-                        x -= 2 * half
-                    elif x <= -half:
-                        x += 2 * half
-                    new_u.append(x)
+                    # the 24-bit register: x modulo 2**24 into (-2**23, 2**23], which is
+                    # lava's single wrap wherever that wrap lands in range
+                    new_u.append((x + half - 1) % (2 * half) - (half - 1))
                 u0[i], u1[i] = new_u
                 if refc[i] > 0:
                     refc[i] -= 1
