@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from neurocosim import hw
 from neurocosim.emulator.loihi import Engine, lif_step, lif_step_oracle
-from neurocosim.emulator.loihi.oracle import run_oracle
+from neurocosim.emulator.loihi.oracle import trunc_div_pow2, run_oracle, wrap_register
 from neurocosim.hw import (Network, NetworkError, Plasticity, PoissonSource, Population,
                            Projection, Recording, SpikeArray, SpikeTrains)
 
@@ -118,18 +118,14 @@ def test_lif_step_kernel_matches_python_oracle(args):
 
 def _sweep_oracle(u, v, refc, a, k, vth_s, bias, refract, shifts, half=1 << 23,
                   vmax=(1 << 23) - 1):
-    """One compartment in Python ints: both channels' u (modulo 2**24 into (-2**23, 2**23]),
-    v, refractory hold; returns (u0, u1, v, refc, fired)."""
-    def trunc(x):
-        q = abs(x) >> 12
-        return -q if x < 0 else q
-    new_u = []
-    for c in range(2):
-        x = trunc(u[c] * k[c]) + ((a[c] >> shifts[2 * c]) << shifts[2 * c + 1])
-        new_u.append((x + half - 1) % (2 * half) - (half - 1))
+    """One compartment in Python ints: both channels' u (the oracle's register wrap), v,
+    refractory hold; returns (u0, u1, v, refc, fired)."""
+    new_u = [wrap_register(trunc_div_pow2(u[c] * k[c], 12)
+                           + ((a[c] >> shifts[2 * c]) << shifts[2 * c + 1]), half)
+             for c in range(2)]
     if refc > 0:
         return new_u[0], new_u[1], 0, refc - 1, 0
-    vi = max(-vmax, min(vmax, trunc(v * k[2]) + new_u[0] + new_u[1] + bias))
+    vi = max(-vmax, min(vmax, trunc_div_pow2(v * k[2], 12) + new_u[0] + new_u[1] + bias))
     if vi > vth_s:
         return new_u[0], new_u[1], 0, refract, 1
     return new_u[0], new_u[1], vi, 0, 0

@@ -120,9 +120,11 @@ class Engine:
                                np.int32).reshape(kernels.N_CONSTS, n)
         # the sweep goes by segments of one population and one input scaling per channel
         # (the compiler gives each population and channel one weight exponent)
-        codes = {"IF_curr_exp": 0, "IF_curr_delta": 1, "SpikeSourceArray": 2,
-                 "SpikeSourcePoisson": 3}
-        seg = []
+        codes = {"IF_curr_exp": kernels.MODEL_CURR_EXP,
+                 "IF_curr_delta": kernels.MODEL_CURR_DELTA,
+                 "SpikeSourceArray": kernels.MODEL_ARRAY,
+                 "SpikeSourcePoisson": kernels.MODEL_POISSON}
+        seg = []                 # rows: lo, hi, model, rsh0, lsh0, rsh1, lsh1
         for p in image.data["populations"]:
             lo, hi = p["offset"], p["offset"] + p["size"]
             if lo == hi:
@@ -130,10 +132,9 @@ class Engine:
             cuts = lo + 1 + np.flatnonzero((np.diff(shifts[:, lo:hi], axis=1) != 0).any(0))
             for a, b in zip([lo, *cuts], [*cuts, hi]):
                 seg.append((a, b, codes[p["model"]], *shifts[:, a]))
-        seg = np.array(seg, np.int64).reshape(len(seg), 7)
-        self.seg_lo, self.seg_hi, self.seg_model = seg[:, 0].copy(), seg[:, 1].copy(), \
-            seg[:, 2].copy()
-        self.seg_shift = np.ascontiguousarray(seg[:, 3:].T)
+        seg = np.array(seg, np.int64).reshape(-1, 7).T.copy()
+        self.seg_lo, self.seg_hi, self.seg_model, self.seg_shift = seg[0], seg[1], seg[2], \
+            seg[3:]
         chans = np.ones(n, np.int64)
         for pop in image.data["populations"]:
             chans[pop["offset"]:pop["offset"] + pop["size"]] = pop["channels"]
@@ -157,10 +158,13 @@ class Engine:
             raise TargetError(f"loihi engine: a weight exponent needs an input shift of "
                               f"{int(shifts.max())} bits; the emulator shifts by at most 31 "
                               "(spec.weight_exp_min/max too wide)")
+        for k, v in K.items():
+            if v.size and np.abs(v).max() >= 2**31:
+                raise TargetError(f"loihi engine: {k} reaches {int(np.abs(v).max())}, beyond "
+                                  "the emulator's 32-bit constants (spec formats too wide)")
         bias = int(np.abs(K["bias"]).max()) if K["bias"].size else 0
         top = spec.v_format.max_int + 2 * (1 << (spec.u_format.bits - 1)) + bias
-        if top >= 2**31 or max(abs(int(K["vth_s"].max(initial=0))),
-                               int(K["refract"].max(initial=0))) >= 2**31:
+        if top >= 2**31:
             raise TargetError(f"loihi engine: v + u0 + u1 + bias can reach {top}, beyond the "
                               "emulator's 32-bit sweep (2**31 - 1): spec formats too wide")
 

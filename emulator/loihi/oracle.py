@@ -6,10 +6,16 @@ Deliberately naive, so that the Numba kernels have something obviously correct t
 from __future__ import annotations
 
 
-def _trunc_div_pow2(x: int, bits: int) -> int:
+def trunc_div_pow2(x: int, bits: int) -> int:
     """x / 2**bits rounded toward zero (lava: sign(x) * (|x| >> bits))."""
     q = abs(x) >> bits
     return -q if x < 0 else q
+
+
+def wrap_register(x: int, half: int) -> int:
+    """x modulo 2 * half into (-half, half], as the 24-bit u register keeps it: lava's
+    single wrap wherever that wrap lands in range."""
+    return (x + half - 1) % (2 * half) - (half - 1)
 
 
 def lif_step_oracle(du, dv, vth, bias_mant, bias_exp, u, v, a_in, *, unity_bits=12,
@@ -20,14 +26,14 @@ def lif_step_oracle(du, dv, vth, bias_mant, bias_exp, u, v, a_in, *, unity_bits=
     vmax = half - 1
     out_u, out_v, out_s = [], [], []
     for i in range(len(u)):
-        ui = _trunc_div_pow2(int(u[i]) * (one - (int(du[i]) + du_offset)), unity_bits)
+        ui = trunc_div_pow2(int(u[i]) * (one - (int(du[i]) + du_offset)), unity_bits)
         ui += int(a_in[i]) * (1 << shift)
         if ui > half:
             ui -= 2 * half
         elif ui <= -half:
             ui += 2 * half
         bias = int(bias_mant[i]) * (1 << int(bias_exp[i]))
-        vi = _trunc_div_pow2(int(v[i]) * (one - int(dv[i])), unity_bits) + ui + bias
+        vi = trunc_div_pow2(int(v[i]) * (one - int(dv[i])), unity_bits) + ui + bias
         vi = max(-vmax, min(vmax, vi))
         s = vi > int(vth[i]) * (1 << shift)
         out_u.append(ui)
@@ -107,18 +113,15 @@ def run_oracle(image, steps: int) -> dict:
                 new_u = []
                 for c, u in ((0, u0[i]), (1, u1[i])):
                     du, we = p[f"du{c}"], p[f"wexp{c}"]
-                    x = _trunc_div_pow2(u * (one - (du + spec.du_offset)), ub)
+                    x = trunc_div_pow2(u * (one - (du + spec.du_offset)), ub)
                     scaled = a[i][c] * 2 ** we if we >= 0 else a[i][c] // 2 ** (-we)
-                    x += scaled * 2 ** sh
-                    # the 24-bit register: x modulo 2**24 into (-2**23, 2**23], which is
-                    # lava's single wrap wherever that wrap lands in range
-                    new_u.append((x + half - 1) % (2 * half) - (half - 1))
+                    new_u.append(wrap_register(x + scaled * 2 ** sh, half))
                 u0[i], u1[i] = new_u
                 if refc[i] > 0:
                     refc[i] -= 1
                     v[i] = 0
                     continue
-                vi = _trunc_div_pow2(v[i] * (one - p["dv"]), ub) + u0[i] + u1[i] \
+                vi = trunc_div_pow2(v[i] * (one - p["dv"]), ub) + u0[i] + u1[i] \
                     + p["bias_mant"] * 2 ** p["bias_exp"]
                 vi = max(-vmax, min(vmax, vi))
                 if vi > p["vth"] * 2 ** sh:

@@ -89,7 +89,7 @@ class Scratch:
     """Working arrays of one thread's timing calls (grown when a step needs more)."""
 
     f: np.ndarray                # (3, max packets per step + 1): departure, arrival, generation
-    i: np.ndarray                # (18, ...): src, dst, synapses, src x, y, dst x, y,
+    i: np.ndarray                # (17, ...): dst, synapses, src x, y, dst x, y,
     #                              arrival order and sort scratch (3), router scratch (8)
     core_f: np.ndarray           # (2, n_cores): send free, receive free
     core_i: np.ndarray           # (2, n_cores + 1): packets per destination core, fill
@@ -139,7 +139,7 @@ def new_scratch(state: TimingState, max_packets: int = 4096) -> Scratch:
     """Working arrays for one thread timing chunks of this state's chip."""
     m = max(int(max_packets), 1) + 1
     n_cores = len(state.comps)
-    return Scratch(f=np.zeros((3, m)), i=np.zeros((18, m), np.int64),
+    return Scratch(f=np.zeros((3, m)), i=np.zeros((17, m), np.int64),
                    core_f=np.zeros((2, n_cores)), core_i=np.zeros((2, n_cores + 1), np.int64),
                    groups=np.zeros((2, int(state.box[2] * state.box[3]) + 1), np.int64))
 
@@ -238,9 +238,9 @@ def step_timing(n_sp, spiked, axon_ptr, axon_dst, axon_syn, core_of, done_ns, co
     t_neuron, t_out, t_syn = costs[0], costs[1], costs[2]
     t_ew, t_ns, barrier = costs[3], costs[4], costs[5]
     dep, arr, gen = scratch_f[0], scratch_f[1], scratch_f[2]
-    src, dst, nsyn = scratch_i[0], scratch_i[1], scratch_i[2]
-    px, py, qx, qy = scratch_i[3], scratch_i[4], scratch_i[5], scratch_i[6]
-    order, tmp, runs = scratch_i[7], scratch_i[8], scratch_i[9]
+    dst, nsyn = scratch_i[0], scratch_i[1]
+    px, py, qx, qy = scratch_i[2], scratch_i[3], scratch_i[4], scratch_i[5]
+    order, tmp, runs = scratch_i[6], scratch_i[7], scratch_i[8]
     send_free, recv_free = core_f[0], core_f[1]
     n_cores = len(comps)
     ptr, fill = core_i[0], core_i[1]
@@ -260,7 +260,6 @@ def step_timing(n_sp, spiked, axon_ptr, axon_dst, axon_syn, core_of, done_ns, co
             free += t_out
             dep[m] = free
             gen[m] = done
-            src[m] = c
             d = axon_dst[a]
             dst[m] = d
             ptr[d + 1] += 1
@@ -275,7 +274,7 @@ def step_timing(n_sp, spiked, axon_ptr, axon_dst, axon_syn, core_of, done_ns, co
     # 3: XY routes over idle links, first come first served (interconnect.sweep_route)
     arr[:m] = dep[:m]
     h_ew, h_ns = route_in_place(arr[:m], px[:m], py[:m], qx[:m], qy[:m], nx, box, t_ew, t_ns,
-                                t_ew, t_ns, link_count, scratch_i[10:18], groups)
+                                t_ew, t_ns, link_count, scratch_i[9:17], groups)
     acc[HOPS_EW] += h_ew
     acc[HOPS_NS] += h_ns
     # 4: per destination core, its packets in arrival order (equal arrivals: earlier
