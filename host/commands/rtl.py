@@ -96,10 +96,9 @@ def main_build(args: argparse.Namespace) -> int:
     from ...rtl.boards import build_board
     image = HardwareImage.load(args.image)
     out = args.out or Path("build") / args.board
-    baud = args.baud
-    report = build_board(image, args.board, out, capacity_of(image, args), baud=baud,
+    report = build_board(image, args.board, out, capacity_of(image, args), baud=args.baud,
                          spike_buffer=args.spike_buffer)
     print("\n".join(report.lines()))
     print(f"program it: neurocosim flash --board {args.board} {report.bitstream}\n"
-          f"then drive it: neurocosim board info --port PORT --baud {baud}")
+          f"then drive it: neurocosim board info --port PORT --baud {args.baud}")
     return 0
