@@ -41,7 +41,7 @@ import numpy as np
 
 from ..hw.errors import TargetError
 from ..hw.result import TimingReport
-from .jit import njit
+from ..hw.jit import njit
 
 #: Directions of the links leaving a router (hw.mapping's numbering): E (+x), W, N (+y), S.
 DIRECTIONS = ("E", "W", "N", "S")

@@ -7,7 +7,9 @@ from typing import Any, Callable
 
 from .errors import TargetError
 from .image import HardwareImage
-from .ir import Network
+from .ir import CurrentSource, Network
+from .report import MappingReport
+from .stimulus import Stimulus
 from .targets import TargetSpec, get_target
 
 
@@ -25,12 +27,54 @@ def check_models(network: Network, spec: TargetSpec) -> None:
                               f"of model {pop.model}; it supports {', '.join(spec.models)}")
 
 
-def compile(network: Network, target: "str | TargetSpec", **overrides) -> HardwareImage:
-    """Compile the IR for one target (by name or spec, with spec fields overridden)."""
+def check_capabilities(network: Network, spec: TargetSpec) -> None:
+    """Refuse what the spec does not declare (models, plasticity rules, recorded variables,
+    current sources), naming the population or projection and what the target has."""
+    check_models(network, spec)
+    for pr in network.projections:
+        if pr.plasticity is not None and pr.plasticity.rule not in spec.plasticity:
+            has = ", ".join(spec.plasticity) or "no plasticity"
+            raise TargetError(f"target {spec.name!r} cannot map projection {pr.name!r} "
+                              f"with plasticity {pr.plasticity.rule}; it has {has}")
+    for rec in network.recordings:
+        if rec.variable not in spec.recordables:
+            raise TargetError(f"target {spec.name!r} cannot record {rec.variable!r} of "
+                              f"population {rec.population!r}; it records "
+                              f"{', '.join(spec.recordables)}")
+    for st in network.stimuli:
+        if isinstance(st, CurrentSource) and st.kind not in spec.current_sources:
+            has = ", ".join(spec.current_sources) or "no current sources"
+            raise TargetError(f"target {spec.name!r} cannot inject a {st.kind} current into "
+                              f"population {st.population!r}; it has {has}")
+
+
+def report_input(network: Network, spec: TargetSpec, report: MappingReport) -> None:
+    """Name the input spikes a target without multiplicity merges (two spikes of one
+    source neuron in one step become one)."""
+    if spec.input_multiplicity:
+        return
+    dt = spec.timestep or network.timestep
+    for pop, n in Stimulus(network, dt).multiple().items():
+        report.approximate("input_spikes_merged", f"population {pop!r}",
+                           f"{n} spike(s) share a {dt} ms step with another spike of the "
+                           "same source neuron and are merged into it", n)
+
+
+def compile(network: Network, target: "str | TargetSpec", strict: bool = False,
+            **overrides) -> HardwareImage:
+    """Compile the IR for one target (by name or spec, with spec fields overridden).
+
+    The image's mapping report names every approximation; `strict=True` makes any of
+    them an error."""
     spec = get_target(target, **overrides)
     network.validate()
-    check_models(network, spec)
-    return load_entry(spec.compiler)(network, spec)
+    check_capabilities(network, spec)
+    image = load_entry(spec.compiler)(network, spec)
+    image.report.target = spec.name
+    report_input(network, spec, image.report)
+    if strict:
+        image.report.check_strict()
+    return image
 
 
 def compile_identity(network: Network, spec: TargetSpec) -> HardwareImage:
@@ -45,17 +89,6 @@ def runner_for(image_or_spec: "HardwareImage | TargetSpec") -> Any:
         return load_entry(spec.runner)
     except (ImportError, AttributeError) as exc:
         raise TargetError(f"target {spec.name!r}: runner {spec.runner} unavailable ({exc})")
-
-
-def whole_steps(duration_ms: float, dt: float, target: str) -> int:
-    """The number of timesteps in `duration_ms`, which must be a whole, non-negative number
-    of `dt` (ms); every runner's `run` uses this one rule."""
-    duration_ms = float(duration_ms)
-    steps = round(duration_ms / dt)
-    if duration_ms < 0 or abs(steps * dt - duration_ms) > 1e-9 * max(abs(duration_ms), dt):
-        raise TargetError(f"run duration {duration_ms} ms is not a whole, non-negative "
-                          f"number of {target} timesteps of {dt} ms")
-    return int(steps)
 
 
 def run(image: HardwareImage, duration: float, **options: Any):

@@ -11,9 +11,10 @@ import numpy as np
 from . import serialize
 from .errors import TargetError
 from .ir import Network
+from .report import MappingReport
 from .targets import TargetSpec
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the mapping report travels with the image
 
 
 @dataclass
@@ -46,6 +47,7 @@ class HardwareImage:
     routing: dict[str, np.ndarray] = field(default_factory=dict)
     data: dict[str, Any] = field(default_factory=dict)
     quantization: dict[str, float] = field(default_factory=dict)
+    report: MappingReport = field(default_factory=MappingReport)
     format_version: int = FORMAT_VERSION
 
     def save(self, path: "str | Path") -> None:

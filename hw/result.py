@@ -63,3 +63,5 @@ class Result:
     weights: dict[str, np.ndarray] = field(default_factory=dict)
     timing: TimingReport | None = None
     info: dict[str, Any] = field(default_factory=dict)
+    #: what the compiler changed (hw.report.MappingReport), None for a bare engine
+    mapping: Any = None

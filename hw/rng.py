@@ -1,28 +1,38 @@
-"""The counter-based random numbers every target draws Poisson spikes with.
+"""The counter-based random numbers of the project: SplitMix64 over (seed, stamp).
 
-SplitMix64 over (seed, stamp): a draw depends only on its seed and its step, so continued
-runs and different targets give the same input spikes. Python-int form here; the Numba
-form the kernels call is `emulator.rng`.
+A draw depends only on its seed and its stamp, so continued runs and every target give
+the same numbers. Written once, in Numba; the functions are callable from Python too
+(`splitmix64(int)`, `uniform(seed, stamp)`), which is what the oracles use.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from .jit import njit
+
 MASK64 = (1 << 64) - 1
 
 
+@njit
+def splitmix(x):
+    """One round of SplitMix64 on a uint64."""
+    x = x + np.uint64(0x9E3779B97F4A7C15)
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+@njit
+def uniform(seed, stamp):
+    """Uniform in [0, 1) fixed by (seed, stamp)."""
+    x = splitmix(np.uint64(seed) ^ splitmix(np.uint64(stamp)))
+    return float(x >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+
+
 def splitmix64(x: int) -> int:
-    """One round of SplitMix64 on a Python int."""
-    x = (x + 0x9E3779B97F4A7C15) & MASK64
-    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
-    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & MASK64
-    return x ^ (x >> 31)
-
-
-def uniform(seed: int, stamp: int) -> float:
-    """The uniform number in [0, 1) for (seed, stamp), as the kernels draw it."""
-    return (splitmix64(seed ^ splitmix64(stamp)) >> 11) / 9007199254740992.0
+    """SplitMix64 of a Python int (taken modulo 2**64)."""
+    return int(splitmix(np.uint64(int(x) & MASK64)))
 
 
 def poisson_steps(params: dict, dt: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..emulator.jit import njit
+from ..hw.jit import njit
 from ..hw.result import Result
 
 

@@ -30,7 +30,6 @@ class ToySpec(TargetSpec):
     compiler: str = "sweep_toy:compile_toy"
     models: tuple[str, ...] = ("IF_curr_exp", "SpikeSourceArray")
     timestep: float | None = 1.0
-    has_timing: bool = True
     neurons_per_core: int = 16
     n_cores: int = 8
     hop_latency_ns: float = 4.0

@@ -14,7 +14,7 @@ from ...hw.image import HardwareImage
 from ...hw.result import Result, Spikes, TimingReport
 from . import kernels
 from .oracle import ChipModel
-from ...hw.compiler import whole_steps
+from ...hw.runner import whole_steps
 
 SCALARS = ("n", "w_shift", "stdp", "a_plus", "a_minus", "w_min", "w_max", "dx", "dy")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..jit import njit
+from ...hw.jit import njit
 
 # indices into sc[c]
 N, W_SHIFT, STDP, A_PLUS, A_MINUS, W_MIN, W_MAX, DX, DY = range(9)

@@ -31,7 +31,7 @@ from ...hw.image import HardwareImage
 from ...hw.result import Result, Signal, Spikes, TimingReport
 from . import kernels
 from .timing import merge, new_scratch, new_state, report as state_report, time_chunk
-from ...hw.compiler import whole_steps
+from ...hw.runner import whole_steps
 
 #: rows of the per-plastic-projection parameter table (kernels.run_steps reads them)
 PL_ROWS = ("a_plus", "a_minus", "x_decay", "y_decay", "w_lo", "w_hi", "impulse", "sign",

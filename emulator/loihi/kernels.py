@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..jit import njit
-from ..rng import uniform as _uniform
+from ...hw.jit import njit
+from ...hw.rng import uniform as _uniform
 
 MODEL_CURR_EXP, MODEL_CURR_DELTA, MODEL_ARRAY, MODEL_POISSON = 0, 1, 2, 3
 

@@ -37,7 +37,7 @@ import numpy as np
 
 from ...hw.result import TimingReport
 from ..interconnect import route_in_place, router_box, sort_by_keys
-from ..jit import njit
+from ...hw.jit import njit
 
 #: accumulator slots of TimingState.acc
 (CLOCK, PACKETS, SYNOPS, HOPS_EW, HOPS_NS, LAT_SUM, LAT_MAX, ISI_SUM, ISI_MAX, ISI_MIN,

@@ -22,9 +22,9 @@ from ...hw.errors import NetworkError, TargetError
 from ...hw.image import HardwareImage
 from ...hw.result import Result, Signal, Spikes
 from ..interconnect import MeshCosts, MeshRouter, Routed, slip_ticks, tick_report
-from ..jit import njit
+from ...hw.jit import njit
 from .neuron import NEURON_PARAMS, _core_tick, crossbar_csr, lfsr_seed
-from ...hw.compiler import whole_steps
+from ...hw.runner import whole_steps
 
 
 @njit

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..jit import njit
+from ...hw.jit import njit
 
 #: toggle mask of the right-shifting 32-bit Galois LFSR (taps 32, 22, 2, 1)
 LFSR_TAPS = 0x80200003

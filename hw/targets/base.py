@@ -25,7 +25,11 @@ class TargetSpec:
     compiler: str
     models: tuple[str, ...]
     timestep: float | None = None
-    has_timing: bool = False
+    #: capabilities, checked once by hw.compiler before the target's own compiler runs
+    plasticity: tuple[str, ...] = ()            # rules of hw.ir.PLASTICITY_RULES it maps
+    recordables: tuple[str, ...] = ("spikes",)  # variables it can record
+    current_sources: tuple[str, ...] = ()       # kinds of hw.ir.CURRENT_SOURCES it maps
+    input_multiplicity: bool = False            # delivers 2+ spikes of one source per step
 
     def limits(self) -> dict[str, object]:
         """The spec's fields other than the plumbing, for `neurocosim targets`."""

@@ -27,7 +27,7 @@ class BoardSpec(TargetSpec):
     # core target, so a variant core brings its own)
     models: tuple[str, ...] = FpgaSpec.models
     timestep: float | None = FpgaSpec.timestep
-    has_timing: bool = True
+    plasticity: tuple[str, ...] = FpgaSpec.plasticity
     core_target: str = "fpga"
     core: TargetSpec | None = None
 

@@ -50,7 +50,7 @@ class FpgaSpec(TargetSpec):
     compiler: str = "neurocosim.hw.compile_fpga:compile_fpga"
     models: tuple[str, ...] = ("IF_curr_exp", "SpikeSourceArray", "SpikeSourcePoisson")
     timestep: float | None = 1.0
-    has_timing: bool = True
+    plasticity: tuple[str, ...] = ("stdp_additive",)
 
     neurons_per_core: int = 256
     n_cores: int = 1

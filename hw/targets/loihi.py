@@ -30,7 +30,8 @@ class LoihiSpec(TargetSpec):
     models: tuple[str, ...] = ("IF_curr_exp", "IF_curr_delta", "SpikeSourceArray",
                                "SpikeSourcePoisson")
     timestep: float | None = 1.0
-    has_timing: bool = True
+    plasticity: tuple[str, ...] = ("stdp_additive",)
+    recordables: tuple[str, ...] = ("spikes", "v")
 
     # --- organisation -------------------------------------------------------------------
     n_chips: int = 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..ir import NEURON_MODELS
+from ..ir import CURRENT_SOURCES, NEURON_MODELS, PLASTICITY_RULES
 from .base import TargetSpec
 
 
@@ -18,3 +18,8 @@ class ReferenceSpec(TargetSpec):
     compiler: str = "neurocosim.hw.compiler:compile_identity"
     models: tuple[str, ...] = tuple(NEURON_MODELS)
     timestep: float | None = None
+    plasticity: tuple[str, ...] = PLASTICITY_RULES
+    recordables: tuple[str, ...] = ("spikes", "v", "isyn_exc", "isyn_inh", "gsyn_exc",
+                                    "gsyn_inh", "u", "w", "m", "h", "n")
+    current_sources: tuple[str, ...] = CURRENT_SOURCES
+    input_multiplicity: bool = True

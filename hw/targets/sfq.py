@@ -60,7 +60,6 @@ class SfqSpec(TargetSpec):
     compiler: str = "neurocosim.hw.compile_sfq:compile_sfq"
     models: tuple[str, ...] = ("IF_curr_delta", "SpikeSourceArray", "SpikeSourcePoisson")
     timestep: float | None = None
-    has_timing: bool = True
     # time scaling and rate coding
     window_ps: float = 1000.0          # one PyNN ms = one rate-coding window
     clock_ps: float = 20.0             # source clock: at most one source pulse per slot

@@ -32,7 +32,7 @@ class TrueNorthSpec(TargetSpec):
     models: tuple[str, ...] = ("IF_curr_delta", "IF_curr_exp", "SpikeSourceArray",
                                "SpikeSourcePoisson")
     timestep: float | None = 1.0
-    has_timing: bool = True
+    recordables: tuple[str, ...] = ("spikes", "v")
 
     # --- organisation -------------------------------------------------------------------
     n_chips: int = 1

@@ -40,7 +40,7 @@ from ...hw.ir import Network
 from ...hw.result import Result, Signal, Spikes
 from . import build as B
 from . import kernels
-from ...hw.compiler import whole_steps
+from ...hw.runner import whole_steps
 
 #: Steps per kernel call when current sources need a waveform table (bounds its memory).
 _CHUNK_WITH_CURRENTS = 1 << 16

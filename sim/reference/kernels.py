@@ -12,8 +12,8 @@ import math
 
 import numpy as np
 
-from ...emulator.jit import njit
-from ...emulator.rng import uniform as _uniform
+from ...hw.jit import njit
+from ...hw.rng import uniform as _uniform
 from .layout import (A, AE, AI, DHE, DHI, A_MINUS, A_PLUS, B, C, CM, COND_ALPHA, COND_EXP,
                      CURR_ALPHA, CURR_DELTA, CURR_EXP, D, DELTA_T, E_E, E_I, E_K, E_LEAK,
                      E_NA, EIF_ALPHA, EIF_EXP, FIRST_STAMP, G_K, G_L, G_NA, GH, GM, GN, HH,

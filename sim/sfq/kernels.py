@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...emulator.jit import njit
+from ...hw.jit import njit
 
 NONE = -(1 << 62)        # "no pulse yet" in last-pulse times
 

@@ -1,0 +1,166 @@
+"""The one stimulus: the input spikes of every spike source, made once from the IR and its
+seed, which every target's runner consumes unchanged.
+
+Time base (every target): step k runs from k*dt to (k+1)*dt and a spike emitted in it has
+the stamp k + 1 (time (k+1)*dt). A SpikeSourceArray time t has the stamp round(t / dt); a
+time under dt / 2 has the stamp 0, which is delivered before step 0 ("in step -1").
+A SpikeSourcePoisson neuron emits at most one spike per step, with probability
+1 - exp(-rate * dt) for stamps in (start, start + duration], drawn from SplitMix64 over
+(its seed, stamp) (`hw.rng`), so `run(a); run(b)` draws what `run(a + b)` draws.
+Two array spikes of one neuron in one step are two spikes (multiplicity 2); a target that
+cannot deliver that says so in its mapping report (`merged_count`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import NetworkError
+from .ir import Network, PoissonSource, SpikeArray
+from .jit import njit
+from .result import Spikes
+from .rng import poisson_neuron_seeds, poisson_steps, uniform
+
+
+@dataclass
+class InputSpikes:
+    """Spikes of the sources in a window: global neuron index and stamp, sorted by stamp
+    then neuron; a (neuron, stamp) pair that repeats is a spike of multiplicity > 1."""
+
+    neuron: np.ndarray
+    stamp: np.ndarray
+
+    def __post_init__(self) -> None:
+        self.neuron = np.asarray(self.neuron, dtype=np.int64)
+        self.stamp = np.asarray(self.stamp, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.neuron)
+
+    def per_neuron(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """CSR over `n` global neurons: ptr (n + 1) and each neuron's stamps, ascending."""
+        order = np.lexsort((self.stamp, self.neuron))
+        ptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(self.neuron, minlength=n), out=ptr[1:])
+        return ptr, self.stamp[order]
+
+    def per_stamp(self, s0: int, s1: int) -> np.ndarray:
+        """ptr over stamps s0..s1: the spikes of stamp s are neuron[ptr[s-s0]:ptr[s-s0+1]]."""
+        return np.searchsorted(self.stamp, np.arange(s0, s1 + 2)).astype(np.int64)
+
+    def merged(self) -> "InputSpikes":
+        """One spike per (neuron, stamp): what a target without multiplicity delivers."""
+        if not len(self):
+            return self
+        keep = np.ones(len(self), dtype=bool)
+        keep[1:] = (np.diff(self.stamp) != 0) | (np.diff(self.neuron) != 0)
+        return InputSpikes(self.neuron[keep], self.stamp[keep])
+
+    def population(self, lo: int, size: int, dt: float) -> Spikes:
+        """The spikes of neurons lo..lo+size-1 as a population's Spikes (local ids, ms)."""
+        sel = (self.neuron >= lo) & (self.neuron < lo + size)
+        return Spikes(self.neuron[sel] - lo, np.round(self.stamp[sel] * dt, 10))
+
+    @staticmethod
+    def concat(parts: "list[InputSpikes]") -> "InputSpikes":
+        if not parts:
+            return InputSpikes(np.zeros(0, np.int64), np.zeros(0, np.int64))
+        return InputSpikes(np.concatenate([p.neuron for p in parts]),
+                           np.concatenate([p.stamp for p in parts]))
+
+
+@njit
+def _poisson_window(neurons, seeds, p_spike, first, last, s0, s1):
+    """Stamps s0..s1 of each Poisson neuron: (stamp, neuron) of each spike, stamp-major."""
+    n_out = 0
+    cap = 1024
+    out_n = np.empty(cap, np.int64)
+    out_s = np.empty(cap, np.int64)
+    for s in range(s0, s1 + 1):
+        for j in range(len(neurons)):
+            if first[j] <= s <= last[j] and uniform(seeds[j], s) < p_spike[j]:
+                if n_out == cap:
+                    cap *= 2
+                    out_n = np.concatenate((out_n, np.empty(cap - n_out, np.int64)))
+                    out_s = np.concatenate((out_s, np.empty(cap - n_out, np.int64)))
+                out_n[n_out] = neurons[j]
+                out_s[n_out] = s
+                n_out += 1
+    return out_n[:n_out], out_s[:n_out]
+
+
+class Stimulus:
+    """The input spikes of a network's sources at timestep `dt`, window by window."""
+
+    def __init__(self, network: Network, dt: float) -> None:
+        self.network, self.dt = network, float(dt)
+        offsets = network.offsets()
+        arrays = {st.population: st for st in network.stimuli if isinstance(st, SpikeArray)}
+        poisson = {st.population: st for st in network.stimuli
+                   if isinstance(st, PoissonSource)}
+        arr_n, arr_s = [], []
+        pn, ps, pp, pf, pl = [], [], [], [], []
+        for pop in network.populations:
+            lo = offsets[pop.name]
+            if pop.model == "SpikeSourceArray" and pop.name in arrays:
+                tr = arrays[pop.name].trains
+                owner = np.repeat(np.arange(pop.size), np.diff(tr.offsets))
+                if tr.times.size and tr.times.min() < 0:
+                    k = int(np.argmin(tr.times))
+                    raise NetworkError(f"spike array {pop.name!r}: neuron {owner[k]} has "
+                                       f"spike time {tr.times[k]} ms < 0")
+                arr_n.append(lo + owner)
+                arr_s.append(np.rint(tr.times / self.dt).astype(np.int64))
+            elif pop.model == "SpikeSourcePoisson":
+                p_spike, first, last = poisson_steps(pop.params, self.dt)
+                src = poisson.get(pop.name)
+                seed = 0 if src is None else int(src.seed)
+                pn.append(lo + np.arange(pop.size))
+                ps.append(poisson_neuron_seeds(network.seed, seed, pop.size))
+                pp.append(p_spike), pf.append(first), pl.append(last)
+        neuron = np.concatenate(arr_n) if arr_n else np.zeros(0, np.int64)
+        stamp = np.concatenate(arr_s) if arr_s else np.zeros(0, np.int64)
+        order = np.lexsort((neuron, stamp))
+        self._arrays = InputSpikes(neuron[order], stamp[order])
+        cat = (lambda xs, dt_: np.concatenate(xs).astype(dt_) if xs else np.zeros(0, dt_))
+        self._poisson = (cat(pn, np.int64), cat(ps, np.uint64), cat(pp, np.float64),
+                         cat(pf, np.int64), cat(pl, np.int64))
+
+    def window(self, k0: int, k1: int) -> InputSpikes:
+        """The spikes emitted in steps k0 .. k1-1 (stamps k0+1 .. k1; stamp 0 too when
+        k0 == 0), sorted by stamp then neuron."""
+        s0 = 0 if k0 == 0 else k0 + 1
+        s1 = k1
+        a = self._arrays
+        lo, hi = np.searchsorted(a.stamp, [s0, s1 + 1])
+        arr = InputSpikes(a.neuron[lo:hi], a.stamp[lo:hi])
+        neurons, seeds, p, first, last = self._poisson
+        if not neurons.size or s1 < max(s0, 1):
+            return arr
+        pn, pst = _poisson_window(neurons, seeds, p, first, last, max(s0, 1), s1)
+        both = InputSpikes.concat([arr, InputSpikes(pn, pst)])
+        order = np.lexsort((both.neuron, both.stamp))
+        return InputSpikes(both.neuron[order], both.stamp[order])
+
+    def array_spikes(self) -> InputSpikes:
+        """Every spike-array spike (all stamps): what a compiler checks ahead of a run."""
+        return self._arrays
+
+    def multiple(self) -> dict[str, int]:
+        """Per spike-array population: spikes that share a step with an earlier spike of
+        the same neuron (what a target without input multiplicity would merge)."""
+        a = self._arrays
+        if len(a) < 2:
+            return {}
+        order = np.lexsort((a.stamp, a.neuron))
+        n, s = a.neuron[order], a.stamp[order]
+        dup = n[1:][(np.diff(n) == 0) & (np.diff(s) == 0)]
+        out: dict[str, int] = {}
+        for pop_name, lo in self.network.offsets().items():
+            size = self.network.population(pop_name).size
+            c = int(np.count_nonzero((dup >= lo) & (dup < lo + size)))
+            if c:
+                out[pop_name] = c
+        return out
