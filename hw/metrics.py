@@ -76,6 +76,7 @@ METRICS: dict[str, Metric] = {
     "energy_mesh_ns_pJ": _m("pJ", "energy of north-south hops"),
     "energy_inject_pJ": _m("pJ", "energy of injecting packets into the mesh"),
     "energy_static_pJ": _m("pJ", "static (leakage or bias) energy over the run"),
+    "energy_clock_pJ": _m("pJ", "energy of the clock tree and control logic, every cycle"),
     "energy_pulse_pJ": _m("pJ", "energy of SFQ junction switching"),
     # links to a host
     "link_retransmits": _m("frames", "frames the host sent again over the board link"),
