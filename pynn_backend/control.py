@@ -1,62 +1,117 @@
-"""setup, run, reset and the state queries, built from PyNN's factories."""
+"""setup, run, reset and the state queries, built from PyNN's factories.
+
+`setup(target=..., strict=..., **settings)` chooses where the network runs; each extra
+setting is a field of the target's spec (passed to `hw.compile`) or an option of its
+runner (`hw.runner.split_overrides`), and any other name is an error naming both lists.
+`neurocosim run|compare` impose their `--target`, `--set`, `--port` and `--strict` on the
+script's setup() through `forced_setup`.
+"""
 
 from __future__ import annotations
 
-import inspect
-import os
+import contextlib
 import warnings
+from dataclasses import dataclass, field
+from typing import Any, Iterator
 
 from pyNN import common
 from pyNN.common.control import DEFAULT_MAX_DELAY, DEFAULT_MIN_DELAY, DEFAULT_TIMESTEP
 from pyNN.recording import get_io
 
 from ..hw import compiler as hw_compiler
+from ..hw.runner import split_overrides
 from ..hw.targets import get_target
 from . import simulator
 
+#: setup() keywords of other PyNN backends: they say how those simulators execute
+#: (threads, processes, logging, NEST's buffer flushing, NEURON's exit) and are ignored here
+OTHER_BACKENDS: dict[str, str] = {
+    "rank": "MPI rank (NEST, NEURON)",
+    "num_processes": "MPI processes (NEST, NEURON)",
+    "threads": "threads (NEST)",
+    "verbosity": "log level (NEST)",
+    "spike_precision": "off-grid spike times (NEST); neurocosim spikes are on the step grid",
+    "t_flush": "recording buffer flush (NEST)",
+    "quit_on_end": "interpreter exit at end() (NEURON)",
+    "debug": "debug output (NEURON)",
+}
+
+
+@dataclass
+class Forced:
+    """What the command line imposes on a script's setup(): the target (None: the
+    script's choice), settings that win over the script's, and strict mode."""
+
+    target: "str | None" = None
+    settings: dict[str, Any] = field(default_factory=dict)
+    strict: bool = False
+
+
+_forced = Forced()
+
+
+@contextlib.contextmanager
+def forced_setup(target: "str | None" = None, settings: "dict | None" = None,
+                 strict: bool = False) -> Iterator[None]:
+    """While active, every setup() runs on `target` with `settings` and `strict` imposed
+    (`neurocosim run|compare`: --target, --set, --port, --strict)."""
+    global _forced
+    saved = _forced
+    _forced = Forced(target, dict(settings or {}), strict)
+    try:
+        yield
+    finally:
+        _forced = saved
+
 
 def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, target="reference",
-          **extra_params):
+          strict=False, **extra_params):
     """Start a new network. `target` names where it runs (see `neurocosim targets`);
-    other keyword arguments that the target's runner accepts (e.g. `port` for "board",
-    `timing` for emulators) are passed on to it. `rng_seed` seeds Poisson sources and
-    noisy currents."""
+    other keywords are the target's settings: spec fields (`neurons_per_core=512`, passed
+    to the compiler) or runner options (`port` for "board", `timing` for emulators); an
+    unknown name is an error listing both. `strict=True` makes any approximation of the
+    mapping an error. `rng_seed` seeds Poisson sources and noisy currents; the keywords of
+    other PyNN backends (OTHER_BACKENDS) are ignored."""
     max_delay = extra_params.pop("max_delay", DEFAULT_MAX_DELAY)
     seed = extra_params.pop("rng_seed", 0)
-    for k in ("rank", "num_processes", "threads", "spike_precision", "verbosity"):
-        extra_params.pop(k, None)
+    settings = {k: v for k, v in extra_params.items() if k not in OTHER_BACKENDS}
     common.setup(timestep, min_delay, max_delay=max_delay)
     if not timestep > 0:
         raise ValueError(f"timestep {timestep} ms must be > 0")
-    # `neurocosim run --target T` overrides the script's own choice
-    spec = get_target(os.environ.get("NEUROCOSIM_TARGET") or target)
+    name = _forced.target or target
+    if _forced.target and target != name and settings:
+        warnings.warn(f"setup(): the script's settings {sorted(settings)} are for target "
+                      f"{target!r}; it runs on {name!r}, so they are not used", stacklevel=2)
+        settings = {}
+    settings.update(_forced.settings)
+    spec = get_target(name)
+    overrides, options = split_overrides(spec, hw_compiler.runner_for(spec), settings)
+    spec = get_target(spec, **overrides)
     if spec.timestep is not None and abs(spec.timestep - timestep) > 1e-12:
         warnings.warn(f"target {spec.name!r} runs at a fixed timestep of {spec.timestep} ms; "
                       f"the script's timestep of {timestep} ms is replaced", stacklevel=2)
     st = simulator.state
     st.clear()
+    _restart_labels()
     st.dt = spec.timestep if spec.timestep is not None else timestep
     st.min_delay = st.dt if min_delay == "auto" else min_delay
     st.min_delay_auto = min_delay == "auto"   # then the smallest delay in the network
     st.max_delay = 1e9 if max_delay == "auto" else max_delay
     st.target = spec.name
-    st.target_options = _runner_options(spec, extra_params)
+    st.spec = spec
+    st.target_options = options
+    st.strict = bool(strict or _forced.strict)
     st.seed = int(seed)
     return 0
 
 
-def _runner_options(spec, extra: dict) -> dict:
-    """The setup() keywords the target's runner names; others (meant for other PyNN
-    backends, e.g. NEST's t_flush) are dropped with a warning that names them."""
-    runner = hw_compiler.runner_for(spec)
-    params = inspect.signature(runner.__init__).parameters
-    named = {n for n, p in params.items()
-             if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and n not in ("self", "image")}
-    dropped = sorted(set(extra) - named)
-    if dropped:
-        warnings.warn(f"setup(): target {spec.name!r} does not use {dropped}; ignored",
-                      stacklevel=3)
-    return {k: v for k, v in extra.items() if k in named}
+def _restart_labels() -> None:
+    """PyNN numbers unlabeled populations, projections and assemblies with class-wide
+    counters; restarting them at each setup() gives a script the same labels on every run
+    (and so on every target `compare` runs it on)."""
+    common.Population._nPop = 0
+    common.Projection._nProj = 0
+    common.Assembly._count = 0
 
 
 def end(compatible_output=True):

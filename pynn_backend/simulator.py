@@ -1,9 +1,11 @@
-"""The backend's one `State`: the objects a script created, and the engine running them.
+"""The backend's one `State`: the objects a script created, and the runner running them.
 
 A run compiles the objects into the IR (`ir_builder`), compiles the IR for the chosen
-target through the one registry in `hw`, and advances that target's runner. Later runs
-hand the changed network to the same runner (`update`), so time, state and spikes in
-flight carry over, as `run(a); run(b) == run(a + b)` requires.
+target (its spec with the setup() overrides, strict or not) through the one registry in
+`hw`, and advances that target's runner (`hw.runner.Runner`). Later runs hand a changed
+network to the same runner (`update`: recompiled at t = 0, else refused by name), so time,
+state and spikes in flight carry over, as `run(a); run(b) == run(a + b)` requires; PyNN's
+`reset()` is the runner's `reset()`, which keeps the compiled image.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ import time
 from pyNN import common
 
 from ..hw import compiler as hw_compiler
-from ..hw.errors import TargetError
 from ..hw.targets import get_target
 
 name = "neurocosim"
@@ -35,7 +36,9 @@ class State(common.control.BaseState):
         self.min_delay = 0.1
         self.max_delay = 10.0
         self.target = "reference"
-        self.target_options: dict = {}
+        self.spec = get_target("reference")   # with setup()'s spec overrides
+        self.target_options: dict = {}        # runner options from setup()
+        self.strict = False
         self.seed = 0
         self.clear()
 
@@ -48,26 +51,28 @@ class State(common.control.BaseState):
         self.id_counter = 0
         self.segment_counter = -1
         self.engine = None
-        self.image = None
         self._network = None
-        self._reset_pending = False
+        self._result = None
         self.reset()
 
     def reset(self):
-        """Time back to 0 and a new segment; the engine is reset at the next run, after
-        any `initialize()` the script makes in between."""
+        """Time back to 0 and a new segment: the runner goes back to its initial state
+        (recordings cleared, the compiled image kept); an `initialize()` the script makes
+        before the next run changes the network, which that run hands to `update`."""
         self.running = False
         self.t = 0.0
         self.t_start = 0.0
         self.segment_counter += 1
+        self._result = None
         for rec in self.recorders:
             rec._reset()
         if self.engine is not None:
-            self._reset_pending = True
+            self.engine.reset()
 
     @property
-    def spec(self):
-        return get_target(self.target)
+    def image(self):
+        """The HardwareImage the runner runs (None before the first run)."""
+        return None if self.engine is None else self.engine.image
 
     def run(self, simtime):
         self.run_until(self.t + simtime)
@@ -83,24 +88,12 @@ class State(common.control.BaseState):
             if delays:
                 self.min_delay = float(min(delays))
         if self.engine is None:
-            self.image = hw_compiler.compile(network, self.spec)
-            runner = hw_compiler.runner_for(self.image)
-            self.engine = runner(self.image, **self.target_options)
-        else:
-            if self._network is not None and network.same_as(self._network):
-                pass                        # nothing changed: the engine goes on as it is
-            elif hasattr(self.engine, "update"):
-                self.engine.update(network)
-            elif self._reset_pending:
-                self.image = hw_compiler.compile(network, self.spec)
-                self.engine = hw_compiler.runner_for(self.image)(self.image,
-                                                                 **self.target_options)
-            else:
-                raise TargetError(f"target {self.spec.name!r} cannot change the network "
-                                  "between runs; call reset() first")
-            if self._reset_pending and hasattr(self.engine, "reset"):
-                self.engine.reset()
-        self._reset_pending = False
+            image = hw_compiler.compile(network, self.spec, strict=self.strict)
+            self.engine = hw_compiler.runner_for(image)(image, **self.target_options)
+        elif not network.same_as(self._network):
+            self.engine.update(network)
+            if self.strict:
+                self.engine.image.report.check_strict()
         self._network = network
         steps = round(duration / self.dt)
         if steps > 0:
@@ -113,7 +106,7 @@ class State(common.control.BaseState):
         """The engine's Result, cached until the next run."""
         if self.engine is None:
             return None
-        if getattr(self, "_result", None) is None:
+        if self._result is None:
             self._result = self.engine.result()
         return self._result
 

@@ -1,117 +1,167 @@
-"""Run one PyNN script on several targets and measure how far each is from the first."""
+"""Run one PyNN script on several targets and measure how far each is from the first.
+
+Populations are matched by their identity in the IR (their place in the script's
+declaration order, with size and model checked), not by label, and shown under the first
+target's labels. Each run's mapping report travels with its Result.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from ..hw import compiler as hw_compiler
 from ..hw.errors import NeurocosimError
+from ..hw.ir import Network
 from ..hw.result import Result
 from ..hw.targets import get_target
 from .metrics import PopulationComparison, compare_results
-from .output import raster_png, write_result
-from .scripts import run_pynn_script
+from .scripts import ScriptError, run_pynn_script
+
+
+class CompareError(NeurocosimError):
+    """Two runs of one script that cannot be compared (different networks, nothing
+    recorded), named with both targets."""
 
 
 @dataclass
 class Comparison:
-    """Results of one script per target, and each target's distance to the first."""
+    """Results of one script per target (under the first target's labels), and each
+    target's distance to the first."""
 
     targets: list[str]
     results: dict[str, Result]
     sizes: dict[str, int]
+    tau: float = 10.0
     distances: dict[str, list[PopulationComparison]] = field(default_factory=dict)
     #: targets after the first that could not take the network, with their reason
     refused: dict[str, str] = field(default_factory=dict)
+    #: targets that ran but none of whose populations could be matched, with the reason
+    unmatched: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """Every target ran and was compared."""
+        return not self.refused and not self.unmatched
 
 
 def run_script(script: Path, target: str, argv: "list[str] | None" = None,
-               quiet: bool = True) -> tuple[Result, dict[str, int]]:
-    """Run an unchanged PyNN script on `target`; its Result and population sizes."""
+               quiet: bool = True, settings: "dict[str, Any] | None" = None,
+               strict: bool = False) -> tuple[Result, Network]:
+    """Run an unchanged PyNN script on `target`; its Result and the network it ran."""
     from ..pynn_backend.simulator import state
     get_target(target)
-    status = run_pynn_script(script, target, argv, quiet)
+    status = run_pynn_script(script, target, argv, quiet, settings, strict)
     if status != 0:
-        raise RuntimeError(f"{script} exited with status {status} on {target}")
+        raise CompareError(f"{script} exited with status {status} on {target}")
     result = state.result()
     if result is None:
-        raise RuntimeError(f"{script} ran no simulation on {target}")
-    sizes = {p.name: p.size for p in state.image.network.populations}
-    return result, sizes
+        raise CompareError(f"{script} ran no simulation on {target}")
+    return result, state.image.network
+
+
+def settings_for(target: str, settings: dict[str, Any]) -> dict[str, Any]:
+    """The settings `target` has (spec fields and runner options): `--set` applies to each
+    target that has the name."""
+    spec = get_target(target)
+    names = {f.name for f in dataclasses.fields(spec)}
+    names |= set(hw_compiler.runner_for(spec).OPTIONS) | {"device"}
+    return {k: v for k, v in settings.items() if k in names}
+
+
+def _check_settings(targets: list[str], settings: dict[str, Any]) -> None:
+    """A setting that no target has is an error naming it and the targets."""
+    used = {k for t in targets for k in settings_for(t, settings)}
+    unknown = sorted(set(settings) - used)
+    if unknown:
+        raise CompareError(f"no target of {', '.join(targets)} has the setting(s) {unknown} "
+                           "(see `neurocosim targets NAME` and each runner's options)")
 
 
 def compare_script(script: Path, targets: list[str], argv=None, tau: float = 10.0,
-                   quiet: bool = True) -> Comparison:
+                   quiet: bool = True, settings: "dict[str, Any] | None" = None,
+                   strict: bool = False) -> Comparison:
     """Run `script` on every target; distances are measured against targets[0]. A later
-    target that refuses the network (a model it lacks, a limit it breaks) is recorded in
-    `refused` with its reason, and the others are still compared."""
+    target that refuses the network (a model it lacks, a limit it breaks, an approximation
+    under `strict`) is recorded in `refused` with its reason, one whose populations cannot
+    be matched to the first's in `unmatched`, and the others are still compared."""
+    if tau <= 0:
+        raise CompareError(f"van Rossum tau = {tau} ms must be > 0")
     for t in targets:
         get_target(t)                  # an unknown name fails before anything runs
-    results, refused = {}, {}
-    results[targets[0]], sizes = run_script(script, targets[0], argv, quiet)
+    settings = settings or {}
+    _check_settings(targets, settings)
+    base_t = targets[0]
+    base, base_net = run_script(script, base_t, argv, quiet, settings_for(base_t, settings),
+                                strict)
+    sizes = {p.name: p.size for p in base_net.populations}
+    cmp = Comparison([base_t], {base_t: base}, sizes, tau)
     for t in targets[1:]:
         try:
-            results[t], _ = run_script(script, t, argv, quiet)
-        except NeurocosimError as exc:
-            refused[t] = str(exc)
-    ran = [t for t in targets if t in results]
-    cmp = Comparison(ran, results, sizes, refused=refused)
-    base = results[targets[0]]
-    for t in ran[1:]:
-        cmp.distances[t] = compare_results(base, results[t], sizes, tau)
+            res, net = run_script(script, t, argv, quiet, settings_for(t, settings), strict)
+        except ScriptError as exc:
+            if not exc.refusal:
+                raise
+            cmp.refused[t] = str(exc.error)
+            continue
+        cmp.targets.append(t)
+        try:
+            cmp.results[t] = relabel(res, identity_map(base_net, net, base_t, t))
+        except CompareError as exc:
+            cmp.results[t] = res
+            cmp.unmatched[t] = str(exc)
+            continue
+        rows = compare_results(base, cmp.results[t], sizes, tau)
+        if rows:
+            cmp.distances[t] = rows
+        elif not base.spikes:
+            cmp.unmatched[t] = (f"the script records no spikes on {base_t!r}, so no "
+                                "population can be compared")
+        else:
+            cmp.unmatched[t] = (f"none of the populations recorded on {base_t!r} "
+                                f"({', '.join(base.spikes)}) was recorded on {t!r}")
     return cmp
 
 
-def summary_lines(cmp: Comparison) -> list[str]:
-    """A terminal table: rates and distances per population, then timing side by side."""
-    base = cmp.targets[0]
-    lines = [f"{'population':<16}{'target':<12}{'rate (Hz)':>10}{'vR mean':>10}"
-             f"{'vR max':>9}{'spikes':>9}"]
-    for pop in cmp.sizes:
-        res = cmp.results[base]
-        if pop not in res.spikes:
-            continue
-        n = len(res.spikes[pop])
-        rate = 1000.0 * n / cmp.sizes[pop] / max(res.t_stop, 1e-12)
-        lines.append(f"{pop:<16}{base:<12}{rate:>10.2f}{'-':>10}{'-':>9}{n:>9}")
-        for t, rows in cmp.distances.items():
-            for r in rows:
-                if r.population == pop:
-                    lines.append(f"{'':<16}{t:<12}{r.rate_b:>10.2f}{r.van_rossum_mean:>10.3f}"
-                                 f"{r.van_rossum_max:>9.3f}{r.spikes_b:>9}")
-    timed = [t for t in cmp.targets if cmp.results[t].timing is not None]
-    if timed:
-        keys = sorted({k for t in timed for k in cmp.results[t].timing.metrics})
-        lines.append("")
-        lines.append(f"{'timing':<32}" + "".join(f"{t:>16}" for t in timed))
-        for k in keys:
-            vals = [cmp.results[t].timing.metrics.get(k) for t in timed]
-            lines.append(f"{k:<32}" + "".join(f"{v:>16.6g}" if v is not None else f"{'-':>16}"
-                                              for v in vals))
-    if cmp.refused:
-        lines.append("")
-        lines += [f"{t}: refused the network: {why}" for t, why in cmp.refused.items()]
-    return lines
+@dataclass
+class Identity:
+    """Names in one run -> names in the first run, of the same populations and
+    projections (matched by declaration order)."""
+
+    populations: dict[str, str]
+    projections: dict[str, str]
 
 
-def write_comparison(cmp: Comparison, outdir: Path, title: str = "") -> list[Path]:
-    """Each target's result files, the overlaid raster and the distance table (CSV)."""
-    outdir.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for t, res in cmp.results.items():
-        paths += write_result(res, outdir / t, title=f"{title} on {t}")
-    paths.append(raster_png([cmp.results[t] for t in cmp.targets], outdir / "raster_overlay.png",
-                            title=title))
-    table = outdir / "distances.csv"
-    with table.open("w") as f:
-        f.write("target,population,rate_reference_hz,rate_target_hz,van_rossum_mean,"
-                "van_rossum_max,spikes_reference,spikes_target\n")
-        for t, rows in cmp.distances.items():
-            for r in rows:
-                f.write(f"{t},{r.population},{r.rate_a:.6g},{r.rate_b:.6g},"
-                        f"{r.van_rossum_mean:.6g},{r.van_rossum_max:.6g},{r.spikes_a},"
-                        f"{r.spikes_b}\n")
-    paths.append(table)
-    (outdir / "summary.txt").write_text("\n".join(summary_lines(cmp)) + "\n")
-    paths.append(outdir / "summary.txt")
-    return paths
+def identity_map(base: Network, other: Network, base_t: str, t: str) -> Identity:
+    """Match `other`'s populations and projections to `base`'s by declaration order; a
+    count, size, model or connection that differs is an error naming it and both targets."""
+    def match(kind: str, xs: list, ys: list, key) -> dict[str, str]:
+        if len(xs) != len(ys):
+            raise CompareError(f"the script built {len(xs)} {kind}s on {base_t!r} but "
+                               f"{len(ys)} on {t!r}")
+        for i, (x, y) in enumerate(zip(xs, ys)):
+            if key(x) != key(y):
+                raise CompareError(f"{kind} {i} is {x.name!r} {key(x)} on {base_t!r} but "
+                                   f"{y.name!r} {key(y)} on {t!r}")
+        return {y.name: x.name for x, y in zip(xs, ys)}
+
+    pops = match("population", base.populations, other.populations,
+                 lambda p: (p.size, p.model))
+    prjs = match("projection", base.projections, other.projections,
+                 lambda p: (p.size, p.receptor))
+    for x, y in zip(base.projections, other.projections):
+        if (pops[y.pre], pops[y.post]) != (x.pre, x.post):
+            raise CompareError(f"projection {x.name!r} connects {x.pre!r} -> {x.post!r} on "
+                               f"{base_t!r} but {pops[y.pre]!r} -> {pops[y.post]!r} on {t!r}")
+    return Identity(pops, prjs)
+
+
+def relabel(result: Result, names: Identity) -> Result:
+    """`result` with its populations and projections under the first run's names."""
+    pops = names.populations
+    return dataclasses.replace(
+        result, spikes={pops[p]: s for p, s in result.spikes.items()},
+        signals={pops[p]: s for p, s in result.signals.items()},
+        weights={names.projections[k]: w for k, w in result.weights.items()})

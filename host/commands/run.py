@@ -1,4 +1,5 @@
-"""`neurocosim run SCRIPT [--target T] [args]`: run an unchanged PyNN script on a target."""
+"""`neurocosim run SCRIPT [--target T] [--set K=V ...] [--port P] [--strict] [args]`:
+run an unchanged PyNN script on a target, print its mapping report, write the result."""
 
 from __future__ import annotations
 
@@ -8,17 +9,20 @@ from pathlib import Path
 from ...hw.errors import TargetError
 from ...hw.targets import get_target
 from ...sim.scripts import run_pynn_script
+from .script_options import add_script_options, settings_of
 
 
 def register(sub) -> None:
     p = sub.add_parser("run", help="run a PyNN script on a target",
                        description="Runs SCRIPT as `python SCRIPT args...` with PyNN's "
                                    "neurocosim backend on TARGET (overriding the script's "
-                                   "own setup(target=...)).")
+                                   "own setup(target=...)), with the --set settings over "
+                                   "the script's own.")
     p.add_argument("script", type=Path)
     p.add_argument("--target", default=None, help="target name (see `neurocosim targets`)")
     p.add_argument("--out", type=Path, default=None,
                    help="folder for the result files (default results/SCRIPT-TARGET)")
+    add_script_options(p)
     p.set_defaults(func=main, accepts_extra=True)
 
 
@@ -27,7 +31,9 @@ def main(args: argparse.Namespace) -> int:
         raise TargetError(f"script {args.script} not found")
     if args.target:
         get_target(args.target)  # unknown target: clear error before the script starts
-    status = run_pynn_script(args.script, args.target, args.extra)
+    settings = settings_of(args)
+    status = run_pynn_script(args.script, args.target, args.extra, settings=settings,
+                             strict=args.strict)
     if status != 0:
         return status
     from ...pynn_backend.simulator import state
@@ -35,13 +41,15 @@ def main(args: argparse.Namespace) -> int:
     if result is None:
         print("neurocosim: the script ran no simulation; no result files written")
         return 0
+    from ...sim.output import mapping_lines, timing_lines, write_result
     out = args.out or Path("results") / f"{args.script.stem}-{result.target}"
-    from ...sim.output import write_result
-    paths = write_result(result, out, title=f"{args.script.name} on {result.target}")
+    sizes = {p.name: p.size for p in state.image.network.populations}
+    paths = write_result(result, out, title=f"{args.script.name} on {result.target}",
+                         sizes=sizes)
     n = sum(len(s) for s in result.spikes.values())
     print(f"neurocosim: {result.target}, {result.t_stop:g} ms, {n} spikes; "
           f"wrote {', '.join(str(p) for p in paths)}")
+    print("\n".join(mapping_lines(result)))
     if result.timing is not None:
-        for key, value in result.timing.metrics.items():
-            print(f"    {key:<32} {value:.6g}")
+        print("\n".join(timing_lines(result)))
     return 0
