@@ -118,8 +118,8 @@ def evaluate_point(task: SweepTask, network: Network, reference: "Result | None"
         result = hw_compiler.run(image, task.duration, **task.run_options)
         row["n_cores"] = len(image.cores)
         row["spikes_total"] = int(sum(len(s) for s in result.spikes.values()))
-        for k, v in image.quantization.items():
-            row[f"quant_{k}"] = float(v)
+        for k, v in image.report.worst().items():
+            row[f"quant_{k}_max_rel_error"] = float(v)
         timing = _timing_columns(result)
         if task.metrics:
             missing = [m for m in task.metrics if m not in timing]
