@@ -259,13 +259,6 @@ def test_bad_recordings_and_updates_are_errors():
         eng.update(bigger)
 
 
-def test_two_spikes_in_one_step_are_an_error():
-    net = _chain()
-    net.stimuli[0] = ir.SpikeArray("src", ir.SpikeTrains.from_lists([[1.0, 1.04]]))
-    with pytest.raises(NetworkError, match="same timestep"):
-        Engine(net)
-
-
 def test_poisson_source_rate_and_reproducibility():
     pops = [ir.Population("p", 50, "SpikeSourcePoisson",
                           dict(rate=100.0, start=100.0, duration=500.0))]

@@ -1,7 +1,8 @@
 """Reference engine vs its pure-Python oracle on generated networks, model by model.
 
-Each example is a small random network (one model, spike-array and Poisson inputs,
-recurrent connections, optional plasticity and current sources); the Numba engine and the
+Each example is a small random network (one model, spike-array inputs with repeated
+spikes and Poisson inputs, recurrent connections, optional plasticity and current
+sources), run by both on the one stimulus (hw.stimulus); the Numba engine and the
 per-step oracle must give the same spikes and the same v traces (to 1e-9) and weights.
 """
 
@@ -70,6 +71,9 @@ def random_network(seed: int, model: str, *, plasticity: str | None = None,
               for _ in range(n_src)]
     if rng.random() < 0.5:
         trains[0] = np.concatenate([[0.0], trains[0][trains[0] > 0]])  # a spike at t = 0
+    if rng.random() < 0.5:   # two spikes of one neuron in one step (at t = 0 too)
+        trains[-1] = np.concatenate([trains[-1], trains[-1][:2] + 0.04])
+        trains[0] = np.concatenate([trains[0], trains[0][:1][trains[0][:1] == 0.0]])
     stimuli: list = [ir.SpikeArray("arr", ir.SpikeTrains.from_lists(trains)),
                      ir.PoissonSource("poi", seed=int(rng.integers(1 << 30)))]
     prjs = []

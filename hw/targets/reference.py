@@ -15,7 +15,7 @@ class ReferenceSpec(TargetSpec):
     name: str = "reference"
     description: str = "float64 reference engine (Numba), any timestep, every IR model"
     runner: str = "neurocosim.sim.reference:Engine"
-    compiler: str = "neurocosim.hw.compiler:compile_identity"
+    compiler: str = "neurocosim.hw.compile_reference:compile_reference"
     models: tuple[str, ...] = tuple(NEURON_MODELS)
     timestep: float | None = None
     plasticity: tuple[str, ...] = PLASTICITY_RULES

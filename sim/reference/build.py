@@ -12,11 +12,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ...hw.compile_reference import delay_steps
 from ...hw.errors import NetworkError
-from ...hw.ir import CurrentSource, Network, PoissonSource, SpikeArray
-from ...hw.rng import poisson_neuron_seeds, poisson_steps
+from ...hw.ir import CurrentSource, Network, is_source
 from . import layout as L
-
 
 
 def steps_of(value: float, dt: float, what: str) -> int:
@@ -85,7 +84,7 @@ def hh_rates(v, v_offset):
 
 @dataclass
 class Neurons:
-    """Per-neuron arrays: population ranges, parameters, initial state, spike sources."""
+    """Per-neuron arrays: population ranges, parameters, initial state."""
 
     n: int
     offsets: dict[str, int]
@@ -95,9 +94,6 @@ class Neurons:
     Q: np.ndarray
     ref_steps: np.ndarray
     S0: np.ndarray
-    ssa_ptr: np.ndarray
-    ssa_stamp: np.ndarray
-    pois_seed: np.ndarray
     #: per population: every parameter (and refractory count) equal across its neurons
     pop_homogeneous: np.ndarray
 
@@ -141,31 +137,28 @@ class RecordingPlan:
 
 
 def build_neurons(net: Network, dt: float) -> Neurons:
-    """Parameter matrix (PyNN parameters + derived propagators), initial state, sources."""
+    """Parameter matrix (PyNN parameters + derived propagators) and initial state."""
     offsets = net.offsets()
     n = net.size
     Q = np.zeros((L.N_PARAM, n))
     S0 = np.zeros((L.N_STATE, n))
     ref_steps = np.zeros(n, dtype=np.int64)
-    pois_seed = np.zeros(n, dtype=np.uint64)
-    stamp_parts: list[tuple[int, np.ndarray, np.ndarray]] = []
-    counts = np.zeros(n, dtype=np.int64)      # spike-array stamps per neuron
-    arrays = {st.population: st for st in net.stimuli if isinstance(st, SpikeArray)}
-    poisson = {st.population: st for st in net.stimuli if isinstance(st, PoissonSource)}
     pop_lo, pop_hi, pop_model = [], [], []
     for pop in net.populations:
         lo, hi = offsets[pop.name], offsets[pop.name] + pop.size
         code = L.MODEL_CODES[pop.model]
         pop_lo.append(lo), pop_hi.append(hi), pop_model.append(code)
         cols = slice(lo, hi)
-        for name, values in pop.params.items():
-            if name != "tau_refrac":
-                Q[L.PARAM_ROWS.index(name), cols] = values
         unknown = set(pop.initial) - set(L.INITIAL_NAMES[pop.model])
         if unknown:
             raise NetworkError(f"population {pop.name!r}: model {pop.model} has no state "
                                f"variable(s) {sorted(unknown)} to initialise; it has "
                                f"{list(L.INITIAL_NAMES[pop.model])}")
+        if is_source(pop.model):      # its spikes are the stimulus the runner hands in
+            continue
+        for name, values in pop.params.items():
+            if name != "tau_refrac":
+                Q[L.PARAM_ROWS.index(name), cols] = values
         p = pop.params
         if code in (L.CURR_EXP, L.CURR_ALPHA, L.CURR_DELTA, L.COND_EXP, L.COND_ALPHA,
                     L.EIF_ALPHA, L.EIF_EXP):
@@ -202,47 +195,11 @@ def build_neurons(net: Network, dt: float) -> Neurons:
                                      ("n", L.GN, (an, bn))):
                 if var not in pop.initial:
                     S0[row, cols] = a / (a + b)
-        if code == L.SOURCE_POISSON:
-            Q[L.P_SPIKE, cols], Q[L.FIRST_STAMP, cols], Q[L.LAST_STAMP, cols] = \
-                poisson_steps(p, dt)
-            src = poisson.get(pop.name)
-            src_seed = 0 if src is None else int(src.seed)
-            pois_seed[cols] = poisson_neuron_seeds(net.seed, src_seed, pop.size)
-        if code == L.SOURCE_ARRAY and pop.name in arrays:
-            tr = arrays[pop.name].trains
-            owner = np.repeat(np.arange(pop.size), np.diff(tr.offsets))
-            if tr.times.size and tr.times.min() < 0:
-                k = int(np.argmin(tr.times))
-                raise NetworkError(f"spike array {pop.name!r}: neuron {owner[k]} has spike "
-                                   f"time {tr.times[k]} ms < 0")
-            stamps = np.rint(tr.times / dt).astype(np.int64)
-            same = np.flatnonzero((np.diff(stamps) == 0) & (np.diff(owner) == 0))
-            if same.size:
-                k = same[0]
-                raise NetworkError(f"spike array {pop.name!r}: spike times {tr.times[k]} and "
-                                   f"{tr.times[k + 1]} ms of neuron {owner[k]} fall in the "
-                                   f"same timestep of {dt} ms")
-            stamp_parts.append((lo, owner, stamps))
-            counts[lo:hi] = np.bincount(owner, minlength=pop.size)
-    ssa_ptr = np.zeros(n + 1, dtype=np.int64)
-    ssa_ptr[1:] = np.cumsum(counts)
-    ssa_stamp = np.zeros(int(ssa_ptr[-1]), dtype=np.int64)
-    for lo, owner, stamps in stamp_parts:
-        ssa_stamp[ssa_ptr[lo]:ssa_ptr[lo] + len(stamps)] = stamps
     homogeneous = np.array([bool(np.all(Q[:, lo:hi] == Q[:, lo:lo + 1]))
                             and bool(np.all(ref_steps[lo:hi] == ref_steps[lo]))
                             for lo, hi in zip(pop_lo, pop_hi)], dtype=np.bool_)
     return Neurons(n, offsets, np.array(pop_lo, np.int64), np.array(pop_hi, np.int64),
-                   np.array(pop_model, np.int64), Q, ref_steps, S0, ssa_ptr, ssa_stamp,
-                   pois_seed, homogeneous)
-
-
-def delay_steps(name: str, delay: np.ndarray, dt: float) -> np.ndarray:
-    """Delays (ms) rounded to the nearest whole step; a delay under one step is an error."""
-    if delay.size and delay.min() < dt * (1 - 1e-9):
-        raise NetworkError(f"projection {name!r}: delay {delay.min()} ms is shorter than "
-                           f"the timestep {dt} ms (the minimum delay is one timestep)")
-    return np.maximum(np.rint(delay / dt), 1).astype(np.int64)
+                   np.array(pop_model, np.int64), Q, ref_steps, S0, homogeneous)
 
 
 def _ptr(keys: np.ndarray, n: int) -> np.ndarray:
@@ -328,7 +285,8 @@ def initial_plastic_state(syn: Synapses) -> np.ndarray:
 
 
 def build_recordings(net: Network, dt: float) -> RecordingPlan:
-    """Sampled variables (state row, interval in steps, neurons) and spike-record flags."""
+    """Sampled variables (state row, interval in steps, neurons) and the integrating
+    neurons whose spikes are recorded."""
     offsets = net.offsets()
     flags = np.zeros(net.size, dtype=np.bool_)
     keys, rows, every, idx, local, units = [], [], [], [], [], []
@@ -336,7 +294,8 @@ def build_recordings(net: Network, dt: float) -> RecordingPlan:
         pop = net.population(rec.population)
         off = offsets[pop.name]
         if rec.variable == "spikes":
-            flags[off + rec.indices] = True
+            if not is_source(pop.model):   # a source's spikes are the stimulus (hw.runner)
+                flags[off + rec.indices] = True
             continue
         table = L.RECORDABLE[pop.model]
         if rec.variable not in table:

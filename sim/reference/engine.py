@@ -1,14 +1,18 @@
 """The reference engine: the float IR run as written, every model, at any timestep.
 
-`Engine(image)` builds flat arrays from `image.network`; `run(duration)` advances the whole
-network inside one Numba call; `update(network)` adopts a changed network between runs
-while keeping time, state, spikes in flight and plastic state; `reset()` goes back to t = 0.
+A `hw.runner.Runner` (target "reference"): `run(duration)` is the base's, which hands each
+window of the one stimulus to `_advance`, where the whole network advances inside Numba
+calls; `update(network)` adopts a changed network between runs while keeping time, state,
+spikes in flight and plastic state; `reset()` goes back to t = 0.
 
 Conventions (documented once, here):
 - a step k runs from k*dt to (k+1)*dt; a spike in it is stamped (k+1)*dt, as NEST does;
 - a spike stamped ts with delay d changes the target's synaptic state at ts + d; delays are
-  rounded to the nearest whole step, and a delay under one step is an error;
-- spike-array times are rounded to the nearest step; a spike at t acts at t + delay;
+  rounded to the nearest whole step (named in the mapping report), and a delay under one
+  step is an error;
+- input spikes are the one stimulus (`hw.stimulus`): spike-array times rounded to the
+  nearest step, Poisson spikes from SplitMix64 over (seed, step); a spike at t acts at
+  t + delay; two spikes of one source neuron in one step are delivered twice, as NEST does;
 - a current source's value at k*dt acts during step k (`CurrentSource.waveform`);
 - STDP pairs a pre spike at its arrival at the synapse (stamp + delay, all delay axonal, as
   pyNN.brian2 and Brian2's own STDP examples do) with post spikes at their stamps;
@@ -22,10 +26,7 @@ Conventions (documented once, here):
 - Izhikevich is forward Euler at dt as NEST's izhikevich (i_offset in nA acts as pA on
   the mV/ms scale, as PyNN defines it), spike at v >= 30 mV;
 - HH_cond_exp spikes when v > v_offset + 30 mV and falling, then 2 ms without spikes
-  (NEST hh_cond_exp_traub); it has no reset;
-- SpikeSourcePoisson emits at most one spike per step, with probability
-  1 - exp(-rate * dt) in (start, start + duration], from a hash of (seed, neuron, step),
-  so run(a); run(b) draws what run(a + b) draws.
+  (NEST hh_cond_exp_traub); it has no reset.
 """
 
 from __future__ import annotations
@@ -34,13 +35,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ...hw.errors import NetworkError, TargetError
+from ...hw.compiler import compile as hw_compile
+from ...hw.errors import NetworkError
 from ...hw.image import HardwareImage
 from ...hw.ir import Network
-from ...hw.result import Result, Signal, Spikes
+from ...hw.result import Signal
+from ...hw.runner import Recorded, Runner
+from ...hw.stimulus import InputSpikes, Stimulus
 from . import build as B
 from . import kernels
-from ...hw.runner import whole_steps
 
 #: Steps per kernel call when current sources need a waveform table (bounds its memory).
 _CHUNK_WITH_CURRENTS = 1 << 16
@@ -54,61 +57,45 @@ class _Trace:
     chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)
 
 
-class Engine:
+class Engine(Runner):
     """Runner of the `reference` target (see the module docstring for its conventions)."""
 
     target = "reference"
 
     def __init__(self, image: "HardwareImage | Network", **options) -> None:
-        if options:
-            raise TargetError(f"the reference engine takes no options, got {sorted(options)}")
-        network = image.network if isinstance(image, HardwareImage) else image
-        network.validate()
-        self.dt = float(network.timestep)
-        self._k = 0
-        self._started = False
-        self._adopt(network)
+        super().__init__(image, **options)
+        self._adopt(self.network)
         self._reset_state()
-        self._weights_given = {pr.name: pr.weight.copy() for pr in network.projections}
+        self._weights_given = {pr.name: pr.weight.copy() for pr in self.network.projections}
 
-    # --- public API ---------------------------------------------------------------------------
-    @property
-    def t(self) -> float:
-        return self._k * self.dt
-
-    def run(self, duration_ms: float) -> None:
-        """Advance by `duration_ms`, which must be a whole number of timesteps."""
-        steps = whole_steps(duration_ms, self.dt, "reference")
-        k_end = self._k + steps
-        chunk = _CHUNK_WITH_CURRENTS if self._currents.sources else max(steps, 1)
-        while True:
-            k1 = min(k_end, self._k + chunk)
-            self._run_chunk(k1)
-            if self._k >= k_end:
-                break
+    # --- the runner contract ------------------------------------------------------------------
+    def _advance(self, k0: int, k1: int, inputs: InputSpikes) -> None:
+        """Run steps k0 .. k1-1 (in chunks when current sources need waveform tables),
+        delivering `inputs` from a per-neuron CSR with one cursor per source neuron."""
+        n = self._neurons.n
+        in_ptr, in_stamp = inputs.per_neuron(n)
+        in_pos = in_ptr[:-1].copy()
+        repeats = int(np.count_nonzero((np.diff(inputs.stamp) == 0)
+                                       & (np.diff(inputs.neuron) == 0)))
+        spiked = np.empty(n + repeats, dtype=np.int64)   # a step's spikes, repeats included
+        chunk = _CHUNK_WITH_CURRENTS if self._currents.sources else k1 - k0
+        for c0 in range(k0, k1, chunk):
+            self._run_chunk(c0, min(k1, c0 + chunk), in_ptr, in_stamp, in_pos, spiked)
         if len(self._spk_ids) > 1:       # one array each, so later runs do not pay per chunk
             self._spk_ids = [np.concatenate(self._spk_ids)]
             self._spk_stamps = [np.concatenate(self._spk_stamps)]
 
-    def result(self) -> Result:
-        """Recorded spikes and signals since construction (or reset), and current weights."""
-        res = Result(target=self.target, t_stop=self.t, timestep=self.dt,
-                     info={"steps": self._k})
+    def _collect(self) -> Recorded:
+        """Spikes of the recorded integrating neurons, sampled signals, current weights."""
         ids = np.concatenate(self._spk_ids) if self._spk_ids else np.zeros(0, np.int64)
         stamps = np.concatenate(self._spk_stamps) if self._spk_stamps else np.zeros(0, np.int64)
-        for pop in self.network.populations:
-            lo = self._neurons.offsets[pop.name]
-            recorded = pop.name in self._spike_pops
-            sel = (ids >= lo) & (ids < lo + pop.size)
-            if recorded or sel.any():
-                order = np.argsort(stamps[sel], kind="stable")
-                res.spikes[pop.name] = Spikes(ids[sel][order] - lo,
-                                              _ms(stamps[sel][order], self.dt))
-        for (pop, var), trace in self._traces.items():
-            res.signals.setdefault(pop, {})[var] = _merge(trace)
-        for pr in self.network.projections:
-            res.weights[pr.name] = self.weights(pr.name)
-        return res
+        return Recorded(neuron=ids, stamp=stamps,
+                        signals={key: _merge(tr) for key, tr in self._traces.items()},
+                        weights={pr.name: self.weights(pr.name)
+                                 for pr in self.network.projections})
+
+    def _reset(self) -> None:
+        self._reset_state()
 
     def weights(self, proj_name: str) -> np.ndarray:
         """Current weights of a projection, in the IR order of its synapses."""
@@ -128,102 +115,119 @@ class Engine:
         return self._S[table[variable][0], lo:lo + pop.size].copy()
 
     def update(self, network: Network) -> None:
-        """Adopt a changed network, keeping t, state, spikes in flight and plastic state."""
-        network.validate()
+        """Adopt a changed network, keeping t, state, spikes in flight, plastic state and
+        what was recorded (the base could only recompile at t = 0)."""
+        self._check_update(network)
+        image = hw_compile(network, self.spec)   # validated, capabilities, mapping report
+        prev = _Previous(self.network, self._neurons, self._syn, self._S, self._until,
+                         self._buf, self._hist, self._hist_n, self._pl_state, self._traces,
+                         self._rec_next_by_key, InputSpikes.concat(self._inputs))
+        self.image = image
+        self._adopt(network)
+        self.stimulus = Stimulus(network, self.dt)
+        remap = np.full(prev.neurons.n, -1, dtype=np.int64)
+        for pop in network.populations:
+            if pop.name in prev.neurons.offsets:
+                a, b = prev.neurons.offsets[pop.name], self._neurons.offsets[pop.name]
+                remap[a:a + pop.size] = np.arange(b, b + pop.size)
+        self._carry_state(prev, remap)
+        self._carry_in_flight(prev, remap)
+        self._carry_plastic(prev)
+        self._carry_recordings(prev, remap)
+        self._list_refractory()
+
+    # --- internals ------------------------------------------------------------------------------
+    def _check_update(self, network: Network) -> None:
+        """Refuse a changed timestep or a population or projection that changed size."""
         if abs(network.timestep - self.dt) > 1e-12 * self.dt:
             raise NetworkError(f"update: timestep {network.timestep} ms differs from the "
                                f"engine's {self.dt} ms")
-        old_net, old_n, old_syn = self.network, self._neurons, self._syn
+        old = {pop.name: pop.size for pop in self.network.populations}
         for pop in network.populations:
-            if pop.name in old_n.offsets and old_net.population(pop.name).size != pop.size:
+            if pop.name in old and old[pop.name] != pop.size:
                 raise NetworkError(f"update: population {pop.name!r} changed size from "
-                                   f"{old_net.population(pop.name).size} to {pop.size}")
-        old_prj = {pr.name: pr for pr in old_net.projections}
+                                   f"{old[pop.name]} to {pop.size}")
+        old = {pr.name: pr.size for pr in self.network.projections}
         for pr in network.projections:
-            if pr.name in old_prj and old_prj[pr.name].size != pr.size:
+            if pr.name in old and old[pr.name] != pr.size:
                 raise NetworkError(f"update: projection {pr.name!r} changed size from "
-                                   f"{old_prj[pr.name].size} to {pr.size}")
-        S, until, buf, hist, hist_n = self._S, self._until, self._buf, self._hist, self._hist_n
-        pl_state, traces, rec_next = self._pl_state, self._traces, self._rec_next_by_key
-        self._adopt(network)
-        new_n, new_syn = self._neurons, self._syn
-        # neuron state of populations that already existed
-        remap = np.full(old_n.n, -1, dtype=np.int64)
-        self._S = new_n.S0.copy()
-        self._until = np.zeros(new_n.n)
-        for pop in network.populations:
-            if pop.name in old_n.offsets:
-                a, b, m = old_n.offsets[pop.name], new_n.offsets[pop.name], pop.size
-                self._S[:, b:b + m] = S[:, a:a + m]
-                self._until[b:b + m] = until[a:a + m]
-                remap[a:a + m] = np.arange(b, b + m)
-        # spikes recorded so far follow their neurons into the new index space
-        for c, ids in enumerate(self._spk_ids):
-            kept = remap[ids] >= 0
-            self._spk_ids[c] = remap[ids][kept]
-            self._spk_stamps[c] = self._spk_stamps[c][kept]
-        # input in flight (static delay buffer) and pre spikes in flight (plastic history)
-        n_slots = max(new_syn.n_slots, old_syn.n_slots)
-        self._buf = np.zeros(n_slots * 2 * new_n.n)
-        ob = buf.reshape(old_syn.n_slots, 2, old_n.n)
-        nb = self._buf.reshape(n_slots, 2, new_n.n)
+                                   f"{old[pr.name]} to {pr.size}")
+
+    def _carry_state(self, prev: "_Previous", remap: np.ndarray) -> None:
+        """Neuron state and refractory ends of the neurons that already existed."""
+        keep = remap >= 0
+        self._S = self._neurons.S0.copy()
+        self._S[:, remap[keep]] = prev.S[:, keep]
+        self._until = np.zeros(self._neurons.n)
+        self._until[remap[keep]] = prev.until[keep]
+
+    def _carry_in_flight(self, prev: "_Previous", remap: np.ndarray) -> None:
+        """Input in flight (static delay ring) and pre spikes in flight (plastic history)."""
+        n, syn, old_syn = self._neurons.n, self._syn, prev.syn
+        n_slots = max(syn.n_slots, old_syn.n_slots)
+        self._buf = np.zeros(n_slots * 2 * n)
+        ob = prev.buf.reshape(old_syn.n_slots, 2, prev.neurons.n)
+        nb = self._buf.reshape(n_slots, 2, n)
         keep = remap >= 0
         for a in range(self._k, self._k + old_syn.n_slots):
             nb[a % n_slots][:, remap[keep]] = ob[a % old_syn.n_slots][:, keep]
-        new_syn.n_slots = n_slots
-        n_hist = max(new_syn.n_hist, old_syn.n_hist)
-        self._hist = _history(n_hist, new_syn)
+        syn.n_slots = n_slots
+        n_hist = max(syn.n_hist, old_syn.n_hist)
+        self._hist = _history(n_hist, syn)
         self._hist_n = np.zeros(n_hist, dtype=np.int64)
         for e in range(max(self._k - old_syn.n_hist + 1, -1), self._k):
-            ids = remap[hist[e % old_syn.n_hist, :hist_n[e % old_syn.n_hist]]]
+            row = e % old_syn.n_hist
+            ids = remap[prev.hist[row, :prev.hist_n[row]]]
             ids = ids[ids >= 0]
-            ids = ids[new_syn.plastic_out[ids]]     # others have no plastic synapse now
+            ids = ids[syn.plastic_out[ids]]     # others have no plastic synapse now
             self._hist[e % n_hist, :len(ids)] = ids
             self._hist_n[e % n_hist] = len(ids)
-        new_syn.n_hist = n_hist
-        # plastic state and weights: kept unless the network now gives a different weight
-        self._pl_state = B.initial_plastic_state(new_syn)
-        for pr in network.projections:
-            plastic, pos = new_syn.where[pr.name]
+        syn.n_hist = n_hist
+
+    def _carry_plastic(self, prev: "_Previous") -> None:
+        """Weights and plastic state: kept unless the network now gives another weight."""
+        syn, old_syn = self._syn, prev.syn
+        self._pl_state = B.initial_plastic_state(syn)
+        for pr in self.network.projections:
             if pr.name not in old_syn.where:
                 continue
+            plastic, pos = syn.where[pr.name]
             was_plastic, old_pos = old_syn.where[pr.name]
             given = self._weights_given.get(pr.name)
             old_w = (old_syn.pl_w if was_plastic else old_syn.st_w)[old_pos]
             changed = pr.weight != given if given is not None else np.ones(pr.size, bool)
-            w = np.where(changed, pr.weight, old_w)
-            (new_syn.pl_w if plastic else new_syn.st_w)[pos] = w
+            (syn.pl_w if plastic else syn.st_w)[pos] = np.where(changed, pr.weight, old_w)
             if plastic and was_plastic:
-                self._pl_state[:, pos] = pl_state[:, old_pos]
-        self._weights_given = {pr.name: pr.weight.copy() for pr in network.projections}
-        # recordings: same (population, variable, neurons, interval) continue; others start
-        self._traces = {key: traces[key] if key in traces else _Trace(units)
-                        for key, units in zip(self._rec.keys, self._rec.units)}
-        self._traces.update({k: v for k, v in traces.items() if k not in self._traces})
+                self._pl_state[:, pos] = prev.pl_state[:, old_pos]
+        self._weights_given = {pr.name: pr.weight.copy() for pr in self.network.projections}
+
+    def _carry_recordings(self, prev: "_Previous", remap: np.ndarray) -> None:
+        """Spikes so far follow their neurons into the new index space; a recording of the
+        same (population, variable, neurons, interval) continues, others start now."""
+        for c, ids in enumerate(self._spk_ids):
+            kept = remap[ids] >= 0
+            self._spk_ids[c] = remap[ids][kept]
+            self._spk_stamps[c] = self._spk_stamps[c][kept]
+        self._plan_recording()                    # the base's plan, for the new network
+        src = remap[prev.inputs.neuron] if len(prev.inputs) else prev.inputs.neuron
+        kept = src >= 0
+        self._inputs = [InputSpikes(src[kept], prev.inputs.stamp[kept])]
+        rec = self._rec
+        self._traces = {key: prev.traces.get(key, _Trace(units))
+                        for key, units in zip(rec.keys, rec.units)}
         self._rec_next = np.array([
-            rec_next.get((key, tuple(self._rec.local[r]), int(self._rec.every[r])),
-                         -(-self._k // int(self._rec.every[r])) * int(self._rec.every[r]))
-            for r, key in enumerate(self._rec.keys)], dtype=np.int64)
-        self._ssa_pos = self._ssa_cursor()
-        self._list_refractory()
+            prev.rec_next.get((key, tuple(rec.local[r]), int(rec.every[r])),
+                              -(-self._k // int(rec.every[r])) * int(rec.every[r]))
+            for r, key in enumerate(rec.keys)], dtype=np.int64)
 
-    def reset(self) -> None:
-        """Back to t = 0 and initial state; recordings cleared; current weights kept."""
-        self._k = 0
-        self._started = False
-        self._reset_state()
-
-    # --- internals ------------------------------------------------------------------------------
     def _adopt(self, network: Network) -> None:
-        """Build every table of `network` (parameters, synapses, stimuli, recordings)."""
+        """Build every table of `network` (parameters, synapses, recordings, currents)."""
         self.network = network
         self._neurons = B.build_neurons(network, self.dt)
         self._syn = B.build_synapses(network, self.dt)
         self._rec = B.build_recordings(network, self.dt)
         self._currents = B.build_currents(network)
-        self._spike_pops = {r.population for r in network.recordings if r.variable == "spikes"}
         self._istim = np.zeros(self._neurons.n)
-        self._spiked = np.zeros(self._neurons.n, dtype=np.int64)
 
     def _reset_state(self) -> None:
         nrn, syn = self._neurons, self._syn
@@ -238,7 +242,6 @@ class Engine:
         self._rec_next = np.zeros(len(self._rec.keys), dtype=np.int64)
         self._spk_ids: list[np.ndarray] = []
         self._spk_stamps: list[np.ndarray] = []
-        self._ssa_pos = self._ssa_cursor()
         self._list_refractory()
 
     @property
@@ -260,18 +263,10 @@ class Engine:
                 self._refr_val[lo:lo + len(ids)] = self._S[B.L.V, ids]
                 self._refr_n[p] = len(ids)
 
-    def _ssa_cursor(self) -> np.ndarray:
-        """Per neuron, the first spike-array stamp not yet emitted."""
-        nrn = self._neurons
-        first = self._k + 1 if self._started else 0
-        before = np.zeros(len(nrn.ssa_stamp) + 1, dtype=np.int64)
-        np.cumsum(nrn.ssa_stamp < first, out=before[1:])
-        lo, hi = nrn.ssa_ptr[:-1], nrn.ssa_ptr[1:]
-        return lo + before[hi] - before[lo]
-
-    def _run_chunk(self, k1: int) -> None:
-        """Run steps self._k .. k1-1 in one kernel call (more only if spikes overflow)."""
-        k0, rec, syn, nrn = self._k, self._rec, self._syn, self._neurons
+    def _run_chunk(self, k0: int, k1: int, in_ptr: np.ndarray, in_stamp: np.ndarray,
+                   in_pos: np.ndarray, spiked: np.ndarray) -> None:
+        """Run steps k0 .. k1-1 in one kernel call (more only if spikes overflow)."""
+        rec, syn, nrn = self._rec, self._syn, self._neurons
         every = rec.every
         width = np.diff(rec.ptr)
         counts = np.where(self._rec_next <= k1,
@@ -284,17 +279,16 @@ class Engine:
         waves = self._currents.waves(k0, k1 - k0, self.dt)
         n_rec_spk = int(rec.spike_flags.sum())
         cap = max(1024, 4 * n_rec_spk)
-        spk_id = np.empty(cap, dtype=np.int64)
-        spk_stamp = np.empty(cap, dtype=np.int64)
-        emit_zero = not self._started
         k = k0
         while True:
+            spk_id = np.empty(cap, dtype=np.int64)
+            spk_stamp = np.empty(cap, dtype=np.int64)
             spk_n = np.zeros(1, dtype=np.int64)
             k = kernels.run_steps(
-                k, k1, self.dt, emit_zero,
+                k, k1, self.dt, k == 0,
                 nrn.pop_lo, nrn.pop_hi, nrn.pop_model, nrn.pop_homogeneous, self._S, nrn.Q,
-                nrn.ref_steps,
-                self._until, self._refr, self._refr_val, self._refr_n, nrn.ssa_ptr, nrn.ssa_stamp, self._ssa_pos, nrn.pois_seed,
+                nrn.ref_steps, self._until, self._refr, self._refr_val, self._refr_n,
+                in_ptr, in_stamp, in_pos,
                 self._currents.ptr, self._currents.idx, self._currents.uniq, waves, k0,
                 self._istim,
                 syn.st_ptr, syn.st_off, syn.st_w, self._buf, syn.n_slots,
@@ -302,24 +296,36 @@ class Engine:
                 self._pl_state, syn.pl_in_ptr, syn.pl_in_syn, syn.plastic_out, self._hist,
                 self._hist_n, syn.n_hist,
                 rec.rows, rec.every, self._rec_next, rec.ptr, rec.idx, rec_out, rec_off,
-                rec_count, rec.spike_flags, n_rec_spk, spk_id, spk_stamp, spk_n,
-                self._spiked)
-            emit_zero = False
-            self._started = True
+                rec_count, rec.spike_flags, n_rec_spk, spk_id, spk_stamp, spk_n, spiked)
             self._spk_ids.append(spk_id[:spk_n[0]].copy())
             self._spk_stamps.append(spk_stamp[:spk_n[0]].copy())
             if k >= k1:
                 break
             cap = min(cap * 4, 1 << 26)   # filled up: continue with a larger record
-            spk_id = np.empty(cap, dtype=np.int64)
-            spk_stamp = np.empty(cap, dtype=np.int64)
-        self._k = k1
         for r, key in enumerate(rec.keys):
             c = int(rec_count[r])
             if c:
                 times = _ms(first_next[r] + np.arange(c) * every[r], self.dt)
                 data = rec_out[rec_off[r]:rec_off[r] + c * width[r]].reshape(c, width[r])
                 self._traces[key].chunks.append((times, rec.local[r], data))
+
+
+@dataclass
+class _Previous:
+    """The tables and state an `update` carries over from the network it replaces."""
+
+    network: Network
+    neurons: B.Neurons
+    syn: B.Synapses
+    S: np.ndarray
+    until: np.ndarray
+    buf: np.ndarray
+    hist: np.ndarray
+    hist_n: np.ndarray
+    pl_state: np.ndarray
+    traces: dict
+    rec_next: dict
+    inputs: InputSpikes
 
 
 def _history(n_hist: int, syn: B.Synapses) -> np.ndarray:

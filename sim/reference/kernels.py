@@ -13,12 +13,11 @@ import math
 import numpy as np
 
 from ...hw.jit import njit
-from ...hw.rng import uniform as _uniform
 from .layout import (A, AE, AI, DHE, DHI, A_MINUS, A_PLUS, B, C, CM, COND_ALPHA, COND_EXP,
                      CURR_ALPHA, CURR_DELTA, CURR_EXP, D, DELTA_T, E_E, E_I, E_K, E_LEAK,
-                     E_NA, EIF_ALPHA, EIF_EXP, FIRST_STAMP, G_K, G_L, G_NA, GH, GM, GN, HH,
-                     I_OFFSET, IZHIKEVICH, IZHIKEVICH_THRESHOLD, LAST_STAMP, NSUB, P20,
-                     P21E, P21I, P22, P31E, P31I, P_SPIKE, PSE, PSI, SE, SI, SOURCE_ARRAY,
+                     E_NA, EIF_ALPHA, EIF_EXP, G_K, G_L, G_NA, GH, GM, GN, HH,
+                     I_OFFSET, IZHIKEVICH, IZHIKEVICH_THRESHOLD, NSUB, P20,
+                     P21E, P21I, P22, P31E, P31I, PSE, PSI, SE, SI, SOURCE_ARRAY,
                      SOURCE_POISSON, STDP_ADD, T_POST, T_PRE, TAU_FACIL,
                      TAU_M, TAU_MINUS, TAU_PLUS, TAU_REC, TAU_SE, TAU_SI, TAU_W, TSODYKS,
                      U_USE, V, V_OFFSET, V_REST, V_RESET, V_SPIKE, V_THRESH, W, W_MAX,
@@ -472,24 +471,27 @@ def _cond_homogeneous(k, lo, hi, base, n, dt, alpha, S, Q, until, istim, has_cs,
 def run_steps(k0, k1, dt, emit_zero,
               pop_lo, pop_hi, pop_model, pop_homogeneous, S, Q, ref_steps, until,
               refr, refr_val, refr_n,
-              ssa_ptr, ssa_stamp, ssa_pos, pois_seed,
+              in_ptr, in_stamp, in_pos,
               cs_ptr, cs_idx, cs_uniq, cs_wave, cs_k0, istim,
               st_ptr, st_off, st_w, buf, n_slots,
               pl_ptr, pl_tgt, pl_delay, pl_w, pl_rule, pl_par, pl_state,
               pl_in_ptr, pl_in_syn, plastic_out, hist, hist_n, n_hist,
               rec_row, rec_every, rec_next, rec_ptr, rec_idx, rec_out, rec_off, rec_count,
               rec_spk, n_rec_spk, spk_id, spk_stamp, spk_n, spiked):
-    """Advance steps k0 .. k1-1. Returns the step reached: k1, or earlier when the spike
-    record is full (the caller grows it and calls again from there)."""
+    """Advance steps k0 .. k1-1. Input spikes (the one stimulus) are a CSR by source
+    neuron (in_ptr, in_stamp ascending) read from the cursors in_pos; a stamp that repeats
+    is delivered as often as it repeats. Returns the step reached: k1, or earlier when the
+    spike record is full (the caller grows it and calls again from there)."""
     n = S.shape[1]
-    if emit_zero:   # spike-array spikes stamped 0: emitted "in step -1"
+    if emit_zero:   # input spikes stamped 0: emitted "in step -1"
         for j in range(n):
-            p = ssa_pos[j]
-            if p < ssa_ptr[j + 1] and ssa_stamp[p] == 0:
-                ssa_pos[j] = p + 1
+            q = in_pos[j]
+            while q < in_ptr[j + 1] and in_stamp[q] == 0:
+                q += 1
                 _emit(j, -1, dt, n, st_ptr, st_off, st_w, buf, n_slots,
                       plastic_out, hist, hist_n, n_hist, pl_in_ptr, pl_in_syn, pl_w,
                       pl_rule, pl_par, pl_state, rec_spk, spk_id, spk_stamp, spk_n)
+            in_pos[j] = q
     for k in range(k0, k1):
         if spk_n[0] + n_rec_spk > len(spk_id):
             return k
@@ -614,19 +616,14 @@ def run_steps(k0, k1, dt, emit_zero,
                         n_sp += 1
                     S[V, i] = vn
                     S[W, i] = un
-            elif model == SOURCE_ARRAY:
+            elif model == SOURCE_ARRAY or model == SOURCE_POISSON:
                 for i in range(lo, hi):
-                    q = ssa_pos[i]
-                    if q < ssa_ptr[i + 1] and ssa_stamp[q] == stamp:
-                        ssa_pos[i] = q + 1
+                    q = in_pos[i]
+                    while q < in_ptr[i + 1] and in_stamp[q] == stamp:
+                        q += 1
                         spiked[n_sp] = i
                         n_sp += 1
-            elif model == SOURCE_POISSON:
-                for i in range(lo, hi):
-                    if Q[FIRST_STAMP, i] <= stamp <= Q[LAST_STAMP, i]:
-                        if _uniform(pois_seed[i], stamp) < Q[P_SPIKE, i]:
-                            spiked[n_sp] = i
-                            n_sp += 1
+                    in_pos[i] = q
         for p in range(len(pop_lo)):    # consume this step's input (fast paths did)
             fast = pop_model[p] == CURR_EXP or (
                 pop_homogeneous[p] and (pop_model[p] == COND_EXP or pop_model[p] == COND_ALPHA))

@@ -28,17 +28,17 @@ V, SE, SI, YE, YI, W, GM, GH, GN = range(9)
 N_STATE = 9
 
 # --- parameter rows: Q[row, neuron] (PyNN parameters, then derived propagators) -----------
+# (spike sources have no rows: their spikes are the one stimulus, hw.stimulus)
 PARAM_ROWS = ("cm", "tau_m", "tau_syn_E", "tau_syn_I", "v_rest", "v_reset", "v_thresh",
               "i_offset", "e_rev_E", "e_rev_I", "a", "b", "c", "d", "v_spike", "delta_T",
               "tau_w", "gbar_Na", "gbar_K", "g_leak", "v_offset", "e_rev_Na", "e_rev_K",
-              "e_rev_leak", "rate", "start", "duration")
+              "e_rev_leak")
 (CM, TAU_M, TAU_SE, TAU_SI, V_REST, V_RESET, V_THRESH, I_OFFSET, E_E, E_I, A, B, C, D,
- V_SPIKE, DELTA_T, TAU_W, G_NA, G_K, G_L, V_OFFSET, E_NA, E_K, E_LEAK, RATE, START,
- DURATION) = range(len(PARAM_ROWS))
+ V_SPIKE, DELTA_T, TAU_W, G_NA, G_K, G_L, V_OFFSET, E_NA, E_K, E_LEAK) = range(len(PARAM_ROWS))
 DERIVED_ROWS = ("P22", "P20", "PSE", "PSI", "P21E", "P21I", "P31E", "P31I", "AE", "AI",
-                "NSUB", "DHE", "DHI", "P_SPIKE", "FIRST_STAMP", "LAST_STAMP")
-(P22, P20, PSE, PSI, P21E, P21I, P31E, P31I, AE, AI, NSUB, DHE, DHI, P_SPIKE, FIRST_STAMP,
- LAST_STAMP) = range(len(PARAM_ROWS), len(PARAM_ROWS) + len(DERIVED_ROWS))
+                "NSUB", "DHE", "DHI")
+(P22, P20, PSE, PSI, P21E, P21I, P31E, P31I, AE, AI, NSUB, DHE, DHI) = range(
+    len(PARAM_ROWS), len(PARAM_ROWS) + len(DERIVED_ROWS))
 # DHE, DHI: synaptic decay over half an RK4 substep, exp(-h / (2 tau_syn))
 N_PARAM = len(PARAM_ROWS) + len(DERIVED_ROWS)
 

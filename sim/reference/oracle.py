@@ -3,7 +3,9 @@
 Plain Python over one neuron and one synapse at a time, with event queues as dicts of
 lists, following the conventions written in `engine.py`. It shares with the engine only
 the closed-form propagators and rate functions of `build.py` (checked on their own
-against a matrix exponential) and the current-source waveforms of the IR.
+against a matrix exponential), the current-source waveforms of the IR and the input
+spikes: the one stimulus (`hw.stimulus`, checked on its own against a loop over
+`hw.rng`), window by window as the runner hands it to the engine.
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ from collections import defaultdict
 
 import numpy as np
 
-from ...hw.ir import CurrentSource, Network, PoissonSource, SpikeArray
-from ...hw.rng import splitmix64
+from ...hw.ir import CurrentSource, Network
 from ...hw.result import Result, Signal, Spikes
+from ...hw.stimulus import Stimulus
 from . import build as B
 from . import layout as L
 
@@ -206,24 +208,7 @@ class Oracle:
                     nrn.h = nrn.h if "h" in pop.initial else ah / (ah + bh)
                     nrn.n = nrn.n if "n" in pop.initial else an / (an + bn)
                 self.neurons.append(nrn)
-        # spike sources: stamps (in steps) per neuron
-        self.source_stamps: dict[int, set] = {}
-        self.poisson: dict[int, tuple] = {}
-        seeds = {st.population: st.seed for st in net.stimuli if isinstance(st, PoissonSource)}
-        for st in net.stimuli:
-            if isinstance(st, SpikeArray):
-                off = offsets[st.population]
-                for i in range(len(st.trains)):
-                    self.source_stamps[off + i] = {int(round(t / dt)) for t in st.trains.train(i)}
-        for pop in net.populations:
-            if pop.model == "SpikeSourcePoisson":
-                off = offsets[pop.name]
-                base = splitmix64(net.seed ^ splitmix64(seeds.get(pop.name, 0)))
-                for i in range(pop.size):
-                    start, dur = float(pop.params["start"][i]), float(pop.params["duration"][i])
-                    self.poisson[off + i] = (
-                        splitmix64(base ^ i), -math.expm1(-pop.params["rate"][i] * dt / 1000),
-                        math.floor(start / dt + 1e-9) + 1, math.floor((start + dur) / dt + 1e-9))
+        self.stimulus = Stimulus(net, dt)
         # synapses: one dict each; outgoing lists per pre neuron
         self.synapses: list[dict] = []
         self.out: dict[int, list[int]] = defaultdict(list)
@@ -249,7 +234,6 @@ class Oracle:
         self.spikes: list[tuple[int, int]] = []                   # (neuron, stamp)
         self.samples: dict[tuple[str, str], list] = defaultdict(list)
         self.recordings = [r for r in net.recordings if r.variable != "spikes"]
-        self.emitted_zero = False
         self.last_sampled = -1
 
     def _send(self, j: int, e: int) -> None:
@@ -306,13 +290,20 @@ class Oracle:
                     (k * self.dt, [getattr(self.neurons[off + i], attr)
                                    for i in np.unique(rec.indices)]))
 
+    def _inputs(self, steps: int) -> dict[int, dict[int, int]]:
+        """This run's input spikes: stamp -> {source neuron: how many spikes}."""
+        win = self.stimulus.window(self.k, self.k + steps)
+        out: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+        for j, s in zip(win.neuron.tolist(), win.stamp.tolist()):
+            out[s][j] += 1
+        return out
+
     def run(self, duration: float) -> None:
         steps = int(round(duration / self.dt))
-        if not self.emitted_zero:
-            self.emitted_zero = True
-            for j, stamps in self.source_stamps.items():
-                if 0 in stamps:
-                    self._send(j, -1)
+        inputs = self._inputs(steps)
+        for j, count in inputs.pop(0, {}).items():    # stamp 0: sent "in step -1"
+            for _ in range(count):
+                self._send(j, -1)
         for _ in range(steps):
             k = self.k
             self._sample(k)
@@ -331,15 +322,10 @@ class Oracle:
                 for j in idx:
                     I_stim[j] += val
             fired = []
+            sources = inputs.get(k + 1, {})
             for j, nrn in enumerate(self.neurons):
                 if nrn is None:
-                    if j in self.source_stamps:
-                        if k + 1 in self.source_stamps[j]:
-                            fired.append(j)
-                    elif j in self.poisson:
-                        seed, prob, first, last = self.poisson[j]
-                        if first <= k + 1 <= last and _uniform(seed, k + 1) < prob:
-                            fired.append(j)
+                    fired += [j] * sources.get(j, 0)
                 elif nrn.step(in_e[j], in_i[j], I_stim[j]):
                     fired.append(j)
             for j in fired:
@@ -365,11 +351,6 @@ class Oracle:
         for pr in self.net.projections:
             res.weights[pr.name] = np.array([s["w"] for s in self.synapses if s["proj"] == pr.name])
         return res
-
-
-def _uniform(seed: int, stamp: int) -> float:
-    """The Poisson sources' uniform number for (seed, stamp), as the kernels draw it."""
-    return (splitmix64(seed ^ splitmix64(stamp)) >> 11) / 9007199254740992.0
 
 
 def _hh_rates(u: float) -> tuple[float, ...]:
