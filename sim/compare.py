@@ -65,6 +65,8 @@ def run_script(script: Path, target: str, argv: "list[str] | None" = None,
 def settings_for(target: str, settings: dict[str, Any]) -> dict[str, Any]:
     """The settings `target` has (spec fields and runner options): `--set` applies to each
     target that has the name."""
+    if not settings:
+        return {}
     spec = get_target(target)
     names = {f.name for f in dataclasses.fields(spec)}
     names |= set(hw_compiler.runner_for(spec).OPTIONS) | {"device"}

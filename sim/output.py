@@ -74,9 +74,19 @@ def summary_dict(result: Result) -> dict:
 
 def raster_png(results: "list[Result]", path: "str | Path", title: str = "",
                sizes: "dict[str, int] | None" = None) -> Path:
+    """Save `raster_figure(results, title, sizes)` as a PNG."""
+    import matplotlib.pyplot as plt
+    fig = raster_figure(results, title, sizes)
+    fig.savefig(path, bbox_inches="tight")
+    plt.close(fig)
+    return Path(path)
+
+
+def raster_figure(results: "list[Result]", title: str = "",
+                  sizes: "dict[str, int] | None" = None):
     """One panel per population, every Result overlaid in its own colour: a raster for
     populations of up to RASTER_MAX_CELLS cells, the population rate over time above
-    that; the legend (one entry per target) sits outside the data."""
+    that; the legend (one entry per target) sits right of the panels, off the data."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -85,9 +95,9 @@ def raster_png(results: "list[Result]", path: "str | Path", title: str = "",
     pops = list(dict.fromkeys(p for res in results for p in res.spikes))
     sizes = {p: (sizes or {}).get(p) or _inferred_size(results, p) for p in pops}
     t_stop = max(res.t_stop for res in results)
-    per_panel = 1.7 if len(pops) <= 8 else 1.1
-    fig, axes = plt.subplots(max(len(pops), 1), 1, sharex=True, squeeze=False,
-                             figsize=(10, 1.0 + per_panel * max(len(pops), 1)), dpi=110)
+    n = max(len(pops), 1)
+    fig, axes = plt.subplots(n, 1, sharex=True, squeeze=False, dpi=110,
+                             figsize=(10, 1.0 + (1.7 if n <= 8 else 1.1) * n))
     for ax, pop in zip(axes[:, 0], pops):
         if sizes[pop] > RASTER_MAX_CELLS:
             _rate_panel(ax, results, pop, sizes[pop], t_stop)
@@ -96,16 +106,14 @@ def raster_png(results: "list[Result]", path: "str | Path", title: str = "",
     axes[-1, 0].set_xlabel("time (ms)")
     axes[-1, 0].set_xlim(0, t_stop)
     fig.suptitle(title or "spike raster")
+    fig.tight_layout()
     if len(results) > 1:
         handles = [Line2D([], [], color=f"C{k}", marker=_MARKERS[k % len(_MARKERS)],
                           linestyle="", markersize=8, label=res.target)
                    for k, res in enumerate(results)]
         fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 0.95),
                    title="target", frameon=False)
-    fig.tight_layout()
-    fig.savefig(path, bbox_inches="tight")
-    plt.close(fig)
-    return Path(path)
+    return fig
 
 
 _MARKERS = ["|", "x", "+", ".", "1", "2"]

@@ -92,3 +92,103 @@ def test_negative_excitatory_weight_is_refused():
 def test_unknown_target_is_refused():
     with pytest.raises(TargetError, match="unknown target 'nope'"):
         sim.setup(target="nope")
+
+
+# --- setup() settings, strict mode, reset and labels on the target contract ---------------
+
+def _small_net():
+    src = sim.Population(3, sim.SpikeSourceArray(spike_times=[[1.0, 4.0], [2.0], []]))
+    cells = sim.Population(2, sim.IF_curr_exp(v_thresh=-64.0))
+    sim.Projection(src, cells, sim.AllToAllConnector(), sim.StaticSynapse(weight=2.0))
+    cells.record("spikes")
+    return src, cells
+
+
+def test_setup_settings_reach_the_spec_and_the_compiler():
+    sim.setup(timestep=1.0, target="fpga", neurons_per_core=512)
+    assert state.spec.neurons_per_core == 512
+    _small_net()
+    sim.run(5.0)
+    assert state.image.target.neurons_per_core == 512
+
+
+def test_an_unknown_setting_is_an_error_naming_options_and_spec_fields():
+    with pytest.raises(TargetError) as info:
+        sim.setup(timestep=1.0, target="fpga", neurons_per_cor=512)
+    msg = str(info.value)
+    assert "neurons_per_cor" in msg and "runner options are" in msg
+    assert "spec fields" in msg and "neurons_per_core" in msg and "'device'" in msg
+
+
+def test_other_backends_keywords_are_ignored():
+    sim.setup(timestep=1.0, threads=4, t_flush=10.0, quit_on_end=False)
+    assert state.target_options == {}
+
+
+def test_strict_reaches_the_compiler(monkeypatch):
+    from neurocosim.hw import compiler
+    seen = []
+    real = compiler.compile
+
+    def spy(network, target, strict=False, **overrides):
+        seen.append(strict)
+        return real(network, target, strict=strict, **overrides)
+
+    monkeypatch.setattr(compiler, "compile", spy)
+    sim.setup(timestep=1.0, strict=True)
+    _small_net()
+    sim.run(5.0)
+    assert seen == [True]
+
+
+def test_strict_refuses_an_approximating_target_by_name():
+    """Two array spikes of one source in one 1 ms step: loihi merges them (its mapping
+    report says so); strict mode makes that an error naming the approximation."""
+    sim.setup(timestep=1.0, target="loihi", strict=True)
+    src = sim.Population(1, sim.SpikeSourceArray(spike_times=[[5.0, 5.2]]))
+    cells = sim.Population(1, sim.IF_curr_exp())
+    sim.Projection(src, cells, sim.AllToAllConnector(), sim.StaticSynapse(weight=0.5))
+    with pytest.raises(TargetError, match="strict.*input_spikes_merged"):
+        sim.run(10.0)
+
+
+@pytest.mark.parametrize("target", ["reference", "loihi"])
+def test_reset_does_not_recompile_and_repeats_the_run(monkeypatch, target):
+    from neurocosim.hw import compiler
+    calls = []
+    real = compiler.compile
+    monkeypatch.setattr(compiler, "compile", lambda *a, **k: calls.append(1) or real(*a, **k))
+    sim.setup(timestep=1.0, target=target)
+    _, cells = _small_net()
+    sim.run(10.0)
+    first = state.result().spikes[cells._ir_name]
+    sim.reset()
+    sim.run(10.0)
+    again = state.result().spikes[cells._ir_name]
+    assert len(calls) == 1 and state.t == 10.0
+    assert len(first) > 0 and first.times.tolist() == again.times.tolist()
+
+
+def test_a_changed_network_after_reset_is_handed_to_update(monkeypatch):
+    sim.setup(timestep=1.0)
+    _, cells = _small_net()
+    sim.run(10.0)
+    updated = []
+    monkeypatch.setattr(type(state.engine), "update",
+                        lambda self, net: updated.append(net.population(cells._ir_name)))
+    sim.reset()
+    cells.initialize(v=-60.0)
+    sim.run(10.0)
+    assert len(updated) == 1 and updated[0].initial["v"].tolist() == [-60.0, -60.0]
+
+
+def test_automatic_labels_restart_at_every_setup():
+    """The same script gives the same labels each time it is set up (compare runs it once
+    per target)."""
+    labels = []
+    for _ in range(3):
+        sim.setup(timestep=1.0)
+        src, cells = _small_net()
+        labels.append((src.label, cells.label, src._ir_name, cells._ir_name))
+    assert labels[0] == labels[1] == labels[2]
+    assert labels[0][:2] == ("population0", "population1")
