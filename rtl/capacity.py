@@ -14,23 +14,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..hw.compile_fpga import CORE_SCALARS, NEURON_PARAMS
 from ..hw.errors import LimitError, TargetError
+from ..hw.layouts.fpga import (CHIP_WIDE, CORE_SCALARS, DATA, NEURON_PARAMS,
+                               POINTER_MEMORIES, READABLE, REGION_ID, REGION_NAMES, STIM_END,
+                               SYNAPSE_MEMORIES)
 from .uart import protocol as P
-
-#: the synapse memories (one entry per synapse of the core) and the two pointer tables
-SYNAPSE_MEMORIES = ("syn_post", "syn_w", "syn_delay", "syn_plastic", "col_syn", "col_pre")
-POINTER_MEMORIES = ("row_ptr", "col_ptr")
-#: held once by the chip (written through any core; every core keeps a copy of the first two)
-CHIP_WIDE = ("n_axons", "ring_depth", "stim_step", "stim_axon")
-#: every writable memory, in region-id order
-REGION_NAMES = (CORE_SCALARS + NEURON_PARAMS + CHIP_WIDE[:2] + SYNAPSE_MEMORIES
-                + POINTER_MEMORIES + CHIP_WIDE[2:])
-REGION_ID = {name: i for i, name in enumerate(REGION_NAMES)}
-#: the regions the host reads back (the chip has one spare read port: the weights')
-READABLE = ("syn_w",)
-#: a stimulus entry that is never reached (cleared memory; the end of the list)
-STIM_END = (1 << 32) - 1
 
 
 @dataclass(frozen=True)
@@ -61,7 +49,7 @@ class ChipCapacity:
     @classmethod
     def of_image(cls, image) -> "ChipCapacity":
         """Exactly what `image` needs (the chip built from one image)."""
-        d = image.data["fpga"]
+        d = image.data[DATA]
         return cls(n_cores=max(1, len(image.cores)),
                    neurons_per_core=int(d["neurons_per_core"]),
                    synapses_per_core=max([1] + [len(c.memories["syn_w"])
@@ -109,7 +97,7 @@ class ChipCapacity:
 
     def check(self, image) -> None:
         """Refuse an image this capacity cannot hold, naming the limit and the excess."""
-        d = image.data["fpga"]
+        d = image.data[DATA]
         need = ChipCapacity.of_image(image)
         for name in ("n_cores", "synapses_per_core", "n_axons", "ring_depth",
                      "stimulus_depth"):

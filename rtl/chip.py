@@ -21,9 +21,22 @@ from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import Out
 
-from .capacity import CHIP_WIDE, REGION_ID, STIM_END, ChipCapacity
+from ..hw.errors import TargetError
+from ..hw.layouts.fpga import CHIP_WIDE, DATA, RTL_CYCLES, REGION_ID, STIM_END, cycle_field
+from .capacity import ChipCapacity
 from .core import LifCore
 from .signatures import ControlSignature, ubits
+
+
+def check_cycle_costs(spec) -> None:
+    """Refuse a spec whose cycle costs differ from the ones the RTL implements
+    (hw.layouts.fpga.RTL_CYCLES), naming the field and both values."""
+    for name, rtl in RTL_CYCLES.items():
+        field = cycle_field(name)
+        asked = getattr(spec, field)
+        if asked != rtl:
+            raise TargetError(f"the fpga RTL implements {field}={rtl}; the spec asks "
+                              f"{field}={asked} (a cycle cost only the emulator can vary)")
 
 
 class Chip(wiring.Component):
@@ -31,10 +44,11 @@ class Chip(wiring.Component):
     `image` at power-up; `ctl` faces the host."""
 
     def __init__(self, image, capacity: ChipCapacity | None = None):
-        d = image.data["fpga"]
+        d = image.data[DATA]
         if not image.cores:
             raise ValueError("the image has no cores")
         self.image, self.spec = image, image.target
+        check_cycle_costs(self.spec)
         self.capacity = cap = capacity or ChipCapacity.of_image(image)
         cap.check(image)
         self.G = cap.n_axons
@@ -52,7 +66,7 @@ class Chip(wiring.Component):
     def elaborate(self, platform) -> Module:
         m = Module()
         ctl, C, cap = self.ctl, self.C, self.capacity
-        d = self.image.data["fpga"]
+        d = self.image.data[DATA]
         G0, D0 = int(d["n_axons"]), int(d["ring_depth"])
         cores = []
         for i in range(C):

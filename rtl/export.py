@@ -11,6 +11,7 @@ from amaranth.back import verilog
 
 from ..hw.errors import TargetError
 from ..hw.image import HardwareImage
+from ..hw.layouts.fpga import DATA
 from .capacity import ChipCapacity
 from .chip import Chip
 
@@ -19,17 +20,9 @@ TOP = "neurocore"
 
 def check_image(image: HardwareImage) -> None:
     """Refuse images of other targets, naming the target."""
-    if "fpga" not in image.data or not image.cores:
+    if DATA not in image.data or not image.cores:
         raise TargetError(f"image of target {image.target.name!r} is not an fpga image; "
                           "compile with target 'fpga'")
-
-
-def to_verilog(image: HardwareImage, name: str = TOP,
-               capacity: ChipCapacity | None = None) -> str:
-    """The chip of `image` (built for `capacity`, default the image's needs) as one
-    Verilog module `name`."""
-    check_image(image)
-    return verilog.convert(Chip(image, capacity), name=name, emit_src=False)
 
 
 def export_verilog(image: HardwareImage, out_dir: "str | Path", name: str = TOP,

@@ -9,6 +9,7 @@ import pytest
 
 from neurocosim.hw.compiler import compile as hw_compile
 from neurocosim.hw.errors import LimitError, NetworkError, TargetError
+from neurocosim.hw.stimulus import Stimulus
 from neurocosim.hw.ir import (CurrentSource, Network, Plasticity, PoissonSource, Population,
                               Projection, SpikeArray, SpikeTrains)
 from neurocosim.hw.targets import get_target
@@ -66,9 +67,13 @@ def test_weights_are_signed_scaled_and_in_csr_rows():
     axon = d["axon_of"][net.offsets()["exc"] + pr.pre_idx]
     rows = np.searchsorted(m["row_ptr"], exc["index"], side="right") - 1
     np.testing.assert_array_equal(rows, axon)
-    for key in ("weight_max_rel_error", "decay_abs_error", "threshold_abs_error_mV",
-                "delay_max_abs_error_ms"):
-        assert key in img.quantization
+    reported = {(q.parameter, q.where) for q in img.report.quantization}
+    for pr in net.projections:
+        assert {("weight", f"projection {pr.name!r}"),
+                ("delay", f"projection {pr.name!r}")} <= reported
+    for pop in ("exc", "inh"):
+        for name in ("v_thresh", "tau_m", "tau_syn", "i_offset"):
+            assert (name, f"population {pop!r}") in reported
 
 
 def _net_with(proj_kw=None, pop_kw=None, stimuli=(), n=4):
@@ -109,12 +114,16 @@ def test_one_synaptic_current_per_neuron():
 
 def test_refusals_name_what_the_core_lacks():
     dc = CurrentSource("dc", "p", np.arange(2), dict(amplitude=1.0, start=0.0, stop=5.0))
-    with pytest.raises(TargetError, match="no current-source input"):
+    with pytest.raises(TargetError, match="cannot inject a dc current into population 'p'"):
         hw_compile(_net_with(stimuli=[dc]), "fpga")
     mult = Plasticity("stdp_multiplicative", dict(tau_plus=20.0, tau_minus=20.0, A_plus=0.01,
                                                   A_minus=0.01, w_min=0.0, w_max=1.0))
-    with pytest.raises(TargetError, match="stdp_additive only"):
+    with pytest.raises(TargetError, match="plasticity stdp_multiplicative; it has "
+                                          "stdp_additive"):
         hw_compile(_net_with({"plasticity": mult}), "fpga")
+    add = Plasticity("stdp_additive", dict(mult.params))
+    with pytest.raises(TargetError, match="'sp' is plastic and inhibitory"):
+        hw_compile(_net_with({"plasticity": add, "receptor": "inhibitory"}), "fpga")
     izh = Population("z", 2, "Izhikevich", dict(a=0.02, b=0.2, c=-65.0, d=8.0, i_offset=0.0))
     with pytest.raises(TargetError, match="cannot map population 'z'"):
         hw_compile(Network(populations=[izh], timestep=1.0), "fpga")
@@ -137,16 +146,51 @@ def test_stdp_parameters_per_core():
     assert list(m["col_ptr"][:3]) == [0, 1, 2] and list(m["col_pre"]) == [4, 5]
 
 
-def test_poisson_sources_are_drawn_repeatably_up_to_the_horizon():
+def test_stimulus_memory_is_the_one_stimulus_up_to_the_horizon():
+    """The image's stimulus memory holds hw.stimulus (merged, stamp s in step s - 1) for
+    [0, stimulus_horizon_ms), nothing after; the emulator's own draw is gone."""
     src = Population("s", 3, "SpikeSourcePoisson", dict(rate=200.0, start=0.0,
                                                         duration=1e9))
     pr = Projection("sp", "s", "p", [0, 1, 2], [0, 1, 2], [0.5] * 3, [1.0] * 3)
     net = Network(populations=[src, _one()], projections=[pr],
                   stimuli=[PoissonSource("s", seed=3)], timestep=1.0)
-    a = hw_compile(net, "fpga", stimulus_horizon_ms=500.0).data["fpga"]
-    b = hw_compile(net, "fpga", stimulus_horizon_ms=500.0).data["fpga"]
-    np.testing.assert_array_equal(a["stim_step"], b["stim_step"])
-    assert a["stim_step"].max() < 500
-    rate = len(a["stim_step"]) / 3 / 0.5
-    assert 150 < rate < 250
+    d = hw_compile(net, "fpga", stimulus_horizon_ms=500.0).data["fpga"]
+    win = Stimulus(net, 1.0).window(0, 500).merged()
+    assert d["stimulus_steps"] == 500
+    np.testing.assert_array_equal(d["stim_step"], win.stamp - 1)
+    np.testing.assert_array_equal(d["stim_axon"], d["axon_of"][win.neuron])
+    assert 150 < len(d["stim_step"]) / 3 / 0.5 < 250
     assert lif(3, np.random.default_rng(0))["cm"].shape == (3,)
+
+
+def test_mapping_report_names_each_approximation():
+    """Delays and refractory periods rounded to whole steps, a spike at t = 0 sent one
+    step late (merged with the one at t = 1 ms): each named, with its amount."""
+    trains = SpikeTrains.from_lists([[0.2, 1.0, 4.0], [0.0]])
+    net = _net_with({"delay": [1.5, 2.0]}, {"tau_refrac": 2.4},
+                    stimuli=[SpikeArray("s", trains)])
+    report = hw_compile(net, "fpga").report
+    found = {(a.kind, a.where): a for a in report.approximations}
+    assert found["delay_rounded", "projection 'sp'"].amount == 1
+    assert found["refractory_rounded", "population 'p'"].amount == 4
+    moved = found["input_spike_delayed", "population 's'"]
+    assert moved.amount == 2 and "1 of them merge" in moved.detail
+    with pytest.raises(TargetError, match="strict.*delay_rounded"):
+        hw_compile(net, "fpga", strict=True)
+
+
+@pytest.mark.parametrize("a_plus,kind", [(1e-4, "stdp_below_resolution"),
+                                         (0.05, None)])
+def test_stdp_steps_under_the_weight_resolution_are_named(a_plus, kind):
+    rule = dict(tau_plus=16.0, tau_minus=32.0, A_plus=a_plus, A_minus=0.05, w_min=0.0,
+                w_max=1.0)
+    img = hw_compile(_net_with({"plasticity": Plasticity("stdp_additive", rule)}), "fpga")
+    stdp = [a for a in img.report.approximations if a.kind.startswith("stdp")]
+    if kind is None:
+        assert stdp == []
+        return
+    [a] = stdp
+    assert a.kind == kind and a.where == "projection 'sp' (core 0)"
+    assert "A_plus=0.0001" in a.detail and "never move" in a.detail
+    assert int(img.cores[0].params["a_plus"][0]) * img.target.trace_format.max_int >> \
+        img.target.stdp_frac_bits == 0

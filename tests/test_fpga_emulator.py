@@ -1,6 +1,8 @@
 """The fpga target's Numba kernel equals the naive model (spikes, cycles, weights) on
 generated networks and spec variants; the runner API: split runs, save/load, results."""
 
+import dataclasses
+
 import sys
 from pathlib import Path
 
@@ -14,9 +16,17 @@ from neurocosim.hw.compiler import compile as hw_compile
 from neurocosim.hw.compiler import run as hw_run
 from neurocosim.hw.errors import TargetError
 from neurocosim.hw.image import HardwareImage
+from neurocosim.hw.ir import Recording
+from neurocosim.hw.stimulus import Stimulus
 
 sys.path.insert(0, str(Path(__file__).parent / "rtl"))
 from netgen import random_network  # noqa: E402
+
+
+def recorded(net):
+    """`net` recording the spikes of every neuron of every population."""
+    return dataclasses.replace(net, recordings=[
+        Recording(p.name, "spikes", np.arange(p.size)) for p in net.populations])
 
 
 def _same_run(image, steps: int) -> int:
@@ -58,8 +68,10 @@ def test_generated_networks_spike_and_learn():
 
 
 def test_runner_split_runs_equal_one_run_and_survive_save_load(tmp_path):
-    image = hw_compile(random_network(5, stdp=True), "fpga", neurons_per_core=12, n_cores=2)
+    image = hw_compile(recorded(random_network(5, stdp=True)), "fpga", neurons_per_core=12,
+                       n_cores=2)
     whole = hw_run(image, 90.0)
+    assert sum(len(s) for s in whole.spikes.values()) > 50
     path = tmp_path / "img.npz"
     image.save(path)
     eng = Engine(HardwareImage.load(path))
@@ -72,41 +84,44 @@ def test_runner_split_runs_equal_one_run_and_survive_save_load(tmp_path):
         np.testing.assert_array_equal(s.times, split.spikes[name].times)
     for name, w in whole.weights.items():
         np.testing.assert_array_equal(w, split.weights[name])
-    np.testing.assert_array_equal(whole.timing.arrays["cycles"], split.timing.arrays["cycles"])
-    assert whole.timing.arrays["cycles"].shape == (90,)
+    np.testing.assert_array_equal(whole.timing.arrays["cycles_per_step"],
+                                  split.timing.arrays["cycles_per_step"])
+    assert whole.timing.arrays["cycles_per_step"].shape == (90,)
+    assert whole.timing.metrics == split.timing.metrics
 
 
 def test_python_engine_gives_the_same_result():
-    image = hw_compile(random_network(6, stdp=True), "fpga", neurons_per_core=20)
+    image = hw_compile(recorded(random_network(6, stdp=True)), "fpga", neurons_per_core=20)
     a, b = Engine(image), Engine(image, engine="python")
     a.run(50.0)
     b.run(50.0)
     ra, rb = a.result(), b.result()
+    assert set(ra.spikes) == {"src", "exc", "inh"}
     for name in ra.spikes:
         np.testing.assert_array_equal(ra.spikes[name].times, rb.spikes[name].times)
-    np.testing.assert_array_equal(ra.timing.arrays["cycles"], rb.timing.arrays["cycles"])
+    assert ra.timing.metrics == rb.timing.metrics
 
 
 def test_result_shape_units_and_cycle_formula():
-    net = random_network(7, stdp=False)
+    net = recorded(random_network(7, stdp=False))
     image = hw_compile(net, "fpga")
     res = hw_run(image, 60.0)
-    assert res.target == "fpga" and res.timestep == 1.0
+    assert res.target == "fpga" and res.timestep == 1.0 and res.info["steps"] == 60
+    # source spikes are the one stimulus (merged: the core has no input multiplicity)
     src = net.population("src")
-    # source spikes come back where the stimulus put them (stamps round(t) >= 1)
-    trains = net.stimuli[0].trains
-    want = np.sort(np.unique(np.concatenate(
-        [np.maximum(np.rint(trains.train(i)), 1) + 1000 * i for i in range(src.size)])))
+    want = Stimulus(net, 1.0).window(0, 60).merged().population(net.offsets()["src"],
+                                                                 src.size, 1.0)
     got = res.spikes["src"]
-    want = want[want % 1000 <= 60]
-    np.testing.assert_array_equal(np.sort(got.times + 1000 * got.ids), want)
-    # weights come back in nA, close to the IR's (quantisation) and non-negative
+    assert sorted(zip(got.ids.tolist(), got.times.tolist())) == \
+        sorted(zip(want.ids.tolist(), want.times.tolist()))
+    # weights come back in nA, within the reported quantisation error of the IR's
+    errors = {q.where: q.max_abs for q in image.report.quantization if q.parameter == "weight"}
     for pr in net.projections:
         w = res.weights[pr.name]
         assert w.shape == pr.weight.shape and np.all(w >= 0)
-        assert np.max(np.abs(w - pr.weight)) <= image.quantization["weight_max_abs_error_nA"]
+        assert np.max(np.abs(w - pr.weight)) <= errors[f"projection {pr.name!r}"] + 1e-12
     # cycles: at least the fixed overhead + one per neuron + one per stimulus spike
-    cyc = res.timing.arrays["cycles"]
+    cyc = res.timing.arrays["cycles_per_step"]
     d = image.data["fpga"]
     stim = np.bincount(d["stim_step"], minlength=60)[:60]
     assert np.all(cyc >= 6 + d["n_neurons"] + stim)

@@ -1,8 +1,13 @@
-"""The fpga runner: `Engine(image, engine="numba" | "python")`, the runner API of DESIGN.md.
+"""The fpga runner: `Engine(image, engine="numba" | "python")`, a hw.runner.Runner.
 
-`FastChip` drives the Numba kernel over flat arrays and offers the oracle's interface
-(`step`, `run`, `weights`), so tests compare the two on generated images. Spikes are
-stamped (k + 1) * dt for step k; the TimingReport carries the clock cycles of every step.
+`FastChip` drives the Numba kernels over flat arrays and offers the oracle's interface
+(`step`, `run`, `weights`, `load_stimulus`, `reset_state`), so tests compare the two on
+generated images. Input: each run window is fed from the one stimulus (`hw.stimulus`,
+handed over by the base runner), written into the chip's stimulus memory before the
+window runs, as a host refilling that memory would; so a run past the image's
+`stimulus_horizon_ms` keeps its input (the board, which holds only the image's memory,
+refuses such a run instead). Spikes are stamped (k + 1) * dt for step k; the timing report
+comes from the cycle model (emulator.fpga.timing).
 """
 
 from __future__ import annotations
@@ -11,12 +16,12 @@ import numpy as np
 
 from ...hw.errors import TargetError
 from ...hw.image import HardwareImage
-from ...hw.result import Result, Spikes, TimingReport
-from . import kernels
+from ...hw.layouts import fpga as L
+from ...hw.runner import Recorded, Runner
+from ...hw.stimulus import InputSpikes
+from . import kernels as K
 from .oracle import ChipModel
-from ...hw.runner import whole_steps
-
-SCALARS = ("n", "w_shift", "stdp", "a_plus", "a_minus", "w_min", "w_max", "dx", "dy")
+from .timing import fpga_timing
 
 
 def _offsets(sizes) -> np.ndarray:
@@ -25,71 +30,90 @@ def _offsets(sizes) -> np.ndarray:
     return out
 
 
+def check_stimulus(step: np.ndarray, t: int) -> None:
+    """Entries of steps already run would block the stimulus pointer: refuse them."""
+    if step.size and int(step.min()) < t:
+        raise TargetError(f"fpga: stimulus entries of step {int(step.min())} loaded at "
+                          f"step {t}; a window starts at the chip's current step")
+
+
 class FastChip:
-    """The Numba model of the whole chip, state in flat arrays."""
+    """The Numba model of the whole chip, state in flat arrays (kernels' layout)."""
 
     def __init__(self, image: HardwareImage):
-        if "fpga" not in image.data:
+        if L.DATA not in image.data:
             raise TargetError(f"image of target {image.target.name!r} is not an fpga image")
-        spec, d = image.target, image.data["fpga"]
-        cores = image.cores
-        C = len(cores)
-        self.G = G = int(d["n_axons"])
-        self.D = int(d["ring_depth"])
-        self.npc = int(d["neurons_per_core"])
+        spec, d, cores = image.target, image.data[L.DATA], image.cores
         self.spec = spec
-        cat = (lambda key, src: np.ascontiguousarray(np.concatenate(
-            [np.asarray(getattr(c, src)[key], np.int64) for c in cores])))
-        self.sc = np.array([[int(c.params[k][0]) for k in SCALARS] for c in cores], np.int64)
-        n = self.sc[:, 0]
+        self.G, self.D = int(d["n_axons"]), int(d["ring_depth"])
+        self.npc = int(d["neurons_per_core"])
+        cat = (lambda key, src: np.concatenate(
+            [np.asarray(getattr(c, src)[key], np.int64) for c in cores]))
+        self.sc = np.array([[int(c.params[k][0]) for k in L.CORE_SCALARS] for c in cores],
+                           np.int64)
+        n = self.sc[:, L.N]
         self.syn_sizes = [len(c.memories["syn_w"]) for c in cores]
-        self.no = _offsets(n)
-        self.so = _offsets(self.syn_sizes)
-        self.cpo = _offsets(n + 1)
-        self.cso = _offsets([len(c.memories["col_syn"]) for c in cores])
-        self.ro = _offsets(n * self.D)
+        self.off = np.ascontiguousarray(np.stack([
+            _offsets(n), _offsets(self.syn_sizes), _offsets(n + 1),
+            _offsets([len(c.memories["col_syn"]) for c in cores]), _offsets(n * self.D)],
+            axis=1))
         self.row_ptr = np.ascontiguousarray(np.stack([c.memories["row_ptr"] for c in cores])
                                             .astype(np.int64))
-        self.mem = {k: cat(k, "memories") for k in ("syn_post", "syn_w", "syn_delay",
-                                                     "syn_plastic", "col_ptr", "col_syn",
-                                                     "col_pre")}
-        self.prm = {k: cat(k, "params") for k in ("theta", "u_reset", "bias", "dm", "ds",
-                                                   "refrac")}
-        total = int(n.sum())
-        self.u = cat("u0", "params")
-        self.isyn = np.zeros(total, np.int64)
-        self.ref = np.zeros(total, np.int64)
-        self.y = np.zeros(total, np.int64)
-        self.x = np.zeros((C, G), np.int64)
-        self.flag = np.zeros((C, G), np.int64)
-        self.ring = np.zeros(int((n * self.D).sum()), np.int64)
-        self.stim_step = np.asarray(d["stim_step"], np.int64)
-        self.stim_axon = np.asarray(d["stim_axon"], np.int64)
-        self.in_list = np.zeros(G, np.int64)
+        self.syn = np.stack([cat(k, "memories") for k in ("syn_post", "syn_w", "syn_delay",
+                                                          "syn_plastic")])
+        self.col_ptr = cat("col_ptr", "memories")
+        self.col = np.stack([cat("col_syn", "memories"), cat("col_pre", "memories")])
+        self.prm = np.stack([cat(k, "params") for k in L.NEURON_PARAMS[:6]])
+        self.u0 = cat("u0", "params")
+        #: the memories and parameters by name (views of the packed arrays)
+        self.mem = {"syn_post": self.syn[K.M_POST], "syn_w": self.syn[K.M_W],
+                    "syn_delay": self.syn[K.M_DELAY], "syn_plastic": self.syn[K.M_PLASTIC],
+                    "col_ptr": self.col_ptr, "col_syn": self.col[0], "col_pre": self.col[1]}
+        self.params = {k: self.prm[i] for i, k in enumerate(L.NEURON_PARAMS[:6])}
+        self.fmt = np.array([spec.decay_bits, spec.stdp_frac_bits, spec.trace_impulse,
+                             spec.v_format.min_int, spec.v_format.max_int,
+                             spec.isyn_format.min_int, spec.isyn_format.max_int,
+                             spec.trace_format.max_int, self.D, self.npc], np.int64)
+        self.cost = np.array(spec.cycle_costs(), np.int64)
+        self.out_list = np.zeros((len(cores), max(int(n.max()), 1)), np.int64)
+        self.out_n = np.zeros(len(cores), np.int64)
+        self.load_stimulus(np.asarray(d["stim_step"], np.int64),
+                           np.asarray(d["stim_axon"], np.int64), at=0)
+        self.reset_state()
+
+    def reset_state(self) -> None:
+        """Step 0, initial v, everything else cleared; weights and stimulus kept."""
+        total = int(self.sc[:, L.N].sum())
+        self.st = np.zeros((4, total), np.int64)
+        self.st[K.S_U] = self.u0
+        self.x = np.zeros((len(self.sc), self.G), np.int64)
+        self.flag = np.zeros_like(self.x)
+        self.ring = np.zeros(int((self.sc[:, L.N] * self.D).sum()), np.int64)
+        self.in_list = np.zeros(self.G, np.int64)
         self.in_n = 0
-        self.out_list = np.zeros((C, max(int(n.max()), 1)), np.int64)
-        self.out_n = np.zeros(C, np.int64)
         self.t = 0
+        self.sp = 0
+
+    def load_stimulus(self, step: np.ndarray, axon: np.ndarray, at: "int | None" = None
+                      ) -> None:
+        """Write stimulus entries (sorted, none before the current step) into the chip's
+        stimulus memory; its pointer starts over at the first."""
+        check_stimulus(step, self.t if at is None else at)
+        self.stim_step = np.ascontiguousarray(step, np.int64)
+        self.stim_axon = np.ascontiguousarray(axon, np.int64)
         self.sp = 0
 
     def run(self, n_steps: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Advance `n_steps`: (spike axons, their steps, cycles of each step)."""
-        spec = self.spec
-        cap = n_steps * int(self.sc[:, 0].sum())
+        cap = n_steps * int(self.sc[:, L.N].sum())
         spk_axon = np.empty(cap, np.int64)
         spk_step = np.empty(cap, np.int64)
         cycles = np.zeros(n_steps, np.int64)
-        m, p = self.mem, self.prm
-        self.t, self.sp, self.in_n, k = kernels.run_steps(
-            n_steps, self.t, self.sp, self.in_list, self.in_n, self.sc, self.no, self.so,
-            self.cpo, self.cso, self.ro, self.row_ptr, m["syn_post"], m["syn_w"],
-            m["syn_delay"], m["syn_plastic"], m["col_ptr"], m["col_syn"], m["col_pre"],
-            p["theta"], p["u_reset"], p["bias"], p["dm"], p["ds"], p["refrac"],
-            self.u, self.isyn, self.ref, self.y, self.x, self.flag, self.ring,
-            self.stim_step, self.stim_axon, self.D, self.npc, spec.decay_bits,
-            spec.stdp_frac_bits, spec.trace_impulse, spec.v_format.min_int,
-            spec.v_format.max_int, spec.isyn_format.min_int, spec.isyn_format.max_int,
-            spec.trace_format.max_int, self.out_list, self.out_n, spk_axon, spk_step, cycles)
+        self.t, self.sp, self.in_n, k = K.run_steps(
+            n_steps, self.t, self.sp, self.in_list, self.in_n, self.sc, self.off,
+            self.row_ptr, self.syn, self.col_ptr, self.col, self.prm, self.st, self.x,
+            self.flag, self.ring, self.stim_step, self.stim_axon, self.fmt, self.cost,
+            self.out_list, self.out_n, spk_axon, spk_step, cycles)
         return spk_axon[:k].copy(), spk_step[:k].copy(), cycles
 
     def step(self) -> tuple[list[int], int]:
@@ -98,86 +122,67 @@ class FastChip:
         return [int(v) for v in a], int(cyc[0])
 
     def weights(self) -> list[np.ndarray]:
-        w = self.mem["syn_w"]
-        return [w[o:o + s].copy() for o, s in zip(self.so, self.syn_sizes)]
+        w = self.syn[K.M_W]
+        return [w[o:o + s].copy() for o, s in zip(self.off[:, K.OFF_S], self.syn_sizes)]
 
 
-class Engine:
-    """Runner of fpga images: `run(duration_ms)`, `result()`, `t` (ms)."""
+class Engine(Runner):
+    """Runner of fpga images (hw.runner.Runner): option `engine` ("numba": the kernels,
+    "python": the oracle)."""
 
+    target = "fpga"
+    OPTIONS = {"engine": "numba"}
     #: steps per kernel call (bounds the spike buffer)
     CHUNK = 1000
 
-    def __init__(self, image: HardwareImage, engine: str = "numba"):
-        if engine not in ("numba", "python"):
-            raise TargetError(f"fpga engine {engine!r} must be 'numba' or 'python'")
-        self.image = image
-        self.dt = float(image.target.timestep)
-        self.chip = FastChip(image) if engine == "numba" else ChipModel(image)
-        self.engine = engine
-        self._axons: list[np.ndarray] = []
-        self._steps: list[np.ndarray] = []
-        self._cycles: list[np.ndarray] = []
-        self._k = 0
+    def __init__(self, image: "HardwareImage", **options) -> None:
+        super().__init__(image, **options)
+        self.engine = self.options["engine"]
+        if self.engine not in ("numba", "python"):
+            raise TargetError(f"fpga engine {self.engine!r} must be 'numba' or 'python'")
+        if L.DATA not in self.image.data:
+            raise TargetError(f"image of target {self.spec.name!r} is not an fpga image")
+        self.chip = FastChip(self.image) if self.engine == "numba" else ChipModel(self.image)
+        self._clear()
 
-    @property
-    def t(self) -> float:
-        return self._k * self.dt
+    def _clear(self) -> None:
+        self._parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._stim: list[tuple[np.ndarray, np.ndarray]] = []
 
-    def run(self, duration_ms: float) -> None:
-        """Advance by `duration_ms`, a whole, non-negative number of 1 ms steps."""
-        steps = whole_steps(duration_ms, self.dt, "fpga")
-        while steps > 0:
-            n = min(steps, self.CHUNK)
-            if self.engine == "numba":
-                a, s, cyc = self.chip.run(n)
-            else:
-                a, s, cyc = [], [], []
-                for i in range(n):
-                    sp, c = self.chip.step()
-                    a += sp
-                    s += [self._k + i] * len(sp)
-                    cyc.append(c)
-                a, s, cyc = (np.array(v, np.int64) for v in (a, s, cyc))
-            self._axons.append(a)
-            self._steps.append(s)
-            self._cycles.append(cyc)
-            self._k += n
-            steps -= n
+    def _advance(self, k0: int, k1: int, inputs: InputSpikes) -> None:
+        d = self.image.data[L.DATA]
+        step, axon = L.stimulus_entries(inputs.neuron, inputs.stamp, d["axon_of"])
+        self.chip.load_stimulus(step, axon)
+        self._stim.append((step, axon))
+        k = k0
+        while k < k1:
+            n = min(k1 - k, self.CHUNK)
+            self._parts.append(self._chunk(k, n))
+            k += n
 
-    def result(self) -> Result:
-        img, d = self.image, self.image.data["fpga"]
-        net = img.network
-        spec = img.target
-        axons = np.concatenate(self._axons) if self._axons else np.zeros(0, np.int64)
-        steps = np.concatenate(self._steps) if self._steps else np.zeros(0, np.int64)
-        cycles = np.concatenate(self._cycles) if self._cycles else np.zeros(0, np.int64)
-        ir = np.asarray(d["ir_of_axon"])[axons]
-        # stimulus spikes sent so far (source populations)
-        st = np.asarray(d["stim_step"])
-        sel = st < self._k
-        ir = np.concatenate([ir, np.asarray(d["ir_of_axon"])[np.asarray(d["stim_axon"])[sel]]])
-        steps = np.concatenate([steps, st[sel]])
-        res = Result(target=spec.name, t_stop=self.t, timestep=self.dt)
-        off = net.offsets()
-        for pop in net.populations:
-            m = (ir >= off[pop.name]) & (ir < off[pop.name] + pop.size)
-            res.spikes[pop.name] = Spikes(ir[m] - off[pop.name], (steps[m] + 1) * self.dt)
-        raw = self.chip.weights()
-        res.info["weights_raw"] = {}
-        for name, pm in d["projections"].items():
-            w = np.array([raw[c][i] for c, i in zip(pm["core"], pm["index"])], np.int64)
-            res.info["weights_raw"][name] = w
-            res.weights[name] = np.abs(w * pm["scale"])
-        budget = spec.clock_hz * self.dt * 1e-3
-        res.timing = TimingReport(
-            metrics={"cycles_total": float(cycles.sum()),
-                     "cycles_per_step_max": float(cycles.max()) if cycles.size else 0.0,
-                     "cycles_per_step_mean": float(cycles.mean()) if cycles.size else 0.0,
-                     "step_time_max_us": float(cycles.max()) / spec.clock_hz * 1e6
-                     if cycles.size else 0.0,
-                     "realtime_load_max": float(cycles.max()) / budget if cycles.size
-                     else 0.0},
-            arrays={"cycles": cycles})
-        res.info["engine"] = self.engine
-        return res
+    def _chunk(self, k: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Run n steps from step k: (spike axons, their steps, cycles per step)."""
+        if self.engine == "numba":
+            return self.chip.run(n)
+        a, s, cyc = [], [], []
+        for i in range(n):
+            sp, c = self.chip.step()
+            a += sp
+            s += [k + i] * len(sp)
+            cyc.append(c)
+        return tuple(np.array(v, np.int64) for v in (a, s, cyc))
+
+    def _collect(self) -> Recorded:
+        d = self.image.data[L.DATA]
+        cat = (lambda xs: np.concatenate(xs) if xs else np.zeros(0, np.int64))
+        axons, steps, cycles = (cat([p[i] for p in self._parts]) for i in range(3))
+        stim_step, stim_axon = (cat([p[i] for p in self._stim]) for i in range(2))
+        timing = fpga_timing(self.spec.name, self.image, self.spec, cycles, steps, axons,
+                             stim_step, stim_axon, self.spec.clock_hz)
+        return Recorded(neuron=np.asarray(d["ir_of_axon"])[axons], stamp=steps + 1,
+                        weights=L.projection_weights(d, self.chip.weights()),
+                        timing=timing, info={"engine": self.engine})
+
+    def _reset(self) -> None:
+        self.chip.reset_state()
+        self._clear()

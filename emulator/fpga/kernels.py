@@ -1,9 +1,12 @@
 """Numba kernels of the fpga core: the oracle's arithmetic and cycle counts over flat arrays.
 
-Per-core arrays are concatenated; `no[c]`, `so[c]`, `cpo[c]`, `cso[c]`, `ro[c]` are the
-offsets of core c's neurons, synapses, column pointers, column entries and ring words. `sc[c]` holds the core's scalars
-in the order of hw.compile_fpga.CORE_SCALARS. Cycle costs are hw.targets.fpga.CYCLES
-(numbers inlined; tests check the kernel against the oracle and the formula).
+Per-core arrays are concatenated. `off[c]` holds the offsets of core c's neurons,
+synapses, column pointers, column entries and ring words (OFF_*); `sc[c]` its scalars in
+hw.layouts.fpga.CORE_SCALARS order; `prm[P_*]` the neuron parameters, `st[S_*]` the
+neuron state, `syn[M_*]` the synapse memories (syn[M_W] is written by STDP), `col[0]`,
+`col[1]` the column lists (col_syn, col_pre). `fmt[K_*]` holds the number formats and
+`cost` the spec's cycle costs in hw.layouts.fpga.CYCLE_NAMES order (tests check the
+kernel against the oracle and against FpgaSpec.core_cycles / step_cycles).
 """
 
 from __future__ import annotations
@@ -11,9 +14,17 @@ from __future__ import annotations
 import numpy as np
 
 from ...hw.jit import njit
+from ...hw.layouts.fpga import (A_MINUS, A_PLUS, C_EVENT, C_LIST_END, C_NEURON, C_PLASTIC,
+                                C_ROUTE_CORE, C_ROUTE_SPIKE, C_SPIKING, C_STEP_FIXED,
+                                C_STIMULUS, C_STIMULUS_END, C_SYNAPSE, C_TRACE, DX, DY, N,
+                                STDP, W_MAX, W_MIN, W_SHIFT)
 
-# indices into sc[c]
-N, W_SHIFT, STDP, A_PLUS, A_MINUS, W_MIN, W_MAX, DX, DY = range(9)
+#: rows of `off`, `prm`, `st`, `syn` and `fmt`
+OFF_N, OFF_S, OFF_CP, OFF_CS, OFF_R = range(5)
+P_THETA, P_U_RESET, P_BIAS, P_DM, P_DS, P_REFRAC = range(6)
+S_U, S_ISYN, S_REF, S_Y = range(4)
+M_POST, M_W, M_DELAY, M_PLASTIC = range(4)
+K_F, K_SF, K_IMP, K_VLO, K_VHI, K_ILO, K_IHI, K_THI, K_D, K_NPC = range(10)
 
 
 @njit
@@ -22,108 +33,160 @@ def _sat(x, lo, hi):
 
 
 @njit
-def run_steps(n_steps, t, sp, in_list, in_n, sc, no, so, cpo_, cso_, ro, row_ptr,
-              syn_post, syn_w, syn_delay, syn_plastic, col_ptr, col_syn, col_pre,
-              theta, u_reset, bias, dm, ds, refrac,
-              u, isyn, ref, y, x, flag, ring,
-              stim_step, stim_axon, D, npc, F, sf, imp, vlo, vhi, ilo, ihi, thi,
-              out_list, out_n, spk_axon, spk_step, cycles):
+def _events(c, t_slot, in_list, in_n, sc, off, row_ptr, syn, st, flag, ring, fmt, cost):
+    """Core c's event phase: every event's row into the ring buffer (and depression)."""
+    n, sb, rb, D = sc[c, N], off[c, OFF_S], off[c, OFF_R], fmt[K_D]
+    stdp = sc[c, STDP] != 0
+    cyc = 0
+    for e in range(in_n):
+        a = in_list[e]
+        cyc += cost[C_EVENT]
+        if stdp:
+            flag[c, a] = 1
+        for k in range(row_ptr[c, a], row_ptr[c, a + 1]):
+            cyc += cost[C_SYNAPSE]
+            post, w = syn[M_POST, sb + k], syn[M_W, sb + k]
+            slot = t_slot + syn[M_DELAY, sb + k]
+            if slot >= D:
+                slot -= D
+            ri = rb + slot * n + post
+            ring[ri] = _sat(ring[ri] + (w << sc[c, W_SHIFT]), fmt[K_ILO], fmt[K_IHI])
+            if syn[M_PLASTIC, sb + k] != 0:
+                dw = (sc[c, A_MINUS] * st[S_Y, off[c, OFF_N] + post]) >> fmt[K_SF]
+                syn[M_W, sb + k] = _sat(w - dw, sc[c, W_MIN], sc[c, W_MAX])
+    return cyc + cost[C_LIST_END]
+
+
+@njit
+def _neurons(c, t_slot, sc, off, prm, st, ring, fmt, cost, out_list, out_n):
+    """Core c's neuron phase: synaptic current, membrane, threshold, post trace."""
+    n, nb, rb, F = sc[c, N], off[c, OFF_N], off[c, OFF_R], fmt[K_F]
+    stdp = sc[c, STDP] != 0
+    out_n[c] = 0
+    for j in range(n):
+        g = nb + j
+        ri = rb + t_slot * n + j
+        r = ring[ri]
+        ring[ri] = 0
+        i_old = st[S_ISYN, g]
+        st[S_ISYN, g] = _sat(((i_old * prm[P_DS, g]) >> F) + r, fmt[K_ILO], fmt[K_IHI])
+        spike = False
+        if st[S_REF, g] > 0:
+            st[S_REF, g] -= 1
+            st[S_U, g] = prm[P_U_RESET, g]
+        else:
+            v = _sat(((st[S_U, g] * prm[P_DM, g]) >> F) + i_old + prm[P_BIAS, g],
+                     fmt[K_VLO], fmt[K_VHI])
+            if v >= prm[P_THETA, g]:
+                spike = True
+                st[S_U, g] = prm[P_U_RESET, g]
+                st[S_REF, g] = prm[P_REFRAC, g]
+            else:
+                st[S_U, g] = v
+        if stdp:
+            yy = (st[S_Y, g] * sc[c, DY]) >> F
+            st[S_Y, g] = min(yy + fmt[K_IMP], fmt[K_THI]) if spike else yy
+        if spike:
+            out_list[c, out_n[c]] = j
+            out_n[c] += 1
+    return n * cost[C_NEURON]
+
+
+@njit
+def _plasticity(c, sc, off, syn, col_ptr, col, x, flag, fmt, cost, out_list, out_n):
+    """Core c's STDP phases: pre traces of every axon, then potentiation of the plastic
+    inputs of each neuron that spiked."""
+    G, F, sf = x.shape[1], fmt[K_F], fmt[K_SF]
+    sb, cpo, cso = off[c, OFF_S], off[c, OFF_CP], off[c, OFF_CS]
+    for a in range(G):
+        xx = (x[c, a] * sc[c, DX]) >> F
+        x[c, a] = min(xx + fmt[K_IMP], fmt[K_THI]) if flag[c, a] != 0 else xx
+        flag[c, a] = 0
+    cyc = G * cost[C_TRACE] + cost[C_LIST_END]
+    for p in range(out_n[c]):
+        j = out_list[c, p]
+        cyc += cost[C_SPIKING]
+        for k in range(col_ptr[cpo + j], col_ptr[cpo + j + 1]):
+            cyc += cost[C_PLASTIC]
+            si = sb + col[0, cso + k]
+            dw = (sc[c, A_PLUS] * x[c, col[1, cso + k]]) >> sf
+            syn[M_W, si] = _sat(syn[M_W, si] + dw, sc[c, W_MIN], sc[c, W_MAX])
+    return cyc
+
+
+@njit
+def _route(t, sp, stim_step, stim_axon, fmt, out_list, out_n, next_list, spk_axon,
+           spk_step, n_spk):
+    """The router: neuron spikes (cores in order), then the stimulus of step t, into the
+    next event list. Returns (events, of them neuron spikes, sp, spikes recorded)."""
+    m = 0
+    for c in range(out_n.shape[0]):
+        for p in range(out_n[c]):
+            a = c * fmt[K_NPC] + out_list[c, p]
+            next_list[m] = a
+            spk_axon[n_spk] = a
+            spk_step[n_spk] = t
+            m += 1
+            n_spk += 1
+    n_router = m
+    while sp < stim_step.shape[0] and stim_step[sp] == t:
+        next_list[m] = stim_axon[sp]
+        m += 1
+        sp += 1
+    return m, n_router, sp, n_spk
+
+
+@njit
+def run_steps(n_steps, t, sp, in_list, in_n, sc, off, row_ptr, syn, col_ptr, col, prm,
+              st, x, flag, ring, stim_step, stim_axon, fmt, cost, out_list, out_n,
+              spk_axon, spk_step, cycles):
     """Advance `n_steps` steps from step `t`; returns (t, sp, in_n, spikes written)."""
     C = sc.shape[0]
-    G = row_ptr.shape[1] - 1
     n_spk = 0
     next_list = np.empty_like(in_list)
     for s in range(n_steps):
-        t_slot = t % D
+        t_slot = t % fmt[K_D]
         k_max = 0
         for c in range(C):
-            n = sc[c, N]
-            nb, sb, cpo, cso, rb = no[c], so[c], cpo_[c], cso_[c], ro[c]
-            stdp = sc[c, STDP] != 0
-            shift = sc[c, W_SHIFT]
-            wlo, whi = sc[c, W_MIN], sc[c, W_MAX]
-            cyc = 0
-            for e in range(in_n):
-                a = in_list[e]
-                cyc += 3
-                if stdp:
-                    flag[c, a] = 1
-                for k in range(row_ptr[c, a], row_ptr[c, a + 1]):
-                    cyc += 3
-                    post = syn_post[sb + k]
-                    w = syn_w[sb + k]
-                    slot = t_slot + syn_delay[sb + k]
-                    if slot >= D:
-                        slot -= D
-                    ri = rb + slot * n + post
-                    ring[ri] = _sat(ring[ri] + (w << shift), ilo, ihi)
-                    if syn_plastic[sb + k] != 0:
-                        syn_w[sb + k] = _sat(w - ((sc[c, A_MINUS] * y[nb + post]) >> sf),
-                                             wlo, whi)
-            cyc += 1
-            out_n[c] = 0
-            for j in range(n):
-                cyc += 2
-                g = nb + j
-                ri = rb + t_slot * n + j
-                r = ring[ri]
-                ring[ri] = 0
-                i_old = isyn[g]
-                isyn[g] = _sat(((i_old * ds[g]) >> F) + r, ilo, ihi)
-                spike = False
-                if ref[g] > 0:
-                    ref[g] -= 1
-                    u[g] = u_reset[g]
-                else:
-                    v = _sat(((u[g] * dm[g]) >> F) + i_old + bias[g], vlo, vhi)
-                    if v >= theta[g]:
-                        spike = True
-                        u[g] = u_reset[g]
-                        ref[g] = refrac[g]
-                    else:
-                        u[g] = v
-                if stdp:
-                    yy = (y[g] * sc[c, DY]) >> F
-                    y[g] = min(yy + imp, thi) if spike else yy
-                if spike:
-                    out_list[c, out_n[c]] = j
-                    out_n[c] += 1
-            if stdp:
-                for a in range(G):
-                    cyc += 2
-                    xx = (x[c, a] * sc[c, DX]) >> F
-                    x[c, a] = min(xx + imp, thi) if flag[c, a] != 0 else xx
-                    flag[c, a] = 0
-                for p in range(out_n[c]):
-                    j = out_list[c, p]
-                    cyc += 3
-                    for k in range(col_ptr[cpo + j], col_ptr[cpo + j + 1]):
-                        cyc += 3
-                        si = sb + col_syn[cso + k]
-                        pre = col_pre[cso + k]
-                        syn_w[si] = _sat(syn_w[si] + ((sc[c, A_PLUS] * x[c, pre]) >> sf),
-                                         wlo, whi)
-                cyc += 1
-            if cyc > k_max:
-                k_max = cyc
-        # router
-        m = 0
-        for c in range(C):
-            for p in range(out_n[c]):
-                a = c * npc + out_list[c, p]
-                next_list[m] = a
-                m += 1
-                spk_axon[n_spk] = a
-                spk_step[n_spk] = t
-                n_spk += 1
-        n_router = m
-        while sp < stim_step.shape[0] and stim_step[sp] == t:
-            next_list[m] = stim_axon[sp]
-            m += 1
-            sp += 1
-        cycles[s] = k_max + 2 * n_router + C + 2 * (m - n_router) + 2 + 3
-        for i in range(m):
-            in_list[i] = next_list[i]
+            cyc = _events(c, t_slot, in_list, in_n, sc, off, row_ptr, syn, st, flag, ring,
+                          fmt, cost)
+            cyc += _neurons(c, t_slot, sc, off, prm, st, ring, fmt, cost, out_list, out_n)
+            if sc[c, STDP] != 0:
+                cyc += _plasticity(c, sc, off, syn, col_ptr, col, x, flag, fmt, cost,
+                                   out_list, out_n)
+            k_max = max(k_max, cyc)
+        m, n_router, sp, n_spk = _route(t, sp, stim_step, stim_axon, fmt, out_list, out_n,
+                                        next_list, spk_axon, spk_step, n_spk)
+        cycles[s] = (k_max + cost[C_ROUTE_SPIKE] * n_router + cost[C_ROUTE_CORE] * C
+                     + cost[C_STIMULUS] * (m - n_router) + cost[C_STIMULUS_END]
+                     + cost[C_STEP_FIXED])
+        in_list[:m] = next_list[:m]
         in_n = m
         t += 1
     return t, sp, in_n, n_spk
+
+
+@njit
+def event_timing(ev_step, ev_axon, rows, cost, cycles):
+    """Per event of the run, in event-list order (sorted by emission step): the cycle at
+    which its entry ends on the core where it ends last, counted from the cores' start of
+    the step that delivers it, plus the cycles of the step that emitted it; -1 for events
+    delivered after the last step. Also the synaptic events of each delivering step."""
+    E, C = ev_step.shape[0], rows.shape[0]
+    latency = np.full(E, -1, np.int64)
+    synops = np.zeros(cycles.shape[0], np.int64)
+    cum = np.zeros(C, np.int64)
+    for e in range(E):
+        k = ev_step[e]
+        if k + 1 >= cycles.shape[0]:
+            continue
+        if e == 0 or ev_step[e - 1] != k:
+            cum[:] = 0
+        end = 0
+        for c in range(C):
+            r = rows[c, ev_axon[e]]
+            cum[c] += cost[C_EVENT] + cost[C_SYNAPSE] * r
+            synops[k + 1] += r
+            end = max(end, cum[c])
+        latency[e] = cycles[k] + end
+    return latency, synops

@@ -2,7 +2,8 @@
 
 It is the oracle that the Numba kernels, the Amaranth-sim tests and the cocotb scoreboards
 compare against: bit-exact (same integer arithmetic, same saturation) and cycle-exact
-(`step` counts the cycles of the RTL's state machines, hw/targets/fpga.py has the formula).
+(`step` counts the cycles of the RTL's state machines at the spec's `cycles_*` costs;
+hw/targets/fpga.py has the formula).
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ...hw.errors import TargetError
 from ...hw.image import HardwareImage
-from ...hw.targets.fpga import CYCLES
+from ...hw.layouts import fpga as L
 
 
 def sat(x: int, lo: int, hi: int) -> int:
@@ -41,8 +43,9 @@ class ChipModel:
     """The whole chip: cores in lock step, the broadcast spike router and the stimulus."""
 
     def __init__(self, image: HardwareImage):
-        spec, d = image.target, image.data["fpga"]
+        spec, d = image.target, image.data[L.DATA]
         self.spec = spec
+        self.cost = {name: int(getattr(spec, L.cycle_field(name))) for name in L.CYCLE_NAMES}
         self.F = spec.decay_bits
         self.sf = spec.stdp_frac_bits
         self.imp = spec.trace_impulse
@@ -52,24 +55,37 @@ class ChipModel:
         self.vlo, self.vhi = spec.v_format.min_int, spec.v_format.max_int
         self.ilo, self.ihi = spec.isyn_format.min_int, spec.isyn_format.max_int
         self.thi = spec.trace_format.max_int
-        self.stim_step = [int(v) for v in d["stim_step"]]
-        self.stim_axon = [int(v) for v in d["stim_axon"]]
-        self.sp = 0
-        self.t = 0
-        self.in_list: list[int] = []
         self.cores = []
         for core in image.cores:
-            sc = {k: int(core.params[k][0]) for k in ("n", "w_shift", "stdp", "a_plus",
-                                                       "a_minus", "w_min", "w_max", "dx",
-                                                       "dy")}
-            n = sc["n"]
-            p = {k: [int(v) for v in core.params[k]] for k in
-                 ("theta", "u_reset", "bias", "dm", "ds", "refrac", "u0")}
+            sc = {k: int(core.params[k][0]) for k in L.CORE_SCALARS}
+            p = {k: [int(v) for v in core.params[k]] for k in L.NEURON_PARAMS}
             m = {k: [int(v) for v in a] for k, a in core.memories.items()}
-            self.cores.append(CoreState(
-                n=n, sc=sc, p=p, m=m, ring=[[0] * n for _ in range(self.D)],
-                u=list(p["u0"]), isyn=[0] * n, ref=[0] * n, y=[0] * n, x=[0] * self.G,
-                flag=[0] * self.G))
+            self.cores.append(CoreState(n=sc["n"], sc=sc, p=p, m=m, ring=[], u=[], isyn=[],
+                                        ref=[], y=[], x=[], flag=[]))
+        self.t = 0
+        self.load_stimulus(d["stim_step"], d["stim_axon"])
+        self.reset_state()
+
+    def reset_state(self) -> None:
+        """Step 0, initial v, everything else cleared; weights and stimulus kept."""
+        self.t = 0
+        self.sp = 0
+        self.in_list: list[int] = []
+        for c in self.cores:
+            n = c.n
+            c.ring = [[0] * n for _ in range(self.D)]
+            c.u, c.isyn, c.ref, c.y = list(c.p["u0"]), [0] * n, [0] * n, [0] * n
+            c.x, c.flag, c.out = [0] * self.G, [0] * self.G, []
+
+    def load_stimulus(self, step, axon) -> None:
+        """Write stimulus entries (sorted, none before the current step) into the
+        stimulus memory; its pointer starts over at the first."""
+        self.stim_step = [int(v) for v in step]
+        self.stim_axon = [int(v) for v in axon]
+        if self.stim_step and min(self.stim_step) < self.t:
+            raise TargetError(f"fpga: stimulus entries of step {min(self.stim_step)} "
+                              f"loaded at step {self.t}")
+        self.sp = 0
 
     # --- one core, one step -------------------------------------------------------------
     def _core_step(self, c: CoreState) -> int:
@@ -78,11 +94,11 @@ class ChipModel:
         cyc = 0
         # events: axon row lookup, then one cycle per synapse
         for a in self.in_list:
-            cyc += CYCLES["event"]
+            cyc += self.cost["event"]
             if sc["stdp"]:
                 c.flag[a] = 1
             for k in range(m["row_ptr"][a], m["row_ptr"][a + 1]):
-                cyc += CYCLES["synapse"]
+                cyc += self.cost["synapse"]
                 post, w = m["syn_post"][k], m["syn_w"][k]
                 slot = t_slot + m["syn_delay"][k]
                 if slot >= self.D:
@@ -92,11 +108,11 @@ class ChipModel:
                 if m["syn_plastic"][k]:
                     m["syn_w"][k] = sat(w - ((sc["a_minus"] * c.y[post]) >> sf),
                                         sc["w_min"], sc["w_max"])
-        cyc += CYCLES["list_end"]
+        cyc += self.cost["list_end"]
         # neurons
         c.out = []
         for j in range(c.n):
-            cyc += CYCLES["neuron"]
+            cyc += self.cost["neuron"]
             r = c.ring[t_slot][j]
             c.ring[t_slot][j] = 0
             isyn = c.isyn[j]
@@ -122,19 +138,19 @@ class ChipModel:
         if sc["stdp"]:
             # pre traces of every axon
             for a in range(self.G):
-                cyc += CYCLES["trace"]
+                cyc += self.cost["trace"]
                 x = (c.x[a] * sc["dx"]) >> F
                 c.x[a] = min(x + self.imp, self.thi) if c.flag[a] else x
                 c.flag[a] = 0
             # potentiation: the plastic inputs of each neuron that spiked
             for j in c.out:
-                cyc += CYCLES["spiking"]
+                cyc += self.cost["spiking"]
                 for k in range(m["col_ptr"][j], m["col_ptr"][j + 1]):
-                    cyc += CYCLES["plastic"]
+                    cyc += self.cost["plastic"]
                     s, pre = m["col_syn"][k], m["col_pre"][k]
                     m["syn_w"][s] = sat(m["syn_w"][s] + ((sc["a_plus"] * c.x[pre]) >> sf),
                                         sc["w_min"], sc["w_max"])
-            cyc += CYCLES["list_end"]
+            cyc += self.cost["list_end"]
         return cyc
 
     def step(self) -> tuple[list[int], int]:
@@ -145,11 +161,10 @@ class ChipModel:
         while self.sp < len(self.stim_step) and self.stim_step[self.sp] == self.t:
             stim.append(self.stim_axon[self.sp])
             self.sp += 1
-        while self.sp < len(self.stim_step) and self.stim_step[self.sp] < self.t:
-            self.sp += 1  # (never: stimulus steps are sorted and start at 0)
-        cycles = (k_max + CYCLES["route_spike"] * len(spikes)
-                  + CYCLES["route_core"] * len(self.cores) + CYCLES["stimulus"] * len(stim)
-                  + CYCLES["stimulus_end"] + CYCLES["step_fixed"])
+        cost = self.cost
+        cycles = (k_max + cost["route_spike"] * len(spikes)
+                  + cost["route_core"] * len(self.cores) + cost["stimulus"] * len(stim)
+                  + cost["stimulus_end"] + cost["step_fixed"])
         self.in_list = spikes + stim
         self.t += 1
         return spikes, cycles

@@ -3,26 +3,26 @@ and trace-based pair STDP, generated in Amaranth (neurocosim.rtl) and emulated c
 (neurocosim.emulator.fpga).
 
 Every memory has synchronous read ports (block RAM), so an item costs one cycle per level
-of dependent reads plus one (`CYCLES` below). Per timestep, every core runs these phases:
+of dependent reads plus one. The costs are the spec's `cycles_*` fields (the table of
+names: hw.layouts.fpga.RTL_CYCLES, whose values the RTL implements). Per timestep, every
+core runs these phases:
 
-  events     per spike of the previous step (the same list on every core): 3 cycles (list
-             entry, axon row lookup) + 3 per synapse of that axon's row on this core
-             (ring-buffer accumulate at slot t + delay - 1; depression if plastic); + 1
-  neurons    2 cycles per neuron of the core (isyn, v, refractory, threshold, post trace)
-  pre traces 2 cycles per axon of the network            } only on a core with
-  potentiate per spiking neuron 3 cycles + 3 per plastic  }  plastic synapses
-             input synapse; + 1 (end of list)            }
-The cores run in lock step from a 1-cycle start; the chip notices the last one done one
-cycle later; the router then broadcasts every neuron spike of the step (cores in order,
-2 cycles each, +1 per core) and every stimulus spike of the step (2 cycles each, +2) to
-all cores' event lists; 1 cycle ends the step (`core_cycles`, `step_cycles`):
-
-  cycles(t) = max over cores of core_cycles + 2 spikes(t) + 2 stimulus_spikes(t)
-              + cores + 5
+  events     per spike of the previous step (the same list on every core): cycles_event
+             + cycles_synapse per synapse of that axon's row on this core (ring-buffer
+             accumulate at slot t + delay - 1; depression if plastic); + cycles_list_end
+  neurons    cycles_neuron per neuron of the core (isyn, v, refractory, threshold, trace)
+  pre traces cycles_trace per axon of the network           } only on a core with
+  potentiate cycles_spiking per spiking neuron + cycles_plastic } plastic synapses
+             per plastic input; + cycles_list_end              }
+The cores run in lock step; the router then broadcasts every neuron spike of the step
+(cycles_route_spike each, cycles_route_core per core) and every stimulus spike of the step
+(cycles_stimulus each, + cycles_stimulus_end) to all cores' event lists; cycles_step_fixed
+covers the start pulse, the all-done detection and the end of the step
+(`core_cycles`, `step_cycles`).
 
 A spike in step k is stamped (k + 1) * dt; it enters its targets' synaptic current in the
 update of step k + delay (delay >= 1 step) and v one step later, as in NEST's iaf_psc_exp;
-stimulus spikes at time ts are emitted in step round(ts/dt) - 1.
+an input spike of stamp s is sent in step s - 1 (stamp 0 in step 0, reported).
 """
 
 from __future__ import annotations
@@ -30,12 +30,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..formats import NumberFormat
+from ..layouts import fpga as L
 from .base import TargetSpec
-
-
-#: clock cycles per item of each phase (the RTL's state machines; the emulator counts these)
-CYCLES = dict(event=3, synapse=3, list_end=1, neuron=2, trace=2, spiking=3, plastic=3,
-              route_spike=2, route_core=1, stimulus=2, stimulus_end=2, step_fixed=3)
 
 
 @dataclass(frozen=True)
@@ -64,7 +60,8 @@ class FpgaSpec(TargetSpec):
     synapses_per_core: int = 16384
     #: stimulus memory entries (step, axon) for the spike sources
     stimulus_depth: int = 65536
-    #: Poisson sources are drawn at compile time up to this time (ms)
+    #: the image's stimulus memory holds the input spikes (hw.stimulus) of [0, this) ms;
+    #: the emulator feeds later input from hw.stimulus, a board refuses to run past it
     stimulus_horizon_ms: float = 10000.0
     #: thresholds sit 2**headroom_bits below the top of v's range
     headroom_bits: int = 2
@@ -77,6 +74,48 @@ class FpgaSpec(TargetSpec):
     max_neurons_per_core: int = 4096
     max_cores: int = 16
 
+    # --- cycle costs (hw.layouts.fpga.RTL_CYCLES: the RTL implements these values) -------
+    #: per event of the list: list entry and axon row lookup
+    cycles_event: int = L.RTL_CYCLES["event"]
+    #: per synapse of an event's row on the core: ring accumulate (and depression)
+    cycles_synapse: int = L.RTL_CYCLES["synapse"]
+    #: end of the event list, and of the potentiation list
+    cycles_list_end: int = L.RTL_CYCLES["list_end"]
+    #: per neuron update: isyn, v, refractory count, threshold, post trace
+    cycles_neuron: int = L.RTL_CYCLES["neuron"]
+    #: per axon of the network, pre-trace decay, on a core with plastic synapses
+    cycles_trace: int = L.RTL_CYCLES["trace"]
+    #: per spiking neuron of such a core: its plastic-input (column) list
+    cycles_spiking: int = L.RTL_CYCLES["spiking"]
+    #: per plastic input of a spiking neuron: potentiation
+    cycles_plastic: int = L.RTL_CYCLES["plastic"]
+    #: router: per neuron spike broadcast to every core's event list
+    cycles_route_spike: int = L.RTL_CYCLES["route_spike"]
+    #: router: per core visited
+    cycles_route_core: int = L.RTL_CYCLES["route_core"]
+    #: per stimulus spike broadcast
+    cycles_stimulus: int = L.RTL_CYCLES["stimulus"]
+    #: the stimulus entry that ends the step's list
+    cycles_stimulus_end: int = L.RTL_CYCLES["stimulus_end"]
+    #: start pulse, all-done detection and end of the step
+    cycles_step_fixed: int = L.RTL_CYCLES["step_fixed"]
+
+    # --- energy per event (pJ). ASSUMED, not measured: an iCE40 UP5K design of this size
+    # (a few thousand LUTs, a dozen block RAMs) draws about 1.2 mW of dynamic power when
+    # busy at 12 MHz by Lattice's power estimates for the family, i.e. about 100 pJ per
+    # clock cycle: about 40 pJ of it the clock tree and state machines pay every cycle,
+    # the rest the block-RAM accesses and arithmetic of the item in flight (about 60 pJ
+    # per busy cycle). Static power (about 75 uW on a UP5K) is not counted.
+    #: per synaptic event (cycles_synapse busy cycles: ring read-modify-write, weight,
+    #: target and delay reads, depression if plastic); assumed, see above
+    synop_energy_pJ: float = 180.0
+    #: per neuron update (cycles_neuron busy cycles: five parameter and state reads, the
+    #: two decay multiplies, the writes back); assumed, see above
+    neuron_energy_pJ: float = 120.0
+    #: per clock cycle per core (clock tree and state machines, paid idle or busy);
+    #: assumed, see above
+    cycle_energy_pJ: float = 40.0
+
     def __post_init__(self) -> None:
         from ..errors import TargetError
         if not 1 <= self.neurons_per_core <= self.max_neurons_per_core:
@@ -88,6 +127,11 @@ class FpgaSpec(TargetSpec):
                           ("decay_bits", 4, 16), ("refrac_bits", 1, 16), ("max_delay", 1, 64)):
             if not lo <= getattr(self, f) <= hi:
                 raise TargetError(f"fpga: {f}={getattr(self, f)} must be in {lo}..{hi}")
+        for name in L.CYCLE_NAMES:
+            cost = getattr(self, L.cycle_field(name))
+            if not isinstance(cost, int) or isinstance(cost, bool) or cost < 0:
+                raise TargetError(f"fpga: {L.cycle_field(name)}={cost!r} must be an "
+                                  "integer >= 0")
         if not 1 <= self.trace_impulse <= (1 << self.trace_bits) - 1:
             raise TargetError(f"fpga: trace_impulse={self.trace_impulse} must fit "
                               f"{self.trace_bits} bits")
@@ -128,29 +172,34 @@ class FpgaSpec(TargetSpec):
     def max_weight_shift(self) -> int:
         return self.state_bits - 1
 
-    @staticmethod
-    def core_cycles(events: int, synapses: int, neurons: int, stdp: bool = False,
+    def cycle_costs(self) -> tuple[int, ...]:
+        """The cycle costs in hw.layouts.fpga.CYCLE_NAMES order (what the kernels take)."""
+        return tuple(int(getattr(self, L.cycle_field(n))) for n in L.CYCLE_NAMES)
+
+    def core_cycles(self, events: int, synapses: int, neurons: int, stdp: bool = False,
                     axons: int = 0, spiking: int = 0, plastic_inputs: int = 0) -> int:
         """Cycles of one core in one step (the module docstring's phases)."""
-        c = CYCLES
-        n = c["event"] * events + c["synapse"] * synapses + c["list_end"] + \
-            c["neuron"] * neurons
+        n = (self.cycles_event * events + self.cycles_synapse * synapses
+             + self.cycles_list_end + self.cycles_neuron * neurons)
         if stdp:
-            n += (c["trace"] * axons + c["spiking"] * spiking + c["plastic"] * plastic_inputs
-                  + c["list_end"])
+            n += (self.cycles_trace * axons + self.cycles_spiking * spiking
+                  + self.cycles_plastic * plastic_inputs + self.cycles_list_end)
         return n
 
-    @staticmethod
-    def step_cycles(core_cycles: "list[int]", spikes: int, stimulus_spikes: int) -> int:
+    def step_cycles(self, core_cycles: "list[int]", spikes: int, stimulus_spikes: int) -> int:
         """Cycles of one timestep of the chip, given each core's cycles."""
-        c = CYCLES
-        return (max(core_cycles) + c["route_spike"] * spikes + c["route_core"] * len(
-            core_cycles) + c["stimulus"] * stimulus_spikes + c["stimulus_end"]
-            + c["step_fixed"])
+        return (max(core_cycles) + self.cycles_route_spike * spikes
+                + self.cycles_route_core * len(core_cycles)
+                + self.cycles_stimulus * stimulus_spikes + self.cycles_stimulus_end
+                + self.cycles_step_fixed)
 
     def limits(self) -> dict[str, object]:
         out = super().limits()
-        out["cycles_per_step"] = ("max_core(3 events + 3 synapses + 1 + 2 neurons [+ 2 axons"
-                                  " + 3 spiking + 3 plastic_inputs + 1]) + 2 spikes + "
-                                  "2 stimulus_spikes + cores + 5")
+        c = {n: getattr(self, L.cycle_field(n)) for n in L.CYCLE_NAMES}
+        out["cycles_per_step"] = (
+            f"max_core({c['event']} events + {c['synapse']} synapses + {c['list_end']} + "
+            f"{c['neuron']} neurons [+ {c['trace']} axons + {c['spiking']} spiking + "
+            f"{c['plastic']} plastic_inputs + {c['list_end']}]) + {c['route_spike']} spikes"
+            f" + {c['route_core']} cores + {c['stimulus']} stimulus_spikes + "
+            f"{c['stimulus_end'] + c['step_fixed']}")
         return out
