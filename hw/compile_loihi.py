@@ -18,318 +18,263 @@ an auxiliary compartment whose u joins the soma's v: such a neuron takes 2 compa
 IF_curr_delta uses du = 4095 (u cleared each step), a weight in mV becoming S * w.
 Weights: one exponent per (population, channel), 8-bit magnitudes; each projection has
 its own sign mode (excitatory 0..255, inhibitory -255..0).
+
+The mapping report (image.report) holds every parameter's quantisation error and names
+every approximation: delays and refractory periods rounded to whole steps, weights that
+round to zero, STDP parameters rounded (and steps under the weight resolution).
+Capabilities (models, plasticity rule, recordables, current sources) are checked by
+hw.compiler before this runs; input spikes are not in the image (the runner is handed
+the one stimulus).
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from .errors import LimitError, NetworkError, TargetError
 from .formats import NumberFormat
 from .image import Core, HardwareImage
-from .ir import CurrentSource, Network, PoissonSource, SpikeArray, is_source
-from .mapping import (core_traffic, partition, place, placement_cost, routing_table,
-                      sequential_xy, split_mantissa_exponent, unique_ints)
+from .ir import Network, Population, Projection, is_source
+from .layouts import loihi as L
 from .lif import p21
-from .mapping.quantize import decay_constant
-from .rng import poisson_neuron_seeds, poisson_steps
+from .mapping import (core_traffic, decay_constant, partition, place, placement_cost,
+                      routing_table, sequential_xy, split_mantissa_exponent, synapse_pairs,
+                      unique_ints)
+from .report import MappingReport
 from .targets.loihi import LoihiSpec
 
-#: model codes stored in the image (the emulator reads them)
-MODEL_CODES = {"IF_curr_exp": 0, "IF_curr_delta": 1, "SpikeSourceArray": 2,
-               "SpikeSourcePoisson": 3}
-#: per-neuron integer parameters of a core, in this order
-NEURON_PARAMS = ("du0", "du1", "dv", "vth", "bias_mant", "bias_exp", "refract", "wexp0",
-                 "wexp1", "v0", "model")
-#: per-synapse memories of a core (synapse lists grouped by input axon)
-SYNAPSE_MEMORIES = ("syn_slot", "syn_chan", "syn_weight", "syn_delay", "syn_proj",
-                    "syn_index")
-RECORDABLE = ("spikes", "v")
-def _check_network(net: Network, spec: LoihiSpec) -> None:
-    for st in net.stimuli:
-        if isinstance(st, CurrentSource):
-            raise TargetError(f"target {spec.name!r} has no current sources (a {st.kind} "
-                              f"source into {st.population!r}); use i_offset, which maps "
-                              "onto the compartment bias")
-    for rec in net.recordings:
-        if rec.variable not in RECORDABLE:
-            raise TargetError(f"target {spec.name!r} cannot record {rec.variable!r} of "
-                              f"{rec.population!r}; it records {list(RECORDABLE)}")
-    for pr in net.projections:
-        if pr.plasticity is not None and pr.plasticity.rule != "stdp_additive":
-            raise TargetError(f"target {spec.name!r}: projection {pr.name!r} uses "
-                              f"{pr.plasticity.rule}; the learning engine maps only "
-                              "stdp_additive (pair STDP on traces)")
+#: relative change below which a mapped value counts as exact (float noise)
+_EXACT = 1e-9
+
+
+@dataclass
+class _Proj:
+    """One projection on its way to the chip: global ids, delay steps, receptor."""
+
+    pr: Projection
+    k: int
+    pre: np.ndarray
+    post: np.ndarray
+    delay: np.ndarray
+    inh: bool
+    mant: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    chan: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    lsb: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+
+@dataclass
+class _Neurons:
+    """Per global neuron: integer parameters, compartments, raw units per mV, and the raw
+    u per unit weight of each channel; per population its record for image.data."""
+
+    P: dict[str, np.ndarray]
+    units: np.ndarray
+    scale: np.ndarray
+    gain: np.ndarray
+    pops: list[dict] = field(default_factory=list)
+
+
+def compile_loihi(network: Network, spec: LoihiSpec) -> HardwareImage:
+    """Quantise, partition, place and route `network` for a Loihi-style chip."""
+    _check_chip(spec)
+    report = MappingReport(target=spec.name)
+    projs = _projections(network, spec, report)
+    neurons = _neurons(network, spec, projs, report)
+    _weights(network, spec, projs, neurons, report)
+    stdp = {q.pr.name: _stdp(q, spec, report) for q in projs if q.pr.plasticity is not None}
+    pre, post = synapse_pairs(network)
+    core_of, slot_of, routes, core_xy, traffic, n_cores = _map(network, spec, pre, post,
+                                                                neurons.units)
+    cores = _cores(n_cores, core_of, slot_of, neurons.P, _synapse_table(projs, pre, post))
+    routing = routes.as_dict()
+    routing[L.CORE_XY] = core_xy
+    seq_cost = placement_cost(traffic, sequential_xy(n_cores, spec.mesh_shape,
+                                                     spec.cores_per_tile))
+    data = {L.POPULATIONS: neurons.pops, L.STDP: stdp,
+            L.PROJECTIONS: {q.pr.name: dict(index=q.k, lsb=q.lsb) for q in projs},
+            L.MAPPING: dict(n_cores=n_cores, mesh_shape=tuple(spec.mesh_shape),
+                            placement=spec.placement,
+                            placement_cost=placement_cost(traffic, core_xy),
+                            sequential_cost=seq_cost,
+                            compartments=int(neurons.units.sum()))}
+    return HardwareImage(target=spec, network=network, cores=cores, placement=core_xy,
+                         routing=routing, data=data, report=report)
+
+
+def _check_chip(spec: LoihiSpec) -> None:
     if spec.n_cores > spec.tiles_x * spec.tiles_y * spec.cores_per_tile * spec.n_chips:
         raise TargetError(f"target {spec.name!r}: {spec.cores_per_chip} cores per chip do "
                           f"not fit {spec.tiles_x}x{spec.tiles_y} tiles of "
                           f"{spec.cores_per_tile} cores")
 
 
-class _Quant:
-    """Collects the worst errors the compiler makes (image.quantization)."""
-
-    def __init__(self) -> None:
-        self.q: dict[str, float] = {}
-
-    def worst(self, key: str, value) -> None:
-        value = float(np.max(value)) if np.size(value) else 0.0
-        self.q[key] = max(self.q.get(key, 0.0), value)
-
-    def add(self, key: str, value) -> None:
-        self.q[key] = self.q.get(key, 0.0) + float(value)
+def _changed(exact, mapped) -> np.ndarray:
+    """Where a mapped value differs from the exact one by more than float noise."""
+    exact, mapped = np.asarray(exact, np.float64), np.asarray(mapped, np.float64)
+    return np.abs(mapped - exact) > _EXACT * np.maximum(np.abs(exact), 1e-12)
 
 
-def compile_loihi(network: Network, spec: LoihiSpec) -> HardwareImage:
-    """Quantise, partition, place and route `network` for a Loihi-style chip."""
-    _check_network(network, spec)
+def _tau_of(factor, dt: float) -> np.ndarray:
+    """The time constant a per-step decay factor realises (inf for 1, 0 for 0)."""
+    f = np.asarray(factor, np.float64)
+    with np.errstate(divide="ignore"):
+        return np.where(f >= 1.0, np.inf, np.where(f <= 0.0, 0.0, -dt / np.log(
+            np.clip(f, 1e-300, 1.0 - 1e-16))))
+
+
+# --- synapses ---------------------------------------------------------------------------------
+def _projections(network: Network, spec: LoihiSpec, report: MappingReport) -> list[_Proj]:
+    """Global ids and delays in whole steps (at least one: Loihi's minimum latency); a
+    delay that is not a whole number of steps is rounded and reported."""
     dt = float(spec.timestep)
-    off, n = network.offsets(), network.size
-    quant = _Quant()
-    mag = NumberFormat(spec.weight_format.bits, signed=False)
-
-    # --- synapses: global ids, delays, receptors -------------------------------------------
+    off = network.offsets()
     projs = []
     for k, pr in enumerate(network.projections):
         d = np.maximum(np.rint(pr.delay / dt), 1).astype(np.int64)
+        where = f"projection {pr.name!r}"
         if d.size and d.max() - 1 > spec.delay_max:
             raise LimitError("synaptic delay (extra steps)", int(d.max() - 1), spec.delay_max,
-                             f"projection {pr.name!r}: delay {pr.delay.max()} ms at "
-                             f"{dt} ms steps, {int(d.max() - 1 - spec.delay_max)} too many")
-        quant.worst("delay_max_abs_error_ms", np.abs(d * dt - pr.delay))
-        projs.append(dict(pr=pr, k=k, pre=off[pr.pre] + pr.pre_idx,
-                          post=off[pr.post] + pr.post_idx, delay=d,
-                          inh=pr.receptor == "inhibitory"))
+                             f"{where}: delay {pr.delay.max()} ms at {dt} ms steps, "
+                             f"{int(d.max() - 1 - spec.delay_max)} too many")
+        report.quantized("delay", where, pr.delay, d * dt, "ms")
+        moved = np.flatnonzero(_changed(pr.delay, d * dt))
+        if moved.size:
+            i = int(moved[0])
+            report.approximate("delay_rounded", where,
+                               f"{moved.size} of {pr.size} synapse delays are not whole "
+                               f"{dt:g} ms steps (of at least one) and are rounded (e.g. "
+                               f"{pr.delay[i]:g} ms -> {d[i] * dt:g} ms)", moved.size)
+        projs.append(_Proj(pr=pr, k=k, pre=off[pr.pre] + pr.pre_idx,
+                           post=off[pr.post] + pr.post_idx, delay=d,
+                           inh=pr.receptor == "inhibitory"))
+    return projs
 
-    # --- neurons: per population scale and integer parameters ----------------------------
-    P = {name: np.zeros(n, np.int64) for name in NEURON_PARAMS}
-    units = np.ones(n, np.int64)
-    scale = np.zeros(n)                      # raw v units per mV, per neuron
-    gain = np.zeros((2, n))                  # raw u per nA (or per mV for delta), per channel
-    pops_info = []
+
+# --- neurons ----------------------------------------------------------------------------------
+def _neurons(network: Network, spec: LoihiSpec, projs: list[_Proj],
+             report: MappingReport) -> _Neurons:
+    """Integer compartment parameters of every population (sources: only a model code)."""
+    n = network.size
+    nr = _Neurons(P={name: np.zeros(n, np.int64) for name in L.NEURON_PARAMS},
+                  units=np.ones(n, np.int64), scale=np.zeros(n), gain=np.zeros((2, n)))
+    off = network.offsets()
     for pop in network.populations:
         lo, hi = off[pop.name], off[pop.name] + pop.size
-        P["model"][lo:hi] = MODEL_CODES[pop.model]
+        nr.P["model"][lo:hi] = L.MODEL_CODES[pop.model]
         info = dict(name=pop.name, offset=lo, size=pop.size, model=pop.model, scale=0.0,
                     v_reset=0.0, channels=1)
-        pops_info.append(info)
-        if is_source(pop.model):
-            continue
-        p = pop.params
-        thr = p["v_thresh"] - p["v_reset"]
-        if np.any(thr <= 0):
-            raise NetworkError(f"population {pop.name!r}: v_thresh {p['v_thresh'].min()} mV "
-                               f"must be above v_reset (Loihi spikes on v > vth >= 0)")
-        incoming = [q for q in projs if q["pr"].post == pop.name]
-        has_e = any(not q["inh"] for q in incoming)
-        has_i = any(q["inh"] for q in incoming)
-        dv, f_v = decay_constant(p["tau_m"], dt, spec.decay_format)
-        quant.worst("tau_m_max_rel_error",
-                    np.abs(-dt / np.log(np.maximum(f_v, 1e-300)) / p["tau_m"] - 1)
-                    if np.all(f_v > 0) else np.inf)
-        if pop.model == "IF_curr_exp":
-            taus = (p["tau_syn_E"] if has_e or not has_i else p["tau_syn_I"], p["tau_syn_I"])
-            du = [decay_constant(t, dt, spec.decay_format, spec.du_offset)[0] for t in taus]
-            two = has_e and has_i and np.any(du[0] != du[1])
-            for c in range(2):
-                g = p21(p["cm"], p["tau_m"], taus[c], dt)
-                gain[c, lo:hi] = g
-                f_u = (spec.decay_format.max_int + 1 - spec.du_offset - du[c]) / (
-                    spec.decay_format.max_int + 1)
-                if np.all(f_u > 0):
-                    quant.worst("tau_syn_max_rel_error",
-                                np.abs(-dt / np.log(f_u) / taus[c] - 1))
-            if not two:
-                gain[1, lo:hi] = gain[0, lo:hi]
-                du[1] = du[0]
-        else:   # IF_curr_delta: u is cleared every step, a weight is a jump of v in mV
-            two = False
-            du = [np.full(pop.size, spec.decay_format.max_int, np.int64)] * 2
-            gain[:, lo:hi] = 1.0
-        units[lo:hi] = 2 if two else 1
-        info["channels"] = 2 if two else 1
-        P["du0"][lo:hi], P["du1"][lo:hi], P["dv"][lo:hi] = du[0], du[1], dv
-        bias_mv = (1.0 - f_v) * (p["v_rest"] - p["v_reset"] + p["tau_m"] / p["cm"]
-                                 * p["i_offset"])
-        # scale: threshold headroom, then the largest weight and bias must fit
-        s = min(2.0 ** (spec.v_format.bits - 1 - spec.headroom_bits),
-                spec.vth_format.max_int * 2.0 ** spec.state_shift) / float(thr.max())
-        w_top = mag.max_int * 2.0 ** (spec.weight_exp_max + spec.state_shift)
-        for q in incoming:
-            c = 1 if (q["inh"] and two) else 0
-            raw = q["pr"].weight * gain[c, q["post"]]
-            if raw.size and raw.max() > 0:
-                s = min(s, w_top / float(raw.max()))
-        b_top = -spec.bias_format.min_int * 2.0 ** spec.bias_exp_max
-        if np.any(bias_mv != 0):
-            s = min(s, (spec.bias_format.max_int * 2.0 ** spec.bias_exp_max)
-                    / float(np.abs(bias_mv).max()), b_top / float(np.abs(bias_mv).max()))
-        vth = np.rint(thr * s / 2.0 ** spec.state_shift).astype(np.int64)
-        if vth.min() < 1:
-            raise LimitError("weight range", f"threshold mantissa {int(vth.min())}", ">= 1",
-                             f"population {pop.name!r}: its largest weight or bias is so "
-                             "large against v_thresh - v_reset that the threshold rounds to 0")
-        P["vth"][lo:hi] = spec.vth_format.fit(vth, f"{pop.name} threshold mantissa")
-        quant.worst("vth_max_rel_error", np.abs(vth * 2.0 ** spec.state_shift / s - thr) / thr)
-        bm, be = _bias(bias_mv * s, spec)
-        P["bias_mant"][lo:hi], P["bias_exp"][lo:hi] = bm, be
-        quant.worst("bias_max_abs_error_mV", np.abs((bm << be) / s - bias_mv))
-        ref = np.rint(p["tau_refrac"] / dt).astype(np.int64)
-        if ref.max() > spec.refractory_max:
-            raise LimitError("refractory period (steps)", int(ref.max()), spec.refractory_max,
-                             f"population {pop.name!r}: tau_refrac {p['tau_refrac'].max()} ms")
-        quant.worst("refractory_max_abs_error_ms", np.abs(ref * dt - p["tau_refrac"]))
-        P["refract"][lo:hi] = ref
-        v0 = pop.initial.get("v", p["v_rest"])
-        P["v0"][lo:hi] = spec.v_format.fit(np.rint((v0 - p["v_reset"]) * s), "initial v")
-        scale[lo:hi] = s
-        info.update(scale=s, v_reset=float(p["v_reset"][0]),
-                    v_reset_values=np.asarray(p["v_reset"], np.float64))
+        nr.pops.append(info)
+        if not is_source(pop.model):
+            incoming = [q for q in projs if q.pr.post == pop.name]
+            _population(pop, lo, hi, incoming, spec, nr, info, report)
+    return nr
 
-    # --- weights: one exponent per (population, channel) ----------------------------------
-    mant = [np.zeros(q["pr"].size, np.int64) for q in projs]
-    chan = [np.zeros(q["pr"].size, np.int64) for q in projs]
-    lsb = [np.zeros(q["pr"].size) for q in projs]
-    for info in pops_info:
-        if is_source(info["model"]):
-            continue
+
+def _population(pop: Population, lo: int, hi: int, incoming: list[_Proj], spec: LoihiSpec,
+                nr: _Neurons, info: dict, report: MappingReport) -> None:
+    """One integrating population: decays, scale, threshold, bias, refractory, initial v."""
+    p, where = pop.params, f"population {pop.name!r}"
+    thr = p["v_thresh"] - p["v_reset"]
+    if np.any(thr <= 0):
+        raise NetworkError(f"{where}: v_thresh {p['v_thresh'].min()} mV must be above "
+                           "v_reset (Loihi spikes on v > vth >= 0)")
+    two, f_v = _decays(pop, lo, hi, incoming, spec, nr, report)
+    nr.units[lo:hi] = 2 if two else 1
+    bias_mv = (1.0 - f_v) * (p["v_rest"] - p["v_reset"] + p["tau_m"] / p["cm"] * p["i_offset"])
+    s = _scale(pop, thr, bias_mv, incoming, two, spec, nr.gain)
+    P = nr.P
+    vth = np.rint(thr * s / 2.0 ** spec.state_shift).astype(np.int64)
+    if vth.min() < 1:
+        raise LimitError("weight range", f"threshold mantissa {int(vth.min())}", ">= 1",
+                         f"{where}: its largest weight or bias is so large against "
+                         "v_thresh - v_reset that the threshold rounds to 0")
+    P["vth"][lo:hi] = spec.vth_format.fit(vth, f"{pop.name} threshold mantissa")
+    report.quantized("v_thresh", where, p["v_thresh"],
+                     p["v_reset"] + vth * 2.0 ** spec.state_shift / s, "mV")
+    bm, be = _bias(bias_mv * s, spec)
+    P["bias_mant"][lo:hi], P["bias_exp"][lo:hi] = bm, be
+    report.quantized("bias", where, bias_mv, (bm << be) / s, "mV/step")
+    P["refract"][lo:hi] = _refractory(pop, spec, report)
+    v0 = pop.initial.get("v", p["v_rest"])
+    P["v0"][lo:hi] = spec.v_format.fit(np.rint((v0 - p["v_reset"]) * s), "initial v")
+    report.quantized("v_init", where, v0, p["v_reset"] + P["v0"][lo:hi] / s, "mV")
+    nr.scale[lo:hi] = s
+    info.update(scale=s, v_reset=float(p["v_reset"][0]), channels=2 if two else 1,
+                v_reset_values=np.asarray(p["v_reset"], np.float64))
+
+
+def _decays(pop: Population, lo: int, hi: int, incoming: list[_Proj], spec: LoihiSpec,
+            nr: _Neurons, report: MappingReport) -> tuple[bool, np.ndarray]:
+    """dv from tau_m, du per channel from tau_syn, and each channel's raw u per unit
+    weight (before the scale); returns (two channels?, effective v decay factor)."""
+    p, where, dt = pop.params, f"population {pop.name!r}", float(spec.timestep)
+    fmt = spec.decay_format
+    one = fmt.max_int + 1
+    dv, f_v = decay_constant(p["tau_m"], dt, fmt)
+    report.quantized("tau_m", where, p["tau_m"], _tau_of(f_v, dt), "ms")
+    has_e = any(not q.inh for q in incoming)
+    has_i = any(q.inh for q in incoming)
+    if pop.model == "IF_curr_exp":
+        taus = (p["tau_syn_E"] if has_e or not has_i else p["tau_syn_I"], p["tau_syn_I"])
+        du = [decay_constant(t, dt, fmt, spec.du_offset)[0] for t in taus]
+        two = bool(has_e and has_i and np.any(du[0] != du[1]))
         for c in range(2):
-            group = [q for q in projs if q["pr"].post == info["name"]
-                     and (1 if (q["inh"] and info["channels"] == 2) else 0) == c]
-            if not group:
-                continue
-            raw = [q["pr"].weight * gain[c, q["post"]] * scale[q["post"]]
-                   / 2.0 ** spec.state_shift for q in group]
-            m, e = split_mantissa_exponent(np.concatenate(raw), mag, spec.weight_exp_min,
-                                           spec.weight_exp_max, f"{info['name']} weight")
-            P[f"wexp{c}"][info["offset"]:info["offset"] + info["size"]] = e
-            at = 0
-            for q, r in zip(group, raw):
-                k, size = q["k"], q["pr"].size
-                mk = m[at:at + size]
-                at += size
-                mant[k] = -mk if q["inh"] else mk
-                chan[k][:] = c
-                lsb[k] = 2.0 ** (e + spec.state_shift) / (gain[c, q["post"]] * scale[q["post"]])
-                w = q["pr"].weight
-                nz = w > 0
-                quant.worst("weight_max_rel_error", np.abs(mk * lsb[k] - w)[nz] / w[nz])
-                quant.add("weights_zeroed", np.count_nonzero(nz & (mk == 0)))
-    quant.q.setdefault("weight_max_rel_error", 0.0)
-    quant.q.setdefault("weights_zeroed", 0.0)
-
-    # --- plasticity: integer STDP parameters per projection -------------------------------
-    stdp = {}
-    for q in projs:
-        pl = q["pr"].plasticity
-        if pl is None:
-            continue
-        vals = {}
-        for key, v in pl.params.items():
-            u = np.unique(np.asarray(v, np.float64))
-            if u.size != 1:
-                raise TargetError(f"projection {q['pr'].name!r}: STDP {key} differs between "
-                                  "synapses; the learning engine has one rule per projection")
-            vals[key] = float(u[0])
-        k = q["k"]
-        unit = float(np.median(lsb[k])) if lsb[k].size else 1.0
-        one = 2 ** spec.stdp_frac_bits
-        coef = vals["w_max"] / (unit * spec.trace_impulse) * one
-        stdp[q["pr"].name] = dict(
-            index=k, a_plus=int(round(vals["A_plus"] * coef)),
-            a_minus=int(round(vals["A_minus"] * coef)),
-            x_decay=int(round(4096 * math.exp(-dt / vals["tau_plus"])))
-            if vals["tau_plus"] > 0 else 0,
-            y_decay=int(round(4096 * math.exp(-dt / vals["tau_minus"])))
-            if vals["tau_minus"] > 0 else 0,
-            w_lo=int(min(round(vals["w_min"] / unit), mag.max_int)),
-            w_hi=int(min(round(vals["w_max"] / unit), mag.max_int)),
-            impulse=int(spec.trace_impulse))
-
-    # --- sources -----------------------------------------------------------------------------
-    sources = _sources(network, dt, quant)
-
-    # --- partition, place, route ------------------------------------------------------------
-    pre = np.concatenate([q["pre"] for q in projs]) if projs else np.zeros(0, np.int64)
-    post = np.concatenate([q["post"] for q in projs]) if projs else np.zeros(0, np.int64)
-    core_of, slot_of, routes, core_xy, traffic, n_cores = _map(network, spec, pre, post,
-                                                                units)
-    seq_cost = placement_cost(traffic, sequential_xy(n_cores, spec.mesh_shape,
-                                                     spec.cores_per_tile))
-
-    # --- per-core memories --------------------------------------------------------------------
-    syn = dict(pre=pre, post=post,
-               chan=np.concatenate(chan) if projs else np.zeros(0, np.int64),
-               weight=np.concatenate(mant) if projs else np.zeros(0, np.int64),
-               delay=np.concatenate([q["delay"] for q in projs]) if projs
-               else np.zeros(0, np.int64),
-               proj=np.concatenate([np.full(q["pr"].size, q["k"], np.int64) for q in projs])
-               if projs else np.zeros(0, np.int64),
-               index=np.concatenate([np.arange(q["pr"].size) for q in projs])
-               if projs else np.zeros(0, np.int64))
-    cores = _cores(n_cores, core_of, slot_of, P, syn)
-    routing = routes.as_dict()
-    routing["core_xy"] = core_xy
-    data = dict(populations=pops_info, sources=sources, stdp=stdp,
-                projections={q["pr"].name: dict(index=q["k"], lsb=lsb[q["k"]],
-                                                plastic=q["pr"].plasticity is not None)
-                             for q in projs},
-                recordings=[dict(population=r.population, variable=r.variable,
-                                 indices=r.indices) for r in network.recordings],
-                mapping=dict(n_cores=n_cores, mesh_shape=tuple(spec.mesh_shape),
-                             placement=spec.placement, placement_cost=placement_cost(
-                                 traffic, core_xy), sequential_cost=seq_cost,
-                             compartments=int(units.sum())))
-    return HardwareImage(target=spec, network=network, cores=cores, placement=core_xy,
-                         routing=routing, data=data, quantization=dict(quant.q))
+            nr.gain[c, lo:hi] = p21(p["cm"], p["tau_m"], taus[c], dt)
+        if not two:
+            nr.gain[1, lo:hi] = nr.gain[0, lo:hi]
+            du[1] = du[0]
+        f_u = [(one - spec.du_offset - d) / one for d in du]
+        for name, used, c in (("tau_syn_E", has_e, 0), ("tau_syn_I", has_i, 1)):
+            if used:
+                report.quantized(name, where, p[name], _tau_of(f_u[c], dt), "ms")
+    else:   # IF_curr_delta: u is cleared every step, a weight is a jump of v in mV
+        two = False
+        du = [np.full(pop.size, fmt.max_int, np.int64)] * 2
+        nr.gain[:, lo:hi] = 1.0
+    nr.P["du0"][lo:hi], nr.P["du1"][lo:hi], nr.P["dv"][lo:hi] = du[0], du[1], dv
+    return two, f_v
 
 
-def _map(network: Network, spec: LoihiSpec, pre: np.ndarray, post: np.ndarray,
-         units: np.ndarray):
-    """Partition, place, route; when a core has too many output axons (its neurons reach
-    too many (neuron, core) destinations), partition again with fewer compartments per
-    core for the populations on that core."""
-    n = network.size
-    sizes = [p.size for p in network.populations]
-    pop_of = np.repeat(np.arange(len(sizes)), sizes)
-    caps = np.full(len(sizes), spec.compartments_per_core, np.int64)
-    for _ in range(64):
-        core_of, slot_of = partition(
-            sizes, caps, cores=spec.n_cores, pre=pre, post=post,
-            axons_per_core=spec.input_axons_per_core,
-            synapse_bytes_per_core=spec.synapse_memory_bytes,
-            bytes_per_synapse=spec.synapse_bits / 8, bytes_per_axon=spec.axon_header_bits / 8,
-            units=units)
-        n_cores = int(core_of.max()) + 1 if n else 0
-        keys = unique_ints(pre * max(n_cores, 1) + core_of[post])
-        out_axons = np.bincount(core_of[keys // max(n_cores, 1)], minlength=n_cores)
-        worst = int(out_axons.max()) if out_axons.size else 0
-        if worst <= spec.output_axons_per_core:
-            break
-        # shrink the cores of the populations on the worst core, in proportion
-        c = int(np.argmax(out_axons))
-        on = core_of == c
-        used = int(units[on].sum())
-        for q in np.unique(pop_of[on]):
-            caps[q] = min(caps[q] - 1, used * spec.output_axons_per_core // worst)
-        if caps.min() < int(units.max()):
-            raise LimitError("output axons per core", worst, spec.output_axons_per_core,
-                             f"core {c}: its neurons reach {worst} (neuron, core) "
-                             f"destinations, {worst - spec.output_axons_per_core} too many")
-    else:
-        raise LimitError("output axons per core", worst, spec.output_axons_per_core,
-                         f"core {c}: {worst - spec.output_axons_per_core} too many after "
-                         "repartitioning")
-    traffic = core_traffic(core_of, pre, post, n_cores)
-    try:
-        core_xy = place(traffic, spec.mesh_shape, strategy=spec.placement,
-                        seed=spec.placement_seed, cores_per_router=spec.cores_per_tile)
-    except ValueError as exc:
-        raise TargetError(f"target {spec.name!r}: {exc}") from None
-    routes = routing_table(core_of, pre, post, core_xy, spec.mesh_shape)
-    return core_of, slot_of, routes, core_xy, traffic, n_cores
+def _scale(pop: Population, thr: np.ndarray, bias_mv: np.ndarray, incoming: list[_Proj],
+           two: bool, spec: LoihiSpec, gain: np.ndarray) -> float:
+    """Raw v units per mV: threshold headroom, lowered until the largest weight and bias
+    fit their formats."""
+    mag = NumberFormat(spec.weight_format.bits, signed=False)
+    s = min(2.0 ** (spec.v_format.bits - 1 - spec.headroom_bits),
+            spec.vth_format.max_int * 2.0 ** spec.state_shift) / float(thr.max())
+    w_top = mag.max_int * 2.0 ** (spec.weight_exp_max + spec.state_shift)
+    for q in incoming:
+        c = 1 if (q.inh and two) else 0
+        raw = q.pr.weight * gain[c, q.post]
+        if raw.size and raw.max() > 0:
+            s = min(s, w_top / float(raw.max()))
+    if np.any(bias_mv != 0):
+        big = float(np.abs(bias_mv).max())
+        top = min(spec.bias_format.max_int, -spec.bias_format.min_int) * 2.0 ** spec.bias_exp_max
+        s = min(s, top / big)
+    return s
+
+
+def _refractory(pop: Population, spec: LoihiSpec, report: MappingReport) -> np.ndarray:
+    """tau_refrac in whole steps; a period that is not whole steps is reported."""
+    dt, where = float(spec.timestep), f"population {pop.name!r}"
+    t_ref = pop.params["tau_refrac"]
+    ref = np.rint(t_ref / dt).astype(np.int64)
+    if ref.max() > spec.refractory_max:
+        raise LimitError("refractory period (steps)", int(ref.max()), spec.refractory_max,
+                         f"{where}: tau_refrac {t_ref.max()} ms")
+    report.quantized("tau_refrac", where, t_ref, ref * dt, "ms")
+    moved = np.flatnonzero(_changed(t_ref, ref * dt))
+    if moved.size:
+        i = int(moved[0])
+        report.approximate("refractory_rounded", where,
+                           f"{moved.size} of {pop.size} refractory periods are not whole "
+                           f"{dt:g} ms steps and are rounded (e.g. {t_ref[i]:g} ms -> "
+                           f"{ref[i] * dt:g} ms)", moved.size)
+    return ref
 
 
 def _bias(raw: np.ndarray, spec: LoihiSpec) -> tuple[np.ndarray, np.ndarray]:
@@ -350,33 +295,174 @@ def _bias(raw: np.ndarray, spec: LoihiSpec) -> tuple[np.ndarray, np.ndarray]:
     return mant, exp
 
 
-def _sources(net: Network, dt: float, quant: _Quant) -> dict:
-    """Poisson parameters and spike-array stamps (step k emits stamp k + 1)."""
-    off = net.offsets()
-    out = {}
-    arrays = {st.population: st for st in net.stimuli if isinstance(st, SpikeArray)}
-    seeds = {st.population: st.seed for st in net.stimuli if isinstance(st, PoissonSource)}
-    for pop in net.populations:
-        if pop.model == "SpikeSourcePoisson":
-            p_spike, first, last = poisson_steps(pop.params, dt)
-            out[pop.name] = dict(
-                kind="poisson", offset=off[pop.name], p_spike=p_spike, first=first, last=last,
-                seed=poisson_neuron_seeds(net.seed, seeds.get(pop.name, 0), pop.size))
-        elif pop.model == "SpikeSourceArray":
-            stamps, ptr = [], [0]
-            tr = arrays[pop.name].trains if pop.name in arrays else None
-            for i in range(pop.size):
-                t = tr.train(i) if tr is not None else np.zeros(0)
-                s = np.maximum(np.rint(t / dt).astype(np.int64), 1)
-                u = np.unique(s)
-                quant.add("input_spikes_merged", len(s) - len(u))
-                stamps.append(u)
-                ptr.append(ptr[-1] + len(u))
-            out[pop.name] = dict(kind="array", offset=off[pop.name],
-                                 ptr=np.array(ptr, np.int64),
-                                 stamps=np.concatenate(stamps) if stamps else
-                                 np.zeros(0, np.int64))
-    return out
+# --- weights ----------------------------------------------------------------------------------
+def _weights(network: Network, spec: LoihiSpec, projs: list[_Proj], nr: _Neurons,
+             report: MappingReport) -> None:
+    """Signed mantissas, one exponent per (population, channel); fills each projection's
+    mant, chan and lsb (IR units per mantissa step, per synapse)."""
+    mag = NumberFormat(spec.weight_format.bits, signed=False)
+    for q in projs:
+        q.mant = np.zeros(q.pr.size, np.int64)
+        q.chan = np.zeros(q.pr.size, np.int64)
+        q.lsb = np.zeros(q.pr.size)
+    for info in nr.pops:
+        if is_source(info["model"]):
+            continue
+        for c in range(2):
+            group = [q for q in projs if q.pr.post == info["name"]
+                     and (1 if (q.inh and info["channels"] == 2) else 0) == c]
+            if not group:
+                continue
+            raw = [q.pr.weight * nr.gain[c, q.post] * nr.scale[q.post]
+                   / 2.0 ** spec.state_shift for q in group]
+            m, e = split_mantissa_exponent(np.concatenate(raw), mag, spec.weight_exp_min,
+                                           spec.weight_exp_max, f"{info['name']} weight")
+            nr.P[f"wexp{c}"][info["offset"]:info["offset"] + info["size"]] = e
+            at = 0
+            for q in group:
+                mk = m[at:at + q.pr.size]
+                at += q.pr.size
+                q.mant = -mk if q.inh else mk
+                q.chan[:] = c
+                q.lsb = 2.0 ** (e + spec.state_shift) / (nr.gain[c, q.post] * nr.scale[q.post])
+                _report_weights(q, info["model"], mk, report)
+
+
+def _report_weights(q: _Proj, model: str, mk: np.ndarray, report: MappingReport) -> None:
+    where, w = f"projection {q.pr.name!r}", q.pr.weight
+    report.quantized("weight", where, w, mk * q.lsb,
+                     "mV" if model == "IF_curr_delta" else "nA")
+    zeroed = int(np.count_nonzero((w > 0) & (mk == 0)))
+    if zeroed:
+        report.approximate("weights_zeroed", where,
+                           f"{zeroed} of {q.pr.size} non-zero weights are below half a "
+                           "mantissa step and map to 0", zeroed)
+
+
+# --- plasticity -------------------------------------------------------------------------------
+def _stdp(q: _Proj, spec: LoihiSpec, report: MappingReport) -> dict:
+    """The learning engine's integer rule of one plastic projection (layout STDP_PARAMS),
+    its parameters' quantisation and the rounding named in the report."""
+    vals = {}
+    for key, v in q.pr.plasticity.params.items():
+        u = np.unique(np.asarray(v, np.float64))
+        if u.size != 1:
+            raise TargetError(f"projection {q.pr.name!r}: STDP {key} differs between "
+                              "synapses; the learning engine has one rule per projection")
+        vals[key] = float(u[0])
+    dt = float(spec.timestep)
+    mag_max = NumberFormat(spec.weight_format.bits, signed=False).max_int
+    unit = float(np.median(q.lsb)) if q.lsb.size else 1.0
+    one = 2 ** spec.stdp_frac_bits
+    coef = vals["w_max"] / (unit * spec.trace_impulse) * one
+    tdf = spec.trace_decay_format
+
+    def decay(tau: float) -> int:
+        d = round(2 ** tdf.frac_bits * math.exp(-dt / tau)) if tau > 0 else 0
+        return int(tdf.fit(np.array([d]), "STDP trace decay")[0])
+
+    rule = dict(a_plus=int(round(vals["A_plus"] * coef)),
+                a_minus=int(round(vals["A_minus"] * coef)),
+                x_decay=decay(vals["tau_plus"]), y_decay=decay(vals["tau_minus"]),
+                w_lo=int(min(round(vals["w_min"] / unit), mag_max)),
+                w_hi=int(min(round(vals["w_max"] / unit), mag_max)),
+                impulse=int(spec.trace_impulse))
+    _report_stdp(q, vals, rule, spec, report)
+    return dict(index=q.k, **{k: rule[k] for k in L.STDP_PARAMS})
+
+
+def _report_stdp(q: _Proj, vals: dict, rule: dict, spec: LoihiSpec,
+                 report: MappingReport) -> None:
+    """What the integer rule realises per synapse (its weight unit is q.lsb), against the
+    IR's parameters; rounded ones and steps under the weight resolution are named."""
+    where, dt, lsb = f"projection {q.pr.name!r}", float(spec.timestep), q.lsb
+    one = 2 ** spec.stdp_frac_bits
+    w_max = vals["w_max"]
+    per_trace = rule["impulse"] * lsb / one / w_max if w_max else np.zeros_like(lsb)
+    tdf_one = 2.0 ** spec.trace_decay_format.frac_bits
+    mapped = {"A_plus": rule["a_plus"] * per_trace, "A_minus": rule["a_minus"] * per_trace,
+              "tau_plus": _tau_of(rule["x_decay"] / tdf_one, dt),
+              "tau_minus": _tau_of(rule["y_decay"] / tdf_one, dt),
+              "w_min": rule["w_lo"] * lsb, "w_max": rule["w_hi"] * lsb}
+    changed = []
+    for key, got in mapped.items():
+        exact = np.full(np.shape(got), vals[key])
+        report.quantized(key, where, exact, got, "ms" if key.startswith("tau") else "")
+        if np.any(_changed(exact, got)):
+            changed.append(f"{key} {vals[key]:g} -> {float(np.median(got)):.4g}")
+    if changed:
+        report.approximate("stdp_rounded", where, "the learning engine's integer rule "
+                           f"rounds {', '.join(changed)}", len(changed))
+    top = min(rule["impulse"], spec.trace_format.max_int)
+    for key, coef in (("A_plus", rule["a_plus"]), ("A_minus", rule["a_minus"])):
+        if vals[key] > 0 and (coef * top + (one >> 1)) >> spec.stdp_frac_bits == 0:
+            report.approximate("stdp_below_resolution", where,
+                               f"{key} {vals[key]:g}: a pairing at the largest trace moves "
+                               "a weight by less than half a mantissa step, so never", 1)
+
+
+# --- partition, place, route, memories ---------------------------------------------------------
+def _map(network: Network, spec: LoihiSpec, pre: np.ndarray, post: np.ndarray,
+         units: np.ndarray):
+    """Partition, place, route; when a core has too many output axons (its neurons reach
+    too many (neuron, core) destinations), partition again with fewer compartments per
+    core for the populations on that core."""
+    core_of, slot_of, n_cores = _partition(network, spec, pre, post, units)
+    traffic = core_traffic(core_of, pre, post, n_cores)
+    try:
+        core_xy = place(traffic, spec.mesh_shape, strategy=spec.placement,
+                        seed=spec.placement_seed, cores_per_router=spec.cores_per_tile)
+    except ValueError as exc:
+        raise TargetError(f"target {spec.name!r}: {exc}") from None
+    routes = routing_table(core_of, pre, post, core_xy, spec.mesh_shape)
+    return core_of, slot_of, routes, core_xy, traffic, n_cores
+
+
+def _partition(network: Network, spec: LoihiSpec, pre: np.ndarray, post: np.ndarray,
+               units: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """Partition under every per-core limit, shrinking the cores of the populations on a
+    core with too many output axons until none has."""
+    n = network.size
+    sizes = [p.size for p in network.populations]
+    pop_of = np.repeat(np.arange(len(sizes)), sizes)
+    caps = np.full(len(sizes), spec.compartments_per_core, np.int64)
+    for _ in range(64):
+        core_of, slot_of = partition(
+            sizes, caps, cores=spec.n_cores, pre=pre, post=post,
+            axons_per_core=spec.input_axons_per_core,
+            synapse_bytes_per_core=spec.synapse_memory_bytes,
+            bytes_per_synapse=spec.synapse_bits / 8, bytes_per_axon=spec.axon_header_bits / 8,
+            units=units)
+        n_cores = int(core_of.max()) + 1 if n else 0
+        keys = unique_ints(pre * max(n_cores, 1) + core_of[post])
+        out_axons = np.bincount(core_of[keys // max(n_cores, 1)], minlength=n_cores)
+        worst = int(out_axons.max()) if out_axons.size else 0
+        if worst <= spec.output_axons_per_core:
+            return core_of, slot_of, n_cores
+        c = int(np.argmax(out_axons))
+        on = core_of == c
+        used = int(units[on].sum())
+        for q in np.unique(pop_of[on]):
+            caps[q] = min(caps[q] - 1, used * spec.output_axons_per_core // worst)
+        if caps.min() < int(units.max()):
+            raise LimitError("output axons per core", worst, spec.output_axons_per_core,
+                             f"core {c}: its neurons reach {worst} (neuron, core) "
+                             f"destinations, {worst - spec.output_axons_per_core} too many")
+    raise LimitError("output axons per core", worst, spec.output_axons_per_core,
+                     f"core {c}: {worst - spec.output_axons_per_core} too many after "
+                     "repartitioning")
+
+
+def _synapse_table(projs: list[_Proj], pre: np.ndarray, post: np.ndarray) -> dict:
+    """Every synapse of the network, projections one after another (IR order)."""
+    def cat(parts):
+        return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
+    return {"pre": pre, "post": post,
+            L.SYN_CHAN: cat([q.chan for q in projs]),
+            L.SYN_WEIGHT: cat([q.mant for q in projs]),
+            L.SYN_DELAY: cat([q.delay for q in projs]),
+            L.SYN_PROJ: cat([np.full(q.pr.size, q.k) for q in projs]),
+            L.SYN_INDEX: cat([np.arange(q.pr.size) for q in projs])}
 
 
 def _cores(n_cores: int, core_of: np.ndarray, slot_of: np.ndarray,
@@ -392,11 +478,10 @@ def _cores(n_cores: int, core_of: np.ndarray, slot_of: np.ndarray,
         sel = order[cuts[c]:cuts[c + 1]]
         src = syn["pre"][sel]
         axons, first = np.unique(src, return_index=True)
-        ptr = np.append(first, len(src)).astype(np.int64)
-        mem = dict(axon_src=axons.astype(np.int64), axon_ptr=ptr,
-                   syn_slot=slot_of[syn["post"][sel]], syn_chan=syn["chan"][sel],
-                   syn_weight=syn["weight"][sel], syn_delay=syn["delay"][sel],
-                   syn_proj=syn["proj"][sel], syn_index=syn["index"][sel])
+        mem = {L.AXON_SRC: axons.astype(np.int64),
+               L.AXON_PTR: np.append(first, len(src)).astype(np.int64),
+               L.SYN_SLOT: slot_of[syn["post"][sel]]}
+        mem.update({k: syn[k][sel] for k in L.SYNAPSE_MEMORIES if k != L.SYN_SLOT})
         cores.append(Core(index=c, neurons=ids.astype(np.int64),
-                          params={k: P[k][ids] for k in NEURON_PARAMS}, memories=mem))
+                          params={k: P[k][ids] for k in L.NEURON_PARAMS}, memories=mem))
     return cores

@@ -51,7 +51,7 @@ def test_integer_parameters_follow_the_documented_formulas():
     want = 0.5 * p21(0.25, 20.0, 5.0, 1.0) * scale / 2.0 ** (e + 6)
     assert np.all(np.abs(mant - want) <= 0.5)
     assert mant.max() <= 255 and mant.max() > 127          # finest exponent used
-    assert image.quantization["weight_max_rel_error"] < 1 / 128
+    assert 0 < image.report.worst()["weight"] < 1 / 128
 
 
 def test_inhibitory_weights_are_negative_mantissas_on_their_own_channel():
@@ -136,19 +136,23 @@ def test_limit_delay_and_refractory():
 
 
 def test_refusals_name_what_is_unsupported():
+    """The capability checks are hw.compiler's (check_capabilities), from the spec."""
     net = two_pops()
-    with pytest.raises(TargetError, match="IF_cond_exp"):
+    with pytest.raises(TargetError, match="population 'c' of model IF_cond_exp"):
         cond = Population("c", 2, "IF_cond_exp", dict(LIF, e_rev_E=0.0, e_rev_I=-80.0))
         hw.compile(Network([cond], timestep=1.0), "loihi")
-    with pytest.raises(TargetError, match="current sources"):
+    with pytest.raises(TargetError, match="cannot inject a dc current into population 'a'; "
+                                          "it has no current sources"):
         src = CurrentSource("dc", "a", np.arange(2), dict(amplitude=1.0, start=0.0, stop=5.0))
         hw.compile(Network(net.populations, net.projections, [src], timestep=1.0), "loihi")
-    with pytest.raises(TargetError, match="stdp_multiplicative"):
+    with pytest.raises(TargetError, match="projection 'ab' with plasticity "
+                                          "stdp_multiplicative; it has stdp_additive"):
         rule = Plasticity("stdp_multiplicative", dict(tau_plus=10.0, tau_minus=10.0,
                                                       A_plus=0.1, A_minus=0.1, w_min=0.0,
                                                       w_max=1.0))
         hw.compile(two_pops(plastic=rule), "loihi")
-    with pytest.raises(TargetError, match="gsyn_exc"):
+    with pytest.raises(TargetError, match="cannot record 'gsyn_exc' of population 'a'; "
+                                          "it records spikes, v"):
         rec = [Recording("a", "gsyn_exc", [0])]
         hw.compile(Network(net.populations, net.projections, recordings=rec, timestep=1.0),
                    "loihi")

@@ -53,7 +53,7 @@ def test_single_packet_by_hand():
     assert xy.tolist() == [[0, 0], [1, 0], [0, 1], [1, 1]]
     spec = image.target
     m, a = timing.metrics, timing.arrays
-    assert m["packets"] == 1 and m["synaptic_ops"] == 1
+    assert m["packets"] == 1 and m["synaptic_events"] == 1
     # core 0 -> core 3: one hop east, one hop north
     assert a["packet_hops_ew"].tolist() == [1] and a["packet_hops_ns"].tolist() == [1]
     latency = spec.spike_out_latency_ns + spec.hop_ew_latency_ns + spec.hop_ns_latency_ns
@@ -116,7 +116,7 @@ def test_in_loop_timing_equals_interconnect_on_generated_networks(seed, per_core
     trace = hw.run(image, 40.0, timing="trace").timing
     np.testing.assert_allclose(fused.arrays["step_ns"], trace.arrays["step_ns"], rtol=1e-12)
     np.testing.assert_array_equal(fused.arrays["link_packets"], trace.arrays["link_packets"])
-    for key in ("packets", "synaptic_ops", "hops_mean", "latency_mean_ns", "latency_max_ns",
+    for key in ("packets", "synaptic_events", "hops_mean", "latency_mean_ns", "latency_max_ns",
                 "isi_distortion_max_ns", "energy_total_pJ", "chip_time_ns"):
         assert fused.metrics[key] == pytest.approx(trace.metrics[key], rel=1e-9), key
     # ties in arrival time are decided on absolute float times by the interconnect: the
@@ -145,7 +145,7 @@ def test_timing_thread_chunks_equal_the_per_packet_report():
     assert fused.metrics["packets"] > 100
     np.testing.assert_allclose(fused.arrays["step_ns"], trace.arrays["step_ns"], rtol=1e-12)
     np.testing.assert_array_equal(fused.arrays["link_packets"], trace.arrays["link_packets"])
-    assert fused.metrics["synaptic_ops"] == trace.metrics["synaptic_ops"]
+    assert fused.metrics["synaptic_events"] == trace.metrics["synaptic_events"]
 
 
 @settings(max_examples=10, deadline=None)
@@ -206,7 +206,7 @@ def test_chunks_the_timing_thread_has_not_started_are_timed_by_the_caller():
         blocker.result()
     np.testing.assert_allclose(fused.arrays["step_ns"], trace.arrays["step_ns"], rtol=1e-12)
     np.testing.assert_array_equal(fused.arrays["link_packets"], trace.arrays["link_packets"])
-    for key in ("packets", "synaptic_ops", "latency_mean_ns", "isi_distortion_max_ns"):
+    for key in ("packets", "synaptic_events", "latency_mean_ns", "isi_distortion_max_ns"):
         assert fused.metrics[key] == pytest.approx(trace.metrics[key], rel=1e-9), key
 
 

@@ -1,41 +1,52 @@
 """The Loihi-style runner: a compiled image run step by step on integer state.
 
-`Engine(image, timing=True)`; `run(duration_ms)` advances inside Numba calls (the fused
-time loop of `kernels.run_steps`); with timing on, the steps go in chunks (8 steps
-growing to 128, shrinking again at the end of a run) to the timing thread
-(`timing.time_chunk`), which models the mesh while the next chunk runs (a
+`Engine(image, timing=True)` is a `hw.runner.Runner`: options are checked, `run` takes
+whole 1 ms steps and hands `_advance` the one stimulus (`hw.stimulus`, merged: the chip
+has no input multiplicity), `result()` is the base's from `_collect()`, `reset()` goes
+back to t = 0 and the initial state keeping learned weights. Option `timing`: True (the
+in-loop mesh model), "trace" (every packet through emulator.interconnect afterwards) or
+False.
+
+The steps run inside Numba calls (the fused time loop of `kernels.run_steps`); with timing
+on, they go in chunks (8 steps growing to 128, shrinking again at the end of a run) to the
+timing thread (`timing.time_chunk`), which models the mesh while the next chunk runs (a
 barrier-synchronised chip's timing never changes its dynamics, so the split is exact);
 chunks it has not started when this thread must wait (8 queued, or the run's end) are
-timed here. `timing_report()` gives the mesh timing alone. `result()` returns spikes per
-population, the final weights (dequantised to PyNN units, raw mantissas in
-`info["weights_raw"]`), recorded v (dequantised to mV) and, with timing on, the
-interconnect's TimingReport.
+timed here. `_collect` gives spikes of integrating neurons, the final weights
+(dequantised to PyNN units, raw mantissas in `info["weights_raw"]`), recorded v
+(dequantised to mV, sampled at t = 0 and then every sampling interval) and, with timing
+on, the TimingReport in the vocabulary of hw.metrics.
 
-Conventions: a spike in step k is stamped (k + 1) * dt (as the float reference); a spike
-reaches its target `delay` steps later (at least one: Loihi's minimum synaptic latency);
-STDP pairs spikes at their send times (Loihi's delay is dendritic, after the learning
-engine's view of the axon).
+Conventions: a spike in step k is stamped k + 1 (time (k + 1) * dt); an input spike of
+stamp s is emitted by its source in step s - 1 (stamp 0: before step 0,
+`kernels.before_start`, not timed); a spike reaches its target `delay` steps later (at
+least one: Loihi's minimum synaptic latency); STDP pairs spikes at their send times
+(Loihi's delay is dendritic, after the learning engine's view of the axon).
 """
 
 from __future__ import annotations
 
+import math
 import os
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from ...hw.compile_loihi import NEURON_PARAMS
 from ...hw.errors import NetworkError, TargetError
 from ...hw.image import HardwareImage
-from ...hw.result import Result, Signal, Spikes, TimingReport
+from ...hw.ir import Network, is_source
+from ...hw.layouts import loihi as L
+from ...hw.result import Signal, TimingReport
+from ...hw.runner import Recorded, Runner
+from ...hw.stimulus import InputSpikes
 from . import kernels
 from .timing import merge, new_scratch, new_state, report as state_report, time_chunk
-from ...hw.runner import whole_steps
 
 #: rows of the per-plastic-projection parameter table (kernels.run_steps reads them)
-PL_ROWS = ("a_plus", "a_minus", "x_decay", "y_decay", "w_lo", "w_hi", "impulse", "sign",
-           "pre_lo", "pre_hi", "post_lo", "post_hi")
+PL_ROWS = L.STDP_PARAMS + ("sign", "pre_lo", "pre_hi", "post_lo", "post_hi")
+#: values of the `timing` option
+TIMING_MODES = (True, False, "trace")
 
 
 _TIMER: "tuple[int, ThreadPoolExecutor] | None" = None
@@ -52,53 +63,41 @@ def _timer() -> ThreadPoolExecutor:
     return _TIMER[1]
 
 
-class Engine:
+class Engine(Runner):
     """Runner of the `loihi` target (see the module docstring)."""
 
     target = "loihi"
+    OPTIONS = {"timing": True}
 
-    def __init__(self, image: HardwareImage, timing: "bool | str" = True, **options) -> None:
-        if options:
-            raise TargetError(f"the loihi engine takes only the option 'timing', got "
-                              f"{sorted(options)}")
-        if not image.cores and image.network.size:
+    def __init__(self, image: "HardwareImage | Network", **options) -> None:
+        super().__init__(image, **options)
+        image = self.image
+        if not image.cores and self.network.size:
             raise TargetError("image has no cores: compile it for target 'loihi' first")
-        self.image = image
-        self.spec = spec = image.target
-        if timing not in (True, False, "trace"):
+        timing = self.options["timing"]
+        if timing not in TIMING_MODES:
             raise TargetError(f"loihi engine: timing={timing!r}; use True (in-loop model), "
                               "'trace' (every packet through emulator.interconnect) or False")
         # "trace" records every spike and times them afterwards with emulator.interconnect
         self.trace = timing == "trace"
         self.timing = timing is True
-        self.dt = float(spec.timestep)
-        self.n = n = image.network.size
+        self.n = n = self.network.size
         self._build_neurons(image, n)
+        self._build_segments(image, n)
         self._build_synapses(image, n)
-        self._build_sources(image, n)
-        self._build_recordings(image, n)
-        self._k = 0
-        # 24-bit state in int32 rows u0, u1, v, refractory count (the kernel computes in int64)
-        self._st = np.zeros((4, n), np.int32)
-        self._st[kernels.ST_V] = self.P["v0"]
-        self._buf = np.zeros(self.n_slots * 2 * n, np.int32)
-        self._spk_ids: list[np.ndarray] = []
-        self._spk_steps: list[np.ndarray] = []
-        self._v_chunks: list[np.ndarray] = []
-        self._timing_state = None
-        if self.timing:
-            self._timing_state = new_state(self.spec, image.routing.get("core_xy", np.zeros(
-                (0, 2), np.int64)), self.comps)
-            # one scratch for the timing thread, one for this thread when it helps out
-            self._scratch = (new_scratch(self._timing_state), new_scratch(self._timing_state))
+        self._build_plasticity(image, n)
+        self._build_axons(image, n)
+        self._build_recordings(n)
+        self._reset()
 
     # --- build ----------------------------------------------------------------------------
     def _build_neurons(self, image: HardwareImage, n: int) -> None:
-        self.P = {k: np.zeros(n, np.int64) for k in NEURON_PARAMS}
+        """Per-neuron parameters, core and slot; the sweep's int32 constants."""
+        self.P = {k: np.zeros(n, np.int64) for k in L.NEURON_PARAMS}
         self.core_of = np.zeros(n, np.int64)
         self.slot_of = np.zeros(n, np.int64)
         for core in image.cores:
-            for k in NEURON_PARAMS:
+            for k in L.NEURON_PARAMS:
                 self.P[k][core.neurons] = core.params[k]
             self.core_of[core.neurons] = core.index
             self.slot_of[core.neurons] = np.arange(len(core.neurons))
@@ -111,32 +110,32 @@ class Engine:
         K = dict(ku0=one - (P["du0"] + spec.du_offset), ku1=one - (P["du1"] + spec.du_offset),
                  kv=one - P["dv"], vth_s=P["vth"] << spec.state_shift,
                  bias=P["bias_mant"] << P["bias_exp"], refract=P["refract"])
-        shifts = np.array([np.maximum(-P["wexp0"], 0),
-                           np.maximum(P["wexp0"], 0) + spec.state_shift,
-                           np.maximum(-P["wexp1"], 0),
-                           np.maximum(P["wexp1"], 0) + spec.state_shift], np.int64)
-        self._check_int32_sweep(spec, K, shifts)
+        self._shifts = np.array([np.maximum(-P["wexp0"], 0),
+                                 np.maximum(P["wexp0"], 0) + spec.state_shift,
+                                 np.maximum(-P["wexp1"], 0),
+                                 np.maximum(P["wexp1"], 0) + spec.state_shift], np.int64)
+        self._check_int32_sweep(spec, K, self._shifts)
+        self._check_learning(spec)
         self.consts = np.array([K[k] for k in ("ku0", "ku1", "kv", "vth_s", "bias", "refract")],
                                np.int32).reshape(kernels.N_CONSTS, n)
-        # the sweep goes by segments of one population and one input scaling per channel
-        # (the compiler gives each population and channel one weight exponent)
-        codes = {"IF_curr_exp": kernels.MODEL_CURR_EXP,
-                 "IF_curr_delta": kernels.MODEL_CURR_DELTA,
-                 "SpikeSourceArray": kernels.MODEL_ARRAY,
-                 "SpikeSourcePoisson": kernels.MODEL_POISSON}
+
+    def _build_segments(self, image: HardwareImage, n: int) -> None:
+        """The sweep goes by segments of one population and one input scaling per channel
+        (the compiler gives each population and channel one weight exponent)."""
+        shifts = self._shifts
         seg = []                 # rows: lo, hi, model, rsh0, lsh0, rsh1, lsh1
-        for p in image.data["populations"]:
+        for p in image.data[L.POPULATIONS]:
             lo, hi = p["offset"], p["offset"] + p["size"]
             if lo == hi:
                 continue
             cuts = lo + 1 + np.flatnonzero((np.diff(shifts[:, lo:hi], axis=1) != 0).any(0))
             for a, b in zip([lo, *cuts], [*cuts, hi]):
-                seg.append((a, b, codes[p["model"]], *shifts[:, a]))
+                seg.append((a, b, L.MODEL_CODES[p["model"]], *shifts[:, a]))
         seg = np.array(seg, np.int64).reshape(-1, 7).T.copy()
-        self.seg_lo, self.seg_hi, self.seg_model, self.seg_shift = seg[0], seg[1], seg[2], \
-            seg[3:]
+        self.seg_lo, self.seg_hi, self.seg_model = seg[0], seg[1], seg[2]
+        self.seg_shift = seg[3:]
         chans = np.ones(n, np.int64)
-        for pop in image.data["populations"]:
+        for pop in image.data[L.POPULATIONS]:
             chans[pop["offset"]:pop["offset"] + pop["size"]] = pop["channels"]
         self.comps = np.bincount(self.core_of, weights=chans,
                                  minlength=len(image.cores)).astype(np.int64)
@@ -168,66 +167,79 @@ class Engine:
             raise TargetError(f"loihi engine: v + u0 + u1 + bias can reach {top}, beyond the "
                               "emulator's 32-bit sweep (2**31 - 1): spec formats too wide")
 
+    @staticmethod
+    def _check_learning(spec) -> None:
+        """Trace x decay factor must stay in int64 (kernels._learn)."""
+        bits = spec.trace_format.bits + spec.trace_decay_format.bits
+        if bits > 62:
+            raise TargetError(f"loihi engine: trace_format ({spec.trace_format.bits} bits) "
+                              f"times trace_decay_format ({spec.trace_decay_format.bits} "
+                              f"bits) needs {bits} bits; the learning engine computes in 62")
+
     def _build_synapses(self, image: HardwareImage, n: int) -> None:
-        parts = {k: [] for k in ("pre", "tgt", "chan", "w", "delay", "proj", "index")}
+        """Every synapse by presynaptic neuron (then core, target): the delivery CSR."""
+        per_synapse = [k for k in L.SYNAPSE_MEMORIES if k != L.SYN_SLOT]
+        parts = {k: [] for k in ["pre", "tgt", *per_synapse]}
         for core in image.cores:
             m = core.memories
-            counts = np.diff(m["axon_ptr"])
-            parts["pre"].append(np.repeat(m["axon_src"], counts))
-            parts["tgt"].append(core.neurons[m["syn_slot"]])
-            for key, mem in (("chan", "syn_chan"), ("w", "syn_weight"), ("delay", "syn_delay"),
-                             ("proj", "syn_proj"), ("index", "syn_index")):
-                parts[key].append(m[mem])
+            parts["pre"].append(np.repeat(m[L.AXON_SRC], np.diff(m[L.AXON_PTR])))
+            parts["tgt"].append(core.neurons[m[L.SYN_SLOT]])
+            for key in per_synapse:
+                parts[key].append(m[key])
         cat = {k: (np.concatenate(v).astype(np.int64) if v else np.zeros(0, np.int64))
                for k, v in parts.items()}
         order = np.lexsort((cat["tgt"], self.core_of[cat["tgt"]] if n else cat["tgt"],
                             cat["pre"]))
-        for k in cat:
-            cat[k] = cat[k][order]
-        self.syn = cat
+        self.syn = cat = {k: v[order] for k, v in cat.items()}
         # where each chip synapse sits in the IR's projections laid end to end
         sizes = [p.size for p in image.network.projections]
         self._ir_off = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-        self._ir_pos = self._ir_off[cat["proj"]] + cat["index"] if cat["proj"].size else \
-            np.zeros(0, np.int64)
+        self._ir_pos = self._ir_off[cat[L.SYN_PROJ]] + cat[L.SYN_INDEX]
         self.s_ptr = np.zeros(n + 1, np.int64)
         self.s_ptr[1:] = np.cumsum(np.bincount(cat["pre"], minlength=n))
-        self.n_slots = int(cat["delay"].max()) + 1 if cat["delay"].size else 1
-        s_off = cat["delay"] * 2 * n + cat["chan"] * n + cat["tgt"]
+        delay = cat[L.SYN_DELAY]
+        self.n_slots = int(delay.max()) + 1 if delay.size else 1
+        s_off = delay * 2 * n + cat[L.SYN_CHAN] * n + cat["tgt"]
         if self.n_slots * 2 * n >= 2**31:
             raise TargetError(f"loihi engine: the delay ring of {self.n_slots} slots x 2 "
                               f"channels x {n} compartments exceeds 2**31 entries")
         # int32 offsets and mantissas halve the bytes each delivered spike streams
         self.s_off = s_off.astype(np.int32)
-        cat["w"] = cat["w"].astype(np.int32)
-        # plastic projections
-        stdp = image.data.get("stdp", {})
-        names = {p.name: k for k, p in enumerate(image.network.projections)}
+        self.s_w = cat[L.SYN_WEIGHT].astype(np.int32)
+
+    def _build_plasticity(self, image: HardwareImage, n: int) -> None:
+        """The learning engine's table (PL_ROWS per plastic projection), each synapse's
+        row (-1: static) and the plastic synapses by postsynaptic neuron."""
+        net = image.network
+        names = {p.name: k for k, p in enumerate(net.projections)}
         pl_index = np.full(max(len(names), 1), -1, np.int64)
-        off = image.network.offsets()
+        off = net.offsets()
         rows = []
-        for l, (name, par) in enumerate(stdp.items()):
-            pr = image.network.projections[names[name]]
+        for l, (name, par) in enumerate(image.data.get(L.STDP, {}).items()):
+            pr = net.projections[names[name]]
             pl_index[names[name]] = l
             pre_lo, post_lo = off[pr.pre], off[pr.post]
-            rows.append([par["a_plus"], par["a_minus"], par["x_decay"], par["y_decay"],
-                         par["w_lo"], par["w_hi"], par["impulse"],
-                         -1 if pr.receptor == "inhibitory" else 1, pre_lo,
-                         pre_lo + image.network.population(pr.pre).size, post_lo,
-                         post_lo + image.network.population(pr.post).size])
+            rows.append([par[k] for k in L.STDP_PARAMS]
+                        + [-1 if pr.receptor == "inhibitory" else 1, pre_lo,
+                           pre_lo + net.population(pr.pre).size, post_lo,
+                           post_lo + net.population(pr.post).size])
         self.pl_par = np.array(rows, np.int64).reshape(len(rows), len(PL_ROWS))
-        self.s_pl = pl_index[cat["proj"]] if cat["proj"].size else np.zeros(0, np.int64)
+        tgt = self.syn["tgt"]
+        self.s_pl = pl_index[self.syn[L.SYN_PROJ]] if tgt.size else np.zeros(0, np.int64)
         plastic = np.flatnonzero(self.s_pl >= 0)
-        by_post = plastic[np.argsort(cat["tgt"][plastic], kind="stable")]
-        self.in_syn = by_post.astype(np.int64)
+        self.in_syn = plastic[np.argsort(tgt[plastic], kind="stable")].astype(np.int64)
         self.in_ptr = np.zeros(n + 1, np.int64)
-        self.in_ptr[1:] = np.cumsum(np.bincount(cat["tgt"][plastic], minlength=n))
+        self.in_ptr[1:] = np.cumsum(np.bincount(tgt[plastic], minlength=n))
         self.x_tr = np.zeros((len(rows), n), np.int64)
         self.y_tr = np.zeros((len(rows), n), np.int64)
         self.fired = np.zeros(n, np.bool_)
-        # per (neuron, destination core): synapse count (same order as the axon table)
+
+    def _build_axons(self, image: HardwareImage, n: int) -> None:
+        """Per (neuron, destination core): its synapse count, in the axon table's order
+        (the timing model's packets)."""
         n_cores = max(len(image.cores), 1)
-        key = cat["pre"] * n_cores + self.core_of[cat["tgt"]] if n else cat["pre"]
+        pre, tgt = self.syn["pre"], self.syn["tgt"]
+        key = pre * n_cores + self.core_of[tgt] if n else pre
         uniq, counts = np.unique(key, return_counts=True)
         self.axon_synapses = counts.astype(np.int64)
         self.axon_src = (uniq // n_cores).astype(np.int64)
@@ -235,114 +247,126 @@ class Engine:
         self.axon_ptr = np.zeros(n + 1, np.int64)
         self.axon_ptr[1:] = np.cumsum(np.bincount(self.axon_src, minlength=n))
 
-    def _build_sources(self, image: HardwareImage, n: int) -> None:
-        self.ssa_ptr = np.zeros(n + 1, np.int64)
-        stamps = [np.zeros(0, np.int64)] * n
-        self.p_spike = np.zeros(n)
-        self.p_first = np.zeros(n, np.int64)
-        self.p_last = np.full(n, -1, np.int64)
-        self.p_seed = np.zeros(n, np.uint64)
-        for name, src in image.data["sources"].items():
-            lo = src["offset"]
-            if src["kind"] == "poisson":
-                m = len(src["p_spike"])
-                self.p_spike[lo:lo + m] = src["p_spike"]
-                self.p_first[lo:lo + m] = src["first"]
-                self.p_last[lo:lo + m] = src["last"]
-                self.p_seed[lo:lo + m] = src["seed"]
-            else:
-                ptr = src["ptr"]
-                for i in range(len(ptr) - 1):
-                    stamps[lo + i] = src["stamps"][ptr[i]:ptr[i + 1]]
-        self.ssa_ptr[1:] = np.cumsum([len(s) for s in stamps])
-        self.ssa_stamp = (np.concatenate(stamps) if n else np.zeros(0)).astype(np.int64)
-        self.ssa_pos = self.ssa_ptr[:-1].copy()
-
-    def _build_recordings(self, image: HardwareImage, n: int) -> None:
-        off = image.network.offsets()
+    def _build_recordings(self, n: int) -> None:
+        """Spike flags of the recorded integrating neurons (every neuron with timing
+        "trace": the packet trace); v columns per population with their sampling."""
+        net = self.network
+        off = net.offsets()
         self.rec_flag = np.zeros(n, np.bool_)
-        self._spike_pops: dict[str, np.ndarray] = {}
-        self._v_rec: list[tuple[str, np.ndarray, int]] = []
-        v_idx = []
-        for rec in image.network.recordings:
-            pop = image.network.population(rec.population)
-            if rec.variable == "spikes":
-                prev = self._spike_pops.get(pop.name, np.zeros(0, np.int64))
-                self._spike_pops[pop.name] = np.union1d(prev, rec.indices)
-                self.rec_flag[off[pop.name] + rec.indices] = True
-            elif rec.variable == "v":
-                if pop.model.startswith("SpikeSource"):
-                    raise NetworkError(f"population {pop.name!r} is a spike source: no v")
-                every = 1 if rec.sampling_interval is None else round(
-                    rec.sampling_interval / self.dt)
-                if every < 1 or abs(every * self.dt - (rec.sampling_interval or self.dt)) \
-                        > 1e-9 * self.dt:
-                    raise NetworkError(f"sampling interval {rec.sampling_interval} ms of "
-                                       f"{pop.name}.v is not a multiple of the loihi "
-                                       f"timestep {self.dt} ms")
-                ind = np.unique(rec.indices)
-                self._v_rec.append((pop.name, ind, sum(len(x) for x in v_idx), every))
-                v_idx.append(off[pop.name] + ind)
-            else:
-                raise TargetError(f"the loihi engine cannot record {rec.variable!r}")
+        for name, idx in self._spike_rec.items():
+            if not is_source(net.population(name).model):
+                self.rec_flag[off[name] + idx] = True
         if self.trace:
             self.rec_flag[:] = True
-        self.rec_v_idx = (np.concatenate(v_idx) if v_idx else np.zeros(0)).astype(np.int64)
+        v_pops: dict[str, tuple[np.ndarray, int]] = {}
+        for rec in net.recordings:
+            if rec.variable != "v":
+                continue
+            pop = net.population(rec.population)
+            if is_source(pop.model):
+                raise NetworkError(f"population {pop.name!r} is a spike source: no v")
+            every = self._sampling_steps(pop.name, rec.sampling_interval)
+            idx, prev = v_pops.get(pop.name, (np.zeros(0, np.int64), every))
+            v_pops[pop.name] = (np.union1d(idx, rec.indices), math.gcd(prev, every))
+        self._v_rec: list[tuple[str, np.ndarray, int, int]] = []
+        col = 0
+        for name, (idx, every) in v_pops.items():
+            self._v_rec.append((name, idx, col, every))
+            col += len(idx)
+        self.rec_v_idx = (np.concatenate([off[name] + idx for name, idx, _, _ in self._v_rec])
+                          if self._v_rec else np.zeros(0)).astype(np.int64)
 
-    # --- public API ------------------------------------------------------------------------
-    @property
-    def t(self) -> float:
-        return self._k * self.dt
+    def _sampling_steps(self, pop: str, interval: "float | None") -> int:
+        """A v sampling interval in whole steps (None: every step)."""
+        every = 1 if interval is None else round(interval / self.dt)
+        if every < 1 or abs(every * self.dt - (interval or self.dt)) > 1e-9 * self.dt:
+            raise NetworkError(f"sampling interval {interval} ms of {pop}.v is not a "
+                               f"multiple of the loihi timestep {self.dt} ms")
+        return int(every)
 
-    def run(self, duration_ms: float) -> None:
-        """Advance by `duration_ms`, a whole, non-negative number of timesteps. With timing
-        on, chunks of steps go to the timing thread while the next chunk runs."""
-        steps = whole_steps(duration_ms, self.dt, "loihi")
-        k_end = self._k + steps
+    # --- the runner contract -----------------------------------------------------------------
+    def _reset(self) -> None:
+        """Initial state, empty delay ring and traces, cleared records; weights kept."""
+        self._st = np.zeros((4, self.n), np.int32)
+        self._st[kernels.ST_V] = self.P["v0"]
+        self._buf = np.zeros(self.n_slots * 2 * self.n, np.int32)
+        self.x_tr[:] = 0
+        self.y_tr[:] = 0
+        self.fired[:] = False
+        self._spk_ids: list[np.ndarray] = []
+        self._spk_steps: list[np.ndarray] = []
+        # v at t = 0 (the initial state), then one row after each step
+        self._v_chunks = [self._st[kernels.ST_V][self.rec_v_idx][None, :]]
+        self._timing_state = None
+        if self.timing:
+            self._timing_state = new_state(self.spec, self.image.routing.get(
+                L.CORE_XY, np.zeros((0, 2), np.int64)), self.comps)
+            # one scratch for the timing thread, one for this thread when it helps out
+            self._scratch = (new_scratch(self._timing_state),
+                             new_scratch(self._timing_state))
+
+    def _advance(self, k0: int, k1: int, inputs: InputSpikes) -> None:
+        """Steps k0 .. k1-1 with the window's input spikes (stamp 0 first, before step 0).
+        With timing on, chunks of steps go to the timing thread while the next runs."""
+        inp_id = np.ascontiguousarray(inputs.neuron, np.int64)
+        inp_ptr = inputs.per_stamp(k0, k1)
+        if k0 == 0 and inp_ptr[1] > inp_ptr[0]:
+            kernels.before_start(inp_id[inp_ptr[0]:inp_ptr[1]], self.n, self.n_slots,
+                                 self._buf, self.s_ptr, self.syn["tgt"], self.s_off, self.s_w,
+                                 self.s_pl, self.in_ptr, self.in_syn, self.syn["pre"],
+                                 self.pl_par, self.x_tr, self.y_tr, self.fired,
+                                 *self._learning_widths())
         n_flag = int(self.rec_flag.sum())
-        spec = self.spec
-        chunk = max(1, min(128, (1 << 22) // max(self.n, 1))) if self.timing else steps
+        chunk = max(1, min(128, (1 << 22) // max(self.n, 1))) if self.timing else k1 - k0
         cap = max(4096, min(n_flag * chunk, max(1 << 20, 8 * n_flag)))
-        spk_id = np.empty(cap, np.int64)          # reused by every chunk (copied out)
-        spk_step = np.empty(cap, np.int64)
-        all_id = np.empty(self.n * chunk if self.timing else 0, np.int64)
+        out = dict(spk_id=np.empty(cap, np.int64), spk_step=np.empty(cap, np.int64),
+                   all_id=np.empty(self.n * chunk if self.timing else 0, np.int64))
         pending: deque = deque()             # chunks queued on the timing thread, in order
-        k_start = self._k
+        k = k0
         try:
-            while self._k < k_end:
-                k0 = self._k
-                left = k_end - k0
+            while k < k1:
                 # chunks grow from 8 steps and shrink again towards the end, so the timing
                 # thread starts early and the last chunk, timed after the dynamics, is short
-                k1 = k0 + (min(left, chunk, max(8, k0 - k_start), max(8, left // 2))
-                           if self.timing else left)
-                spk_n = np.zeros(1, np.int64)
-                rec_v = np.zeros((k1 - k0, len(self.rec_v_idx)), np.int32)
-                all_cnt = np.zeros(k1 - k0 if self.timing else 0, np.int64)
-                k = kernels.run_steps(
-                    k0, k1, self.seg_lo, self.seg_hi, self.seg_model, self.seg_shift, self.consts,
-                    self._st,
-                    self._buf, self.n_slots, self.s_ptr, self.syn["tgt"],
-                    self.s_off, self.syn["w"], self.s_pl, self.in_ptr,
-                    self.in_syn, self.syn["pre"], self.ssa_ptr, self.ssa_stamp, self.ssa_pos,
-                    self.p_spike, self.p_first, self.p_last, self.p_seed, self.pl_par,
-                    self.x_tr, self.y_tr, self.fired, self.rec_flag, n_flag, spk_id,
-                    spk_step, spk_n, self.rec_v_idx, rec_v, k0, spec.decay_format.bits,
-                    1 << (spec.u_format.bits - 1), spec.v_format.max_int,
-                    spec.trace_format.max_int, spec.stdp_frac_bits, all_id, all_cnt)
-                self._spk_ids.append(spk_id[:spk_n[0]].copy())
-                self._spk_steps.append(spk_step[:spk_n[0]].copy())
-                self._v_chunks.append(rec_v[:k - k0])
-                if self.timing:
-                    counts = all_cnt[:k - k0]
-                    if len(pending) >= 8:        # bounds the spikes waiting to be timed
-                        self._settle(pending, 7)
-                    args = (self._timing_state, all_id[:counts.sum()].copy(), counts, self)
-                    pending.append([_timer().submit(time_chunk, *args, self._scratch[0]),
-                                    None, args])
-                self._k = k
+                left = k1 - k
+                stop = k + (min(left, chunk, max(8, k - k0), max(8, left // 2))
+                            if self.timing else left)
+                k = self._run_chunk(k, stop, inp_id, inp_ptr, k0, n_flag, out, pending)
         finally:
             self._settle(pending, 0)
+
+    def _learning_widths(self) -> tuple[int, int, int]:
+        """trace_max, stdp_frac_bits and the trace decay's fraction bits, from the spec."""
+        spec = self.spec
+        return (spec.trace_format.max_int, spec.stdp_frac_bits,
+                spec.trace_decay_format.frac_bits)
+
+    def _run_chunk(self, k0: int, k1: int, inp_id: np.ndarray, inp_ptr: np.ndarray,
+                   inp_s0: int, n_flag: int, out: dict, pending: deque) -> int:
+        """One kernel call over steps k0 .. k1-1 (fewer when the spike record fills up);
+        its spikes and v samples are kept, its steps queued for timing. Returns the first
+        step not run."""
+        spec = self.spec
+        spk_n = np.zeros(1, np.int64)
+        rec_v = np.zeros((k1 - k0, len(self.rec_v_idx)), np.int32)
+        all_cnt = np.zeros(k1 - k0 if self.timing else 0, np.int64)
+        k = kernels.run_steps(
+            k0, k1, self.seg_lo, self.seg_hi, self.seg_model, self.seg_shift, self.consts,
+            self._st, self._buf, self.n_slots, self.s_ptr, self.syn["tgt"], self.s_off,
+            self.s_w, self.s_pl, self.in_ptr, self.in_syn, self.syn["pre"], inp_id, inp_ptr,
+            inp_s0, self.pl_par, self.x_tr, self.y_tr, self.fired, self.rec_flag, n_flag,
+            out["spk_id"], out["spk_step"], spk_n, self.rec_v_idx, rec_v, k0,
+            spec.decay_format.bits, 1 << (spec.u_format.bits - 1), spec.v_format.max_int,
+            *self._learning_widths(), out["all_id"], all_cnt)
+        self._spk_ids.append(out["spk_id"][:spk_n[0]].copy())
+        self._spk_steps.append(out["spk_step"][:spk_n[0]].copy())
+        self._v_chunks.append(rec_v[:k - k0])
+        if self.timing:
+            counts = all_cnt[:k - k0]
+            if len(pending) >= 8:        # bounds the spikes waiting to be timed
+                self._settle(pending, 7)
+            args = (self._timing_state, out["all_id"][:counts.sum()].copy(), counts, self)
+            pending.append([_timer().submit(time_chunk, *args, self._scratch[0]), None, args])
+        return k
 
     def _settle(self, pending: deque, keep: int) -> None:
         """Merge timed chunks into the run, in step order, until `keep` are left. Chunks
@@ -360,6 +384,35 @@ class Engine:
                 fut, part, _ = pending.popleft()
                 merge(self._timing_state, part if part is not None else fut.result())
 
+    def _collect(self) -> Recorded:
+        """Spikes (stamps k + 1), v samples, weights in IR units, timing."""
+        ids, steps = self.spikes()
+        weights, raw = {}, {}
+        ir_w = self._ir_weights()
+        for k, pr in enumerate(self.network.projections):
+            raw[pr.name] = ir_w[self._ir_off[k]:self._ir_off[k + 1]]
+            weights[pr.name] = (np.abs(raw[pr.name])
+                                * self.image.data[L.PROJECTIONS][pr.name]["lsb"])
+        return Recorded(neuron=ids, stamp=steps + 1, signals=self._v_signals(),
+                        weights=weights, timing=self.timing_report(),
+                        info={"weights_raw": raw,
+                              "mapping": dict(self.image.data.get(L.MAPPING, {}))})
+
+    def _v_signals(self) -> dict[tuple[str, str], Signal]:
+        """v of each recorded population in mV, at t = 0 and every `every` steps after."""
+        data = np.concatenate(self._v_chunks)
+        pops = {p["name"]: p for p in self.image.data[L.POPULATIONS]}
+        out = {}
+        for name, ind, col, every in self._v_rec:
+            rows = np.arange(0, data.shape[0], every)
+            p = pops[name]
+            v_reset = np.asarray(p["v_reset_values"])[ind]
+            out[(name, "v")] = Signal(np.round(rows * self.dt, 10), ind,
+                                      data[rows][:, col:col + len(ind)] / p["scale"] + v_reset,
+                                      "mV")
+        return out
+
+    # --- inspection ----------------------------------------------------------------------------
     def spikes(self) -> tuple[np.ndarray, np.ndarray]:
         """All recorded spikes so far: (global neuron ids, step indices), in step order."""
         if not self._spk_ids:
@@ -368,7 +421,7 @@ class Engine:
 
     def raw_weights(self, proj_name: str) -> np.ndarray:
         """Current weight mantissas (signed) of a projection, in its IR synapse order."""
-        names = [p.name for p in self.image.network.projections]
+        names = [p.name for p in self.network.projections]
         if proj_name not in names:
             raise NetworkError(f"no projection named {proj_name!r}")
         k = names.index(proj_name)
@@ -377,7 +430,7 @@ class Engine:
     def _ir_weights(self) -> np.ndarray:
         """Every projection's weight mantissas, projections one after another in IR order."""
         out = np.zeros(self._ir_off[-1], np.int64)
-        out[self._ir_pos] = self.syn["w"]
+        out[self._ir_pos] = self.s_w
         return out
 
     def state(self) -> dict[str, np.ndarray]:
@@ -385,42 +438,6 @@ class Engine:
         st = self._st.astype(np.int64)
         return {"u0": st[kernels.ST_U0], "u1": st[kernels.ST_U1], "v": st[kernels.ST_V],
                 "refractory": st[kernels.ST_REFC]}
-
-    def result(self) -> Result:
-        """Spikes, v, weights (PyNN units; raw in info) and timing since construction."""
-        net = self.image.network
-        res = Result(target=self.target, t_stop=self.t, timestep=self.dt,
-                     info={"steps": self._k, "weights_raw": {},
-                           "quantization": dict(self.image.quantization),
-                           "mapping": dict(self.image.data.get("mapping", {}))})
-        ids, steps = self.spikes()
-        off = net.offsets()
-        spike_pops = self._spike_pops or ({} if net.recordings else {
-            p.name: np.arange(p.size) for p in net.populations})
-        for name, ind in spike_pops.items():
-            lo = off[name]
-            local = ids - lo
-            sel = (local >= 0) & (local < net.population(name).size)
-            sel[sel] = np.isin(local[sel], ind)
-            res.spikes[name] = Spikes(local[sel], (steps[sel] + 1) * self.dt)
-        if self._v_rec:
-            data = np.concatenate(self._v_chunks) if self._v_chunks else np.zeros(
-                (0, len(self.rec_v_idx)), np.int64)
-            pops = {p["name"]: p for p in self.image.data["populations"]}
-            for name, ind, col, every in self._v_rec:
-                rows = np.arange(every - 1, data.shape[0], every)
-                raw = data[rows][:, col:col + len(ind)]
-                p = pops[name]
-                v_reset = np.asarray(p["v_reset_values"])[ind]
-                res.signals.setdefault(name, {})["v"] = Signal(
-                    (rows + 1) * self.dt, ind, raw / p["scale"] + v_reset, "mV")
-        weights = self._ir_weights()
-        for k, pr in enumerate(net.projections):
-            raw = weights[self._ir_off[k]:self._ir_off[k + 1]]
-            res.info["weights_raw"][pr.name] = raw
-            res.weights[pr.name] = np.abs(raw) * self.image.data["projections"][pr.name]["lsb"]
-        res.timing = self.timing_report()
-        return res
 
     def timing_report(self) -> TimingReport | None:
         """The mesh timing of every step run so far (None with timing off); run() has

@@ -4,6 +4,8 @@ Arithmetic (lava-nc PyLifModelBitAcc, see REFERENCE.md): decays truncate toward 
 u wraps to 24 bits as lava does it (the engine's sweep: modulo 2**24, the same wherever
 lava's single wrap lands in range), v saturates at +-(2**23 - 1), spike on v > vth << 6.
 Widths arrive as arguments (from the spec's NumberFormats); nothing here hard-codes one.
+Input spikes arrive as the one stimulus (`hw.stimulus`): per window, the source neurons'
+ids sorted by stamp then id, with a pointer per stamp.
 """
 
 from __future__ import annotations
@@ -11,14 +13,12 @@ from __future__ import annotations
 import numpy as np
 
 from ...hw.jit import njit
-from ...hw.rng import uniform as _uniform
-
-MODEL_CURR_EXP, MODEL_CURR_DELTA, MODEL_ARRAY, MODEL_POISSON = 0, 1, 2, 3
+from ...hw.layouts.loihi import FIRST_SOURCE_CODE
 
 
 @njit
 def _decay(x, d, unity_bits):
-    """x * d / 2**unity_bits truncated toward zero, as lava: sign(x) * (|x * d| >> 12).
+    """x * d / 2**unity_bits truncated toward zero, as lava: sign(x) * (|x * d| >> bits).
     Written with selects and a logical shift, which AVX2 has for 64-bit lanes (the
     arithmetic one it lacks), so the compartment sweep vectorises."""
     y = x * d
@@ -44,16 +44,6 @@ def _clip_v(v, vmax):
     if v < -vmax:
         return -vmax
     return v
-
-
-@njit
-def _scale_input(a, wexp, shift):
-    """Summed weight mantissas times 2**wexp (floor for wexp < 0), aligned by << shift."""
-    if wexp >= 0:
-        a = a << wexp
-    else:
-        a = a >> (-wexp)
-    return a << shift
 
 
 @njit
@@ -162,12 +152,10 @@ def _collect(fl, fl_words, lo, hi, spiked, n_sp):
 
 @njit
 def run_steps(k0, k1, seg_lo, seg_hi, seg_model, seg_shift, cs, st, buf, n_slots,
-              s_ptr, s_tgt, s_off, s_w, s_pl,
-              in_ptr, in_syn, s_pre,
-              ssa_ptr, ssa_stamp, ssa_pos, p_spike, p_first, p_last, p_seed,
-              pl_par, x_tr, y_tr, fired,
+              s_ptr, s_tgt, s_off, s_w, s_pl, in_ptr, in_syn, s_pre,
+              inp_id, inp_ptr, inp_s0, pl_par, x_tr, y_tr, fired,
               rec_flag, n_flagged, spk_id, spk_step, spk_n, rec_v_idx, rec_v, rec_k0,
-              unity_bits, half, vmax, trace_max, frac_bits, all_id, all_cnt):
+              unity_bits, half, vmax, trace_max, frac_bits, trace_bits, all_id, all_cnt):
     """Steps k0 .. k1-1 of the whole chip; returns the first step not run (the spike
     record could not hold another step of `n_flagged` recorded neurons, or `all_id` another
     step of every neuron).
@@ -178,57 +166,31 @@ def run_steps(k0, k1, seg_lo, seg_hi, seg_model, seg_shift, cs, st, buf, n_slots
     du_offset), kv = 2**unity_bits - dv, vth_s = vth << shift; the compartments run in
     segments (seg_lo..seg_hi, model seg_model) of one input scaling (a >> rsh) << lsh per
     channel, seg_shift rows rsh0, lsh0, rsh1, lsh1 with lsh = max(wexp, 0) + shift,
-    rsh = max(-wexp, 0).
+    rsh = max(-wexp, 0). A source segment emits the input spikes of the step's stamp:
+    inp_id[inp_ptr[s - inp_s0]:inp_ptr[s - inp_s0 + 1]] for stamp s = k + 1.
     Per step: every compartment updates (input that arrived for this step, decay, bias,
     threshold, refractory hold of v at 0), then spikes are delivered into the dendritic
-    delay ring (offset s_off = delay * 2n + channel * n + target, modulo the ring), then
-    the learning engine: traces decay (x * k + 2048) >> 12, pair-STDP updates from the
-    decayed traces and this step's spikes
-    (dw rounded half up from `frac_bits` fractional bits), then trace impulses.
+    delay ring (`_deliver`), then the learning engine (`_learn`).
     With a non-empty `all_cnt`, every spike (by increasing id) is appended to `all_id` and
     all_cnt[k - rec_k0] counts the step's: the input of the timing model (timing.time_steps),
     which runs on another thread.
-    pl_par rows per plastic projection: a_plus, a_minus, x_decay, y_decay, w_lo, w_hi,
-    impulse, sign, pre_lo, pre_hi, post_lo, post_hi.
     """
     n = st.shape[1]
     v = st[ST_V]
     spiked = np.empty(n, np.int64)
     fl = np.zeros((n + 7) // 8 * 8, np.int8)
     fl_words = fl.view(np.uint64)
-    half_f = (1 << frac_bits) >> 1
     record_all = len(all_cnt) > 0
+    ring = n_slots * 2 * n
     n_all = 0
     for k in range(k0, k1):
         if spk_n[0] + n_flagged > len(spk_id) or (record_all and n_all + n > len(all_id)):
             return k
-        stamp = k + 1
-        slot = k % n_slots
-        base = slot * 2 * n
-        n_sp = 0
-        for p in range(len(seg_lo)):
-            lo, hi, m = seg_lo[p], seg_hi[p], seg_model[p]
-            if m <= MODEL_CURR_DELTA:
-                _compartments(lo, hi, buf[base:base + n], buf[base + n:base + 2 * n], st, cs,
-                              fl, unity_bits, half, vmax, seg_shift[0, p], seg_shift[1, p],
-                              seg_shift[2, p], seg_shift[3, p])
-                n_sp = _collect(fl, fl_words, lo, hi, spiked, n_sp)
-                continue
-            for i in range(lo, hi):
-                if m == MODEL_ARRAY:
-                    q = ssa_pos[i]
-                    while q < ssa_ptr[i + 1] and ssa_stamp[q] < stamp:
-                        q += 1
-                    if q < ssa_ptr[i + 1] and ssa_stamp[q] == stamp:
-                        spiked[n_sp] = i
-                        n_sp += 1
-                        q += 1
-                    ssa_pos[i] = q
-                else:
-                    if p_first[i] <= stamp and stamp <= p_last[i]:
-                        if _uniform(p_seed[i], stamp) < p_spike[i]:
-                            spiked[n_sp] = i
-                            n_sp += 1
+        base = (k % n_slots) * 2 * n
+        s = k + 1 - inp_s0
+        n_sp = _update(seg_lo, seg_hi, seg_model, seg_shift, buf, base, n, st, cs, fl,
+                       fl_words, unity_bits, half, vmax, spiked, inp_id, inp_ptr[s],
+                       inp_ptr[s + 1])
         buf[base:base + 2 * n] = 0              # this slot's input is consumed
         c = spk_n[0]
         for q in range(n_sp):
@@ -240,17 +202,10 @@ def run_steps(k0, k1, seg_lo, seg_hi, seg_model, seg_shift, cs, st, buf, n_slots
         spk_n[0] = c
         for j in range(len(rec_v_idx)):
             rec_v[k - rec_k0, j] = v[rec_v_idx[j]]
-        ring = n_slots * 2 * n
-        for q in range(n_sp):
-            i = spiked[q]
-            for s in range(np.uint64(s_ptr[i]), np.uint64(s_ptr[i + 1])):
-                at = base + s_off[s]
-                if at >= ring:
-                    at -= ring
-                buf[at] += s_w[s]
+        _deliver(n_sp, spiked, base, ring, s_ptr, s_off, s_w, buf)
         if pl_par.shape[0] > 0:
             _learn(n_sp, spiked, s_ptr, s_tgt, s_w, s_pl, in_ptr, in_syn, s_pre, pl_par,
-                   x_tr, y_tr, fired, trace_max, frac_bits, half_f)
+                   x_tr, y_tr, fired, trace_max, frac_bits, trace_bits)
         if record_all:
             all_id[n_all:n_all + n_sp] = spiked[:n_sp]
             all_cnt[k - rec_k0] = n_sp
@@ -259,15 +214,69 @@ def run_steps(k0, k1, seg_lo, seg_hi, seg_model, seg_shift, cs, st, buf, n_slots
 
 
 @njit
+def before_start(ids, n, n_slots, buf, s_ptr, s_tgt, s_off, s_w, s_pl, in_ptr, in_syn,
+                 s_pre, pl_par, x_tr, y_tr, fired, trace_max, frac_bits, trace_bits):
+    """The input spikes of stamp 0 (time under dt / 2), sent "in step -1": delivered into
+    the ring `delay` steps later (step delay - 1) and seen by the learning engine, with no
+    compartment update."""
+    ring = n_slots * 2 * n
+    _deliver(len(ids), ids, (n_slots - 1) * 2 * n, ring, s_ptr, s_off, s_w, buf)
+    if pl_par.shape[0] > 0:
+        _learn(len(ids), ids, s_ptr, s_tgt, s_w, s_pl, in_ptr, in_syn, s_pre, pl_par,
+               x_tr, y_tr, fired, trace_max, frac_bits, trace_bits)
+
+
+@njit
+def _update(seg_lo, seg_hi, seg_model, seg_shift, buf, base, n, st, cs, fl, fl_words,
+            unity_bits, half, vmax, spiked, inp_id, q, q_end):
+    """One step's spikes, by increasing id: compartments updated from the slot at `base`,
+    sources emitting their input spikes inp_id[q:q_end]; returns their count."""
+    n_sp = 0
+    for p in range(len(seg_lo)):
+        lo, hi = seg_lo[p], seg_hi[p]
+        if seg_model[p] < FIRST_SOURCE_CODE:
+            _compartments(lo, hi, buf[base:base + n], buf[base + n:base + 2 * n], st, cs,
+                          fl, unity_bits, half, vmax, seg_shift[0, p], seg_shift[1, p],
+                          seg_shift[2, p], seg_shift[3, p])
+            n_sp = _collect(fl, fl_words, lo, hi, spiked, n_sp)
+            continue
+        while q < q_end and inp_id[q] < hi:
+            spiked[n_sp] = inp_id[q]
+            n_sp += 1
+            q += 1
+    return n_sp
+
+
+@njit
+def _deliver(n_sp, spiked, base, ring, s_ptr, s_off, s_w, buf):
+    """Spikes into the dendritic delay ring: offset s_off = delay * 2n + channel * n +
+    target from the sending step's slot at `base`, modulo the ring."""
+    for q in range(n_sp):
+        i = spiked[q]
+        for s in range(np.uint64(s_ptr[i]), np.uint64(s_ptr[i + 1])):
+            at = base + s_off[s]
+            if at >= ring:
+                at -= ring
+            buf[at] += s_w[s]
+
+
+@njit
 def _learn(n_sp, spiked, s_ptr, s_tgt, s_w, s_pl, in_ptr, in_syn, s_pre, pl_par, x_tr, y_tr,
-           fired, trace_max, frac_bits, half_f):
+           fired, trace_max, frac_bits, trace_bits):
+    """The learning engine after a step's spikes: traces decay, x <- (x * decay +
+    2**(trace_bits - 1)) >> trace_bits; pair-STDP updates from the decayed traces and the
+    step's spikes (dw rounded half up from `frac_bits` fractional bits); then trace
+    impulses, saturating at trace_max. pl_par rows per plastic projection: a_plus,
+    a_minus, x_decay, y_decay, w_lo, w_hi, impulse, sign, pre_lo, pre_hi, post_lo, post_hi."""
     n_pl = pl_par.shape[0]
+    half_f = (1 << frac_bits) >> 1
+    half_t = (1 << trace_bits) >> 1
     for l in range(n_pl):
         xd, yd = pl_par[l, 2], pl_par[l, 3]
         for i in range(pl_par[l, 8], pl_par[l, 9]):
-            x_tr[l, i] = (x_tr[l, i] * xd + 2048) >> 12
+            x_tr[l, i] = (x_tr[l, i] * xd + half_t) >> trace_bits
         for i in range(pl_par[l, 10], pl_par[l, 11]):
-            y_tr[l, i] = (y_tr[l, i] * yd + 2048) >> 12
+            y_tr[l, i] = (y_tr[l, i] * yd + half_t) >> trace_bits
     for q in range(n_sp):
         fired[spiked[q]] = True
     for q in range(n_sp):

@@ -35,9 +35,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...hw.jit import njit
+from ...hw.layouts.loihi import CORE_XY
+from ...hw.metrics import timing_report
 from ...hw.result import TimingReport
 from ..interconnect import route_in_place, router_box, sort_by_keys
-from ...hw.jit import njit
 
 #: accumulator slots of TimingState.acc
 (CLOCK, PACKETS, SYNOPS, HOPS_EW, HOPS_NS, LAT_SUM, LAT_MAX, ISI_SUM, ISI_MAX, ISI_MIN,
@@ -235,20 +237,45 @@ def step_timing(n_sp, spiked, axon_ptr, axon_dst, axon_syn, core_of, done_ns, co
                 hist_bin):
     """Time one step whose spikes are spiked[:n_sp] (global ids in increasing order, so
     each core's neurons come in slot order). Returns the step's duration in ns."""
-    t_neuron, t_out, t_syn = costs[0], costs[1], costs[2]
-    t_ew, t_ns, barrier = costs[3], costs[4], costs[5]
-    dep, arr, gen = scratch_f[0], scratch_f[1], scratch_f[2]
-    dst, nsyn = scratch_i[0], scratch_i[1]
-    px, py, qx, qy = scratch_i[2], scratch_i[3], scratch_i[4], scratch_i[5]
-    order, tmp, runs = scratch_i[6], scratch_i[7], scratch_i[8]
     send_free, recv_free = core_f[0], core_f[1]
-    n_cores = len(comps)
-    ptr, fill = core_i[0], core_i[1]
     send_free[:] = 0.0
     recv_free[:] = 0.0
-    ptr[:] = 0
-    clock = acc[CLOCK]
+    core_i[0, :] = 0
     # 1-2: packets leave their cores one after another
+    m = _send(n_sp, spiked, axon_ptr, axon_dst, axon_syn, core_of, done_ns, costs[T_OUT],
+              core_xy, scratch_f, scratch_i, send_free, core_i[0])
+    # 3: XY routes over idle links, first come first served (interconnect.sweep_route)
+    arr, px, py, qx, qy = scratch_f[1], scratch_i[2], scratch_i[3], scratch_i[4], scratch_i[5]
+    arr[:m] = scratch_f[0, :m]
+    h_ew, h_ns = route_in_place(arr[:m], px[:m], py[:m], qx[:m], qy[:m], nx, box,
+                                costs[T_EW], costs[T_NS], costs[T_EW], costs[T_NS],
+                                link_count, scratch_i[9:17], groups)
+    acc[HOPS_EW] += h_ew
+    acc[HOPS_NS] += h_ns
+    # 4: each destination core's packets in arrival order
+    _receive(m, len(comps), costs[T_SYN], acc, lat_hist, first_gen, first_recv, last_gen,
+             last_recv, scratch_f, scratch_i, core_i, recv_free, hist_bin)
+    acc[PACKETS] += m
+    # 5: the slowest core, then the barrier
+    end = 0.0
+    for c in range(len(comps)):
+        e = max(comps[c] * costs[T_NEURON], send_free[c], recv_free[c])
+        core_busy[c] += e
+        end = max(end, e)
+    acc[CLOCK] = acc[CLOCK] + end + costs[T_BARRIER]
+    return end + costs[T_BARRIER]
+
+
+@njit
+def _send(n_sp, spiked, axon_ptr, axon_dst, axon_syn, core_of, done_ns, t_out, core_xy,
+          scratch_f, scratch_i, send_free, per_dst):
+    """One packet per (spike, destination core), leaving its core back to back, each when
+    its neuron is done: departure, generation, destination, synapses and both routers'
+    positions into the scratch rows; per_dst[d + 1] counts each destination's packets.
+    Returns the number of packets."""
+    dep, gen = scratch_f[0], scratch_f[2]
+    dst, nsyn = scratch_i[0], scratch_i[1]
+    px, py, qx, qy = scratch_i[2], scratch_i[3], scratch_i[4], scratch_i[5]
     m = 0
     for q in range(n_sp):
         i = spiked[q]
@@ -262,7 +289,7 @@ def step_timing(n_sp, spiked, axon_ptr, axon_dst, axon_syn, core_of, done_ns, co
             gen[m] = done
             d = axon_dst[a]
             dst[m] = d
-            ptr[d + 1] += 1
+            per_dst[d + 1] += 1
             nsyn[m] = axon_syn[a]
             px[m] = cx
             py[m] = cy
@@ -271,16 +298,21 @@ def step_timing(n_sp, spiked, axon_ptr, axon_dst, axon_syn, core_of, done_ns, co
             m += 1
         if axon_ptr[i + 1] > axon_ptr[i]:
             send_free[c] = free
-    # 3: XY routes over idle links, first come first served (interconnect.sweep_route)
-    arr[:m] = dep[:m]
-    h_ew, h_ns = route_in_place(arr[:m], px[:m], py[:m], qx[:m], qy[:m], nx, box, t_ew, t_ns,
-                                t_ew, t_ns, link_count, scratch_i[9:17], groups)
-    acc[HOPS_EW] += h_ew
-    acc[HOPS_NS] += h_ns
-    # 4: per destination core, its packets in arrival order (equal arrivals: earlier
-    # generation, then index): synaptic ops one after another; latency, ISI distortion and
-    # disorder. A source's packets to one destination keep their order on its XY path, so
-    # a core's list is a few ascending runs (sort_by_keys).
+    return m
+
+
+@njit
+def _receive(m, n_cores, t_syn, acc, lat_hist, first_gen, first_recv, last_gen, last_recv,
+             scratch_f, scratch_i, core_i, recv_free, hist_bin):
+    """Per destination core, its packets in arrival order (equal arrivals: earlier
+    generation, then index): synaptic ops one after another; latency, ISI distortion and
+    disorder. A source's packets to one destination keep their order on its XY path, so
+    a core's list is a few ascending runs (sort_by_keys)."""
+    arr, gen = scratch_f[1], scratch_f[2]
+    dst, nsyn = scratch_i[0], scratch_i[1]
+    order, tmp, runs = scratch_i[6], scratch_i[7], scratch_i[8]
+    ptr, fill = core_i[0], core_i[1]
+    clock = acc[CLOCK]
     for c in range(n_cores):
         ptr[c + 1] += ptr[c]
     fill[:] = ptr
@@ -319,15 +351,6 @@ def step_timing(n_sp, spiked, axon_ptr, axon_dst, axon_syn, core_of, done_ns, co
         recv_free[c] = free
     acc[LAT_SUM], acc[LAT_MAX], acc[SYNOPS] = lat_sum, lat_max, synops
     acc[ISI_SUM], acc[ISI_N], acc[ISI_MAX], acc[ISI_MIN], acc[DISORDER] = isi
-    acc[PACKETS] += m
-    # 5: the slowest core, then the barrier
-    end = 0.0
-    for c in range(n_cores):
-        e = max(comps[c] * t_neuron, send_free[c], recv_free[c])
-        core_busy[c] += e
-        end = max(end, e)
-    acc[CLOCK] = clock + end + barrier
-    return end + barrier
 
 
 def costs_for_interconnect(spec, core_xy: np.ndarray):
@@ -363,27 +386,27 @@ def interconnect_report(engine, ids: np.ndarray, steps: np.ndarray) -> TimingRep
     arrays), plus the Loihi categories the mesh model does not know (neuron, synop)."""
     from ..interconnect import barrier_timing
     spec = engine.spec
-    core_xy = np.asarray(engine.image.routing["core_xy"], np.int64).reshape(-1, 2)
-    n_steps = engine._k
+    core_xy = np.asarray(engine.image.routing[CORE_XY], np.int64).reshape(-1, 2)
+    n_steps = engine.steps
     step, src, dst, gen, nsyn = packets_of(engine, ids, steps)
     busy = np.broadcast_to(engine.comps * spec.neuron_latency_ns,
                            (n_steps, len(engine.comps)))
     rep = barrier_timing(step, src, dst, gen, core_xy, spec.mesh_shape,
                          costs_for_interconnect(spec, core_xy), n_steps, busy,
                          nsyn * spec.synop_latency_ns)
+    m = dict(rep.metrics)
     n_updates = float(engine.comps.sum()) * n_steps
-    rep.metrics["energy_neuron_pJ"] = n_updates * spec.neuron_energy_pj
-    rep.metrics["energy_synop_pJ"] = float(nsyn.sum()) * spec.synop_energy_pj
-    rep.metrics["energy_spike_out_pJ"] = rep.metrics["energy_inject_pJ"]
-    rep.metrics["synaptic_ops"] = float(nsyn.sum())
-    rep.metrics["energy_total_pJ"] = (rep.metrics["energy_neuron_pJ"]
-                                      + rep.metrics["energy_synop_pJ"]
-                                      + rep.metrics["energy_mesh_pJ"])
-    return rep
+    m["energy_neuron_pJ"] = n_updates * spec.neuron_energy_pj
+    m["energy_synop_pJ"] = float(nsyn.sum()) * spec.synop_energy_pj
+    m["energy_spike_out_pJ"] = m["energy_inject_pJ"]
+    m["synaptic_events"] = float(nsyn.sum())
+    m["energy_total_pJ"] = m["energy_neuron_pJ"] + m["energy_synop_pJ"] + m["energy_mesh_pJ"]
+    m["realtime_load_max"] = m["step_max_ns"] / (spec.timestep * 1e6)
+    return timing_report(spec.name, m, rep.arrays)
 
 
 def report(state: TimingState, spec, n_steps: int) -> TimingReport:
-    """TimingReport of everything timed so far."""
+    """TimingReport of everything timed so far (names and units of hw.metrics)."""
     acc = state.acc
     step_ns = np.concatenate(state.step_ns) if state.step_ns else np.zeros(0)
     packets = acc[PACKETS]
@@ -395,22 +418,23 @@ def report(state: TimingState, spec, n_steps: int) -> TimingReport:
         "energy_mesh_ew_pJ": acc[HOPS_EW] * spec.hop_ew_energy_pj,
         "energy_mesh_ns_pJ": acc[HOPS_NS] * spec.hop_ns_energy_pj,
     }
-    total = float(step_ns.sum())
+    step_max = float(step_ns.max()) if n_steps else 0.0
     metrics = {
         "steps": float(n_steps),
-        "chip_time_ns": total,
+        "chip_time_ns": float(step_ns.sum()),
         "step_mean_ns": float(step_ns.mean()) if n_steps else 0.0,
-        "step_max_ns": float(step_ns.max()) if n_steps else 0.0,
-        "step_p99_ns": float(np.percentile(step_ns, 99)) if n_steps else 0.0,
+        "step_max_ns": step_max,
+        "realtime_load_max": step_max / (spec.timestep * 1e6),
         "barrier_ns": float(state.costs[T_BARRIER]),
-        "speedup_vs_realtime": n_steps * spec.timestep * 1e6 / total if total > 0 else 0.0,
         "packets": float(packets),
-        "synaptic_ops": float(acc[SYNOPS]),
+        "synaptic_events": float(acc[SYNOPS]),
+        "hops_total": float(acc[HOPS_EW] + acc[HOPS_NS]),
         "hops_ew": float(acc[HOPS_EW]),
         "hops_ns": float(acc[HOPS_NS]),
         "hops_mean": float((acc[HOPS_EW] + acc[HOPS_NS]) / packets) if packets else 0.0,
         "latency_mean_ns": float(acc[LAT_SUM] / packets) if packets else 0.0,
         "latency_max_ns": float(acc[LAT_MAX]),
+        "latency_hist_bin_ns": HIST_BIN_NS,
         "isi_distortion_mean_ns": float(acc[ISI_SUM] / acc[ISI_N]) if acc[ISI_N] else 0.0,
         "isi_distortion_max_ns": float(acc[ISI_MAX]),
         "isi_distortion_min_ns": float(acc[ISI_MIN]) if acc[ISI_N] else 0.0,
@@ -419,6 +443,5 @@ def report(state: TimingState, spec, n_steps: int) -> TimingReport:
         "energy_total_pJ": float(sum(energy.values())),
     }
     arrays = {"step_ns": step_ns, "link_packets": state.link_count.copy(),
-              "core_busy_ns": state.core_busy.copy(), "latency_hist": state.lat_hist.copy(),
-              "latency_hist_bin_ns": np.array([HIST_BIN_NS])}
-    return TimingReport(metrics=metrics, arrays=arrays)
+              "core_busy_ns": state.core_busy.copy(), "latency_hist": state.lat_hist.copy()}
+    return timing_report(spec.name, metrics, arrays)

@@ -4,14 +4,13 @@ Shared by the chip targets (Loihi-style, TrueNorth-style). Plain numpy + network
 functions take arrays, not target specs, so each target passes its own limits.
 """
 
-from .partition import Mapping, partition, synapse_pairs, unique_ints
+from .partition import partition, synapse_pairs, unique_ints
 from .placement import core_traffic, hop_matrix, place, placement_cost, sequential_xy
 from .quantize import decay_constant, split_mantissa_exponent
 from .routing import (LINK_DIRECTIONS, RoutingTable, link_id, route_links, routing_table,
                       xy_route)
 
-__all__ = ["Mapping", "partition", "synapse_pairs", "unique_ints", "core_traffic", "hop_matrix",
-           "place",
-           "placement_cost", "sequential_xy", "decay_constant", "split_mantissa_exponent",
-           "LINK_DIRECTIONS", "RoutingTable", "link_id", "route_links", "routing_table",
-           "xy_route"]
+__all__ = ["partition", "synapse_pairs", "unique_ints", "core_traffic", "hop_matrix",
+           "place", "placement_cost", "sequential_xy", "decay_constant",
+           "split_mantissa_exponent", "LINK_DIRECTIONS", "RoutingTable", "link_id",
+           "route_links", "routing_table", "xy_route"]

@@ -2,37 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 
 from ..errors import LimitError
 from ..ir import Network
-
-
-@dataclass
-class Mapping:
-    """Neurons on cores, cores on a mesh.
-
-    `core_of[i]` / `slot_of[i]`: core of global neuron i and its index within that core;
-    `core_xy[c]`: mesh (x, y) of core c (several cores may share a router's position);
-    `mesh_shape`: (nx, ny) routers.
-    """
-
-    core_of: np.ndarray
-    slot_of: np.ndarray
-    core_xy: np.ndarray
-    mesh_shape: tuple[int, int]
-
-    @property
-    def n_cores(self) -> int:
-        return len(self.core_xy)
-
-    def neurons_of(self, core: int) -> np.ndarray:
-        """Global ids of the neurons on `core`, in slot order."""
-        ids = np.flatnonzero(self.core_of == core)
-        return ids[np.argsort(self.slot_of[ids], kind="stable")]
 
 
 def unique_ints(keys: np.ndarray) -> np.ndarray:

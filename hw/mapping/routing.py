@@ -34,14 +34,6 @@ def xy_route(src_xy, dst_xy) -> tuple[int, list[tuple[tuple[int, int], tuple[int
     return len(links), links
 
 
-def _route_ids(src_xy, dst_xy, mesh_shape) -> list[int]:
-    ids = []
-    for (x0, y0), (x1, y1) in xy_route(src_xy, dst_xy)[1]:
-        d = 0 if x1 > x0 else 1 if x1 < x0 else 2 if y1 > y0 else 3
-        ids.append(link_id(x0, y0, d, mesh_shape))
-    return ids
-
-
 def route_links(src_xy: np.ndarray, dst_xy: np.ndarray,
                 mesh_shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """XY routes of many (src, dst) router pairs at once: CSR (ptr, link ids in order)."""
@@ -84,7 +76,7 @@ class RoutingTable:
     Axon table (per global neuron, CSR): `dest_core[dest_ptr[i]:dest_ptr[i+1]]`, the cores
     that receive one packet per spike of neuron i. Routes (per used ordered core pair, CSR):
     `pair_src`, `pair_dst`, `hops_ew`, `hops_ns`, links `pair_links[pair_ptr[p]:...]`
-    (ids from `link_id`, in traversal order). `pair_of` maps src * n_cores + dst to p.
+    (ids from `link_id`, in traversal order).
     """
 
     dest_ptr: np.ndarray
@@ -102,12 +94,6 @@ class RoutingTable:
         return {k: np.asarray(getattr(self, k)) for k in
                 ("dest_ptr", "dest_core", "pair_src", "pair_dst", "hops_ew", "hops_ns",
                  "pair_ptr", "pair_links")} | {"n_links": np.asarray(self.n_links)}
-
-    def pair_index(self, n_cores: int) -> np.ndarray:
-        """(n_cores, n_cores) index of each ordered pair in the pair arrays, -1 if unused."""
-        out = np.full((n_cores, n_cores), -1, np.int64)
-        out[self.pair_src, self.pair_dst] = np.arange(len(self.pair_src))
-        return out
 
 
 def routing_table(core_of: np.ndarray, pre: np.ndarray, post: np.ndarray,

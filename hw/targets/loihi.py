@@ -71,6 +71,10 @@ class LoihiSpec(TargetSpec):
     trace_format: NumberFormat = NumberFormat(7, signed=False, overflow="saturate")
     #: trace increment per spike (trace value / impulse is the float trace of the rule)
     trace_impulse: int = 32
+    #: the learning engine's trace decay factor per step, a fraction of `frac_bits` bits:
+    #: x <- (x * x_decay + 2**(frac_bits - 1)) >> frac_bits (Loihi: 12 bits)
+    trace_decay_format: NumberFormat = NumberFormat(12, frac_bits=12, signed=False,
+                                                    overflow="saturate")
     #: fractional bits of the STDP coefficients A_plus, A_minus in weight-mantissa units
     stdp_frac_bits: int = 8
     #: the chip's learning engine runs every `learning_epoch` timesteps (1 = every step)
