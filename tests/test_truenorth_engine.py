@@ -115,7 +115,9 @@ def test_limit_errors_name_the_limit():
     with pytest.raises(LimitError, match="axon types per core: needs 5, the target allows 4"):
         hw.compile(w5, "truenorth", exact_axon_types=True, **SMALL)
     img = hw.compile(w5, "truenorth", **SMALL)          # clustered instead, error reported
-    assert 0 < img.quantization["weight_max_rel_error"] < 0.5
+    assert 0 < img.report.worst()["weight"] < 0.5
+    assert [a.where for a in img.report.approximations if a.kind == "weights_clustered"] \
+        == ["projection 's'"]
     with pytest.raises(LimitError, match="cores per chip: needs 7, the target allows 4"):
         hw.compile(fan_net(6), "truenorth", cores_x=2, cores_y=2)
 
@@ -179,7 +181,7 @@ def test_save_load_runs_identically_and_runs_continue(tmp_path):
     r3 = hw.run(img, 80.0, timing=False)               # the fused no-timing path
     assert same_spikes(r1, r3)
     np.testing.assert_array_equal(r1.signals["a"]["v"].data, r3.signals["a"]["v"].data)
-    assert r1.signals["a"]["v"].data.shape == (80, 2)
+    assert r1.signals["a"]["v"].data.shape == (81, 2)          # t = 0, 1, ..., 80 ms
 
 
 def test_tick_slipping_changes_dynamics_on_a_slow_mesh():
@@ -276,8 +278,11 @@ def test_stochastic_leak_below_one_unit():
     assert det.cores[0].params["leak"][0] == 0 and det.cores[0].params["leak_stoch"][0] == 0
     assert sto.cores[0].params["leak_stoch"][0] == 1 and sto.cores[0].params["leak"][0] < 0
     want = 15.0 / 2 / 1000.0                              # mV per tick, theta / 2 / tau_m
-    assert sto.quantization["leak_max_abs_error_mV_per_tick"] < 0.05 * want
-    assert det.quantization["leak_max_abs_error_mV_per_tick"] == pytest.approx(want)
+    leak_error = (lambda img: next(q.max_abs for q in img.report.quantization
+                                   if q.parameter == "leak" and "'a'" in q.where))
+    assert leak_error(sto) < 0.05 * want
+    assert leak_error(det) == pytest.approx(want)
+    assert [a.kind for a in sto.report.approximations].count("leak_stochastic") == 1
     v = hw.run(sto, 402.0, timing=False).signals["a"]["v"].data[:, 0]
     v_det = hw.run(det, 402.0, timing=False).signals["a"]["v"].data[:, 0]
     assert v_det[-1] == v_det[2]                          # no leak at all

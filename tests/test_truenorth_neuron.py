@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from neurocosim.emulator.truenorth import NEURON_PARAMS, core_tick, core_tick_oracle, lfsr_seed
+from neurocosim.emulator.truenorth import core_tick, core_tick_oracle
+from neurocosim.hw.layouts.truenorth import NEURON_PARAMS, lfsr_seed
 from neurocosim.emulator.truenorth.oracle import Lfsr
 
 

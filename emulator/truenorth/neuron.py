@@ -15,10 +15,10 @@ Per tick, for the core's neurons j (REFERENCE.md; Cassidy et al. 2013, as NeMo a
    by gamma: 0 -> V = -R, 1 -> V += beta + eta, 2 -> unchanged.
 Every addition saturates V to [vmin, vmax] (the spec's v_format).
 
-Pseudo-random numbers: each core has one 32-bit Galois LFSR (taps 32, 22, 2, 1: toggle
-mask 0x80200003); a draw advances it `prng_bits` (8 on the chip) steps and takes its low
-`prng_bits` bits. Draws happen only
-where a mode needs one, in the order above, so a seed reproduces a run exactly.
+Pseudo-random numbers: each core has one 32-bit Galois LFSR (taps 32, 22, 2, 1: the
+layout's LFSR_TAPS); a draw advances it `prng_bits` (8 on the chip) steps and takes its low
+`prng_bits` bits. Draws happen only where a mode needs one, in the order above, so a seed
+reproduces a run exactly. Parameter names and mode codes are `hw.layouts.truenorth`'s.
 """
 
 from __future__ import annotations
@@ -26,18 +26,8 @@ from __future__ import annotations
 import numpy as np
 
 from ...hw.jit import njit
-
-#: toggle mask of the right-shifting 32-bit Galois LFSR (taps 32, 22, 2, 1)
-LFSR_TAPS = 0x80200003
-#: neuron parameter arrays of a core, in the order the kernels take them
-NEURON_PARAMS = ("weights", "syn_stoch", "leak", "leak_rev", "leak_stoch", "alpha", "beta",
-                 "tm", "gamma", "kappa", "reset")
-
-
-def lfsr_seed(seed: int, core: int) -> int:
-    """Non-zero 32-bit start state of core `core`'s LFSR for a chip seed."""
-    s = (int(seed) * 0x9E3779B1 + int(core) * 0x85EBCA6B + 0x6A09E667) & 0xFFFFFFFF
-    return s or 1
+from ...hw.layouts.truenorth import (KAPPA_SATURATE, LFSR_TAPS, NEURON_PARAMS, RESET_LINEAR,
+                                     RESET_NORMAL)
 
 
 @njit
@@ -48,7 +38,7 @@ def _draw(lfsr, c, rbits):
         lsb = s & 1
         s >>= 1
         if lsb:
-            s ^= 0x80200003
+            s ^= LFSR_TAPS
     lfsr[c] = s
     return s & ((1 << rbits) - 1)
 
@@ -97,16 +87,16 @@ def _core_tick(c, active, a_ptr, a_nrn, axon_type, weights, syn_stoch, leak, lea
         fired[j] = False
         if v[j] >= alpha[j] + eta:
             fired[j] = True
-            if gamma[j] == 0:
+            if gamma[j] == RESET_NORMAL:
                 v[j] = reset[j]
-            elif gamma[j] == 1:
+            elif gamma[j] == RESET_LINEAR:
                 v[j] = _sat(v[j] - (alpha[j] + eta), vmin, vmax)
-        elif v[j] < -(beta[j] if kappa[j] else beta[j] + eta):
-            if kappa[j]:
+        elif v[j] < -(beta[j] if kappa[j] == KAPPA_SATURATE else beta[j] + eta):
+            if kappa[j] == KAPPA_SATURATE:
                 v[j] = -beta[j]
-            elif gamma[j] == 0:
+            elif gamma[j] == RESET_NORMAL:
                 v[j] = -reset[j]
-            elif gamma[j] == 1:
+            elif gamma[j] == RESET_LINEAR:
                 v[j] = _sat(v[j] + beta[j] + eta, vmin, vmax)
 
 
@@ -124,9 +114,9 @@ def core_tick(active: np.ndarray, crossbar: np.ndarray, axon_type: np.ndarray,
               prng_bits: int = 8) -> tuple[np.ndarray, int]:
     """One tick of one core (see the module docstring): `active` (bool per axon),
     dense `crossbar` (axons x neurons, 0/1), `axon_type` (0..3 per axon), the neuron
-    parameters named in NEURON_PARAMS (weights and syn_stoch are (neurons, 4)), `v` (int64,
-    updated in place), the LFSR state, V's range and the width of a random draw (the spec's
-    v_format and prng_bits). Returns (fired bool per neuron, new LFSR state)."""
+    parameters named in the layout's NEURON_PARAMS (weights and syn_stoch are (neurons,
+    4)), `v` (int64, updated in place), the LFSR state, V's range and the width of a random
+    draw (the spec's v_format and prng_bits). Returns (fired bool per neuron, new LFSR state)."""
     if not 1 <= prng_bits <= 31:
         raise ValueError(f"prng_bits {prng_bits} must be in 1..31")
     tm = np.asarray(params["tm"])

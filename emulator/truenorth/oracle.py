@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...hw.layouts import truenorth as L
+from ...hw.layouts.truenorth import KAPPA_SATURATE, LFSR_TAPS, RESET_LINEAR, RESET_NORMAL
+from ...hw.stimulus import Stimulus
+
 
 class Lfsr:
     """The per-core 32-bit Galois LFSR (taps 32, 22, 2, 1); a draw is `bits` steps and its
@@ -22,7 +26,7 @@ class Lfsr:
             out = self.state & 1
             self.state >>= 1
             if out:
-                self.state ^= (1 << 31) | (1 << 21) | (1 << 1) | 1
+                self.state ^= LFSR_TAPS
         return self.state % (1 << self.bits)
 
 
@@ -67,18 +71,19 @@ def core_tick_oracle(active, crossbar, axon_type, params, v, lfsr: int,
         eta = rng.draw() % (1 << tm) if tm > 0 else 0
         alpha, beta = int(params["alpha"][j]), int(params["beta"][j])
         gamma, kappa, r = int(params["gamma"][j]), int(params["kappa"][j]), int(params["reset"][j])
+        saturate = kappa == KAPPA_SATURATE
         if v[j] >= alpha + eta:
             fired[j] = True
-            if gamma == 0:
+            if gamma == RESET_NORMAL:
                 v[j] = r
-            elif gamma == 1:
+            elif gamma == RESET_LINEAR:
                 v[j] = sat(v[j] - alpha - eta)
-        elif kappa and v[j] < -beta:
+        elif saturate and v[j] < -beta:
             v[j] = -beta
-        elif not kappa and v[j] < -(beta + eta):
-            if gamma == 0:
+        elif not saturate and v[j] < -(beta + eta):
+            if gamma == RESET_NORMAL:
                 v[j] = -r
-            elif gamma == 1:
+            elif gamma == RESET_LINEAR:
                 v[j] = sat(v[j] + beta + eta)
     return fired, v, rng.state
 
@@ -94,50 +99,44 @@ def scheduler_oracle(events, n_axons: int, slots: int = 16):
     return {k: sorted(v) for k, v in out.items() if v} if n_axons else {}
 
 
-def as_int_params(params) -> dict[str, np.ndarray]:
-    """Parameter dict with int64 arrays (helper for tests)."""
-    return {k: np.asarray(v, np.int64) for k, v in params.items()}
-
-
 def run_oracle(image, ticks: int) -> list[tuple[int, int, int]]:
     """Slow whole-chip run without mesh timing: (tick, core, slot) of every slot spike.
 
-    Per tick k: off-chip source spikes stamped k + 1 are written into their axons' slots
-    (k + delay) mod 16; then each core reads and clears slot k mod 16 and runs
-    `core_tick_oracle`; each fired slot writes its destination axon at (k + delay) mod 16.
-    Poisson sources are not modelled here (spike arrays only).
+    The input is the one stimulus (`hw.stimulus`), one spike per source neuron and stamp.
+    Per tick k: off-chip source spikes stamped k + 1 (and, at k = 0, those stamped 0, sent
+    "at tick -1") are written into their axons' slots (stamp - 1 + delay) mod 16; then each
+    core reads and clears slot k mod 16 and runs `core_tick_oracle`; each fired slot writes
+    its destination axon at (k + delay) mod 16.
     """
     spec = image.target
     S, A = spec.scheduler_slots, spec.axons_per_core
-    from .neuron import NEURON_PARAMS, lfsr_seed
     cores = sorted(image.cores, key=lambda c: c.index)
     sched = [[set() for _ in range(S)] for _ in cores]
     v = [list(np.asarray(c.params["v0"], np.int64)) for c in cores]
-    lfsr = [lfsr_seed(spec.prng_seed, c.index) for c in cores]
+    lfsr = [L.lfsr_seed(spec.prng_seed, c.index) for c in cores]
     rt = image.routing
     src_targets: dict[int, list[tuple[int, int, int]]] = {}
-    for i, c, a, d in zip(rt["source_neuron"], rt["source_core"], rt["source_axon"],
-                          rt["source_delay"]):
+    for i, c, a, d in zip(rt[L.SOURCE_NEURON], rt[L.SOURCE_CORE], rt[L.SOURCE_AXON],
+                          rt[L.SOURCE_DELAY]):
         src_targets.setdefault(int(i), []).append((int(c), int(a), int(d)))
-    stamps: dict[int, list[int]] = {}
-    for src in image.data["sources"].values():
-        if src["kind"] != "array":
-            raise ValueError("run_oracle models spike-array sources only")
-        for s, i in zip(src["stamps"], src["ids"]):
-            stamps.setdefault(int(s), []).append(src["offset"] + int(i))
+    stamps: dict[int, set[int]] = {}
+    inputs = Stimulus(image.network, spec.timestep).window(0, ticks)
+    for i, s in zip(inputs.neuron.tolist(), inputs.stamp.tolist()):
+        stamps.setdefault(s, set()).add(i)
     vf = spec.v_format
     out = []
     for k in range(ticks):
-        for i in stamps.get(k + 1, []):
-            for c, a, d in src_targets.get(i, []):
-                sched[c][(k + d) % S].add(a)
+        for s in ([0, 1] if k == 0 else [k + 1]):
+            for i in sorted(stamps.get(s, ())):
+                for c, a, d in src_targets.get(i, []):
+                    sched[c][(s - 1 + d) % S].add(a)
         fired_all = []
         for c, core in enumerate(cores):
             active = [a in sched[c][k % S] for a in range(A)]
             sched[c][k % S] = set()
-            params = {p: np.asarray(core.params[p]) for p in NEURON_PARAMS}
-            fired, v[c], lfsr[c] = core_tick_oracle(active, core.memories["crossbar"],
-                                                    core.memories["axon_type"], params, v[c],
+            params = {p: np.asarray(core.params[p]) for p in L.NEURON_PARAMS}
+            fired, v[c], lfsr[c] = core_tick_oracle(active, core.memories[L.CROSSBAR],
+                                                    core.memories[L.AXON_TYPE], params, v[c],
                                                     lfsr[c], vf.min_int, vf.max_int,
                                                     spec.prng_bits)
             fired_all += [(c, s) for s, f in enumerate(fired) if f]
