@@ -17,9 +17,13 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
+from ..hw import metrics
 from ..hw.errors import LimitError, TargetError
+from ..hw.layouts import fpga as L
+from ..hw.result import TimingReport
+from ..hw.runner import Recorded, Runner
+from ..hw.stimulus import InputSpikes
 from . import protocol as P
-from ..hw.compiler import whole_steps
 
 MIN_CHUNK = 64
 
@@ -413,110 +417,144 @@ def image_regions(image: Any, identity: P.Identity) -> list[tuple[int, P.Region,
     return out
 
 
-class BoardRunner:
-    """Runner of the "board" target: load an image onto a board, run it, build a Result.
+class BoardRunner(Runner):
+    """Runner of the "board" target (hw.runner.Runner): load an image onto a board, run it
+    in windows, read back spikes, cycles and weights.
 
-    Options: `port` (a serial URL or path, or "virtual" for an in-process virtual board),
-    `baud` (default 1,000,000), `timeout` and `retries` (link), `progress` (callable(step)).
-    Spike times are (step + 1) * dt: a spike belongs to the end of the step that made it.
+    Options: `port` (a serial URL or device path, or "virtual" for an in-process virtual
+    board), `baud`, `timeout` and `retries` (link), `progress` (callable(step)).
+    Input: the board holds the image's stimulus memory, i.e. hw.stimulus over
+    [0, stimulus_horizon_ms); each window is checked against it, and a window that needs
+    input after it is refused by name (the memory is a list the chip reads once, not a
+    ring the host could refill during a run).
     """
 
-    def __init__(self, image: Any, port: Any = None, baud: int = P.DEFAULT_BAUD,
-                 timeout: float = 0.25, retries: int = 12, progress=None, **options: Any):
-        if options:
-            raise TargetError(f"target 'board' has no option(s) {sorted(options)}; it takes "
-                              "port, baud, timeout, retries, progress")
-        if port is None:
+    target = "board"
+    OPTIONS = {"port": None, "baud": P.DEFAULT_BAUD, "timeout": 0.25, "retries": 12,
+               "progress": None}
+
+    def __init__(self, image: Any, **options: Any) -> None:
+        super().__init__(image, **options)
+        opt = self.options
+        if opt["port"] is None:
             raise TargetError("target 'board' needs a port: setup(target='board', "
                               "port='/dev/ttyUSB0') (or port='virtual' for the emulator)")
-        self.image = image
-        self.dt = float(image.target.timestep or image.network.timestep)
         self._virtual = None
+        port = opt["port"]
         if port == "virtual":
             from .virtual_board import VirtualBoard
-            self._virtual = VirtualBoard.for_image(image, baud=None).start()
+            self._virtual = VirtualBoard.for_image(self.image, baud=None).start()
             port = self._virtual.port
-        self.board = Board(port, baud=baud, timeout=timeout, retries=retries)
-        self.board.load(image)
-        self.progress = progress
+        try:
+            self.board = Board(port, baud=opt["baud"], timeout=opt["timeout"],
+                               retries=opt["retries"])
+            self.board.load(self.image)
+        except Exception:
+            self.close()
+            raise
+        self._fpga = self.image.data.get(L.DATA)
+        #: the fpga core's spec (a board image's `core`, or an fpga image's own)
+        self._core = getattr(self.spec, "core", None) or self.spec
         self._trace = _StepTrace()
-        self._pop_of = _population_table(image, self.board.identity)
-
-    @property
-    def t(self) -> float:
-        return self._trace.n_steps * self.dt
+        self._ir_of_hw = _ir_table(self.image, self.board.identity)
 
     @property
     def records(self) -> list[tuple[int, int, np.ndarray]]:
         """(step, cycles, board neuron ids) of every step run (built on demand)."""
         return self._trace.records()
 
-    def run(self, duration_ms: float) -> None:
-        steps = whole_steps(duration_ms, self.dt, "board")
-        if steps:
-            self.board.start(steps)
-            for step, cycles, ids in self.board.spikes():
-                self._trace.add(step, cycles, ids)
-                if self.progress is not None:
-                    self.progress(step)
+    def _advance(self, k0: int, k1: int, inputs: InputSpikes) -> None:
+        self._check_input(k0, k1, inputs)
+        self.board.start(k1 - k0)
+        for step, cycles, ids in self.board.spikes():
+            self._trace.add(step, cycles, ids)
+            if self.options["progress"] is not None:
+                self.options["progress"](step)
 
-    def result(self) -> Any:
-        from ..hw.result import Result, Spikes, TimingReport
-        res = Result(target="board", t_stop=self.t, timestep=self.dt,
-                     info={"steps": self._trace.n_steps, "board": self.board.identity.model,
-                           "link": vars(self.board.link.stats).copy()})
+    def _check_input(self, k0: int, k1: int, inputs: InputSpikes) -> None:
+        """The window's input must be what the board's stimulus memory holds."""
+        if self._fpga is None:
+            if len(inputs):
+                raise TargetError(f"target 'board': this image ({self.board.identity.model})"
+                                  f" has no stimulus memory for the {len(inputs)} input "
+                                  "spike(s) of the network")
+            return
+        d, core = self._fpga, self._core
+        step, axon = L.stimulus_entries(inputs.neuron, inputs.stamp, d["axon_of"])
+        covered = int(d["stimulus_steps"])
+        if step.size and step[-1] >= covered:
+            first = int(step[step >= covered][0])
+            raise TargetError(
+                f"target 'board': running to t = {k1 * self.dt:g} ms needs input spikes at "
+                f"t = {(first + 1) * self.dt:g} ms and later, after the board's stimulus "
+                f"memory ends (stimulus_horizon_ms={core.stimulus_horizon_ms:g}; "
+                f"{len(d['stim_step'])} of stimulus_depth={core.stimulus_depth} entries); "
+                f"run at most to {covered * self.dt:g} ms or compile with a larger "
+                "stimulus_horizon_ms")
+        held = (d["stim_step"] >= k0) & (d["stim_step"] < k1)
+        if not (np.array_equal(step, d["stim_step"][held])
+                and np.array_equal(axon, d["stim_axon"][held])):
+            raise TargetError(f"target 'board': the image's stimulus memory does not hold "
+                              f"the network's input (hw.stimulus) for steps {k0}..{k1 - 1}; "
+                              "recompile the image")
+
+    def _collect(self) -> Recorded:
         steps, hw_ids, cycles = self._trace.arrays()
-        pop_idx, local = self._pop_of[0][hw_ids], self._pop_of[1][hw_ids]
-        if np.any(pop_idx < 0):
-            bad = hw_ids[pop_idx < 0][0]
-            raise P.ProtocolError(f"board reported a spike of hardware neuron {bad}, which "
-                                  "the image does not use")
-        fpga = self.image.data.get("fpga") if isinstance(self.image.data, dict) else None
-        if fpga is not None:  # the spike sources' spikes are the stimulus the host loaded
-            steps, pop_idx, local = self._with_sources(fpga, steps, pop_idx, local)
-        for i, pop in enumerate(self.image.network.populations):
-            sel = pop_idx == i
-            order = np.argsort(steps[sel], kind="stable")
-            res.spikes[pop.name] = Spikes(local[sel][order], (steps[sel][order] + 1) * self.dt)
-        ident = self.board.identity
-        if fpga is not None and "projections" in fpga:
-            stored = [self.board.read_region("syn_w", core=c)
-                      for c in range(len(self.image.cores))]
-            for name, where in fpga["projections"].items():
-                w = np.array([stored[c][i] for c, i in zip(where["core"], where["index"])],
-                             np.float64)
-                res.weights[name] = np.abs(w * where["scale"])
-        else:
-            for r in ident.regions:
-                if r.kind == P.RegionKind.WEIGHTS and not r.writeonly:
-                    for c in range(len(self.image.cores)):
-                        res.weights[f"core{c}.{r.name}"] = self.board.read_region(r.name,
-                                                                                  core=c)
-        counters = self.board.counters()
-        res.timing = TimingReport(
-            metrics={"cycles_total": float(counters.cycles),
-                     "cycles_per_step_max": float(cycles.max()) if cycles.size else 0.0,
-                     "cycles_per_step_mean": float(cycles.mean()) if cycles.size else 0.0,
-                     "wall_time_per_step_us": (1e6 * float(cycles.mean()) / ident.clock_hz
-                                               if cycles.size else 0.0),
-                     "link_retransmits": float(self.board.link.stats.retransmits)},
-            arrays={"cycles_per_step": cycles})
-        return res
+        ir = self._ir_of_hw[hw_ids]
+        if np.any(ir < 0):
+            raise P.ProtocolError(f"board reported a spike of hardware neuron "
+                                  f"{hw_ids[ir < 0][0]}, which the image does not use")
+        link = self.board.link.stats
+        return Recorded(neuron=ir, stamp=steps + 1, weights=self._weights(),
+                        timing=self._timing(steps, hw_ids, cycles, link.retransmits),
+                        info={"board": self.board.identity.model, "link": vars(link).copy()})
 
-    def _with_sources(self, fpga, steps, pop_idx, local):
-        """Add the stimulus spikes sent in the steps run so far (source axons follow the
-        neurons: axon n_neurons + k is IR neuron ir_of_axon[...])."""
-        st, ax = np.asarray(fpga["stim_step"]), np.asarray(fpga["stim_axon"])
-        sel = st < self._trace.n_steps
-        ir = np.asarray(fpga["ir_of_axon"])[ax[sel]]
-        sizes = [p.size for p in self.image.network.populations]
-        starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-        p = np.searchsorted(starts, ir, side="right") - 1
-        return (np.concatenate([steps, st[sel]]), np.concatenate([pop_idx, p]),
-                np.concatenate([local, ir - starts[p]]))
+    def _weights(self) -> dict[str, np.ndarray]:
+        """Weights read back: per projection (fpga images), else per core and region."""
+        cores = range(len(self.image.cores))
+        if self._fpga is not None:
+            stored = [self.board.read_region("syn_w", core=c) for c in cores]
+            return L.projection_weights(self._fpga, stored)
+        return {f"core{c}.{r.name}": self.board.read_region(r.name, core=c)
+                for r in self.board.identity.regions
+                if r.kind == P.RegionKind.WEIGHTS and not r.writeonly for c in cores}
+
+    def _timing(self, steps: np.ndarray, hw_ids: np.ndarray, cycles: np.ndarray,
+                retransmits: int) -> TimingReport:
+        """The fpga cycle model's report over the board's cycles (emulator.fpga.timing);
+        cycles and hardware time only for other cores."""
+        clock = float(self.board.identity.clock_hz)
+        if self._fpga is not None:
+            from ..emulator.fpga.timing import fpga_timing
+            d = self._fpga
+            sent = d["stim_step"] < cycles.size
+            rep = fpga_timing(self.spec.name, self.image, self._core, cycles, steps, hw_ids,
+                              d["stim_step"][sent], d["stim_axon"][sent], clock)
+            values = dict(rep.metrics)
+        else:
+            some = bool(cycles.size)
+            values = {"steps": cycles.size, "spikes_total": hw_ids.size,
+                      "cycles_total": int(cycles.sum()),
+                      "cycles_per_step_mean": float(cycles.mean()) if some else 0.0,
+                      "cycles_per_step_max": int(cycles.max()) if some else 0,
+                      "chip_time_ns": float(cycles.sum()) / clock * 1e9}
+        values["link_retransmits"] = retransmits
+        return metrics.timing_report(self.spec.name, values, {"cycles_per_step": cycles})
+
+    def _reset(self) -> None:
+        self.board.reset(everything=False)
+        self._trace = _StepTrace()
+
+    def update(self, network) -> None:
+        """A changed network: recompiled and loaded at t = 0 (the base's rule)."""
+        if self.steps == 0:
+            self.close()
+        super().update(network)
 
     def close(self) -> None:
-        self.board.close()
+        board = getattr(self, "board", None)
+        if board is not None:
+            board.close()
         if self._virtual is not None:
             self._virtual.close()
 
@@ -572,16 +610,11 @@ class _StepTrace:
         return [(k, int(cycles[k]), ids[cuts[k]:cuts[k + 1]]) for k in range(cycles.size)]
 
 
-def _population_table(image: Any, ident: P.Identity) -> tuple[np.ndarray, np.ndarray]:
-    """Hardware neuron id (core * npc + slot) -> (population index, index within it)."""
-    sizes = [p.size for p in image.network.populations]
-    starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-    npc, n_hw = ident.neurons_per_core, ident.n_neurons
-    pop = np.full(n_hw, -1, np.int64)
-    local = np.zeros(n_hw, np.int64)
+def _ir_table(image: Any, ident: P.Identity) -> np.ndarray:
+    """Hardware neuron id (core * neurons_per_core + slot) -> IR global id (-1: unused)."""
+    npc = ident.neurons_per_core
+    out = np.full(ident.n_neurons, -1, np.int64)
     for core in image.cores:
         g = np.asarray(core.neurons, np.int64)
-        slots = core.index * npc + np.arange(g.size)
-        p = np.searchsorted(starts, g, side="right") - 1
-        pop[slots], local[slots] = p, g - starts[p]
-    return pop, local
+        out[core.index * npc + np.arange(g.size)] = g
+    return out

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..hw.compile_fpga import CORE_SCALARS, NEURON_PARAMS
-from ..rtl.capacity import STIM_END, SYNAPSE_MEMORIES, ChipCapacity, fpga_identity
+from ..hw.layouts import fpga as L
+from ..rtl.capacity import ChipCapacity, fpga_identity
 from . import protocol as P
 
 
@@ -137,12 +137,6 @@ class LifCoreModel(BoardModel):
         return np.flatnonzero(fire), 4 + npc + busiest * npc
 
 
-#: the fpga core's per-core scalar registers, per-neuron parameters and synapse memories
-FPGA_SCALARS, FPGA_NEURON = CORE_SCALARS, NEURON_PARAMS
-FPGA_SYNAPSE = SYNAPSE_MEMORIES
-NO_STIMULUS = STIM_END  # a cleared stimulus entry: a step never reached
-
-
 class FpgaBoardModel(BoardModel):
     """The fpga target's core on the virtual board: its memories as regions (the same
     table as the RTL board's, rtl.capacity.fpga_regions, for the spec's limits), stepped
@@ -184,7 +178,7 @@ class FpgaBoardModel(BoardModel):
     def reset(self, everything: bool) -> None:
         if everything:
             for (c, rid), arr in self.mem.items():
-                arr[:] = NO_STIMULUS if self._by_id[rid].name == "stim_step" else 0
+                arr[:] = L.STIM_END if self._by_id[rid].name == "stim_step" else 0
         else:
             self._sync_back()
         self.chip = None
@@ -201,19 +195,19 @@ class FpgaBoardModel(BoardModel):
         cores = []
         for c in range(self.n_cores):
             n = int(self._arr("n", c)[0])
-            params = {k: self._arr(k, c)[:1].copy() for k in FPGA_SCALARS}
-            params.update({k: self._arr(k, c).copy() for k in FPGA_NEURON})
-            memories = {k: self._arr(k, c).copy() for k in FPGA_SYNAPSE + ("row_ptr",
-                                                                          "col_ptr")}
+            params = {k: self._arr(k, c)[:1].copy() for k in L.CORE_SCALARS}
+            params.update({k: self._arr(k, c).copy() for k in L.NEURON_PARAMS})
+            memories = {k: self._arr(k, c).copy()
+                        for k in L.SYNAPSE_MEMORIES + L.POINTER_MEMORIES}
             cores.append(Core(c, np.arange(n), params, memories))
         step, axon = self._arr("stim_step"), self._arr("stim_axon")
-        used = step != NO_STIMULUS
+        used = step != L.STIM_END
         data = {"ring_depth": max(1, int(self._arr("ring_depth")[0])),
                 "neurons_per_core": self.spec.neurons_per_core,
                 "n_axons": int(self._arr("n_axons")[0]),
                 "stim_step": step[used], "stim_axon": axon[used]}
         image = HardwareImage(target=self.spec, network=Network(), cores=cores,
-                              data={"fpga": data})
+                              data={L.DATA: data})
         return self._ChipModel(image)
 
     def write(self, core, region, offset, values):
@@ -223,33 +217,40 @@ class FpgaBoardModel(BoardModel):
         if region.name in ("n", "n_axons", "ring_depth") or region.kind == P.RegionKind.STIMULUS:
             self._sync_back()
             self.chip = None  # rebuilt (from the memories) at the next step
+        elif self.engine == "python":
+            self._write_oracle(core, region.name, offset, values)
+        else:
+            self._write_fast(core, region.name, offset, values)
+
+    def _write_oracle(self, core: int, name: str, offset: int, values) -> None:
+        """A write into the running oracle ChipModel's per-core tables."""
+        c = self.chip.cores[core]
+        if name in L.CORE_SCALARS:
+            c.sc[name] = int(values[0])
             return
-        if self.engine == "python":
-            c = self.chip.cores[core]
-            table = (c.sc if region.name in FPGA_SCALARS else
-                     c.p if region.name in FPGA_NEURON else c.m)
-            if table is c.sc:
-                c.sc[region.name] = int(values[0])
-                return
-            lst = table[region.name]
-            for i, v in enumerate(values):
-                if offset + i < len(lst):
-                    lst[offset + i] = int(v)
+        lst = (c.p if name in L.NEURON_PARAMS else c.m)[name]
+        for i, v in enumerate(values):
+            if offset + i < len(lst):
+                lst[offset + i] = int(v)
+
+    def _write_fast(self, core: int, name: str, offset: int, values) -> None:
+        """A write into the running FastChip's flat arrays (per-core offsets)."""
+        from ..emulator.fpga import kernels as K
+        chip = self.chip
+        if name in L.CORE_SCALARS:
+            chip.sc[core, L.CORE_SCALARS.index(name)] = int(values[0])
             return
-        chip = self.chip  # FastChip: flat arrays with per-core offsets
-        if region.name in FPGA_SCALARS:
-            chip.sc[core, FPGA_SCALARS.index(region.name)] = int(values[0])
-            return
-        if region.name == "row_ptr":
+        if name == "row_ptr":
             arr, base, size = chip.row_ptr[core], 0, chip.row_ptr.shape[1]
-        elif region.name in FPGA_NEURON and region.name != "u0":
-            arr, base, size = chip.prm[region.name], chip.no[core], int(chip.sc[core, 0])
-        elif region.name in chip.mem:
-            key = {"col_ptr": "cpo", "col_syn": "cso", "col_pre": "cso"}.get(region.name, "so")
-            starts = getattr(chip, key)  # first index of each core (no end entry)
-            ends = np.append(starts[1:], len(chip.mem[region.name]))
-            arr, base, size = chip.mem[region.name], starts[core], ends[core] - starts[core]
-        else:  # initial values: used at the next reset
+        elif name in chip.params:
+            arr, base, size = chip.params[name], chip.off[core, K.OFF_N], int(chip.sc[core, L.N])
+        elif name in chip.mem:
+            col = {"col_ptr": K.OFF_CP, "col_syn": K.OFF_CS, "col_pre": K.OFF_CS}.get(name,
+                                                                                     K.OFF_S)
+            starts = chip.off[:, col]  # first index of each core (no end entry)
+            ends = np.append(starts[1:], len(chip.mem[name]))
+            arr, base, size = chip.mem[name], starts[core], ends[core] - starts[core]
+        else:  # initial values (u0): used at the next reset
             return
         n = max(0, min(len(values), size - offset))
         arr[base + offset:base + offset + n] = values[:n]
@@ -530,7 +531,7 @@ class VirtualBoard:
     def for_image(cls, image, **kw) -> "VirtualBoard":
         """A virtual board for `image`: the fpga core (its emulator's model) for an image
         of the fpga target, else the link test core sized for the image."""
-        fpga = image.data.get("fpga") if isinstance(image.data, dict) else None
+        fpga = image.data.get(L.DATA) if isinstance(image.data, dict) else None
         if fpga is not None:
             spec = getattr(image.target, "core", None) or image.target
             model = FpgaBoardModel(spec, n_cores=max(1, len(image.cores)),

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from neurocosim.hw.compiler import compile as hw_compile
-from neurocosim.hw.ir import (Network, Plasticity, Population, Projection, SpikeArray,
-                              SpikeTrains)
+from neurocosim.hw.ir import (Network, Plasticity, Population, Projection, Recording,
+                              SpikeArray, SpikeTrains)
 from neurocosim.hw.targets import get_target
 
 from neurocosim.emulator.fpga import oracle  # noqa: E402
@@ -35,7 +35,9 @@ def network(seed: int, n_src: int = 20, n: int = 40, spikes: int = 8, t_max: flo
     rec = Projection("rec", "exc", "exc", p2, q2, rng.uniform(0.1, 0.5, p2.size),
                      np.full(p2.size, 2.0))
     return Network(populations=[src, exc], projections=[proj, rec],
-                   stimuli=[SpikeArray("src", trains)], timestep=1.0)
+                   stimuli=[SpikeArray("src", trains)], timestep=1.0,
+                   recordings=[Recording("src", "spikes", np.arange(n_src)),
+                               Recording("exc", "spikes", np.arange(n))])
 
 
 def core_spec():
@@ -87,6 +89,8 @@ def test_board_result_equals_fpga_engine_when_available():
             sorted(zip(b.ids.tolist(), b.times.tolist())), name
     for name in emu.weights:
         assert np.allclose(board.weights[name], emu.weights[name]), name
+    # the same cycle model's report, from the board's cycles
+    assert board.timing.metrics == {**emu.timing.metrics, "link_retransmits": 0.0}
 
 
 def pynn_spikes(target: str, **options) -> list:

@@ -11,7 +11,7 @@ from neurocosim.host.virtual_board import LifCoreModel, VirtualBoard
 from neurocosim.hw.compiler import run as hw_run
 from neurocosim.hw.errors import LimitError, TargetError
 from neurocosim.hw.image import Core, HardwareImage
-from neurocosim.hw.ir import Network, Population
+from neurocosim.hw.ir import Network, Population, Recording
 from neurocosim.hw.targets import get_target
 
 NPC = 32
@@ -25,7 +25,8 @@ def lif_params(n):
 def make_image(seed: int, sizes=(40, 20)) -> HardwareImage:
     """Two populations spread over two cores of the link test core's layout."""
     pops = [Population(f"p{i}", n, "IF_curr_exp", lif_params(n)) for i, n in enumerate(sizes)]
-    net = Network(populations=pops, timestep=1.0)
+    net = Network(populations=pops, timestep=1.0,
+                  recordings=[Recording(p.name, "spikes", np.arange(p.size)) for p in pops])
     rng = np.random.default_rng(seed)
     total = sum(sizes)
     order = rng.permutation(total)  # neurons placed out of order, to test the id mapping
@@ -90,7 +91,8 @@ def test_runner_needs_a_port_and_known_options():
     image = make_image(5)
     with pytest.raises(TargetError, match="needs a port"):
         BoardRunner(image)
-    with pytest.raises(TargetError, match=r"no option\(s\) \['speed'\]"):
+    with pytest.raises(TargetError, match=r"no runner option\(s\) \['speed'\]; its options "
+                                          r"are \['baud', 'device', 'port', "):
         BoardRunner(image, port="virtual", speed=3)
 
 

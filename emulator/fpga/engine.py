@@ -47,11 +47,15 @@ class FastChip:
         self.spec = spec
         self.G, self.D = int(d["n_axons"]), int(d["ring_depth"])
         self.npc = int(d["neurons_per_core"])
-        cat = (lambda key, src: np.concatenate(
-            [np.asarray(getattr(c, src)[key], np.int64) for c in cores]))
         self.sc = np.array([[int(c.params[k][0]) for k in L.CORE_SCALARS] for c in cores],
                            np.int64)
         n = self.sc[:, L.N]
+
+        def cat(key: str, src: str, extra: "int | None" = None) -> np.ndarray:
+            """Core arrays end to end (per-neuron ones cut to each core's n (+ extra))."""
+            return np.concatenate([np.asarray(getattr(c, src)[key], np.int64)[
+                :None if extra is None else int(k) + extra] for c, k in zip(cores, n)])
+
         self.syn_sizes = [len(c.memories["syn_w"]) for c in cores]
         self.off = np.ascontiguousarray(np.stack([
             _offsets(n), _offsets(self.syn_sizes), _offsets(n + 1),
@@ -61,10 +65,10 @@ class FastChip:
                                             .astype(np.int64))
         self.syn = np.stack([cat(k, "memories") for k in ("syn_post", "syn_w", "syn_delay",
                                                           "syn_plastic")])
-        self.col_ptr = cat("col_ptr", "memories")
+        self.col_ptr = cat("col_ptr", "memories", 1)
         self.col = np.stack([cat("col_syn", "memories"), cat("col_pre", "memories")])
-        self.prm = np.stack([cat(k, "params") for k in L.NEURON_PARAMS[:6]])
-        self.u0 = cat("u0", "params")
+        self.prm = np.stack([cat(k, "params", 0) for k in L.NEURON_PARAMS[:6]])
+        self.u0 = cat("u0", "params", 0)
         #: the memories and parameters by name (views of the packed arrays)
         self.mem = {"syn_post": self.syn[K.M_POST], "syn_w": self.syn[K.M_W],
                     "syn_delay": self.syn[K.M_DELAY], "syn_plastic": self.syn[K.M_PLASTIC],
