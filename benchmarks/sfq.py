@@ -170,7 +170,7 @@ def main(argv=None) -> int:
         ev = res.timing.metrics["pulse_events"]
         if engine == "numba":
             print(f"[2] neuromorphic 100x100: {nl2.n_cells} cells {nl2.counts()}, compile "
-                  f"{tc:.2f} s, energy {res.timing.metrics['energy_J']:.3e} J, dropped "
+                  f"{tc:.2f} s, energy {res.timing.metrics['energy_total_pJ']:.3e} pJ, dropped "
                   f"{res.timing.metrics['dropped_pulses']:.0f} pulses")
         print(f"    {engine}: {args.windows} windows ({args.windows * spec.window_ps:.0f} ps): "
               f"{ev:.0f} pulse events in {dt2:.3f} s = {ev / dt2:.3e} events/s "

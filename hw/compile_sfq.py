@@ -1,25 +1,33 @@
-"""SFQ netlists: the `Circuit` builder, the frozen `Netlist` record, and the "sfq" compiler.
+"""SFQ netlists: the `Circuit` builder and the "sfq" compiler (the format is
+`hw.layouts.sfq`).
 
 An SFQ wire is point to point: one driver (a cell output or a primary input) and at most
 one sink (a cell input). Fan-out goes through splitter trees and fan-in through merger
-trees, which `Circuit.split` and `Circuit.merge` build. The netlist is plain numpy arrays
-so that it travels inside a HardwareImage and through save/load.
+trees, which `Circuit.split` and `Circuit.merge` build.
 
-Compiling a network (`compile_sfq`), conventions documented once, here:
+Compiling a network (`compile_sfq`), conventions documented once, here; every change to
+the network is in the image's mapping report, naming the population or projection:
 - IF_curr_delta neurons become counting neurons; threshold in pulses
-  N = round((v_thresh - v_reset) / pulse_mV), the count starts at 0 (v = v_reset), each
-  passed excitatory pulse adds one, each inhibitory one removes one (never below 0);
-- a weight w (must be in [0, 1]) is the pass probability of the synapse: an expected jump
-  of w * pulse_mV, as IF_curr_delta jumps by w mV; probabilities outside what the bias range
-  reaches are clipped and reported in `image.quantization["max_weight_error"]`;
-- a negative i_offset is a leak: a clock of -i_offset / cm / pulse_mV pulses per ms into the
-  inhibitory input; tau_m must be >= spec.min_tau_m and tau_refrac 0 (the counting neuron
-  has no exponential leak and no refractory period); a positive i_offset is refused;
+  N = round((v_thresh - v_reset) / pulse_mV) (quantised: "v_thresh"); the count starts at
+  0 (v = v_reset; "initial_v" where the IR starts elsewhere), each passed excitatory pulse
+  adds one, each inhibitory one removes one, down to -neuron_floor ("membrane_floor");
+  tau_m must be >= spec.min_tau_m and is treated as infinite ("no_membrane_leak"),
+  tau_refrac must be 0, a positive i_offset is refused;
+- a weight w in [0, 1] is the pass probability of a synapse, set by its bias current
+  (quantised where the bias range clips it: "weight"); a pulse passes whole or not, so
+  the jump is w * pulse_mV on average only ("stochastic_weight");
+- a negative i_offset is a leak: a periodic clock of -i_offset / cm / pulse_mV pulses per
+  ms into the inhibitory input ("leak_as_clock");
 - projection delays are not modelled: a pulse's delay is its path through the cells (tens
-  of ps, ~1e-5 ms), so `image.quantization["max_delay_error_ms"]` is the largest IR delay;
-- spike sources become primary inputs; current sources are refused (a leak is i_offset);
-- every neuron's and source's output wire is probed (spikes); other recorded variables
-  have no SFQ counterpart and are listed in the result's info["not_recorded"].
+  of ps) ("delay_not_modelled");
+- pulses that meet in a merger tree or neuron closer than its window are lost when
+  spec.collision is "drop" ("pulse_collisions": the spikes of one timestep enter together);
+- spike sources become primary inputs, driven at run time by the one stimulus: a spike of
+  stamp s is a pulse at s * STEP_FS fs; the step must be a whole number of fs and at
+  least spec.min_step_ps;
+- every integrating neuron's output wire is probed; the runner reports a pulse at T fs
+  with the stamp of the step it falls in, T // STEP_FS + 1 ("spike_times_stepped" for
+  each recorded population). Only spikes are recordable (SfqSpec.recordables).
 """
 
 from __future__ import annotations
@@ -29,68 +37,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import LimitError, NetworkError, TargetError
-from .image import Core, HardwareImage
-from .ir import CurrentSource, Network, PoissonSource, SpikeArray, is_source
-from .targets.sfq import BIASED_KINDS, CELL_PORTS, SfqSpec
-
-#: Input kinds of `Netlist` primary inputs as the runner drives them.
-INPUT_GIVEN, INPUT_POISSON, INPUT_PERIODIC = 0, 1, 2
-
-
-@dataclass(frozen=True)
-class Netlist:
-    """Cells, wires, primary inputs and probes of one SFQ circuit, as arrays.
-
-    cell c: kind `kinds[cell_kind[c]]`, name `cell_names[c]`, bias `cell_bias[c]` (uA, NaN
-    where the kind has none). wire w: driven by output port `wire_src_port[w]` of cell
-    `wire_src[w]` (-1: primary input), read by input port `wire_dst_port[w]` of cell
-    `wire_dst[w]` (-1: unconnected). `input_wires[i]` is primary input `input_names[i]`;
-    `probe_wires[j]` is recorded under `probe_names[j]`.
-    """
-
-    kinds: tuple[str, ...]
-    cell_kind: np.ndarray
-    cell_names: tuple[str, ...]
-    cell_bias: np.ndarray
-    wire_src: np.ndarray
-    wire_src_port: np.ndarray
-    wire_dst: np.ndarray
-    wire_dst_port: np.ndarray
-    input_names: tuple[str, ...]
-    input_wires: np.ndarray
-    probe_names: tuple[str, ...]
-    probe_wires: np.ndarray
-
-    @property
-    def n_cells(self) -> int:
-        return len(self.cell_kind)
-
-    @property
-    def n_wires(self) -> int:
-        return len(self.wire_src)
-
-    def kind_of(self, cell: int) -> str:
-        return self.kinds[int(self.cell_kind[cell])]
-
-    def wire_name(self, w: int) -> str:
-        """The driver's name: "cell.port", or the primary input's name."""
-        c = int(self.wire_src[w])
-        if c < 0:
-            i = int(np.flatnonzero(self.input_wires == w)[0])
-            return self.input_names[i]
-        return f"{self.cell_names[c]}.{CELL_PORTS[self.kind_of(c)][1][self.wire_src_port[w]]}"
-
-    def cell_index(self, name: str) -> int:
-        try:
-            return self.cell_names.index(name)
-        except ValueError:
-            raise NetworkError(f"netlist has no cell named {name!r}") from None
-
-    def counts(self) -> dict[str, int]:
-        """Number of cells of each kind."""
-        n = np.bincount(self.cell_kind, minlength=len(self.kinds))
-        return {k: int(n[i]) for i, k in enumerate(self.kinds)}
-
+from .image import HardwareImage
+from .ir import Network, Population, Projection, is_source
+from .layouts import sfq as L
+from .layouts.sfq import BIASED_KINDS, CELL_PORTS, Netlist
+from .report import MappingReport
+from .targets.sfq import SfqSpec
 
 @dataclass
 class Circuit:
@@ -210,200 +162,85 @@ class Circuit:
 
 # --- the compiler ------------------------------------------------------------------------------
 
-def _check_neurons(pop, spec: SfqSpec) -> tuple[np.ndarray, np.ndarray, float]:
-    """Thresholds (pulses) and leak rates (pulses per ms) of one IF_curr_delta population."""
-    p = pop.params
-    bad = np.flatnonzero(p["tau_m"] < spec.min_tau_m)
-    if bad.size:
-        raise LimitError(f"population {pop.name!r} tau_m (ms)", float(p["tau_m"][bad[0]]),
-                         f">= {spec.min_tau_m}", "the SFQ counting neuron has no exponential "
-                         "leak; use a negative i_offset for a constant leak")
-    bad = np.flatnonzero(p["tau_refrac"] != 0)
-    if bad.size:
-        raise LimitError(f"population {pop.name!r} tau_refrac (ms)",
-                         float(p["tau_refrac"][bad[0]]), 0,
-                         "the SFQ counting neuron has no refractory period")
-    bad = np.flatnonzero(p["i_offset"] > 0)
-    if bad.size:
-        raise LimitError(f"population {pop.name!r} i_offset (nA)", float(p["i_offset"][bad[0]]),
-                         "<= 0", "only a leak (negative offset) is modelled")
-    span = (p["v_thresh"] - p["v_reset"]) / spec.pulse_mV
-    thresholds = np.rint(span).astype(np.int64)
-    bad = np.flatnonzero(thresholds < 1)
-    if bad.size:
-        raise LimitError(f"population {pop.name!r} threshold (pulses)", int(thresholds[bad[0]]),
-                         ">= 1", "v_thresh - v_reset must be at least one pulse_mV")
-    leak = -p["i_offset"] / p["cm"] / spec.pulse_mV
-    err = float(np.max(np.abs(span - thresholds))) * spec.pulse_mV if span.size else 0.0
-    return thresholds, leak, err
+@dataclass
+class _Build:
+    """A compile in progress: the circuit, the wire each global neuron drives, and the
+    per-input and per-probe records the image carries."""
+
+    network: Network
+    spec: SfqSpec
+    report: MappingReport
+    circ: Circuit = field(default_factory=Circuit)
+    out: dict[int, int] = field(default_factory=dict)            # neuron -> output wire
+    copies: dict[int, list[int]] = field(default_factory=dict)   # neuron -> unused copies
+    input_neuron: list[int] = field(default_factory=list)
+    leak_per_ms: list[float] = field(default_factory=list)
+    probe_neuron: list[int] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.offsets = self.network.offsets()
+        n = self.network.size
+        self.fanout = np.zeros(n, dtype=np.int64)
+        for pr in self.network.projections:
+            np.add.at(self.fanout, self.offsets[pr.pre] + pr.pre_idx, 1)
+
+    def copy_of(self, g: int) -> int:
+        """The next unused copy of neuron g's output (its splitter tree is built once)."""
+        if g not in self.copies:
+            pop = self.network.populations[self._pop_of(g)]
+            name = f"{pop.name}[{g - self.offsets[pop.name]}].fan"
+            self.copies[g] = self.circ.split(self.out[g], int(self.fanout[g]), name=name)
+        return self.copies[g].pop(0)
+
+    def _pop_of(self, g: int) -> int:
+        starts = [self.offsets[p.name] for p in self.network.populations]
+        return int(np.searchsorted(starts, g, side="right") - 1)
 
 
 def compile_sfq(network: Network, spec: SfqSpec) -> HardwareImage:
-    """Map a rate-coded network onto SFQ cells; the netlist is `image.data["netlist"]`."""
-    circ = Circuit()
-    offsets = np.cumsum([0] + [p.size for p in network.populations])
-    pop_index = {p.name: i for i, p in enumerate(network.populations)}
-    n_total = int(offsets[-1])
-    neuron_out: list[int | None] = [None] * n_total       # wire each neuron drives
-    neuron_cell = np.full(n_total, -1, dtype=np.int64)
-    thresholds = np.zeros(n_total, dtype=np.int64)
-    bias = np.full(n_total, np.nan)
-    input_kind, input_rate, input_phase = [], [], []
-    given_trains: list[np.ndarray] = []
-    for st in network.stimuli:
-        if isinstance(st, CurrentSource):
-            raise TargetError(f"target 'sfq' has no current sources ({st.kind} source into "
-                              f"{st.population!r}); a constant leak is a negative i_offset")
-    stim = {st.population: st for st in network.stimuli if isinstance(st, (SpikeArray,
-                                                                          PoissonSource))}
-    max_thr_err = 0.0
-    leaks = np.zeros(n_total)
-    clock_ms = spec.clock_ps / spec.window_ps
-
-    # sources first: their wires exist before any cell reads them
-    for pi, pop in enumerate(network.populations):
+    """Map a feed-forward IF_curr_delta network onto SFQ cells (see the module docstring);
+    the netlist and its input and probe tables are `image.data` (hw.layouts.sfq)."""
+    step = _step_fs(network, spec)
+    order = _feed_forward_order(network)
+    for pr in network.projections:
+        _check_weights(pr)
+    image = HardwareImage(target=spec, network=network)
+    b = _Build(network, spec, image.report)
+    for pop in network.populations:
+        if is_source(pop.model):
+            _add_source(b, pop)
+    for pop in order:
         if not is_source(pop.model):
-            continue
-        st = stim.get(pop.name)
-        for i in range(pop.size):
-            g = offsets[pi] + i
-            neuron_out[g] = circ.input(f"{pop.name}[{i}]")
-            if pop.model == "SpikeSourceArray":
-                train = st.trains.train(i) if isinstance(st, SpikeArray) else np.zeros(0)
-                input_kind.append(INPUT_GIVEN)
-                input_rate.append(0.0)
-                input_phase.append((0.0, np.inf))
-                given_trains.append(train)
-                continue
-            rate = float(pop.params["rate"][i]) / 1000.0              # pulses per ms
-            if rate * clock_ms > 1.0:
-                raise LimitError(f"Poisson rate of {pop.name}[{i}] (Hz)", rate * 1000.0,
-                                 1000.0 / clock_ms,
-                                 f"at most one pulse per {spec.clock_ps} ps clock slot")
-            start = float(pop.params["start"][i])
-            input_kind.append(INPUT_POISSON)
-            input_rate.append(rate)
-            input_phase.append((start, start + float(pop.params["duration"][i])))
-            given_trains.append(np.zeros(0))
-
-    # fan-in lists per neuron, fan-out counts per pre neuron
-    exc: list[list] = [[] for _ in range(n_total)]
-    inh: list[list] = [[] for _ in range(n_total)]
-    fanout = np.zeros(n_total, dtype=np.int64)
-    weight_err, delay_err = 0.0, 0.0
-    for pr in network.projections:
-        pre0 = offsets[pop_index[pr.pre]]
-        np.add.at(fanout, pre0 + pr.pre_idx, 1)
-        if pr.plasticity is not None:
-            raise TargetError(f"target 'sfq' has no plasticity; projection {pr.name!r} has "
-                              f"{pr.plasticity.rule}")
-        if pr.size and pr.weight.max() > 1.0:
-            raise LimitError(f"projection {pr.name!r} weight (pass probability)",
-                             float(pr.weight.max()), 1.0)
-
-    # neurons: counting cells; their outputs feed splitter trees built below
-    for pi, pop in enumerate(network.populations):
-        if is_source(pop.model):
-            continue
-        thr, leak, err = _check_neurons(pop, spec)
-        max_thr_err = max(max_thr_err, err)
-        for i in range(pop.size):
-            g = offsets[pi] + i
-            thresholds[g], leaks[g] = thr[i], leak[i]
-            bias[g] = spec.neuron_bias(int(thr[i]))
-    # wires are immutable, so a neuron's input trees are built from its synapses once
-    # every pre neuron exists: populations go in feed-forward order (recurrence is refused)
-    order = _topological_populations(network)
-    split_of: dict[int, list[int]] = {}
-
-    def pre_copies(g: int) -> list[int]:
-        if g not in split_of:
-            if neuron_out[g] is None:
-                raise TargetError("internal: neuron output used before it exists")
-            split_of[g] = circ.split(neuron_out[g], int(fanout[g]), name=_gname(network,
-                                                                             offsets, g))
-        return split_of[g]
-
-    used = np.zeros(n_total, dtype=np.int64)
-    syn_count = 0
-    for pi in order:
-        pop = network.populations[pi]
-        if is_source(pop.model):
-            continue
-        for pr in network.projections:
-            if pr.post != pop.name:
-                continue
-            pre0, post0 = offsets[pop_index[pr.pre]], offsets[pi]
-            for k in range(pr.size):
-                gpre, gpost = pre0 + pr.pre_idx[k], post0 + pr.post_idx[k]
-                copies = pre_copies(int(gpre))
-                w_in = copies[used[gpre]]
-                used[gpre] += 1
-                b = spec.synapse_bias(float(pr.weight[k]))
-                weight_err = max(weight_err, abs(float(spec.pass_probability(b, 0.0))
-                                                 - float(pr.weight[k])))
-                (q,) = circ.add("synapse", w_in, name=f"{pr.name}.syn{k}", bias=b)
-                syn_count += 1
-                (exc if pr.receptor == "excitatory" else inh)[gpost].append(q)
-        for i in range(pop.size):
-            g = offsets[pi] + i
-            leak_wire = None
-            if leaks[g] > 0:
-                leak_wire = circ.input(f"leak:{pop.name}[{i}]")
-                input_kind.append(INPUT_PERIODIC)
-                input_rate.append(float(leaks[g]))
-                input_phase.append((0.0, np.inf))
-                given_trains.append(np.zeros(0))
-            a = circ.merge(exc[g], name=f"{pop.name}[{i}].exc")
-            b_ = circ.merge(inh[g] + ([leak_wire] if leak_wire is not None else []),
-                            name=f"{pop.name}[{i}].inh")
-            neuron_cell[g] = len(circ._kind)
-            (q,) = circ.add("neuron", a, b_, name=f"{pop.name}[{i}]", bias=float(bias[g]))
-            neuron_out[g] = q
-    for pr in network.projections:
-        if pr.size:
-            delay_err = max(delay_err, float(np.max(pr.delay)))  # path delays are ps: ~0 ms
-
-    # probes: every neuron and source output
-    for pi, pop in enumerate(network.populations):
-        for i in range(pop.size):
-            circ.probe(neuron_out[offsets[pi] + i], f"{pop.name}[{i}]")
-    netlist = circ.netlist()
-
-    trains = [np.asarray(t, dtype=np.float64) for t in given_trains]
-    toff = np.zeros(len(trains) + 1, dtype=np.int64)
-    toff[1:] = np.cumsum([len(t) for t in trains])
-    core = Core(index=0, neurons=np.flatnonzero(neuron_cell >= 0),
-                params={"threshold": thresholds[neuron_cell >= 0],
-                        "bias_uA": bias[neuron_cell >= 0],
-                        "cell": neuron_cell[neuron_cell >= 0]})
-    phase = np.array(input_phase, dtype=np.float64).reshape(-1, 2)
-    data = {
-        "netlist": netlist,
-        "input_kind": np.array(input_kind, dtype=np.int64),
-        "input_rate": np.array(input_rate, dtype=np.float64),      # pulses per ms window
-        "input_start": phase[:, 0].copy(), "input_stop": phase[:, 1].copy(),
-        "input_times": np.concatenate(trains) if trains else np.zeros(0),  # ms
-        "input_offsets": toff,
-        "pop_names": tuple(p.name for p in network.populations),
-        "pop_offsets": offsets.astype(np.int64),
-        "n_synapses": syn_count,
-    }
-    return HardwareImage(target=spec, network=network, cores=[core], data=data,
-                         quantization={"max_weight_error": weight_err,
-                                       "max_threshold_error_mV": max_thr_err,
-                                       "max_delay_error_ms": delay_err})
+            _add_population(b, pop)
+    _report_network(b)
+    image.data = {L.NETLIST: b.circ.netlist(),
+                  L.INPUT_NEURON: np.array(b.input_neuron, dtype=np.int64),
+                  L.LEAK_PER_MS: np.array(b.leak_per_ms, dtype=np.float64),
+                  L.PROBE_NEURON: np.array(b.probe_neuron, dtype=np.int64),
+                  L.STEP_FS: step}
+    return image
 
 
-def _gname(network: Network, offsets: np.ndarray, g: int) -> str:
-    pi = int(np.searchsorted(offsets, g, side="right") - 1)
-    return f"{network.populations[pi].name}[{g - offsets[pi]}].fan"
+def _step_fs(network: Network, spec: SfqSpec) -> int:
+    """The network timestep in whole femtoseconds of pulse time (refused otherwise)."""
+    exact = L.step_fs(network.timestep, spec)
+    step = int(round(exact))
+    if abs(step - exact) > 1e-6 * max(1.0, exact):
+        raise LimitError("timestep (fs of pulse time)", round(exact, 6), "a whole number of fs",
+                         f"timestep {network.timestep} ms at window_ps {spec.window_ps}")
+    if step < spec.min_step_ps * 1000.0:
+        raise LimitError("timestep (ps of pulse time)", step / 1000.0,
+                         f">= {spec.min_step_ps}", f"timestep {network.timestep} ms: one "
+                         "source's successive pulses must clear the splitter and synapse "
+                         "windows")
+    return step
 
 
-def _topological_populations(network: Network) -> list[int]:
-    """Populations in an order where every projection's pre comes before its post."""
+def _feed_forward_order(network: Network) -> list[Population]:
+    """Populations in an order where every projection's pre comes before its post (wires
+    are immutable, so a neuron's input trees need every pre neuron's output first)."""
     names = [p.name for p in network.populations]
-    deps = {n: set() for n in names}
+    deps: dict[str, set[str]] = {n: set() for n in names}
     for pr in network.projections:
         if pr.pre == pr.post:
             raise TargetError(f"target 'sfq' maps feed-forward networks only; projection "
@@ -417,4 +254,137 @@ def _topological_populations(network: Network) -> list[int]:
             raise TargetError(f"target 'sfq' maps feed-forward networks only; populations "
                               f"{cyc} form a cycle")
         order.extend(ready)
-    return [names.index(n) for n in order]
+    return [network.population(n) for n in order]
+
+
+def _check_weights(pr: Projection) -> None:
+    """A weight is a pass probability: at most 1 (the IR keeps weights >= 0)."""
+    if pr.size and pr.weight.max() > 1.0:
+        raise LimitError(f"projection {pr.name!r} weight (pass probability)",
+                         float(pr.weight.max()), 1.0)
+
+
+def _add_source(b: _Build, pop: Population) -> None:
+    """One primary input per source neuron, driven by the stimulus at run time."""
+    lo = b.offsets[pop.name]
+    for i in range(pop.size):
+        b.out[lo + i] = b.circ.input(f"{pop.name}[{i}]")
+        b.input_neuron.append(lo + i)
+        b.leak_per_ms.append(0.0)
+
+
+def _neuron_params(pop: Population, spec: SfqSpec, report: MappingReport
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Thresholds (pulses) and leak clocks (pulses per ms) of one IF_curr_delta
+    population; refuses what the counting neuron lacks, reports the threshold error."""
+    p, where = pop.params, f"population {pop.name!r}"
+    for name, bad, limit, why in (
+            ("tau_m (ms)", p["tau_m"] < spec.min_tau_m, f">= {spec.min_tau_m}",
+             "the SFQ counting neuron has no exponential leak; use a negative i_offset for "
+             "a constant leak"),
+            ("tau_refrac (ms)", p["tau_refrac"] != 0, 0,
+             "the SFQ counting neuron has no refractory period"),
+            ("i_offset (nA)", p["i_offset"] > 0, "<= 0",
+             "only a leak (negative offset) is modelled")):
+        if bad.any():
+            raise LimitError(f"{where} {name}", float(p[name.split()[0]][bad][0]), limit, why)
+    thresholds = np.rint((p["v_thresh"] - p["v_reset"]) / spec.pulse_mV).astype(np.int64)
+    bad = np.flatnonzero(thresholds < 1)
+    if bad.size:
+        raise LimitError(f"{where} threshold (pulses)", int(thresholds[bad[0]]), ">= 1",
+                         "v_thresh - v_reset must be at least one pulse_mV")
+    report.quantized("v_thresh", where, p["v_thresh"],
+                     p["v_reset"] + thresholds * spec.pulse_mV, "mV")
+    return thresholds, -p["i_offset"] / p["cm"] / spec.pulse_mV
+
+
+def _add_synapses(b: _Build, pop: Population) -> tuple[list[list[int]], list[list[int]]]:
+    """One stochastic synapse per IR synapse into `pop`, fed by a copy of its pre neuron's
+    output; returns the excitatory and inhibitory synapse outputs of each neuron."""
+    spec = b.spec
+    exc: list[list[int]] = [[] for _ in range(pop.size)]
+    inh: list[list[int]] = [[] for _ in range(pop.size)]
+    for pr in b.network.projections:
+        if pr.post != pop.name or not pr.size:
+            continue
+        pre0 = b.offsets[pr.pre]
+        biases = np.array([spec.synapse_bias(float(w)) for w in pr.weight])
+        b.report.quantized("weight", f"projection {pr.name!r}", pr.weight,
+                           spec.pass_probability(biases))
+        side = exc if pr.receptor == "excitatory" else inh
+        for k in range(pr.size):
+            w_in = b.copy_of(int(pre0 + pr.pre_idx[k]))
+            (q,) = b.circ.add("synapse", w_in, name=f"{pr.name}.syn{k}", bias=biases[k])
+            side[int(pr.post_idx[k])].append(q)
+    return exc, inh
+
+
+def _add_population(b: _Build, pop: Population) -> None:
+    """A population's synapses, leak clocks, merger trees and counting neurons, probed."""
+    thresholds, leaks = _neuron_params(pop, b.spec, b.report)
+    exc, inh = _add_synapses(b, pop)
+    lo = b.offsets[pop.name]
+    for i in range(pop.size):
+        if leaks[i] > 0:
+            inh[i].append(b.circ.input(f"leak:{pop.name}[{i}]"))
+            b.input_neuron.append(L.LEAK)
+            b.leak_per_ms.append(float(leaks[i]))
+        a = b.circ.merge(exc[i], name=f"{pop.name}[{i}].exc")
+        inhibit = b.circ.merge(inh[i], name=f"{pop.name}[{i}].inh")
+        (q,) = b.circ.add("neuron", a, inhibit, name=f"{pop.name}[{i}]",
+                          bias=b.spec.neuron_bias(int(thresholds[i])))
+        b.out[lo + i] = q
+        b.circ.probe(q, f"{pop.name}[{i}]")
+        b.probe_neuron.append(lo + i)
+    _report_population(b, pop, leaks, [len(e) + len(h) for e, h in zip(exc, inh)],
+                       any(inh))
+
+
+def _report_population(b: _Build, pop: Population, leaks: np.ndarray, fan_in: list[int],
+                       inhibited: bool) -> None:
+    """The approximations a population of counting neurons makes (module docstring)."""
+    spec, p, where, r = b.spec, pop.params, f"population {pop.name!r}", b.report
+    r.approximate("no_membrane_leak", where, f"tau_m >= {float(p['tau_m'].min()):g} ms is "
+                  "treated as infinite: the count does not decay toward v_rest", pop.size)
+    v0 = pop.initial.get("v", p["v_rest"])
+    off = np.abs(v0 - p["v_reset"])
+    if off.max() > 0:
+        r.approximate("initial_v", where, f"the count starts at v_reset, up to "
+                      f"{off.max():g} mV from the initial v", int(np.count_nonzero(off)))
+    if leaks.max() > 0:
+        r.approximate("leak_as_clock", where, f"the constant leak (up to {leaks.max():g} "
+                      "pulses per ms) is a periodic clock into the inhibitory input",
+                      int(np.count_nonzero(leaks)))
+    if inhibited:
+        r.approximate("membrane_floor", where, f"v stops at {spec.neuron_floor} pulses "
+                      f"({spec.neuron_floor * spec.pulse_mV:g} mV) below v_reset", pop.size)
+    crowded = sum(1 for n in fan_in if n > 1)
+    if crowded and spec.collision == "drop":
+        r.approximate("pulse_collisions", where, f"{crowded} neuron(s) merge several inputs: "
+                      f"pulses closer than the merger window ({spec.merger_window_ps} ps), "
+                      "as one timestep's spikes on equal paths are, are lost (run timing: "
+                      "dropped_pulses)", crowded)
+
+
+def _report_network(b: _Build) -> None:
+    """The projections' approximations and the stepping of recorded spike times."""
+    r, dt = b.report, b.network.timestep
+    for pr in b.network.projections:
+        if not pr.size:
+            continue
+        where = f"projection {pr.name!r}"
+        partial = int(np.count_nonzero((pr.weight > 0) & (pr.weight < 1)))
+        if partial:
+            r.approximate("stochastic_weight", where, f"{partial} of {pr.size} weights are "
+                          "pass probabilities in (0, 1): a pulse passes whole or not, so the "
+                          "jump is w * pulse_mV on average only", partial)
+        r.approximate("delay_not_modelled", where, f"delays of {pr.delay.min():g} to "
+                      f"{pr.delay.max():g} ms become the cells' path delay (tens of ps)",
+                      float(pr.delay.max()))
+    step_ps = L.step_fs(dt, b.spec) / 1000.0
+    recorded = {rec.population for rec in b.network.recordings if rec.variable == "spikes"}
+    for pop in b.network.populations:
+        if pop.name in recorded and not is_source(pop.model):
+            r.approximate("spike_times_stepped", f"population {pop.name!r}", "a pulse is "
+                          f"reported at the end of its {dt:g} ms ({step_ps:g} ps) step, up "
+                          "to one step after it fired", dt)

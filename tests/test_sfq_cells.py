@@ -7,9 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from neurocosim.hw.errors import NetworkError
-from neurocosim.hw.targets.sfq import CELL_PORTS, PHI0, SfqSpec
-from neurocosim.sim.sfq import (CellTableError, Circuit, Simulator, TimingViolation, define,
-                                library, neuron)
+from neurocosim.hw.layouts.sfq import CELL_PORTS, CellTableError, define, library, neuron
+from neurocosim.hw.targets.sfq import PHI0, SfqSpec
+from neurocosim.sim.sfq import Circuit, Simulator, TimingViolation
 from neurocosim.sim.sfq.generate import random_circuit, random_pulses
 
 SPEC = SfqSpec()
@@ -189,7 +189,7 @@ def test_split_runs_equal_one_run_and_energy_counts_switches(seed, cut):
                 sim.run(s)
         except TimingViolation as e:
             return str(e)
-        return sim.probes(), sim.stats, sim.energy_J
+        return sim.probes(), sim.stats, sim.energy_pJ
 
     one, two = run([1200.0]), run([cut, 1200.0])
     if isinstance(one, str):
@@ -197,4 +197,4 @@ def test_split_runs_equal_one_run_and_energy_counts_switches(seed, cut):
         return
     assert one[1] == two[1]
     assert all(np.array_equal(one[0][k], two[0][k]) for k in one[0])
-    assert one[2] == pytest.approx(one[1].switches * SPEC.ic_uA * 1e-6 * PHI0)
+    assert one[2] == pytest.approx(one[1].switches * SPEC.ic_uA * 1e-6 * PHI0 * 1e12)

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from neurocosim.hw.errors import NetworkError
 from neurocosim.hw.targets.sfq import SfqSpec
-from neurocosim.sim.sfq import Circuit, Simulator, TimingViolation
+from neurocosim.sim.sfq import Circuit, Simulator, Stats, TimingViolation
 from neurocosim.sim.sfq.fast import FastSimulator
 from neurocosim.sim.sfq.generate import random_circuit, random_pulses
 
@@ -66,3 +66,38 @@ def test_fast_engine_grows_its_buffers_and_draws_more_uniforms():
     assert slow[1].passed + slow[1].blocked > 4096     # more than one block of uniforms
     assert fast[1] == slow[1] and slow[1].events > 20000
     assert all(np.array_equal(slow[0][k], fast[0][k]) for k in slow[0])
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 100_000), cut=st.floats(10.0, 2000.0), given_bits=st.booleans())
+def test_reset_replays_a_fresh_simulator(seed, cut, given_bits):
+    """reset(): time 0, initial states, the same random stream and decisions, no records;
+    then the same pulses as a new simulator, on both engines."""
+    spec = SfqSpec(collision="drop")
+    nl = random_circuit(seed, 40, 3, spec=spec)
+    trains = random_pulses(seed, 3, 25, spacing_ps=30.0, jitter_ps=10.0)
+    decisions = None
+    if given_bits:
+        rng = np.random.default_rng(seed)
+        decisions = {c: rng.random(64) < 0.5 for c in range(nl.n_cells)
+                     if nl.kind_of(c) == "synapse"}
+    for cls in (Simulator, FastSimulator):
+        fresh = outcome(cls, nl, spec, seed, trains, [2500.0], decisions)
+        sim = cls(nl, spec, seed=seed, decisions=decisions)
+        for name, t in zip(nl.input_names, trains):
+            sim.schedule(name, t)
+        try:
+            sim.run(cut)          # leaves pulses in flight, states and streams moved on
+        except (TimingViolation, NetworkError):
+            pass
+        sim.reset()
+        assert sim.now_fs == 0 and sim.stats == Stats()
+        for name, t in zip(nl.input_names, trains):
+            sim.schedule(name, t)
+        try:
+            sim.run(2500.0)
+        except (TimingViolation, NetworkError) as e:
+            assert fresh[:2] == (type(e).__name__, str(e))
+            continue
+        assert sim.stats == fresh[1]
+        assert all(np.array_equal(sim.probes()[k], fresh[0][k]) for k in fresh[0])

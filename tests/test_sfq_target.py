@@ -1,5 +1,5 @@
-"""The "sfq" target end to end: registry, compiling the IR into a netlist, the image round
-trip, the runner API (split runs, sources, Result), refusals, and the XOR case study."""
+"""The "sfq" target's compiler: registry, the netlist it builds, its mapping report (every
+quantisation and approximation, named), refusals, and the XOR case study."""
 
 import importlib.util
 from pathlib import Path
@@ -9,9 +9,9 @@ import pytest
 
 from neurocosim.hw import compiler
 from neurocosim.hw.errors import LimitError, TargetError
-from neurocosim.hw.image import HardwareImage
-from neurocosim.hw.ir import (CurrentSource, Network, PoissonSource, Population, Projection,
+from neurocosim.hw.ir import (CurrentSource, Network, Population, Projection, Recording,
                               SpikeArray, SpikeTrains)
+from neurocosim.hw.layouts import sfq as L
 from neurocosim.hw.targets import get_target
 
 _spec = importlib.util.spec_from_file_location(
@@ -33,77 +33,64 @@ def chain_network(weight=1.0, **over):
     return Network(populations=[src, _if("a", 3, **over)],
                    projections=[Projection("p", "src", "a", [0, 1, 0], [0, 1, 2],
                                            [weight] * 3, [1.0] * 3)],
-                   stimuli=[SpikeArray("src", SpikeTrains(trains.times, trains.offsets))])
+                   stimuli=[SpikeArray("src", trains)],
+                   recordings=[Recording("a", "spikes", np.arange(3))])
 
 
 def test_registered_with_its_limits():
     spec = get_target("sfq")
     assert spec.runner == "neurocosim.sim.sfq:Engine" and spec.window_ps == 1000.0
-    assert get_target("sfq", clock_ps=10.0).clock_ps == 10.0
+    assert spec.timestep is None and spec.recordables == ("spikes",)
+    assert get_target("sfq", window_ps=10.0).window_ps == 10.0
 
 
 def test_compile_builds_synapses_trees_and_neurons():
     image = compiler.compile(chain_network(), "sfq")
-    nl = image.data["netlist"]
-    counts = nl.counts()
+    nl, spec = image.data[L.NETLIST], image.target
     # src[0] feeds two synapses through one splitter; 3 synapses; 3 neurons; no mergers
-    assert counts == {"splitter": 1, "synapse": 3, "neuron": 3}
-    assert image.cores[0].params["threshold"].tolist() == [3, 3, 3]
-    assert set(nl.probe_names) == {"src[0]", "src[1]", "a[0]", "a[1]", "a[2]"}
-    assert image.quantization["max_weight_error"] < 1e-6
+    assert nl.counts() == {"splitter": 1, "synapse": 3, "neuron": 3}
+    neurons = [c for c in range(nl.n_cells) if nl.kind_of(c) == "neuron"]
+    assert [spec.neuron_threshold(nl.cell_bias[c]) for c in neurons] == [3, 3, 3]
+    # only integrating neurons are probed (source spikes are the stimulus)
+    assert nl.probe_names == ("a[0]", "a[1]", "a[2]")
+    assert image.data[L.PROBE_NEURON].tolist() == [2, 3, 4]
+    assert image.data[L.INPUT_NEURON].tolist() == [0, 1]
+    assert image.data[L.STEP_FS] == 100_000                  # 0.1 ms x 1000 ps/ms
+    assert image.report.worst()["weight"] < 1e-6
+    assert not image.quantization                           # the old dict is not written
 
 
-def test_runner_counts_pulses_into_threshold_spikes():
-    image = compiler.compile(chain_network(), "sfq")
-    res = compiler.run(image, 3.0)
-    # 30 input pulses each, weight ~1, threshold 3: 10 output spikes per neuron
-    assert res.spikes["a"].counts(3).tolist() == [10, 10, 10]
-    assert res.info["rates"]["src"].sum(axis=0).tolist() == [30, 30]
-    t = res.spikes["a"].trains(3)[0]
-    # every third input pulse (ms * 1000 ps) plus splitter, synapse and neuron delays
-    want = (np.arange(0.01, 3.0, 0.1)[2::3] * 1000 + 4.3 + 7.0 + 9.0) / 1000
-    assert np.allclose(t, want, atol=1e-9)
-    assert res.timing.metrics["energy_J"] > 0
+def _kinds(image):
+    return {(a.kind, a.where) for a in image.report.approximations}
 
 
-def test_split_runs_and_save_load_give_the_same_result(tmp_path):
-    net = chain_network(weight=0.6)
+def test_the_mapping_report_names_every_change():
+    net = chain_network(weight=0.6, v_thresh=3.3, i_offset=-0.5, v_rest=-1.0)
     image = compiler.compile(net, "sfq")
-    whole = compiler.run(image, 3.0)
-    image.save(tmp_path / "img.npz")
-    loaded = HardwareImage.load(tmp_path / "img.npz")
-    engine = compiler.runner_for(loaded)(loaded)
-    for d in (0.7, 1.3, 1.0):
-        engine.run(d)
-    assert engine.t == pytest.approx(3.0)
-    parts = engine.result()
-    for pop in ("src", "a"):
-        assert np.array_equal(whole.spikes[pop].times, parts.spikes[pop].times)
-    assert whole.timing.metrics == parts.timing.metrics
+    kinds = _kinds(image)
+    a, p = "population 'a'", "projection 'p'"
+    assert {("stochastic_weight", p), ("delay_not_modelled", p), ("leak_as_clock", a),
+            ("membrane_floor", a), ("initial_v", a), ("no_membrane_leak", a),
+            ("pulse_collisions", a), ("spike_times_stepped", a)} <= kinds
+    q = {(x.parameter, x.where): x for x in image.report.quantization}
+    assert q[("v_thresh", a)].max_abs == pytest.approx(0.3)       # 3.3 mV -> 3 pulses
+    assert image.data[L.LEAK_PER_MS].tolist() == [0.0, 0.0, 0.5, 0.5, 0.5]
+    with pytest.raises(TargetError, match="strict.*stochastic_weight: projection 'p'"):
+        compiler.compile(net, "sfq", strict=True)
 
 
-def test_numba_and_python_engines_give_the_same_result():
-    image = compiler.compile(xor.xor_network(1, 1, windows=4), "sfq")
-    fast, slow = (compiler.run(image, 4.0, engine=e) for e in ("numba", "python"))
-    for pop in ("x", "h", "out"):
-        assert np.array_equal(fast.spikes[pop].times, slow.spikes[pop].times)
-    assert fast.timing.metrics == slow.timing.metrics
-    with pytest.raises(TargetError, match="engine='cuda'"):
-        compiler.run(image, 1.0, engine="cuda")
+def test_weights_the_bias_range_cannot_reach_are_quantised():
+    net = chain_network(weight=1e-9)
+    err = compiler.compile(net, "sfq").report.worst()["weight"]
+    spec = get_target("sfq")
+    realised = spec.pass_probability(spec.synapse_bias_min_uA)
+    assert err == pytest.approx(abs(realised - 1e-9) / 1e-9) and err > 100
 
 
-def test_poisson_sources_fire_on_the_clock_at_their_rate():
-    src = Population("p", 4, "SpikeSourcePoisson",
-                     params={"rate": 10000.0, "start": 0.0, "duration": 1e9})
-    net = Network(populations=[src, _if("a", 1, thresh=5.0)],
-                  projections=[Projection("pa", "p", "a", [0, 1, 2, 3], [0] * 4, [1.0] * 4,
-                                          [1.0] * 4)],
-                  stimuli=[PoissonSource("p")], seed=3)
-    res = compiler.run(compiler.compile(net, "sfq"), 20.0)
-    t_ps = res.spikes["p"].times * 1000.0
-    assert np.allclose(t_ps / 20.0, np.rint(t_ps / 20.0))            # on the 20 ps clock
-    n = len(res.spikes["p"])
-    assert abs(n - 4 * 20 * 10) < 4.5 * np.sqrt(4 * 20 * 10 * 0.8)  # 10 pulses per window
+def test_an_unrecorded_population_gets_no_stepping_entry():
+    net = chain_network()
+    net.recordings = []
+    assert not any(k == "spike_times_stepped" for k, _ in _kinds(compiler.compile(net, "sfq")))
 
 
 @pytest.mark.parametrize("net, error, message", [
@@ -119,11 +106,28 @@ def test_refusals_name_the_value_and_the_limit(net, error, message):
         compiler.compile(net(), "sfq")
 
 
-def test_current_sources_are_refused():
+@pytest.mark.parametrize("dt, message", [
+    (0.001, r"timestep \(ps of pulse time\): needs 1.0, the target allows >= 4.0"),
+    (0.0100005, r"timestep \(fs of pulse time\): needs 10000.5, the target allows a whole"),
+])
+def test_a_timestep_the_cells_cannot_separate_is_refused(dt, message):
+    net = chain_network()
+    net.timestep = dt
+    net.projections[0].delay[:] = dt
+    with pytest.raises(LimitError, match=message):
+        compiler.compile(net, "sfq")
+
+
+def test_capabilities_are_the_compilers_refusals():
     net = chain_network()
     net.stimuli.append(CurrentSource("dc", "a", [0], {"amplitude": 1.0, "start": 0.0,
                                                       "stop": 1.0}))
-    with pytest.raises(TargetError, match="no current sources"):
+    with pytest.raises(TargetError, match="has no current sources"):
+        compiler.compile(net, "sfq")
+    net = chain_network()
+    net.recordings.append(Recording("a", "v", np.arange(3)))
+    with pytest.raises(TargetError, match="cannot record 'v' of population 'a'; it records "
+                                          "spikes"):
         compiler.compile(net, "sfq")
 
 
@@ -166,11 +170,3 @@ def test_a_pynn_script_runs_unchanged_on_sfq():
     sim.end()
     # ~49 pulses x 0.8 passed / threshold 4 = ~10 spikes each (binomial, 4.5 sd bounds)
     assert all(6 <= c <= 12 for c in counts), counts
-
-
-def test_poisson_rate_above_one_pulse_per_clock_slot_is_refused():
-    src = Population("p", 1, "SpikeSourcePoisson",
-                     params={"rate": 60000.0, "start": 0.0, "duration": 1e9})
-    net = Network(populations=[src], stimuli=[PoissonSource("p")])
-    with pytest.raises(LimitError, match="needs 60000.0, the target allows 50000.0"):
-        compiler.compile(net, "sfq")

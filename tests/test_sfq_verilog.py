@@ -10,10 +10,13 @@ import numpy as np
 import pytest
 
 from neurocosim.hw import compiler
+from neurocosim.hw.layouts import sfq as L
+from neurocosim.hw.stimulus import Stimulus
 from neurocosim.hw.targets.sfq import SfqSpec
 from neurocosim.rtl.sfq import export_verilog
 from neurocosim.sim.sfq import Engine, Simulator, TimingViolation
 from neurocosim.sim.sfq.generate import random_circuit, random_pulses
+from neurocosim.sim.sfq.runner import leak_pulses
 
 pytestmark = [pytest.mark.rtl,
               pytest.mark.skipif(shutil.which("iverilog") is None, reason="no iverilog")]
@@ -42,22 +45,32 @@ def _python_run(seed: int, spec: SfqSpec):
 
 
 def _compiled_xor_run():
-    """The XOR case study's compiled netlist, driven by its own sources for 2 windows."""
+    """The XOR case study's compiled netlist, driven by the runner for 2 windows; the
+    Verilog gets the pulses the runner must have scheduled: the one stimulus at its stamps
+    (hw.stimulus) and the leak clocks."""
     import importlib.util
     path = Path(__file__).parents[1] / "examples" / "sfq_xor.py"
     spec_ = importlib.util.spec_from_file_location("sfq_xor", path)
     xor = importlib.util.module_from_spec(spec_)
     spec_.loader.exec_module(xor)
     image = compiler.compile(xor.xor_network(1, 1, windows=2), "sfq")
-    nl = image.data["netlist"]
+    d, spec = image.data, image.target
+    nl = d[L.NETLIST]
     rng = np.random.default_rng(5)
     decisions = {c: rng.random(200) < 0.9 for c in range(nl.n_cells)
                  if nl.kind_of(c) == "synapse"}
     engine = Engine(image, decisions=decisions, engine="python")
     engine.run(2.0)
-    trains = [engine.source_pulses(i, 0.0, 2.0) * image.target.window_ps
-              for i in range(len(nl.input_names))]
-    return 0, nl, trains, decisions, engine.sim, image.target
+    ptr, stamps = Stimulus(image.network, engine.dt).window(0, engine.steps).merged() \
+        .per_neuron(image.network.size)
+    trains = []
+    for g, rate in zip(d[L.INPUT_NEURON].tolist(), d[L.LEAK_PER_MS].tolist()):
+        if g == L.LEAK:
+            t_fs = leak_pulses(spec.window_ps * 1000.0 / rate, 0, 2_000_000)
+        else:
+            t_fs = stamps[ptr[g]:ptr[g + 1]] * d[L.STEP_FS]
+        trains.append(t_fs[t_fs < 2_000_000] / 1000.0)
+    return 0, nl, trains, decisions, engine.sim, spec
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3, "xor"])

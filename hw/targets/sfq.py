@@ -4,7 +4,10 @@ A network maps onto stochastic synapses (pass probability set by a bias current)
 integrate-and-fire neurons (threshold in pulses set by a bias current), splitter trees
 (fan-out) and merger trees (fan-in). Time scaling, documented once here: one PyNN ms is one
 rate-coding window of `window_ps` picoseconds, so a rate of R Hz in PyNN is R / 1000 pulses
-per window; sources fire on a clock of `clock_ps`.
+per window and a network timestep of dt ms lasts dt * window_ps ps. The target runs the
+network's timestep (`timestep` None); an input spike of stamp s (hw.stimulus) enters as one
+pulse at s * dt * window_ps ps. The cell formats (ports, transition tables, the netlist)
+are the image format, in `hw.layouts.sfq`.
 
 The physics functions the compiler and the pulse simulator share live here, as methods:
   synapse:  p(I) = 0.5 * (1 + erf((I + I_global - I_0) / (sqrt(2) * sigma)))
@@ -25,26 +28,10 @@ from .base import TargetSpec
 #: Magnetic flux quantum (Wb).
 PHI0 = 2.067833848e-15
 
-#: Every cell kind's ports: kind -> (inputs, outputs). The pulse simulator's transition
-#: tables must declare exactly these (a test checks it); the netlist builder reads them.
-CELL_PORTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "jtl": (("a",), ("q",)),
-    "splitter": (("a",), ("l", "r")),
-    "merger": (("a", "b"), ("q",)),
-    "dro": (("a", "clk"), ("q",)),
-    "ndro": (("a", "r", "clk"), ("q",)),
-    "tff": (("a",), ("q",)),
-    "synapse": (("a",), ("q",)),
-    "neuron": (("a", "b"), ("q",)),
-}
-
-#: Kinds whose cells carry a bias current (uA) that sets their behaviour.
-BIASED_KINDS = ("synapse", "neuron")
-
 
 @dataclass(frozen=True)
 class SfqSpec(TargetSpec):
-    """Cell delays and windows (ps), critical current, bias ranges and the rate-coding clock.
+    """Cell delays and windows (ps), critical current, bias ranges and the rate-coding window.
 
     Delays: JTL 5.7, merger 8.2, DRO 5.1 with 2.3 setup are PyLSE's published numbers; the
     splitter's 4.3 is PyLSE's too; the others are estimates of the same order.
@@ -62,7 +49,6 @@ class SfqSpec(TargetSpec):
     timestep: float | None = None
     # time scaling and rate coding
     window_ps: float = 1000.0          # one PyNN ms = one rate-coding window
-    clock_ps: float = 20.0             # source clock: at most one source pulse per slot
     # cell timing (ps)
     jtl_delay_ps: float = 5.7
     splitter_delay_ps: float = 4.3
@@ -105,11 +91,17 @@ class SfqSpec(TargetSpec):
             from ..errors import TargetError
             raise TargetError(f"sfq: collision {self.collision!r} must be 'drop' or 'error'")
 
+    @property
+    def min_step_ps(self) -> float:
+        """The shortest timestep (ps) whose successive pulses of one source the splitters
+        and synapses separate (their windows; closer pulses are a timing violation)."""
+        return max(self.splitter_window_ps, self.synapse_window_ps)
+
     # --- switching energy -------------------------------------------------------------------
     @property
-    def switch_energy_J(self) -> float:
-        """Energy of one junction switch, Ic * Phi0 (about 2e-19 J at 100 uA)."""
-        return self.ic_uA * 1e-6 * PHI0
+    def switch_energy_pJ(self) -> float:
+        """Energy of one junction switch, Ic * Phi0 (about 2e-7 pJ at 100 uA)."""
+        return self.ic_uA * 1e-6 * PHI0 * 1e12
 
     # --- stochastic synapse ---------------------------------------------------------------
     def pass_probability(self, bias_uA, global_bias_uA: float | None = None):

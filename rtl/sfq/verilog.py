@@ -1,4 +1,5 @@
-"""Behavioural Verilog of an SFQ netlist, generated from the same transition tables.
+"""Behavioural Verilog of an SFQ netlist, generated from the cells' transition tables
+(`hw.layouts.sfq`, which the pulse simulator sim.sfq reads too).
 
 A pulse is a 1 fs high level on a wire; a cell acts on `posedge`. Each cell kind becomes
 one module (`timescale 1ps/1fs): per input an `always` block that checks the row's
@@ -17,11 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...hw.compile_sfq import Netlist
 from ...hw.errors import NetworkError
+from ...hw.layouts.sfq import ANY, CellType, Netlist, cell_types, delay_scales, scaled
 from ...hw.targets.sfq import SfqSpec
-from ...sim.sfq.cells import ANY, CellType
-from ...sim.sfq.engine import cell_types, delay_scales, scaled
 
 _TOL = "0.0005"  # ps: half a femtosecond, the comparison tolerance on real times
 

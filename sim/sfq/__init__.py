@@ -1,4 +1,5 @@
-"""SFQ pulse-level simulation: cells as transition tables, a heap event engine, the runner.
+"""SFQ pulse-level simulation: a heap event engine over the cells of `hw.layouts.sfq`, its
+Numba kernel, and the runner of the "sfq" target.
 
     from neurocosim.sim.sfq import Circuit, Simulator
     c = Circuit(); x = c.input("x"); (q,) = c.add("jtl", x); c.probe(q, "q")
@@ -6,11 +7,9 @@
     sim.pulses("q")  # -> [15.7] ps
 """
 
-from ...hw.compile_sfq import Circuit, Netlist
-from .cells import CellTableError, CellType, Transition, define, library, neuron
+from ...hw.compile_sfq import Circuit
 from .engine import Simulator, Stats, TimingViolation
 from .fast import FastSimulator
 from .runner import Engine
 
-__all__ = ["Circuit", "Netlist", "CellTableError", "CellType", "Transition", "define",
-           "library", "neuron", "Simulator", "FastSimulator", "Stats", "TimingViolation", "Engine"]
+__all__ = ["Circuit", "Simulator", "FastSimulator", "Stats", "TimingViolation", "Engine"]

@@ -19,10 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...hw.compile_sfq import Netlist
 from ...hw.errors import NetworkError, NeurocosimError
-from ...hw.targets.sfq import CELL_PORTS, SfqSpec
-from .cells import ANY, CellType, cell_type
+from ...hw.layouts.sfq import ANY, Netlist, cell_types, delay_scales, scaled
+from ...hw.targets.sfq import SfqSpec
 
 _BUF = 4096  # uniforms drawn at a time for the synapse decisions
 
@@ -38,36 +37,6 @@ class TimingViolation(NeurocosimError):
             f"timing violation at {kind} cell {cell!r}: pulse on wire {wire!r} at "
             f"{t_ps:.3f} ps comes {t_ps - t_other_ps:.3f} ps after the pulse on {other} at "
             f"{t_other_ps:.3f} ps; the cell needs >= {min_ps:.3f} ps")
-
-
-def delay_scales(netlist: Netlist, spec: SfqSpec, seed: int) -> np.ndarray:
-    """Per-cell delay factors (all 1 when spec.delay_sigma is 0)."""
-    if spec.delay_sigma == 0:
-        return np.ones(netlist.n_cells)
-    z = np.random.default_rng([seed, 0x5F0]).standard_normal(netlist.n_cells)
-    scale = 1.0 + spec.delay_sigma * z
-    if np.any(scale <= 0):
-        raise NetworkError(f"delay_sigma {spec.delay_sigma} drew a non-positive delay factor "
-                           f"{scale.min():.3f}; use a smaller spread")
-    return scale
-
-
-def cell_types(netlist: Netlist, spec: SfqSpec) -> list[CellType]:
-    """The CellType of every cell, checked against the ports the netlist was built with."""
-    out = []
-    for c in range(netlist.n_cells):
-        kind = netlist.kind_of(c)
-        ct = cell_type(spec, kind, float(netlist.cell_bias[c]))
-        if (ct.inputs, ct.outputs) != CELL_PORTS[kind]:
-            raise NetworkError(f"cell kind {kind}: table ports {ct.inputs}/{ct.outputs} differ "
-                               f"from the netlist's {CELL_PORTS[kind]}")
-        out.append(ct)
-    return out
-
-
-def scaled(delay_fs: int, scale: float) -> int:
-    """A delay after variability, in whole femtoseconds (at least 1)."""
-    return delay_fs if scale == 1.0 else max(1, int(round(delay_fs * scale)))
 
 
 @dataclass
@@ -92,19 +61,30 @@ class Simulator:
                  decisions: dict | None = None, global_bias_uA: float | None = None,
                  record: str = "probes") -> None:
         self.netlist = nl = netlist
-        self.spec = spec = spec or SfqSpec()
+        self.spec = spec or SfqSpec()
+        self.seed = int(seed)
         if record not in ("probes", "all"):
             raise NetworkError(f"record={record!r} must be 'probes' or 'all'")
-        self.types = cell_types(nl, spec)
-        scales = delay_scales(nl, spec, seed)
-        # output wire of (cell, port)
+        self._build_rows()
+        self._build_synapses(global_bias_uA, decisions)
+        self._dst = nl.wire_dst.tolist()
+        self._dst_port = nl.wire_dst_port.tolist()
+        wires = range(nl.n_wires) if record == "all" else nl.probe_wires.tolist()
+        self._rec: dict[int, list[int]] = {int(w): [] for w in wires}
+        self._probe = dict(zip(nl.probe_names, nl.probe_wires.tolist()))
+        Simulator.reset(self)      # a subclass resets its own state once it has built it
+
+    def _build_rows(self) -> None:
+        """Per cell: rows[state * n_in + input] = (dest, after, jj, jj_blocked, stochastic,
+        ((wire, delay fs), ...)), shared between cells of equal type and delay factor."""
+        nl = self.netlist
+        self.types = cell_types(nl, self.spec)
+        self.scales = scales = delay_scales(nl, self.spec, self.seed)
         out_wire = [[-1] * len(t.outputs) for t in self.types]
         for w in range(nl.n_wires):
             c = int(nl.wire_src[w])
             if c >= 0:
                 out_wire[c][int(nl.wire_src_port[w])] = w
-        # per cell: rows[state * n_in + input] = (dest, after, jj, jj_blocked, stochastic,
-        # ((wire, delay fs), ...)); shared between cells with equal type and delay factor
         cache: dict = {}
         self._rows = []
         for c, t in enumerate(self.types):
@@ -118,13 +98,10 @@ class Simulator:
             self._rows.append(cache[key])
         self._n_in = [len(t.inputs) for t in self.types]
         self._drop = [t.policy == "drop" for t in self.types]
-        self.scales = scales
-        self.state = [t.initial for t in self.types]
-        self._last = [[None] * len(t.inputs) for t in self.types]
-        self._last_any: list = [None] * nl.n_cells
-        self._dst = nl.wire_dst.tolist()
-        self._dst_port = nl.wire_dst_port.tolist()
-        # stochastic synapses
+
+    def _build_synapses(self, global_bias_uA: float | None, decisions: dict | None) -> None:
+        """Pass probabilities (at the global bias) and pre-drawn decisions by cell."""
+        nl, spec = self.netlist, self.spec
         g = spec.global_bias_uA if global_bias_uA is None else float(global_bias_uA)
         self.global_bias_uA = g
         self.p_pass = np.full(nl.n_cells, np.nan)
@@ -138,13 +115,20 @@ class Simulator:
             if not 0 <= c < nl.n_cells or nl.kind_of(c) != "synapse":
                 raise NetworkError(f"decisions given for {key!r}, which is not a synapse")
             self._bits[c] = (np.asarray(bits, dtype=bool), [0])
-        self._rng = np.random.default_rng([seed, 0x5F1])
+
+    def reset(self) -> None:
+        """Time 0: initial cell states, no pulse in flight, the random stream and the
+        pre-drawn decisions from their start, records and counts cleared."""
+        self.state = [t.initial for t in self.types]
+        self._last = [[None] * len(t.inputs) for t in self.types]
+        self._last_any: list = [None] * self.netlist.n_cells
+        for _, idx in self._bits.values():
+            idx[0] = 0
+        self._rng = np.random.default_rng([self.seed, 0x5F1])
         self._u = self._rng.random(_BUF).tolist()
         self._ui = 0
-        # records
-        wires = range(nl.n_wires) if record == "all" else nl.probe_wires.tolist()
-        self._rec: dict[int, list[int]] = {int(w): [] for w in wires}
-        self._probe = dict(zip(nl.probe_names, nl.probe_wires.tolist()))
+        for r in self._rec.values():
+            r.clear()
         self._heap: list[tuple[int, int, int]] = []
         self._seq = 0
         self.now_fs = 0
@@ -153,18 +137,23 @@ class Simulator:
     # --- inputs ---------------------------------------------------------------------------
     def schedule(self, wire: "int | str", times_ps) -> None:
         """Pulses on a primary input (by name or wire) at `times_ps` (not before now)."""
+        times = np.rint(np.asarray(times_ps, dtype=np.float64) * 1000.0).astype(np.int64)
+        self.schedule_fs(wire, times)
+
+    def schedule_fs(self, wire: "int | str", times_fs) -> None:
+        """Pulses on a primary input at whole femtoseconds `times_fs` (not before now)."""
         nl = self.netlist
         if isinstance(wire, str):
-            try:
-                wire = int(nl.input_wires[nl.input_names.index(wire)])
-            except ValueError:
-                raise NetworkError(f"no primary input named {wire!r}") from None
+            wire = nl.input_wire(wire)
         if int(nl.wire_src[wire]) >= 0:
             raise NetworkError(f"wire {nl.wire_name(wire)!r} is driven by a cell, not an input")
-        t = np.rint(np.asarray(times_ps, dtype=np.float64) * 1000.0).astype(np.int64)
+        t = np.asarray(times_fs, dtype=np.int64)
         if t.size and t.min() < self.now_fs:
             raise NetworkError(f"input {nl.wire_name(wire)!r}: pulse at {t.min() / 1000} ps "
                                f"is before the current time {self.now_fs / 1000} ps")
+        self._push(int(wire), t)
+
+    def _push(self, wire: int, t: np.ndarray) -> None:
         for x in t.tolist():
             heapq.heappush(self._heap, (x, self._seq, wire))
             self._seq += 1
@@ -172,9 +161,13 @@ class Simulator:
     # --- the loop --------------------------------------------------------------------------
     def run(self, until_ps: float) -> None:
         """Deliver every pulse before `until_ps`; the time then is `until_ps`."""
-        end = int(round(until_ps * 1000.0))
+        self.run_fs(int(round(until_ps * 1000.0)))
+
+    def run_fs(self, end: int) -> None:
+        """Deliver every pulse before `end` fs; the time then is `end`."""
         if end < self.now_fs:
-            raise NetworkError(f"run until {until_ps} ps is before now ({self.now_fs / 1000} ps)")
+            raise NetworkError(f"run until {end / 1000} ps is before now "
+                               f"({self.now_fs / 1000} ps)")
         heap, rows, state, n_in = self._heap, self._rows, self.state, self._n_in
         last, last_any, dst, dst_port = self._last, self._last_any, self._dst, self._dst_port
         rec, drop, p, bits = self._rec, self._drop, self._p, self._bits
@@ -274,6 +267,6 @@ class Simulator:
                                                        self.netlist.probe_wires)}
 
     @property
-    def energy_J(self) -> float:
-        """Switching energy so far: junction switches x Ic x Phi0."""
-        return self.stats.switches * self.spec.switch_energy_J
+    def energy_pJ(self) -> float:
+        """Switching energy so far (pJ): junction switches x Ic x Phi0."""
+        return self.stats.switches * self.spec.switch_energy_pJ

@@ -1,9 +1,10 @@
 """The Numba-backed simulator: `Simulator`'s tables flattened into arrays, `run` in a kernel.
 
-`FastSimulator` is a drop-in `Simulator` (same constructor, schedule, run, pulses, stats):
-it prepares through the Python engine, whose loop stays as the slow, obviously correct
-oracle, and then runs `kernels.run_events`. Both consume the random stream in the same
-chunks and order, so their pulses are identical (tests compare them on generated netlists).
+`FastSimulator` is a drop-in `Simulator` (same constructor, schedule, run, reset, pulses,
+stats): it prepares through the Python engine, whose loop stays as the slow, obviously
+correct oracle, and then runs `kernels.run_events`. Both consume the random stream in the
+same chunks and order, so their pulses are identical (tests compare them on generated
+netlists).
 """
 
 from __future__ import annotations
@@ -20,13 +21,31 @@ class FastSimulator(Simulator):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self._flatten_rows()
         nl = self.netlist
-        # rows: one flat block per distinct per-cell row list (shared when cells are alike)
+        self._last_base = np.zeros(nl.n_cells, np.int64)
+        self._last_base[1:] = np.cumsum(self._n_in)[:-1]
+        self._bits_ptr = np.full(nl.n_cells, -1, np.int64)
+        self._bits_len = np.zeros(nl.n_cells, np.int64)
+        chunks, at = [], 0
+        for c, (bits, _) in self._bits.items():
+            self._bits_ptr[c], self._bits_len[c] = at, len(bits)
+            chunks.append(bits)
+            at += len(bits)
+        self._bitsarr = np.concatenate(chunks) if chunks else np.zeros(1, np.bool_)
+        self._rec_slot = np.full(nl.n_wires, -1, np.int64)
+        for k, w in enumerate(self._rec):
+            self._rec_slot[w] = k
+        self._reset_arrays()
+
+    def _flatten_rows(self) -> None:
+        """One flat block of rows per distinct per-cell row list (shared when cells are
+        alike), with CSR lists of separation constraints and firings."""
         blocks: dict[int, int] = {}
         dest, jj, jjb, stoch = [], [], [], []
         a_ptr, a_in, a_min = [0], [], []
         f_ptr, f_wire, f_delay = [0], [], []
-        row_base = np.zeros(nl.n_cells, np.int64)
+        row_base = np.zeros(self.netlist.n_cells, np.int64)
         for c, rows in enumerate(self._rows):
             key = id(rows)
             if key not in blocks:
@@ -48,27 +67,23 @@ class FastSimulator(Simulator):
             fire_ptr=i64(f_ptr), fire_wire=i64(f_wire), fire_delay=i64(f_delay),
             drop=np.asarray(self._drop, dtype=np.bool_),
             p=np.nan_to_num(self.p_pass, nan=0.0))
-        self._state = i64(self.state)
-        self._last_base = np.zeros(nl.n_cells, np.int64)
-        self._last_base[1:] = np.cumsum(self._n_in)[:-1]
+        self._maxf = max([b - a for a, b in zip(f_ptr[:-1], f_ptr[1:])] + [1])
+
+    def reset(self) -> None:
+        super().reset()
+        self._reset_arrays()
+
+    def _reset_arrays(self) -> None:
+        """The kernel's state at time 0 (from the Python engine's freshly reset state)."""
+        nl = self.netlist
+        self._state = np.asarray(self.state, dtype=np.int64)
         self._lastarr = np.full(int(sum(self._n_in)), K.NONE, np.int64)
         self._last_anyarr = np.full(nl.n_cells, K.NONE, np.int64)
-        self._bits_ptr = np.full(nl.n_cells, -1, np.int64)
-        self._bits_len = np.zeros(nl.n_cells, np.int64)
         self._bits_idx = np.zeros(nl.n_cells, np.int64)
-        chunks, at = [], 0
-        for c, (bits, _) in self._bits.items():
-            self._bits_ptr[c], self._bits_len[c] = at, len(bits)
-            chunks.append(bits)
-            at += len(bits)
-        self._bitsarr = np.concatenate(chunks) if chunks else np.zeros(1, np.bool_)
         self._uarr = np.asarray(self._u, dtype=np.float64)
-        self._rec_slot = np.full(nl.n_wires, -1, np.int64)
-        for k, w in enumerate(self._rec):
-            self._rec_slot[w] = k
         self._ht, self._hs, self._hw = K.empty_heap(1024)
         self._io = np.zeros(5, np.int64)
-        self._io[K.MAXF] = max([b - a for a, b in zip(f_ptr[:-1], f_ptr[1:])] + [1])
+        self._io[K.MAXF] = self._maxf
         self._rec_t = np.zeros(1 << 14, np.int64)
         self._rec_w = np.zeros(1 << 14, np.int64)
         self._stats = np.zeros(5, np.int64)
@@ -84,37 +99,25 @@ class FastSimulator(Simulator):
             new[:len(old)] = old
             setattr(self, name, new)
 
-    def schedule(self, wire, times_ps) -> None:
-        nl = self.netlist
-        if isinstance(wire, str):
-            try:
-                wire = int(nl.input_wires[nl.input_names.index(wire)])
-            except ValueError:
-                raise NetworkError(f"no primary input named {wire!r}") from None
-        if int(nl.wire_src[wire]) >= 0:
-            raise NetworkError(f"wire {nl.wire_name(wire)!r} is driven by a cell, not an input")
-        t = np.rint(np.asarray(times_ps, dtype=np.float64) * 1000.0).astype(np.int64)
-        if t.size and t.min() < self.now_fs:
-            raise NetworkError(f"input {nl.wire_name(wire)!r}: pulse at {t.min() / 1000} ps "
-                               f"is before the current time {self.now_fs / 1000} ps")
+    def _push(self, wire: int, t: np.ndarray) -> None:
         io = self._io
         self._grow_heap(int(io[K.HN]) + t.size + int(io[K.MAXF]))
         for x in t.tolist():
             io[K.HN] = K.heap_push(self._ht, self._hs, self._hw, io[K.HN], x, io[K.SEQ], wire)
             io[K.SEQ] += 1
 
-    def run(self, until_ps: float) -> None:
-        end = int(round(until_ps * 1000.0))
+    def run_fs(self, end: int) -> None:
         if end < self.now_fs:
-            raise NetworkError(f"run until {until_ps} ps is before now ({self.now_fs / 1000} ps)")
+            raise NetworkError(f"run until {end / 1000} ps is before now "
+                               f"({self.now_fs / 1000} ps)")
         t, io = self._t, self._io
         while True:
             code = K.run_events(
-                end, self._ht, self._hs, self._hw, io, self._dst_arr, self._dst_port_arr,
-                self._rec_slot, self._rec_t, self._rec_w, t["row_base"], t["n_in"],
-                self._state, self._last_base, self._lastarr, self._last_anyarr,
-                t["row_dest"], t["row_jj"], t["row_jjb"], t["row_stoch"], t["after_ptr"],
-                t["after_in"], t["after_min"], t["fire_ptr"], t["fire_wire"],
+                end, self._ht, self._hs, self._hw, io, self.netlist.wire_dst,
+                self.netlist.wire_dst_port, self._rec_slot, self._rec_t, self._rec_w,
+                t["row_base"], t["n_in"], self._state, self._last_base, self._lastarr,
+                self._last_anyarr, t["row_dest"], t["row_jj"], t["row_jjb"], t["row_stoch"],
+                t["after_ptr"], t["after_in"], t["after_min"], t["fire_ptr"], t["fire_wire"],
                 t["fire_delay"], t["drop"], t["p"], self._bits_ptr, self._bits_len,
                 self._bits_idx, self._bitsarr, self._uarr, self._stats, self._viol)
             self._flush()
@@ -144,11 +147,3 @@ class FastSimulator(Simulator):
         self.stats = Stats(events=int(s[K.EVENTS]), switches=int(s[K.SWITCHES]),
                            dropped=int(s[K.DROPPED]), passed=int(s[K.PASSED]),
                            blocked=int(s[K.BLOCKED]))
-
-    @property
-    def _dst_arr(self) -> np.ndarray:
-        return self.netlist.wire_dst
-
-    @property
-    def _dst_port_arr(self) -> np.ndarray:
-        return self.netlist.wire_dst_port

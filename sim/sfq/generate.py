@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...hw.compile_sfq import Circuit, Netlist
-from ...hw.targets.sfq import CELL_PORTS, SfqSpec
+from ...hw.compile_sfq import Circuit
+from ...hw.layouts.sfq import CELL_PORTS, Netlist
+from ...hw.targets.sfq import SfqSpec
 
 #: Kinds a random circuit draws from, with weights (splitters keep the wire pool alive).
 _KINDS = (("jtl", 3), ("splitter", 4), ("merger", 2), ("dro", 1), ("ndro", 1), ("tff", 1),

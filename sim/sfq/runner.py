@@ -1,123 +1,116 @@
-"""Runner of the "sfq" target: an image's netlist driven by its sources, in PyNN time.
+"""Runner of the "sfq" target: an image's netlist driven by the one stimulus, stepped in
+the network's timestep.
 
-Time scaling (see hw.targets.sfq): one PyNN ms is one rate-coding window of
-`spec.window_ps` ps. `run(duration_ms)` advances the pulse simulation by
-duration_ms * window_ps; `result()` reports pulse times converted back to ms, per-window
-pulse counts (rates) in `info["rates"]`, and switching energy in the timing report.
-
-Sources: a SpikeSourceArray pulse at t ms enters at t * window_ps ps. A Poisson source of
-rate R Hz fires in each `clock_ps` slot with probability R / 1000 * clock_ps / window_ps,
-drawn per window from a stream seeded by (network seed, source, window), so the pulses do
-not depend on how the run is split. A leak clock (negative i_offset) is periodic, its first
-pulse half a period into the run.
+Time base (see hw.targets.sfq and hw.layouts.sfq): one PyNN ms is one rate-coding window
+of `spec.window_ps` ps, so a timestep of dt ms is STEP_FS = dt * window_ps * 1000 fs and
+step k runs from k * STEP_FS to (k + 1) * STEP_FS. `run(duration)` takes whole timesteps
+(the base runner's rule) and `t` is steps * dt.
+- Input: the source spikes `hw.runner.Runner.run` hands `_advance` (hw.stimulus, merged to
+  one per neuron and step: the target has no input multiplicity); a spike of stamp s is
+  one pulse on its source's input wire at s * STEP_FS fs. Nothing else is drawn for the
+  input. A leak clock (negative i_offset; not an input spike) pulses at (j + 1/2) periods.
+- Output: a pulse of an integrating neuron at T fs gets the stamp of the step it falls
+  in, T // STEP_FS + 1 (time stamp * dt): up to one step after the pulse, named in the
+  mapping report ("spike_times_stepped"). Sources' recorded spikes are the stimulus.
+- Options: `seed` seeds the hardware's randomness, the stochastic synapses' thermal noise
+  and the delay spread (default: the network's seed; the input does not depend on it);
+  `decisions` pre-draws synapse decisions ({cell: bits}, as `Simulator`);
+  `global_bias_uA` adds a current to every synapse bias; `engine` is "numba" (the kernel)
+  or "python" (the oracle loop).
+- Timing (hw.metrics): pulse events, junction switches, their energy in pJ, dropped
+  pulses, synapse passes and blocks, the pulse time simulated.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ...hw.compile_sfq import INPUT_GIVEN, INPUT_PERIODIC
+from ...hw import metrics
 from ...hw.errors import TargetError
 from ...hw.image import HardwareImage
-from ...hw.result import Result, Spikes, TimingReport
+from ...hw.layouts import sfq as L
+from ...hw.runner import Recorded, Runner
+from ...hw.stimulus import InputSpikes
 from .engine import Simulator
 from .fast import FastSimulator
 
+ENGINES = {"numba": FastSimulator, "python": Simulator}
 
-class Engine:
-    """Runner API: Engine(image, seed=, decisions=, global_bias_uA=, engine=); run(ms);
-    result(). `engine` is "numba" (default) or "python" (the oracle loop)."""
+
+class Engine(Runner):
+    """The sfq runner (see the module docstring)."""
 
     target = "sfq"
+    OPTIONS = {"seed": None, "decisions": None, "global_bias_uA": None, "engine": "numba"}
 
-    def __init__(self, image: HardwareImage, *, seed: int | None = None,
-                 decisions: dict | None = None, global_bias_uA: float | None = None,
-                 engine: str = "numba") -> None:
-        if image.target.name != "sfq" or "netlist" not in image.data:
-            raise TargetError(f"the sfq engine runs images compiled for 'sfq', not for "
-                              f"{image.target.name!r}")
-        self.image, self.spec = image, image.target
-        self.seed = int(image.network.seed if seed is None else seed)
-        if engine not in ("numba", "python"):
-            raise TargetError(f"sfq engine={engine!r} must be 'numba' or 'python'")
-        cls = FastSimulator if engine == "numba" else Simulator
-        self.sim = cls(image.data["netlist"], self.spec, seed=self.seed,
-                       decisions=decisions, global_bias_uA=global_bias_uA)
-        self._ms = 0.0
-
-    @property
-    def t(self) -> float:
-        return self._ms
-
-    def source_pulses(self, i: int, t0: float, t1: float) -> np.ndarray:
-        """Pulse times (ms) of primary input i in [t0, t1)."""
+    def __init__(self, image: HardwareImage, **options) -> None:
+        super().__init__(image, **options)
+        if L.NETLIST not in self.image.data:
+            raise TargetError(f"the sfq runner runs images compiled for 'sfq', not for "
+                              f"{self.spec.name!r}")
+        engine = self.options["engine"]
+        if engine not in ENGINES:
+            raise TargetError(f"sfq engine={engine!r} must be one of {sorted(ENGINES)}")
+        seed = self.options["seed"]
+        self.seed = int(self.network.seed if seed is None else seed)
         d = self.image.data
-        kind, rate = int(d["input_kind"][i]), float(d["input_rate"][i])
-        if kind == INPUT_GIVEN:
-            tr = d["input_times"][d["input_offsets"][i]:d["input_offsets"][i + 1]]
-            return tr[(tr >= t0) & (tr < t1)]
-        if kind == INPUT_PERIODIC:
-            period = 1.0 / rate
-            k0 = int(np.ceil(t0 / period - 0.5 - 1e-12))
-            k1 = int(np.ceil(t1 / period - 0.5 - 1e-12))
-            return (np.arange(k0, k1) + 0.5) * period
-        # Poisson on the source clock, one stream per whole window
-        start, stop = float(d["input_start"][i]), float(d["input_stop"][i])
-        slot = self.spec.clock_ps / self.spec.window_ps          # ms per slot
-        per_window = int(round(1.0 / slot))
-        out = []
-        for k in range(int(np.floor(t0)), int(np.ceil(t1))):
-            rng = np.random.default_rng([self.seed, 0x50, i, k])
-            hit = rng.random(per_window) < rate * slot
-            times = k + np.flatnonzero(hit) * slot
-            out.append(times[(times >= max(t0, start)) & (times < min(t1, stop))])
-        return np.concatenate(out) if out else np.zeros(0)
+        self.sim = ENGINES[engine](d[L.NETLIST], self.spec, seed=self.seed,
+                                   decisions=self.options["decisions"],
+                                   global_bias_uA=self.options["global_bias_uA"])
+        self.step_fs = int(d[L.STEP_FS])
+        wires = d[L.NETLIST].input_wires
+        owner = d[L.INPUT_NEURON]
+        self._source_wire = np.full(self.network.size, -1, dtype=np.int64)
+        self._source_wire[owner[owner >= 0]] = wires[owner >= 0]
+        leak = owner == L.LEAK
+        self._leak_wires = wires[leak]
+        self._leak_period_fs = self.spec.window_ps * 1000.0 / d[L.LEAK_PER_MS][leak]
 
-    def run(self, duration_ms: float) -> None:
-        """Advance by `duration_ms` (PyNN ms = rate-coding windows)."""
-        if not duration_ms >= 0:
-            raise TargetError(f"run duration {duration_ms} ms must be >= 0")
-        t0, t1 = self._ms, self._ms + float(duration_ms)
-        w = self.spec.window_ps
-        nl = self.sim.netlist
-        for i, wire in enumerate(nl.input_wires.tolist()):
-            times = self.source_pulses(i, t0, t1)
-            if times.size:
-                self.sim.schedule(wire, times * w)
-        self.sim.run(t1 * w)
-        self._ms = t1
+    def _advance(self, k0: int, k1: int, inputs: InputSpikes) -> None:
+        """Schedule the window's source pulses and leak clocks, run to k1 * STEP_FS."""
+        lo, hi = k0 * self.step_fs, k1 * self.step_fs
+        wire = self._source_wire[inputs.neuron]
+        order = np.argsort(wire, kind="stable")
+        wire, stamp = wire[order], inputs.stamp[order]
+        cuts = np.flatnonzero(np.diff(wire)) + 1
+        for w, s in zip(np.split(wire, cuts), np.split(stamp, cuts)):
+            if w.size:
+                self.sim.schedule_fs(int(w[0]), s * self.step_fs)
+        for w, period in zip(self._leak_wires.tolist(), self._leak_period_fs.tolist()):
+            self.sim.schedule_fs(w, leak_pulses(period, lo, hi))
+        self.sim.run_fs(hi)
 
-    def result(self) -> Result:
-        """Spikes (pulse times in ms) per population; per-window counts in info["rates"]."""
-        d, net = self.image.data, self.image.network
-        w = self.spec.window_ps
-        n_win = int(np.ceil(self._ms - 1e-12))
-        spikes, rates = {}, {}
-        for pop in net.populations:
-            ids, times = [], []
-            for i in range(pop.size):
-                t = self.sim.pulses(f"{pop.name}[{i}]") / w
-                ids.append(np.full(t.size, i))
-                times.append(t)
-            ids_a = np.concatenate(ids) if ids else np.zeros(0, np.int64)
-            t_a = np.concatenate(times) if times else np.zeros(0)
-            spikes[pop.name] = Spikes(ids_a, t_a)
-            counts = np.zeros((n_win, pop.size), dtype=np.int64)
-            if t_a.size:
-                np.add.at(counts, (np.minimum(t_a.astype(np.int64), n_win - 1), ids_a), 1)
-            rates[pop.name] = counts
+    def _collect(self) -> Recorded:
+        """Every integrating neuron's pulses as stamps; the run's pulse-level timing."""
+        d = self.image.data
+        ids, stamps = [], []
+        for g, w in zip(d[L.PROBE_NEURON].tolist(), d[L.NETLIST].probe_wires.tolist()):
+            t = self.sim.pulses_fs(w)
+            ids.append(np.full(t.size, g, dtype=np.int64))
+            stamps.append(t // self.step_fs + 1)
+        neuron = np.concatenate(ids) if ids else np.zeros(0, np.int64)
+        stamp = np.concatenate(stamps) if stamps else np.zeros(0, np.int64)
         st = self.sim.stats
-        timing = TimingReport(metrics={
-            "pulse_events": float(st.events), "junction_switches": float(st.switches),
-            "energy_J": self.sim.energy_J, "dropped_pulses": float(st.dropped),
-            "synapse_passed": float(st.passed), "synapse_blocked": float(st.blocked),
-            "simulated_ps": self._ms * w})
-        return Result(target="sfq", t_stop=self._ms, timestep=self.spec.clock_ps / w,
-                      spikes=spikes,
-                      timing=timing,
-                      info={"rates": rates, "window_ps": w, "ps_per_ms": w,
-                            "not_recorded": sorted({(r.population, r.variable)
-                                                    for r in net.recordings
-                                                    if r.variable != "spikes"}),
-                            "global_bias_uA": self.sim.global_bias_uA,
-                            "cells": d["netlist"].counts()})
+        simulated_ps = self._k * self.step_fs / 1000.0
+        timing = metrics.timing_report(self.spec.name, {
+            "steps": self._k, "spikes_total": neuron.size, "pulse_events": st.events,
+            "junction_switches": st.switches, "energy_total_pJ": self.sim.energy_pJ,
+            "dropped_pulses": st.dropped, "synapse_passed": st.passed,
+            "synapse_blocked": st.blocked, "simulated_ps": simulated_ps,
+            "chip_time_ns": simulated_ps / 1000.0})
+        return Recorded(neuron=neuron, stamp=stamp, timing=timing, info={
+            "window_ps": self.spec.window_ps, "step_ps": self.step_fs / 1000.0,
+            "seed": self.seed, "global_bias_uA": self.sim.global_bias_uA,
+            "cells": d[L.NETLIST].counts()})
+
+    def _reset(self) -> None:
+        self.sim.reset()
+
+
+def leak_pulses(period_fs: float, lo: int, hi: int) -> np.ndarray:
+    """A leak clock's pulses in [lo, hi) fs: rint((j + 1/2) * period), the same whatever
+    the windows."""
+    j0 = max(0, int(np.floor(lo / period_fs - 0.5)) - 1)
+    j1 = int(np.ceil(hi / period_fs - 0.5)) + 1
+    t = np.rint((np.arange(j0, j1 + 1) + 0.5) * period_fs).astype(np.int64)
+    return t[(t >= lo) & (t < hi)]
