@@ -74,7 +74,6 @@ def test_source_spikes_are_the_one_stimulus_and_relay_exactly(seed, rate, n, spl
         assert stamps(res.spikes[f"relay_{src}"]) == relay
     assert stamps(res.spikes["poi"]) == stamps(ref.spikes["poi"])
     assert stamps(res.spikes["relay_poi"]) == stamps(ref.spikes["relay_poi"])
-    assert len(res.spikes["poi"]) > 0 or rate * n * T < 400
 
 
 def test_engine_matches_chip_oracle_with_poisson_input():

@@ -127,7 +127,18 @@ def test_refuses_what_the_chip_has_not():
     net.projections[0].plasticity = hw.ir.Plasticity(
         "stdp_additive", dict(tau_plus=20.0, tau_minus=20.0, A_plus=0.01, A_minus=0.01,
                               w_min=0.0, w_max=1.0))
-    with pytest.raises(TargetError, match="plastic"):
+    with pytest.raises(TargetError, match="projection 'src_a' with plasticity stdp_additive; "
+                                          "it has no plasticity"):
+        hw.compile(net, "truenorth", **SMALL)
+    net = chain((1.0,))
+    net.recordings.append(Recording("a", "gsyn_exc", [0]))
+    with pytest.raises(TargetError, match="cannot record 'gsyn_exc' of population 'a'; it "
+                                          "records spikes, v"):
+        hw.compile(net, "truenorth", **SMALL)
+    net = chain((1.0,))
+    net.stimuli.append(hw.ir.CurrentSource("dc", "a", [0], dict(amplitude=0.1, start=0.0,
+                                                                 stop=5.0)))
+    with pytest.raises(TargetError, match="cannot inject a dc current into population 'a'"):
         hw.compile(net, "truenorth", **SMALL)
     with pytest.raises(TargetError, match="whole, non-negative"):
         Engine(hw.compile(chain((1.0,)), "truenorth", **SMALL)).run(0.5)
