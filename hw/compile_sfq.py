@@ -378,9 +378,10 @@ def _report_network(b: _Build) -> None:
             r.approximate("stochastic_weight", where, f"{partial} of {pr.size} weights are "
                           "pass probabilities in (0, 1): a pulse passes whole or not, so the "
                           "jump is w * pulse_mV on average only", partial)
-        r.approximate("delay_not_modelled", where, f"delays of {pr.delay.min():g} to "
-                      f"{pr.delay.max():g} ms become the cells' path delay (tens of ps)",
-                      float(pr.delay.max()))
+        lo, hi = float(pr.delay.min()), float(pr.delay.max())
+        span = f"{lo:g}" if lo == hi else f"{lo:g} to {hi:g}"
+        r.approximate("delay_not_modelled", where, f"delays of {span} ms become the cells' "
+                      "path delay (tens of ps)", hi)
     step_ps = L.step_fs(dt, b.spec) / 1000.0
     recorded = {rec.population for rec in b.network.recordings if rec.variable == "spikes"}
     for pop in b.network.populations:
