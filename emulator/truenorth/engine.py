@@ -407,13 +407,12 @@ class Engine(Runner):
         rep = tick_report(pk["src"], pk["dst"], pk["t_gen"], self._pk_due.view(), routed,
                           self.costs, self.n_cores, self._k)
         m = dict(rep.metrics)
-        m.pop("ticks", None)             # the interconnect's name for steps
         syn = float(self._synops[0])
         e_syn = syn * self.spec.synop_energy_pj
         e_nrn = float(len(self.v)) * self._k * self.spec.neuron_energy_pj
         # each core sweeps its slots once per tick; its last spike leaves after the sweep
         sweep = np.diff(self.row_ptr) * self.spec.neuron_latency_ns
-        m.update({"steps": self._k, "synaptic_events": syn, "energy_synop_pJ": e_syn,
+        m.update({"synaptic_events": syn, "energy_synop_pJ": e_syn,
                   "energy_neuron_pJ": e_nrn,
                   "energy_total_pJ": e_syn + e_nrn + m["energy_mesh_pJ"],
                   "core_sweep_max_ns": float(sweep.max()) if sweep.size else 0.0})
