@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from neurocosim.hw.compiler import compile as hw_compile
+from neurocosim.hw.errors import TargetError
 from neurocosim.hw.ir import (Network, Plasticity, Population, Projection, Recording,
                               SpikeArray, SpikeTrains)
 from neurocosim.hw.targets import get_target
@@ -177,3 +178,56 @@ def test_virtual_fpga_board_offers_the_rtl_boards_regions_and_refuses_bad_values
     [read] = P.Deframer().feed(server.feed(P.encode_frame(
         P.Cmd.READ_REGION, 3, P.pack_read(0, post, 0, 1))))
     assert "BAD_REGION" in str(P.unpack_error(read.payload))
+
+
+def poisson_network(record=("poi", "cells")) -> Network:
+    from neurocosim.hw.ir import PoissonSource
+    src = Population("poi", 5, "SpikeSourcePoisson", dict(rate=100.0, start=0.0,
+                                                          duration=1e9))
+    cells = Population("cells", 3, "IF_curr_exp", LIF)
+    i, j = (a.ravel() for a in np.meshgrid(np.arange(5), np.arange(3), indexing="ij"))
+    pr = Projection("in", "poi", "cells", i, j, np.full(15, 2.0), np.full(15, 1.0))
+    sizes = {"poi": 5, "cells": 3}
+    return Network([src, cells], [pr], [PoissonSource("poi", seed=5)],
+                   [Recording(p, "spikes", np.arange(sizes[p])) for p in record],
+                   timestep=1.0, seed=3)
+
+
+def test_board_refuses_to_run_past_its_stimulus_memory():
+    """The board holds hw.stimulus over [0, stimulus_horizon_ms): up to there it runs
+    what the emulator runs; a window needing later input is refused by name."""
+    from neurocosim.hw.compiler import run as hw_run
+    from neurocosim.host.board import BoardRunner
+    net = poisson_network()
+    core = core_spec().replace(stimulus_horizon_ms=50.0)
+    runner = BoardRunner(hw_compile(net, "board", core=core), port="virtual", timeout=1.0)
+    try:
+        runner.run(40.0)
+        with pytest.raises(TargetError, match=r"running to t = 70 ms needs input spikes at "
+                                              r"t = \d+ ms and later.*stimulus_horizon_ms=50"):
+            runner.run(30.0)
+        runner.run(10.0)          # up to the horizon is fine
+        res = runner.result()
+    finally:
+        runner.close()
+    emu = hw_run(hw_compile(net, core), 50.0)
+    for pop in ("poi", "cells"):
+        assert sorted(zip(res.spikes[pop].ids.tolist(), res.spikes[pop].times.tolist())) == \
+            sorted(zip(emu.spikes[pop].ids.tolist(), emu.spikes[pop].times.tolist()))
+
+
+def test_virtual_board_returns_only_recorded_populations_and_resets():
+    from neurocosim.host.board import BoardRunner
+    image = hw_compile(poisson_network(("cells",)), "board", core=core_spec())
+    runner = BoardRunner(image, port="virtual", timeout=1.0)
+    try:
+        runner.run(40.0)
+        first = runner.result()
+        runner.reset()
+        runner.run(40.0)
+        again = runner.result()
+    finally:
+        runner.close()
+    assert set(first.spikes) == {"cells"} and len(first.spikes["cells"]) > 10
+    np.testing.assert_array_equal(first.spikes["cells"].times, again.spikes["cells"].times)
+    np.testing.assert_array_equal(first.spikes["cells"].ids, again.spikes["cells"].ids)

@@ -1,0 +1,152 @@
+"""The fpga target on the target contract (issue 13): the one stimulus, also past the
+image's stimulus horizon; only recorded populations; the timing report from the cycle
+model (latency, energy) in the hw.metrics vocabulary, checked by hand; cycle costs as spec
+fields that the emulator follows and the RTL generator refuses; reset without a compile."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neurocosim import hw
+from neurocosim.emulator.fpga import Engine
+from neurocosim.hw import metrics
+from neurocosim.hw.errors import TargetError
+from neurocosim.hw.ir import (Network, PoissonSource, Population, Projection, Recording,
+                              SpikeArray, SpikeTrains)
+from neurocosim.hw.stimulus import Stimulus
+
+LIF = dict(cm=1.0, tau_m=20.0, tau_syn_E=5.0, tau_syn_I=5.0, tau_refrac=2.0, v_rest=-65.0,
+           v_reset=-65.0, v_thresh=-55.0, i_offset=0.0)
+
+
+def poisson_net(record=("poi", "cells"), seed: int = 3) -> Network:
+    """Five Poisson sources driving three cells hard (each cell fires on most inputs)."""
+    src = Population("poi", 5, "SpikeSourcePoisson", dict(rate=100.0, start=0.0,
+                                                          duration=1e9))
+    cells = Population("cells", 3, "IF_curr_exp", LIF)
+    i, j = (a.ravel() for a in np.meshgrid(np.arange(5), np.arange(3), indexing="ij"))
+    pr = Projection("in", "poi", "cells", i, j, np.full(15, 2.0), np.full(15, 1.0))
+    sizes = {"poi": 5, "cells": 3}
+    return Network([src, cells], [pr], [PoissonSource("poi", seed=5)],
+                   [Recording(p, "spikes", np.arange(sizes[p])) for p in record],
+                   timestep=1.0, seed=seed)
+
+
+def pairs(spikes) -> list:
+    return sorted(zip(spikes.ids.tolist(), spikes.times.tolist()))
+
+
+def test_poisson_input_continues_past_the_stimulus_horizon():
+    """The emulator feeds every window from hw.stimulus: after stimulus_horizon_ms the
+    sources keep firing (as hw.stimulus says) and the cells keep answering."""
+    net = poisson_net()
+    res = hw.run(hw.compile(net, "fpga", stimulus_horizon_ms=50.0), 150.0)
+    want = Stimulus(net, 1.0).window(0, 150).merged().population(0, 5, 1.0)
+    assert pairs(res.spikes["poi"]) == pairs(want)
+    assert np.count_nonzero(want.times > 60.0) > 30
+    assert np.count_nonzero(res.spikes["cells"].times > 60.0) > 30
+
+
+def test_poisson_spikes_equal_the_reference_targets():
+    net = poisson_net()
+    ref = hw.run(hw.compile(net, "reference"), 120.0)
+    fpga = hw.run(hw.compile(net, "fpga"), 120.0)
+    assert len(ref.spikes["poi"]) > 40
+    assert pairs(fpga.spikes["poi"]) == pairs(ref.spikes["poi"])
+
+
+@pytest.mark.parametrize("record", [("cells",), ("poi",)])
+def test_unrecorded_population_is_absent(record):
+    res = hw.run(hw.compile(poisson_net(record), "fpga"), 50.0)
+    assert set(res.spikes) == set(record)
+    assert res.info["steps"] == 50
+
+
+def tiny_net() -> Network:
+    """One source spike at 5 ms into one quiet cell (a weight far under threshold)."""
+    src = Population("s", 1, "SpikeSourceArray")
+    cell = Population("p", 1, "IF_curr_exp", LIF)
+    pr = Projection("sp", "s", "p", [0], [0], [0.1], [1.0])
+    return Network([src, cell], [pr], [SpikeArray("s", SpikeTrains.from_lists([[5.0]]))],
+                   [Recording("p", "spikes", np.arange(1))], timestep=1.0)
+
+
+def test_cycles_latency_and_energy_by_hand():
+    """Per step: list end 1 + one neuron 2 + one core routed 1 + stimulus end 2 + fixed 3
+    = 9 cycles; step 4 sends the stimulus spike (+2), step 5 delivers it (+3 event +3
+    synapse). Its latency: step 4's 11 cycles + its 6 event cycles = 17 cycles at 12 MHz.
+    Energy: 1 synaptic event, 10 neuron updates, 98 cycles of one core."""
+    res = hw.run(hw.compile(tiny_net(), "fpga"), 10.0)
+    t = res.timing
+    assert t.arrays["cycles_per_step"].tolist() == [9, 9, 9, 9, 11, 15, 9, 9, 9, 9]
+    m = t.metrics
+    ns = 1e9 / 12e6
+    assert m["latency_mean_ns"] == pytest.approx(17 * ns)
+    assert m["latency_max_ns"] == m["latency_min_ns"] == m["latency_mean_ns"]
+    assert m["synaptic_events"] == 1 and m["cycles_total"] == 98
+    assert m["energy_synop_pJ"] == 180.0 and m["energy_neuron_pJ"] == 10 * 120.0
+    assert m["energy_total_pJ"] == pytest.approx(180.0 + 1200.0 + 98 * 40.0)
+    assert m["chip_time_ns"] == pytest.approx(98 * ns)
+    assert m["step_max_ns"] == pytest.approx(15 * ns)
+    assert m["realtime_load_max"] == pytest.approx(15 * ns / 1e6)
+    for name in list(m) + list(t.arrays):
+        metrics.unit(name)   # all in the vocabulary
+
+
+def test_cycle_costs_are_spec_fields_the_emulator_follows():
+    """cycles_synapse 3 -> 7 and cycles_stimulus 2 -> 5: step 4 costs 3 more, step 5 4
+    more, the latency 7 more; the python oracle agrees."""
+    image = hw.compile(tiny_net(), "fpga", cycles_synapse=7, cycles_stimulus=5)
+    for engine in ("numba", "python"):
+        eng = Engine(image, engine=engine)
+        eng.run(10.0)
+        t = eng.result().timing
+        assert t.arrays["cycles_per_step"].tolist() == [9, 9, 9, 9, 14, 19, 9, 9, 9, 9]
+        assert t.metrics["latency_max_ns"] == pytest.approx(24 * 1e9 / 12e6)
+    with pytest.raises(TargetError, match="cycles_neuron=-1 must be an integer >= 0"):
+        hw.compile(tiny_net(), "fpga", cycles_neuron=-1)
+
+
+def test_rtl_generator_refuses_other_cycle_costs(tmp_path):
+    from neurocosim.rtl.chip import Chip
+    from neurocosim.rtl.export import export_verilog
+    image = hw.compile(tiny_net(), "fpga", cycles_synapse=7)
+    with pytest.raises(TargetError, match="implements cycles_synapse=3; the spec asks "
+                                          "cycles_synapse=7"):
+        export_verilog(image, tmp_path)
+    assert not list(tmp_path.iterdir())
+    Chip(hw.compile(tiny_net(), "fpga"))   # the RTL's own costs are accepted
+
+
+def test_reset_starts_over_without_a_compile(monkeypatch):
+    net = poisson_net()
+    image = hw.compile(net, "fpga")
+    eng = Engine(image)
+    eng.run(40.0)
+    first = eng.result()
+    import neurocosim.hw.compiler as compiler
+    monkeypatch.setattr(compiler, "compile", lambda *a, **k: pytest.fail("recompiled"))
+    eng.reset()
+    assert eng.t == 0.0
+    eng.run(25.0)
+    eng.run(15.0)
+    again = eng.result()
+    for pop in first.spikes:
+        assert pairs(again.spikes[pop]) == pairs(first.spikes[pop])
+    assert again.timing.metrics == first.timing.metrics
+
+
+def test_reset_keeps_learned_weights():
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).parent / "rtl"))
+    from netgen import random_network
+    image = hw.compile(random_network(4, stdp=True), "fpga", neurons_per_core=16, n_cores=2)
+    eng = Engine(image)
+    eng.run(80.0)
+    learned = eng.result().weights["in"]
+    initial = Engine(image).result().weights["in"]
+    assert not np.allclose(learned, initial)
+    eng.reset()
+    np.testing.assert_array_equal(eng.result().weights["in"], learned)
