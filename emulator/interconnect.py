@@ -779,7 +779,7 @@ def tick_report(src, dst, t_gen, deliver_tick, routed: Routed, costs: MeshCosts,
     used[ok] = slip_ticks(deliver_tick[ok], routed.arrival_ns[ok], costs.tick_ns)
     slip = np.where(ok, used - deliver_tick, 0)
     late = ok & (slip > 0)
-    rep.metrics.update({"ticks": float(n_ticks), "tick_ns": costs.tick_ns,
+    rep.metrics.update({"steps": float(n_ticks), "tick_ns": costs.tick_ns,
                         "packets_late": float(late.sum()),
                         "packets_in_flight": float((~ok).sum()),
                         "slip_ticks_max": float(slip.max()) if slip.size else 0.0})

@@ -106,6 +106,19 @@ def test_tick_slips():
     assert rep.arrays["packet_used_tick"].tolist() == [1, 2]
     assert rep.metrics["packets_late"] == 1 and rep.metrics["slip_ticks_max"] == 1
     assert slip_ticks([3, 1], [1e6, 1e6], 1e6).tolist() == [3, 1]    # on the edge: in time
+    assert rep.metrics["steps"] == 3 and "ticks" not in rep.metrics
+
+
+def test_reports_speak_the_metric_vocabulary():
+    """Both disciplines name every metric and array from hw.metrics (the runners pass
+    them through hw.metrics.timing_report, which refuses any other name)."""
+    from neurocosim.hw import metrics
+    costs = MeshCosts(hop_ew_latency_ns=4.0, hop_ns_latency_ns=6.0, barrier_ns=10.0)
+    xy = [[0, 0], [1, 1]]
+    reports = [barrier_timing([0, 1], [0, 1], [1, 0], [1.0, 2.0], xy, (2, 2), costs, 2),
+               tick_timing([1, 2], [0, 1], [1, 0], [1.0, 2.0], xy, (2, 2), costs, 3)]
+    for rep in reports:
+        metrics.timing_report("test", rep.metrics, rep.arrays)
 
 
 def test_bad_input_is_named():

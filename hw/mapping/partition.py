@@ -32,6 +32,23 @@ def synapse_pairs(network: Network) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(pre).astype(np.int64), np.concatenate(post).astype(np.int64)
 
 
+def _fan_in(pre: "np.ndarray | None", post: "np.ndarray | None",
+            n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per neuron: its synapse count and its distinct presynaptic sources, sorted (CSR
+    src[ptr[i]:ptr[i + 1]])."""
+    if pre is None or post is None:
+        pre = post = np.zeros(0, np.int64)
+    pre, post = np.asarray(pre, np.int64), np.asarray(post, np.int64)
+    for name, ids in (("pre", pre), ("post", post)):
+        if ids.size and (ids.min() < 0 or ids.max() >= n):
+            raise ValueError(f"partition: a {name} neuron id is outside 0..{n - 1}")
+    n_syn = np.bincount(post, minlength=n)
+    keys = unique_ints(post * max(n, 1) + pre)
+    ptr = np.zeros(n + 1, np.int64)
+    ptr[1:] = np.cumsum(np.bincount(keys // max(n, 1), minlength=n))
+    return n_syn, keys % max(n, 1), ptr
+
+
 def partition(sizes: Sequence[int], neurons_per_core: "int | Sequence[int]", *,
               cores: int | None = None,
               pre: np.ndarray | None = None, post: np.ndarray | None = None,
@@ -59,18 +76,7 @@ def partition(sizes: Sequence[int], neurons_per_core: "int | Sequence[int]", *,
     units = np.ones(n, np.int64) if units is None else np.asarray(units, np.int64)
     if units.shape != (n,):
         raise ValueError(f"units: expected {n} values, got shape {units.shape}")
-    if pre is None or post is None:
-        pre = post = np.zeros(0, np.int64)
-    pre, post = np.asarray(pre, np.int64), np.asarray(post, np.int64)
-    for name, ids in (("pre", pre), ("post", post)):
-        if ids.size and (ids.min() < 0 or ids.max() >= n):
-            raise ValueError(f"partition: a {name} neuron id is outside 0..{n - 1}")
-    # per neuron: its synapse count and its distinct presynaptic sources (sorted)
-    n_syn = np.bincount(post, minlength=n)
-    keys = unique_ints(post * max(n, 1) + pre)
-    src = keys % max(n, 1)
-    ptr = np.zeros(n + 1, np.int64)
-    ptr[1:] = np.cumsum(np.bincount(keys // max(n, 1), minlength=n))
+    n_syn, src, ptr = _fan_in(pre, post, n)
     syn_limit = np.inf if synapse_bytes_per_core is None else float(synapse_bytes_per_core)
     axon_limit = np.inf if axons_per_core is None else int(axons_per_core)
 
