@@ -16,6 +16,8 @@ walks every memory address once (`capacity.clear_cycles`, plus one).
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from amaranth import Module, Mux, Signal, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
@@ -65,21 +67,46 @@ class Chip(wiring.Component):
 
     def elaborate(self, platform) -> Module:
         m = Module()
-        ctl, C, cap = self.ctl, self.C, self.capacity
+        cores = self._cores(m)
+        w = self._wires()
+        self._stimulus_memory(m, w)
+        self._wire_cores(m, cores, w)
+        with m.FSM(init="IDLE"):
+            self._idle_and_clear(m, w)
+            self._compute(m, cores, w)
+            self._route(m, w)
+        return m
+
+    def _cores(self, m: Module) -> list[LifCore]:
+        """One LifCore per capacity core, holding the image's core where there is one."""
         d = self.image.data[DATA]
         G0, D0 = int(d["n_axons"]), int(d["ring_depth"])
         cores = []
-        for i in range(C):
+        for i in range(self.C):
             core = self.image.cores[i] if i < len(self.image.cores) else None
-            lc = LifCore(core, self.spec, G0, D0, cap)
-            m.submodules[f"core{i}"] = lc
+            m.submodules[f"core{i}"] = lc = LifCore(core, self.spec, G0, D0, self.capacity)
             cores.append(lc)
-        idle = Signal()
-        clearing = Signal()
-        clr_all = Signal()
-        ca = Signal(range(cap.clear_cycles + 1))   # the address a clear writes
+        return cores
 
-        # --- the chip's own memories: stimulus (step, axon) and its copy of ring_depth --
+    def _wires(self) -> SimpleNamespace:
+        """The chip's own registers and the signals its parts share."""
+        cap, S1 = self.capacity, self.capacity.stimulus_depth + 1
+        return SimpleNamespace(
+            idle=Signal(), clearing=Signal(), clr_all=Signal(),
+            ca=Signal(range(cap.clear_cycles + 1)),          # the address a clear writes
+            t=Signal(32), t_slot=Signal(unsigned(ubits(self.D - 1))), left=Signal(32),
+            cyc=Signal(32), sp=Signal(range(S1)),
+            in_n=Signal(unsigned(self.axon_bits + 1)), rc=Signal(unsigned(ubits(self.C - 1))),
+            ph=Signal(), ri=Signal(unsigned(ubits(self.npc))),
+            bcast=Signal(), bdata=Signal(unsigned(self.axon_bits)),
+            out_n=Signal(unsigned(ubits(self.npc))), out_d=Signal(unsigned(self.axon_bits)),
+            last_core=Signal(),     # rc is the last active core
+            all_done=Signal(), chip_wide=Signal())
+
+    def _stimulus_memory(self, m: Module, w: SimpleNamespace) -> None:
+        """The chip's own memories: stimulus (step, axon), its copy of ring_depth."""
+        ctl, cap = self.ctl, self.capacity
+        D0 = int(self.image.data[DATA]["ring_depth"])
         S1 = cap.stimulus_depth + 1                # always one end marker after the list
         stim_s = Memory(shape=32, depth=S1,
                         init=self.stim_step + [STIM_END] * (S1 - len(self.stim_step)))
@@ -87,127 +114,121 @@ class Chip(wiring.Component):
         ring_d = Memory(shape=unsigned(ubits(cap.ring_depth)), depth=1, init=[D0])
         m.submodules.stim_step, m.submodules.stim_axon = stim_s, stim_a
         m.submodules.ring_depth = ring_d
-        D = ring_d.read_port(domain="comb").data
+        w.D = ring_d.read_port(domain="comb").data
         for mem, name, cleared in ((stim_s, "stim_step", STIM_END), (stim_a, "stim_axon", 0),
                                    (ring_d, "ring_depth", 0)):
             wr = mem.write_port()
-            with m.If(clearing):
-                m.d.comb += [wr.addr.eq(ca), wr.data.eq(cleared), wr.en.eq(clr_all)]
-            with m.Elif(idle & ctl.cfg_we & (ctl.cfg_region == REGION_ID[name])):
+            with m.If(w.clearing):
+                m.d.comb += [wr.addr.eq(w.ca), wr.data.eq(cleared), wr.en.eq(w.clr_all)]
+            with m.Elif(w.idle & ctl.cfg_we & (ctl.cfg_region == REGION_ID[name])):
                 m.d.comb += [wr.addr.eq(ctl.cfg_addr), wr.data.eq(ctl.cfg_data),
                              wr.en.eq(1)]
         st_rd_s, st_rd_a = stim_s.read_port(), stim_a.read_port()
+        m.d.comb += [ctl.t.eq(w.t), st_rd_s.addr.eq(w.sp), st_rd_a.addr.eq(w.sp)]
+        w.st_step, w.st_axon = st_rd_s.data, st_rd_a.data
 
-        t = Signal(32)
-        t_slot = Signal(unsigned(ubits(self.D - 1)))
-        left = Signal(32)
-        cyc = Signal(32)
-        sp = Signal(range(S1))
-        in_n = Signal(unsigned(self.axon_bits + 1))
-        rc = Signal(unsigned(ubits(C - 1)))
-        ph = Signal()
-        ri = Signal(unsigned(ubits(self.npc)))
-        m.d.comb += [ctl.t.eq(t), st_rd_s.addr.eq(sp), st_rd_a.addr.eq(sp)]
-        st_step, st_axon = st_rd_s.data, st_rd_a.data
-
-        chip_wide = Signal()
-        m.d.comb += chip_wide.eq(0)
+    def _wire_cores(self, m: Module, cores: list[LifCore], w: SimpleNamespace) -> None:
+        """Every core's link: event-list writes, host writes, clears, the router's view."""
+        ctl, C = self.ctl, self.C
+        m.d.comb += w.chip_wide.eq(0)
         for name in CHIP_WIDE:
             with m.If(ctl.cfg_region == REGION_ID[name]):
-                m.d.comb += chip_wide.eq(1)
-        bcast = Signal()
-        bdata = Signal(unsigned(self.axon_bits))
-        out_n = Signal(unsigned(ubits(self.npc)))
-        out_d = Signal(unsigned(self.axon_bits))
-        last_core = Signal()     # rc is the last active core
-        m.d.comb += last_core.eq(1)
+                m.d.comb += w.chip_wide.eq(1)
+        m.d.comb += w.last_core.eq(1)
         for i, lc in enumerate(cores):
-            m.d.comb += [lc.link.t_slot.eq(t_slot), lc.link.in_n.eq(in_n),
-                         lc.link.in_we.eq(bcast), lc.link.in_addr.eq(in_n),
-                         lc.link.in_data.eq(bdata), lc.link.out_addr.eq(ri),
+            m.d.comb += [lc.link.t_slot.eq(w.t_slot), lc.link.in_n.eq(w.in_n),
+                         lc.link.in_we.eq(w.bcast), lc.link.in_addr.eq(w.in_n),
+                         lc.link.in_data.eq(w.bdata), lc.link.out_addr.eq(w.ri),
                          lc.link.w_addr.eq(ctl.w_addr),
-                         lc.link.cfg_we.eq(idle & ctl.cfg_we
-                                           & (chip_wide | (ctl.cfg_core == i))),
+                         lc.link.cfg_we.eq(w.idle & ctl.cfg_we
+                                           & (w.chip_wide | (ctl.cfg_core == i))),
                          lc.link.cfg_region.eq(ctl.cfg_region),
                          lc.link.cfg_addr.eq(ctl.cfg_addr), lc.link.cfg_data.eq(ctl.cfg_data),
-                         lc.link.clr.eq(clearing), lc.link.clr_all.eq(clr_all),
-                         lc.link.clr_addr.eq(ca)]
-            with m.If(rc == i):
+                         lc.link.clr.eq(w.clearing), lc.link.clr_all.eq(w.clr_all),
+                         lc.link.clr_addr.eq(w.ca)]
+            with m.If(w.rc == i):
                 with m.If(lc.link.active):
-                    m.d.comb += [out_n.eq(lc.link.out_n),
-                                 out_d.eq(lc.link.out_data + i * self.npc)]
+                    m.d.comb += [w.out_n.eq(lc.link.out_n),
+                                 w.out_d.eq(lc.link.out_data + i * self.npc)]
                 if i + 1 < C:
-                    m.d.comb += last_core.eq(~cores[i + 1].link.active)
+                    m.d.comb += w.last_core.eq(~cores[i + 1].link.active)
             with m.If(ctl.w_core == i):
                 m.d.comb += ctl.w_data.eq(lc.link.w_data)
-        all_done = Signal()
-        m.d.comb += all_done.eq(1)
+        m.d.comb += w.all_done.eq(1)
         for lc in cores:
             with m.If(~lc.link.done):
-                m.d.comb += all_done.eq(0)
+                m.d.comb += w.all_done.eq(0)
 
-        with m.FSM(init="IDLE"):
-            with m.State("IDLE"):
-                m.d.comb += idle.eq(1)
-                with m.If(ctl.clear != 0):
-                    m.d.sync += [ca.eq(0), clr_all.eq(ctl.clear[1]), t.eq(0),
-                                 t_slot.eq(0), sp.eq(0), in_n.eq(0)]
-                    m.next = "CLEAR"
-                with m.Elif(ctl.start & (ctl.n_steps != 0)):
-                    m.d.sync += left.eq(ctl.n_steps)
-                    m.next = "START"
-            with m.State("CLEAR"):   # one address per cycle; the cores' u follows by one
-                m.d.comb += [ctl.busy.eq(1), clearing.eq(ca < cap.clear_cycles)]
-                m.d.sync += ca.eq(ca + 1)
-                with m.If(ca == cap.clear_cycles):
-                    m.next = "IDLE"
-            with m.State("START"):
-                m.d.comb += ctl.busy.eq(1)
-                for lc in cores:
-                    m.d.comb += lc.link.go.eq(lc.link.active)
-                m.d.sync += cyc.eq(1)
-                m.next = "WAIT"
-            with m.State("WAIT"):
-                m.d.comb += ctl.busy.eq(1)
-                m.d.sync += cyc.eq(cyc + 1)
-                with m.If(all_done):
-                    m.d.sync += [in_n.eq(0), rc.eq(0), ri.eq(0), ph.eq(0)]
-                    m.next = "RC"
-            with m.State("RC"):    # ph0: next core, or ask spike ri; ph1: broadcast it
-                m.d.comb += ctl.busy.eq(1)
-                m.d.sync += cyc.eq(cyc + 1)
-                with m.If(ph == 0):
-                    with m.If(ri == out_n):
-                        m.d.sync += [rc.eq(rc + 1), ri.eq(0)]
-                        with m.If(last_core):
-                            m.next = "RS"
-                    with m.Else():
-                        m.d.sync += ph.eq(1)
+    def _idle_and_clear(self, m: Module, w: SimpleNamespace) -> None:
+        """IDLE (host writes; start or clear) and CLEAR (one address per cycle)."""
+        ctl, cap = self.ctl, self.capacity
+        with m.State("IDLE"):
+            m.d.comb += w.idle.eq(1)
+            with m.If(ctl.clear != 0):
+                m.d.sync += [w.ca.eq(0), w.clr_all.eq(ctl.clear[1]), w.t.eq(0),
+                             w.t_slot.eq(0), w.sp.eq(0), w.in_n.eq(0)]
+                m.next = "CLEAR"
+            with m.Elif(ctl.start & (ctl.n_steps != 0)):
+                m.d.sync += w.left.eq(ctl.n_steps)
+                m.next = "START"
+        with m.State("CLEAR"):   # one address per cycle; the cores' u follows by one
+            m.d.comb += [ctl.busy.eq(1), w.clearing.eq(w.ca < cap.clear_cycles)]
+            m.d.sync += w.ca.eq(w.ca + 1)
+            with m.If(w.ca == cap.clear_cycles):
+                m.next = "IDLE"
+
+    def _compute(self, m: Module, cores: list[LifCore], w: SimpleNamespace) -> None:
+        """START (pulse the active cores) and WAIT (until every core is done)."""
+        ctl = self.ctl
+        with m.State("START"):
+            m.d.comb += ctl.busy.eq(1)
+            for lc in cores:
+                m.d.comb += lc.link.go.eq(lc.link.active)
+            m.d.sync += w.cyc.eq(1)
+            m.next = "WAIT"
+        with m.State("WAIT"):
+            m.d.comb += ctl.busy.eq(1)
+            m.d.sync += w.cyc.eq(w.cyc + 1)
+            with m.If(w.all_done):
+                m.d.sync += [w.in_n.eq(0), w.rc.eq(0), w.ri.eq(0), w.ph.eq(0)]
+                m.next = "RC"
+
+    def _route(self, m: Module, w: SimpleNamespace) -> None:
+        """RC (neuron spikes, core by core), RS (this step's stimulus), END (the step)."""
+        ctl = self.ctl
+        with m.State("RC"):    # ph0: next core, or ask spike ri; ph1: broadcast it
+            m.d.comb += ctl.busy.eq(1)
+            m.d.sync += w.cyc.eq(w.cyc + 1)
+            with m.If(w.ph == 0):
+                with m.If(w.ri == w.out_n):
+                    m.d.sync += [w.rc.eq(w.rc + 1), w.ri.eq(0)]
+                    with m.If(w.last_core):
+                        m.next = "RS"
                 with m.Else():
-                    m.d.comb += [bcast.eq(1), bdata.eq(out_d), ctl.spike_valid.eq(1),
-                                 ctl.spike_axon.eq(out_d)]
-                    m.d.sync += [in_n.eq(in_n + 1), ri.eq(ri + 1), ph.eq(0)]
-            with m.State("RS"):    # ph0: ask stimulus entry sp; ph1: its step == t?
-                m.d.comb += ctl.busy.eq(1)
-                m.d.sync += cyc.eq(cyc + 1)
-                with m.If(ph == 0):
-                    m.d.sync += ph.eq(1)
-                with m.Elif(st_step == t):
-                    m.d.comb += [bcast.eq(1), bdata.eq(st_axon)]
-                    m.d.sync += [in_n.eq(in_n + 1), sp.eq(sp + 1), ph.eq(0)]
-                with m.Else():
-                    m.d.sync += ph.eq(0)
-                    m.next = "END"
-            with m.State("END"):
-                m.d.comb += [ctl.busy.eq(1), ctl.step_done.eq(1),
-                             ctl.step_cycles.eq(cyc + 1)]
-                m.d.sync += [t.eq(t + 1), left.eq(left - 1),
-                             t_slot.eq(Mux(t_slot + 1 >= D, 0, t_slot + 1))]
-                with m.If(left == 1):
-                    m.next = "IDLE"
-                with m.Else():
-                    m.next = "START"
-        return m
+                    m.d.sync += w.ph.eq(1)
+            with m.Else():
+                m.d.comb += [w.bcast.eq(1), w.bdata.eq(w.out_d), ctl.spike_valid.eq(1),
+                             ctl.spike_axon.eq(w.out_d)]
+                m.d.sync += [w.in_n.eq(w.in_n + 1), w.ri.eq(w.ri + 1), w.ph.eq(0)]
+        with m.State("RS"):    # ph0: ask stimulus entry sp; ph1: its step == t?
+            m.d.comb += ctl.busy.eq(1)
+            m.d.sync += w.cyc.eq(w.cyc + 1)
+            with m.If(w.ph == 0):
+                m.d.sync += w.ph.eq(1)
+            with m.Elif(w.st_step == w.t):
+                m.d.comb += [w.bcast.eq(1), w.bdata.eq(w.st_axon)]
+                m.d.sync += [w.in_n.eq(w.in_n + 1), w.sp.eq(w.sp + 1), w.ph.eq(0)]
+            with m.Else():
+                m.d.sync += w.ph.eq(0)
+                m.next = "END"
+        with m.State("END"):
+            m.d.comb += [ctl.busy.eq(1), ctl.step_done.eq(1), ctl.step_cycles.eq(w.cyc + 1)]
+            m.d.sync += [w.t.eq(w.t + 1), w.left.eq(w.left - 1),
+                         w.t_slot.eq(Mux(w.t_slot + 1 >= w.D, 0, w.t_slot + 1))]
+            with m.If(w.left == 1):
+                m.next = "IDLE"
+            with m.Else():
+                m.next = "START"
 
 
 def chip_ports_doc() -> str:
