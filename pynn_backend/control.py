@@ -10,6 +10,7 @@ script's setup() through `forced_setup`.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Iterator
@@ -23,8 +24,8 @@ from ..hw.runner import split_overrides
 from ..hw.targets import get_target
 from . import simulator
 
-#: setup() keywords of other PyNN backends: they say how those simulators execute
-#: (threads, processes, logging, NEST's buffer flushing, NEURON's exit) and are ignored here
+#: setup() keywords of other PyNN backends (as pyNN 0.13's backends read them): how those
+#: simulators execute, seed or export; they do not describe the network and are ignored here
 OTHER_BACKENDS: dict[str, str] = {
     "rank": "MPI rank (NEST, NEURON)",
     "num_processes": "MPI processes (NEST, NEURON)",
@@ -32,8 +33,22 @@ OTHER_BACKENDS: dict[str, str] = {
     "verbosity": "log level (NEST)",
     "spike_precision": "off-grid spike times (NEST); neurocosim spikes are on the step grid",
     "t_flush": "recording buffer flush (NEST)",
+    "rng_type": "random generator (NEST)",
+    "rng_seeds": "per-thread seeds (NEST)",
+    "rng_seeds_seed": "seed of the per-thread seeds (NEST)",
+    "grng_seed": "global seed (NEST)",
+    "native_rng_baseseed": "native generator seed (NEST)",
     "quit_on_end": "interpreter exit at end() (NEURON)",
     "debug": "debug output (NEURON)",
+    "use_cvode": "variable-step integration (NEURON)",
+    "rtol": "variable-step tolerance (NEURON)",
+    "atol": "variable-step tolerance (NEURON)",
+    "default_maxstep": "variable-step limit (NEURON)",
+    "filename": "model file to write (NeuroML, NineML export)",
+    "file": "model file to write (NeuroML export)",
+    "label": "model name in the exported file (NeuroML, NineML export)",
+    "save_format": "export format (NineML)",
+    "reference": "model name in the exported file (NineML)",
 }
 
 
@@ -74,11 +89,13 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, target="refere
     other PyNN backends (OTHER_BACKENDS) are ignored."""
     max_delay = extra_params.pop("max_delay", DEFAULT_MAX_DELAY)
     seed = extra_params.pop("rng_seed", 0)
-    settings = {k: v for k, v in extra_params.items() if k not in OTHER_BACKENDS}
     common.setup(timestep, min_delay, max_delay=max_delay)
     if not timestep > 0:
         raise ValueError(f"timestep {timestep} ms must be > 0")
     name = _forced.target or target
+    known = setting_names(get_target(name))
+    settings = {k: v for k, v in extra_params.items()
+                if k in known or k not in OTHER_BACKENDS}
     if _forced.target and target != name and settings:
         warnings.warn(f"setup(): the script's settings {sorted(settings)} are for target "
                       f"{target!r}; it runs on {name!r}, so they are not used", stacklevel=2)
@@ -103,6 +120,12 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, target="refere
     st.strict = bool(strict or _forced.strict)
     st.seed = int(seed)
     return 0
+
+
+def setting_names(spec) -> set[str]:
+    """The settings a target has: its spec's fields and its runner's options."""
+    fields = {f.name for f in dataclasses.fields(spec)}
+    return fields | set(hw_compiler.runner_for(spec).OPTIONS) | {"device"}
 
 
 def _restart_labels() -> None:

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..hw import compiler as hw_compiler
 from ..hw.errors import NeurocosimError
 from ..hw.ir import Network
 from ..hw.result import Result
@@ -67,9 +66,8 @@ def settings_for(target: str, settings: dict[str, Any]) -> dict[str, Any]:
     target that has the name."""
     if not settings:
         return {}
-    spec = get_target(target)
-    names = {f.name for f in dataclasses.fields(spec)}
-    names |= set(hw_compiler.runner_for(spec).OPTIONS) | {"device"}
+    from ..pynn_backend.control import setting_names
+    names = setting_names(get_target(target))
     return {k: v for k, v in settings.items() if k in names}
 
 

@@ -121,7 +121,8 @@ def test_an_unknown_setting_is_an_error_naming_options_and_spec_fields():
 
 
 def test_other_backends_keywords_are_ignored():
-    sim.setup(timestep=1.0, threads=4, t_flush=10.0, quit_on_end=False)
+    sim.setup(timestep=1.0, threads=4, t_flush=10.0, quit_on_end=False,
+              filename="va.xml", label="VA")
     assert state.target_options == {}
 
 
@@ -192,3 +193,13 @@ def test_automatic_labels_restart_at_every_setup():
         labels.append((src.label, cells.label, src._ir_name, cells._ir_name))
     assert labels[0] == labels[1] == labels[2]
     assert labels[0][:2] == ("population0", "population1")
+
+
+def test_a_forced_target_leaves_out_the_settings_of_the_scripts_own_target():
+    """`neurocosim run --target reference` on a script written for fpga: its fpga
+    settings are named in a warning and not used; --set settings are used."""
+    from neurocosim.pynn_backend.control import forced_setup
+    with forced_setup("loihi", {"timing": False}):
+        with pytest.warns(UserWarning, match=r"\['neurons_per_core'\] are for target 'fpga'"):
+            sim.setup(timestep=1.0, target="fpga", neurons_per_core=512)
+    assert state.spec.name == "loihi" and state.target_options == {"timing": False}
