@@ -219,3 +219,21 @@ def test_an_error_in_the_script_as_a_command(tmp_path):
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines() == [
         f"neurocosim: error in {script} line 8: KeyError: 99"]
+
+
+def test_port_reaches_the_board_and_only_the_board(script, tmp_path):
+    """`compare --port virtual` gives the port to the board target alone (fpga has no
+    port); the board runs the fpga core, so the two agree spike for spike."""
+    out = tmp_path / "cmp"
+    assert main(["compare", str(script), "--targets", "fpga,board", "--port", "virtual",
+                 "--out", str(out)]) == 0
+    rows = list(csv.DictReader((out / "distances.csv").open()))
+    assert [r["population"] for r in rows] == ["cells"]
+    assert int(rows[0]["spikes_target"]) > 0 and float(rows[0]["van_rossum_max"]) == 0.0
+
+
+def test_a_setting_no_target_has_is_refused_before_running(script, capsys):
+    assert main(["compare", str(script), "--targets", "reference,loihi", "--set",
+                 "neurons_per_core=512"]) == 2
+    assert "no target of reference, loihi has the setting(s) ['neurons_per_core']" in \
+        capsys.readouterr().err
