@@ -92,9 +92,12 @@ def main_run(args: argparse.Namespace) -> int:
     n = sum(len(s) for s in result.spikes.values())
     print(f"board: {result.t_stop:g} ms, {n} spikes, "
           f"{result.info['link']['retransmits']} retransmissions")
+    from ...sim.output import mapping_lines, write_result
+    print("\n".join(mapping_lines(result)))
     if args.out is not None:
-        from ...sim.output import write_result
-        paths = write_result(result, args.out, title=f"{args.image.name} on the board")
+        sizes = {p.name: p.size for p in image.network.populations}
+        paths = write_result(result, args.out, title=f"{args.image.name} on the board",
+                             sizes=sizes)
         print(f"wrote {', '.join(str(p) for p in paths)}")
     return 0
 
