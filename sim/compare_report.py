@@ -4,12 +4,11 @@ hw.metrics), refusals; summary.txt, summary.json, distances.csv and raster_overl
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from ..hw import metrics
 from .compare import Comparison
-from .output import mapping_lines, raster_png, write_result
+from .output import json_text, mapping_lines, raster_png, write_result
 
 
 def distance_lines(cmp: Comparison) -> list[str]:
@@ -100,5 +99,5 @@ def write_comparison(cmp: Comparison, outdir: Path, title: str = "") -> list[Pat
                         f"{r.spikes_b},{cmp.tau:g}\n")
     paths.append(table)
     (outdir / "summary.txt").write_text("\n".join(summary_lines(cmp)) + "\n")
-    (outdir / "summary.json").write_text(json.dumps(summary_dict(cmp, title), indent=2))
+    (outdir / "summary.json").write_text(json_text(summary_dict(cmp, title)))
     return paths + [outdir / "summary.txt", outdir / "summary.json"]

@@ -52,11 +52,25 @@ def write_result(result: Result, outdir: "str | Path", title: str = "",
         np.savez_compressed(path, **arrays)
         written.append(path)
     path = out / "summary.json"
-    path.write_text(json.dumps(summary_dict(result), indent=2))
+    path.write_text(json_text(summary_dict(result)))
     written.append(path)
     if rows:
         written.append(raster_png([result], out / "raster.png", title=title, sizes=sizes))
     return written
+
+
+def json_text(obj) -> str:
+    """Standard JSON (a relative error of an exact zero mapped to non-zero is infinite:
+    written as the string "inf", which every JSON reader takes, not as `Infinity`)."""
+    def finite(x):
+        if isinstance(x, dict):
+            return {k: finite(v) for k, v in x.items()}
+        if isinstance(x, (list, tuple)):
+            return [finite(v) for v in x]
+        if isinstance(x, float) and not np.isfinite(x):
+            return str(x)
+        return x
+    return json.dumps(finite(obj), indent=2, allow_nan=False)
 
 
 def summary_dict(result: Result) -> dict:

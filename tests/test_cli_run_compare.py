@@ -237,3 +237,11 @@ def test_a_setting_no_target_has_is_refused_before_running(script, capsys):
                  "neurons_per_core=512"]) == 2
     assert "no target of reference, loihi has the setting(s) ['neurons_per_core']" in \
         capsys.readouterr().err
+
+
+def test_compare_with_nothing_to_match_says_so_and_fails(tmp_path, capsys):
+    script = _write(tmp_path, SCRIPT.replace('cells.record("spikes")', ""))
+    assert main(["compare", str(script), "--targets", "reference,loihi", "--out",
+                 str(tmp_path / "cmp")]) == 1
+    assert "loihi: not compared: the script records no spikes on 'reference'" in \
+        capsys.readouterr().out

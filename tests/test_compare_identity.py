@@ -189,3 +189,14 @@ def test_raster_has_a_panel_per_population_rates_for_large_ones_and_the_legend_o
     legend = fig.legends[0].get_window_extent()
     assert [t.get_text() for t in fig.legends[0].get_texts()] == ["a", "b"]
     assert all(legend.x0 >= ax.get_window_extent().x1 for ax in axes)
+
+
+def test_summary_json_is_standard_json_with_an_infinite_relative_error(tmp_path):
+    from neurocosim.sim.output import write_result
+    res = _result("loihi", {"b": ([0], [5.0])})
+    res.mapping.quantized("v_init", "population 'b'", [0.0], [0.25], "mV")
+    write_result(res, tmp_path)
+    text = (tmp_path / "summary.json").read_text()
+    assert "Infinity" not in text
+    q = json.loads(text)["mapping"]["quantization"][0]
+    assert q["max_rel"] == "inf" and q["max_abs"] == 0.25
