@@ -34,6 +34,7 @@ class State(common.control.BaseState):
         self.num_processes = 1
         self.dt = 0.1
         self.min_delay = 0.1
+        self.min_delay_auto = False           # setup(min_delay="auto")
         self.max_delay = 10.0
         self.target = "reference"
         self.spec = get_target("reference")   # with setup()'s spec overrides
@@ -83,7 +84,7 @@ class State(common.control.BaseState):
         if duration < -self.dt / 2:
             raise ValueError(f"time {tstop} ms is in the past (current time {self.t} ms)")
         network = build_network(self)
-        if getattr(self, "min_delay_auto", False) and network.projections:
+        if self.min_delay_auto and network.projections:
             delays = [p.delay.min() for p in network.projections if p.size]
             if delays:
                 self.min_delay = float(min(delays))
