@@ -15,13 +15,12 @@ import numpy as np
 from ...hw.jit import njit
 from .layout import (A, AE, AI, DHE, DHI, A_MINUS, A_PLUS, B, C, CM, COND_ALPHA, COND_EXP,
                      CURR_ALPHA, CURR_DELTA, CURR_EXP, D, DELTA_T, E_E, E_I, E_K, E_LEAK,
-                     E_NA, EIF_ALPHA, EIF_EXP, G_K, G_L, G_NA, GH, GM, GN, HH,
-                     I_OFFSET, IZHIKEVICH, IZHIKEVICH_THRESHOLD, NSUB, P20,
-                     P21E, P21I, P22, P31E, P31I, PSE, PSI, SE, SI, SOURCE_ARRAY,
-                     SOURCE_POISSON, STDP_ADD, T_POST, T_PRE, TAU_FACIL,
-                     TAU_M, TAU_MINUS, TAU_PLUS, TAU_REC, TAU_SE, TAU_SI, TAU_W, TSODYKS,
-                     U_USE, V, V_OFFSET, V_REST, V_RESET, V_SPIKE, V_THRESH, W, W_MAX,
-                     W_MIN, X_PRE, Y_POST, YE, YI)
+                     E_NA, EIF_ALPHA, EIF_EXP, G_K, G_L, G_NA, GH, GM, GN, HH, I_OFFSET,
+                     IZHIKEVICH, IZHIKEVICH_THRESHOLD, NSUB, P20, P21E, P21I, P22, P31E,
+                     P31I, PSE, PSI, SE, SI, STDP_ADD, T_POST, T_PRE, TAU_FACIL, TAU_M,
+                     TAU_MINUS, TAU_PLUS, TAU_REC, TAU_SE, TAU_SI, TAU_W, TSODYKS, U_USE, V,
+                     V_OFFSET, V_REST, V_RESET, V_SPIKE, V_THRESH, W, W_MAX, W_MIN, X_PRE,
+                     Y_POST, YE, YI)
 
 _E = math.e
 
@@ -286,12 +285,77 @@ def _sample(m, S, rec_row, rec_every, rec_next, rec_ptr, rec_idx, rec_out, rec_o
 
 
 @njit
-def _curr_exp(k, lo, hi, base, n, S, Q, until, istim, has_cs, homogeneous, buf, spiked,
-              n_sp, refr, refr_val, refr_n, p):
-    """IF_curr_exp over neurons lo..hi-1 in loops simple enough to be vectorised.
-    Homogeneous populations: scalar parameters, every v advanced without a gate, then the
-    few refractory neurons (listed in refr[lo:lo + refr_n[p]]) put back to their held
-    value. Returns the new spike count; consumes (zeroes) this step's input slot."""
+def _collect(v, th, r, kf, lo, count, spiked, n_sp):
+    """Append neurons lo + i with v[i] >= th that are not refractory (kf >= r[i]) to
+    `spiked`, scanning blocks of 64 only while some of the `count` threshold crossings
+    (refractory ones included) are left. Returns the new spike count."""
+    m = len(v)
+    start = 0
+    while count > 0 and start < m:
+        stop = min(start + 64, m)
+        c = 0
+        for i in range(start, stop):
+            c += v[i] >= th
+        if c:
+            for i in range(start, stop):
+                if v[i] >= th and kf >= r[i]:
+                    spiked[n_sp] = lo + i
+                    n_sp += 1
+            count -= c
+        start = stop
+    return n_sp
+
+
+@njit
+def _curr_exp_homogeneous(k, lo, hi, base, n, S, Q, until, istim, has_cs, buf, spiked,
+                          n_sp, refr, refr_val, refr_n, p):
+    """IF_curr_exp over a homogeneous population: scalar parameters, every v advanced
+    without a gate, then the few refractory neurons (listed in refr[lo:lo + refr_n[p]])
+    put back to their held value. Returns the new spike count; consumes this step's input."""
+    v = S[V, lo:hi]
+    ie = S[SE, lo:hi]
+    ii = S[SI, lo:hi]
+    be = buf[base + lo:base + hi]
+    bi = buf[base + n + lo:base + n + hi]
+    cur = istim[lo:hi]
+    kf = float(k)
+    p22, p20, p21e, p21i = Q[P22, lo], Q[P20, lo], Q[P21E, lo], Q[P21I, lo]
+    pse, psi = Q[PSE, lo], Q[PSI, lo]
+    vr = Q[V_REST, lo]
+    c0 = vr - vr * p22 + Q[I_OFFSET, lo] * p20
+    th = Q[V_THRESH, lo]
+    count = 0   # threshold crossings (refractory ones included)
+    for i in range(hi - lo):
+        a, b = ie[i], ii[i]
+        x = v[i] * p22 + c0 + a * p21e - b * p21i
+        if has_cs:
+            x += cur[i] * p20
+        v[i] = x
+        count += x >= th
+        ie[i] = a * pse + be[i]
+        ii[i] = b * psi + bi[i]
+        be[i] = 0.0
+        bi[i] = 0.0
+    n_sp = _collect(v, th, until[lo:hi], kf, lo, count, spiked, n_sp)
+    # refractory neurons: back to the value they hold; drop those whose time is over
+    q = 0
+    while q < refr_n[p]:
+        j = refr[lo + q]
+        if kf < until[j]:
+            S[V, j] = refr_val[lo + q]
+            q += 1
+        else:
+            last = refr_n[p] - 1
+            refr[lo + q] = refr[lo + last]
+            refr_val[lo + q] = refr_val[lo + last]
+            refr_n[p] = last
+    return n_sp
+
+
+@njit
+def _curr_exp(k, lo, hi, base, n, S, Q, until, istim, buf, spiked, n_sp):
+    """IF_curr_exp over neurons lo..hi-1 with per-neuron parameters, in loops simple
+    enough to be vectorised. Returns the new spike count; consumes this step's input."""
     v = S[V, lo:hi]
     ie = S[SE, lo:hi]
     ii = S[SI, lo:hi]
@@ -301,59 +365,6 @@ def _curr_exp(k, lo, hi, base, n, S, Q, until, istim, has_cs, homogeneous, buf, 
     cur = istim[lo:hi]
     m = hi - lo
     kf = float(k)
-    if homogeneous:
-        p22, p20, p21e, p21i = Q[P22, lo], Q[P20, lo], Q[P21E, lo], Q[P21I, lo]
-        pse, psi = Q[PSE, lo], Q[PSI, lo]
-        vr = Q[V_REST, lo]
-        c0 = vr - vr * p22 + Q[I_OFFSET, lo] * p20
-        th = Q[V_THRESH, lo]
-        count = 0   # threshold crossings (refractory ones included), found in blocks below
-        if has_cs:
-            for i in range(m):
-                a, b = ie[i], ii[i]
-                x = v[i] * p22 + c0 + a * p21e - b * p21i + cur[i] * p20
-                v[i] = x
-                count += x >= th
-                ie[i] = a * pse + be[i]
-                ii[i] = b * psi + bi[i]
-                be[i] = 0.0
-                bi[i] = 0.0
-        else:
-            for i in range(m):
-                a, b = ie[i], ii[i]
-                x = v[i] * p22 + c0 + a * p21e - b * p21i
-                v[i] = x
-                count += x >= th
-                ie[i] = a * pse + be[i]
-                ii[i] = b * psi + bi[i]
-                be[i] = 0.0
-                bi[i] = 0.0
-        start = 0
-        while count > 0 and start < m:
-            stop = min(start + 64, m)
-            c = 0
-            for i in range(start, stop):
-                c += v[i] >= th
-            if c:
-                for i in range(start, stop):
-                    if v[i] >= th and kf >= r[i]:
-                        spiked[n_sp] = lo + i
-                        n_sp += 1
-                count -= c
-            start = stop
-        # refractory neurons: back to the value they hold; drop those whose time is over
-        q = 0
-        while q < refr_n[p]:
-            j = refr[lo + q]
-            if kf < until[j]:
-                S[V, j] = refr_val[lo + q]
-                q += 1
-            else:
-                last = refr_n[p] - 1
-                refr[lo + q] = refr[lo + last]
-                refr_val[lo + q] = refr_val[lo + last]
-                refr_n[p] = last
-        return n_sp
     p22, p20 = Q[P22, lo:hi], Q[P20, lo:hi]
     p21e, p21i = Q[P21E, lo:hi], Q[P21I, lo:hi]
     vr, io = Q[V_REST, lo:hi], Q[I_OFFSET, lo:hi]
@@ -389,8 +400,6 @@ def _cond_homogeneous(k, lo, hi, base, n, dt, alpha, S, Q, until, istim, has_cs,
     ye = S[YE, lo:hi]
     yi = S[YI, lo:hi]
     r = until[lo:hi]
-    be = buf[base + lo:base + hi]
-    bi = buf[base + n + lo:base + n + hi]
     cur = istim[lo:hi]
     m = hi - lo
     kf = float(k)
@@ -433,37 +442,215 @@ def _cond_homogeneous(k, lo, hi, base, n, dt, alpha, S, Q, until, istim, has_cs,
             xn = x + h / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
             v[i] = xn if kf >= r[i] else x
         fe, fi = fe3, fi3
-    pse, psi = Q[PSE, lo], Q[PSI, lo]
+    _cond_input(alpha, Q[PSE, lo], Q[PSI, lo], Q[AE, lo], Q[AI, lo], ge, gi, ye, yi,
+                buf[base + lo:base + hi], buf[base + n + lo:base + n + hi])
+    th = Q[V_THRESH, lo]
+    count = 0
+    for i in range(m):
+        count += v[i] >= th
+    return _collect(v, th, r, kf, lo, count, spiked, n_sp)
+
+
+@njit
+def _cond_input(alpha, pse, psi, ae, ai, ge, gi, ye, yi, be, bi):
+    """End-of-step conductances of a homogeneous population with this step's input
+    added; the input slot is consumed (zeroed)."""
     if alpha:
-        ae, ai = Q[AE, lo], Q[AI, lo]
-        for i in range(m):
+        for i in range(len(ge)):
             ge[i] = pse * (ge[i] + ae * ye[i])
             gi[i] = psi * (gi[i] + ai * yi[i])
             ye[i] = pse * ye[i] + be[i]
             yi[i] = psi * yi[i] + bi[i]
     else:
-        for i in range(m):
+        for i in range(len(ge)):
             ge[i] = pse * ge[i] + be[i]
             gi[i] = psi * gi[i] + bi[i]
-    th = Q[V_THRESH, lo]
-    count = 0
-    for i in range(m):
-        count += (v[i] >= th) & (kf >= r[i])
-    start = 0
-    while count > 0:
-        stop = min(start + 64, m)
-        c = 0
-        for i in range(start, stop):
-            c += (v[i] >= th) & (kf >= r[i])
-        if c:
-            for i in range(start, stop):
-                if v[i] >= th and kf >= r[i]:
-                    spiked[n_sp] = lo + i
-                    n_sp += 1
-            count -= c
-        start = stop
     be[:] = 0.0
     bi[:] = 0.0
+
+
+@njit
+def _curr_alpha(k, lo, hi, base, n, S, Q, ref_steps, until, istim, buf, spiked, n_sp):
+    """IF_curr_alpha, neuron by neuron (exact propagators). Returns the new spike count."""
+    for i in range(lo, hi):
+        in_e = buf[base + i]
+        in_i = buf[base + n + i]
+        if k >= until[i]:   # else refractory: v held
+            vr = Q[V_REST, i]
+            v = (vr + (S[V, i] - vr) * Q[P22, i]
+                 + S[SE, i] * Q[P21E, i] - S[SI, i] * Q[P21I, i]
+                 + (Q[I_OFFSET, i] + istim[i]) * Q[P20, i])
+            v += S[YE, i] * Q[P31E, i] - S[YI, i] * Q[P31I, i]
+            S[V, i] = v
+            if v >= Q[V_THRESH, i]:
+                S[V, i] = Q[V_RESET, i]
+                until[i] = k + 1 + ref_steps[i]
+                spiked[n_sp] = i
+                n_sp += 1
+        _decay_conductances(True, Q, S, i, in_e, in_i)
+    return n_sp
+
+
+@njit
+def _curr_delta(k, lo, hi, base, n, S, Q, ref_steps, until, istim, buf, spiked, n_sp):
+    """IF_curr_delta: input jumps v, and is dropped while refractory (as NEST)."""
+    for i in range(lo, hi):
+        if k >= until[i]:   # else refractory: v held, input discarded
+            vr = Q[V_REST, i]
+            v = (vr + (S[V, i] - vr) * Q[P22, i]
+                 + (Q[I_OFFSET, i] + istim[i]) * Q[P20, i]
+                 + buf[base + i] - buf[base + n + i])
+            S[V, i] = v
+            if v >= Q[V_THRESH, i]:
+                S[V, i] = Q[V_RESET, i]
+                until[i] = k + 1 + ref_steps[i]
+                spiked[n_sp] = i
+                n_sp += 1
+    return n_sp
+
+
+@njit
+def _cond_eif(model, k, lo, hi, base, n, dt, S, Q, ref_steps, until, istim, buf, spiked,
+              n_sp):
+    """IF_cond_exp/alpha (per-neuron parameters) and the AdEx models, neuron by neuron
+    with RK4 substeps. Returns the new spike count."""
+    alpha = model == COND_ALPHA or model == EIF_ALPHA
+    eif = model == EIF_EXP or model == EIF_ALPHA
+    for i in range(lo, hi):
+        I = Q[I_OFFSET, i] + istim[i]
+        if k < until[i]:    # refractory
+            if eif:
+                _rk4_step(model, Q, S, i, dt, I, True)
+            S[V, i] = Q[V_RESET, i]
+        else:
+            if eif:
+                _rk4_step(model, Q, S, i, dt, I, False)
+            else:
+                _rk4_cond(alpha, Q, S, i, dt, I)
+            thr = Q[V_SPIKE, i] if eif else Q[V_THRESH, i]
+            if S[V, i] >= thr:
+                S[V, i] = Q[V_RESET, i]
+                if eif:
+                    S[W, i] += Q[B, i]
+                until[i] = k + 1 + ref_steps[i]
+                spiked[n_sp] = i
+                n_sp += 1
+        _decay_conductances(alpha, Q, S, i, buf[base + i], buf[base + n + i])
+    return n_sp
+
+
+@njit
+def _hh(k, lo, hi, base, n, dt, S, Q, ref_steps, until, istim, buf, spiked, n_sp):
+    """HH_cond_exp: a spike when v is over v_offset + 30 mV and falling, then a
+    pseudo-refractory time without spikes; no reset."""
+    for i in range(lo, hi):
+        v_before = S[V, i]
+        _rk4_step(HH, Q, S, i, dt, Q[I_OFFSET, i] + istim[i], False)
+        v = S[V, i]
+        if k >= until[i] and v > Q[V_OFFSET, i] + 30.0 and v_before > v:
+            until[i] = k + 1 + ref_steps[i]
+            spiked[n_sp] = i
+            n_sp += 1
+        _decay_conductances(False, Q, S, i, buf[base + i], buf[base + n + i])
+    return n_sp
+
+
+@njit
+def _izhikevich(lo, hi, base, n, dt, S, Q, istim, buf, spiked, n_sp):
+    """Izhikevich, forward Euler at dt (NEST's izhikevich), input as a jump of v."""
+    for i in range(lo, hi):
+        v = S[V, i]
+        u = S[W, i]
+        I = 1000.0 * (Q[I_OFFSET, i] + istim[i])
+        vn = v + dt * (0.04 * v * v + 5.0 * v + 140.0 - u + I) \
+            + buf[base + i] - buf[base + n + i]
+        un = u + dt * Q[A, i] * (Q[B, i] * v - u)
+        if vn >= IZHIKEVICH_THRESHOLD:
+            vn = Q[C, i]
+            un += Q[D, i]
+            spiked[n_sp] = i
+            n_sp += 1
+        S[V, i] = vn
+        S[W, i] = un
+    return n_sp
+
+
+@njit
+def _sources(lo, hi, stamp, in_ptr, in_stamp, in_pos, spiked, n_sp):
+    """Source neurons lo..hi-1 fire their input spikes of `stamp`, each as often as it
+    repeats (the cursors in_pos move past them). Returns the new spike count."""
+    for i in range(lo, hi):
+        q = in_pos[i]
+        while q < in_ptr[i + 1] and in_stamp[q] == stamp:
+            q += 1
+            spiked[n_sp] = i
+            n_sp += 1
+        in_pos[i] = q
+    return n_sp
+
+
+@njit
+def _currents(k, cs_ptr, cs_idx, cs_uniq, cs_wave, cs_k0, istim):
+    """The current-source input of step k, summed per neuron."""
+    for q in range(len(cs_uniq)):
+        istim[cs_uniq[q]] = 0.0
+    for c in range(len(cs_ptr) - 1):
+        val = cs_wave[c, k - cs_k0]
+        for q in range(cs_ptr[c], cs_ptr[c + 1]):
+            istim[cs_idx[q]] += val
+
+
+@njit
+def _step_populations(k, base, dt, pop_lo, pop_hi, pop_model, pop_homogeneous, S, Q,
+                      ref_steps, until, refr, refr_val, refr_n, in_ptr, in_stamp, in_pos,
+                      has_cs, istim, buf, spiked):
+    """Advance every population over step k, each by its model's loop, and consume this
+    step's input slot. Returns how many spikes (listed in `spiked`) the step made."""
+    n = S.shape[1]
+    n_sp = 0
+    for p in range(len(pop_lo)):
+        model, lo, hi = pop_model[p], pop_lo[p], pop_hi[p]
+        fast = pop_homogeneous[p] and (model == CURR_EXP or model == COND_EXP
+                                       or model == COND_ALPHA)
+        first = n_sp
+        if model == CURR_EXP and fast:
+            n_sp = _curr_exp_homogeneous(k, lo, hi, base, n, S, Q, until, istim, has_cs,
+                                         buf, spiked, n_sp, refr, refr_val, refr_n, p)
+        elif model == CURR_EXP:
+            n_sp = _curr_exp(k, lo, hi, base, n, S, Q, until, istim, buf, spiked, n_sp)
+        elif fast:
+            n_sp = _cond_homogeneous(k, lo, hi, base, n, dt, model == COND_ALPHA, S, Q,
+                                     until, istim, has_cs, buf, spiked, n_sp)
+        elif model == CURR_ALPHA:
+            n_sp = _curr_alpha(k, lo, hi, base, n, S, Q, ref_steps, until, istim, buf,
+                               spiked, n_sp)
+        elif model == CURR_DELTA:
+            n_sp = _curr_delta(k, lo, hi, base, n, S, Q, ref_steps, until, istim, buf,
+                               spiked, n_sp)
+        elif model == COND_EXP or model == COND_ALPHA or model == EIF_EXP \
+                or model == EIF_ALPHA:
+            n_sp = _cond_eif(model, k, lo, hi, base, n, dt, S, Q, ref_steps, until, istim,
+                             buf, spiked, n_sp)
+        elif model == HH:
+            n_sp = _hh(k, lo, hi, base, n, dt, S, Q, ref_steps, until, istim, buf, spiked,
+                       n_sp)
+        elif model == IZHIKEVICH:
+            n_sp = _izhikevich(lo, hi, base, n, dt, S, Q, istim, buf, spiked, n_sp)
+        else:   # SOURCE_ARRAY, SOURCE_POISSON: the input spikes handed in
+            n_sp = _sources(lo, hi, k + 1, in_ptr, in_stamp, in_pos, spiked, n_sp)
+        if model == CURR_EXP or fast:
+            for q in range(first, n_sp):     # the fast paths leave the reset to here
+                i = spiked[q]
+                S[V, i] = Q[V_RESET, i]
+                until[i] = k + 1 + ref_steps[i]
+                if model == CURR_EXP and fast:     # listed while refractory
+                    refr[lo + refr_n[p]] = i
+                    refr_val[lo + refr_n[p]] = Q[V_RESET, i]
+                    refr_n[p] += 1
+        else:   # the fast paths consumed their input slot; the others do it here
+            for q in range(lo, hi):
+                buf[base + q] = 0.0
+                buf[base + n + q] = 0.0
     return n_sp
 
 
@@ -492,6 +679,7 @@ def run_steps(k0, k1, dt, emit_zero,
                       plastic_out, hist, hist_n, n_hist, pl_in_ptr, pl_in_syn, pl_w,
                       pl_rule, pl_par, pl_state, rec_spk, spk_id, spk_stamp, spk_n)
             in_pos[j] = q
+    has_cs = len(cs_ptr) > 1
     for k in range(k0, k1):
         if spk_n[0] + n_rec_spk > len(spk_id):
             return k
@@ -502,135 +690,11 @@ def run_steps(k0, k1, dt, emit_zero,
         if n_hist > 1:
             _arrivals(k, dt, base, buf, hist, hist_n, n_hist, pl_ptr, pl_tgt, pl_delay,
                       pl_w, pl_rule, pl_par, pl_state)
-        if len(cs_ptr) > 1:
-            for q in range(len(cs_uniq)):
-                istim[cs_uniq[q]] = 0.0
-            for c in range(len(cs_ptr) - 1):
-                val = cs_wave[c, k - cs_k0]
-                for q in range(cs_ptr[c], cs_ptr[c + 1]):
-                    istim[cs_idx[q]] += val
-        n_sp = 0
-        stamp = k + 1
-        for p in range(len(pop_lo)):
-            model = pop_model[p]
-            lo = pop_lo[p]
-            hi = pop_hi[p]
-            if model == CURR_EXP:
-                first = n_sp
-                n_sp = _curr_exp(k, lo, hi, base, n, S, Q, until, istim, len(cs_ptr) > 1,
-                                 pop_homogeneous[p], buf, spiked, n_sp, refr, refr_val,
-                                 refr_n, p)
-                for q in range(first, n_sp):
-                    i = spiked[q]
-                    S[V, i] = Q[V_RESET, i]
-                    until[i] = stamp + ref_steps[i]
-                    if pop_homogeneous[p]:     # listed while refractory
-                        refr[lo + refr_n[p]] = i
-                        refr_val[lo + refr_n[p]] = Q[V_RESET, i]
-                        refr_n[p] += 1
-            elif model == CURR_ALPHA:
-                for i in range(lo, hi):
-                    in_e = buf[base + i]
-                    in_i = buf[base + n + i]
-                    if k >= until[i]:   # else refractory: v held
-                        vr = Q[V_REST, i]
-                        v = (vr + (S[V, i] - vr) * Q[P22, i]
-                             + S[SE, i] * Q[P21E, i] - S[SI, i] * Q[P21I, i]
-                             + (Q[I_OFFSET, i] + istim[i]) * Q[P20, i])
-                        v += S[YE, i] * Q[P31E, i] - S[YI, i] * Q[P31I, i]
-                        S[V, i] = v
-                        if v >= Q[V_THRESH, i]:
-                            S[V, i] = Q[V_RESET, i]
-                            until[i] = stamp + ref_steps[i]
-                            spiked[n_sp] = i
-                            n_sp += 1
-                    _decay_conductances(True, Q, S, i, in_e, in_i)
-            elif model == CURR_DELTA:
-                for i in range(lo, hi):
-                    if k >= until[i]:   # else refractory: v held, input discarded
-                        vr = Q[V_REST, i]
-                        v = (vr + (S[V, i] - vr) * Q[P22, i]
-                             + (Q[I_OFFSET, i] + istim[i]) * Q[P20, i]
-                             + buf[base + i] - buf[base + n + i])
-                        S[V, i] = v
-                        if v >= Q[V_THRESH, i]:
-                            S[V, i] = Q[V_RESET, i]
-                            until[i] = stamp + ref_steps[i]
-                            spiked[n_sp] = i
-                            n_sp += 1
-            elif (model == COND_EXP or model == COND_ALPHA) and pop_homogeneous[p]:
-                first = n_sp
-                n_sp = _cond_homogeneous(k, lo, hi, base, n, dt, model == COND_ALPHA, S, Q,
-                                         until, istim, len(cs_ptr) > 1, buf, spiked, n_sp)
-                for q in range(first, n_sp):
-                    i = spiked[q]
-                    S[V, i] = Q[V_RESET, i]
-                    until[i] = stamp + ref_steps[i]
-            elif model == COND_EXP or model == COND_ALPHA or model == EIF_EXP \
-                    or model == EIF_ALPHA:
-                alpha = model == COND_ALPHA or model == EIF_ALPHA
-                eif = model == EIF_EXP or model == EIF_ALPHA
-                for i in range(lo, hi):
-                    I = Q[I_OFFSET, i] + istim[i]
-                    refractory = k < until[i]
-                    if refractory:
-                        if eif:
-                            _rk4_step(model, Q, S, i, dt, I, True)
-                        S[V, i] = Q[V_RESET, i]
-                    else:
-                        if eif:
-                            _rk4_step(model, Q, S, i, dt, I, False)
-                        else:
-                            _rk4_cond(alpha, Q, S, i, dt, I)
-                        thr = Q[V_SPIKE, i] if eif else Q[V_THRESH, i]
-                        if S[V, i] >= thr:
-                            S[V, i] = Q[V_RESET, i]
-                            if eif:
-                                S[W, i] += Q[B, i]
-                            until[i] = stamp + ref_steps[i]
-                            spiked[n_sp] = i
-                            n_sp += 1
-                    _decay_conductances(alpha, Q, S, i, buf[base + i], buf[base + n + i])
-            elif model == HH:
-                for i in range(lo, hi):
-                    v_before = S[V, i]
-                    _rk4_step(model, Q, S, i, dt, Q[I_OFFSET, i] + istim[i], False)
-                    v = S[V, i]
-                    if k >= until[i] and v > Q[V_OFFSET, i] + 30.0 and v_before > v:
-                        until[i] = stamp + ref_steps[i]
-                        spiked[n_sp] = i
-                        n_sp += 1
-                    _decay_conductances(False, Q, S, i, buf[base + i], buf[base + n + i])
-            elif model == IZHIKEVICH:
-                for i in range(lo, hi):
-                    v = S[V, i]
-                    u = S[W, i]
-                    I = 1000.0 * (Q[I_OFFSET, i] + istim[i])
-                    vn = v + dt * (0.04 * v * v + 5.0 * v + 140.0 - u + I) \
-                        + buf[base + i] - buf[base + n + i]
-                    un = u + dt * Q[A, i] * (Q[B, i] * v - u)
-                    if vn >= IZHIKEVICH_THRESHOLD:
-                        vn = Q[C, i]
-                        un += Q[D, i]
-                        spiked[n_sp] = i
-                        n_sp += 1
-                    S[V, i] = vn
-                    S[W, i] = un
-            elif model == SOURCE_ARRAY or model == SOURCE_POISSON:
-                for i in range(lo, hi):
-                    q = in_pos[i]
-                    while q < in_ptr[i + 1] and in_stamp[q] == stamp:
-                        q += 1
-                        spiked[n_sp] = i
-                        n_sp += 1
-                    in_pos[i] = q
-        for p in range(len(pop_lo)):    # consume this step's input (fast paths did)
-            fast = pop_model[p] == CURR_EXP or (
-                pop_homogeneous[p] and (pop_model[p] == COND_EXP or pop_model[p] == COND_ALPHA))
-            if not fast:
-                for q in range(pop_lo[p], pop_hi[p]):
-                    buf[base + q] = 0.0
-                    buf[base + n + q] = 0.0
+        if has_cs:
+            _currents(k, cs_ptr, cs_idx, cs_uniq, cs_wave, cs_k0, istim)
+        n_sp = _step_populations(k, base, dt, pop_lo, pop_hi, pop_model, pop_homogeneous,
+                                 S, Q, ref_steps, until, refr, refr_val, refr_n, in_ptr,
+                                 in_stamp, in_pos, has_cs, istim, buf, spiked)
         for q in range(n_sp):
             _emit(spiked[q], k, dt, n, st_ptr, st_off, st_w, buf, n_slots,
                   plastic_out, hist, hist_n, n_hist, pl_in_ptr, pl_in_syn, pl_w, pl_rule,
