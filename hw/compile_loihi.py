@@ -11,8 +11,9 @@ of v's 24 bits, lowered if the largest weight or bias would not fit), dv from ta
 from tau_syn (lava's ds_offset), bias = (1 - f_v) (v_rest - v_reset + tau_m/cm i_offset)
 with f_v the effective decay factor (so the resting level is exact), and a weight w (nA)
 becoming S * P21 * w raw units of u: P21 is the exact one-step response of v to a unit
-current, so the integer run follows the exact solution up to rounding and with input
-acting in the step it arrives (one step earlier than the float reference).
+current, so the integer run follows the exact solution up to rounding, with input
+acting in the step it arrives: one step earlier than exact integration (the float
+reference), which the compiler makes up with one more step of synaptic delay.
 When tau_syn_E != tau_syn_I and both receptors are used, the inhibitory current lives in
 an auxiliary compartment whose u joins the soma's v: such a neuron takes 2 compartments.
 IF_curr_delta uses du = 4095 (u cleared each step), a weight in mV becoming S * w.
@@ -128,17 +129,22 @@ def _tau_of(factor, dt: float) -> np.ndarray:
 # --- synapses ---------------------------------------------------------------------------------
 def _projections(network: Network, spec: LoihiSpec, report: MappingReport) -> list[_Proj]:
     """Global ids and delays in whole steps (at least one: Loihi's minimum latency); a
-    delay that is not a whole number of steps is rounded and reported."""
+    delay that is not a whole number of steps is rounded and reported. Into IF_curr_exp
+    the chip's delay is one step longer: its u acts on v in the step it arrives, one step
+    before exact integration's current does (the module docstring)."""
     dt = float(spec.timestep)
     off = network.offsets()
     projs = []
     for k, pr in enumerate(network.projections):
         d = np.maximum(np.rint(pr.delay / dt), 1).astype(np.int64)
+        lag = 1 if network.population(pr.post).model == "IF_curr_exp" else 0
         where = f"projection {pr.name!r}"
-        if d.size and d.max() - 1 > spec.delay_max:
-            raise LimitError("synaptic delay (extra steps)", int(d.max() - 1), spec.delay_max,
-                             f"{where}: delay {pr.delay.max()} ms at {dt} ms steps, "
-                             f"{int(d.max() - 1 - spec.delay_max)} too many")
+        if d.size and d.max() + lag - 1 > spec.delay_max:
+            extra = int(d.max() + lag - 1)
+            raise LimitError("synaptic delay (extra steps)", extra, spec.delay_max,
+                             f"{where}: delay {pr.delay.max()} ms at {dt} ms steps"
+                             f"{' (+1 step into IF_curr_exp)' if lag else ''}, "
+                             f"{extra - spec.delay_max} too many")
         report.quantized("delay", where, pr.delay, d * dt, "ms")
         moved = np.flatnonzero(_changed(pr.delay, d * dt))
         if moved.size:
@@ -148,7 +154,7 @@ def _projections(network: Network, spec: LoihiSpec, report: MappingReport) -> li
                                f"{dt:g} ms steps (of at least one) and are rounded (e.g. "
                                f"{pr.delay[i]:g} ms -> {d[i] * dt:g} ms)", moved.size)
         projs.append(_Proj(pr=pr, k=k, pre=off[pr.pre] + pr.pre_idx,
-                           post=off[pr.post] + pr.post_idx, delay=d,
+                           post=off[pr.post] + pr.post_idx, delay=d + lag,
                            inh=pr.receptor == "inhibitory"))
     return projs
 

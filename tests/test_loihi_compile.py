@@ -128,8 +128,9 @@ def test_limit_weight_range():
 
 
 def test_limit_delay_and_refractory():
-    with pytest.raises(LimitError, match=r"synaptic delay \(extra steps\): needs 99, "
-                                         r"the target allows 62"):
+    with pytest.raises(LimitError, match=r"synaptic delay \(extra steps\): needs 100, "
+                                         r"the target allows 62 .*\(\+1 step into "
+                                         r"IF_curr_exp\), 38 too many"):
         hw.compile(two_pops(delay=100.0), "loihi")
     with pytest.raises(LimitError, match=r"refractory period \(steps\): needs 80"):
         hw.compile(two_pops(post_params=dict(LIF, tau_refrac=80.0)), "loihi")
