@@ -5,11 +5,13 @@ A core (`hw.image.Core`) holds its compartments' integer parameters in `params`
 (NEURON_PARAMS, one entry per neuron in slot order) and its synapse lists in `memories`,
 grouped by input axon: axon a is fed by global neuron AXON_SRC[a] and owns the synapses
 AXON_PTR[a]:AXON_PTR[a + 1] of the SYNAPSE_MEMORIES. `HardwareImage.routing` holds the
-chip routing table (hw.mapping.RoutingTable) and CORE_XY. `HardwareImage.data` holds the
-per-population mapping (POPULATIONS: scale, v_reset, channels), the per-projection weight
-unit (PROJECTIONS: lsb, plastic), the learning engine's integer rules (STDP, one record
-of STDP_PARAMS per plastic projection) and the mapping statistics (MAPPING). Input spikes
-are not in the image: the host delivers the one stimulus (`hw.stimulus`) at run time.
+chip routing table (hw.mapping.RoutingTable) and CORE_XY. `HardwareImage.data` holds one
+record per population (POPULATIONS: name, offset, size, model, scale in raw v units per
+mV, v_reset and v_reset_values in mV, channels 1 or 2), the per-projection weight unit
+(PROJECTIONS: index, lsb in IR units per mantissa step, per synapse), the learning
+engine's integer rules (STDP, index and STDP_PARAMS per plastic projection) and the
+mapping statistics (MAPPING). Input spikes are not in the image: the host delivers the
+one stimulus (`hw.stimulus`) at run time.
 """
 
 from __future__ import annotations
