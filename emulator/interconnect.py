@@ -40,11 +40,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..hw.errors import TargetError
-from ..hw.result import TimingReport
 from ..hw.jit import njit
-
-#: Directions of the links leaving a router (hw.mapping's numbering): E (+x), W, N (+y), S.
-DIRECTIONS = ("E", "W", "N", "S")
+from ..hw.mapping import LINK_DIRECTIONS as DIRECTIONS
+from ..hw.result import TimingReport
 
 
 @dataclass(frozen=True)
@@ -803,7 +801,7 @@ def tick_timing(deliver_tick: np.ndarray, src: np.ndarray, dst: np.ndarray,
 # --- pure-Python oracles ----------------------------------------------------------------------
 def route_oracle(src, dst, t_gen, core_xy, mesh_shape, costs: MeshCosts) -> Routed:
     """Slow, obvious version of `route` (heapq of (time, packet), routes from hw.mapping)."""
-    from ..hw.mapping import xy_route
+    from ..hw.mapping import xy_route      # the one XY route, written the plain way
     nx, ny = int(mesh_shape[0]), int(mesh_shape[1])
     xy = [tuple(int(v) for v in row) for row in np.asarray(core_xy).reshape(-1, 2)]
     m = len(src)

@@ -113,6 +113,23 @@ def test_a_spike_at_t0_is_sent_before_step_0(model, first_step):
     assert np.all(np.abs(dv_chip[:first_step]) < 0.2)
 
 
+def test_stdp_sees_a_spike_at_t0_as_the_oracle_does():
+    """A stamp-0 spike bumps the pre trace before step 0 (the learning engine runs in
+    step -1): engine and oracle agree on every weight."""
+    rule = Plasticity("stdp_additive", dict(tau_plus=10.0, tau_minus=12.0, A_plus=0.3,
+                                            A_minus=0.2, w_min=0.0, w_max=2.0))
+    net = feed_forward(plastic=rule, trains=[[0.0, 2.0, 6.0], [0.0, 1.0]], weight=1.5,
+                       rate=200.0)
+    image = hw.compile(net, "loihi")
+    eng = Engine(image, timing=False)
+    eng.run(30.0)
+    want = run_oracle(image, 30, Stimulus(net, 1.0).window(0, 30).merged())
+    assert eng.raw_weights("arr_lif").tolist() == want["weights"]["arr_lif"]
+    assert np.any(eng.raw_weights("arr_lif") != Engine(image).raw_weights("arr_lif"))
+    for key in ("u0", "v"):
+        assert eng.state()[key].tolist() == want[key]
+
+
 @pytest.mark.parametrize("model", ["IF_curr_exp", "IF_curr_delta"])
 def test_v_follows_the_reference_step_for_step(model):
     """The same input on the chip and on the float reference: v agrees at every sample
