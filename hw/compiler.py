@@ -73,6 +73,7 @@ def compile(network: Network, target: "str | TargetSpec", strict: bool = False,
     image.report.target = spec.name
     report_input(network, spec, image.report)
     if strict:
+        image.report.strict = True
         image.report.check_strict()
     return image
 

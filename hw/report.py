@@ -50,6 +50,7 @@ class MappingReport:
     target: str = ""
     quantization: list[Quantization] = field(default_factory=list)
     approximations: list[Approximation] = field(default_factory=list)
+    strict: bool = False    # compiled with strict=True (a recompile keeps it)
 
     def approximate(self, kind: str, where: str, detail: str, amount: float = 0.0) -> None:
         """Record an approximation (merged with an earlier one of the same kind and place)."""

@@ -57,16 +57,28 @@ def whole_steps(duration_ms: float, dt: float, target: str) -> int:
     return int(steps)
 
 
+_PLUMBING = {"name", "description", "runner", "compiler"}
+
+
+def setting_names(spec, runner_cls=None) -> set[str]:
+    """The settings a target has: its spec's fields and its runner's options."""
+    if runner_cls is None:
+        from .compiler import runner_for
+        runner_cls = runner_for(spec)
+    fields = {f.name for f in dataclasses.fields(spec)} - _PLUMBING
+    return fields | set(getattr(runner_cls, "OPTIONS", {})) | {"device"}
+
+
 def split_overrides(spec, runner_cls, settings: dict) -> tuple[dict, dict]:
     """Split `setup(target=..., **settings)` / `--set k=v` into spec fields and runner
     options; a name that is neither is an error naming both lists."""
-    fields = {f.name for f in dataclasses.fields(spec)}
-    options = set(getattr(runner_cls, "OPTIONS", {})) | {"device"}
+    fields = {f.name for f in dataclasses.fields(spec)} - _PLUMBING
+    options = setting_names(spec, runner_cls) - fields
     unknown = sorted(set(settings) - fields - options)
     if unknown:
         raise TargetError(f"target {spec.name!r} has no setting(s) {unknown}; its runner "
                           f"options are {sorted(options)} and its spec fields "
-                          f"{sorted(fields - {'name', 'description', 'runner', 'compiler'})}")
+                          f"{sorted(fields)}")
     spec_part = {k: v for k, v in settings.items() if k in fields}
     return spec_part, {k: v for k, v in settings.items() if k not in fields}
 
@@ -160,7 +172,8 @@ class Runner:
                               "runs; call reset() first")
         from .compiler import compile as hw_compile
         options = dict(self.options, device=self.device)
-        self.__init__(hw_compile(network, self.spec), **options)
+        self.__init__(hw_compile(network, self.spec, strict=self.image.report.strict),
+                      **options)
 
     def result(self) -> Result:
         """Exactly what the network records, in the one time base and vocabulary."""

@@ -10,7 +10,6 @@ script's setup() through `forced_setup`.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Iterator
@@ -20,7 +19,7 @@ from pyNN.common.control import DEFAULT_MAX_DELAY, DEFAULT_MIN_DELAY, DEFAULT_TI
 from pyNN.recording import get_io
 
 from ..hw import compiler as hw_compiler
-from ..hw.runner import split_overrides
+from ..hw.runner import setting_names, split_overrides
 from ..hw.targets import get_target
 from . import simulator
 
@@ -120,12 +119,6 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, target="refere
     st.strict = bool(strict or _forced.strict)
     st.seed = int(seed)
     return 0
-
-
-def setting_names(spec) -> set[str]:
-    """The settings a target has: its spec's fields and its runner's options."""
-    fields = {f.name for f in dataclasses.fields(spec)}
-    return fields | set(hw_compiler.runner_for(spec).OPTIONS) | {"device"}
 
 
 def _restart_labels() -> None:

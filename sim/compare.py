@@ -66,7 +66,7 @@ def settings_for(target: str, settings: dict[str, Any]) -> dict[str, Any]:
     target that has the name."""
     if not settings:
         return {}
-    from ..pynn_backend.control import setting_names
+    from ..hw.runner import setting_names
     names = setting_names(get_target(target))
     return {k: v for k, v in settings.items() if k in names}
 
