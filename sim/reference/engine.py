@@ -65,7 +65,7 @@ class Engine(Runner):
     def __init__(self, image: "HardwareImage | Network", **options) -> None:
         super().__init__(image, **options)
         self._adopt(self.network)
-        self._reset_state()
+        self._reset()
         self._weights_given = {pr.name: pr.weight.copy() for pr in self.network.projections}
 
     # --- the runner contract ------------------------------------------------------------------
@@ -93,9 +93,6 @@ class Engine(Runner):
                         signals={key: _merge(tr) for key, tr in self._traces.items()},
                         weights={pr.name: self.weights(pr.name)
                                  for pr in self.network.projections})
-
-    def _reset(self) -> None:
-        self._reset_state()
 
     def weights(self, proj_name: str) -> np.ndarray:
         """Current weights of a projection, in the IR order of its synapses."""
@@ -229,7 +226,8 @@ class Engine(Runner):
         self._currents = B.build_currents(network)
         self._istim = np.zeros(self._neurons.n)
 
-    def _reset_state(self) -> None:
+    def _reset(self) -> None:
+        """Initial state, nothing in flight, recordings cleared (weights are kept)."""
         nrn, syn = self._neurons, self._syn
         self._S = nrn.S0.copy()
         self._until = np.zeros(nrn.n)

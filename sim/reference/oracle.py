@@ -300,6 +300,8 @@ class Oracle:
 
     def run(self, duration: float) -> None:
         steps = int(round(duration / self.dt))
+        if not steps:
+            return
         inputs = self._inputs(steps)
         for j, count in inputs.pop(0, {}).items():    # stamp 0: sent "in step -1"
             for _ in range(count):
