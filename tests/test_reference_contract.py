@@ -256,6 +256,10 @@ def test_update_renews_the_mapping_report():
     assert not eng.result().mapping.approximations
     eng.update(_fan(src, stim, 1.0, 0.25))
     assert [a.kind for a in eng.result().mapping.approximations] == ["delay_rounded"]
+    strict = Engine(hw.compile(_fan(src, stim, 1.0, 0.2), "reference", strict=True))
+    strict.run(1.0)
+    with pytest.raises(TargetError, match="strict"):
+        strict.update(_fan(src, stim, 1.0, 0.25))
 
 
 def test_recordables_are_what_the_engine_records():

@@ -115,7 +115,8 @@ class Engine(Runner):
         """Adopt a changed network, keeping t, state, spikes in flight, plastic state and
         what was recorded (the base could only recompile at t = 0)."""
         self._check_update(network)
-        image = hw_compile(network, self.spec)   # validated, capabilities, mapping report
+        # validated, capabilities checked, a new mapping report (strict stays strict)
+        image = hw_compile(network, self.spec, strict=self.image.report.strict)
         prev = _Previous(self.network, self._neurons, self._syn, self._S, self._until,
                          self._buf, self._hist, self._hist_n, self._pl_state, self._traces,
                          self._rec_next_by_key, InputSpikes.concat(self._inputs))
