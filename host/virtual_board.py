@@ -374,18 +374,7 @@ class BoardServer:
                 self.fault = ""
                 return b""
             if cmd in P.WRITE_KIND:
-                if self.running:
-                    raise _Refusal(P.ErrorCode.BUSY, "memories are written between runs")
-                core, region, offset, count, data = self._access(payload, P.WRITE_KIND[cmd])
-                values = P.decode_values(region, data, count)
-                lo, hi = region.value_range
-                bad = values[(values < lo) | (values > hi)]
-                if bad.size:
-                    raise _Refusal(P.ErrorCode.OUT_OF_RANGE,
-                                   f"region {region.name!r}: value {int(bad[0])} outside "
-                                   f"{lo}..{hi}")
-                self.model.write(core, region, offset, values)
-                return b""
+                return self._write(cmd, payload)
             if cmd == P.Cmd.READ_REGION:
                 core, region, offset, count, data = self._access(payload, None)
                 if data:
@@ -402,23 +391,7 @@ class BoardServer:
                 self.steps_target = self.steps_done + n
                 return b""
             if cmd == P.Cmd.READ_SPIKES:
-                cursor, want = P.unpack_spike_request(payload)
-                end = self.base + len(self.stream)
-                if not self.base <= cursor <= end:
-                    raise _Refusal(P.ErrorCode.OUT_OF_RANGE,
-                                   f"cursor {cursor} outside the buffered {self.base}..{end}")
-                del self.stream[:cursor - self.base]
-                self.base = cursor
-                self.safe_pump(1 << 30)
-                if self.fault:
-                    raise _Refusal(P.ErrorCode.INTERNAL, f"the core model failed during the "
-                                                         f"run ({self.fault})")
-                want = min(want, self.identity.max_payload - P.SPIKE_RESP_HEAD)
-                status = ((P.STATUS_RUNNING if self.running else 0)
-                          | (P.STATUS_STALLED if self.stalled else 0))
-                return P.pack_spike_chunk(P.SpikeChunk(cursor, status, self.steps_done,
-                                                       self.steps_target,
-                                                       bytes(self.stream[:want])))
+                return self._read_spikes(payload)
             if cmd == P.Cmd.READ_COUNTERS:
                 _empty(payload)
                 d = self.deframer
@@ -434,6 +407,39 @@ class BoardServer:
             self.fault = f"{type(exc).__name__}: {exc}"
             raise _Refusal(P.ErrorCode.INTERNAL, self.fault) from None
         raise _Refusal(P.ErrorCode.UNKNOWN_COMMAND, f"command {cmd.name} is response-only")
+
+    def _write(self, cmd: int, payload: bytes) -> bytes:
+        """WRITE_*: values into a region, between runs, each within the region's range."""
+        if self.running:
+            raise _Refusal(P.ErrorCode.BUSY, "memories are written between runs")
+        core, region, offset, count, data = self._access(payload, P.WRITE_KIND[cmd])
+        values = P.decode_values(region, data, count)
+        lo, hi = region.value_range
+        bad = values[(values < lo) | (values > hi)]
+        if bad.size:
+            raise _Refusal(P.ErrorCode.OUT_OF_RANGE,
+                           f"region {region.name!r}: value {int(bad[0])} outside {lo}..{hi}")
+        self.model.write(core, region, offset, values)
+        return b""
+
+    def _read_spikes(self, payload: bytes) -> bytes:
+        """READ_SPIKES: drop the stream before the cursor, run on, answer what is there."""
+        cursor, want = P.unpack_spike_request(payload)
+        end = self.base + len(self.stream)
+        if not self.base <= cursor <= end:
+            raise _Refusal(P.ErrorCode.OUT_OF_RANGE,
+                           f"cursor {cursor} outside the buffered {self.base}..{end}")
+        del self.stream[:cursor - self.base]
+        self.base = cursor
+        self.safe_pump(1 << 30)
+        if self.fault:
+            raise _Refusal(P.ErrorCode.INTERNAL, f"the core model failed during the run "
+                                                 f"({self.fault})")
+        want = min(want, self.identity.max_payload - P.SPIKE_RESP_HEAD)
+        status = ((P.STATUS_RUNNING if self.running else 0)
+                  | (P.STATUS_STALLED if self.stalled else 0))
+        return P.pack_spike_chunk(P.SpikeChunk(cursor, status, self.steps_done,
+                                               self.steps_target, bytes(self.stream[:want])))
 
     def _access(self, payload, kind):
         core, rid, offset, count, data = P.unpack_access(payload)

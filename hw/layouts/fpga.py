@@ -7,7 +7,10 @@ entry per neuron slot) in `params`, and the SYNAPSE_MEMORIES and POINTER_MEMORIE
 `memories`: row_ptr[a]:row_ptr[a + 1] are the synapses of axon a on the core (grouped by
 axon), col_ptr[j]:col_ptr[j + 1] the plastic inputs of neuron j (col_syn: synapse index,
 col_pre: its axon). `HardwareImage.data[DATA]` holds the chip-wide memories (CHIP_WIDE)
-and the host's bookkeeping (HOST_KEYS).
+and the host's bookkeeping: n_neurons, neurons_per_core (the axon stride), lsb_mV (v's
+LSB), axon_of / ir_of_axon (IR global id <-> axon), stimulus_steps (the steps the
+stimulus memory covers) and projections (per projection: core, index and scale to IR
+units of each synapse, in IR order).
 
 Axon numbering: neurons fill cores in order (axon = core * neurons_per_core + slot), the
 spike sources follow (axon = n_neurons + source index).
@@ -46,12 +49,6 @@ REGION_ID = {name: i for i, name in enumerate(REGION_NAMES)}
 READABLE = ("syn_w",)
 #: a stimulus entry that is never reached (cleared memory; the end of the list)
 STIM_END = (1 << 32) - 1
-#: data[DATA] entries the host keeps (not chip memories): neuron and axon counts, the
-#: neuron stride, v's LSB (mV), IR id <-> axon, the steps the stimulus memory covers,
-#: and per projection the (core, index, scale to IR units) of each synapse
-HOST_KEYS = ("n_neurons", "neurons_per_core", "lsb_mV", "axon_of", "ir_of_axon",
-             "stimulus_steps", "projections")
-
 #: clock cycles per item of each phase, as the RTL's state machines (rtl.core, rtl.chip)
 #: spend them; FpgaSpec has one field `cycles_<name>` per entry (a sweep may vary them,
 #: the RTL generator refuses a spec that differs)
