@@ -78,11 +78,6 @@ def compile(network: Network, target: "str | TargetSpec", strict: bool = False,
     return image
 
 
-def compile_identity(network: Network, spec: TargetSpec) -> HardwareImage:
-    """The reference target runs the float IR itself: the image only wraps it."""
-    return HardwareImage(target=spec, network=network)
-
-
 def runner_for(image_or_spec: "HardwareImage | TargetSpec") -> Any:
     """The runner class of a target; `runner(image)` then `.run(duration)`."""
     spec = image_or_spec.target if isinstance(image_or_spec, HardwareImage) else image_or_spec

@@ -73,22 +73,23 @@ class InputSpikes:
 
 @njit
 def _poisson_window(neurons, seeds, p_spike, first, last, s0, s1):
-    """Stamps s0..s1 of each Poisson neuron: (stamp, neuron) of each spike, stamp-major."""
+    """Stamps s0..s1 of each Poisson neuron: (neuron, stamp) of each spike, stamp-major.
+    Two passes (count, then fill) so the output is allocated once."""
     n_out = 0
-    cap = 1024
-    out_n = np.empty(cap, np.int64)
-    out_s = np.empty(cap, np.int64)
     for s in range(s0, s1 + 1):
         for j in range(len(neurons)):
             if first[j] <= s <= last[j] and uniform(seeds[j], s) < p_spike[j]:
-                if n_out == cap:
-                    cap *= 2
-                    out_n = np.concatenate((out_n, np.empty(cap - n_out, np.int64)))
-                    out_s = np.concatenate((out_s, np.empty(cap - n_out, np.int64)))
-                out_n[n_out] = neurons[j]
-                out_s[n_out] = s
                 n_out += 1
-    return out_n[:n_out], out_s[:n_out]
+    out_n = np.empty(n_out, np.int64)
+    out_s = np.empty(n_out, np.int64)
+    c = 0
+    for s in range(s0, s1 + 1):
+        for j in range(len(neurons)):
+            if first[j] <= s <= last[j] and uniform(seeds[j], s) < p_spike[j]:
+                out_n[c] = neurons[j]
+                out_s[c] = s
+                c += 1
+    return out_n, out_s
 
 
 class Stimulus:
