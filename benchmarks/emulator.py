@@ -117,7 +117,7 @@ def main() -> None:
     print(f"loihi compile: {t_compile:.2f} s, {m['n_cores']} cores on {chips} chip(s), "
           f"{m['compartments']} compartments, placement cost {m['placement_cost']:.0f} "
           f"(sequential {m['sequential_cost']:.0f}); weight error "
-          f"{image.quantization['weight_max_rel_error']:.2%}")
+          f"{image.report.worst().get('weight', 0.0):.2%}")
     rows = {}
     rows["loihi timing off"] = run_loihi(image, args.duration, False, args.repeat)
     report("loihi timing off", rows["loihi timing off"], args.n, args.duration, fan_out)

@@ -21,7 +21,7 @@ from ..hw import metrics
 from ..hw.errors import LimitError, TargetError
 from ..hw.layouts import fpga as L
 from ..hw.result import TimingReport
-from ..hw.runner import Recorded, Runner, whole_steps
+from ..hw.runner import Recorded, Runner
 from ..hw.stimulus import InputSpikes
 from . import protocol as P
 
@@ -463,16 +463,8 @@ class BoardRunner(Runner):
         """(step, cycles, board neuron ids) of every step run (built on demand)."""
         return self._trace.records()
 
-    def run(self, duration_ms: float) -> None:
-        """The base's run, after checking the window's input against the board's stimulus
-        memory (so that a refused window leaves no trace in the Result)."""
-        k0 = self.steps
-        k1 = k0 + whole_steps(duration_ms, self.dt, self.spec.name)
-        if k1 > k0:
-            self._check_input(k0, k1, self.stimulus.window(k0, k1))
-        super().run(duration_ms)
-
     def _advance(self, k0: int, k1: int, inputs: InputSpikes) -> None:
+        self._check_input(k0, k1, inputs)
         self.board.start(k1 - k0)
         for step, cycles, ids in self.board.spikes():
             self._trace.add(step, cycles, ids)

@@ -46,7 +46,6 @@ class HardwareImage:
     placement: np.ndarray | None = None
     routing: dict[str, np.ndarray] = field(default_factory=dict)
     data: dict[str, Any] = field(default_factory=dict)
-    quantization: dict[str, float] = field(default_factory=dict)
     report: MappingReport = field(default_factory=MappingReport)
     format_version: int = FORMAT_VERSION
 

@@ -154,8 +154,8 @@ class Runner:
         inputs = self.stimulus.window(k0, k1)
         if not self.spec.input_multiplicity:
             inputs = inputs.merged()
-        self._keep_inputs(inputs)
         self._advance(k0, k1, inputs)
+        self._keep_inputs(inputs)       # after: a window the target refused is not reported
         self._k = k1
 
     def reset(self) -> None:

@@ -129,7 +129,7 @@ def test_mapping_report_names_what_the_chip_changes():
     assert quant[("weight", "projection 'in'")].unit == "nA"
     assert quant[("weight", "projection 'ei'")].unit == "mV"
     assert ("v_thresh", "population 'inh'") in quant
-    assert not hasattr(img, "quantization") or not img.quantization
+    assert not hasattr(img, "quantization")
     with pytest.raises(TargetError, match="strict.*refractory_dropped: population 'exc'"):
         hw.compile(cuba_like(), "truenorth", strict=True, **SMALL)
 
