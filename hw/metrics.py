@@ -28,6 +28,9 @@ def _m(unit: str, description: str) -> Metric:
     return Metric(unit, description)
 
 
+#: What every target with timing reports, so `compare` always has these columns.
+COMMON = ("steps", "synaptic_events", "chip_time_ns", "energy_total_pJ")
+
 #: Scalar metrics (TimingReport.metrics), by name.
 METRICS: dict[str, Metric] = {
     # time base and work
@@ -145,7 +148,8 @@ def timing_report(target: str, metrics: dict, arrays: "dict | None" = None) -> T
 
 def markdown() -> str:
     """The vocabulary as the Markdown tables of docs/metrics.md."""
-    lines = ["| metric | unit | what it is |", "|---|---|---|"]
+    lines = ["Every target with timing reports " + ", ".join(f"`{k}`" for k in COMMON) + ".",
+             "", "| metric | unit | what it is |", "|---|---|---|"]
     lines += [f"| `{k}` | {m.unit} | {m.description} |" for k, m in METRICS.items()]
     lines += ["", "| array | unit | what it holds |", "|---|---|---|"]
     lines += [f"| `{k}` | {m.unit} | {m.description} |" for k, m in ARRAYS.items()]

@@ -133,6 +133,8 @@ def check_result(res: hw.Result, net: Network, spec, steps: int) -> None:
     if res.timing is not None:
         for name in list(res.timing.metrics) + list(res.timing.arrays):
             metrics.unit(name)          # every name is in the vocabulary
+        assert set(metrics.COMMON) <= set(res.timing.metrics)
+        assert res.timing.metrics["steps"] == steps
     for pr in net.projections:
         if pr.name in res.weights:
             assert np.shape(res.weights[pr.name]) == (pr.size,)

@@ -417,6 +417,7 @@ class Engine(Runner):
                   "energy_total_pJ": e_syn + e_nrn + m["energy_mesh_pJ"],
                   "core_sweep_max_ns": float(sweep.max()) if sweep.size else 0.0})
         m["tick_utilization_max"] = m["core_sweep_max_ns"] / self.spec.tick_ns
+        m["chip_time_ns"] = self._k * self.spec.tick_ns    # ticks are fixed-length
         arrays = dict(rep.arrays, core_sweep_ns=sweep.astype(np.float64))
         return metrics.timing_report(self.spec.name, m, arrays)
 

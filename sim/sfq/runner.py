@@ -97,6 +97,7 @@ class Engine(Runner):
             "junction_switches": st.switches, "energy_total_pJ": self.sim.energy_pJ,
             "dropped_pulses": st.dropped, "synapse_passed": st.passed,
             "synapse_blocked": st.blocked, "simulated_ps": simulated_ps,
+            "synaptic_events": st.passed + st.blocked,
             "chip_time_ns": simulated_ps / 1000.0})
         return Recorded(neuron=neuron, stamp=stamp, timing=timing, info={
             "window_ps": self.spec.window_ps, "step_ps": self.step_fs / 1000.0,
