@@ -14,6 +14,7 @@ from neurocosim.hw.ir import (Network, Plasticity, Population, Projection, Recor
 from neurocosim.hw.targets import get_target
 
 from neurocosim.emulator.fpga import oracle  # noqa: E402
+from test_fpga_contract import poisson_net  # noqa: E402  (one Poisson network for fpga and board)
 
 LIF = dict(cm=1.0, tau_m=20.0, tau_syn_E=5.0, tau_syn_I=5.0, tau_refrac=2.0,
            v_rest=-65.0, v_reset=-65.0, v_thresh=-55.0, i_offset=0.3)
@@ -180,25 +181,12 @@ def test_virtual_fpga_board_offers_the_rtl_boards_regions_and_refuses_bad_values
     assert "BAD_REGION" in str(P.unpack_error(read.payload))
 
 
-def poisson_network(record=("poi", "cells")) -> Network:
-    from neurocosim.hw.ir import PoissonSource
-    src = Population("poi", 5, "SpikeSourcePoisson", dict(rate=100.0, start=0.0,
-                                                          duration=1e9))
-    cells = Population("cells", 3, "IF_curr_exp", LIF)
-    i, j = (a.ravel() for a in np.meshgrid(np.arange(5), np.arange(3), indexing="ij"))
-    pr = Projection("in", "poi", "cells", i, j, np.full(15, 2.0), np.full(15, 1.0))
-    sizes = {"poi": 5, "cells": 3}
-    return Network([src, cells], [pr], [PoissonSource("poi", seed=5)],
-                   [Recording(p, "spikes", np.arange(sizes[p])) for p in record],
-                   timestep=1.0, seed=3)
-
-
 def test_board_refuses_to_run_past_its_stimulus_memory():
     """The board holds hw.stimulus over [0, stimulus_horizon_ms): up to there it runs
     what the emulator runs; a window needing later input is refused by name."""
     from neurocosim.hw.compiler import run as hw_run
     from neurocosim.host.board import BoardRunner
-    net = poisson_network()
+    net = poisson_net()
     core = core_spec().replace(stimulus_horizon_ms=50.0)
     runner = BoardRunner(hw_compile(net, "board", core=core), port="virtual", timeout=1.0)
     try:
@@ -218,7 +206,7 @@ def test_board_refuses_to_run_past_its_stimulus_memory():
 
 def test_virtual_board_returns_only_recorded_populations_and_resets():
     from neurocosim.host.board import BoardRunner
-    image = hw_compile(poisson_network(("cells",)), "board", core=core_spec())
+    image = hw_compile(poisson_net(("cells",)), "board", core=core_spec())
     runner = BoardRunner(image, port="virtual", timeout=1.0)
     try:
         runner.run(40.0)

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from neurocosim import hw
 from neurocosim.hw import metrics
-from neurocosim.hw.errors import TargetError
+from neurocosim.hw.errors import NetworkError, TargetError
 from neurocosim.hw.ir import (Network, PoissonSource, Population, Projection, Recording,
                               SpikeArray, SpikeTrains, is_source)
 from neurocosim.hw.report import MappingReport
@@ -242,3 +242,11 @@ def test_every_target_gets_the_same_input():
                 for a, b in zip(got[pop], want):
                     np.testing.assert_allclose(a, b, err_msg=f"{target} {pop}")
     assert ran == set(TARGETS)
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_a_source_has_no_voltage_on_any_target(target):
+    net = make_network(3, "delta_noleak")
+    net.recordings.append(Recording("poi", "v", np.arange(2)))
+    with pytest.raises(NetworkError, match="'poi' is a spike source: it has no 'v'"):
+        hw.compile(net, target)

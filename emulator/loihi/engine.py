@@ -263,8 +263,6 @@ class Engine(Runner):
             if rec.variable != "v":
                 continue
             pop = net.population(rec.population)
-            if is_source(pop.model):
-                raise NetworkError(f"population {pop.name!r} is a spike source: no v")
             every = self._sampling_steps(pop.name, rec.sampling_interval)
             idx, prev = v_pops.get(pop.name, (np.zeros(0, np.int64), every))
             v_pops[pop.name] = (np.union1d(idx, rec.indices), math.gcd(prev, every))

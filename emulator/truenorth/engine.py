@@ -26,7 +26,7 @@ import numpy as np
 from ...hw import metrics
 from ...hw.errors import NetworkError, TargetError
 from ...hw.image import HardwareImage
-from ...hw.ir import Network, is_source
+from ...hw.ir import Network
 from ...hw.jit import njit
 from ...hw.layouts import truenorth as L
 from ...hw.result import Signal
@@ -259,8 +259,6 @@ class Engine(Runner):
             if rec.variable != "v":
                 continue
             pop = net.population(rec.population)
-            if is_source(pop.model):
-                raise NetworkError(f"population {pop.name!r} is a spike source: no v")
             if rec.sampling_interval not in (None, self.dt):
                 raise NetworkError(f"sampling interval {rec.sampling_interval} ms of "
                                    f"{pop.name}.v: the truenorth engine samples every "
