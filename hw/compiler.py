@@ -5,9 +5,9 @@ from __future__ import annotations
 import importlib
 from typing import Any, Callable
 
-from .errors import NetworkError, TargetError
+from .errors import TargetError
 from .image import HardwareImage
-from .ir import CurrentSource, Network, is_source
+from .ir import CurrentSource, Network
 from .report import MappingReport
 from .stimulus import Stimulus
 from .targets import TargetSpec, get_target
@@ -37,9 +37,6 @@ def check_capabilities(network: Network, spec: TargetSpec) -> None:
             raise TargetError(f"target {spec.name!r} cannot map projection {pr.name!r} "
                               f"with plasticity {pr.plasticity.rule}; it has {has}")
     for rec in network.recordings:
-        if rec.variable != "spikes" and is_source(network.population(rec.population).model):
-            raise NetworkError(f"population {rec.population!r} is a spike source: it has "
-                               f"no {rec.variable!r} to record")
         if rec.variable not in spec.recordables:
             raise TargetError(f"target {spec.name!r} cannot record {rec.variable!r} of "
                               f"population {rec.population!r}; it records "

@@ -408,6 +408,9 @@ class Network:
                 check_idx("Poisson source", st.population, np.zeros(0, np.int64))
         for rec in self.recordings:
             check_idx(f"recording of {rec.variable}", rec.population, rec.indices)
+            if rec.variable != "spikes" and is_source(self.population(rec.population).model):
+                raise NetworkError(f"population {rec.population!r} is a spike source: it "
+                                   f"has no {rec.variable!r} to record")
 
     @property
     def size(self) -> int:
