@@ -57,12 +57,8 @@ class LifCore(wiring.Component):
         self.n, self.G, self.D = n, int(n_axons), int(ring_depth)
         self.NPC, self.GC, self.DC, self.S = (cap.neurons_per_core, cap.n_axons,
                                               cap.ring_depth, cap.synapses_per_core)
-        if core is not None:
-            self.sc = {k: int(core.params[k][0]) for k in
-                       ("w_shift", "stdp", "a_plus", "a_minus", "w_min", "w_max", "dx", "dy")}
-        else:
-            self.sc = dict.fromkeys(("w_shift", "stdp", "a_plus", "a_minus", "w_min",
-                                     "w_max", "dx", "dy"), 0)
+        self.sc = {k: int(core.params[k][0]) if core is not None else 0 for k in
+                   ("w_shift", "stdp", "a_plus", "a_minus", "w_min", "w_max", "dx", "dy")}
         if self.sc["stdp"] and not cap.stdp:
             raise ValueError(f"core {core.index} uses STDP; the capacity has no STDP hardware")
         self.slot_bits = ubits(self.DC - 1)
@@ -73,325 +69,434 @@ class LifCore(wiring.Component):
             self.slot_bits, self.axon_bits, self.neuron_bits, self.syn_bits,
             spec.weight_bits, ubits(cap.max_depth - 1), ubits(cap.clear_cycles - 1)))})
 
-    def _init(self, table: str, name: str) -> list[int]:
-        if self.core is None:
-            return []
-        return [int(v) for v in getattr(self.core, table)[name]]
-
     def elaborate(self, platform) -> Module:
-        m = Module()
-        spec, sc, cap, link = self.spec, self.sc, self.cap, self.link
-        NPC, GC, DC, S = self.NPC, self.GC, self.DC, self.S
-        F, sf = spec.decay_bits, spec.stdp_frac_bits
-        sb = spec.state_bits
-        vlo, vhi = spec.v_format.min_int, spec.v_format.max_int
-        ilo, ihi = spec.isyn_format.min_int, spec.isyn_format.max_int
-        thi = spec.trace_format.max_int
-        wshape = signed(spec.weight_bits)
-        sshape = signed(sb)
-        tshape = unsigned(spec.trace_bits)
-        ptr = unsigned(ubits(S))
-        stdp_hw = cap.stdp
-        idle = Signal()     # the core is DONE: the host may write
-        host_we = Signal()
-        m.d.comb += host_we.eq(link.cfg_we & idle)
+        """The memories, the datapath and the state machine, one named step each."""
+        b = _CoreBuild(self)
+        b.host_registers()
+        b.memories()
+        if self.cap.stdp:
+            b.stdp_memories()
+        b.counters()
+        b.synapse_datapath()
+        b.neuron_datapath()
+        if self.cap.stdp:
+            b.trace_datapath()
+        # a later comb assignment wins: the default addresses, then the clears and the
+        # host's writes (only while DONE), then the state machine's reads and writes
+        b.default_addresses()
+        b.clears()
+        b.state_machine()
+        return b.m
 
-        def memory(name: str, shape, depth: int, init) -> Memory:
-            init = [int(v) for v in init]
-            if len(init) > depth:
-                raise ValueError(f"{name}: {len(init)} initial values, depth {depth}")
-            mem = Memory(shape=shape, depth=depth, init=init + [0] * (depth - len(init)))
-            m.submodules[name] = mem
-            return mem
 
-        def config(name: str, shape, depth: int, init):
-            """A memory the host writes (region `name`; a clear of everything zeroes it)
-            and its write port (which the datapath may drive outside DONE)."""
-            mem = memory(name, shape, depth, init)
-            wr = mem.write_port()
-            with m.If(link.clr):
-                m.d.comb += [wr.addr.eq(link.clr_addr), wr.data.eq(0),
-                             wr.en.eq(link.clr_all)]
-            with m.Elif(host_we & (link.cfg_region == REGION_ID[name])):
-                m.d.comb += [wr.addr.eq(link.cfg_addr), wr.data.eq(link.cfg_data),
-                             wr.en.eq(1)]
-            return mem, wr
+class _CoreBuild:
+    """One elaboration of a LifCore: its module, memory ports and datapath signals, built
+    by steps that `LifCore.elaborate` calls in order (the order sets comb priority)."""
 
-        def register(name: str, shape, init: int):
-            """A one-word config memory read combinationally: the register's value."""
-            return config(name, shape, 1, [init])[0].read_port(domain="comb").data
+    def __init__(self, lif: LifCore):
+        self.lif, self.spec, self.link = lif, lif.spec, lif.link
+        self.m = m = Module()
+        self.sshape = signed(self.spec.state_bits)
+        self.wshape = signed(self.spec.weight_bits)
+        self.tshape = unsigned(self.spec.trace_bits)
+        self.ptr = unsigned(ubits(lif.S))
+        self.stdp_hw = lif.cap.stdp
+        self.idle = Signal()     # the core is DONE: the host may write
+        self.host_we = Signal()
+        m.d.comb += self.host_we.eq(self.link.cfg_we & self.idle)
+        self.cleared = []        # the state memories' write ports: zero at a clear
 
-        cleared = []     # the state memories' write ports: zero at a clear
+    # --- building blocks --------------------------------------------------------------
 
-        def state(name: str, shape, depth: int):
-            """A state memory (zero at a clear) and its write port."""
-            mem = memory(name, shape, depth, [])
-            cleared.append(mem.write_port())
-            return mem, cleared[-1]
+    def memory(self, name: str, shape, depth: int, init) -> Memory:
+        """A memory named `name`, its initial contents padded with zeros to `depth`."""
+        init = [int(v) for v in init]
+        if len(init) > depth:
+            raise ValueError(f"{name}: {len(init)} initial values, depth {depth}")
+        mem = Memory(shape=shape, depth=depth, init=init + [0] * (depth - len(init)))
+        self.m.submodules[name] = mem
+        return mem
 
-        def sat(name, expr, lo, hi, shape):
-            out = Signal(shape, name=name)
-            with m.If(expr < lo):
-                m.d.comb += out.eq(lo)
-            with m.Elif(expr > hi):
-                m.d.comb += out.eq(hi)
-            with m.Else():
-                m.d.comb += out.eq(expr)
-            return out
+    def config(self, name: str, shape, depth: int, init):
+        """A memory the host writes (region `name`; a clear of everything zeroes it)
+        and its write port (which the datapath may drive outside DONE)."""
+        m, link = self.m, self.link
+        mem = self.memory(name, shape, depth, init)
+        wr = mem.write_port()
+        with m.If(link.clr):
+            m.d.comb += [wr.addr.eq(link.clr_addr), wr.data.eq(0), wr.en.eq(link.clr_all)]
+        with m.Elif(self.host_we & (link.cfg_region == REGION_ID[name])):
+            self.write(wr, link.cfg_addr, link.cfg_data)
+        return mem, wr
 
-        # --- registers the host writes ---------------------------------------------------
-        n = register("n", unsigned(ubits(NPC)), self.n)
-        G = register("n_axons", unsigned(ubits(GC)), self.G)
-        D = register("ring_depth", unsigned(ubits(DC)), self.D)
-        w_shift = register("w_shift", unsigned(ubits(sb - 1)), sc["w_shift"])
-        m.d.comb += link.active.eq(n != 0)
+    def register(self, name: str, shape, init: int):
+        """A one-word config memory read combinationally: the register's value."""
+        return self.config(name, shape, 1, [init])[0].read_port(domain="comb").data
 
-        # --- memories ---------------------------------------------------------------------
-        row, _ = config("row_ptr", ptr, GC + 1, self._init("memories", "row_ptr"))
-        row_a, row_b = row.read_port(), row.read_port()
-        syn_post, _ = config("syn_post", unsigned(self.neuron_bits), S,
-                             self._init("memories", "syn_post"))
-        syn_w, w_wr = config("syn_w", wshape, S, self._init("memories", "syn_w"))
-        syn_dly, _ = config("syn_delay", unsigned(self.slot_bits), S,
-                            self._init("memories", "syn_delay"))
-        post_rd = syn_post.read_port()
-        w_rd = syn_w.read_port()
-        w_host = syn_w.read_port()
-        dly_rd = syn_dly.read_port()
-        prm = {}
+    def state(self, name: str, shape, depth: int):
+        """A state memory (zero at a clear) and its write port."""
+        mem = self.memory(name, shape, depth, [])
+        wr = mem.write_port()
+        self.cleared.append(wr)
+        return mem, wr
+
+    def sat(self, name: str, expr, lo, hi, shape) -> Signal:
+        """`expr` saturated to lo..hi, as the oracle's clip."""
+        m = self.m
+        out = Signal(shape, name=name)
+        with m.If(expr < lo):
+            m.d.comb += out.eq(lo)
+        with m.Elif(expr > hi):
+            m.d.comb += out.eq(hi)
+        with m.Else():
+            m.d.comb += out.eq(expr)
+        return out
+
+    def write(self, port, addr, data) -> None:
+        """Write `data` at `addr` through write port `port` in this cycle."""
+        self.m.d.comb += [port.addr.eq(addr), port.data.eq(data), port.en.eq(1)]
+
+    def initial(self, table: str, name: str) -> list[int]:
+        """The image's initial contents of `table` ("memories" or "params") entry `name`;
+        none for an empty core."""
+        if self.lif.core is None:
+            return []
+        return [int(v) for v in getattr(self.lif.core, table)[name]]
+
+    # --- memories ---------------------------------------------------------------------
+
+    def host_registers(self) -> None:
+        """The per-core scalars every core has: n, n_axons, ring_depth, w_shift."""
+        lif, sb = self.lif, self.spec.state_bits
+        self.n = self.register("n", unsigned(ubits(lif.NPC)), lif.n)
+        self.G = self.register("n_axons", unsigned(ubits(lif.GC)), lif.G)
+        self.D = self.register("ring_depth", unsigned(ubits(lif.DC)), lif.D)
+        self.w_shift = self.register("w_shift", unsigned(ubits(sb - 1)), lif.sc["w_shift"])
+        self.m.d.comb += self.link.active.eq(self.n != 0)
+
+    def memories(self) -> None:
+        """The synapse rows, neuron parameters and state, the event and spike lists; a
+        state clear copies u0 into u (u0 read at clr_addr, written one cycle later)."""
+        m, link, lif, spec, sshape = self.m, self.link, self.lif, self.spec, self.sshape
+        NPC, GC, DC, S = lif.NPC, lif.GC, lif.DC, lif.S
+        row, _ = self.config("row_ptr", self.ptr, GC + 1, self.initial("memories", "row_ptr"))
+        self.row_a = row.read_port()
+        self.row_b = row.read_port()
+        syn_post, _ = self.config("syn_post", unsigned(lif.neuron_bits), S,
+                                  self.initial("memories", "syn_post"))
+        syn_w, self.w_wr = self.config("syn_w", self.wshape, S,
+                                       self.initial("memories", "syn_w"))
+        syn_dly, _ = self.config("syn_delay", unsigned(lif.slot_bits), S,
+                                 self.initial("memories", "syn_delay"))
+        self.post_rd = syn_post.read_port()
+        self.w_rd = syn_w.read_port()
+        self.w_host = syn_w.read_port()
+        self.dly_rd = syn_dly.read_port()
+        self.prm = {}
         for name, shape in (("theta", sshape), ("u_reset", sshape), ("bias", sshape),
-                            ("dm", unsigned(F)), ("ds", unsigned(F)),
+                            ("dm", unsigned(spec.decay_bits)),
+                            ("ds", unsigned(spec.decay_bits)),
                             ("refrac", unsigned(spec.refrac_bits))):
-            prm[name] = config(name, shape, NPC, self._init("params", name))[0].read_port()
-        u0, _ = config("u0", sshape, NPC, self._init("params", "u0"))
-        u0_rd = u0.read_port()
-        u_mem = memory("u", sshape, NPC, self._init("params", "u0"))
-        u_rd, u_wr = u_mem.read_port(), u_mem.write_port()
-        isyn_mem, i_wr = state("isyn", sshape, NPC)
-        ref_mem, r_wr = state("ref", unsigned(spec.refrac_bits), NPC)
-        ring, ring_wr = state("ring", sshape, DC * NPC)
-        i_rd, r_rd, ring_rd = isyn_mem.read_port(), ref_mem.read_port(), ring.read_port()
-        in_list = memory("in_list", unsigned(self.axon_bits), GC, [])
-        out_list = memory("out_list", unsigned(self.neuron_bits), NPC, [])
-        in_rd, in_wr = in_list.read_port(), in_list.write_port()
-        out_rd, out_wr = out_list.read_port(), out_list.write_port()
-        # u: the host's u0 is also the next run's u; a state clear copies u0 into u
-        # (u0 read at clr_addr, written one cycle later)
-        clr_d, clr_all_d = Signal(), Signal()
-        clr_addr_d = Signal.like(link.clr_addr)
-        m.d.sync += [clr_d.eq(link.clr), clr_all_d.eq(link.clr_all),
-                     clr_addr_d.eq(link.clr_addr)]
-        m.d.comb += u0_rd.addr.eq(link.clr_addr)
-        if stdp_hw:
-            stdp_on = register("stdp", 1, sc["stdp"])
-            a_plus = register("a_plus", unsigned(spec.weight_bits + sf), sc["a_plus"])
-            a_minus = register("a_minus", unsigned(spec.weight_bits + sf), sc["a_minus"])
-            w_min = register("w_min", wshape, sc["w_min"])
-            w_max = register("w_max", wshape, sc["w_max"])
-            dx = register("dx", unsigned(F), sc["dx"])
-            dy = register("dy", unsigned(F), sc["dy"])
-            pl_rd = config("syn_plastic", 1, S,
-                           self._init("memories", "syn_plastic"))[0].read_port()
-            y_mem, y_wr = state("y", tshape, NPC)
-            x_mem, x_wr = state("x", tshape, GC)
-            flag, f_wr = state("flag", 1, GC)
-            y_rd, x_rd, f_rd = y_mem.read_port(), x_mem.read_port(), flag.read_port()
-            col, _ = config("col_ptr", ptr, NPC + 1, self._init("memories", "col_ptr"))
-            col_a, col_b = col.read_port(), col.read_port()
-            col_syn = config("col_syn", unsigned(self.syn_bits), S,
-                             self._init("memories", "col_syn"))[0].read_port()
-            col_pre = config("col_pre", unsigned(self.axon_bits), S,
-                             self._init("memories", "col_pre"))[0].read_port()
+            self.prm[name] = self.config(name, shape, NPC,
+                                         self.initial("params", name))[0].read_port()
+        u0, _ = self.config("u0", sshape, NPC, self.initial("params", "u0"))
+        self.u0_rd = u0.read_port()
+        u_mem = self.memory("u", sshape, NPC, self.initial("params", "u0"))
+        self.u_rd = u_mem.read_port()
+        self.u_wr = u_mem.write_port()
+        isyn_mem, self.i_wr = self.state("isyn", sshape, NPC)
+        ref_mem, self.r_wr = self.state("ref", unsigned(spec.refrac_bits), NPC)
+        ring, self.ring_wr = self.state("ring", sshape, DC * NPC)
+        self.i_rd = isyn_mem.read_port()
+        self.r_rd = ref_mem.read_port()
+        self.ring_rd = ring.read_port()
+        in_list = self.memory("in_list", unsigned(lif.axon_bits), GC, [])
+        out_list = self.memory("out_list", unsigned(lif.neuron_bits), NPC, [])
+        self.in_rd = in_list.read_port()
+        self.in_wr = in_list.write_port()
+        self.out_rd = out_list.read_port()
+        self.out_wr = out_list.write_port()
+        self.clr_d = Signal()
+        self.clr_all_d = Signal()
+        self.clr_addr_d = Signal.like(link.clr_addr)
+        m.d.sync += [self.clr_d.eq(link.clr), self.clr_all_d.eq(link.clr_all),
+                     self.clr_addr_d.eq(link.clr_addr)]
+        m.d.comb += self.u0_rd.addr.eq(link.clr_addr)
 
-        # --- registers ----------------------------------------------------------------
-        e = Signal(unsigned(self.axon_bits + 1))
-        k = Signal(ptr)
-        kend = Signal(ptr)
-        j = Signal(unsigned(self.neuron_bits))
-        out_n = Signal(unsigned(self.neuron_bits + 1))
-        m.d.comb += [link.out_n.eq(out_n), out_rd.addr.eq(link.out_addr),
-                     link.out_data.eq(out_rd.data), w_host.addr.eq(link.w_addr),
-                     link.w_data.eq(w_host.data)]
-        m.d.comb += [in_wr.en.eq(link.in_we), in_wr.addr.eq(link.in_addr),
-                     in_wr.data.eq(link.in_data), in_rd.addr.eq(e)]
+    def stdp_memories(self) -> None:
+        """STDP hardware: its scalars, the plastic flags, traces, spike flags and the
+        column index (col_ptr, col_syn, col_pre) that potentiation walks."""
+        lif, spec, sc = self.lif, self.spec, self.lif.sc
+        F, S, ab = spec.decay_bits, lif.S, unsigned(spec.weight_bits + spec.stdp_frac_bits)
+        self.stdp_on = self.register("stdp", 1, sc["stdp"])
+        self.a_plus = self.register("a_plus", ab, sc["a_plus"])
+        self.a_minus = self.register("a_minus", ab, sc["a_minus"])
+        self.w_min = self.register("w_min", self.wshape, sc["w_min"])
+        self.w_max = self.register("w_max", self.wshape, sc["w_max"])
+        self.dx = self.register("dx", unsigned(F), sc["dx"])
+        self.dy = self.register("dy", unsigned(F), sc["dy"])
+        self.pl_rd = self.config("syn_plastic", 1, S,
+                                 self.initial("memories", "syn_plastic"))[0].read_port()
+        y_mem, self.y_wr = self.state("y", self.tshape, lif.NPC)
+        x_mem, self.x_wr = self.state("x", self.tshape, lif.GC)
+        flag, self.f_wr = self.state("flag", 1, lif.GC)
+        self.y_rd = y_mem.read_port()
+        self.x_rd = x_mem.read_port()
+        self.f_rd = flag.read_port()
+        col, _ = self.config("col_ptr", self.ptr, lif.NPC + 1,
+                             self.initial("memories", "col_ptr"))
+        self.col_a = col.read_port()
+        self.col_b = col.read_port()
+        self.col_syn = self.config("col_syn", unsigned(lif.syn_bits), S,
+                                   self.initial("memories", "col_syn"))[0].read_port()
+        self.col_pre = self.config("col_pre", unsigned(lif.axon_bits), S,
+                                   self.initial("memories", "col_pre"))[0].read_port()
 
-        # --- event / synapse datapath -------------------------------------------------
-        a_in = in_rd.data
-        m.d.comb += [row_a.addr.eq(a_in), row_b.addr.eq(a_in + 1)]
-        m.d.comb += [post_rd.addr.eq(k), dly_rd.addr.eq(k)]
-        if stdp_hw:
-            m.d.comb += pl_rd.addr.eq(k)
-        slot_sum = Signal(unsigned(self.slot_bits + 1))
-        slot = Signal(unsigned(self.slot_bits + 1))
-        m.d.comb += slot_sum.eq(link.t_slot + dly_rd.data)
-        m.d.comb += slot.eq(Mux(slot_sum >= D, slot_sum - D, slot_sum))
-        w = w_rd.data
-        acc = sat("acc", ring_rd.data + (w << w_shift), ilo, ihi, sshape)
+    # --- datapath ---------------------------------------------------------------------
 
-        # --- neuron datapath ----------------------------------------------------------
-        for port in (u_rd, i_rd, r_rd, *prm.values()):
-            m.d.comb += port.addr.eq(j)
-        m.d.comb += [u_wr.addr.eq(j), i_wr.addr.eq(j), r_wr.addr.eq(j)]
-        isyn_new = sat("isyn_new", ((i_rd.data * prm["ds"].data) >> F) + ring_rd.data,
-                       ilo, ihi, sshape)
-        v_new = sat("v_new", ((u_rd.data * prm["dm"].data) >> F) + i_rd.data
-                    + prm["bias"].data, vlo, vhi, sshape)
-        refractory = r_rd.data != 0
-        spike = Signal()
-        m.d.comb += spike.eq(~refractory & (v_new >= prm["theta"].data))
+    def counters(self) -> None:
+        """The walk's counters (event e, synapse k..kend, neuron j, spikes out_n) and the
+        router's ports: event list writes, spike list and weight reads."""
+        m, link, lif = self.m, self.link, self.lif
+        self.e = Signal(unsigned(lif.axon_bits + 1))
+        self.k = Signal(self.ptr)
+        self.kend = Signal(self.ptr)
+        self.j = Signal(unsigned(lif.neuron_bits))
+        self.out_n = Signal(unsigned(lif.neuron_bits + 1))
+        m.d.comb += [link.out_n.eq(self.out_n), self.out_rd.addr.eq(link.out_addr),
+                     link.out_data.eq(self.out_rd.data), self.w_host.addr.eq(link.w_addr),
+                     link.w_data.eq(self.w_host.data)]
+        m.d.comb += [self.in_wr.en.eq(link.in_we), self.in_wr.addr.eq(link.in_addr),
+                     self.in_wr.data.eq(link.in_data), self.in_rd.addr.eq(self.e)]
 
-        if stdp_hw:
-            a = Signal(unsigned(self.axon_bits))
-            pidx = Signal(unsigned(self.neuron_bits + 1))
-            ck = Signal(ptr)
-            ckend = Signal(ptr)
-            y_dec = Signal(unsigned(spec.trace_bits))
-            m.d.comb += y_dec.eq((y_rd.data * dy) >> F)
-            y_new = sat("y_new", y_dec + Mux(spike, spec.trace_impulse, 0), 0, thi, tshape)
-            x_dec = Signal(unsigned(spec.trace_bits))
-            m.d.comb += x_dec.eq((x_rd.data * dx) >> F)
-            x_new = sat("x_new", x_dec + Mux(f_rd.data, spec.trace_impulse, 0), 0, thi,
-                        tshape)
-            dep = sat("w_dep", w - ((a_minus * y_rd.data) >> sf), w_min, w_max, wshape)
-            pot = sat("w_pot", w + ((a_plus * x_rd.data) >> sf), w_min, w_max, wshape)
-            m.d.comb += [y_wr.addr.eq(j), f_wr.addr.eq(a)]
-            m.d.comb += [col_a.addr.eq(out_rd.data), col_b.addr.eq(out_rd.data + 1),
-                         col_syn.addr.eq(ck), col_pre.addr.eq(ck),
-                         x_wr.addr.eq(a)]
+    def synapse_datapath(self) -> None:
+        """Event e's row bounds, synapse k's ring slot and the saturated accumulation."""
+        m, link, spec, k = self.m, self.link, self.spec, self.k
+        a_in = self.in_rd.data
+        m.d.comb += [self.row_a.addr.eq(a_in), self.row_b.addr.eq(a_in + 1)]
+        m.d.comb += [self.post_rd.addr.eq(k), self.dly_rd.addr.eq(k)]
+        if self.stdp_hw:
+            m.d.comb += self.pl_rd.addr.eq(k)
+        slot_sum = Signal(unsigned(self.lif.slot_bits + 1))
+        self.slot = Signal(unsigned(self.lif.slot_bits + 1))
+        m.d.comb += slot_sum.eq(link.t_slot + self.dly_rd.data)
+        m.d.comb += self.slot.eq(Mux(slot_sum >= self.D, slot_sum - self.D, slot_sum))
+        self.acc = self.sat("acc", self.ring_rd.data + (self.w_rd.data << self.w_shift),
+                            spec.isyn_format.min_int, spec.isyn_format.max_int, self.sshape)
 
-        # default read addresses (overridden per state below)
-        m.d.comb += [ring_rd.addr.eq(link.t_slot * NPC + j), w_rd.addr.eq(k)]
-        if stdp_hw:
-            m.d.comb += [y_rd.addr.eq(j), x_rd.addr.eq(a), f_rd.addr.eq(a)]
+    def neuron_datapath(self) -> None:
+        """Neuron j's update: decayed current and potential, refractoriness, spike."""
+        m, spec, prm, F = self.m, self.spec, self.prm, self.spec.decay_bits
+        for port in (self.u_rd, self.i_rd, self.r_rd, *prm.values()):
+            m.d.comb += port.addr.eq(self.j)
+        m.d.comb += [self.u_wr.addr.eq(self.j), self.i_wr.addr.eq(self.j),
+                     self.r_wr.addr.eq(self.j)]
+        self.isyn_new = self.sat(
+            "isyn_new", ((self.i_rd.data * prm["ds"].data) >> F) + self.ring_rd.data,
+            spec.isyn_format.min_int, spec.isyn_format.max_int, self.sshape)
+        self.v_new = self.sat(
+            "v_new", ((self.u_rd.data * prm["dm"].data) >> F) + self.i_rd.data
+            + prm["bias"].data, spec.v_format.min_int, spec.v_format.max_int, self.sshape)
+        self.refractory = self.r_rd.data != 0
+        self.spike = Signal()
+        m.d.comb += self.spike.eq(~self.refractory & (self.v_new >= prm["theta"].data))
 
-        # --- clears and host writes of the state memories (only while DONE; after the
-        # default addresses above, before the state machine's writes below) ------------
-        for wr in cleared:
+    def trace_datapath(self) -> None:
+        """STDP: the trace decays and impulses, depression and potentiation of a weight,
+        the counters of the trace walk (axon a) and the column walk (pidx, ck..ckend)."""
+        m, spec, F, sf = self.m, self.spec, self.spec.decay_bits, self.spec.stdp_frac_bits
+        thi, tshape, imp = spec.trace_format.max_int, self.tshape, spec.trace_impulse
+        w = self.w_rd.data
+        self.a = Signal(unsigned(self.lif.axon_bits))
+        self.pidx = Signal(unsigned(self.lif.neuron_bits + 1))
+        self.ck = Signal(self.ptr)
+        self.ckend = Signal(self.ptr)
+        y_dec = Signal(unsigned(spec.trace_bits))
+        m.d.comb += y_dec.eq((self.y_rd.data * self.dy) >> F)
+        self.y_new = self.sat("y_new", y_dec + Mux(self.spike, imp, 0), 0, thi, tshape)
+        x_dec = Signal(unsigned(spec.trace_bits))
+        m.d.comb += x_dec.eq((self.x_rd.data * self.dx) >> F)
+        self.x_new = self.sat("x_new", x_dec + Mux(self.f_rd.data, imp, 0), 0, thi, tshape)
+        self.dep = self.sat("w_dep", w - ((self.a_minus * self.y_rd.data) >> sf),
+                            self.w_min, self.w_max, self.wshape)
+        self.pot = self.sat("w_pot", w + ((self.a_plus * self.x_rd.data) >> sf),
+                            self.w_min, self.w_max, self.wshape)
+        m.d.comb += [self.y_wr.addr.eq(self.j), self.f_wr.addr.eq(self.a)]
+        m.d.comb += [self.col_a.addr.eq(self.out_rd.data),
+                     self.col_b.addr.eq(self.out_rd.data + 1),
+                     self.col_syn.addr.eq(self.ck), self.col_pre.addr.eq(self.ck),
+                     self.x_wr.addr.eq(self.a)]
+
+    def default_addresses(self) -> None:
+        """Read addresses outside SYN and POT: this step's ring slot of neuron j, weight k,
+        trace y[j], x[a] and flag[a]."""
+        m, link = self.m, self.link
+        m.d.comb += [self.ring_rd.addr.eq(link.t_slot * self.lif.NPC + self.j),
+                     self.w_rd.addr.eq(self.k)]
+        if self.stdp_hw:
+            m.d.comb += [self.y_rd.addr.eq(self.j), self.x_rd.addr.eq(self.a),
+                         self.f_rd.addr.eq(self.a)]
+
+    def clears(self) -> None:
+        """A clear zeroes the state memories and copies u0 into u (or zeroes u with
+        clr_all); the host writes u through region u0 while DONE."""
+        m, link, u_wr = self.m, self.link, self.u_wr
+        for wr in self.cleared:
             with m.If(link.clr):
-                m.d.comb += [wr.addr.eq(link.clr_addr), wr.data.eq(0), wr.en.eq(1)]
-        with m.If(clr_d):
-            m.d.comb += [u_wr.addr.eq(clr_addr_d), u_wr.en.eq(1),
-                         u_wr.data.eq(Mux(clr_all_d, 0, u0_rd.data))]
-        with m.Elif(host_we & (link.cfg_region == REGION_ID["u0"])):
-            m.d.comb += [u_wr.addr.eq(link.cfg_addr), u_wr.data.eq(link.cfg_data),
-                         u_wr.en.eq(1)]
+                self.write(wr, link.clr_addr, 0)
+        with m.If(self.clr_d):
+            self.write(u_wr, self.clr_addr_d, Mux(self.clr_all_d, 0, self.u0_rd.data))
+        with m.Elif(self.host_we & (link.cfg_region == REGION_ID["u0"])):
+            self.write(u_wr, link.cfg_addr, link.cfg_data)
 
-        def after_neurons():
-            """From the last neuron (or from an empty neuron list) on."""
-            if stdp_hw:
-                with m.If(stdp_on & (G != 0)):
-                    m.d.sync += a.eq(0)
-                    m.next = "TR"
-                with m.Elif(stdp_on):
-                    m.d.sync += pidx.eq(0)
-                    m.next = "PHDR"
-                with m.Else():
-                    m.next = "DONE"
-            else:
-                m.next = "DONE"
+    # --- state machine ----------------------------------------------------------------
 
-        ph = Signal(2)   # the cycle within the current item
+    def state_machine(self) -> None:
+        """DONE -> EV <-> SYN -> NEU -> [TR -> PHDR <-> POT] -> DONE; `ph` counts the
+        cycles of the current item (one per level of dependent reads, plus the write)."""
+        m = self.m
+        self.ph = Signal(2)   # the cycle within the current item
+        states = {"DONE": self.done, "EV": self.event, "SYN": self.synapse,
+                  "NEU": self.neuron}
+        if self.stdp_hw:
+            states |= {"TR": self.trace, "PHDR": self.post_header, "POT": self.potentiate}
         with m.FSM(init="DONE"):
-            with m.State("DONE"):
-                m.d.comb += [link.done.eq(1), idle.eq(1)]
-                with m.If(link.go):
-                    m.d.sync += [e.eq(0), out_n.eq(0), j.eq(0), ph.eq(0)]
-                    m.next = "EV"
-            with m.State("EV"):      # ph0: in_list[e]; ph1: row_ptr[axon]; ph2: row
-                with m.If(ph == 0):
-                    with m.If(e == link.in_n):
-                        m.d.sync += j.eq(0)
-                        with m.If(n == 0):
-                            after_neurons()
-                        with m.Else():
-                            m.next = "NEU"
-                    with m.Else():
-                        m.d.sync += ph.eq(1)
-                with m.Elif(ph == 1):
-                    m.d.sync += ph.eq(2)
-                    if stdp_hw:
-                        with m.If(stdp_on):
-                            m.d.comb += [f_wr.addr.eq(a_in), f_wr.data.eq(1),
-                                         f_wr.en.eq(1)]
+            for name, build in states.items():
+                with m.State(name):
+                    build()
+
+    def after_neurons(self) -> None:
+        """From the last neuron (or from an empty neuron list) on: the STDP walks or DONE."""
+        m = self.m
+        if self.stdp_hw:
+            with m.If(self.stdp_on & (self.G != 0)):
+                m.d.sync += self.a.eq(0)
+                m.next = "TR"
+            with m.Elif(self.stdp_on):
+                m.d.sync += self.pidx.eq(0)
+                m.next = "PHDR"
+            with m.Else():
+                m.next = "DONE"
+        else:
+            m.next = "DONE"
+
+    def next_item(self, counter: Signal, end):
+        """An item's last cycle: on to item `counter` + 1 at ph 0; the returned condition
+        (a `with` block) holds after the last item."""
+        self.m.d.sync += [counter.eq(counter + 1), self.ph.eq(0)]
+        return self.m.If(counter + 1 == end)
+
+    def open_range(self, index: Signal, start: Signal, end: Signal, lo, hi, walk: str):
+        """A header item's last cycle: on to header `index` + 1, and walk the range the
+        pointer reads `lo`..`hi` give (start..end) in state `walk` unless it is empty."""
+        m = self.m
+        m.d.sync += [self.ph.eq(0), index.eq(index + 1), start.eq(lo.data), end.eq(hi.data)]
+        with m.If(lo.data != hi.data):
+            m.next = walk
+
+    def done(self) -> None:
+        """DONE: the host may write; `go` starts a timestep at event 0 and neuron 0."""
+        m, link = self.m, self.link
+        m.d.comb += [link.done.eq(1), self.idle.eq(1)]
+        with m.If(link.go):
+            m.d.sync += [self.e.eq(0), self.out_n.eq(0), self.j.eq(0), self.ph.eq(0)]
+            m.next = "EV"
+
+    def event(self) -> None:
+        """EV, ph0: in_list[e]; ph1: row_ptr[axon] (and the axon's STDP flag); ph2: row."""
+        m, link, ph, e = self.m, self.link, self.ph, self.e
+        with m.If(ph == 0):
+            with m.If(e == link.in_n):
+                m.d.sync += self.j.eq(0)
+                with m.If(self.n == 0):
+                    self.after_neurons()
                 with m.Else():
-                    m.d.sync += [ph.eq(0), e.eq(e + 1), k.eq(row_a.data),
-                                 kend.eq(row_b.data)]
-                    with m.If(row_a.data != row_b.data):
-                        m.next = "SYN"
-            with m.State("SYN"):     # ph0: synapse k; ph1: ring, y; ph2: write
-                m.d.comb += ring_rd.addr.eq(slot * NPC + post_rd.data)
-                if stdp_hw:
-                    m.d.comb += y_rd.addr.eq(post_rd.data)
-                with m.If(ph == 2):
-                    m.d.comb += [ring_wr.addr.eq(slot * NPC + post_rd.data),
-                                 ring_wr.data.eq(acc), ring_wr.en.eq(1)]
-                    if stdp_hw:
-                        with m.If(pl_rd.data):
-                            m.d.comb += [w_wr.addr.eq(k), w_wr.data.eq(dep), w_wr.en.eq(1)]
-                    m.d.sync += [k.eq(k + 1), ph.eq(0)]
-                    with m.If(k + 1 == kend):
-                        m.next = "EV"
-                with m.Else():
-                    m.d.sync += ph.eq(ph + 1)
-            with m.State("NEU"):     # ph0: neuron j's words; ph1: update and write
-                with m.If(ph == 1):
-                    m.d.comb += [ring_wr.addr.eq(link.t_slot * NPC + j), ring_wr.data.eq(0),
-                                 ring_wr.en.eq(1),
-                                 i_wr.data.eq(isyn_new), i_wr.en.eq(1), u_wr.en.eq(1),
-                                 r_wr.en.eq(1)]
-                    with m.If(refractory):
-                        m.d.comb += [r_wr.data.eq(r_rd.data - 1),
-                                     u_wr.data.eq(prm["u_reset"].data)]
-                    with m.Elif(spike):
-                        m.d.comb += [r_wr.data.eq(prm["refrac"].data),
-                                     u_wr.data.eq(prm["u_reset"].data)]
-                    with m.Else():
-                        m.d.comb += [r_wr.data.eq(0), u_wr.data.eq(v_new)]
-                    with m.If(spike):
-                        m.d.comb += [out_wr.addr.eq(out_n), out_wr.data.eq(j),
-                                     out_wr.en.eq(1)]
-                        m.d.sync += out_n.eq(out_n + 1)
-                    if stdp_hw:
-                        with m.If(stdp_on):
-                            m.d.comb += [y_wr.data.eq(y_new), y_wr.en.eq(1)]
-                    m.d.sync += [j.eq(j + 1), ph.eq(0)]
-                    with m.If(j + 1 == n):
-                        after_neurons()
-                with m.Else():
-                    m.d.sync += ph.eq(1)
-            if stdp_hw:
-                with m.State("TR"):  # ph0: x[a], flag[a]; ph1: write
-                    with m.If(ph == 1):
-                        m.d.comb += [x_wr.data.eq(x_new), x_wr.en.eq(1),
-                                     f_wr.addr.eq(a), f_wr.data.eq(0), f_wr.en.eq(1)]
-                        m.d.sync += [a.eq(a + 1), ph.eq(0)]
-                        with m.If(a + 1 == G):
-                            m.d.sync += pidx.eq(0)
-                            m.next = "PHDR"
-                    with m.Else():
-                        m.d.sync += ph.eq(1)
-                with m.State("PHDR"):  # ph0: out_list[p]; ph1: col_ptr[j]; ph2: column
-                    m.d.comb += out_rd.addr.eq(pidx)
-                    with m.If(ph == 0):
-                        with m.If(pidx == out_n):
-                            m.next = "DONE"
-                        with m.Else():
-                            m.d.sync += ph.eq(1)
-                    with m.Elif(ph == 1):
-                        m.d.sync += ph.eq(2)
-                    with m.Else():
-                        m.d.sync += [ph.eq(0), pidx.eq(pidx + 1), ck.eq(col_a.data),
-                                     ckend.eq(col_b.data)]
-                        with m.If(col_a.data != col_b.data):
-                            m.next = "POT"
-                with m.State("POT"):   # ph0: column entry; ph1: weight, x; ph2: write
-                    m.d.comb += [x_rd.addr.eq(col_pre.data), w_rd.addr.eq(col_syn.data)]
-                    with m.If(ph == 2):
-                        m.d.comb += [w_wr.addr.eq(col_syn.data), w_wr.data.eq(pot),
-                                     w_wr.en.eq(1)]
-                        m.d.sync += [ck.eq(ck + 1), ph.eq(0)]
-                        with m.If(ck + 1 == ckend):
-                            m.next = "PHDR"
-                    with m.Else():
-                        m.d.sync += ph.eq(ph + 1)
-        return m
+                    m.next = "NEU"
+            with m.Else():
+                m.d.sync += ph.eq(1)
+        with m.Elif(ph == 1):
+            m.d.sync += ph.eq(2)
+            if self.stdp_hw:
+                with m.If(self.stdp_on):
+                    self.write(self.f_wr, self.in_rd.data, 1)
+        with m.Else():
+            self.open_range(e, self.k, self.kend, self.row_a, self.row_b, "SYN")
+
+    def synapse(self) -> None:
+        """SYN, ph0: synapse k; ph1: ring word, y; ph2: accumulate (and depress)."""
+        m, ph, k = self.m, self.ph, self.k
+        ring_addr = self.slot * self.lif.NPC + self.post_rd.data
+        m.d.comb += self.ring_rd.addr.eq(ring_addr)
+        if self.stdp_hw:
+            m.d.comb += self.y_rd.addr.eq(self.post_rd.data)
+        with m.If(ph == 2):
+            self.write(self.ring_wr, ring_addr, self.acc)
+            if self.stdp_hw:
+                with m.If(self.pl_rd.data):
+                    self.write(self.w_wr, k, self.dep)
+            with self.next_item(k, self.kend):
+                m.next = "EV"
+        with m.Else():
+            m.d.sync += ph.eq(ph + 1)
+
+    def neuron(self) -> None:
+        """NEU, ph0: neuron j's words; ph1: update, write, list a spike."""
+        m, link, ph, j, prm = self.m, self.link, self.ph, self.j, self.prm
+        r_wr, u_wr, u_reset = self.r_wr, self.u_wr, prm["u_reset"].data
+        with m.If(ph == 1):
+            self.write(self.ring_wr, link.t_slot * self.lif.NPC + j, 0)
+            m.d.comb += [self.i_wr.data.eq(self.isyn_new), self.i_wr.en.eq(1), u_wr.en.eq(1),
+                         r_wr.en.eq(1)]
+            with m.If(self.refractory):
+                m.d.comb += [r_wr.data.eq(self.r_rd.data - 1), u_wr.data.eq(u_reset)]
+            with m.Elif(self.spike):
+                m.d.comb += [r_wr.data.eq(prm["refrac"].data), u_wr.data.eq(u_reset)]
+            with m.Else():
+                m.d.comb += [r_wr.data.eq(0), u_wr.data.eq(self.v_new)]
+            with m.If(self.spike):
+                self.write(self.out_wr, self.out_n, j)
+                m.d.sync += self.out_n.eq(self.out_n + 1)
+            if self.stdp_hw:
+                with m.If(self.stdp_on):
+                    m.d.comb += [self.y_wr.data.eq(self.y_new), self.y_wr.en.eq(1)]
+            with self.next_item(j, self.n):
+                self.after_neurons()
+        with m.Else():
+            m.d.sync += ph.eq(1)
+
+    def trace(self) -> None:
+        """TR, ph0: x[a], flag[a]; ph1: write the decayed trace, clear the flag."""
+        m, ph, a = self.m, self.ph, self.a
+        with m.If(ph == 1):
+            m.d.comb += [self.x_wr.data.eq(self.x_new), self.x_wr.en.eq(1)]
+            self.write(self.f_wr, a, 0)
+            with self.next_item(a, self.G):
+                m.d.sync += self.pidx.eq(0)
+                m.next = "PHDR"
+        with m.Else():
+            m.d.sync += ph.eq(1)
+
+    def post_header(self) -> None:
+        """PHDR, ph0: out_list[p]; ph1: col_ptr[j]; ph2: the spiking neuron's column."""
+        m, ph, pidx = self.m, self.ph, self.pidx
+        m.d.comb += self.out_rd.addr.eq(pidx)
+        with m.If(ph == 0):
+            with m.If(pidx == self.out_n):
+                m.next = "DONE"
+            with m.Else():
+                m.d.sync += ph.eq(1)
+        with m.Elif(ph == 1):
+            m.d.sync += ph.eq(2)
+        with m.Else():
+            self.open_range(pidx, self.ck, self.ckend, self.col_a, self.col_b, "POT")
+
+    def potentiate(self) -> None:
+        """POT, ph0: column entry ck; ph1: its weight and x; ph2: write the new weight."""
+        m, ph, ck, syn = self.m, self.ph, self.ck, self.col_syn.data
+        m.d.comb += [self.x_rd.addr.eq(self.col_pre.data), self.w_rd.addr.eq(syn)]
+        with m.If(ph == 2):
+            self.write(self.w_wr, syn, self.pot)
+            with self.next_item(ck, self.ckend):
+                m.next = "PHDR"
+        with m.Else():
+            m.d.sync += ph.eq(ph + 1)

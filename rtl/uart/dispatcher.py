@@ -3,7 +3,8 @@
 Receives frames (FrameReceiver), answers each request once (a retransmission of the last
 request is answered again from the sender's buffer, never re-executed), writes and reads
 the core's memories over the HostBus (a read-only region is not written, a write-only one
-not read, a write with any value outside the region's range not executed), resets the core (answered once its `running` is low again), starts runs, and serves the spike stream from a
+not read, a write with any value outside the region's range not executed), resets the core
+(answered once its `running` is low again), starts runs, and serves the spike stream from a
 circular buffer with the protocol's cursor semantics. The IDENTIFY answer is the packed
 `Identity` given at construction, so the RTL and the host agree by construction.
 """
@@ -42,311 +43,395 @@ class CommandDispatcher(wiring.Component):
         super().__init__()
 
     def elaborate(self, platform) -> Module:
-        m = Module()
-        ident = self.identity
-        m.submodules.rx = rx = FrameReceiver()
-        m.submodules.tx = tx = FrameSender()
+        """The buffers and request fields, then the state machine by groups of states."""
+        b = _DispatchBuild(self)
+        b.region_table()
+        b.spike_buffer()
+        b.link_counters()
+        b.response()
+        with b.m.FSM():   # states are numbered in order of first mention: keep this order
+            b.receive_states()
+            b.answer_states()
+            b.write_states()
+            b.read_states()
+            b.spike_states()
+            b.send_state()
+        return b.m
+
+
+class _DispatchBuild:
+    """One elaboration of a CommandDispatcher: its module, buffers and the signals the
+    state machine shares, built by steps that `CommandDispatcher.elaborate` calls."""
+
+    def __init__(self, disp: CommandDispatcher):
+        self.ident, self.rom_bytes, self.bus = disp.identity, disp.rom, disp.bus
+        self.m = m = Module()
+        m.submodules.rx = self.rx = FrameReceiver()
+        m.submodules.tx = self.tx = FrameSender()
         # the buffers are block RAMs: synchronous reads, addressed one cycle ahead
-        m.submodules.rom = rom = Memory(shape=8, depth=len(self.rom), init=list(self.rom))
-        rom_rd = rom.read_port()
-        sbuf_size = ident.spike_buffer
-        m.submodules.sbuf = sbuf = Memory(shape=8, depth=sbuf_size, init=[])
-        s_wr = sbuf.write_port()
-        s_rd = sbuf.read_port()
-        bus = self.bus
+        m.submodules.rom = rom = Memory(shape=8, depth=len(self.rom_bytes),
+                                        init=list(self.rom_bytes))
+        self.rom_rd = rom.read_port()
+        self.sbuf_size = self.ident.spike_buffer
+        m.submodules.sbuf = sbuf = Memory(shape=8, depth=self.sbuf_size, init=[])
+        self.s_wr = sbuf.write_port()
+        self.s_rd = sbuf.read_port()
+        wiring.connect(m, wiring.flipped(disp.i), self.rx.i)
+        wiring.connect(m, self.tx.o, wiring.flipped(disp.o))
+        # the request's fields (the receiver keeps a frame's first 16 bytes)
+        self.head = head = self.rx.head
+        self.version, self.rtype = head[0:8], head[8:16]
+        self.seq, self.plen = head[16:32], head[32:48]
+        self.a_core, self.a_region = head[48:56], head[56:64]
+        self.a_offset, self.a_count = head[64:96], head[96:112]
+        self.cursor, self.want = head[48:112], head[112:128]
+        self.h_seq = Signal(16)
+        self.h_type = Signal(8)
+        self.h_plen = Signal(16)
 
-        wiring.connect(m, wiring.flipped(self.i), rx.i)
-        wiring.connect(m, tx.o, wiring.flipped(self.o))
-
-        # ---- request fields (the receiver keeps a frame's first 16 bytes) ------------
-        head = rx.head
-        version, rtype, seq, plen = head[0:8], head[8:16], head[16:32], head[32:48]
-        a_core, a_region, a_offset, a_count = head[48:56], head[56:64], head[64:96], head[96:112]
-        cursor, want = head[48:112], head[112:128]
-        h_seq = Signal(16)
-        h_type = Signal(8)
-        h_plen = Signal(16)
-
-        # ---- region table ---------------------------------------------------------
-        r_known, r_kind, r_width, r_signed, r_depth = (Signal(), Signal(8), Signal(3),
-                                                      Signal(), Signal(32))
-        r_readonly, r_writeonly = Signal(), Signal()
-        r_lo, r_hi = Signal(signed(34)), Signal(signed(34))   # the region's value range
-        with m.Switch(a_region):
-            for r in ident.regions:
+    def region_table(self) -> None:
+        """The addressed region's entry of the identity's table (r_known low: none)."""
+        m = self.m
+        self.r_known = Signal()
+        self.r_kind = Signal(8)
+        self.r_width = Signal(3)
+        self.r_signed = Signal()
+        self.r_depth = Signal(32)
+        self.r_readonly = Signal()
+        self.r_writeonly = Signal()
+        self.r_lo = Signal(signed(34))   # the region's value range
+        self.r_hi = Signal(signed(34))
+        with m.Switch(self.a_region):
+            for r in self.ident.regions:
                 lo, hi = r.value_range
                 with m.Case(r.id):
-                    m.d.comb += [r_known.eq(1), r_kind.eq(int(r.kind)), r_width.eq(r.width),
-                                 r_signed.eq(r.signed), r_depth.eq(r.depth),
-                                 r_readonly.eq(r.readonly), r_writeonly.eq(r.writeonly),
-                                 r_lo.eq(lo), r_hi.eq(hi)]
-        n_bytes = Signal(32)
-        m.d.comb += n_bytes.eq(a_count * r_width)
+                    m.d.comb += [self.r_known.eq(1), self.r_kind.eq(int(r.kind)),
+                                 self.r_width.eq(r.width), self.r_signed.eq(r.signed),
+                                 self.r_depth.eq(r.depth), self.r_readonly.eq(r.readonly),
+                                 self.r_writeonly.eq(r.writeonly),
+                                 self.r_lo.eq(lo), self.r_hi.eq(hi)]
+        self.n_bytes = Signal(32)
+        m.d.comb += self.n_bytes.eq(self.a_count * self.r_width)
 
-        # ---- spike buffer: the core pushes, READ_SPIKES frees and copies -------------
-        mask = sbuf_size - 1
-        s_head, s_tail = Signal(range(sbuf_size)), Signal(range(sbuf_size))
-        fill = Signal(range(sbuf_size + 1))
-        base = Signal(64)
-        drop = Signal(range(sbuf_size + 1))
-        push = Signal()
-        m.d.comb += [bus.spikes.ready.eq(fill < sbuf_size), push.eq(bus.spikes.valid
-                                                                    & bus.spikes.ready),
-                     s_wr.addr.eq(s_head), s_wr.data.eq(bus.spikes.payload),
-                     s_wr.en.eq(push)]
-        m.d.sync += fill.eq(fill + push - drop)
-        with m.If(push):
-            m.d.sync += s_head.eq((s_head + 1) & mask)
+    def spike_buffer(self) -> None:
+        """The circular spike buffer: the core pushes at s_head, READ_SPIKES frees up to
+        its cursor (`drop`, s_tail, base) and copies from s_tail."""
+        m, bus, size = self.m, self.bus, self.sbuf_size
+        self.mask = size - 1
+        self.s_head = Signal(range(size))
+        self.s_tail = Signal(range(size))
+        self.fill = Signal(range(size + 1))
+        self.base = Signal(64)
+        self.drop = Signal(range(size + 1))
+        self.push = Signal()
+        m.d.comb += [bus.spikes.ready.eq(self.fill < size),
+                     self.push.eq(bus.spikes.valid & bus.spikes.ready),
+                     self.s_wr.addr.eq(self.s_head), self.s_wr.data.eq(bus.spikes.payload),
+                     self.s_wr.en.eq(self.push)]
+        m.d.sync += self.fill.eq(self.fill + self.push - self.drop)
+        with m.If(self.push):
+            m.d.sync += self.s_head.eq((self.s_head + 1) & self.mask)
 
-        # ---- link counters and the duplicate cache ---------------------------------
-        rx_frames, rx_errors, dups = Signal(32), Signal(32), Signal(32)
-        last_seq, last_crc, have_last = Signal(16), Signal(32), Signal()
-        nack_pending = Signal()
+    def link_counters(self) -> None:
+        """Frames and errors received, duplicates answered again; the last request's
+        seq and CRC (the duplicate cache); a NACK owed for a bad frame."""
+        m, rx = self.m, self.rx
+        self.rx_frames = Signal(32)
+        self.rx_errors = Signal(32)
+        self.dups = Signal(32)
+        self.last_seq = Signal(16)
+        self.last_crc = Signal(32)
+        self.have_last = Signal()
+        self.nack_pending = Signal()
         with m.If(rx.ok):
-            m.d.sync += rx_frames.eq(rx_frames + 1)
+            m.d.sync += self.rx_frames.eq(self.rx_frames + 1)
         with m.If(rx.bad):
-            m.d.sync += [rx_errors.eq(rx_errors + 1), nack_pending.eq(1)]
+            m.d.sync += [self.rx_errors.eq(self.rx_errors + 1), self.nack_pending.eq(1)]
 
-        # ---- response building --------------------------------------------------------
-        k = Signal(32)          # element / byte counter of the current loop
-        b = Signal(3)           # byte within an element
-        n = Signal(range(P.MAX_PAYLOAD + 1))  # response payload bytes written so far
-        ptr = Signal(range(P.MAX_FRAME))      # request byte being read (CHECK, WRITE)
+    def response(self) -> None:
+        """The answer's counters and buffers' addresses, the bus fields from the request,
+        and a request element assembled little-endian and sign-extended."""
+        m, rx, tx, bus = self.m, self.rx, self.tx, self.bus
+        self.k = Signal(32)          # element / byte counter of the current loop
+        self.b = Signal(3)           # byte within an element
+        self.n = Signal(range(P.MAX_PAYLOAD + 1))  # response payload bytes written so far
+        self.ptr = Signal(range(P.MAX_FRAME))      # request byte being read (CHECK, WRITE)
         # `n` and `ptr` change through their next values (comb), which address the block
         # RAMs: in each cycle the ROM holds byte `n`, the spike buffer byte `n` of the
         # chunk and the receiver byte `ptr`
-        n_next = Signal.like(n)
-        ptr_next = Signal.like(ptr)
-        m.d.comb += [n_next.eq(n), ptr_next.eq(ptr), rx.r_addr.eq(ptr_next),
-                     rom_rd.addr.eq(n_next),
-                     s_rd.addr.eq((s_tail + n_next - P.SPIKE_RESP_HEAD) & mask)]
-        m.d.sync += [n.eq(n_next), ptr.eq(ptr_next)]
-        err = Signal(8)
-        word = Signal(32)
-        put = Signal(8 * 44)    # fixed-size fields to emit (counters: 44 bytes), shifted
-                                # out a byte at a time (no 44-way byte select)
-        put_len = Signal(range(45))
-        resp_type = Signal(8)
-        spoil = Signal()
-        m.d.comb += [tx.w_addr.eq(P.HEADER_SIZE + n), tx.seq.eq(h_seq), tx.type.eq(resp_type),
-                     tx.n.eq(n)]
-        m.d.comb += [bus.core.eq(a_core), bus.region.eq(a_region), bus.index.eq(a_offset + k),
-                     bus.run_steps.eq(head[48:80])]
-        m.d.comb += rx.hold.eq(spoil)
-
-        # an element assembled little-endian from the frame, sign-extended
+        self.n_next = Signal.like(self.n)
+        self.ptr_next = Signal.like(self.ptr)
+        m.d.comb += [self.n_next.eq(self.n), self.ptr_next.eq(self.ptr),
+                     rx.r_addr.eq(self.ptr_next), self.rom_rd.addr.eq(self.n_next),
+                     self.s_rd.addr.eq((self.s_tail + self.n_next - P.SPIKE_RESP_HEAD)
+                                       & self.mask)]
+        m.d.sync += [self.n.eq(self.n_next), self.ptr.eq(self.ptr_next)]
+        self.err = Signal(8)
+        self.word = Signal(32)
+        self.put = Signal(8 * 44)    # fixed-size fields to emit (counters: 44 bytes),
+                                     # shifted out a byte at a time (no 44-way byte select)
+        self.put_len = Signal(range(45))
+        self.resp_type = Signal(8)
+        self.spoil = Signal()
+        m.d.comb += [tx.w_addr.eq(P.HEADER_SIZE + self.n), tx.seq.eq(self.h_seq),
+                     tx.type.eq(self.resp_type), tx.n.eq(self.n)]
+        m.d.comb += [bus.core.eq(self.a_core), bus.region.eq(self.a_region),
+                     bus.index.eq(self.a_offset + self.k), bus.run_steps.eq(self.head[48:80])]
+        m.d.comb += rx.hold.eq(self.spoil)
+        word, r_signed, r_width = self.word, self.r_signed, self.r_width
         ext = Mux(r_signed & word[7] & (r_width == 1), 0xFFFFFF00, 0)
         ext2 = Mux(r_signed & word[15] & (r_width == 2), 0xFFFF0000, 0)
-        element = Signal(32)
-        value = Signal(signed(34))
-        m.d.comb += [element.eq(word | ext | ext2),
-                     value.eq(Mux(r_signed, element.as_signed(), element))]
+        self.element = Signal(32)
+        self.value = Signal(signed(34))
+        m.d.comb += [self.element.eq(word | ext | ext2),
+                     self.value.eq(Mux(r_signed, self.element.as_signed(), self.element))]
 
-        with m.FSM():
-            with m.State("IDLE"):
-                with m.If(nack_pending & ~tx.busy & ~rx.ok):
-                    m.d.comb += tx.nack.eq(1)
-                    m.d.sync += nack_pending.eq(rx.bad)
-                with m.Elif(rx.ok):
-                    m.d.sync += [h_seq.eq(seq), h_type.eq(rtype), h_plen.eq(plen),
-                                 k.eq(0), b.eq(0), word.eq(0), spoil.eq(1)]
-                    m.d.comb += n_next.eq(0)
-                    m.next = "DECODE"
-            with m.State("DECODE"):  # (waits while a NACK is still going out)
-                m.d.comb += ptr_next.eq(_ACC)  # CHECK reads the values from here on
-                with m.If(tx.busy):
-                    pass
-                with m.Elif(rtype[7]):
-                    m.d.sync += spoil.eq(0)
-                    m.next = "IDLE"  # a board ignores responses (an echo on the line)
-                with m.Elif(have_last & (seq == last_seq) & (rx.crc == last_crc)):
-                    m.d.comb += tx.resend.eq(1)
-                    m.d.sync += [dups.eq(dups + 1), spoil.eq(0)]
-                    m.next = "IDLE"
-                with m.Else():
-                    m.d.sync += [last_seq.eq(seq), last_crc.eq(rx.crc), have_last.eq(1),
-                                 resp_type.eq(rtype | 0x80)]
-                    with m.If(version != P.PROTOCOL_VERSION):
-                        m.d.sync += err.eq(P.ErrorCode.VERSION)
-                        m.next = "ERROR"
-                    with m.Elif(rtype == P.Cmd.IDENTIFY):
-                        with m.If(plen != 0):
-                            m.d.sync += err.eq(P.ErrorCode.BAD_PAYLOAD)
-                            m.next = "ERROR"
-                        with m.Else():
-                            m.next = "IDENT"
-                    with m.Elif(rtype == P.Cmd.RESET):
-                        with m.If((plen != 1) | (head[48:56] > 1)):
-                            m.d.sync += err.eq(P.ErrorCode.BAD_PAYLOAD)
-                            m.next = "ERROR"
-                        with m.Else():
-                            m.d.comb += bus.reset.eq(Mux(head[48], 0b11, 0b01))
-                            m.d.sync += [s_head.eq(0), s_tail.eq(0), base.eq(0)]
-                            m.d.comb += drop.eq(fill + push)  # empty the spike buffer
-                            m.next = "RESET_WAIT"
-                    with m.Elif((rtype >= P.Cmd.WRITE_PARAMS) & (rtype <= P.Cmd.READ_REGION)):
-                        is_write = rtype != P.Cmd.READ_REGION
-                        with m.If(is_write & bus.running):
-                            m.d.sync += err.eq(P.ErrorCode.BUSY)
-                            m.next = "ERROR"
-                        with m.Elif(plen < P.ACCESS_SIZE):
-                            m.d.sync += err.eq(P.ErrorCode.BAD_PAYLOAD)
-                            m.next = "ERROR"
-                        with m.Elif((a_core >= ident.n_cores) | ~r_known
-                                    | (is_write & (r_kind != rtype - P.Cmd.WRITE_PARAMS))
-                                    | (is_write & r_readonly) | (~is_write & r_writeonly)):
-                            m.d.sync += err.eq(P.ErrorCode.BAD_REGION)
-                            m.next = "ERROR"
-                        with m.Elif(a_offset + a_count > r_depth):
-                            m.d.sync += err.eq(P.ErrorCode.OUT_OF_RANGE)
-                            m.next = "ERROR"
-                        with m.Elif(is_write & (n_bytes != plen - P.ACCESS_SIZE)):
-                            m.d.sync += err.eq(P.ErrorCode.BAD_PAYLOAD)
-                            m.next = "ERROR"
-                        with m.Elif(is_write):
-                            m.next = "CHECK"
-                        with m.Elif(plen != P.ACCESS_SIZE):
-                            m.d.sync += err.eq(P.ErrorCode.BAD_PAYLOAD)
-                            m.next = "ERROR"
-                        with m.Elif(n_bytes + P.ACCESS_SIZE > P.MAX_PAYLOAD):
-                            m.d.sync += err.eq(P.ErrorCode.OUT_OF_RANGE)
-                            m.next = "ERROR"
-                        with m.Else():
-                            m.next = "ECHO"
-                    with m.Elif(rtype == P.Cmd.RUN):
-                        with m.If(plen != 4):
-                            m.d.sync += err.eq(P.ErrorCode.BAD_PAYLOAD)
-                            m.next = "ERROR"
-                        with m.Elif(bus.running):
-                            m.d.sync += err.eq(P.ErrorCode.BUSY)
-                            m.next = "ERROR"
-                        with m.Else():
-                            m.d.comb += bus.run.eq(1)
-                            m.next = "SEND"
-                    with m.Elif(rtype == P.Cmd.READ_SPIKES):
-                        with m.If(plen != 10):
-                            m.d.sync += err.eq(P.ErrorCode.BAD_PAYLOAD)
-                            m.next = "ERROR"
-                        with m.Elif((cursor < base) | (cursor > base + fill)):
-                            m.d.sync += err.eq(P.ErrorCode.OUT_OF_RANGE)
-                            m.next = "ERROR"
-                        with m.Else():
-                            m.d.comb += drop.eq(cursor - base)
-                            m.d.sync += [s_tail.eq((s_tail + cursor - base) & mask),
-                                         base.eq(cursor)]
-                            m.next = "SPIKES"
-                    with m.Elif(rtype == P.Cmd.READ_COUNTERS):
-                        with m.If(plen != 0):
-                            m.d.sync += err.eq(P.ErrorCode.BAD_PAYLOAD)
-                            m.next = "ERROR"
-                        with m.Else():
-                            m.d.sync += [put.eq(Cat(bus.steps_done, bus.cycles,
-                                                    bus.last_cycles, bus.max_cycles,
-                                                    bus.spike_count, rx_frames, rx_errors,
-                                                    dups)),
-                                         put_len.eq(44)]
-                            m.next = "PUT"
-                    with m.Else():
-                        m.d.sync += err.eq(P.ErrorCode.UNKNOWN_COMMAND)
-                        m.next = "ERROR"
+    # --- steps used by several states ---------------------------------------------------
 
-            with m.State("ERROR"):
-                m.d.sync += [resp_type.eq(P.ERROR_TYPE),
-                             put.eq(Cat(err, h_type)), put_len.eq(2)]
+    def fail(self, code: P.ErrorCode) -> None:
+        """Answer the request with an ERROR frame carrying `code`."""
+        self.m.d.sync += self.err.eq(code)
+        self.m.next = "ERROR"
+
+    def emit(self, data) -> None:
+        """Write `data` as the next payload byte of the answer."""
+        self.m.d.comb += [self.tx.w_data.eq(data), self.tx.w_en.eq(1),
+                          self.n_next.eq(self.n + 1)]
+
+    def emit_put(self, then: str) -> None:
+        """Write the put_len bytes of `put`, low byte first, then go to state `then`."""
+        m = self.m
+        with m.If(self.n == self.put_len):
+            m.next = then
+        with m.Else():
+            self.emit(self.put[:8])
+            m.d.sync += self.put.eq(self.put >> 8)
+
+    def take_byte(self) -> None:
+        """Add request byte `ptr` to `word` as byte `b` of the element."""
+        m = self.m
+        m.d.comb += self.ptr_next.eq(self.ptr + 1)
+        m.d.sync += [self.word.eq(self.word | (self.rx.r_data << (self.b * 8))),
+                     self.b.eq(self.b + 1)]
+
+    # --- the state machine: receive and decode -----------------------------------------
+
+    def receive_states(self) -> None:
+        """IDLE: a NACK owed, or a frame received; DECODE: check and start the answer."""
+        m, tx, rx = self.m, self.tx, self.rx
+        with m.State("IDLE"):
+            with m.If(self.nack_pending & ~tx.busy & ~rx.ok):
+                m.d.comb += tx.nack.eq(1)
+                m.d.sync += self.nack_pending.eq(rx.bad)
+            with m.Elif(rx.ok):
+                m.d.sync += [self.h_seq.eq(self.seq), self.h_type.eq(self.rtype),
+                             self.h_plen.eq(self.plen), self.k.eq(0), self.b.eq(0),
+                             self.word.eq(0), self.spoil.eq(1)]
+                m.d.comb += self.n_next.eq(0)
+                m.next = "DECODE"
+        with m.State("DECODE"):  # (waits while a NACK is still going out)
+            m.d.comb += self.ptr_next.eq(_ACC)  # CHECK reads the values from here on
+            with m.If(tx.busy):
+                pass
+            with m.Elif(self.rtype[7]):
+                m.d.sync += self.spoil.eq(0)
+                m.next = "IDLE"  # a board ignores responses (an echo on the line)
+            with m.Elif(self.have_last & (self.seq == self.last_seq)
+                        & (rx.crc == self.last_crc)):
+                m.d.comb += tx.resend.eq(1)
+                m.d.sync += [self.dups.eq(self.dups + 1), self.spoil.eq(0)]
+                m.next = "IDLE"
+            with m.Else():
+                m.d.sync += [self.last_seq.eq(self.seq), self.last_crc.eq(rx.crc),
+                             self.have_last.eq(1), self.resp_type.eq(self.rtype | 0x80)]
+                self.decode_command()
+
+    def decode_command(self) -> None:
+        """A new request: check its version, command and payload, then start it."""
+        m, rtype, plen = self.m, self.rtype, self.plen
+        with m.If(self.version != P.PROTOCOL_VERSION):
+            self.fail(P.ErrorCode.VERSION)
+        with m.Elif(rtype == P.Cmd.IDENTIFY):
+            with m.If(plen != 0):
+                self.fail(P.ErrorCode.BAD_PAYLOAD)
+            with m.Else():
+                m.next = "IDENT"
+        with m.Elif(rtype == P.Cmd.RESET):
+            self.decode_reset()
+        with m.Elif((rtype >= P.Cmd.WRITE_PARAMS) & (rtype <= P.Cmd.READ_REGION)):
+            self.decode_access()
+        with m.Elif(rtype == P.Cmd.RUN):
+            with m.If(plen != 4):
+                self.fail(P.ErrorCode.BAD_PAYLOAD)
+            with m.Elif(self.bus.running):
+                self.fail(P.ErrorCode.BUSY)
+            with m.Else():
+                m.d.comb += self.bus.run.eq(1)
+                m.next = "SEND"
+        with m.Elif(rtype == P.Cmd.READ_SPIKES):
+            self.decode_read_spikes()
+        with m.Elif(rtype == P.Cmd.READ_COUNTERS):
+            with m.If(plen != 0):
+                self.fail(P.ErrorCode.BAD_PAYLOAD)
+            with m.Else():
+                bus = self.bus
+                m.d.sync += [self.put.eq(Cat(bus.steps_done, bus.cycles, bus.last_cycles,
+                                             bus.max_cycles, bus.spike_count, self.rx_frames,
+                                             self.rx_errors, self.dups)),
+                             self.put_len.eq(44)]
                 m.next = "PUT"
+        with m.Else():
+            self.fail(P.ErrorCode.UNKNOWN_COMMAND)
 
-            with m.State("RESET_WAIT"):  # answered once the core's reset is over
-                with m.If(~bus.running):
-                    m.next = "SEND"
+    def decode_reset(self) -> None:
+        """RESET: pulse the core's reset (bit 0 of the payload: also the memories) and
+        empty the spike buffer; answered once the core is no longer running."""
+        m, head = self.m, self.head
+        with m.If((self.plen != 1) | (head[48:56] > 1)):
+            self.fail(P.ErrorCode.BAD_PAYLOAD)
+        with m.Else():
+            m.d.comb += self.bus.reset.eq(Mux(head[48], 0b11, 0b01))
+            m.d.sync += [self.s_head.eq(0), self.s_tail.eq(0), self.base.eq(0)]
+            m.d.comb += self.drop.eq(self.fill + self.push)  # empty the spike buffer
+            m.next = "RESET_WAIT"
 
-            with m.State("PUT"):  # write put_len bytes of `put` as payload, then send
-                with m.If(n == put_len):
-                    m.next = "SEND"
-                with m.Else():
-                    m.d.comb += [tx.w_data.eq(put[:8]), tx.w_en.eq(1), n_next.eq(n + 1)]
-                    m.d.sync += put.eq(put >> 8)
+    def decode_access(self) -> None:
+        """WRITE_* and READ_REGION: the region, its range and the payload's size checked
+        before anything is written or read."""
+        m, plen, n_bytes = self.m, self.plen, self.n_bytes
+        is_write = self.rtype != P.Cmd.READ_REGION
+        with m.If(is_write & self.bus.running):
+            self.fail(P.ErrorCode.BUSY)
+        with m.Elif(plen < P.ACCESS_SIZE):
+            self.fail(P.ErrorCode.BAD_PAYLOAD)
+        with m.Elif((self.a_core >= self.ident.n_cores) | ~self.r_known
+                    | (is_write & (self.r_kind != self.rtype - P.Cmd.WRITE_PARAMS))
+                    | (is_write & self.r_readonly) | (~is_write & self.r_writeonly)):
+            self.fail(P.ErrorCode.BAD_REGION)
+        with m.Elif(self.a_offset + self.a_count > self.r_depth):
+            self.fail(P.ErrorCode.OUT_OF_RANGE)
+        with m.Elif(is_write & (n_bytes != plen - P.ACCESS_SIZE)):
+            self.fail(P.ErrorCode.BAD_PAYLOAD)
+        with m.Elif(is_write):
+            m.next = "CHECK"
+        with m.Elif(plen != P.ACCESS_SIZE):
+            self.fail(P.ErrorCode.BAD_PAYLOAD)
+        with m.Elif(n_bytes + P.ACCESS_SIZE > P.MAX_PAYLOAD):
+            self.fail(P.ErrorCode.OUT_OF_RANGE)
+        with m.Else():
+            m.next = "ECHO"
 
-            with m.State("IDENT"):
-                with m.If(n == len(self.rom)):
-                    m.next = "SEND"
-                with m.Else():
-                    m.d.comb += [tx.w_data.eq(rom_rd.data), tx.w_en.eq(1), n_next.eq(n + 1)]
+    def decode_read_spikes(self) -> None:
+        """READ_SPIKES: free the buffer up to the cursor (which must lie within it)."""
+        m, cursor, base = self.m, self.cursor, self.base
+        with m.If(self.plen != 10):
+            self.fail(P.ErrorCode.BAD_PAYLOAD)
+        with m.Elif((cursor < base) | (cursor > base + self.fill)):
+            self.fail(P.ErrorCode.OUT_OF_RANGE)
+        with m.Else():
+            m.d.comb += self.drop.eq(cursor - base)
+            m.d.sync += [self.s_tail.eq((self.s_tail + cursor - base) & self.mask),
+                         base.eq(cursor)]
+            m.next = "SPIKES"
 
-            with m.State("CHECK"):  # every element within the region's range, or nothing
-                with m.If(k == a_count):  # is written
-                    m.d.sync += [k.eq(0), b.eq(0), word.eq(0)]
-                    m.d.comb += ptr_next.eq(_ACC)
-                    m.next = "WRITE"
-                with m.Elif(b == r_width):
-                    with m.If((value < r_lo) | (value > r_hi)):
-                        m.d.sync += err.eq(P.ErrorCode.OUT_OF_RANGE)
-                        m.next = "ERROR"
-                    m.d.sync += [k.eq(k + 1), b.eq(0), word.eq(0)]
-                with m.Else():
-                    m.d.comb += ptr_next.eq(ptr + 1)
-                    m.d.sync += [word.eq(word | (rx.r_data << (b * 8))), b.eq(b + 1)]
+    # --- the state machine: answers ----------------------------------------------------
 
-            with m.State("WRITE"):  # assemble each element, little-endian, then write it
-                with m.If(k == a_count):
-                    m.next = "SEND"
-                with m.Elif(b == r_width):
-                    m.d.comb += [bus.wdata.eq(element), bus.we.eq(1)]
-                    m.d.sync += [k.eq(k + 1), b.eq(0), word.eq(0)]
-                with m.Else():
-                    m.d.comb += ptr_next.eq(ptr + 1)
-                    m.d.sync += [word.eq(word | (rx.r_data << (b * 8))), b.eq(b + 1)]
+    def answer_states(self) -> None:
+        """ERROR, RESET_WAIT, PUT (fixed-size fields) and IDENT (the identity ROM)."""
+        m = self.m
+        with m.State("ERROR"):
+            m.d.sync += [self.resp_type.eq(P.ERROR_TYPE),
+                         self.put.eq(Cat(self.err, self.h_type)), self.put_len.eq(2)]
+            m.next = "PUT"
+        with m.State("RESET_WAIT"):  # answered once the core's reset is over
+            with m.If(~self.bus.running):
+                m.next = "SEND"
+        with m.State("PUT"):  # write put_len bytes of `put` as payload, then send
+            self.emit_put("SEND")
+        with m.State("IDENT"):
+            with m.If(self.n == len(self.rom_bytes)):
+                m.next = "SEND"
+            with m.Else():
+                self.emit(self.rom_rd.data)
 
-            with m.State("ECHO"):  # READ_REGION answers with its access fields first
-                with m.If(n == P.ACCESS_SIZE):
-                    m.next = "READ_REQ"
-                with m.Else():
-                    m.d.comb += [tx.w_data.eq(head.word_select(6 + n[:3], 8)), tx.w_en.eq(1),
-                                 n_next.eq(n + 1)]
-            with m.State("READ_REQ"):
-                with m.If(k == a_count):
-                    m.next = "SEND"
-                with m.Else():
-                    m.d.comb += bus.re.eq(1)
-                    m.next = "READ_WAIT"
-            with m.State("READ_WAIT"):
-                with m.If(bus.rvalid):
-                    m.d.sync += [word.eq(bus.rdata), b.eq(0)]
-                    m.next = "READ_PUT"
-            with m.State("READ_PUT"):
-                with m.If(b == r_width):
-                    m.d.sync += k.eq(k + 1)
-                    m.next = "READ_REQ"
-                with m.Else():
-                    m.d.comb += [tx.w_data.eq(word.word_select(b[:2], 8)), tx.w_en.eq(1),
-                                 n_next.eq(n + 1)]
-                    m.d.sync += b.eq(b + 1)
+    def write_states(self) -> None:
+        """CHECK: every element within the region's range, or nothing is written;
+        WRITE: assemble each element, little-endian, then write it."""
+        m, k, b, word = self.m, self.k, self.b, self.word
+        with m.State("CHECK"):
+            with m.If(k == self.a_count):
+                m.d.sync += [k.eq(0), b.eq(0), word.eq(0)]
+                m.d.comb += self.ptr_next.eq(_ACC)
+                m.next = "WRITE"
+            with m.Elif(b == self.r_width):
+                with m.If((self.value < self.r_lo) | (self.value > self.r_hi)):
+                    self.fail(P.ErrorCode.OUT_OF_RANGE)
+                m.d.sync += [k.eq(k + 1), b.eq(0), word.eq(0)]
+            with m.Else():
+                self.take_byte()
+        with m.State("WRITE"):
+            with m.If(k == self.a_count):
+                m.next = "SEND"
+            with m.Elif(b == self.r_width):
+                m.d.comb += [self.bus.wdata.eq(self.element), self.bus.we.eq(1)]
+                m.d.sync += [k.eq(k + 1), b.eq(0), word.eq(0)]
+            with m.Else():
+                self.take_byte()
 
-            with m.State("SPIKES"):  # chunk header, then up to `want` buffered bytes
-                avail = Signal(range(P.MAX_PAYLOAD + 1))
-                limit = P.MAX_PAYLOAD - P.SPIKE_RESP_HEAD
-                m.d.comb += avail.eq(Mux(fill < want, Mux(fill < limit, fill, limit),
-                                         Mux(want < limit, want, limit)))
-                status = Cat(bus.running, bus.running & (fill >= sbuf_size))
-                m.d.sync += [put.eq(Cat(base, status, Const(0, 6), bus.steps_done,
-                                        bus.steps_target)),
-                             put_len.eq(P.SPIKE_RESP_HEAD), k.eq(avail)]
-                m.next = "SPIKE_HEAD"
-            with m.State("SPIKE_HEAD"):
-                with m.If(n == put_len):
-                    m.next = "SPIKE_DATA"
-                with m.Else():
-                    m.d.comb += [tx.w_data.eq(put[:8]), tx.w_en.eq(1), n_next.eq(n + 1)]
-                    m.d.sync += put.eq(put >> 8)
-            with m.State("SPIKE_DATA"):
-                j = n - P.SPIKE_RESP_HEAD
-                with m.If(j == k):
-                    m.next = "SEND"
-                with m.Else():
-                    m.d.comb += [tx.w_data.eq(s_rd.data), tx.w_en.eq(1), n_next.eq(n + 1)]
+    def read_states(self) -> None:
+        """READ_REGION answers with its access fields (ECHO), then each element: ask the
+        bus (READ_REQ), wait for it (READ_WAIT), write its bytes (READ_PUT)."""
+        m, k, b, n = self.m, self.k, self.b, self.n
+        with m.State("ECHO"):
+            with m.If(n == P.ACCESS_SIZE):
+                m.next = "READ_REQ"
+            with m.Else():
+                self.emit(self.head.word_select(6 + n[:3], 8))
+        with m.State("READ_REQ"):
+            with m.If(k == self.a_count):
+                m.next = "SEND"
+            with m.Else():
+                m.d.comb += self.bus.re.eq(1)
+                m.next = "READ_WAIT"
+        with m.State("READ_WAIT"):
+            with m.If(self.bus.rvalid):
+                m.d.sync += [self.word.eq(self.bus.rdata), b.eq(0)]
+                m.next = "READ_PUT"
+        with m.State("READ_PUT"):
+            with m.If(b == self.r_width):
+                m.d.sync += k.eq(k + 1)
+                m.next = "READ_REQ"
+            with m.Else():
+                self.emit(self.word.word_select(b[:2], 8))
+                m.d.sync += b.eq(b + 1)
 
-            with m.State("SEND"):  # the request is answered: the receiver may go on
-                with m.If(~tx.busy):
-                    m.d.comb += tx.send.eq(1)
-                    m.d.sync += spoil.eq(0)
-                    m.next = "IDLE"
-        return m
+    def spike_states(self) -> None:
+        """READ_SPIKES answers with a chunk header (SPIKES, SPIKE_HEAD), then up to `want`
+        buffered bytes (SPIKE_DATA)."""
+        m, bus, fill, want = self.m, self.bus, self.fill, self.want
+        with m.State("SPIKES"):
+            avail = Signal(range(P.MAX_PAYLOAD + 1))
+            limit = P.MAX_PAYLOAD - P.SPIKE_RESP_HEAD
+            m.d.comb += avail.eq(Mux(fill < want, Mux(fill < limit, fill, limit),
+                                     Mux(want < limit, want, limit)))
+            status = Cat(bus.running, bus.running & (fill >= self.sbuf_size))
+            m.d.sync += [self.put.eq(Cat(self.base, status, Const(0, 6), bus.steps_done,
+                                         bus.steps_target)),
+                         self.put_len.eq(P.SPIKE_RESP_HEAD), self.k.eq(avail)]
+            m.next = "SPIKE_HEAD"
+        with m.State("SPIKE_HEAD"):
+            self.emit_put("SPIKE_DATA")
+        with m.State("SPIKE_DATA"):
+            with m.If(self.n - P.SPIKE_RESP_HEAD == self.k):
+                m.next = "SEND"
+            with m.Else():
+                self.emit(self.s_rd.data)
+
+    def send_state(self) -> None:
+        """SEND: the request is answered; the receiver may go on."""
+        m = self.m
+        with m.State("SEND"):
+            with m.If(~self.tx.busy):
+                m.d.comb += self.tx.send.eq(1)
+                m.d.sync += self.spoil.eq(0)
+                m.next = "IDLE"
