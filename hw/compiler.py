@@ -54,10 +54,17 @@ def report_input(network: Network, spec: TargetSpec, report: MappingReport) -> N
     if spec.input_multiplicity:
         return
     dt = spec.timestep or network.timestep
-    for pop, n in Stimulus(network, dt).multiple().items():
+    stimulus = Stimulus(network, dt)
+    for pop, n in stimulus.multiple().items():
         report.approximate("input_spikes_merged", f"population {pop!r}",
                            f"{n} spike(s) share a {dt} ms step with another spike of the "
                            "same source neuron and are merged into it", n)
+    for pop, frac in stimulus.poisson_merged_fraction().items():
+        if frac >= 1e-6:
+            report.approximate("input_spikes_merged", f"population {pop!r}",
+                               f"a Poisson neuron's 2+ spikes in one {dt} ms step are "
+                               f"merged into one: about {100 * frac:.2g}% of its spikes at "
+                               "its highest rate", frac)
 
 
 def compile(network: Network, target: "str | TargetSpec", strict: bool = False,

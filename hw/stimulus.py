@@ -4,11 +4,12 @@ seed, which every target's runner consumes unchanged.
 Time base (every target): step k runs from k*dt to (k+1)*dt and a spike emitted in it has
 the stamp k + 1 (time (k+1)*dt). A SpikeSourceArray time t has the stamp round(t / dt); a
 time under dt / 2 has the stamp 0, which is delivered before step 0 ("in step -1").
-A SpikeSourcePoisson neuron emits at most one spike per step, with probability
-1 - exp(-rate * dt) for stamps in (start, start + duration], drawn from SplitMix64 over
-(its seed, stamp) (`hw.rng`), so `run(a); run(b)` draws what `run(a + b)` draws.
-Two array spikes of one neuron in one step are two spikes (multiplicity 2); a target that
-cannot deliver that says so in its mapping report (`merged_count`).
+A SpikeSourcePoisson neuron emits a Poisson number of spikes per step (mean rate * dt,
+as NEST's poisson_generator does) for stamps in (start, start + duration], from one
+uniform draw of SplitMix64 over (its seed, stamp) (`hw.rng`, `poisson_count`), so
+`run(a); run(b)` draws what `run(a + b)` draws. Two spikes of one neuron in one step are
+a spike of multiplicity 2; a target that cannot deliver that merges them and says so in
+its mapping report.
 """
 
 from __future__ import annotations
@@ -72,23 +73,46 @@ class InputSpikes:
 
 
 @njit
+def poisson_count(u, p_spike):
+    """Spikes of one Poisson neuron in one step from its uniform draw u: none when
+    u >= p_spike = 1 - exp(-lam); else the count k >= 1 with P(k) = exp(-lam) lam^k / k!
+    (inverse CDF on 1 - u), so the steps with a spike do not depend on the count rule."""
+    if u >= p_spike:
+        return 0
+    lam = -np.log1p(-p_spike)
+    v = 1.0 - max(u, 2.0 ** -53)        # u = 0 (one draw in 2**53) would ask for CDF = 1
+    term = 1.0 - p_spike
+    cdf = term
+    k = 0
+    while v > cdf and k < 10_000:
+        k += 1
+        term *= lam / k
+        if term == 0.0:
+            break
+        cdf += term
+    return max(k, 1)
+
+
+@njit
 def _poisson_window(neurons, seeds, p_spike, first, last, s0, s1):
-    """Stamps s0..s1 of each Poisson neuron: (neuron, stamp) of each spike, stamp-major.
-    Two passes (count, then fill) so the output is allocated once."""
+    """Stamps s0..s1 of each Poisson neuron: (neuron, stamp) of each spike, stamp-major,
+    a neuron repeated as often as it spikes in a step. Two passes (count, then fill) so
+    the output is allocated once."""
     n_out = 0
     for s in range(s0, s1 + 1):
         for j in range(len(neurons)):
-            if first[j] <= s <= last[j] and uniform(seeds[j], s) < p_spike[j]:
-                n_out += 1
+            if first[j] <= s <= last[j]:
+                n_out += poisson_count(uniform(seeds[j], s), p_spike[j])
     out_n = np.empty(n_out, np.int64)
     out_s = np.empty(n_out, np.int64)
     c = 0
     for s in range(s0, s1 + 1):
         for j in range(len(neurons)):
-            if first[j] <= s <= last[j] and uniform(seeds[j], s) < p_spike[j]:
-                out_n[c] = neurons[j]
-                out_s[c] = s
-                c += 1
+            if first[j] <= s <= last[j]:
+                for _ in range(poisson_count(uniform(seeds[j], s), p_spike[j])):
+                    out_n[c] = neurons[j]
+                    out_s[c] = s
+                    c += 1
     return out_n, out_s
 
 
@@ -148,6 +172,17 @@ class Stimulus:
     def array_spikes(self) -> InputSpikes:
         """Every spike-array spike (all stamps): what a compiler checks ahead of a run."""
         return self._arrays
+
+    def poisson_merged_fraction(self) -> dict[str, float]:
+        """Per Poisson population: the expected fraction of its spikes that share a step
+        with another of the same neuron, (lam - 1 + exp(-lam)) / lam at its largest rate."""
+        out: dict[str, float] = {}
+        for pop in self.network.populations:
+            if pop.model == "SpikeSourcePoisson":
+                lam = float(np.max(pop.params["rate"], initial=0.0)) * self.dt / 1000.0
+                if lam > 0:
+                    out[pop.name] = (lam + np.expm1(-lam)) / lam
+        return out
 
     def multiple(self) -> dict[str, int]:
         """Per spike-array population: spikes that share a step with an earlier spike of

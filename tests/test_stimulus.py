@@ -15,7 +15,8 @@ from neurocosim.hw.ir import (Network, PoissonSource, Population, SpikeArray, Sp
 from neurocosim.hw.report import MappingReport
 from neurocosim.hw.rng import MASK64, poisson_neuron_seeds, splitmix64, uniform
 from neurocosim.hw.runner import split_overrides
-from neurocosim.hw.stimulus import InputSpikes, Stimulus
+from neurocosim.hw.stimulus import InputSpikes, Stimulus, poisson_count
+from scipy.stats import poisson
 
 
 def _splitmix_oracle(x: int) -> int:
@@ -50,9 +51,36 @@ def test_poisson_window_equals_a_loop_over_stamps(rate, start, duration, size, s
     p = -np.expm1(-rate * dt / 1000.0)
     first = int(np.floor(start / dt + 1e-9)) + 1
     last = int(np.floor((start + duration) / dt + 1e-9))
+    lam = rate * dt / 1000.0
     want = [(s, j) for s in range(1, steps + 1) for j in range(size)
-            if first <= s <= last and uniform(seeds[j], s) < p]
+            if first <= s <= last
+            for _ in range(_count_oracle(uniform(seeds[j], s), lam))]
     assert list(zip(got.stamp.tolist(), got.neuron.tolist())) == want
+
+
+def _count_oracle(u: float, lam: float) -> int:
+    """Inverse CDF of Poisson(lam) on 1 - u (scipy), with the draw's step threshold."""
+    if u >= -np.expm1(-lam):
+        return 0
+    return max(1, int(poisson.ppf(1.0 - max(u, 2.0 ** -53), lam)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(u=st.floats(0.0, 1.0, exclude_max=True), lam=st.floats(1e-4, 20.0))
+def test_poisson_count_is_the_inverse_cdf(u, lam):
+    p = -np.expm1(-lam)
+    k = poisson_count(u, p)
+    assert k == _count_oracle(u, lam) or (        # ties at a CDF step, to rounding
+        abs(poisson.cdf(min(k, _count_oracle(u, lam)), lam) - (1.0 - u)) < 1e-9)
+
+
+def test_poisson_counts_have_the_poisson_mean_and_variance():
+    """At rate * dt = 0.8 a 1 ms step often holds two spikes: the one stimulus keeps them."""
+    net = _poisson_net(800.0, 0.0, 1e9, 50, 1, 2, 1.0)
+    w = Stimulus(net, 1.0).window(0, 400)
+    counts = np.zeros((400, 50))
+    np.add.at(counts, (w.stamp - 1, w.neuron), 1)
+    assert abs(counts.mean() - 0.8) < 0.03 and abs(counts.var() - 0.8) < 0.06
 
 
 @settings(max_examples=25, deadline=None)

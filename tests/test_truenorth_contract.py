@@ -72,7 +72,8 @@ def test_source_spikes_are_the_one_stimulus_and_relay_exactly(seed, rate, n, spl
         assert stamps(res.spikes[src]) == expected
         relay = [(s + delay, i) for s, i in expected if s + delay <= T]
         assert stamps(res.spikes[f"relay_{src}"]) == relay
-    assert stamps(res.spikes["poi"]) == stamps(ref.spikes["poi"])
+    # the reference delivers a Poisson neuron's 2+ spikes in one step; truenorth merges them
+    assert stamps(res.spikes["poi"]) == sorted(set(stamps(ref.spikes["poi"])))
     assert stamps(res.spikes["relay_poi"]) == stamps(ref.spikes["relay_poi"])
 
 

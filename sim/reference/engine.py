@@ -11,7 +11,8 @@ Conventions (documented once, here):
   rounded to the nearest whole step (named in the mapping report), and a delay under one
   step is an error;
 - input spikes are the one stimulus (`hw.stimulus`): spike-array times rounded to the
-  nearest step, Poisson spikes from SplitMix64 over (seed, step); a spike at t acts at
+  nearest step, Poisson counts per step (mean rate * dt, as NEST's poisson_generator)
+  from SplitMix64 over (seed, step); a spike at t acts at
   t + delay; two spikes of one source neuron in one step are delivered twice, as NEST does;
 - a current source's value at k*dt acts during step k (`CurrentSource.waveform`);
 - STDP pairs a pre spike at its arrival at the synapse (stamp + delay, all delay axonal, as
