@@ -26,6 +26,19 @@ sys.path.insert(0, str(ROOT))
 
 
 def main() -> None:
+    """The warm-up, the plain loop, the Ray run, then the comparison of the two."""
+    args = _parse_args()
+    config, points = _configure(args)
+    _warm_up(config, points)
+    rows, t_setup, t_loop = _plain_loop(config, points)
+    t_start, t_ray, ray_in_task, ray_rows = _ray_run(config, args.workers)
+    same = all(_same_row(ray_rows[r["key"]], r) for r in rows)
+    _print_timings(args.workers, len(points), rows, t_setup, t_loop, t_start, t_ray,
+                   ray_in_task, same)
+
+
+def _parse_args() -> argparse.Namespace:
+    """The command line (the module docstring lists it)."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sweep", type=Path, default=ROOT / "examples/sweeps/cuba_loihi.toml")
     ap.add_argument("--points", type=int, default=200)
@@ -34,14 +47,12 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--no-timing", action="store_true",
                     help="run the emulator without its timing model (run option timing=false)")
-    args = ap.parse_args()
+    return ap.parse_args()
 
-    import pyarrow.parquet as pq
 
-    from neurocosim.sim.sweep import (VOLATILE, evaluate_point, expand_points, load_config,
-                                      ray_session, run_sweep)
-    from neurocosim.sim.sweep.evaluate import SweepTask, reference_run
-    from neurocosim.sim.sweep.network_source import load_network
+def _configure(args: argparse.Namespace) -> tuple:
+    """The sweep file with the command line's overrides, and its points (printed)."""
+    from neurocosim.sim.sweep import expand_points, load_config
 
     config = load_config(args.sweep)
     config.sampling, config.samples = "random", args.points
@@ -57,9 +68,16 @@ def main() -> None:
           f"network {config.network.builder} {config.network.kwargs}, "
           f"{config.duration} ms per point, run options {config.run_options}; "
           f"{os.cpu_count()} CPUs on this machine")
+    return config, points
 
-    # untimed warm-up: Numba compiles (or loads from its cache) every kernel once, so
-    # neither run below pays compilation (Ray's workers still load the caches: overhead)
+
+def _warm_up(config, points: list) -> None:
+    """Untimed: Numba compiles (or loads from its cache) every kernel once, so neither run
+    pays compilation (Ray's workers still load the caches: overhead)."""
+    from neurocosim.sim.sweep import evaluate_point
+    from neurocosim.sim.sweep.evaluate import SweepTask, reference_run
+    from neurocosim.sim.sweep.network_source import load_network
+
     network, _ = load_network(config.network, config.base_dir)
     task = SweepTask.from_config(config, config.duration)
     warm_ref = reference_run(task, network)
@@ -69,7 +87,14 @@ def main() -> None:
         if ok == 2:
             break
 
-    # the peer: a plain sequential loop in this process
+
+def _plain_loop(config, points: list) -> tuple[list[dict], float, float]:
+    """The peer: a plain sequential loop in this process; its rows, the seconds of network
+    build + reference run, and the seconds in all."""
+    from neurocosim.sim.sweep import evaluate_point
+    from neurocosim.sim.sweep.evaluate import SweepTask, reference_run
+    from neurocosim.sim.sweep.network_source import load_network
+
     t0 = time.perf_counter()
     network, _ = load_network(config.network, config.base_dir)
     task = SweepTask.from_config(config, config.duration)
@@ -77,39 +102,52 @@ def main() -> None:
     t_setup = time.perf_counter() - t0
     rows = [evaluate_point(task, network, reference, p) for p in points]
     t_loop = time.perf_counter() - t0
-    in_task = sum(r["seconds_compile"] + r["seconds_run"] for r in rows)
     failed = sum(r["status"] != "ok" for r in rows)
     print(f"network {network.size} neurons, "
           f"{sum(p.size for p in network.projections)} synapses; "
           f"{failed} of {len(rows)} points fail (recorded as rows)")
+    return rows, t_setup, t_loop
+
+
+def _ray_run(config, workers: int) -> tuple[float, float, float, dict[str, dict]]:
+    """The same sweep on Ray into a scratch folder: seconds of Ray start-up and of the run,
+    the points' compile + run seconds in the workers, and the stored rows by key (timing
+    columns left out)."""
+    import pyarrow.parquet as pq
+
+    from neurocosim.sim.sweep import VOLATILE, ray_session, run_sweep
 
     with tempfile.TemporaryDirectory() as tmp:
         config.output = Path(tmp) / "results"
         t0 = time.perf_counter()
-        with ray_session(workers=args.workers):
+        with ray_session(workers=workers):
             t_start = time.perf_counter() - t0
             t1 = time.perf_counter()
-            summary = run_sweep(config, workers=args.workers, progress=False)
+            summary = run_sweep(config, workers=workers, progress=False)
             t_ray = time.perf_counter() - t1
         got = pq.read_table(summary.table)
     ray_in_task = sum(a + b for a, b in zip(got.column("seconds_compile").to_pylist(),
                                             got.column("seconds_run").to_pylist()))
     got = got.drop_columns([c for c in VOLATILE if c in got.column_names])
-    ray_rows = {r["key"]: r for r in got.to_pylist()}
-    same = all(_same_row(ray_rows[r["key"]], r) for r in rows)
+    return t_start, t_ray, ray_in_task, {r["key"]: r for r in got.to_pylist()}
 
-    n = len(points)
+
+def _print_timings(workers: int, n: int, rows: list[dict], t_setup: float, t_loop: float,
+                   t_start: float, t_ray: float, ray_in_task: float, same: bool) -> None:
+    """Points per minute of both runs, the speed-up, Ray's overhead per point, and the
+    machine's load (which bounds the speed-up)."""
+    in_task = sum(r["seconds_compile"] + r["seconds_run"] for r in rows)
     per_point = in_task / n
     # worker time the Ray run had, less the points' own compile + run (as measured in the
     # workers) and the one-off network build + reference run (as measured in the loop)
-    overhead = (t_ray * args.workers - ray_in_task - t_setup) / n
+    overhead = (t_ray * workers - ray_in_task - t_setup) / n
     print(f"plain loop:   {t_loop:7.1f} s ({t_setup:.1f} s network + reference), "
           f"{60 * n / t_loop:7.1f} points/min, {per_point * 1e3:.1f} ms of work per point")
-    print(f"Ray x{args.workers}:       {t_ray:7.1f} s (+ {t_start:.1f} s Ray start-up), "
+    print(f"Ray x{workers}:       {t_ray:7.1f} s (+ {t_start:.1f} s Ray start-up), "
           f"{60 * n / t_ray:7.1f} points/min ({60 * n / (t_ray + t_start):.1f} with "
           "start-up)")
     print(f"speed-up:     {t_loop / t_ray:.2f}x ({t_loop / (t_ray + t_start):.2f}x with "
-          f"start-up), target about {args.workers}x")
+          f"start-up), target about {workers}x")
     print(f"overhead:     {overhead * 1e3:.1f} ms per point of worker time beyond the "
           "point's own compile + run (scheduling, transfer, Parquet, combine, idle "
           f"workers at the start and end); points took {ray_in_task / n * 1e3:.1f} ms "

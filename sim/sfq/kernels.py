@@ -69,6 +69,18 @@ def _pop(ht, hs, hw, n):
 
 
 @njit
+def _first_broken(t, c, r, lb, after_ptr, after_in, after_min, last, last_any):
+    """The first timing constraint of row r (cell c) that a pulse at t breaks, or -1;
+    checked before the pulse changes the cell's state or last-pulse times."""
+    for k in range(after_ptr[r], after_ptr[r + 1]):
+        x = after_in[k]
+        lt = last_any[c] if x < 0 else last[lb + x]
+        if lt != NONE and t - lt < after_min[k]:
+            return k
+    return -1
+
+
+@njit
 def run_events(end, ht, hs, hw, io, dst, dst_port, rec_slot, rec_t, rec_w,
                row_base, n_in, state, last_base, last, last_any,
                row_dest, row_jj, row_jjb, row_stoch, after_ptr, after_in, after_min,
@@ -107,13 +119,7 @@ def run_events(end, ht, hs, hw, io, dst, dst_port, rec_slot, rec_t, rec_w,
             continue
         i = dst_port[w]
         lb = last_base[c]
-        bad = -1
-        for k in range(after_ptr[r], after_ptr[r + 1]):
-            x = after_in[k]
-            lt = last_any[c] if x < 0 else last[lb + x]
-            if lt != NONE and t - lt < after_min[k]:
-                bad = k
-                break
+        bad = _first_broken(t, c, r, lb, after_ptr, after_in, after_min, last, last_any)
         if bad >= 0:
             if drop[c]:
                 stats[DROPPED] += 1

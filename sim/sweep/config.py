@@ -164,11 +164,44 @@ def parse_config(raw: dict, base_dir: "str | Path" = ".", default_name: str = "s
                  ) -> SweepConfig:
     """Validate the parsed TOML tables (paths are relative to `base_dir`)."""
     base_dir = Path(base_dir)
+    sw = _sweep_table(raw)
+    target, base = _parse_target(sw, base_dir)
+    duration, seed, sampling, samples = _parse_sampling(sw)
+    reference = _parse_reference(sw)
+    metrics, fidelity, tau = _parse_measures(sw)
+    run_options = _get(sw, "run_options", dict, "sweep", {})
+    name = _get(sw, "name", str, "sweep", default_name)
+    output = Path(_get(sw, "output", str, "sweep", f"{default_name}.results"))
+
+    network = _parse_network(raw.get("network"), base_dir)
+    if duration is None and network.pynn is None:
+        raise SweepError("sweep.duration is missing (ms); only a PyNN script may leave it "
+                         "out (its own run time is then used)")
+    fixed, base = _parse_fixed(raw, base)
+    axes = _parse_axes(raw, base, sampling, fixed)
+    if duration is not None and "timestep" not in raw.get("axes", {}):
+        _check_whole_steps(duration, base.timestep, target)
+    report = _parse_report(raw)
+
+    return SweepConfig(name=name, target=target, network=network, axes=axes,
+                       duration=duration, seed=seed, sampling=sampling, samples=samples,
+                       reference=reference, output=base_dir / output, metrics=metrics,
+                       fidelity=fidelity, van_rossum_tau=tau, fixed=fixed,
+                       run_options=run_options, report=report, base_dir=base_dir)
+
+
+def _sweep_table(raw: dict) -> dict:
+    """The [sweep] table, after the top level's and its own keys are checked."""
     _check_keys(raw, "")
     sw = raw.get("sweep")
     if not isinstance(sw, dict):
         raise SweepError("missing [sweep] table (it needs at least `target`)")
     _check_keys(sw, "sweep")
+    return sw
+
+
+def _parse_target(sw: dict, base_dir: Path) -> tuple[str, TargetSpec]:
+    """sweep.target and its spec, looked up after sweep.imports (which may register it)."""
     imports = tuple(_string_list(sw, "imports", "sweep"))
     _import_modules(imports, base_dir)
     target = _get(sw, "target", str, "sweep")
@@ -178,7 +211,12 @@ def parse_config(raw: dict, base_dir: "str | Path" = ".", default_name: str = "s
         base = get_target(target)
     except TargetError as exc:
         raise SweepError(f"sweep.target = {target!r}: {exc}") from None
+    return target, base
 
+
+def _parse_sampling(sw: dict) -> tuple[float | None, int, str, int | None]:
+    """sweep.duration, seed, sampling and samples (random sampling needs samples, a grid
+    none)."""
     duration = _get(sw, "duration", float, "sweep")
     if duration is not None and not (duration > 0 and math.isfinite(duration)):
         raise SweepError(f"sweep.duration = {duration}: must be a number of ms > 0")
@@ -192,16 +230,25 @@ def parse_config(raw: dict, base_dir: "str | Path" = ".", default_name: str = "s
                          "of points >= 1")
     if sampling == "grid" and samples is not None:
         raise SweepError("sweep.samples is only for sampling = \"random\"")
+    return duration, seed, sampling, samples
+
+
+def _parse_reference(sw: dict) -> str | None:
+    """sweep.reference: a registered target to compare against, or None (false or "")."""
     reference = sw.get("reference", "reference")
     if reference is False or reference == "":
-        reference = None
-    elif not isinstance(reference, str):
+        return None
+    if not isinstance(reference, str):
         raise SweepError(f"sweep.reference = {reference!r}: expected a target name or false")
-    else:
-        try:
-            get_target(reference)
-        except TargetError as exc:
-            raise SweepError(f"sweep.reference = {reference!r}: {exc}") from None
+    try:
+        get_target(reference)
+    except TargetError as exc:
+        raise SweepError(f"sweep.reference = {reference!r}: {exc}") from None
+    return reference
+
+
+def _parse_measures(sw: dict) -> tuple[tuple[str, ...], tuple[str, ...], float]:
+    """sweep.metrics, sweep.fidelity (known fidelity metrics only) and van_rossum_tau."""
     metrics = tuple(_string_list(sw, "metrics", "sweep"))
     fidelity = tuple(_string_list(sw, "fidelity", "sweep", list(FIDELITY_METRICS)))
     bad = [m for m in fidelity if m not in FIDELITY_METRICS]
@@ -211,15 +258,11 @@ def parse_config(raw: dict, base_dir: "str | Path" = ".", default_name: str = "s
     tau = _get(sw, "van_rossum_tau", float, "sweep", 10.0)
     if not (tau > 0 and math.isfinite(tau)):
         raise SweepError(f"sweep.van_rossum_tau = {tau}: must be a number of ms > 0")
-    run_options = _get(sw, "run_options", dict, "sweep", {})
-    name = _get(sw, "name", str, "sweep", default_name)
-    output = Path(_get(sw, "output", str, "sweep", f"{default_name}.results"))
+    return metrics, fidelity, tau
 
-    network = _parse_network(raw.get("network"), base_dir)
-    if duration is None and network.pynn is None:
-        raise SweepError("sweep.duration is missing (ms); only a PyNN script may leave it "
-                         "out (its own run time is then used)")
 
+def _parse_fixed(raw: dict, base: TargetSpec) -> tuple[dict[str, Any], TargetSpec]:
+    """The [target] overrides, converted to the spec's types, and the spec with them."""
     fixed = raw.get("target", {})
     if not isinstance(fixed, dict):
         raise SweepError(f"[target] must be a table of spec fields, got {fixed!r}")
@@ -228,7 +271,11 @@ def parse_config(raw: dict, base_dir: "str | Path" = ".", default_name: str = "s
         base = apply_params(base, fixed)
     except (TargetError, TypeError, ValueError) as exc:
         raise SweepError(f"[target]: {exc}") from None
+    return fixed, base
 
+
+def _parse_axes(raw: dict, base: TargetSpec, sampling: str, fixed: dict) -> list[Axis]:
+    """The [axes] table; a field is either swept or fixed in [target], not both."""
     raw_axes = raw.get("axes", {})
     if not isinstance(raw_axes, dict):
         raise SweepError(f"[axes] must be a table, got {raw_axes!r}")
@@ -236,24 +283,26 @@ def parse_config(raw: dict, base_dir: "str | Path" = ".", default_name: str = "s
     for ax in axes:
         if ax.name in fixed:
             raise SweepError(f"axes.{ax.name} is also fixed in [target]; keep one")
-    dt = base.timestep
-    if duration is not None and dt and "timestep" not in raw_axes:
-        steps = duration / dt
-        if abs(steps - round(steps)) > 1e-9 * max(1.0, steps):
-            raise SweepError(f"sweep.duration = {duration} ms is not a whole number of "
-                             f"the {target!r} timestep of {dt} ms")
+    return axes
 
+
+def _check_whole_steps(duration: float, dt: Any, target: str) -> None:
+    """The duration must be a whole number of the target's timestep (when it has one)."""
+    if not dt:
+        return
+    steps = duration / dt
+    if abs(steps - round(steps)) > 1e-9 * max(1.0, steps):
+        raise SweepError(f"sweep.duration = {duration} ms is not a whole number of "
+                         f"the {target!r} timestep of {dt} ms")
+
+
+def _parse_report(raw: dict) -> dict[str, str]:
+    """The [report] table: which metrics the report's latency-energy Pareto front uses."""
     report = raw.get("report", {})
     if not isinstance(report, dict):
         raise SweepError(f"[report] must be a table, got {report!r}")
     _check_keys(report, "report")
-    report = {k: _get(report, k, str, "report") for k in report}
-
-    return SweepConfig(name=name, target=target, network=network, axes=axes,
-                       duration=duration, seed=seed, sampling=sampling, samples=samples,
-                       reference=reference, output=base_dir / output, metrics=metrics,
-                       fidelity=fidelity, van_rossum_tau=tau, fixed=fixed,
-                       run_options=run_options, report=report, base_dir=base_dir)
+    return {k: _get(report, k, str, "report") for k in report}
 
 
 def _import_modules(modules: tuple[str, ...], base_dir: Path) -> None:
