@@ -1,5 +1,6 @@
-"""The reference target's compiler: the float IR itself, run as written, with the one
-thing the reference changes named in the mapping report (delays rounded to whole steps)."""
+"""The reference target's compiler: the float IR itself, run as written, with what the
+reference changes named in the mapping report (delays and refractory periods that are not
+whole steps, rounded as NEST rounds them; docs/conventions.md)."""
 
 from __future__ import annotations
 
@@ -12,13 +13,42 @@ from .report import MappingReport
 from .targets import TargetSpec
 
 
+#: Relative slack when a time in ms is counted in steps: 0.15 / 0.1 is 1.4999999999999998
+#: in floats, and counts as the 1.5 steps it means.
+_SLACK = 1e-9
+
+
 def delay_steps(name: str, delay: np.ndarray, dt: float) -> np.ndarray:
-    """Delays (ms) rounded to the nearest whole step; a delay under one step is an error."""
+    """Delays (ms) rounded to the nearest whole step, halves up (NEST's
+    `Time::delay_ms_to_steps`: 0.15 ms at 0.1 ms is 2 steps); under one step is an error."""
     delay = np.asarray(delay, dtype=np.float64)
-    if delay.size and delay.min() < dt * (1 - 1e-9):
+    if delay.size and delay.min() < dt * (1 - _SLACK):
         raise NetworkError(f"projection {name!r}: delay {delay.min()} ms is shorter than "
                            f"the timestep {dt} ms (the minimum delay is one timestep)")
-    return np.maximum(np.rint(delay / dt), 1).astype(np.int64)
+    return np.maximum(np.floor(delay / dt + 0.5 + _SLACK), 1).astype(np.int64)
+
+
+def refractory_steps(tau_refrac: np.ndarray, dt: float) -> np.ndarray:
+    """Refractory periods (ms) in whole steps, rounded up (NEST's `Time::get_steps` of
+    t_ref: 0.04 ms at 0.1 ms clamps one step, 1.05 ms eleven)."""
+    return np.ceil(np.asarray(tau_refrac, dtype=np.float64) / dt - _SLACK).astype(np.int64)
+
+
+def report_refractory(network: Network, dt: float, report: MappingReport) -> None:
+    """Name each population with refractory periods that are not whole steps."""
+    for pop in network.populations:
+        tau = pop.params.get("tau_refrac") if pop.params else None
+        if tau is None:
+            continue
+        tau = np.broadcast_to(np.asarray(tau, dtype=np.float64), (pop.size,))
+        err = refractory_steps(tau, dt) * dt - tau
+        moved = err > _SLACK * dt
+        if moved.any():
+            report.approximate("refractory_rounded", f"population {pop.name!r}",
+                               f"{int(moved.sum())} of {pop.size} refractory period(s) are "
+                               f"not whole steps of {dt} ms: rounded up to the next step "
+                               f"(as NEST), by up to {float(err.max()):.4g} ms",
+                               int(moved.sum()))
 
 
 def report_delays(network: Network, dt: float, report: MappingReport) -> None:
@@ -30,12 +60,15 @@ def report_delays(network: Network, dt: float, report: MappingReport) -> None:
         if moved.any():
             report.approximate("delay_rounded", f"projection {pr.name!r}",
                                f"{int(moved.sum())} of {pr.size} delay(s) are not whole "
-                               f"steps of {dt} ms: rounded to the nearest step, by up to "
+                               f"steps of {dt} ms: rounded to the nearest step (halves up, "
+                               f"as NEST), by up to "
                                f"{float(err.max()):.4g} ms", int(moved.sum()))
 
 
 def compile_reference(network: Network, spec: TargetSpec) -> HardwareImage:
     """The image of the reference target: the network, and what rounding its delays does."""
     image = HardwareImage(target=spec, network=network)
-    report_delays(network, float(spec.timestep or network.timestep), image.report)
+    dt = float(spec.timestep or network.timestep)
+    report_delays(network, dt, image.report)
+    report_refractory(network, dt, image.report)
     return image

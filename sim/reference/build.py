@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ...hw.compile_reference import delay_steps
+from ...hw.compile_reference import delay_steps, refractory_steps
 from ...hw.errors import NetworkError
 from ...hw.ir import CurrentSource, Network, is_source
 from . import layout as L
@@ -173,7 +173,7 @@ def build_neurons(net: Network, dt: float) -> Neurons:
             if "tau_syn_E" in p:
                 Q[L.AE, cols] = math.e * dt / p["tau_syn_E"]
                 Q[L.AI, cols] = math.e * dt / p["tau_syn_I"]
-            ref_steps[cols] = np.rint(p["tau_refrac"] / dt).astype(np.int64)
+            ref_steps[cols] = refractory_steps(p["tau_refrac"], dt)
             S0[L.V, cols] = p["v_rest"]
         if code == L.HH:
             Q[L.PSE, cols] = np.exp(-dt / p["tau_syn_E"])

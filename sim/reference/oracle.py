@@ -30,7 +30,7 @@ class _Neuron:
         self.w = 0.0
         self.m = self.h = self.n = 0.0
         self.refractory = 0
-        self.ref_steps = int(round(p.get("tau_refrac", 0.0) / dt))
+        self.ref_steps = math.ceil(p.get("tau_refrac", 0.0) / dt - 1e-9)   # up, as NEST
         if model == "HH_cond_exp":
             self.ref_steps = int(round(L.HH_REFRACTORY / dt))
         if model in ("IF_curr_exp", "IF_curr_alpha", "IF_curr_delta", "IF_cond_exp",
@@ -219,7 +219,7 @@ class Oracle:
                 syn = dict(proj=pr.name, pre=offsets[pr.pre] + int(pr.pre_idx[s]),
                            post=offsets[pr.post] + int(pr.post_idx[s]),
                            inh=pr.receptor == "inhibitory", w=float(pr.weight[s]),
-                           d=max(1, int(round(pr.delay[s] / dt))), rule=rule,
+                           d=max(1, math.floor(pr.delay[s] / dt + 0.5 + 1e-9)), rule=rule,
                            x=1.0 if rule == "tsodyks_markram" else 0.0, t_pre=0, y=0.0, t_post=0)
                 if rule:
                     syn.update({k: float(np.broadcast_to(v, (pr.size,))[s])
