@@ -217,10 +217,8 @@ class _Builder:
             return m
         m = maps.pool2d(name, tuple(shape), node.kernel_size, node.stride, node.padding,
                         kind == "AvgPool2d")
-        self.unrolled.append(Unrolled(name, kind, int(np.prod(np.ravel(node.kernel_size)))
-                                      if np.size(node.kernel_size) > 1
-                                      else int(np.ravel(node.kernel_size)[0]) ** 2,
-                                      len(m.post)))
+        k = np.ravel(node.kernel_size).astype(np.int64)     # (kh, kw) or one for both
+        self.unrolled.append(Unrolled(name, kind, int(k[0] * k[-1]), len(m.post)))
         return m
 
     def projections(self, pre: str, post: str, m: maps.SparseMap,
