@@ -39,5 +39,6 @@ from .loihi import LoihiSpec; register_target(LoihiSpec())  # noqa: E402,E702  (
 from .sfq import SfqSpec; register_target(SfqSpec())  # noqa: E402,E702  (SFQ pulse level)
 from .truenorth import TrueNorthSpec; register_target(TrueNorthSpec())  # noqa: E402,E702  (TrueNorth-style chip)
 from .fpga import FpgaSpec; register_target(FpgaSpec())  # noqa: E402,E702  (Amaranth LIF/STDP core)
+from .dynapse import DynapseSpec; register_target(DynapseSpec())  # noqa: E402,E702  (DynapSE-style analog chip)
 
 __all__ = ["TargetSpec", "ReferenceSpec", "register_target", "get_target", "target_names"]

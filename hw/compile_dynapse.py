@@ -1,0 +1,340 @@
+"""Compile the IR for the DynapSE-style target (`hw.targets.dynapse`, image format
+`hw.layouts.dynapse`).
+
+Neurons: each population's PyNN parameters become one parameter group of DPI bias
+currents (`_group`): time constants set the leak currents (tau = (Ut/kappa) C / Itau),
+gains are Rockpool's default ratios, the threshold is the onset of the membrane's positive
+feedback, and the input scale s (A per mV) maps a PyNN current I (nA) to the DPI current
+s * R * I, so that the membrane's steady state g * s * R * I crosses the feedback onset
+where R * I crosses v_thresh - v_rest. Idc cancels the leak the DPI equation subtracts
+twice and carries i_offset. Populations with equal groups share cores; each group needs
+its own cores (one parameter group per core).
+Synapses: one CAM entry each (64 per neuron); excitatory -> AMPA, inhibitory -> GABA; the
+weight is the DPI weight current quantised onto the post core's 4 base weights (a binary
+ladder unit * (1, 2, 4, 8) fitted to the core's largest weight) as a 4-bit mask.
+Routing: tags (distinct presynaptic neurons per core) and destinations (SRAM entries per
+neuron) are checked. Every limit is a LimitError naming it and the excess; every
+approximation goes into the mapping report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import LimitError, TargetError
+from .image import Core, HardwareImage
+from .ir import Network, Population, is_source
+from .layouts import dynapse as L
+from .report import MappingReport
+from .targets.dynapse import DynapseSpec
+
+
+@dataclass
+class Group:
+    """One population's parameter group and the maps between IR units and currents."""
+
+    params: dict[str, np.ndarray]   # CORE_PARAMS, nominal (no mismatch)
+    iw_per_weight: np.ndarray       # A of weight current per IR weight unit, per type
+    v_rest: float                   # mV at Imem = 0
+    v_per_amp: float                # mV per A of Imem
+
+    def key(self) -> tuple:
+        return tuple((k, tuple(f"{x:.9g}" for x in np.atleast_1d(v)))
+                     for k, v in sorted(self.params.items()))
+
+
+def _itau(spec: DynapseSpec, tau_ms: float, c: float) -> float:
+    """Leak current giving time constant tau: (Ut / kappa) C / tau."""
+    return spec.ut_v / spec.kappa * c / (tau_ms * 1e-3)
+
+
+def _in_range(spec: DynapseSpec, what: str, value: float) -> float:
+    if not spec.current_min_a <= value <= spec.current_max_a:
+        raise LimitError(f"current range ({what})", f"{value:.3g} A",
+                         f"{spec.current_min_a:.3g}..{spec.current_max_a:.3g} A")
+    return float(value)
+
+
+def _mean(pop: Population, name: str, report: MappingReport) -> float:
+    """The one value a parameter group holds: the population's mean (a spread is named)."""
+    v = pop.params[name]
+    m = float(v.mean())
+    dev = float(np.abs(v - m).max())
+    if dev > 1e-12 * max(1.0, abs(m)):
+        report.approximate("parameters_shared", f"population {pop.name!r}",
+                           f"{name} varies by up to {dev:.4g} around its mean {m:.4g}: a core "
+                           "holds one parameter group", dev)
+    return m
+
+
+def _feedback_onset(spec: DynapseSpec, itau_mem: float) -> float:
+    """The membrane current where the positive feedback Io (I / Io)**e equals the leak."""
+    e = spec.kappa / (spec.kappa + 1.0)
+    return spec.io_a * (itau_mem / spec.io_a) ** (1.0 / e)
+
+
+def _passage_time(spec: DynapseSpec, itau: float, igain: float, drive: float) -> float:
+    """Time (s) the DPI membrane takes from Io to the spike threshold under a constant
+    drive g s R I (A): the integral of dI / (dI/dt) over a log grid (inf if it stalls)."""
+    io, e = spec.io_a, spec.kappa / (spec.kappa + 1.0)
+    i_spk = spec.spkthr_ratio * _feedback_onset(spec, itau)
+    cur = np.geomspace(io, i_spk, 4000)
+    ileak = itau + io
+    tau = spec.ut_v / spec.kappa * spec.c_mem_f / ileak
+    rate = cur / (tau * (cur + igain)) * (drive + io * (cur / io) ** e / ileak * (cur + igain)
+                                          - cur * (1.0 + io / itau))
+    if np.any(rate <= 0):
+        return np.inf
+    inv = 1.0 / rate
+    return float(np.sum(0.5 * (inv[1:] + inv[:-1]) * np.diff(cur)))
+
+
+def _drive_for_period(spec: DynapseSpec, itau: float, igain: float, period: float) -> float:
+    """The constant drive (A) whose passage time is `period` s (bisection in log)."""
+    lo, hi = 1e-6 * itau, 1e6 * itau
+    for _ in range(60):
+        mid = np.sqrt(lo * hi)
+        lo, hi = (mid, hi) if _passage_time(spec, itau, igain, mid) > period else (lo, mid)
+    return float(np.sqrt(lo * hi))
+
+
+def _group(pop: Population, spec: DynapseSpec, report: MappingReport) -> Group:
+    """The DPI currents of one population (IF_curr_exp or EIF_cond_exp_isfa_ista)."""
+    p = {k: _mean(pop, k, report) for k in pop.params}
+    where = f"population {pop.name!r}"
+    if p["v_thresh"] <= p["v_rest"]:
+        raise TargetError(f"{where}: v_thresh {p['v_thresh']} mV must lie above v_rest "
+                          f"{p['v_rest']} mV to map onto a DPI membrane")
+    itau_mem = _in_range(spec, f"{where} Itau_mem", _itau(spec, p["tau_m"], spec.c_mem_f))
+    g = spec.gain_ratio_mem
+    dv = p["v_thresh"] - p["v_rest"]
+    period = p["tau_m"] * 1e-3 * np.log(2.0)       # the LIF's at R I = 2 (v_thresh - v_rest)
+    drive = _drive_for_period(spec, itau_mem, g * itau_mem, period)
+    s = drive / (g * 2.0 * dv)                          # A per mV of R I
+    r = p["tau_m"] / p["cm"]                                  # MOhm
+    h_s = spec.timestep * 1e-3 / spec.substeps
+    taus = (p["tau_syn_E"], p["tau_syn_E"], p["tau_syn_I"], p["tau_syn_I"])
+    itau_syn = np.array([_in_range(spec, f"{where} Itau_syn", _itau(spec, t, c))
+                         for t, c in zip(taus, spec.c_syn_f)])
+    f_ch = 1.0 - np.exp(-spec.t_pulse_s * itau_syn / (spec.ut_v / spec.kappa
+                                                        * np.array(spec.c_syn_f)))
+    iw_per = s * r / (f_ch * spec.gain_ratio_syn)             # A per nA of PSC jump
+    t_ref = max(p["tau_refrac"], 0.0) * 1e-3
+    iref = spec.current_max_a if t_ref == 0 else _in_range(
+        spec, f"{where} Iref", spec.vth_v * spec.c_ref_f / t_ref)
+    params = {"itau_syn": itau_syn, "igain_syn": spec.gain_ratio_syn * itau_syn,
+              "syn_used": np.zeros(L.N_TYPES), "itau_mem": itau_mem, "igain_mem": g * itau_mem,
+              "idc": 2.0 * (itau_mem + spec.io_a) + s * r * p["i_offset"],
+              "ispkthr": _in_range(spec, f"{where} Ispkthr", spec.spkthr_ratio
+                                   * _feedback_onset(spec, itau_mem)),
+              "iref": iref, "itau_ahp": _itau(spec, 50.0, spec.c_ahp_f),
+              "igain_ahp": _itau(spec, 50.0, spec.c_ahp_f), "iw_ahp": spec.current_min_a}
+    if params["idc"] < spec.io_a:
+        raise LimitError(f"current range ({where} Idc: i_offset {p['i_offset']} nA)",
+                         f"{params['idc']:.3g} A", f">= {spec.io_a:.3g} A")
+    realised = np.ceil(spec.vth_v * spec.c_ref_f / iref / h_s - 1e-9) * h_s * 1e3
+    report.quantized("tau_refrac", where, p["tau_refrac"], realised, "ms")
+    if abs(p["v_reset"] - p["v_rest"]) > 1e-9:
+        report.approximate("reset_to_rest", where, f"the DPI membrane resets to Io, i.e. "
+                           f"v_rest {p['v_rest']} mV, not v_reset {p['v_reset']} mV",
+                           abs(p["v_reset"] - p["v_rest"]))
+    report.approximate("membrane_log_domain", where,
+                       "the DPI membrane (log-domain, exponential positive feedback) stands "
+                       f"in for {pop.model}: its drive is scaled so that R I = 2 (v_thresh - "
+                       f"v_rest) fires at the LIF's rate ({1 / period:.3g} Hz); other drives "
+                       "fire at other rates (the DPI's rheobase lies lower)")
+    per_weight = iw_per
+    if pop.model == "EIF_cond_exp_isfa_ista":
+        per_weight = iw_per * np.abs(np.array([p["e_rev_E"], p["e_rev_E"], p["e_rev_I"],
+                                               p["e_rev_I"]]) - p["v_rest"])
+        _adaptation(pop, p, spec, s * r, params, report)
+    return Group(params, per_weight, p["v_rest"], 1.0 / (g * s))
+
+
+def _adaptation(pop: Population, p: dict, spec: DynapseSpec, sr: float, params: dict,
+                report: MappingReport) -> None:
+    """AdExp's spike-triggered adaptation b (nA) and tau_w onto the AHP block; a
+    conductance synapse becomes a current one at v_rest; a and delta_T are named."""
+    where = f"population {pop.name!r}"
+    itau = _in_range(spec, f"{where} Itau_ahp", _itau(spec, p["tau_w"], spec.c_ahp_f))
+    f_ch = 1.0 - np.exp(-spec.t_pulse_ahp_s * itau / (spec.ut_v / spec.kappa * spec.c_ahp_f))
+    # iahp enters the membrane equation twice (leak and injection): jump = s R b / 2
+    iw = sr * p["b"] / (2.0 * f_ch) if p["b"] > 0 else spec.current_min_a
+    params.update(itau_ahp=itau, igain_ahp=itau, iw_ahp=_in_range(spec, f"{where} Iw_ahp", iw))
+    report.approximate("conductance_as_current", where, "conductance synapses act as current "
+                       "synapses with the driving force at v_rest (DPI synapses are current "
+                       "mode)")
+    if p["a"] != 0:
+        report.approximate("adaptation_a_dropped", where, f"subthreshold adaptation a = "
+                           f"{p['a']} uS has no DPI counterpart", abs(p["a"]))
+    report.approximate("delta_T_fixed", where, f"delta_T {p['delta_T']} mV: the feedback "
+                       f"slope is set by the transistors (kappa {spec.kappa:.3g})",
+                       p["delta_T"])
+
+
+def _place(network: Network, spec: DynapseSpec, report: MappingReport):
+    """Cores in order: populations with equal groups share cores, 256 neurons each.
+    Returns (cores, groups by population, core of every global id (-1: source))."""
+    if spec.n_chips > spec.max_chips:
+        raise LimitError("chips per board", spec.n_chips, spec.max_chips)
+    off = network.offsets()
+    neuron_core = np.full(network.size, -1, np.int64)
+    groups: dict[str, Group] = {}
+    by_key: dict[tuple, list[str]] = {}
+    for pop in network.populations:
+        if not is_source(pop.model):
+            groups[pop.name] = _group(pop, spec, report)
+            by_key.setdefault(groups[pop.name].key(), []).append(pop.name)
+    cores: list[Core] = []
+    for names in by_key.values():
+        ids = np.concatenate([off[n] + np.arange(network.population(n).size) for n in names])
+        for lo in range(0, len(ids), spec.neurons_per_core):
+            chunk = ids[lo:lo + spec.neurons_per_core]
+            neuron_core[chunk] = len(cores)
+            params = {k: np.atleast_1d(np.asarray(v, np.float64)).copy()
+                      for k, v in groups[names[0]].params.items()}
+            cores.append(Core(len(cores), chunk, params))
+    if len(cores) > spec.n_cores:
+        listed = ", ".join(f"{'+'.join(n)}" for n in by_key.values())
+        raise LimitError("cores (one parameter group per core)", len(cores), spec.n_cores,
+                         f"{len(cores) - spec.n_cores} too many; groups: {listed}; "
+                         f"n_chips goes up to {spec.max_chips}")
+    return cores, groups, neuron_core
+
+
+def _synapses(network: Network, groups: dict[str, Group], neuron_core: np.ndarray,
+              report: MappingReport):
+    """Every IR synapse as (pre, post, type, required weight current in A, projection)."""
+    off = network.offsets()
+    pre, post, typ, iw, proj = [], [], [], [], []
+    for j, pr in enumerate(network.projections):
+        t = L.AMPA if pr.receptor == "excitatory" else L.GABA
+        pre.append(off[pr.pre] + pr.pre_idx)
+        post.append(off[pr.post] + pr.post_idx)
+        typ.append(np.full(pr.size, t, np.int64))
+        iw.append(pr.weight * groups[pr.post].iw_per_weight[t])
+        proj.append(np.full(pr.size, j, np.int64))
+        if pr.size and pr.delay.max() > 0:
+            report.approximate("delays_dropped", f"projection {pr.name!r}",
+                               f"the chip has no programmable delays: delays "
+                               f"{pr.delay.min():g}..{pr.delay.max():g} ms become the routing "
+                               "latency (the next integration sub-step)", pr.size)
+    cat = (lambda xs, dt: np.concatenate(xs).astype(dt) if xs else np.zeros(0, dt))
+    return (cat(pre, np.int64), cat(post, np.int64), cat(typ, np.int64),
+            cat(iw, np.float64), cat(proj, np.int64))
+
+
+def _check_cam(network: Network, spec: DynapseSpec, post: np.ndarray) -> None:
+    """Fan-in: one CAM entry per synapse, `cam_per_neuron` per neuron."""
+    fan_in = np.bincount(post, minlength=network.size)
+    if fan_in.size and fan_in.max() > spec.cam_per_neuron:
+        g = int(fan_in.argmax())
+        over = int((fan_in > spec.cam_per_neuron).sum())
+        raise LimitError("CAM entries per neuron", int(fan_in.max()), spec.cam_per_neuron,
+                         f"{_name(network, g)} needs {int(fan_in.max()) - spec.cam_per_neuron}"
+                         f" more; {over} neuron(s) over the limit")
+
+
+def _name(network: Network, g: int) -> str:
+    for pop in network.populations:
+        lo = network.offsets()[pop.name]
+        if lo <= g < lo + pop.size:
+            return f"neuron {g - lo} of population {pop.name!r}"
+    return f"neuron {g}"
+
+
+def _quantise(spec: DynapseSpec, cores: list[Core], post_core: np.ndarray, iw: np.ndarray):
+    """Per core the base weights unit * 2**b fitted to its largest weight current, and
+    every synapse's 4-bit mask; returns the masks and the realised currents."""
+    levels = 2 ** spec.weight_bits - 1
+    mask = np.zeros(len(iw), np.int64)
+    for core in cores:
+        sel = post_core == core.index
+        top = float(iw[sel].max()) if sel.any() else 0.0
+        unit = max(top / levels, spec.current_min_a)
+        base = unit * 2.0 ** np.arange(spec.base_weights)
+        if base[-1] > spec.current_max_a:
+            raise LimitError(f"current range (base weight Iw_{spec.base_weights - 1} of "
+                             f"core {core.index})", f"{base[-1]:.3g} A",
+                             f"{spec.current_max_a:.3g} A", "weights too large")
+        core.params[L.IW_BASE] = base
+        mask[sel] = np.clip(np.rint(iw[sel] / unit), 0, levels)
+    unit_of = np.array([c.params[L.IW_BASE][0] for c in cores] or [0.0])
+    realised = mask * unit_of[post_core] if len(iw) else np.zeros(0)
+    return mask, realised
+
+
+def _routing(network: Network, spec: DynapseSpec, pre: np.ndarray, post_core: np.ndarray,
+             neuron_core: np.ndarray) -> dict[str, np.ndarray]:
+    """Tags per core (distinct presynaptic neurons whose events its CAMs match) and SRAM
+    destinations per neuron (one entry per destination chip, with a core mask); returns
+    each neuron's destination cores (CSR)."""
+    pairs = np.unique(np.stack([post_core, pre]), axis=1) if len(pre) else np.zeros((2, 0),
+                                                                                    np.int64)
+    tags = np.bincount(pairs[0], minlength=max(len(neuron_core), 1))
+    if tags.size and tags.max() > spec.tags:
+        c = int(tags.argmax())
+        raise LimitError("tags per core", int(tags.max()), spec.tags,
+                         f"core {c} is fed by {int(tags.max()) - spec.tags} presynaptic "
+                         "neurons too many")
+    src, dst = pairs[1], pairs[0]
+    order = np.lexsort((dst, src))
+    src, dst = src[order], dst[order]
+    chips = dst // spec.cores_per_chip
+    neuron = ~np.isin(src, np.flatnonzero(neuron_core < 0))
+    entries = np.unique(np.stack([src[neuron], chips[neuron]]), axis=1)[0] if neuron.any() \
+        else np.zeros(0, np.int64)
+    per = np.bincount(entries, minlength=network.size)
+    if per.size and per.max() > spec.destinations:
+        g = int(per.argmax())
+        raise LimitError("SRAM destinations per neuron", int(per.max()), spec.destinations,
+                         f"{_name(network, g)} reaches {int(per.max())} chips")
+    ptr = np.zeros(network.size + 1, np.int64)
+    ptr[1:] = np.cumsum(np.bincount(src, minlength=network.size))
+    return {L.DEST_PTR: ptr, L.DEST_CORE: dst.astype(np.int64),
+            "tags_max": np.array([int(tags.max()) if tags.size else 0])}
+
+
+def compile_dynapse(network: Network, spec: DynapseSpec) -> HardwareImage:
+    """Map the IR onto DPI parameter groups, CAM entries, base weights and routing."""
+    report = MappingReport()
+    cores, groups, neuron_core = _place(network, spec, report)
+    pre, post, typ, iw, proj = _synapses(network, groups, neuron_core, report)
+    _check_cam(network, spec, post)
+    post_core = neuron_core[post]
+    for core in cores:
+        used = np.unique(typ[post_core == core.index])
+        core.params["syn_used"][used] = 1.0
+    mask, realised_iw = _quantise(spec, cores, post_core, iw)
+    routes = _routing(network, spec, pre, post_core, neuron_core)
+    order = np.argsort(pre, kind="stable")
+    ptr = np.zeros(network.size + 1, np.int64)
+    ptr[1:] = np.cumsum(np.bincount(pre, minlength=network.size))
+    weights = {}
+    for j, pr in enumerate(network.projections):
+        sel = proj == j
+        per = groups[pr.post].iw_per_weight[typ[sel]]
+        weights[pr.name] = realised_iw[sel] / per
+        report.quantized("weight", f"projection {pr.name!r}", pr.weight, weights[pr.name])
+        zero = int(((mask[sel] == 0) & (pr.weight > 0)).sum())
+        if zero:
+            report.approximate("synapses_zeroed", f"projection {pr.name!r}",
+                               f"{zero} weight(s) below half the smallest base weight of "
+                               "their core become 0", zero)
+    off = network.offsets()
+    v_rest = np.zeros(network.size)
+    v_per = np.zeros(network.size)
+    for name, grp in groups.items():
+        sl = slice(off[name], off[name] + network.population(name).size)
+        v_rest[sl], v_per[sl] = grp.v_rest, grp.v_per_amp
+    tags_max = int(routes.pop("tags_max")[0])
+    routing = {L.SYN_PTR: ptr, L.SYN_POST: post[order], L.SYN_TYPE: typ[order],
+               L.SYN_MASK: mask[order], L.NEURON_CORE: neuron_core, **routes}
+    fan_in = np.bincount(post, minlength=1)
+    mapping = {"cores": len(cores), "chips": spec.n_chips, "cam_max": int(fan_in.max()),
+               "tags_max": tags_max, "synapses": int(len(pre))}
+    return HardwareImage(spec, network, cores=cores, routing=routing, report=report,
+                         data={L.V_REST_MV: v_rest, L.V_PER_AMP: v_per, L.WEIGHTS: weights,
+                               L.MAPPING: mapping})
