@@ -7,5 +7,6 @@ anything run from the repository root, which is on sys.path there.
 """
 
 from .reader import NirImport, Unrolled, read
+from .writer import to_graph, write
 
-__all__ = ["NirImport", "Unrolled", "read"]
+__all__ = ["NirImport", "Unrolled", "read", "to_graph", "write"]
