@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .compile_reference import delay_steps
 from .errors import LimitError, NetworkError, TargetError
 from .formats import NumberFormat
 from .image import Core, HardwareImage
@@ -129,14 +130,15 @@ def _tau_of(factor, dt: float) -> np.ndarray:
 # --- synapses ---------------------------------------------------------------------------------
 def _projections(network: Network, spec: LoihiSpec, report: MappingReport) -> list[_Proj]:
     """Global ids and delays in whole steps (at least one: Loihi's minimum latency); a
-    delay that is not a whole number of steps is rounded and reported. Into IF_curr_exp
+    delay that is not a whole number of steps is rounded as the reference rounds it
+    (halves up, `compile_reference.delay_steps`) and reported. Into IF_curr_exp
     the chip's delay is one step longer: its u acts on v in the step it arrives, one step
     before exact integration's current does (the module docstring)."""
     dt = float(spec.timestep)
     off = network.offsets()
     projs = []
     for k, pr in enumerate(network.projections):
-        d = np.maximum(np.rint(pr.delay / dt), 1).astype(np.int64)
+        d = delay_steps(pr.name, np.maximum(pr.delay, dt), dt)
         lag = 1 if network.population(pr.post).model == "IF_curr_exp" else 0
         where = f"projection {pr.name!r}"
         if d.size and d.max() + lag - 1 > spec.delay_max:

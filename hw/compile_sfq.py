@@ -19,7 +19,8 @@ the network is in the image's mapping report, naming the population or projectio
 - a negative i_offset is a leak: a periodic clock of -i_offset / cm / pulse_mV pulses per
   ms into the inhibitory input ("leak_as_clock");
 - projection delays are not modelled: a pulse's delay is its path through the cells (tens
-  of ps) ("delay_not_modelled");
+  of ps), so every layer of a feed-forward chain fires in the input's step (per-layer
+  latency 0 steps, docs/timing.md; "delay_not_modelled");
 - pulses that meet in a merger tree or neuron closer than its window are lost when
   spec.collision is "drop" ("pulse_collisions": the spikes of one timestep enter together);
 - spike sources become primary inputs, driven at run time by the one stimulus: a spike of
@@ -381,7 +382,9 @@ def _report_network(b: _Build) -> None:
         lo, hi = float(pr.delay.min()), float(pr.delay.max())
         span = f"{lo:g}" if lo == hi else f"{lo:g} to {hi:g}"
         r.approximate("delay_not_modelled", where, f"delays of {span} ms become the cells' "
-                      "path delay (tens of ps)", hi)
+                      "path delay (tens of ps): a spike reaches its target in the step it "
+                      "was sent, so a feed-forward chain fires within one step "
+                      "(docs/timing.md)", hi)
     step_ps = L.step_fs(dt, b.spec) / 1000.0
     recorded = {rec.population for rec in b.network.recordings if rec.variable == "spikes"}
     for pop in b.network.populations:

@@ -25,8 +25,12 @@ naming its population or projection:
   (same pre, post, delay) share one crossbar bit with their summed weight; the realised
   weight of each (image.data["weights"]) carries an equal share of the group's error.
   With spec.exact_axon_types more than 4 distinct weights on a core is a LimitError instead.
-- Delays: round(delay / dt) ticks, at least 1 ("delay_rounded", quantised: delay); more
-  than 15 is a LimitError.
+- Delays: round(delay / dt) ticks, halves up as the reference, at least 1
+  ("delay_rounded", quantised: delay); more than 15 is a LimitError. Into IF_curr_exp
+  the chip's delay is one tick longer (so at most 14 there): the chip adds a spike to V
+  in the tick its delay ends, while exact integration's current first moves v one step
+  after it arrives; with the extra tick a synfire chain's per-layer latency is d + 1
+  ticks on both (docs/timing.md).
 - Fan-out: a neuron sends each spike to ONE axon, so a neuron whose targets need k axons
   (distinct (destination core, delay)) gets k - 1 copies on its own core, with the same
   inputs and parameters (they spike identically); copies use neuron slots.
@@ -45,6 +49,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .compile_reference import delay_steps
 from .errors import LimitError, TargetError
 from .image import Core, HardwareImage
 from .ir import Network, Population, is_source
@@ -141,15 +146,20 @@ def _span(values: np.ndarray, unit: str) -> str:
 
 
 # --- synapses ---------------------------------------------------------------------------------
-def _delay_ticks(pr, spec: TrueNorthSpec, dt: float, report: MappingReport) -> np.ndarray:
-    """A projection's delays in whole ticks (at least delay_min); rounding is reported,
-    more than delay_max ticks is a LimitError."""
-    d = np.maximum(np.rint(pr.delay / dt), spec.delay_min).astype(np.int64)
-    if d.size and d.max() > spec.delay_max:
+def _delay_ticks(pr, spec: TrueNorthSpec, dt: float, report: MappingReport,
+                 lag: int) -> np.ndarray:
+    """A projection's delays in whole ticks (at least delay_min), halves up as the
+    reference rounds them (`compile_reference.delay_steps`); rounding is reported,
+    more than delay_max ticks is a LimitError. The chip's delays are `lag` ticks longer
+    (1 into IF_curr_exp: the module docstring); the report compares the IR's delays with
+    the rounded ones, which the chip realises."""
+    d = delay_steps(pr.name, np.maximum(pr.delay, spec.delay_min * dt), dt)
+    if d.size and d.max() + lag > spec.delay_max:
         i = int(np.argmax(d))
-        raise LimitError("delay (ticks)", int(d[i]), spec.delay_max,
+        raise LimitError("delay (ticks)", int(d[i]) + lag, spec.delay_max,
                          f"projection {pr.name!r}: delay {pr.delay[i]} ms at {dt} ms "
-                         f"ticks, {int(d[i]) - spec.delay_max} tick(s) too many")
+                         f"ticks{' (+1 tick into IF_curr_exp)' if lag else ''}, "
+                         f"{int(d[i]) + lag - spec.delay_max} tick(s) too many")
     where = f"projection {pr.name!r}"
     report.quantized("delay", where, pr.delay, d * dt, "ms")
     moved = np.abs(d * dt - pr.delay) > 1e-9 * dt
@@ -159,7 +169,7 @@ def _delay_ticks(pr, spec: TrueNorthSpec, dt: float, report: MappingReport) -> n
                            f"{int(moved.sum())} of {pr.size} delay(s) are not whole ticks of "
                            f"{dt} ms of at least {spec.delay_min}: rounded to ticks, by up "
                            f"to {err:.4g} ms", int(moved.sum()))
-    return d
+    return d + lag
 
 
 def _synapses(net: Network, spec: TrueNorthSpec, report: MappingReport) -> _Synapses:
@@ -172,13 +182,14 @@ def _synapses(net: Network, spec: TrueNorthSpec, report: MappingReport) -> _Syna
         target = net.population(pr.post)
         sign = -1.0 if pr.receptor == "inhibitory" else 1.0
         f = np.full(pr.size, sign)
-        if target.model == "IF_curr_exp":
+        lag = 1 if target.model == "IF_curr_exp" else 0
+        if lag:
             tau = target.params["tau_syn_I" if sign < 0 else "tau_syn_E"][pr.post_idx]
             f = f * tau / target.params["cm"][pr.post_idx]
         pre.append(off[pr.pre] + pr.pre_idx)
         post.append(off[pr.post] + pr.post_idx)
         factor.append(f)
-        delay.append(_delay_ticks(pr, spec, dt, report))
+        delay.append(_delay_ticks(pr, spec, dt, report, lag))
     cat = (lambda xs, t: np.concatenate(xs).astype(t) if xs else np.zeros(0, t))
     pre, post, delay = cat(pre, np.int64), cat(post, np.int64), cat(delay, np.int64)
     factor = cat(factor, np.float64)
@@ -304,7 +315,9 @@ def _report_population(pop: Population, spec: TrueNorthSpec, drive: np.ndarray,
         report.approximate("synaptic_current_dropped", where,
                            f"synaptic currents (tau_syn_E {_span(p['tau_syn_E'], 'ms')}, "
                            f"tau_syn_I {_span(p['tau_syn_I'], 'ms')}) become one voltage "
-                           "jump of their whole charge (w * tau_syn / cm)", pop.size)
+                           "jump of their whole charge (w * tau_syn / cm), acting one tick "
+                           "after arrival: a neuron the reference charges over several steps "
+                           "fires earlier here (docs/timing.md)", pop.size)
     if out["leak_stoch"].any():
         k = int(out["leak_stoch"].sum())
         report.approximate("leak_stochastic", where,
