@@ -20,8 +20,10 @@ on, the TimingReport in the vocabulary of hw.metrics.
 Conventions: a spike in step k is stamped k + 1 (time (k + 1) * dt); an input spike of
 stamp s is emitted by its source in step s - 1 (stamp 0: before step 0,
 `kernels.before_start`, not timed); a spike reaches its target `delay` steps later (at
-least one: Loihi's minimum synaptic latency); STDP pairs spikes at their send times
-(Loihi's delay is dendritic, after the learning engine's view of the axon).
+least one: Loihi's minimum synaptic latency) and acts on u and v in that step, so a
+chain's per-layer latency is the image's delay (the compiler adds one step into
+IF_curr_exp to match exact integration; docs/timing.md); STDP pairs spikes at their
+send times (Loihi's delay is dendritic, after the learning engine's view of the axon).
 """
 
 from __future__ import annotations
