@@ -6,7 +6,7 @@ import os
 from setuptools import setup
 from setuptools.command.build_py import build_py
 
-STAGES = ["hw", "emulator", "rtl", "sim", "host", "pynn_backend"]
+STAGES = ["hw", "emulator", "rtl", "sim", "host", "pynn_backend", "nirio"]
 PTH = "neurocosim_pynn.pth"
 
 

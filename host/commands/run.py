@@ -1,9 +1,11 @@
 """`neurocosim run SCRIPT [--target T] [--set K=V ...] [--port P] [--strict] [args]`:
-run an unchanged PyNN script on a target, print its mapping report, write the result."""
+run an unchanged PyNN script on a target, print its mapping report, write the result.
+`neurocosim run MODEL.nir --input EVENTS.npz --duration MS` does the same for a NIR graph."""
 
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 
 from ...hw.errors import TargetError
@@ -22,6 +24,12 @@ def register(sub) -> None:
     p.add_argument("--target", default=None, help="target name (see `neurocosim targets`)")
     p.add_argument("--out", type=Path, default=None,
                    help="folder for the result files (default results/SCRIPT-TARGET)")
+    p.add_argument("--input", type=Path, default=None,
+                   help="MODEL.nir only: EVENTS.npz with arrays idx and time (ms) for the "
+                        "graph's input node")
+    p.add_argument("--duration", type=float, default=None, help="MODEL.nir only: ms to run")
+    p.add_argument("--dt", type=float, default=None,
+                   help="MODEL.nir only: timestep in ms (default: the target's, else 1)")
     add_script_options(p)
     p.set_defaults(func=main, accepts_extra=True)
 
@@ -29,9 +37,13 @@ def register(sub) -> None:
 def main(args: argparse.Namespace) -> int:
     if not args.script.is_file():
         raise TargetError(f"script {args.script} not found")
+    if args.script.suffix == ".nir":        # a NIR graph instead of a PyNN script
+        from .nir_model import run_nir
+        return run_nir(args)
     if args.target:
         get_target(args.target)  # unknown target: clear error before the script starts
     settings = settings_of(args)
+    start = time.monotonic()
     status = run_pynn_script(args.script, args.target, args.extra, settings=settings,
                              strict=args.strict)
     if status != 0:
@@ -41,15 +53,8 @@ def main(args: argparse.Namespace) -> int:
     if result is None:
         print("neurocosim: the script ran no simulation; no result files written")
         return 0
-    from ...sim.output import mapping_lines, timing_lines, write_result
+    from .report import finish_run
     out = args.out or Path("results") / f"{args.script.stem}-{result.target}"
     sizes = {p.name: p.size for p in state.image.network.populations}
-    paths = write_result(result, out, title=f"{args.script.name} on {result.target}",
-                         sizes=sizes)
-    n = sum(len(s) for s in result.spikes.values())
-    print(f"neurocosim: {result.target}, {result.t_stop:g} ms, {n} spikes; "
-          f"wrote {', '.join(str(p) for p in paths)}")
-    print("\n".join(mapping_lines(result)))
-    if result.timing is not None:
-        print("\n".join(timing_lines(result)))
-    return 0
+    return finish_run(result, out, f"{args.script.name} on {result.target}", sizes,
+                      state.spec, time.monotonic() - start)
