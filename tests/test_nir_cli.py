@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-nir = pytest.importorskip("nir")
+import nir  # noqa: E402  (a main dependency: missing is a failure, not a skip)
 
 from neurocosim.host.cli import main  # noqa: E402
 

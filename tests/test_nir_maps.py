@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-nir = pytest.importorskip("nir")
+import nir  # noqa: E402  (a main dependency: missing is a failure, not a skip)
 
 from neurocosim.hw.errors import NetworkError  # noqa: E402
 from neurocosim.nirio import maps, read  # noqa: E402

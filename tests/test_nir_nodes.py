@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from scipy.integrate import solve_ivp
 
-nir = pytest.importorskip("nir")
+import nir  # noqa: E402  (a main dependency: missing is a failure, not a skip)
 
 from neurocosim import hw  # noqa: E402
 from neurocosim.nirio import read  # noqa: E402

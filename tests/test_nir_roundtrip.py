@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-nir = pytest.importorskip("nir")
+import nir  # noqa: E402  (a main dependency: missing is a failure, not a skip)
 
 from neurocosim import hw  # noqa: E402
 from neurocosim.hw.errors import NetworkError  # noqa: E402
