@@ -1,17 +1,28 @@
 """The reference engine agrees with Brian2 2.9 on random float networks, spike by spike.
 
 Each network: Poisson-like input given as spike-array times (so both simulators see the
-same input), IF_curr_exp or IF_cond_exp cells (a few IF_*_alpha too) with random parameters, an input projection
-(static or STDP), sparse excitatory and inhibitory recurrence. The same IR is written as
-Brian2 equations here (from the PyNN model definitions) and run with the numpy target.
-Every spike must have a partner within one timestep.
+same input), IF_curr_exp or IF_cond_exp cells (a few IF_*_alpha too) with random
+parameters, an input projection (static or STDP), sparse excitatory and inhibitory
+recurrence; a few more from tests/nets.py with refractory periods and delays between grid
+points. The same IR is written as Brian2 equations here (from the PyNN model definitions)
+and run with the numpy target. Every spike must have a partner within one timestep.
 
-Timing map: Brian2 stamps a spike with the start of the step whose update crossed the
-threshold; the reference stamps its end (NEST). So Brian2 spike times + dt are compared,
-and Brian2's generator gets the input times - dt. Brian2 applies on_pre at spike + delay
-after that step's state update, i.e. at the same instant as the reference. Brian2 counts
-the refractory period from the start of the spiking step, the reference (as NEST) from the
-spike stamp, so Brian2 is given tau_refrac + dt: the same number of clamped steps.
+The reference follows NEST's conventions (docs/conventions.md). Those that separate Brian2
+from NEST, and how the network is translated for Brian2 so that it means the same:
+- spike stamp: Brian2 stamps a spike with the start of the step whose update crossed the
+  threshold, NEST the end; Brian2 spike times + dt are compared;
+- spike-array times: Brian2's SpikeGeneratorGroup emits a time in the step that contains
+  it (at its start), NEST at the end of that step; Brian2 gets the input times - dt;
+- delivery: Brian2 applies on_pre at spike + delay after that step's state update, i.e.
+  at the same instant as NEST and the reference (nothing to translate);
+- refractory period: Brian2 counts it from the start of the spiking step and clamps
+  floor(tau_refrac / dt) - 1 further steps; NEST clamps ceil(tau_refrac / dt) steps after
+  the stamp; Brian2 is given (ceil(tau_refrac / dt) + 1) * dt;
+- delays: both round to the nearest step, but Brian2 divides seconds by seconds, so a
+  delay of exactly half a step goes either way by float noise (0.15 ms at 0.1 ms is one
+  step, 0.25 ms three); NEST (and the reference) round halves up; Brian2 is given the
+  rounded delay;
+- threshold: Brian2 uses the expression it is given (`v >= v_thresh` here, as NEST).
 """
 
 from __future__ import annotations
@@ -20,7 +31,10 @@ import numpy as np
 import pytest
 
 from neurocosim.hw import ir
+from neurocosim.hw.compile_reference import delay_steps, refractory_steps
 from neurocosim.sim.reference import Engine
+
+from nets import random_network
 
 b2 = pytest.importorskip("brian2")
 
@@ -122,10 +136,12 @@ def run_brian2(net: ir.Network, duration: float):
     G = b2.NeuronGroup(cells.size, eqs, threshold="v >= v_thresh", reset="v = v_reset",
                        refractory="tau_refrac", method=method, name="cells")
     G.c_m, G.tau_m = p["cm"] * nF, p["tau_m"] * ms
-    # Brian2 counts the refractory period from the start of the spiking step, NEST and the
-    # reference from its end (the spike stamp): one step more here gives the same clamp.
-    G.tau_syn_E, G.tau_syn_I, G.tau_refrac = p["tau_syn_E"] * ms, p["tau_syn_I"] * ms, \
-        (p["tau_refrac"] + net.timestep) * ms
+    # Brian2 counts the refractory period from the start of the spiking step and rounds
+    # down, NEST and the reference from its end (the spike stamp) and round up: the
+    # reference's whole steps plus one give the same clamp.
+    dt = net.timestep
+    G.tau_syn_E, G.tau_syn_I = p["tau_syn_E"] * ms, p["tau_syn_I"] * ms
+    G.tau_refrac = (refractory_steps(p["tau_refrac"], dt) + 1) * dt * ms
     G.v_rest, G.v_reset, G.v_thresh = p["v_rest"] * mV, p["v_reset"] * mV, p["v_thresh"] * mV
     G.i_offset = p["i_offset"] * nA
     if cond:
@@ -163,7 +179,7 @@ def run_brian2(net: ir.Network, duration: float):
                 name=f"syn_{pr.name}")
         S.connect(i=pr.pre_idx, j=pr.post_idx)
         S.w = pr.weight
-        S.delay = pr.delay * ms
+        S.delay = delay_steps(pr.name, pr.delay, dt) * dt * ms   # halves up, as NEST
         synapses[pr.name] = S
         objects.append(S)
     mon = b2.SpikeMonitor(G, name="spikes")
@@ -179,9 +195,15 @@ CASES += [(seed, model, None) for seed in range(2) for model in ("IF_curr_alpha"
                                                                  "IF_cond_alpha")]
 
 
+CASES += [(seed, model, "off_grid") for seed in range(2) for model in ("IF_curr_exp",
+                                                                       "IF_cond_exp")]
+
+
 @pytest.mark.parametrize("seed,model,rule", CASES)
 def test_reference_agrees_with_brian2(seed, model, rule):
-    net = make_network(seed, model, rule)
+    """rule "off_grid": a tests/nets.py network with off-grid refractory periods, delays."""
+    net = (random_network(seed, model, n_in=20, n=30, off_grid=True) if rule == "off_grid"
+           else make_network(seed, model, rule))
     eng = Engine(net)
     eng.run(DURATION)
     res = eng.result()
