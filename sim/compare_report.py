@@ -50,12 +50,13 @@ def timing_table(cmp: Comparison) -> list[str]:
     return lines
 
 
-def summary_lines(cmp: Comparison) -> list[str]:
-    """The terminal summary: distances, mapping reports, timing, refusals."""
+def summary_lines(cmp: Comparison, timing: bool = True) -> list[str]:
+    """The summary (summary.txt; the terminal's without `timing`): distances, mapping
+    reports, timing, refusals."""
     lines = distance_lines(cmp) + [""]
     for t in cmp.targets:
         lines += mapping_lines(cmp.results[t])
-    table = timing_table(cmp)
+    table = timing_table(cmp) if timing else []
     if table:
         lines += [""] + table
     if cmp.refused or cmp.unmatched:
@@ -65,19 +66,22 @@ def summary_lines(cmp: Comparison) -> list[str]:
     return lines
 
 
-def summary_dict(cmp: Comparison, script: str = "") -> dict:
-    """summary.json of a comparison: targets, tau, refusals, mapping reports, distances."""
+def summary_dict(cmp: Comparison, script: str = "", wall_s: float | None = None) -> dict:
+    """summary.json of a comparison: targets, tau, wall-clock seconds of all the runs,
+    refusals, mapping reports, distances (with each target's rate)."""
     return {"script": script, "baseline": cmp.targets[0], "targets": cmp.targets,
-            "van_rossum_tau_ms": cmp.tau, "refused": cmp.refused, "unmatched": cmp.unmatched,
+            "van_rossum_tau_ms": cmp.tau, "wall_s": wall_s, "refused": cmp.refused,
+            "unmatched": cmp.unmatched,
             "mapping": {t: None if r.mapping is None else r.mapping.to_dict()
                         for t, r in cmp.results.items()},
             "distances": {t: [vars(r).copy() for r in rows]
                           for t, rows in cmp.distances.items()}}
 
 
-def write_comparison(cmp: Comparison, outdir: Path, title: str = "") -> list[Path]:
+def write_comparison(cmp: Comparison, outdir: Path, title: str = "",
+                     wall_s: float | None = None) -> list[Path]:
     """Each target's result files, the overlaid raster, the distance table (CSV) and the
-    summary (text and JSON)."""
+    summary (text and JSON; `wall_s`: the wall-clock time of all the runs)."""
     outdir.mkdir(parents=True, exist_ok=True)
     paths = []
     for t, res in cmp.results.items():
@@ -99,5 +103,5 @@ def write_comparison(cmp: Comparison, outdir: Path, title: str = "") -> list[Pat
                         f"{r.spikes_b},{cmp.tau:g}\n")
     paths.append(table)
     (outdir / "summary.txt").write_text("\n".join(summary_lines(cmp)) + "\n")
-    (outdir / "summary.json").write_text(json_text(summary_dict(cmp, title)))
+    (outdir / "summary.json").write_text(json_text(summary_dict(cmp, title, wall_s)))
     return paths + [outdir / "summary.txt", outdir / "summary.json"]

@@ -31,9 +31,11 @@ def timing_lines(result: Result) -> list[str]:
 
 
 def write_result(result: Result, outdir: "str | Path", title: str = "",
-                 sizes: "dict[str, int] | None" = None) -> list[Path]:
+                 sizes: "dict[str, int] | None" = None,
+                 wall_s: float | None = None) -> list[Path]:
     """Write every part of `result` under `outdir` (`sizes`: cells per population, for
-    the raster); returns the paths written."""
+    the raster and the rates; `wall_s`: the run's wall-clock time, for summary.json);
+    returns the paths written. A run without spikes writes no raster.png."""
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
     written = []
@@ -52,7 +54,7 @@ def write_result(result: Result, outdir: "str | Path", title: str = "",
         np.savez_compressed(path, **arrays)
         written.append(path)
     path = out / "summary.json"
-    path.write_text(json_text(summary_dict(result)))
+    path.write_text(json_text(summary_dict(result, sizes, wall_s)))
     written.append(path)
     if rows:
         written.append(raster_png([result], out / "raster.png", title=title, sizes=sizes))
@@ -73,12 +75,18 @@ def json_text(obj) -> str:
     return json.dumps(finite(obj), indent=2, allow_nan=False)
 
 
-def summary_dict(result: Result) -> dict:
-    """summary.json: target, time, spikes per recorded population, the mapping report and
+def summary_dict(result: Result, sizes: "dict[str, int] | None" = None,
+                 wall_s: float | None = None) -> dict:
+    """summary.json: target, time, wall-clock seconds, spikes and mean rates (Hz per cell,
+    where `sizes` knows the population) per recorded population, the mapping report and
     the timing metrics with their units."""
+    t = max(result.t_stop, 1e-12)
     summary = {"target": result.target, "t_stop_ms": result.t_stop,
                "timestep_ms": result.timestep, "steps": result.info.get("steps"),
+               "wall_s": wall_s,
                "spikes": {p: len(sp) for p, sp in result.spikes.items()},
+               "rates_hz": {p: 1000.0 * len(sp) / sizes[p] / t
+                            for p, sp in result.spikes.items() if p in (sizes or {})},
                "mapping": None if result.mapping is None else result.mapping.to_dict()}
     if result.timing is not None:
         summary["timing"] = {k: float(v) for k, v in result.timing.metrics.items()}

@@ -4,6 +4,7 @@ one script, several targets, compared population by population."""
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 
 from ...hw.errors import TargetError
@@ -34,16 +35,20 @@ def register(sub) -> None:
 def main(args: argparse.Namespace) -> int:
     from ...sim.compare import compare_script
     from ...sim.compare_report import summary_lines, write_comparison
+    from ...sim.report import write_compare_report
     if not args.script.is_file():
         raise TargetError(f"script {args.script} not found")
     targets = [t.strip() for t in args.targets.split(",") if t.strip()]
     if len(targets) < 2:
         raise TargetError(f"--targets needs at least two targets, got {targets}")
+    start = time.monotonic()
     cmp = compare_script(args.script, targets, args.extra, tau=args.tau,
                          settings=settings_of(args), strict=args.strict)
+    wall_s = time.monotonic() - start
     out = args.out or Path("results") / f"compare-{args.script.stem}"
-    write_comparison(cmp, out, title=args.script.name)
-    print("\n".join(summary_lines(cmp)))
-    print(f"\nwrote {out}/ (raster_overlay.png, distances.csv, summary.txt, summary.json, "
-          "one folder per target)")
+    write_comparison(cmp, out, title=args.script.name, wall_s=wall_s)
+    report = write_compare_report(cmp, out, args.script.name, settings_of(args), wall_s)
+    print("\n".join(summary_lines(cmp, timing=False)))
+    print(f"\nwrote {out}/ (raster_overlay.png, distances.csv, summary.txt with the timing "
+          f"table, summary.json, one folder per target) in {wall_s:.1f} s\nreport: {report}")
     return 0 if cmp.ok else 1

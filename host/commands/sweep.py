@@ -35,8 +35,10 @@ def register(sub) -> None:
     p.set_defaults(func=main_sweep)
 
     r = sub.add_parser("sweep-report", help="plots and a summary of sweep results",
-                       description="Writes a PNG of each metric against each axis, the "
-                                   "latency-energy Pareto front and summary.md.")
+                       description="Writes report.html (one self-contained page: the "
+                                   "latency-energy Pareto front, each metric that varies "
+                                   "against each axis, the table of points), a PNG of each "
+                                   "figure and summary.md.")
     r.add_argument("results", type=Path,
                    help="results folder of a sweep, or its results.parquet / .csv")
     r.add_argument("--out", type=Path, default=None,
@@ -73,7 +75,7 @@ def main_sweep(args: argparse.Namespace) -> int:
         print(f"results: {summary.table}")
     if args.report and summary.table is not None:
         rep = report_from_results(config.output)
-        print(f"report: {rep.summary}")
+        print(f"report: {rep.html}")
     return 0
 
 
@@ -94,6 +96,7 @@ def _list_points(config) -> int:
 def main_report(args: argparse.Namespace) -> int:
     from ...sim.sweep import read_results, report_from_results
     from ...sim.sweep.config import SweepError
+    from ...sim.report.sweep import front_words
     from ...sim.sweep.report import plot_metric
 
     if args.plot:
@@ -105,7 +108,7 @@ def main_report(args: argparse.Namespace) -> int:
         print(f"plot: {path}")
         return 0
     rep = report_from_results(args.results, args.out, args.latency, args.energy)
-    print(f"{len(rep.plots)} plots and {rep.summary}")
+    print(f"report: {rep.html} ({len(rep.plots)} PNGs and {rep.summary.name} beside it)")
     if rep.pareto:
-        print(f"latency-energy Pareto front: points {', '.join(map(str, rep.pareto))}")
+        print(f"latency-energy Pareto front: {front_words(rep.pareto)}")
     return 0

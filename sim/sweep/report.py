@@ -1,5 +1,6 @@
-"""A sweep's report: each metric against each axis (PNG), the latency-energy Pareto front,
-and a Markdown summary naming the best configurations and the failures."""
+"""A sweep's report: report.html (sim.report.sweep), each varying metric against each axis
+(PNG), the latency-energy Pareto front, and a Markdown summary naming the best
+configurations and the failures."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from ..report.sweep import SweepData, front_words, spans_decades, sweep_page
+from ..report.units import Scale, is_integer_axis, scale_for
 from .config import SweepError
 from .store import LEADING, VOLATILE, read_results
 
@@ -29,6 +32,7 @@ class Report:
     summary: Path
     plots: list[Path]
     pareto: list[int]
+    html: Path
 
 
 def _numeric(col: pa.ChunkedArray) -> np.ndarray | None:
@@ -92,14 +96,24 @@ def _axis_values(col: pa.ChunkedArray) -> tuple[np.ndarray, list[str] | None]:
     return np.array([cats.index(v) for v in labels], dtype=float), cats
 
 
+def split_constant(numeric: dict[str, np.ndarray]
+                   ) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+    """Metrics that vary over the points, and those with one value at every point
+    (steps, barrier_ns, ...): those are named once, not plotted."""
+    varying, constant = {}, {}
+    for k, v in numeric.items():
+        if np.isfinite(v).all() and np.unique(v).size == 1:
+            constant[k] = float(v[0])
+        else:
+            varying[k] = v
+    return varying, constant
+
+
 def make_report(table: pa.Table, out_dir: "str | Path", axes: list[str],
                 latency: str | None = None, energy: str | None = None,
                 title: str = "sweep", metrics: "list[str] | None" = None) -> Report:
-    """Write the plots and summary.md for a results table into `out_dir`."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    """Write report.html, a PNG per varying metric, the Pareto PNG and summary.md for a
+    results table into `out_dir`."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     missing = [a for a in axes if a not in table.column_names]
@@ -114,58 +128,83 @@ def make_report(table: pa.Table, out_dir: "str | Path", axes: list[str],
     names = list(numeric)
     lat = _pick(names, "latency", latency)
     eng = _pick(names, "energy", energy)
-    plots: list[Path] = []
-
+    varying, constant = split_constant(numeric)
     xs = {a: _axis_values(ok.column(a)) for a in axes}
-    for metric, y in numeric.items():
-        if not axes:
-            break
-        fig, subs = plt.subplots(1, len(axes), figsize=(3.6 * len(axes), 3.0),
-                                 squeeze=False)
-        for ax_plot, axis in zip(subs[0], axes):
-            x, cats = xs[axis]
-            ax_plot.scatter(x, y, s=10, alpha=0.5, color="tab:blue")
-            ux = np.unique(x[np.isfinite(x)])
-            means = [np.nanmean(y[x == u]) if np.isfinite(y[x == u]).any() else np.nan
-                     for u in ux]
-            ax_plot.plot(ux, means, color="tab:red", lw=1.5, label="mean")
-            if cats:
-                ax_plot.set_xticks(range(len(cats)), cats, rotation=30, fontsize=7)
-            elif _spans_decades(ux):
-                ax_plot.set_xscale("log")  # an axis spanning decades (log ranges)
-            ax_plot.set_xlabel(axis)
-            ax_plot.set_ylabel(metric)
-        fig.tight_layout()
-        path = out / f"{_safe(metric)}.png"
-        fig.savefig(path, dpi=80)
-        plt.close(fig)
-        plots.append(path)
-
-    front: list[int] = []
     ids = np.array(ok.column("point_id").to_pylist(), dtype=np.int64)
+    idx = pareto_front(numeric[lat], numeric[eng]) if lat and eng else np.zeros(0, np.int64)
+    front = [int(ids[i]) for i in idx]
+    plots = [_metric_png(out, metric, y, xs) for metric, y in varying.items() if axes]
     if lat and eng:
-        x, y = numeric[lat], numeric[eng]
-        idx = pareto_front(x, y)
-        front = [int(ids[i]) for i in idx]
-        fig, axp = plt.subplots(figsize=(4.8, 3.6))
-        axp.scatter(x, y, s=12, alpha=0.5, label="points")
-        axp.plot(x[idx], y[idx], "o-", color="tab:red", ms=4, label="Pareto front")
-        for i in idx:
-            axp.annotate(str(ids[i]), (x[i], y[i]), fontsize=7, xytext=(3, 3),
-                         textcoords="offset points")
-        axp.set_xlabel(lat)
-        axp.set_ylabel(eng)
-        axp.legend(fontsize=8)
-        fig.tight_layout()
-        path = out / "pareto_latency_energy.png"
-        fig.savefig(path, dpi=80)
-        plt.close(fig)
-        plots.append(path)
-
+        plots.append(_pareto_png(out, numeric[lat], numeric[eng], idx, ids, lat, eng))
     summary = out / "summary.md"
     summary.write_text(_markdown(table, ok, axes, numeric, lat, eng, front, ids, title,
                                  metrics or []))
-    return Report(summary, plots, front)
+    data = SweepData(title, xs, varying, constant, ids, lat, eng, idx, table.to_pylist(),
+                     (table.num_rows, ok.num_rows))
+    html = sweep_page(data).write(out / "report.html")
+    return Report(summary, plots, front, html)
+
+
+def _metric_png(out: Path, metric: str, y: np.ndarray, xs: dict) -> Path:
+    """METRIC.png: the metric against each axis, titled, in a readable unit."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    sc = scale_for(metric, y)
+    fig, subs = plt.subplots(1, len(xs), figsize=(4.4 * len(xs), 3.6), squeeze=False,
+                             sharey=True)
+    for ax_plot, (axis, (x, cats)) in zip(subs[0], xs.items()):
+        sx = scale_for(axis, x) if not cats else Scale(1.0, "")
+        ax_plot.scatter(x / sx.factor, y / sc.factor, s=14, alpha=0.5, color="tab:blue")
+        ux = np.unique(x[np.isfinite(x)])
+        means = [np.nanmean(y[x == u]) if np.isfinite(y[x == u]).any() else np.nan
+                 for u in ux]
+        ax_plot.plot(ux / sx.factor, np.array(means) / sc.factor, color="tab:red", lw=1.5,
+                     label="mean")
+        if cats:
+            ax_plot.set_xticks(range(len(cats)), cats, rotation=30, fontsize=8)
+        elif spans_decades(ux):
+            ax_plot.set_xscale("log")  # an axis spanning decades (log ranges)
+        elif is_integer_axis(ux):
+            ax_plot.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax_plot.set_xlabel(sx.label(axis))
+    subs[0, 0].set_ylabel(sc.label(metric))
+    if not spans_decades(y):
+        subs[0, 0].ticklabel_format(axis="y", useOffset=False, style="plain")
+    fig.suptitle(f"{metric} against the sweep's parameters", fontsize=11)
+    fig.tight_layout()
+    path = out / f"{_safe(metric)}.png"
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def _pareto_png(out: Path, x: np.ndarray, y: np.ndarray, idx: np.ndarray, ids: np.ndarray,
+                lat: str, eng: str) -> Path:
+    """pareto_latency_energy.png: every point, the front joined and labelled."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sx, sy = scale_for(lat, x), scale_for(eng, y)
+    fig, axp = plt.subplots(figsize=(6.4, 4.4))
+    axp.scatter(x / sx.factor, y / sy.factor, s=14, alpha=0.5, label="points")
+    axp.plot(x[idx] / sx.factor, y[idx] / sy.factor, "o-", color="tab:red", ms=5,
+             label=f"Pareto front ({front_words([int(ids[i]) for i in idx])})")
+    for i in idx:
+        axp.annotate(str(ids[i]), (x[i] / sx.factor, y[i] / sy.factor), fontsize=8,
+                     xytext=(3, 3), textcoords="offset points")
+    axp.set_xlabel(sx.label(lat))
+    axp.set_ylabel(sy.label(eng))
+    axp.set_title("Latency-energy Pareto front", fontsize=11)
+    axp.legend(fontsize=8)
+    fig.tight_layout()
+    path = out / "pareto_latency_energy.png"
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
 
 
 def plot_metric(table: pa.Table, metric: str, x: str, by: "str | None" = None,
@@ -200,9 +239,9 @@ def plot_metric(table: pa.Table, metric: str, x: str, by: "str | None" = None,
             ax.axhline(ref, ls="--", color="k", lw=1, label="float reference")
     if cats:
         ax.set_xticks(range(len(cats)), cats, rotation=30, fontsize=7)
-    elif _spans_decades(xv):
+    elif spans_decades(xv):
         ax.set_xscale("log")
-    if _spans_decades(y):
+    if spans_decades(y):
         ax.set_yscale("log")
     ax.set_xlabel(x)
     ax.set_ylabel(metric)
@@ -214,12 +253,6 @@ def plot_metric(table: pa.Table, metric: str, x: str, by: "str | None" = None,
     fig.savefig(path, dpi=80)
     plt.close(fig)
     return path
-
-
-def _spans_decades(v: np.ndarray) -> bool:
-    """Positive values spanning 50x or more: drawn on a log scale."""
-    v = v[np.isfinite(v)]
-    return v.size > 2 and v.min() > 0 and v.max() / v.min() >= 50
 
 
 def _safe(name: str) -> str:
