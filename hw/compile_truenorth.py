@@ -66,14 +66,15 @@ _NEURON_INTS = tuple(k for k in L.NEURON_PARAMS if k not in L.TYPED_PARAMS) + ("
 class _Synapses:
     """The IR's synapses as the chip sees them: merged per (pre, post, delay) into global
     neuron ids, signed voltage jumps (mV) and delays (ticks). `group` maps each IR synapse
-    (projections concatenated in order) to its merged synapse; `factor` is its mV jump per
-    IR weight unit."""
+    (projections concatenated in order) to its merged synapse, `count` counts the IR
+    synapses of each merged one; `factor` is its mV jump per IR weight unit."""
 
     pre: np.ndarray
     post: np.ndarray
     delay: np.ndarray
     w_mv: np.ndarray
     group: np.ndarray
+    count: np.ndarray
     factor: np.ndarray
 
 
@@ -203,7 +204,8 @@ def _synapses(net: Network, spec: TrueNorthSpec, report: MappingReport) -> _Syna
     group[order] = np.cumsum(first) - 1
     sel = order[first]
     w_sum = np.bincount(group, weights=w_mv, minlength=len(sel))
-    return _Synapses(pre[sel], post[sel], delay[sel], w_sum, group, factor)
+    count = np.bincount(group, minlength=len(sel)).astype(np.int64)
+    return _Synapses(pre[sel], post[sel], delay[sel], w_sum, group, count, factor)
 
 
 # --- neurons --------------------------------------------------------------------------------
@@ -436,8 +438,10 @@ def _build_cores(chip: _Chip, spec: TrueNorthSpec, syn: _Synapses, P: dict,
                           len(chip.axon_rows[c]))
         mapped[s] = w.mapped
         clustered[c] = w.distinct > spec.axon_types
+        n_ir = np.bincount(syn_axon[s], weights=syn.count[s], minlength=spec.axons_per_core)
         cores.append(_core(c, chip, spec, P, syn.post[s], syn_axon[s],
-                           np.arange(slot_cut[c], slot_cut[c + 1]), w))
+                           np.arange(slot_cut[c], slot_cut[c + 1]), w,
+                           n_ir.astype(np.int64)))
     _report_clustering(net, spec, syn, chip, clustered, report)
     return cores, mapped
 
@@ -470,8 +474,9 @@ def _core_weights(c: int, spec: TrueNorthSpec, syn: _Synapses, lsb: np.ndarray,
 
 
 def _core(c: int, chip: _Chip, spec: TrueNorthSpec, P: dict, post: np.ndarray,
-          ax: np.ndarray, slots: np.ndarray, w: _CoreWeights) -> Core:
-    """Core c's image: slot parameters and routes, crossbar and axon tables."""
+          ax: np.ndarray, slots: np.ndarray, w: _CoreWeights, n_ir: np.ndarray) -> Core:
+    """Core c's image: slot parameters and routes, crossbar and axon tables (n_ir: the
+    IR synapses each axon carries)."""
     nrns = chip.slot_nrn[slots]
     rows = chip.axon_rows[c]                      # axon a of core c is row rows[a] of dkey
     dest = chip.slot_dest[slots]
@@ -493,7 +498,7 @@ def _core(c: int, chip: _Chip, spec: TrueNorthSpec, P: dict, post: np.ndarray,
     pad = (lambda x, fill: np.concatenate([x, np.full(A - n_ax, fill)]).astype(np.int64))
     memories = {L.CROSSBAR: _crossbar(spec, nrns, w.uniq, post, ax),
                 L.AXON_TYPE: pad(w.types, 0), L.AXON_SOURCE: pad(chip.d_pre[rows], -1),
-                L.AXON_DELAY: pad(chip.d_delay[rows], 0),
+                L.AXON_DELAY: pad(chip.d_delay[rows], 0), L.AXON_SYNAPSES: n_ir,
                 L.N_TYPES: np.asarray(int(w.types.max()) + 1 if w.types.size else 0)}
     return Core(index=c, neurons=nrns.astype(np.int64), params=params, memories=memories)
 
@@ -543,7 +548,7 @@ def _report_weights(net: Network, syn: _Synapses, mapped_mv: np.ndarray,
     """The weight each IR synapse gets (IR units, IR order; parallel synapses share their
     merged synapse's error equally), quantisation reported per projection."""
     err = mapped_mv - syn.w_mv
-    share = np.bincount(syn.group, minlength=len(syn.w_mv))
+    share = syn.count
     out = {}
     for pr, sl in zip(net.projections, _projection_slices(net)):
         g, f = syn.group[sl], syn.factor[sl]

@@ -37,6 +37,8 @@ METRICS: dict[str, Metric] = {
     "steps": _m("steps", "timesteps run"),
     "spikes_total": _m("spikes", "spikes of all neurons (not the sources)"),
     "synaptic_events": _m("events", "synaptic events delivered (one per spike per synapse)"),
+    "crossbar_events": _m("events", "synapse reads of the crossbar, fan-out copies included "
+                          "(truenorth: the work its synaptic energy is counted on)"),
     "chip_time_ns": _m("ns", "hardware time of the whole run (sum of step durations)"),
     "step_mean_ns": _m("ns", "mean hardware duration of one timestep"),
     "step_max_ns": _m("ns", "longest hardware duration of one timestep"),

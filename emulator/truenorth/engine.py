@@ -17,6 +17,11 @@ slips to the first tick beginning after its arrival: late packets change the dyn
 Spike sources are off-chip: a stimulus spike of stamp s is sent in tick s - 1 (stamp 0
 before tick 0) straight to its input axons, which it reaches d ticks later, as a neuron
 spike does.
+
+Work is counted when a spike reaches its axon (the tick its delay ends): `synaptic_events`
+adds the IR synapses the axon carries (parallel ones each), `crossbar_events` the crossbar
+bits it reads over every slot, fan-out copies included (what the chip does, and what its
+synaptic energy is charged on).
 """
 
 from __future__ import annotations
@@ -36,13 +41,20 @@ from ...hw.targets.truenorth import TrueNorthSpec
 from ..interconnect import MeshCosts, MeshRouter, Routed, slip_ticks, tick_report
 from .neuron import _core_tick, crossbar_csr
 
+#: the engine's event counters: IR synapses reached (`synaptic_events`), crossbar bits read
+#: over every slot, fan-out copies included (`crossbar_events`: the chip's work and energy)
+SYN_EVENTS, XBAR_EVENTS = 0, 1
+
 
 @njit
 def _chip_tick(k, n_slots, n_axons, sched, n_cores, row_ptr, n_eval, mirror, a_ptr, a_nrn,
-               a_count, axon_type, weights, syn_stoch, leak, leak_rev, leak_stoch, alpha, beta,
-               tm, gamma, kappa, reset, v, lfsr, vmin, vmax, rbits, fired, out_rows, synops):
+               a_count, a_ir, axon_type, weights, syn_stoch, leak, leak_rev, leak_stoch,
+               alpha, beta, tm, gamma, kappa, reset, v, lfsr, vmin, vmax, rbits, fired,
+               out_rows, events):
     """One tick of every core: its first n_eval[c] rows are computed, the rest copy the
-    row `mirror` names; fired rows go to out_rows; returns their count."""
+    row `mirror` names; fired rows go to out_rows; returns their count. Each active axon
+    adds its IR synapses (a_ir) to events[SYN_EVENTS] and its crossbar bits over every
+    slot, copies included (a_count), to events[XBAR_EVENTS]."""
     slot = k % n_slots
     active = np.empty(n_axons, np.int64)
     n_out = 0
@@ -53,7 +65,8 @@ def _chip_tick(k, n_slots, n_axons, sched, n_cores, row_ptr, n_eval, mirror, a_p
             if sched[base + a]:
                 sched[base + a] = False
                 active[m] = c * n_axons + a
-                synops[0] += a_count[c * n_axons + a]
+                events[SYN_EVENTS] += a_ir[c * n_axons + a]
+                events[XBAR_EVENTS] += a_count[c * n_axons + a]
                 m += 1
         _core_tick(c, active[:m], a_ptr, a_nrn, axon_type, weights, syn_stoch, leak,
                    leak_rev, leak_stoch, alpha, beta, tm, gamma, kappa, reset, v, lfsr, vmin,
@@ -70,10 +83,10 @@ def _chip_tick(k, n_slots, n_axons, sched, n_cores, row_ptr, n_eval, mirror, a_p
 
 @njit
 def _run_window(k0, k1, ev_ptr, ev_core, ev_axon, ev_tick, n_slots, n_axons, sched, n_cores,
-                row_ptr, n_eval, mirror, a_ptr, a_nrn, a_count, axon_type, weights, syn_stoch,
-                leak, leak_rev, leak_stoch, alpha, beta, tm, gamma, kappa, reset, v, lfsr,
-                vmin, vmax, rbits, fired, synops, dest_core, dest_axon, delay, rec_rows, rec_v,
-                spk_rows, spk_ticks):
+                row_ptr, n_eval, mirror, a_ptr, a_nrn, a_count, a_ir, axon_type, weights,
+                syn_stoch, leak, leak_rev, leak_stoch, alpha, beta, tm, gamma, kappa, reset, v,
+                lfsr, vmin, vmax, rbits, fired, events, dest_core, dest_axon, delay, rec_rows,
+                rec_v, spk_rows, spk_ticks):
     """Ticks k0..k1-1 without mesh timing, in one call: source events (CSR by tick), every
     core's tick, each spike into its destination slot (k + delay) mod n_slots, v samples.
     Returns the number of spikes written to spk_rows / spk_ticks."""
@@ -82,9 +95,9 @@ def _run_window(k0, k1, ev_ptr, ev_core, ev_axon, ev_tick, n_slots, n_axons, sch
         for e in range(ev_ptr[k - k0], ev_ptr[k - k0 + 1]):
             sched[(ev_core[e] * n_slots + ev_tick[e] % n_slots) * n_axons + ev_axon[e]] = True
         n_out = _chip_tick(k, n_slots, n_axons, sched, n_cores, row_ptr, n_eval, mirror,
-                           a_ptr, a_nrn, a_count, axon_type, weights, syn_stoch, leak,
+                           a_ptr, a_nrn, a_count, a_ir, axon_type, weights, syn_stoch, leak,
                            leak_rev, leak_stoch, alpha, beta, tm, gamma, kappa, reset, v, lfsr,
-                           vmin, vmax, rbits, fired, spk_rows[n_spk:], synops)
+                           vmin, vmax, rbits, fired, spk_rows[n_spk:], events)
         for q in range(n_spk, n_spk + n_out):
             spk_ticks[q] = k
             r = spk_rows[q]
@@ -159,7 +172,7 @@ class Engine(Runner):
         self.row_ptr[1:] = np.cumsum(sizes)
         parts = {k: [] for k in L.SLOT_PARAMS}
         row_neuron, row_slot, mirror, n_eval = [], [], [], []
-        ptrs, nrns, counts, types = [np.zeros(1, np.int64)], [], [], []
+        ptrs, nrns, counts, irs, types = [np.zeros(1, np.int64)], [], [], [], []
         for c, core in enumerate(cores):
             p = {k: np.asarray(core.params[k], np.int64) for k in L.SLOT_PARAMS}
             xbar = np.asarray(core.memories[L.CROSSBAR]).astype(bool)
@@ -175,6 +188,7 @@ class Engine(Runner):
             mirror.append(mir)
             n_eval.append(n_orig)
             counts.append(xbar.sum(axis=1).astype(np.int64))
+            irs.append(np.asarray(core.memories[L.AXON_SYNAPSES], np.int64))
             ptr, nrn = crossbar_csr(xbar[:, perm[:n_orig]], int(self.row_ptr[c]))
             ptrs.append(ptr[1:] + ptrs[-1][-1])
             nrns.append(nrn)
@@ -191,8 +205,10 @@ class Engine(Runner):
         self.is_original = self.P["copy_of"] < 0
         self.a_ptr = np.concatenate(ptrs)
         self.a_nrn, self.a_count, self.axon_type = cat(nrns, 0), cat(counts, 0), cat(types, 0)
-        if len(self.axon_type) != self.n_axons * self.n_cores:
-            raise TargetError("image cores do not have one axon type per axon")
+        self.a_ir = cat(irs, 0)
+        if not len(self.axon_type) == len(self.a_ir) == self.n_axons * self.n_cores:
+            raise TargetError("image cores do not have one axon type and one synapse count "
+                              "per axon")
 
     def _build_state_checks(self) -> None:
         """The V range, the draw width and the reach of every delay, checked once."""
@@ -278,7 +294,7 @@ class Engine(Runner):
         self._spk_rows: list[np.ndarray] = []
         self._spk_ticks: list[np.ndarray] = []
         self._v_rows: list[np.ndarray] = []
-        self._synops = np.zeros(1, np.int64)
+        self._events = np.zeros(2, np.int64)      # SYN_EVENTS, XBAR_EVENTS
         self._pk_due, self._pk_axon = _Growing(), _Growing()
         if self.timing:
             xy = np.asarray(self.image.routing[L.CORE_XY], np.int64).reshape(-1, 2)
@@ -318,11 +334,11 @@ class Engine(Runner):
             self._set(ev_core[e], ev_axon[e], ev_due[e], k)
             n_out = _chip_tick(k, self.n_slots, self.n_axons, self.sched, self.n_cores,
                                self.row_ptr, self.n_eval, self.mirror, self.a_ptr, self.a_nrn,
-                               self.a_count, self.axon_type,
+                               self.a_count, self.a_ir, self.axon_type,
                                P["weights"], P["syn_stoch"], P["leak"], P["leak_rev"],
                                P["leak_stoch"], P["alpha"], P["beta"], P["tm"], P["gamma"],
                                P["kappa"], P["reset"], self.v, self.lfsr, self.vmin,
-                               self.vmax, self.rbits, self.fired, out_rows, self._synops)
+                               self.vmax, self.rbits, self.fired, out_rows, self._events)
             rows = out_rows[:n_out].copy()
             self._spk_rows.append(rows)
             self._spk_ticks.append(np.full(n_out, k, np.int64))
@@ -350,10 +366,10 @@ class Engine(Runner):
             n = _run_window(a, b, ev_ptr[a - k0:b - k0 + 1], ev_core, ev_axon, ev_due,
                             self.n_slots, self.n_axons, self.sched, self.n_cores, self.row_ptr,
                             self.n_eval, self.mirror, self.a_ptr, self.a_nrn, self.a_count,
-                            self.axon_type, P["weights"], P["syn_stoch"], P["leak"],
+                            self.a_ir, self.axon_type, P["weights"], P["syn_stoch"], P["leak"],
                             P["leak_rev"], P["leak_stoch"], P["alpha"], P["beta"], P["tm"],
                             P["gamma"], P["kappa"], P["reset"], self.v, self.lfsr, self.vmin,
-                            self.vmax, self.rbits, self.fired, self._synops, P["dest_core"],
+                            self.vmax, self.rbits, self.fired, self._events, P["dest_core"],
                             P["dest_axon"], P["delay"], self.rec_v_rows, rec_v, spk_rows,
                             spk_ticks)
             self._spk_rows.append(spk_rows[:n].copy())
@@ -398,19 +414,24 @@ class Engine(Runner):
         return rec
 
     def _timing(self):
-        """The tick-mode mesh report plus synaptic events, core sweeps and energy."""
+        """The tick-mode mesh report plus synaptic and crossbar events, core sweeps and
+        energy. Both counts are taken when a spike reaches its axon (the tick its delay
+        ends, where the chip reads the crossbar): a spike whose delay reaches past the end
+        of the run adds none. The synaptic energy is per crossbar event: the chip's figure
+        is per synapse its crossbars integrate, and a fan-out copy integrates its inputs
+        as its original does."""
         pk = self.router.packets()
         routed = Routed(pk["arrival"], pk["wait"], pk["hops_ew"], pk["hops_ns"],
                         self.router.link_packets, self.router.link_busy_ns)
         rep = tick_report(pk["src"], pk["dst"], pk["t_gen"], self._pk_due.view(), routed,
                           self.costs, self.n_cores, self._k)
         m = dict(rep.metrics)
-        syn = float(self._synops[0])
-        e_syn = syn * self.spec.synop_energy_pj
+        syn, xbar = (float(x) for x in self._events)
+        e_syn = xbar * self.spec.synop_energy_pj
         e_nrn = float(len(self.v)) * self._k * self.spec.neuron_energy_pj
         # each core sweeps its slots once per tick; its last spike leaves after the sweep
         sweep = np.diff(self.row_ptr) * self.spec.neuron_latency_ns
-        m.update({"synaptic_events": syn, "energy_synop_pJ": e_syn,
+        m.update({"synaptic_events": syn, "crossbar_events": xbar, "energy_synop_pJ": e_syn,
                   "energy_neuron_pJ": e_nrn,
                   "energy_total_pJ": e_syn + e_nrn + m["energy_mesh_pJ"],
                   "core_sweep_max_ns": float(sweep.max()) if sweep.size else 0.0})

@@ -24,11 +24,14 @@ SLOT_PARAMS = NEURON_PARAMS + ("v0", "dest_core", "dest_axon", "delay", "dx", "d
 TYPED_PARAMS = ("weights", "syn_stoch")
 
 #: Core.memories: crossbar (axons x slots, 0/1), axon type per axon, IR neuron feeding
-#: each axon (-1: unused) and its delay (ticks), and the number of axon types in use
+#: each axon (-1: unused) and its delay (ticks), the IR synapses each axon carries
+#: (parallel ones counted each, copies not: the `synaptic_events` of one spike on it),
+#: and the number of axon types in use
 CROSSBAR = "crossbar"
 AXON_TYPE = "axon_type"
 AXON_SOURCE = "axon_source"
 AXON_DELAY = "axon_delay"
+AXON_SYNAPSES = "axon_synapses"
 N_TYPES = "n_types"
 
 #: reset mode gamma: to R, linear (subtract the threshold), none

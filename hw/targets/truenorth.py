@@ -73,7 +73,10 @@ class TrueNorthSpec(TargetSpec):
     placement_seed: int = 0
 
     # --- per-event costs ---------------------------------------------------------------
-    synop_energy_pj: float = 26.0          # REFERENCE.md (secondary sources)
+    #: REFERENCE.md (secondary sources): the chip's energy per synaptic event, i.e. per
+    #: synapse its crossbars integrate; charged per `crossbar_events` (fan-out copies
+    #: included), while `synaptic_events` counts the IR synapses reached
+    synop_energy_pj: float = 26.0
     hop_ew_energy_pj: float = 2.0          # assumption
     hop_ns_energy_pj: float = 2.0          # assumption
     hop_ew_latency_ns: float = 10.0        # assumption
@@ -81,6 +84,8 @@ class TrueNorthSpec(TargetSpec):
     spike_out_latency_ns: float = 10.0     # assumption: a core emits one packet at a time
     spike_out_energy_pj: float = 0.0
     neuron_latency_ns: float = 40.0        # assumption: sequential sweep of a core
+    #: no public figure of TrueNorth's neuron update energy is known (REFERENCE.md has
+    #: none): the neuron update energy is not modelled (energy_neuron_pJ is 0)
     neuron_energy_pj: float = 0.0
 
     @property
