@@ -75,20 +75,35 @@ def _feedback_onset(spec: DynapseSpec, itau_mem: float) -> float:
     return spec.io_a * (itau_mem / spec.io_a) ** (1.0 / e)
 
 
-def _passage_time(spec: DynapseSpec, itau: float, igain: float, drive: float) -> float:
+def _passage_time(spec: DynapseSpec, itau: float, igain: float, drive: float,
+                  iahp: float = 0.0) -> float:
     """Time (s) the DPI membrane takes from Io to the spike threshold under a constant
-    drive g s R I (A): the integral of dI / (dI/dt) over a log grid (inf if it stalls)."""
+    drive g s R I (A) and AHP current `iahp` (A): the integral of dI / (dI/dt) over a log
+    grid (inf if it stalls)."""
     io, e = spec.io_a, spec.kappa / (spec.kappa + 1.0)
     i_spk = spec.spkthr_ratio * _feedback_onset(spec, itau)
     cur = np.geomspace(io, i_spk, 4000)
-    ileak = itau + io
+    a = io + iahp
+    ileak = itau + a
+    g = igain / itau
     tau = spec.ut_v / spec.kappa * spec.c_mem_f / ileak
-    rate = cur / (tau * (cur + igain)) * (drive + io * (cur / io) ** e / ileak * (cur + igain)
-                                          - cur * (1.0 + io / itau))
+    rate = cur / (tau * (cur + igain)) * (drive - 2.0 * g * iahp
+                                          + io * (cur / io) ** e / ileak * (cur + igain)
+                                          - cur * (1.0 + a / itau))
     if np.any(rate <= 0):
         return np.inf
     inv = 1.0 / rate
     return float(np.sum(0.5 * (inv[1:] + inv[:-1]) * np.diff(cur)))
+
+
+def _ahp_for_period(spec: DynapseSpec, itau: float, igain: float, drive: float,
+                    period: float) -> float:
+    """The AHP current (A) that stretches the passage under `drive` to `period` s."""
+    lo, hi = 1e-6 * itau, 1e6 * itau
+    for _ in range(60):
+        mid = np.sqrt(lo * hi)
+        lo, hi = (mid, hi) if _passage_time(spec, itau, igain, drive, mid) < period else (lo, mid)
+    return float(np.sqrt(lo * hi))
 
 
 def _drive_for_period(spec: DynapseSpec, itau: float, igain: float, period: float) -> float:
@@ -149,20 +164,30 @@ def _group(pop: Population, spec: DynapseSpec, report: MappingReport) -> Group:
     if pop.model == "EIF_cond_exp_isfa_ista":
         per_weight = iw_per * np.abs(np.array([p["e_rev_E"], p["e_rev_E"], p["e_rev_I"],
                                                p["e_rev_I"]]) - p["v_rest"])
-        _adaptation(pop, p, spec, s * r, params, report)
+        # an adaptation current w with R w = (v_thresh - v_rest) / 2 leaves R I = 1.5 dv
+        # of the operating drive: the LIF fires every tau ln 3; the AHP current that
+        # does the same, per nA of w, scales b's jump
+        iahp = _ahp_for_period(spec, itau_mem, g * itau_mem, drive,
+                               p["tau_m"] * 1e-3 * np.log(3.0))
+        _adaptation(pop, p, spec, iahp / (dv / (2.0 * r)), params, report)
     return Group(params, per_weight, p["v_rest"], 1.0 / (g * s))
 
 
-def _adaptation(pop: Population, p: dict, spec: DynapseSpec, sr: float, params: dict,
+def _adaptation(pop: Population, p: dict, spec: DynapseSpec, per_na: float, params: dict,
                 report: MappingReport) -> None:
     """AdExp's spike-triggered adaptation b (nA) and tau_w onto the AHP block; a
-    conductance synapse becomes a current one at v_rest; a and delta_T are named."""
+    conductance synapse becomes a current one at v_rest; a and delta_T are named.
+    `per_na`: the AHP current (A) that slows the membrane as an adaptation current of
+    1 nA slows the LIF at the operating point; a spike adds b * per_na."""
     where = f"population {pop.name!r}"
     itau = _in_range(spec, f"{where} Itau_ahp", _itau(spec, p["tau_w"], spec.c_ahp_f))
     f_ch = 1.0 - np.exp(-spec.t_pulse_ahp_s * itau / (spec.ut_v / spec.kappa * spec.c_ahp_f))
-    # iahp enters the membrane equation twice (leak and injection): jump = s R b / 2
-    iw = sr * p["b"] / (2.0 * f_ch) if p["b"] > 0 else spec.current_min_a
-    params.update(itau_ahp=itau, igain_ahp=itau, iw_ahp=_in_range(spec, f"{where} Iw_ahp", iw))
+    # the jump is f_ch (Igain / Itau) Iw_ahp: Iw_ahp at 1 nA, the gain carries the rest
+    iw, igain = spec.current_min_a, itau
+    if p["b"] > 0:
+        iw = 1e-9
+        igain = _in_range(spec, f"{where} Igain_ahp", itau * per_na * p["b"] / (f_ch * iw))
+    params.update(itau_ahp=itau, igain_ahp=igain, iw_ahp=iw)
     report.approximate("conductance_as_current", where, "conductance synapses act as current "
                        "synapses with the driving force at v_rest (DPI synapses are current "
                        "mode)")
