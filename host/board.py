@@ -1,18 +1,11 @@
-"""The host side of the board link: a retransmitting request/response link over pyserial,
-and `Board`, which identifies a board, loads a HardwareImage, runs it and reads results.
-
-Reliability: every request carries a sequence number and a CRC-32; a lost, damaged or
-unanswered exchange is retransmitted (the board answers a duplicate from its cache, so a
-command never runs twice). Frames shrink when the line is noisy and grow back when it is
-clean. A board that stops answering raises BoardTimeoutError after `retries` attempts:
-the total wait is bounded by `retries * (timeout + transfer time)`.
+"""The host side of the board: `Board`, which identifies a board, loads a HardwareImage,
+runs it and reads results over a `host.link.Link` (retransmission, fragments, frame sizes
+from the line's measured damage), and the "board" target's runner.
 """
 
 from __future__ import annotations
 
-import random
 import time
-from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 import numpy as np
@@ -24,162 +17,11 @@ from ..hw.result import TimingReport
 from ..hw.runner import Recorded, Runner
 from ..hw.stimulus import InputSpikes
 from . import protocol as P
+from .link import FRAME_WIRE, MIN_CHUNK, SHRINK_AFTER, Link, best_fragment, open_port
 
-MIN_CHUNK = 64
-
-
-def _serial_error() -> type:
-    import serial
-    return serial.SerialException
-
-#: failed attempts at one frame size before an idempotent request is re-cut smaller
-SHRINK_AFTER = 3
-#: clean first-try exchanges after which the frame size doubles again
-GROW_AFTER = 4
-
-
-def open_port(port: Any, baud: int = P.DEFAULT_BAUD, poll: float = 0.005) -> Any:
-    """A pyserial port from a URL/path ("loop://", "socket://h:p", a pty, /dev/ttyUSB0),
-    or `port` itself when it already is a serial-like object (read/write/in_waiting)."""
-    if not isinstance(port, str):
-        return port
-    import serial
-    try:
-        ser = serial.serial_for_url(port, baudrate=baud, timeout=poll, write_timeout=5.0)
-    except (serial.SerialException, ValueError, OSError) as exc:
-        raise TargetError(f"cannot open board port {port!r}: {exc}") from exc
-    return ser
-
-
-@dataclass
-class LinkStats:
-    """What the link did: requests, retransmissions, bad frames seen, bytes each way."""
-
-    requests: int = 0
-    retransmits: int = 0
-    timeouts: int = 0
-    bad_frames: int = 0
-    stale_frames: int = 0
-    nacks: int = 0
-    bytes_out: int = 0
-    bytes_in: int = 0
-
-
-@dataclass
-class Link:
-    """Stop-and-wait ARQ over a serial port: `request(cmd, payload) -> response payload`."""
-
-    port: Any
-    baud: int | None = P.DEFAULT_BAUD
-    timeout: float = 0.25
-    retries: int = 12
-    max_payload: int = P.MAX_PAYLOAD
-    stats: LinkStats = field(default_factory=LinkStats)
-    seq: int = field(default_factory=lambda: random.randrange(1 << 16))
-    chunk: int = P.MAX_PAYLOAD
-    _deframer: P.Deframer = field(default_factory=P.Deframer)
-    _clean_run: int = 0
-
-    def __post_init__(self) -> None:
-        if self.timeout <= 0:
-            raise ValueError(f"link timeout {self.timeout} s must be > 0")
-        if self.retries < 1:
-            raise ValueError(f"link retries {self.retries} must be >= 1")
-
-    def transfer_time(self, n_bytes: int) -> float:
-        """Seconds `n_bytes` take on the line at 8N1 (10 bits per byte)."""
-        return 10.0 * n_bytes / self.baud if self.baud else 0.0
-
-    def request(self, cmd: int, payload: bytes = b"", expect: int = 64,
-                attempts: int | None = None) -> bytes:
-        """Send a request and return its response payload; `expect` is the response's
-        size bound in bytes (only to size the wait). Raises BoardError on an ERROR
-        response, VersionError on a board of another protocol version, and
-        BoardTimeoutError after `attempts` (default `retries`) unanswered attempts."""
-        attempts = self.retries if attempts is None else attempts
-        self.seq = (self.seq + 1) & 0xFFFF
-        wire = b"\x00" + P.encode_frame(cmd, self.seq, payload)
-        wait = self.timeout + self.transfer_time(len(wire) + expect + expect // 254 + 12)
-        self.stats.requests += 1
-        last_reason = "no answer"
-        for attempt in range(attempts):
-            if attempt:
-                self.stats.retransmits += 1
-                self._adapt(failed=True)
-            self._write(wire)
-            frame, reason = self._await(self.seq, wait)
-            if frame is None:
-                last_reason = reason
-                continue
-            if attempt == 0:
-                self._adapt(failed=False)
-            if frame.type == P.ERROR_TYPE:
-                raise P.unpack_error(frame.payload)
-            if frame.type != cmd | P.RESPONSE_BIT:
-                raise P.ProtocolError(f"response of type 0x{frame.type:02x} to command "
-                                      f"0x{cmd:02x}")
-            return frame.payload
-        raise P.BoardTimeoutError(
-            f"board did not answer command {P.Cmd(cmd).name} after {attempts} attempts "
-            f"of {wait:.3g} s each ({last_reason}; {self.stats.bad_frames} bad frames seen)")
-
-    def _write(self, data: bytes) -> None:
-        try:
-            self.port.write(data)
-            flush = getattr(self.port, "flush", None)
-            if flush is not None:
-                flush()
-        except (OSError, _serial_error()) as exc:
-            raise P.PortError(f"writing to the board port failed: {exc}") from exc
-        self.stats.bytes_out += len(data)
-
-    def _read(self) -> bytes:
-        try:
-            n = getattr(self.port, "in_waiting", 0) or 1
-            return self.port.read(n)
-        except (OSError, _serial_error()) as exc:
-            raise P.PortError(f"reading from the board port failed: {exc}") from exc
-
-    def _await(self, seq: int, wait: float) -> "tuple[P.Frame | None, str]":
-        """The response to `seq`, or (None, why) on timeout or a damaged frame."""
-        deadline = time.monotonic() + wait
-        errors_before = self._deframer.errors
-        while True:
-            data = self._read()
-            if data:
-                self.stats.bytes_in += len(data)
-                for frame in self._deframer.feed(data):
-                    if frame.version != P.PROTOCOL_VERSION:
-                        raise P.VersionError(
-                            f"board speaks protocol version {frame.version}; this host "
-                            f"speaks version {P.PROTOCOL_VERSION} (update the board's "
-                            "bitstream or this neurocosim)")
-                    if frame.type == P.NACK_TYPE:
-                        self.stats.nacks += 1
-                        return None, "the board received a damaged frame"
-                    if frame.is_response and frame.seq == seq:
-                        return frame, ""
-                    self.stats.stale_frames += 1
-                if self._deframer.errors != errors_before:
-                    # a damaged frame arrived: most likely our answer; ask again now
-                    self.stats.bad_frames += self._deframer.errors - errors_before
-                    return None, f"damaged frame ({self._deframer.last_error})"
-            if time.monotonic() > deadline:
-                self.stats.timeouts += 1
-                self._deframer.reset()
-                return None, "timeout"
-
-    def _adapt(self, failed: bool) -> None:
-        """Halve the frame size on a failure, double it after GROW_AFTER clean exchanges."""
-        if failed:
-            self.chunk = max(MIN_CHUNK, self.chunk // 2)
-            self._clean_run = 0
-        else:
-            self._clean_run += 1
-            if self._clean_run >= GROW_AFTER and self.chunk < self.max_payload:
-                self.chunk = min(self.max_payload, self.chunk * 2)
-                self._clean_run = 0
-
+#: a write frame's bytes besides its values: access fields, frame, leading delimiter, and
+#: its acknowledgement frame
+WRITE_OVERHEAD = P.ACCESS_SIZE + 2 * FRAME_WIRE + 1
 
 class Board:
     """A neurocosim board (real, or virtual behind a pty/socket) speaking host.protocol.
@@ -193,6 +35,8 @@ class Board:
         self._ser = open_port(port, baud)
         self._owns_port = isinstance(port, str)
         self.link = Link(self._ser, baud=baud, timeout=timeout, retries=retries)
+        #: the board answers FRAGMENTS (None until IDENTIFY, asked in fragments, told)
+        self.fragments: bool | None = None
         try:
             self.identity = self.identify()
         except Exception:
@@ -207,8 +51,9 @@ class Board:
     # ---- commands -----------------------------------------------------------------
 
     def identify(self) -> P.Identity:
-        """Ask the board who it is; refuse another protocol version."""
-        ident = P.unpack_identity(self.link.request(P.Cmd.IDENTIFY, b"", expect=1024))
+        """Ask the board who it is (in fragments; a board that refuses FRAGMENTS is asked
+        again in one frame and thereafter); refuse another protocol version."""
+        ident = P.unpack_identity(self._read(P.Cmd.IDENTIFY, b"", P.MAX_PAYLOAD))
         if ident.protocol_version != P.PROTOCOL_VERSION:
             raise P.VersionError(f"board speaks protocol version {ident.protocol_version}; "
                                  f"this host speaks version {P.PROTOCOL_VERSION}")
@@ -232,6 +77,13 @@ class Board:
         region.check(values, offset)
         self._check_core(core)
         cmd = P.KIND_WRITE[region.kind]
+        if self.fragments:  # back to back, in frames sized to the line
+            d = best_fragment(self.link.line.rate, MIN_CHUNK - P.ACCESS_SIZE,
+                              self.link.max_payload - P.ACCESS_SIZE, WRITE_OVERHEAD)
+            n = max(1, d // region.width)
+            self.link.send_all(cmd, [P.pack_write(core, region, offset + i, values[i:i + n])
+                                     for i in range(0, values.size, n)])
+            return
         i = 0
         while i < values.size:
             def build(chunk: int, i=i):
@@ -256,7 +108,11 @@ class Board:
                 n = min(count - i, max(1, (chunk - P.ACCESS_SIZE) // region.width))
                 return (P.pack_read(core, region, offset + i, n),
                         P.ACCESS_SIZE + n * region.width, n)
-            resp, n = self._exchange(P.Cmd.READ_REGION, build, with_response=True)
+            if self.fragments:  # a whole answer's worth, in pieces sized to the line
+                payload, expect, n = build(P.MAX_PAYLOAD)
+                resp = self._read(P.Cmd.READ_REGION, payload, expect)
+            else:
+                resp, n = self._exchange(P.Cmd.READ_REGION, build, with_response=True)
             c, rid, off, cnt, body = P.unpack_access(resp)
             if (c, rid, off, cnt) != (core, region.id, offset + i, n):
                 raise P.ProtocolError(f"READ_REGION answered ({c}, {rid}, {off}, {cnt}) for "
@@ -277,7 +133,10 @@ class Board:
         def build(size: int):
             want = max(1, size - P.SPIKE_RESP_HEAD)
             return P.pack_spike_request(self.cursor, want), P.SPIKE_RESP_HEAD + want, want
-        resp, _ = self._exchange(P.Cmd.READ_SPIKES, build, with_response=True)
+        if self.fragments:
+            resp = self._read(P.Cmd.READ_SPIKES, *build(self.link.max_payload)[:2])
+        else:
+            resp, _ = self._exchange(P.Cmd.READ_SPIKES, build, with_response=True)
         chunk = P.unpack_spike_chunk(resp)
         if chunk.cursor != self.cursor:
             raise P.ProtocolError(f"spike stream answered from byte {chunk.cursor}, "
@@ -325,7 +184,7 @@ class Board:
             self.write_region(region.name, values, core=core)
 
     def counters(self) -> P.Counters:
-        return P.unpack_counters(self.link.request(P.Cmd.READ_COUNTERS, b""))
+        return P.unpack_counters(self._read(P.Cmd.READ_COUNTERS, b"", 44))
 
     def close(self) -> None:
         if self._owns_port:
@@ -337,21 +196,38 @@ class Board:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    def _read(self, cmd: int, payload: bytes, expect: int) -> bytes:
+        """A read's answer: in fragments when the board answers FRAGMENTS (learnt from
+        its first answer: fragments, or an UNKNOWN_COMMAND refusal), else in one frame."""
+        if self.fragments is not False:
+            try:
+                answer = self.link.fetch(cmd, payload, expect)
+                self.fragments = True
+                return answer
+            except P.BoardError as exc:
+                if not (exc.code == P.ErrorCode.UNKNOWN_COMMAND
+                        and exc.command == P.Cmd.FRAGMENTS and self.fragments is None):
+                    raise
+                self.fragments = False
+        return self.link.request(cmd, payload, expect)
+
     def _exchange(self, cmd: int, build, with_response: bool = False):
-        """An idempotent request whose frame size may shrink: `build(chunk)` gives
-        (payload, expected response bytes, items carried). A few failed attempts at one
-        size retry at half the size; at the smallest size the full `retries` apply, so a
-        dead board is reported after at most 5 * SHRINK_AFTER + retries attempts."""
+        """An idempotent request whose frame size may shrink: `build(size)` gives
+        (payload, expected response bytes, items carried) for the link's best size. A few
+        failed attempts at one size retry with the size cap halved; at the smallest size
+        the link's own limits apply, so a dead board is reported after at most
+        7 * SHRINK_AFTER + retries attempts."""
         while True:
-            payload, expect, items = build(self.link.chunk)
-            small = self.link.chunk <= MIN_CHUNK
+            size = self.link.size()
+            payload, expect, items = build(size)
+            small = size <= MIN_CHUNK
             try:
                 resp = self.link.request(cmd, payload, expect,
                                          attempts=None if small else SHRINK_AFTER)
             except P.BoardTimeoutError:
                 if small:
                     raise
-                self.link.chunk = max(MIN_CHUNK, self.link.chunk // 2)
+                self.link.chunk = max(MIN_CHUNK, min(self.link.chunk, size) // 2)
                 continue
             return (resp, items) if with_response else items
 

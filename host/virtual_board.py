@@ -284,11 +284,15 @@ class BoardServer:
 
     model: BoardModel
     version: int = P.PROTOCOL_VERSION
+    #: answers FRAGMENTS (False: refuses it UNKNOWN_COMMAND, as the RTL board does today)
+    fragments: bool = True
     deframer: P.Deframer = field(default_factory=P.Deframer)
     duplicates: int = 0
     fault: str = ""
     _last_key: tuple[int, bytes] | None = None
     _last_reply: bytes = b""
+    _frag_key: tuple[int, int, bytes] | None = None
+    _frag_answer: bytes = b""
 
     def __post_init__(self) -> None:
         self._reset_run()
@@ -345,9 +349,12 @@ class BoardServer:
                                    self.version)
         else:
             try:
-                payload = self._execute(frame.command, frame.payload)
-                reply = P.encode_frame(frame.type | P.RESPONSE_BIT, frame.seq, payload,
-                                       self.version)
+                if frame.type == P.Cmd.FRAGMENTS and self.fragments:
+                    reply = self._fragments(frame.seq, frame.payload)
+                else:
+                    payload = self._execute(frame.command, frame.payload)
+                    reply = P.encode_frame(frame.type | P.RESPONSE_BIT, frame.seq, payload,
+                                           self.version)
             except _Refusal as r:
                 reply = P.encode_frame(P.ERROR_TYPE, frame.seq,
                                        P.pack_error(r.code, frame.type, r.message),
@@ -360,6 +367,8 @@ class BoardServer:
             cmd = P.Cmd(cmd)
         except ValueError:
             raise _Refusal(P.ErrorCode.UNKNOWN_COMMAND, f"command 0x{cmd:02x}") from None
+        if cmd == P.Cmd.FRAGMENTS:
+            raise _Refusal(P.ErrorCode.UNKNOWN_COMMAND, "this board answers in whole frames")
         if self.fault and cmd not in (P.Cmd.IDENTIFY, P.Cmd.RESET, P.Cmd.READ_COUNTERS):
             raise _Refusal(P.ErrorCode.INTERNAL, f"the core model failed ({self.fault}); "
                                                  "RESET the board")
@@ -407,6 +416,27 @@ class BoardServer:
             self.fault = f"{type(exc).__name__}: {exc}"
             raise _Refusal(P.ErrorCode.INTERNAL, self.fault) from None
         raise _Refusal(P.ErrorCode.UNKNOWN_COMMAND, f"command {cmd.name} is response-only")
+
+    def _fragments(self, seq: int, payload: bytes) -> bytes:
+        """FRAGMENTS: the asked pieces of a read's answer, each its own frame. The answer
+        is computed once per (sequence, command, payload) and kept, so a host asking
+        again for the pieces it missed gets pieces of the same answer."""
+        try:
+            req = P.unpack_fragment_request(payload)
+        except P.ProtocolError as exc:
+            raise _Refusal(P.ErrorCode.BAD_PAYLOAD, str(exc)) from None
+        key = (seq, req.command, req.payload)
+        again = self._frag_key is not None and self._frag_key[:2] == key[:2]
+        if key != self._frag_key and not (again and not req.payload):
+            self._frag_answer = self._execute(req.command, req.payload)
+            self._frag_key = key
+        try:
+            parts = P.split_answer(self._frag_answer, req.size)
+        except P.LimitError as exc:
+            raise _Refusal(P.ErrorCode.OUT_OF_RANGE, str(exc)) from None
+        rtype = P.Cmd.FRAGMENTS | P.RESPONSE_BIT
+        return b"".join(P.encode_frame(rtype, seq, parts[k], self.version)
+                        for _ in range(req.copies) for k in req.wanted(len(parts)))
 
     def _write(self, cmd: int, payload: bytes) -> bytes:
         """WRITE_*: values into a region, between runs, each within the region's range."""
@@ -507,12 +537,13 @@ class VirtualBoard:
 
     def __init__(self, model: BoardModel | None = None, transport: str = "pty",
                  baud: int | None = None, version: int = P.PROTOCOL_VERSION,
-                 steps_per_pump: int = 64):
+                 steps_per_pump: int = 64, fragments: bool = True):
         if transport not in ("pty", "tcp"):
             raise ValueError(f"transport {transport!r} must be 'pty' or 'tcp'")
         if baud is not None and baud <= 0:
             raise ValueError(f"baud {baud} must be > 0")
-        self.server = BoardServer(model or LifCoreModel(), version=version)
+        self.server = BoardServer(model or LifCoreModel(), version=version,
+                                  fragments=fragments)
         self.baud = baud
         self.steps_per_pump = steps_per_pump
         self._stop = threading.Event()

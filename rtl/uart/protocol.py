@@ -88,6 +88,7 @@ class Cmd(IntEnum):
     RUN = 0x20
     READ_SPIKES = 0x21
     READ_COUNTERS = 0x22
+    FRAGMENTS = 0x30   # another read's answer, cut into fragment frames (host.link)
     NACK = 0x7E   # only ever sent by the board: type 0xFE, "a damaged frame arrived"
     ERROR = 0x7F  # only ever sent as a response: type 0xFF
 
@@ -621,6 +622,137 @@ def pack_counters(c: Counters) -> bytes:
 def unpack_counters(buf: bytes) -> Counters:
     _need(buf, _COUNTERS.size, "READ_COUNTERS response")
     return Counters(*_COUNTERS.unpack(buf))
+
+
+# FRAGMENTS -----------------------------------------------------------------------------
+#
+# A long answer (IDENTIFY, READ_REGION, READ_SPIKES, READ_COUNTERS) asked for in pieces, so
+# that on a noisy line each piece is short enough to arrive whole. Request payload:
+#     u8 command, u8 copies, u16 fragment data bytes, u8 first fragment, u8 m, m mask
+#     bytes, then the command's own payload
+# The board answers with fragments first, first+1, ... (m = 0: all of them) or only those
+# whose bit is set in the mask (bit i, LSB first: fragment first + i), `copies` times over,
+# each a frame of type FRAGMENTS | 0x80 with the request's sequence number and payload
+#     u8 index, u8 last index, data (`size` bytes; the last fragment holds the rest)
+# It keeps the last fragmented answer under (sequence, command, command payload): asking
+# again with the same sequence and command re-sends fragments of that answer and never
+# re-executes it (the payload may then be left out: the request is shorter).
+
+FRAGMENTABLE = (Cmd.IDENTIFY, Cmd.READ_REGION, Cmd.READ_SPIKES, Cmd.READ_COUNTERS)
+FRAGMENT_HEAD = 2      # u8 index, u8 last index
+MAX_FRAGMENTS = 256
+MAX_FRAGMENT_DATA = MAX_PAYLOAD - FRAGMENT_HEAD
+MAX_COPIES = 8
+_FRAG_REQ = struct.Struct("<BBHBB")   # command, copies, size, first, mask bytes
+
+
+@dataclass(frozen=True)
+class FragmentRequest:
+    """A FRAGMENTS request: which command's answer, cut how, and which pieces to send."""
+
+    command: int
+    size: int            # data bytes per fragment (the last one may hold fewer)
+    first: int = 0
+    mask: bytes = b""    # bit i: send fragment first + i; empty: every fragment from first
+    payload: bytes = b""  # the command's own request payload
+    copies: int = 1      # the asked fragments are sent this many times over
+
+    def wanted(self, n_fragments: int) -> list[int]:
+        """The fragment indices this request asks for, of an answer of n_fragments."""
+        if not self.mask:
+            return list(range(self.first, n_fragments))
+        return [self.first + i for i in range(8 * len(self.mask))
+                if self.mask[i >> 3] >> (i & 7) & 1 and self.first + i < n_fragments]
+
+
+def pack_fragment_request(req: FragmentRequest) -> bytes:
+    if req.command not in FRAGMENTABLE:
+        raise ProtocolError(f"command 0x{req.command:02x} is not fragmentable; only "
+                            f"{', '.join(c.name for c in FRAGMENTABLE)}")
+    if not 1 <= req.size <= MAX_FRAGMENT_DATA:
+        raise LimitError("fragment data bytes", req.size, f"1..{MAX_FRAGMENT_DATA}")
+    if not 1 <= req.copies <= MAX_COPIES:
+        raise LimitError("fragment copies", req.copies, f"1..{MAX_COPIES}")
+    if not 0 <= req.first < MAX_FRAGMENTS or len(req.mask) > 32:
+        raise LimitError("fragment window", f"first {req.first}, {len(req.mask)} mask bytes",
+                         f"first < {MAX_FRAGMENTS}, at most 32 mask bytes")
+    return (_FRAG_REQ.pack(req.command, req.copies, req.size, req.first, len(req.mask))
+            + req.mask + req.payload)
+
+
+def unpack_fragment_request(buf: bytes) -> FragmentRequest:
+    _need(buf, _FRAG_REQ.size, "FRAGMENTS", exact=False)
+    command, copies, size, first, m = _FRAG_REQ.unpack_from(buf)
+    i = _FRAG_REQ.size
+    _need(buf[i:], m, "FRAGMENTS mask", exact=False)
+    if command not in FRAGMENTABLE:
+        raise ProtocolError(f"FRAGMENTS of command 0x{command:02x}, which is not "
+                            "fragmentable")
+    if not 1 <= size <= MAX_FRAGMENT_DATA:
+        raise ProtocolError(f"FRAGMENTS size {size} outside 1..{MAX_FRAGMENT_DATA}")
+    if not 1 <= copies <= MAX_COPIES:
+        raise ProtocolError(f"FRAGMENTS copies {copies} outside 1..{MAX_COPIES}")
+    return FragmentRequest(command, size, first, bytes(buf[i:i + m]), bytes(buf[i + m:]),
+                           copies)
+
+
+def split_answer(answer: bytes, size: int) -> list[bytes]:
+    """The fragment payloads (index, last index, data) of `answer` cut every `size`
+    bytes; an empty answer is one empty fragment."""
+    n = max(1, -(-len(answer) // size))
+    if n > MAX_FRAGMENTS:
+        raise LimitError("fragments of one answer", n, MAX_FRAGMENTS,
+                         f"{len(answer)} bytes in pieces of {size}")
+    return [bytes([k, n - 1]) + answer[k * size:(k + 1) * size] for k in range(n)]
+
+
+@dataclass
+class Reassembly:
+    """The fragments of one answer as they arrive (any order, duplicates, gaps), checked
+    against each other and the fragment size asked for; `answer()` once complete."""
+
+    size: int
+    last: int | None = None
+    parts: dict[int, bytes] = field(default_factory=dict)
+
+    def add(self, payload: bytes) -> bool:
+        """Take one fragment payload; True if it was new. A fragment that contradicts
+        the others (count, size, or a different body at the same index) is a
+        ProtocolError: its answer cannot be trusted."""
+        if len(payload) < FRAGMENT_HEAD:
+            raise ProtocolError(f"fragment of {len(payload)} bytes has no header")
+        index, last, data = payload[0], payload[1], bytes(payload[FRAGMENT_HEAD:])
+        if self.last is not None and last != self.last:
+            raise ProtocolError(f"fragment says the answer ends at {last}, an earlier one "
+                                f"said {self.last}")
+        if index > last:
+            raise ProtocolError(f"fragment {index} past the last index {last}")
+        if len(data) > self.size or (index < last and len(data) != self.size) \
+                or (index == last and last and not data):
+            raise ProtocolError(f"fragment {index} of {last + 1} holds {len(data)} bytes; "
+                                f"asked for {self.size} per fragment")
+        self.last = last
+        if index in self.parts:
+            if self.parts[index] != data:
+                raise ProtocolError(f"fragment {index} arrived twice with different data")
+            return False
+        self.parts[index] = data
+        return True
+
+    def missing(self) -> list[int]:
+        """Fragment indices still to come ([0] before anything arrived)."""
+        if self.last is None:
+            return [0]
+        return [k for k in range(self.last + 1) if k not in self.parts]
+
+    @property
+    def complete(self) -> bool:
+        return self.last is not None and len(self.parts) == self.last + 1
+
+    def answer(self) -> bytes:
+        if not self.complete:
+            raise ProtocolError(f"answer incomplete: fragments {self.missing()} missing")
+        return b"".join(self.parts[k] for k in range(self.last + 1))
 
 
 def pack_error(code: int, command: int, message: str) -> bytes:
