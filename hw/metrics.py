@@ -149,8 +149,14 @@ def timing_report(target: str, metrics: dict, arrays: "dict | None" = None) -> T
 
 
 def markdown() -> str:
-    """The vocabulary as the Markdown tables of docs/metrics.md."""
-    lines = ["Every target with timing reports " + ", ".join(f"`{k}`" for k in COMMON) + ".",
+    """docs/metrics.md: the vocabulary as Markdown (the file is this function's output,
+    and a test keeps them equal)."""
+    lines = ["# Timing metrics: one vocabulary", "",
+             "Every target names the entries of its `TimingReport` from this table "
+             "(`neurocosim.hw.metrics`), so `compare` lines targets up by name and unit. A "
+             "runner that reports a name not listed here is refused. Times are ns (hardware "
+             "time), energy pJ, counts are plain numbers.", "",
+             "Every target with timing reports " + ", ".join(f"`{k}`" for k in COMMON) + ".",
              "", "| metric | unit | what it is |", "|---|---|---|"]
     lines += [f"| `{k}` | {m.unit} | {m.description} |" for k, m in METRICS.items()]
     lines += ["", "| array | unit | what it holds |", "|---|---|---|"]

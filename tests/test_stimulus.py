@@ -154,3 +154,11 @@ def test_settings_split_into_spec_fields_and_runner_options():
     assert spec_part == {"neurons_per_core": 512} and opts == {"device": "cpu"}
     with pytest.raises(TargetError, match="no setting.*'bogus'.*runner options.*spec fields"):
         split_overrides(spec, runner, {"bogus": 1})
+
+
+def test_docs_metrics_is_the_vocabulary():
+    """docs/metrics.md is generated from hw.metrics; regenerate it when a row changes:
+    python -c "import neurocosim.hw.metrics as m; open('docs/metrics.md','w').write(m.markdown())" """
+    from pathlib import Path
+    doc = Path(__file__).resolve().parents[1] / "docs" / "metrics.md"
+    assert doc.read_text() == metrics.markdown()
