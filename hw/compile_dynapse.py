@@ -6,12 +6,15 @@ currents (`_group`): time constants set the leak currents (tau = (Ut/kappa) C / 
 gains are Rockpool's default ratios, the threshold is the onset of the membrane's positive
 feedback, and the input scale s (A per mV) maps a PyNN current I (nA) to the DPI current
 s * R * I, so that the membrane's steady state g * s * R * I crosses the feedback onset
-where R * I crosses v_thresh - v_rest. Idc cancels the leak the DPI equation subtracts
-twice and carries i_offset. Populations with equal groups share cores; each group needs
+where R * I crosses v_thresh - v_base. The membrane rests and resets at Io, which stands
+for v_base = min(v_rest, v_reset): a v_rest above it (even above threshold, as in CUBA) is
+the constant drive R I = v_rest - v_base. Idc cancels the leak the DPI equation subtracts
+twice and carries i_offset and that drive. Populations with equal groups share cores; each group needs
 its own cores (one parameter group per core).
 Synapses: one CAM entry each (64 per neuron); excitatory -> AMPA, inhibitory -> GABA; the
 weight is the DPI weight current quantised onto the post core's 4 base weights (a binary
-ladder unit * (1, 2, 4, 8) fitted to the core's largest weight) as a 4-bit mask.
+ladder unit * (1, 2, 4, 8) fitted to the core's largest weight) as a 4-bit mask; each
+type's synaptic gain is fitted so that its largest weight uses the whole ladder.
 Routing: tags (distinct presynaptic neurons per core) and destinations (SRAM entries per
 neuron) are checked. Every limit is a LimitError naming it and the excess; every
 approximation goes into the mapping report.
@@ -37,7 +40,7 @@ class Group:
 
     params: dict[str, np.ndarray]   # CORE_PARAMS, nominal (no mismatch)
     iw_per_weight: np.ndarray       # A of weight current per IR weight unit, per type
-    v_rest: float                   # mV at Imem = 0
+    v_base: float                   # mV at Imem = 0
     v_per_amp: float                # mV per A of Imem
 
     def key(self) -> tuple:
@@ -119,13 +122,14 @@ def _group(pop: Population, spec: DynapseSpec, report: MappingReport) -> Group:
     """The DPI currents of one population (IF_curr_exp or EIF_cond_exp_isfa_ista)."""
     p = {k: _mean(pop, k, report) for k in pop.params}
     where = f"population {pop.name!r}"
-    if p["v_thresh"] <= p["v_rest"]:
-        raise TargetError(f"{where}: v_thresh {p['v_thresh']} mV must lie above v_rest "
-                          f"{p['v_rest']} mV to map onto a DPI membrane")
+    v_base = min(p["v_rest"], p["v_reset"])
+    if p["v_thresh"] <= v_base:
+        raise TargetError(f"{where}: v_thresh {p['v_thresh']} mV must lie above v_rest and "
+                          f"v_reset ({v_base} mV) to map onto a DPI membrane")
     itau_mem = _in_range(spec, f"{where} Itau_mem", _itau(spec, p["tau_m"], spec.c_mem_f))
     g = spec.gain_ratio_mem
-    dv = p["v_thresh"] - p["v_rest"]
-    period = p["tau_m"] * 1e-3 * np.log(2.0)       # the LIF's at R I = 2 (v_thresh - v_rest)
+    dv = p["v_thresh"] - v_base
+    period = p["tau_m"] * 1e-3 * np.log(2.0)       # the LIF's at R I = 2 (v_thresh - v_base)
     drive = _drive_for_period(spec, itau_mem, g * itau_mem, period)
     s = drive / (g * 2.0 * dv)                          # A per mV of R I
     r = p["tau_m"] / p["cm"]                                  # MOhm
@@ -141,7 +145,8 @@ def _group(pop: Population, spec: DynapseSpec, report: MappingReport) -> Group:
         spec, f"{where} Iref", spec.vth_v * spec.c_ref_f / t_ref)
     params = {"itau_syn": itau_syn, "igain_syn": spec.gain_ratio_syn * itau_syn,
               "syn_used": np.zeros(L.N_TYPES), "itau_mem": itau_mem, "igain_mem": g * itau_mem,
-              "idc": 2.0 * (itau_mem + spec.io_a) + s * r * p["i_offset"],
+              "idc": 2.0 * (itau_mem + spec.io_a) + s * (r * p["i_offset"]
+                                                         + p["v_rest"] - v_base),
               "ispkthr": _in_range(spec, f"{where} Ispkthr", spec.spkthr_ratio
                                    * _feedback_onset(spec, itau_mem)),
               "iref": iref, "itau_ahp": _itau(spec, 50.0, spec.c_ahp_f),
@@ -151,26 +156,26 @@ def _group(pop: Population, spec: DynapseSpec, report: MappingReport) -> Group:
                          f"{params['idc']:.3g} A", f">= {spec.io_a:.3g} A")
     realised = np.ceil(spec.vth_v * spec.c_ref_f / iref / h_s - 1e-9) * h_s * 1e3
     report.quantized("tau_refrac", where, p["tau_refrac"], realised, "ms")
-    if abs(p["v_reset"] - p["v_rest"]) > 1e-9:
+    if p["v_reset"] > p["v_rest"] + 1e-9:
         report.approximate("reset_to_rest", where, f"the DPI membrane resets to Io, i.e. "
                            f"v_rest {p['v_rest']} mV, not v_reset {p['v_reset']} mV",
-                           abs(p["v_reset"] - p["v_rest"]))
+                           p["v_reset"] - p["v_rest"])
     report.approximate("membrane_log_domain", where,
                        "the DPI membrane (log-domain, exponential positive feedback) stands "
                        f"in for {pop.model}: its drive is scaled so that R I = 2 (v_thresh - "
-                       f"v_rest) fires at the LIF's rate ({1 / period:.3g} Hz); other drives "
+                       f"{v_base:g} mV) fires at the LIF's rate ({1 / period:.3g} Hz); other drives "
                        "fire at other rates (the DPI's rheobase lies lower)")
     per_weight = iw_per
     if pop.model == "EIF_cond_exp_isfa_ista":
         per_weight = iw_per * np.abs(np.array([p["e_rev_E"], p["e_rev_E"], p["e_rev_I"],
                                                p["e_rev_I"]]) - p["v_rest"])
-        # an adaptation current w with R w = (v_thresh - v_rest) / 2 leaves R I = 1.5 dv
+        # an adaptation current w with R w = (v_thresh - v_base) / 2 leaves R I = 1.5 dv
         # of the operating drive: the LIF fires every tau ln 3; the AHP current that
         # does the same, per nA of w, scales b's jump
         iahp = _ahp_for_period(spec, itau_mem, g * itau_mem, drive,
                                p["tau_m"] * 1e-3 * np.log(3.0))
         _adaptation(pop, p, spec, iahp / (dv / (2.0 * r)), params, report)
-    return Group(params, per_weight, p["v_rest"], 1.0 / (g * s))
+    return Group(params, per_weight, v_base, 1.0 / (g * s))
 
 
 def _adaptation(pop: Population, p: dict, spec: DynapseSpec, per_na: float, params: dict,
@@ -270,14 +275,21 @@ def _name(network: Network, g: int) -> str:
     return f"neuron {g}"
 
 
-def _quantise(spec: DynapseSpec, cores: list[Core], post_core: np.ndarray, iw: np.ndarray):
-    """Per core the base weights unit * 2**b fitted to its largest weight current, and
-    every synapse's 4-bit mask; returns the masks and the realised currents."""
+def _quantise(spec: DynapseSpec, cores: list[Core], post_core: np.ndarray, typ: np.ndarray,
+              iw: np.ndarray):
+    """Per core: each synapse type's gain lowered by gain_scale so that its largest
+    weight current reaches the core's largest (every type uses all 4 bits), then the base
+    weights unit * 2**b fitted to that, and every synapse's 4-bit mask. Returns the masks
+    and the realised currents in the unscaled gain's units."""
     levels = 2 ** spec.weight_bits - 1
     mask = np.zeros(len(iw), np.int64)
+    realised = np.zeros(len(iw))
     for core in cores:
         sel = post_core == core.index
-        top = float(iw[sel].max()) if sel.any() else 0.0
+        tops = np.array([iw[sel & (typ == t)].max(initial=0.0) for t in range(L.N_TYPES)])
+        top = float(tops.max())
+        scale = np.where(tops > 0, top / np.where(tops > 0, tops, 1.0), 1.0)
+        core.params["igain_syn"] = np.maximum(core.params["igain_syn"] / scale, spec.io_a)
         unit = max(top / levels, spec.current_min_a)
         base = unit * 2.0 ** np.arange(spec.base_weights)
         if base[-1] > spec.current_max_a:
@@ -285,9 +297,8 @@ def _quantise(spec: DynapseSpec, cores: list[Core], post_core: np.ndarray, iw: n
                              f"core {core.index})", f"{base[-1]:.3g} A",
                              f"{spec.current_max_a:.3g} A", "weights too large")
         core.params[L.IW_BASE] = base
-        mask[sel] = np.clip(np.rint(iw[sel] / unit), 0, levels)
-    unit_of = np.array([c.params[L.IW_BASE][0] for c in cores] or [0.0])
-    realised = mask * unit_of[post_core] if len(iw) else np.zeros(0)
+        mask[sel] = np.clip(np.rint(iw[sel] * scale[typ[sel]] / unit), 0, levels)
+        realised[sel] = mask[sel] * unit / scale[typ[sel]]
     return mask, realised
 
 
@@ -332,7 +343,7 @@ def compile_dynapse(network: Network, spec: DynapseSpec) -> HardwareImage:
     for core in cores:
         used = np.unique(typ[post_core == core.index])
         core.params["syn_used"][used] = 1.0
-    mask, realised_iw = _quantise(spec, cores, post_core, iw)
+    mask, realised_iw = _quantise(spec, cores, post_core, typ, iw)
     routes = _routing(network, spec, pre, post_core, neuron_core)
     order = np.argsort(pre, kind="stable")
     ptr = np.zeros(network.size + 1, np.int64)
@@ -353,7 +364,7 @@ def compile_dynapse(network: Network, spec: DynapseSpec) -> HardwareImage:
     v_per = np.zeros(network.size)
     for name, grp in groups.items():
         sl = slice(off[name], off[name] + network.population(name).size)
-        v_rest[sl], v_per[sl] = grp.v_rest, grp.v_per_amp
+        v_rest[sl], v_per[sl] = grp.v_base, grp.v_per_amp
     tags_max = int(routes.pop("tags_max")[0])
     routing = {L.SYN_PTR: ptr, L.SYN_POST: post[order], L.SYN_TYPE: typ[order],
                L.SYN_MASK: mask[order], L.NEURON_CORE: neuron_core, **routes}
@@ -361,5 +372,5 @@ def compile_dynapse(network: Network, spec: DynapseSpec) -> HardwareImage:
     mapping = {"cores": len(cores), "chips": spec.n_chips, "cam_max": int(fan_in.max()),
                "tags_max": tags_max, "synapses": int(len(pre))}
     return HardwareImage(spec, network, cores=cores, routing=routing, report=report,
-                         data={L.V_REST_MV: v_rest, L.V_PER_AMP: v_per, L.WEIGHTS: weights,
+                         data={L.V_BASE_MV: v_rest, L.V_PER_AMP: v_per, L.WEIGHTS: weights,
                                L.MAPPING: mapping})

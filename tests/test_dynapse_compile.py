@@ -107,7 +107,7 @@ def test_weights_are_4_bit_masks_over_a_binary_ladder_of_base_weights():
 
 
 def test_the_report_names_every_approximation_and_strict_refuses():
-    het = dict(LIF, v_reset=-70.0, tau_m=np.array([18.0, 22.0]))
+    het = dict(LIF, v_reset=-60.0, tau_m=np.array([18.0, 22.0]))
     eif = dict(cm=0.28, tau_refrac=1.0, v_spike=0.0, v_reset=-70.6, v_rest=-70.6, tau_m=9.4,
                i_offset=0.0, a=4.0, b=0.0805, delta_T=2.0, tau_w=144.0, v_thresh=-50.4,
                e_rev_E=0.0, tau_syn_E=5.0, e_rev_I=-80.0, tau_syn_I=5.0)
@@ -132,3 +132,14 @@ def test_the_report_names_every_approximation_and_strict_refuses():
     assert adex["syn_used"].tolist() == [0.0, 0.0, 1.0, 0.0]   # inhibitory -> GABA only
     with pytest.raises(TargetError, match="strict"):
         hw.compile(_net(pops, projs), "dynapse", strict=True)
+
+
+def test_each_synapse_type_gets_the_whole_ladder_through_its_gain():
+    exc = _all_to_all("e", "src", "a", 2, 3, w=0.1)
+    inh = Projection("i", "src", "a", [2, 3], [0, 1], [0.5, 0.2], [0.0, 0.0], "inhibitory")
+    image = hw.compile(_net([Population("a", 3, "IF_curr_exp", LIF)], [exc, inh]), "dynapse")
+    mask, typ = image.routing[L.SYN_MASK], image.routing[L.SYN_TYPE]
+    assert set(mask[typ == L.AMPA]) == {15} and sorted(mask[typ == L.GABA]) == [6, 15]
+    np.testing.assert_allclose(image.data[L.WEIGHTS]["e"], 0.1)
+    gain = image.cores[0].params["igain_syn"] / image.cores[0].params["itau_syn"]
+    assert gain[L.GABA] < gain[L.AMPA]          # the larger weights' type got less gain

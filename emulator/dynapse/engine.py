@@ -118,7 +118,7 @@ class Engine(Runner):
         data = (np.concatenate(self._samples) if self._samples
                 else np.zeros((0, len(self.rec_ids))))
         times = np.round(np.arange(data.shape[0]) * self.dt, 10)
-        v_rest = self.image.data[L.V_REST_MV]
+        v_base = self.image.data[L.V_BASE_MV]
         v_per = self.image.data[L.V_PER_AMP]
         for pop, var, local, glob in self._sig:
             cols = np.searchsorted(self.rec_ids, glob)
@@ -126,7 +126,7 @@ class Engine(Runner):
             if var == "imem":
                 rec.signals[(pop, var)] = Signal(times, local, imem, "A")
             else:
-                mv = v_rest[glob] + (imem - self.spec.io_a) * v_per[glob]
+                mv = v_base[glob] + (imem - self.spec.io_a) * v_per[glob]
                 rec.signals[(pop, var)] = Signal(times, local, mv, "mV")
         if self.timing:
             rec.timing = routing_report(self.spec, nrn, step, sub, cnt, self.neuron_core,

@@ -8,7 +8,7 @@ contents as a list of synapses grouped by presynaptic global neuron (CSR: SYN_PT
 every global id, sources included; SYN_POST, SYN_TYPE, SYN_MASK, the 4-bit weight mask
 over the post core's base weights), NEURON_CORE (core of every global id, -1 for a
 source) and each neuron's destination cores (DEST_PTR / DEST_CORE, what its SRAM
-addresses). `HardwareImage.data` holds the per-neuron map back to mV (V_REST_MV,
+addresses). `HardwareImage.data` holds the per-neuron map back to mV (V_BASE_MV: v_base = min(v_rest, v_reset) at Imem = Io,
 V_PER_AMP), the weights the chip realises per projection in IR units (WEIGHTS) and the
 mapping statistics (MAPPING).
 """
@@ -42,7 +42,7 @@ DEST_PTR = "dest_ptr"
 DEST_CORE = "dest_core"
 
 #: HardwareImage.data keys
-V_REST_MV = "v_rest_mV"
+V_BASE_MV = "v_base_mV"
 V_PER_AMP = "v_per_A"
 WEIGHTS = "weights"
 MAPPING = "mapping"
