@@ -46,7 +46,8 @@ class Page:
     title: str
     subtitle: str = ""
     parts: list[str] = field(default_factory=list)
-    figures: list[str] = field(default_factory=list)   # figure titles, in order
+    #: per figure, in order: its title, and its traces drawn as SVG and with WebGL
+    figures: list[tuple[str, int, int]] = field(default_factory=list)
 
     def section(self, heading: str) -> None:
         self.parts.append(f"<h2>{html.escape(heading)}</h2>")
@@ -64,7 +65,8 @@ class Page:
         fig.update_layout(template="plotly_white", margin=dict(t=60, b=50, l=70, r=30))
         div = fig.to_html(full_html=False, include_plotlyjs=False, config=_CONFIG,
                           div_id=f"fig{len(self.figures)}")
-        self.figures.append(title)
+        gl = sum(t.type.endswith("gl") for t in fig.data)
+        self.figures.append((title, len(fig.data) - gl, gl))
         self.parts.append(f'<div class="figure">{div}</div>')
 
     def table(self, headers: list[str], rows: list[list[Any]],
