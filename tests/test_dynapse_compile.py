@@ -142,4 +142,4 @@ def test_each_synapse_type_gets_the_whole_ladder_through_its_gain():
     assert set(mask[typ == L.AMPA]) == {15} and sorted(mask[typ == L.GABA]) == [6, 15]
     np.testing.assert_allclose(image.data[L.WEIGHTS]["e"], 0.1)
     gain = image.cores[0].params["igain_syn"] / image.cores[0].params["itau_syn"]
-    assert gain[L.GABA] < gain[L.AMPA]          # the larger weights' type got less gain
+    assert gain[L.AMPA] < gain[L.GABA]      # the smaller weights trade gain for weight current
