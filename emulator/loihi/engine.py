@@ -70,6 +70,7 @@ class Engine(Runner):
 
     target = "loihi"
     OPTIONS = {"timing": True}
+    DEVICES = ("cpu", "gpu")
 
     def __init__(self, image: "HardwareImage | Network", **options) -> None:
         super().__init__(image, **options)
@@ -91,6 +92,10 @@ class Engine(Runner):
         self._build_axons(image, n)
         self._build_recordings(n)
         self._reset()
+        self._gpu = None
+        if self.device == "gpu":                 # the same tables, stepped by emulator/loihi/gpu
+            from .gpu import LoihiGpu
+            self._gpu = LoihiGpu(self)
 
     # --- build ----------------------------------------------------------------------------
     def _build_neurons(self, image: HardwareImage, n: int) -> None:
@@ -308,6 +313,8 @@ class Engine(Runner):
     def _advance(self, k0: int, k1: int, inputs: InputSpikes) -> None:
         """Steps k0 .. k1-1 with the window's input spikes (stamp 0 first, before step 0).
         With timing on, chunks of steps go to the timing thread while the next runs."""
+        if self._gpu is not None:
+            return self._gpu.advance(k0, k1, inputs)
         inp_id = np.ascontiguousarray(inputs.neuron, np.int64)
         inp_ptr = inputs.per_stamp(k0, k1)
         if k0 == 0 and inp_ptr[1] > inp_ptr[0]:

@@ -62,6 +62,7 @@ class Engine(Runner):
     """Runner of the `reference` target (see the module docstring for its conventions)."""
 
     target = "reference"
+    DEVICES = ("cpu", "gpu")
 
     def __init__(self, image: "HardwareImage | Network", **options) -> None:
         super().__init__(image, **options)
@@ -73,6 +74,8 @@ class Engine(Runner):
     def _advance(self, k0: int, k1: int, inputs: InputSpikes) -> None:
         """Run steps k0 .. k1-1 (in chunks when current sources need waveform tables),
         delivering `inputs` from a per-neuron CSR with one cursor per source neuron."""
+        if self._gpu is not None:
+            return self._gpu.advance(k0, k1, inputs)
         n = self._neurons.n
         in_ptr, in_stamp = inputs.per_neuron(n)
         in_pos = in_ptr[:-1].copy()
@@ -227,6 +230,10 @@ class Engine(Runner):
         self._rec = B.build_recordings(network, self.dt)
         self._currents = B.build_currents(network)
         self._istim = np.zeros(self._neurons.n)
+        self._gpu = None
+        if self.device == "gpu":                 # the same tables, stepped by sim/reference/gpu
+            from .gpu import ReferenceGpu
+            self._gpu = ReferenceGpu(self)
 
     def _reset(self) -> None:
         """Initial state, nothing in flight, recordings cleared (weights are kept)."""

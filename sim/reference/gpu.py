@@ -1,0 +1,299 @@
+"""The reference engine's IF_curr_exp and IF_cond_exp with static projections as CUDA
+kernels (device="gpu"), in float64 like the CPU engine.
+
+`Engine(net, device="gpu")` builds the same tables as on the CPU and hands each run window
+here: one persistent kernel per chunk of steps (`hw.gpu.launch_cooperative`), each step in
+two phases separated by grid-wide barriers:
+
+1. every neuron advances over the step with the CPU kernels' formulas, term by term in the
+   same order (products through `_mul`, which the GPU compiler never fuses into an FMA,
+   so each operation rounds as on the CPU), consumes its input slot and appends its spike
+   to the step's list; the sources append the step's input spikes (the one stimulus, a
+   repeated spike as often as it repeats);
+2. spikes are recorded, state sampled, and the spikes delivered into the delay ring, a
+   warp per spike, by atomic float64 additions.
+
+Summation order: the CPU adds a step's input in spike order; atomic additions on the GPU
+add the same terms in another order, so an input sum may differ in its last bit. It is
+measured, not made deterministic: `benchmarks/gpu.py` counts the CPU spikes the GPU
+reproduces within one step (the issue asks for >= 99%); on the CUDA simulator's small
+networks (tests/test_gpu_cudasim.py) the spikes are equal.
+
+Not on the GPU (refused by name): other neuron models, plastic projections, current
+sources. Spike-array and Poisson inputs, spike and state recordings are as on the CPU.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import cuda
+
+from ...hw.errors import TargetError
+from ...hw.gpu import launch_cooperative, require_cuda, simulated
+from ...hw.stimulus import InputSpikes
+from . import layout as L
+
+#: models the GPU engine runs (sources: their spikes are the stimulus)
+GPU_MODELS = ("IF_curr_exp", "IF_cond_exp", "SpikeSourceArray", "SpikeSourcePoisson")
+#: spikes one kernel call may bring back (steps per call = RECORD_CAP // recorded neurons)
+RECORD_CAP = 1 << 24
+
+if simulated():
+    @cuda.jit(device=True)
+    def _mul(a, b):
+        """a * b (the simulator computes in Python floats: nothing is fused)."""
+        return a * b
+else:
+    from numba.cuda import libdevice
+    _mul = libdevice.dmul_rn       # a product rounded on its own, never fused into an FMA
+
+
+@cuda.jit(device=True)
+def _curr_exp(i, k, base, n, homog, c0, S, Q, until, buf):
+    """IF_curr_exp over step k (exact propagators; `_curr_exp_homogeneous` or `_curr_exp`
+    of kernels.py, term for term); consumes the input slot. True when it spikes."""
+    v, ie, ii = S[L.V, i], S[L.SE, i], S[L.SI, i]
+    kf = float(k)
+    if kf >= until[i]:
+        if homog:
+            v = _mul(v, Q[L.P22, i]) + c0 + _mul(ie, Q[L.P21E, i]) - _mul(ii, Q[L.P21I, i])
+        else:
+            vr = Q[L.V_REST, i]
+            v = (vr + _mul(v - vr, Q[L.P22, i]) + _mul(ie, Q[L.P21E, i])
+                 - _mul(ii, Q[L.P21I, i]) + _mul(Q[L.I_OFFSET, i] + 0.0, Q[L.P20, i]))
+    S[L.V, i] = v
+    S[L.SE, i] = _mul(ie, Q[L.PSE, i]) + buf[base + i]
+    S[L.SI, i] = _mul(ii, Q[L.PSI, i]) + buf[base + n + i]
+    return v >= Q[L.V_THRESH, i] and kf >= until[i]
+
+
+@cuda.jit(device=True)
+def _cond_v(x, ge, gi, vr, ee, ei, inv_tau, inv_cm, I):
+    """dv/dt of IF_cond_exp (kernels._rk4_cond's k terms)."""
+    return (_mul(vr - x, inv_tau)
+            + _mul(_mul(ge, ee - x) + _mul(gi, ei - x) + I, inv_cm))
+
+
+@cuda.jit(device=True)
+def _cond_exp(i, k, base, n, dt, homog, S, Q, until, buf):
+    """IF_cond_exp over step k: RK4 substeps with the conductances on their exact course
+    (kernels._rk4_cond / _cond_homogeneous); consumes the input slot. True on a spike."""
+    kf = float(k)
+    v = S[L.V, i]
+    ge0, gi0 = S[L.SE, i], S[L.SI, i]
+    if kf >= until[i]:
+        nsub = int(Q[L.NSUB, i])
+        h = dt / nsub
+        vr, ee, ei = Q[L.V_REST, i], Q[L.E_E, i], Q[L.E_I, i]
+        inv_tau = 1.0 / Q[L.TAU_M, i]
+        inv_cm = 1.0 / Q[L.CM, i]
+        I = Q[L.I_OFFSET, i] if homog else Q[L.I_OFFSET, i] + 0.0
+        dhe, dhi = Q[L.DHE, i], Q[L.DHI, i]
+        fe = 1.0
+        fi = 1.0
+        for _ in range(nsub):
+            fe2, fi2 = _mul(fe, dhe), _mul(fi, dhi)
+            fe3, fi3 = _mul(fe2, dhe), _mul(fi2, dhi)
+            g1e, g1i = _mul(fe, ge0), _mul(fi, gi0)
+            g2e, g2i = _mul(fe2, ge0), _mul(fi2, gi0)
+            g3e, g3i = _mul(fe3, ge0), _mul(fi3, gi0)
+            k1 = _cond_v(v, g1e, g1i, vr, ee, ei, inv_tau, inv_cm, I)
+            k2 = _cond_v(v + _mul(_mul(0.5, h), k1), g2e, g2i, vr, ee, ei, inv_tau, inv_cm, I)
+            k3 = _cond_v(v + _mul(_mul(0.5, h), k2), g2e, g2i, vr, ee, ei, inv_tau, inv_cm, I)
+            k4 = _cond_v(v + _mul(h, k3), g3e, g3i, vr, ee, ei, inv_tau, inv_cm, I)
+            v = v + _mul(h / 6.0, k1 + _mul(2.0, k2) + _mul(2.0, k3) + k4)
+            fe, fi = fe3, fi3
+    elif not homog:
+        v = Q[L.V_RESET, i]
+    S[L.V, i] = v
+    S[L.SE, i] = _mul(Q[L.PSE, i], ge0) + buf[base + i]
+    S[L.SI, i] = _mul(Q[L.PSI, i], gi0) + buf[base + n + i]
+    return v >= Q[L.V_THRESH, i] and kf >= until[i]
+
+
+@cuda.jit(device=True)
+def _update(k, j, base, n, dt, tid, nth, pop_lo, pop_hi, pop_model, pop_homog, pop_c0, S,
+            Q, ref_steps, until, buf, spk, cnt):
+    """Phase 1: every population over step k; spikes reset and appended to spk[cnt[j]]."""
+    for p in range(pop_lo.shape[0]):
+        model, homog = pop_model[p], pop_homog[p]
+        for i in range(pop_lo[p] + tid, pop_hi[p], nth):
+            fired = False
+            if model == L.CURR_EXP:
+                fired = _curr_exp(i, k, base, n, homog, pop_c0[p], S, Q, until, buf)
+            elif model == L.COND_EXP:
+                fired = _cond_exp(i, k, base, n, dt, homog, S, Q, until, buf)
+            buf[base + i] = 0.0
+            buf[base + n + i] = 0.0
+            if fired:
+                S[L.V, i] = Q[L.V_RESET, i]
+                until[i] = k + 1 + ref_steps[i]
+                spk[cuda.atomic.add(cnt, j, 1)] = i
+
+
+@cuda.jit(device=True)
+def _sample(m, tid, nth, S, col, rec_out):
+    """Columns due at step m (rows: state row, neuron, first step, every, count, offset,
+    width) write S into rec_out; idempotent, so a step sampled twice is harmless."""
+    for c in range(tid, col.shape[1], nth):
+        d = m - col[2, c]
+        if d >= 0 and d % col[3, c] == 0 and d // col[3, c] < col[4, c]:
+            rec_out[col[5, c] + (d // col[3, c]) * col[6, c]] = S[col[0, c], col[1, c]]
+
+
+@cuda.jit
+def _steps(c0, c1, before, k_in, dt, pop_lo, pop_hi, pop_model, pop_homog, pop_c0, S, Q,
+           ref_steps, until, st_ptr, st_off, st_w, buf, n_slots, inp_id, inp_ptr, rec_spk,
+           spk, cnt, out_id, out_stamp, out_n, col, rec_out):
+    """Steps c0 .. c1-1 (and step -1, the stamp-0 input, when `before`); inp_ptr is by
+    stamp from k_in (`InputSpikes.per_stamp(k_in, ...)`)."""
+    grid = cuda.cg.this_grid()
+    tid = cuda.grid(1)
+    nth = cuda.gridsize(1)
+    lane, warp, n_warps = tid % 32, tid // 32, (nth + 31) // 32
+    n = S.shape[1]
+    ring = n_slots * 2 * n
+    _sample(c0, tid, nth, S, col, rec_out)
+    grid.sync()
+    for k in range(c0 - before, c1):
+        j = k - c0 + before
+        base = (k % n_slots) * 2 * n
+        if k >= c0:
+            _update(k, j, base, n, dt, tid, nth, pop_lo, pop_hi, pop_model, pop_homog,
+                    pop_c0, S, Q, ref_steps, until, buf, spk, cnt)
+        s = k + 1 - k_in
+        for q in range(inp_ptr[s] + tid, inp_ptr[s + 1], nth):
+            spk[cuda.atomic.add(cnt, j, 1)] = inp_id[q]
+        grid.sync()
+        n_sp = cnt[j]
+        for q in range(tid, n_sp, nth):
+            i = spk[q]
+            if rec_spk[i]:
+                c = cuda.atomic.add(out_n, 0, 1)
+                out_id[c] = i
+                out_stamp[c] = k + 1
+        if k >= c0:
+            _sample(k + 1, tid, nth, S, col, rec_out)
+        for q in range(warp, n_sp, n_warps):
+            i = spk[q]
+            for y in range(st_ptr[i] + lane, st_ptr[i + 1], 32):
+                at = base + st_off[y]
+                if at >= ring:
+                    at -= ring
+                cuda.atomic.add(buf, at, st_w[y])
+        grid.sync()
+
+
+class ReferenceGpu:
+    """The device copies of one Engine's tables, and its windows run on the GPU."""
+
+    def __init__(self, eng) -> None:
+        require_cuda(eng.spec.name)
+        net, nrn, syn = eng.network, eng._neurons, eng._syn
+        bad = [f"{p.name} ({p.model})" for p in net.populations if p.model not in GPU_MODELS]
+        if bad:
+            raise TargetError(f"reference engine: device='gpu' runs {list(GPU_MODELS)}; "
+                              f"population(s) {bad} need device='cpu'")
+        plastic = [p.name for p in net.projections if p.plasticity is not None]
+        if plastic:
+            raise TargetError(f"reference engine: device='gpu' runs static projections only; "
+                              f"{plastic} are plastic (use device='cpu')")
+        if eng._currents.sources:
+            raise TargetError("reference engine: device='gpu' has no current sources; the "
+                              f"network has {len(eng._currents.sources)} (use device='cpu')")
+        self.eng = eng
+        Q = nrn.Q
+        c0 = [Q[L.V_REST, lo] - Q[L.V_REST, lo] * Q[L.P22, lo] + Q[L.I_OFFSET, lo] * Q[L.P20, lo]
+              if hi > lo else 0.0 for lo, hi in zip(nrn.pop_lo, nrn.pop_hi)]
+        self.c0 = np.array(c0, np.float64)
+        self.tables: "tuple | None" = None
+
+    def _upload(self) -> tuple:
+        """The constant tables on the device, at the first run (after an `update` has
+        carried weights over)."""
+        eng = self.eng
+        nrn, syn = eng._neurons, eng._syn
+        d = cuda.to_device
+        self.tables = (d(nrn.pop_lo), d(nrn.pop_hi), d(nrn.pop_model),
+                       d(nrn.pop_homogeneous.astype(np.bool_)), d(self.c0), d(nrn.Q),
+                       d(nrn.ref_steps), d(syn.st_ptr), d(syn.st_off), d(syn.st_w),
+                       d(eng._rec.spike_flags.astype(np.bool_)))
+        return self.tables
+
+    def advance(self, k0: int, k1: int, inputs: InputSpikes) -> None:
+        """Steps k0 .. k1-1 with the window's input spikes, in chunks whose spikes fit
+        RECORD_CAP; state, refractory ends and ring go up before and come back after."""
+        eng = self.eng
+        d_S, d_until, d_buf = (cuda.to_device(eng._S), cuda.to_device(eng._until),
+                               cuda.to_device(eng._buf))
+        inp_ptr = inputs.per_stamp(k0, k1)
+        inp_id = cuda.to_device(np.append(inputs.neuron, 0).astype(np.int32))
+        d_ptr = cuda.to_device(inp_ptr)
+        col, counts, offs = self._columns(k0, k1)
+        rec_out = cuda.to_device(np.zeros(max(1, int(offs[-1]))))
+        d_col = cuda.to_device(col)
+        n_rec = int(eng._rec.spike_flags.sum())
+        chunk = max(1, min(k1 - k0, RECORD_CAP // max(n_rec, 1)))
+        spk = cuda.device_array(eng._neurons.n + int(np.diff(inp_ptr).max(initial=0)) + 1,
+                                np.int32)
+        for c0 in range(k0, k1, chunk):
+            c1 = min(k1, c0 + chunk)
+            before = int(c0 == 0 and inp_ptr[1] > inp_ptr[0])
+            n_in = int(inp_ptr[c1 - k0 + 1] - inp_ptr[c0 - k0])
+            self._chunk(c0, c1, before, k0, d_S, d_until, d_buf, inp_id, d_ptr, spk,
+                        d_col, rec_out, n_rec * (c1 - c0) + n_in)
+        eng._S[...] = d_S.copy_to_host()
+        eng._until[...] = d_until.copy_to_host()
+        eng._buf[...] = d_buf.copy_to_host()
+        self._keep_samples(rec_out.copy_to_host(), counts, offs)
+
+    def _columns(self, k0: int, k1: int):
+        """Per recorded column: state row, neuron, first step, every, samples in this
+        window, offset in rec_out, width (the CPU's _run_chunk layout); counts, offsets."""
+        rec, first = self.eng._rec, self.eng._rec_next
+        every = np.maximum(rec.every, 1)
+        width = np.diff(rec.ptr)
+        counts = np.where(first <= k1, (k1 - first) // every + 1, 0)
+        offs = np.zeros(len(width) + 1, np.int64)
+        offs[1:] = np.cumsum(counts * width)
+        r = np.repeat(np.arange(len(width)), width)
+        pos = np.arange(len(r)) - rec.ptr[r]
+        col = np.array([rec.rows[r], rec.idx[:len(r)], first[r], every[r], counts[r],
+                        offs[r] + pos, width[r]], np.int64).reshape(7, len(r))
+        if not len(r):
+            col = np.zeros((7, 0), np.int64)
+        return col, counts, offs
+
+    def _keep_samples(self, rec_out: np.ndarray, counts: np.ndarray, offs: np.ndarray) -> None:
+        """The window's samples into the engine's traces; rec_next moves past them."""
+        eng = self.eng
+        rec = eng._rec
+        every = np.maximum(rec.every, 1)
+        width = np.diff(rec.ptr)
+        for r, key in enumerate(rec.keys):
+            c = int(counts[r])
+            if c:
+                times = np.round((eng._rec_next[r] + np.arange(c) * every[r]) * eng.dt, 10)
+                data = rec_out[offs[r]:offs[r] + c * width[r]].reshape(c, width[r])
+                eng._traces[key].chunks.append((times, rec.local[r], data))
+        eng._rec_next = eng._rec_next + counts * every
+
+    def _chunk(self, c0, c1, before, k_in, d_S, d_until, d_buf, inp_id, d_ptr, spk, d_col,
+               rec_out, cap) -> None:
+        """One kernel call; its recorded spikes kept, sorted by (stamp, id)."""
+        eng = self.eng
+        out_id = cuda.device_array(max(cap, 1), np.int32)
+        out_stamp = cuda.device_array(max(cap, 1), np.int32)
+        out_n = cuda.to_device(np.zeros(1, np.int32))
+        cnt = cuda.to_device(np.zeros(c1 - c0 + before, np.int32))
+        t = self.tables or self._upload()
+        args = (c0, c1, before, k_in, eng.dt, *t[:5], d_S, t[5], t[6], d_until, *t[7:10],
+                d_buf, eng._syn.n_slots, inp_id, d_ptr, t[10], spk, cnt, out_id, out_stamp,
+                out_n, d_col, rec_out)
+        launch_cooperative(_steps, args, eng._neurons.n)
+        m = int(out_n.copy_to_host()[0])
+        ids = out_id[:m].copy_to_host().astype(np.int64) if m else np.zeros(0, np.int64)
+        stamps = out_stamp[:m].copy_to_host().astype(np.int64) if m else np.zeros(0, np.int64)
+        order = np.lexsort((ids, stamps))
+        eng._spk_ids.append(ids[order])
+        eng._spk_stamps.append(stamps[order])
