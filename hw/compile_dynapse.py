@@ -163,8 +163,9 @@ def _group(pop: Population, spec: DynapseSpec, report: MappingReport) -> Group:
     report.approximate("membrane_log_domain", where,
                        "the DPI membrane (log-domain, exponential positive feedback) stands "
                        f"in for {pop.model}: its drive is scaled so that R I = 2 (v_thresh - "
-                       f"{v_base:g} mV) fires at the LIF's rate ({1 / period:.3g} Hz); other drives "
-                       "fire at other rates (the DPI's rheobase lies lower)")
+                       f"v_base), v_base {v_base:g} mV, fires at the LIF's rate "
+                       f"({1 / period:.3g} Hz); other drives fire at other rates (the DPI's "
+                       "rheobase lies lower)")
     per_weight = iw_per
     if pop.model == "EIF_cond_exp_isfa_ista":
         per_weight = iw_per * np.abs(np.array([p["e_rev_E"], p["e_rev_E"], p["e_rev_I"],
