@@ -202,11 +202,13 @@ class Link:
             in_before = self.stats.bytes_in
             self._write(wire)
             frame, reason = self._await(self.seq, wait)
-            self.line.add(size, 1, frame is not None)
+            heard = self.stats.bytes_in != in_before
+            if heard:  # (silence is a slow or dead board, not a measure of damage)
+                self.line.add(size, 1, frame is not None)
             if frame is not None:
                 break
             failures += 1
-            silent = silent + 1 if self.stats.bytes_in == in_before else 0
+            silent = 0 if heard else silent + 1
             self._check_give_up(P.Cmd(cmd).name, failures, silent, size, wait, reason,
                                 attempts)
         if not failures:
@@ -254,9 +256,12 @@ class Link:
         lo = max(MIN_FRAGMENT, -(-expect // P.MAX_FRAGMENTS))
         asm, seq = None, 0
         failures = silent = 0
+        heard = True
         while asm is None or not asm.complete:
             best = best_fragment(self.line.rate, lo, P.MAX_FRAGMENT_DATA)
-            if asm is None or (not asm.parts and best < asm.size):  # (re)start smaller
+            if asm is None or (not asm.parts and best <= asm.size // 4 and heard):
+                # (re)start in pieces much smaller (not after silence: a slow board
+                # answers this sequence number late, and the answer is still good)
                 self.seq = seq = (self.seq + 1) & 0xFFFF
                 asm = P.Reassembly(best)
             req = _next_ask(cmd, payload, asm, self.line.survival(
@@ -273,16 +278,17 @@ class Link:
             self._write(wire)
             self.stats.fragment_rounds += 1
             got, reason = self._collect(seq, asm, req, wait)
+            heard = self.stats.bytes_in != in_before
             if got:
                 self.line.add(len(wire) + FRAME_WIRE, 1, 1)
                 self.line.add(frag_wire, asked, min(got, asked))
-            else:
+            elif heard:
                 self.line.add(len(wire) + frag_wire, 1, 0)
             if len(asm.parts) > held:
                 failures = silent = 0
                 continue
             failures += 1
-            silent = silent + 1 if self.stats.bytes_in == in_before else 0
+            silent = 0 if heard else silent + 1
             self._check_give_up(P.Cmd(cmd).name, failures, silent, len(wire) + frag_wire,
                                 wait, reason or "no new fragment", None)
         return asm.answer()
@@ -309,12 +315,14 @@ class Link:
                 self.stats.retransmits += sent
             self._write(burst)
             acked, reason = self._collect_acks(cmd, pending, wait)
-            self.line.add(frame_wire, sent, acked)
+            heard = self.stats.bytes_in != in_before
+            if heard:
+                self.line.add(frame_wire, sent, acked)
             if acked:
                 failures = silent = 0
                 continue
             failures += 1
-            silent = silent + 1 if self.stats.bytes_in == in_before else 0
+            silent = 0 if heard else silent + 1
             self._check_give_up(P.Cmd(cmd).name, failures, silent, frame_wire, wait,
                                 reason or "no acknowledgement", None)
 
@@ -323,7 +331,7 @@ class Link:
         """Take acknowledgements of `pending` requests (removing them) until none is left,
         the line has gone quiet after some bytes, or `wait` has passed."""
         deadline = time.monotonic() + wait
-        quiet = min(self.timeout, 0.005 + self.transfer_time(64))
+        quiet = self._quiet()
         acked, last_byte = 0, None
         while pending:
             data = self._read()
@@ -360,15 +368,14 @@ class Link:
         """Take this request's fragments until all asked for are in, the line has gone
         quiet after some arrived, or `wait` has passed: (good fragments, why it ended)."""
         deadline = time.monotonic() + wait
-        quiet = min(self.timeout, 0.005 + self.transfer_time(64))
+        quiet = self._quiet()
         got, last_byte = 0, None
         while True:
             data = self._read()
             now = time.monotonic()
             if data:
-                last_byte = now
                 self.stats.bytes_in += len(data)
-                errors = self._deframer.errors
+                errors, before = self._deframer.errors, got
                 for frame in self._deframer.feed(data):
                     self._check_version(frame)
                     if frame.type == P.NACK_TYPE and not got:
@@ -386,6 +393,8 @@ class Link:
                         raise P.ProtocolError(f"response of type 0x{frame.type:02x} to "
                                               "FRAGMENTS")
                 self.stats.bad_frames += self._deframer.errors - errors
+                if got > before or self._deframer.errors > errors or self._deframer.buffer:
+                    last_byte = now  # the answer is coming (stale frames do not count)
                 if asm.complete or (asm.last is not None and
                                     not set(req.wanted(asm.last + 1)) - set(asm.parts)):
                     return got, ""
@@ -395,6 +404,12 @@ class Link:
                 self.stats.timeouts += 1
                 self._deframer.reset()
                 return got, "timeout"
+
+    def _quiet(self) -> float:
+        """Seconds of silence after some bytes that end a wait early: a frame's bytes
+        follow each other at the line rate, so a pause means its delimiter or the rest
+        was lost (a quarter of `timeout`, for slow boards such as a simulated one)."""
+        return min(self.timeout, max(0.005 + self.transfer_time(64), self.timeout / 4))
 
     def _write(self, data: bytes) -> None:
         try:
@@ -423,7 +438,7 @@ class Link:
     def _await(self, seq: int, wait: float) -> "tuple[P.Frame | None, str]":
         """The response to `seq`, or (None, why) on timeout or a damaged frame."""
         deadline = time.monotonic() + wait
-        quiet = min(self.timeout, 0.005 + self.transfer_time(64))
+        quiet = self._quiet()
         errors_before = self._deframer.errors
         last_byte = None
         while True:
@@ -478,7 +493,7 @@ def _next_ask(cmd: int, payload: bytes, asm: P.Reassembly,
     first = missing[0]
     few = len(missing) <= 8
     lost = max(1e-3, 1.0 - arrive)
-    copies = 1 if lost < 0.05 else min(P.MAX_COPIES if few else 4,
+    copies = 1 if lost < 0.1 else min(P.MAX_COPIES if few else 4,
                                         math.ceil(math.log(0.05 if few else 0.3)
                                                   / math.log(lost)))
     if asm.last is None:
