@@ -52,6 +52,7 @@ def raster(results: "list[Result]", sizes: dict[str, int], title: str) -> go.Fig
             fig.add_hline(y=off - 0.5, line=dict(color="#999", width=1), row=row, col=1)
         fig.update_yaxes(range=[-0.5, total - 0.5], tickvals=(offsets[:-1] + offsets[1:]) / 2,
                          ticktext=[f"{p} ({sizes[p]})" for p in pops], row=row, col=1)
+    fig.update_xaxes(range=[0, max(r.t_stop for r in results)])
     fig.update_xaxes(title_text="time (ms)", row=len(results), col=1)
     fig.update_layout(title=title, legend_title_text="population",
                       height=180 + 260 * len(results))

@@ -41,6 +41,12 @@ def spans_decades(v: np.ndarray) -> bool:
     return v.size > 2 and v.min() > 0 and v.max() / v.min() >= 50
 
 
+def integer_dtick(v: np.ndarray) -> int:
+    """A whole tick step giving at most about _TICKS_MAX ticks (never 2.5 or 3.5)."""
+    v = v[np.isfinite(v)]
+    return max(1, int(np.ceil((v.max() - v.min()) / _TICKS_MAX))) if v.size else 1
+
+
 def x_axis(fig: go.Figure, name: str, x: np.ndarray, cats: "list[str] | None",
            col: int) -> float:
     """Set up column `col`'s x axis for parameter `name`; returns the factor its values
@@ -60,7 +66,7 @@ def x_axis(fig: go.Figure, name: str, x: np.ndarray, cats: "list[str] | None",
     elif spans_decades(ux):
         fig.update_xaxes(type="log", **kw)
     elif is_integer_axis(ux) and sc.factor == 1.0:
-        fig.update_xaxes(tickformat="d", **kw)
+        fig.update_xaxes(tickformat="d", dtick=integer_dtick(ux), **kw)
     else:
         fig.update_xaxes(**kw)
     return sc.factor
@@ -103,8 +109,8 @@ def metric_figure(d: SweepData, metric: str) -> go.Figure:
     log_y = spans_decades(y / sc.factor)
     fig.update_yaxes(title_text=sc.label(metric), row=1, col=1,
                      type="log" if log_y else None)
-    if is_integer_axis(y) and sc.factor == 1.0:
-        fig.update_yaxes(tickformat="d")
+    if is_integer_axis(y) and sc.factor == 1.0 and not log_y:
+        fig.update_yaxes(tickformat="d", dtick=integer_dtick(y))
     fig.update_layout(title=f"{metric} against the sweep's parameters", height=420)
     return fig
 
