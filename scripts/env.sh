@@ -31,7 +31,4 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ setup.py -nt "$stam
   .venv/bin/python -m pip install -q -e ".[test]"
   touch "$stamp"
 fi
-# An editable install does not carry the .pth that makes pyNN.neurocosim importable: add it.
-site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
-cp -f neurocosim_pynn.pth "$site/neurocosim_pynn.pth"
 export PATH="$root/.venv/bin:$PATH"
