@@ -52,6 +52,7 @@ def random_network(seed: int, model: str, n_in: int = 15, n: int = 40,
     rng = np.random.default_rng(seed)
     params = _params(rng, model, n, off_grid)
     w_in, w_rec = WEIGHTS[model]
+    w_in, w_rec = w_in * 15 / n_in, w_rec * 40 / n    # the same mean drive at any size
     trains = []
     for r in rng.uniform(10, 40, n_in):
         steps = np.flatnonzero(rng.random(int(duration / DT)) < r * DT / 1000.0) + 1
