@@ -1,4 +1,5 @@
-"""What the GPU engines share: the device check and the one launch of a step kernel.
+"""What the GPU engines share: the device check, the one launch of a step kernel and its
+spike record. Imported by the GPU engines only (it imports numba.cuda).
 
 A GPU engine (`emulator/loihi/gpu.py`, `sim/reference/gpu.py`) runs a whole window of
 steps in one persistent CUDA kernel whose phases are separated by grid-wide barriers
@@ -11,6 +12,9 @@ written for any grid size, so the simulator runs the same code.
 
 from __future__ import annotations
 
+import numpy as np
+from numba import cuda
+
 from .errors import TargetError
 
 #: threads per block on a GPU, and in numba's simulator (one Python thread each)
@@ -19,7 +23,6 @@ THREADS, SIM_THREADS = 256, 32
 
 def require_cuda(target: str) -> None:
     """Refuse device="gpu" on a machine numba.cuda finds no GPU on (the simulator counts)."""
-    from numba import cuda
     if not cuda.is_available():
         raise TargetError(f"target {target!r}: device='gpu' needs a CUDA GPU; numba.cuda "
                           "finds none (device='cpu' runs anywhere; NUMBA_ENABLE_CUDASIM=1 "
@@ -42,3 +45,31 @@ def launch_cooperative(kernel, args: tuple, work: int) -> None:
     compiled = next(iter(spec.overloads.values()))
     top = compiled.max_cooperative_grid_blocks(THREADS)
     spec[max(1, min(top, -(-work // THREADS))), THREADS](*args)
+
+
+class SpikeRecord:
+    """The device arrays a step kernel records its spikes into: (id, step or stamp) up to
+    `cap` of them, their count, and the step the call reached (it stops early rather than
+    overflow; the engine calls again from there)."""
+
+    def __init__(self, cap: int) -> None:
+        self.out_id = cuda.device_array(max(cap, 1), np.int32)
+        self.out_step = cuda.device_array(max(cap, 1), np.int32)
+        self.out_n = cuda.to_device(np.zeros(1, np.int32))
+        self.reached = cuda.to_device(np.zeros(1, np.int64))
+
+    def arrays(self, k1: int) -> tuple:
+        """out_id, out_step, out_n, emptied, for a call that may run to step k1."""
+        self.out_n.copy_to_device(np.zeros(1, np.int32))
+        self.reached.copy_to_device(np.array([k1], np.int64))
+        return self.out_id, self.out_step, self.out_n
+
+    def spikes(self) -> tuple[np.ndarray, np.ndarray]:
+        """The call's spikes, sorted by (step, id), as int64."""
+        m = int(self.out_n.copy_to_host()[0])
+        if not m:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        ids = self.out_id[:m].copy_to_host().astype(np.int64)
+        steps = self.out_step[:m].copy_to_host().astype(np.int64)
+        order = np.lexsort((ids, steps))
+        return ids[order], steps[order]

@@ -26,13 +26,14 @@ import numpy as np
 from numba import cuda
 
 from ...hw.errors import TargetError
-from ...hw.gpu import launch_cooperative, require_cuda
+from ...hw.gpu import SpikeRecord, launch_cooperative, require_cuda
 from ...hw.layouts.loihi import FIRST_SOURCE_CODE
 from ...hw.stimulus import InputSpikes
 from .timing import merge, time_chunk
 
-#: spikes one kernel call may bring back (steps per call = RECORD_CAP // recorded neurons)
-RECORD_CAP = 1 << 24
+#: spikes one kernel call may record (a call stops early, and the next goes on, when a
+#: step might not fit)
+RECORD_CAP = 1 << 26
 
 
 @cuda.jit(device=True)
@@ -95,9 +96,11 @@ def _update(j, base, n, tid, nth, seg_lo, seg_hi, seg_model, seg_shift, cs, st, 
 @cuda.jit
 def _steps(c0, c1, before, k_in, seg_lo, seg_hi, seg_model, seg_shift, cs, st, buf, n_slots,
            s_ptr, s_off, s_w, inp_id, inp_ptr, rec_all, rec_flag, spk, cnt, out_id, out_step,
-           out_n, rec_v_idx, rec_v, bits, half, vmax):
+           out_n, need, reached, rec_v_idx, rec_v, bits, half, vmax):
     """Steps c0 .. c1-1 (and step -1, the stamp-0 input, when `before`); inp_ptr is by
-    stamp from k_in + 1 - 1 (`InputSpikes.per_stamp(k_in, ...)`)."""
+    stamp from k_in (`InputSpikes.per_stamp(k_in, ...)`), cnt and rec_v rows by step from
+    k_in - 1 and k_in. Stops before a step whose `need` spikes might not fit out_id (every
+    thread reads the same out_n after a barrier), leaving that step in reached[0]."""
     grid = cuda.cg.this_grid()
     tid = cuda.grid(1)
     nth = cuda.gridsize(1)
@@ -105,7 +108,11 @@ def _steps(c0, c1, before, k_in, seg_lo, seg_hi, seg_model, seg_shift, cs, st, b
     n = st.shape[1]
     ring = n_slots * 2 * n
     for k in range(c0 - before, c1):
-        j = k - c0 + before
+        if out_n[0] + need > out_id.shape[0]:
+            if tid == 0:
+                reached[0] = k
+            return
+        j = k - k_in + 1
         base = (k % n_slots) * 2 * n
         if k >= c0:
             _update(j, base, n, tid, nth, seg_lo, seg_hi, seg_model, seg_shift, cs, st, buf,
@@ -123,7 +130,7 @@ def _steps(c0, c1, before, k_in, seg_lo, seg_hi, seg_model, seg_shift, cs, st, b
                     out_id[c] = i
                     out_step[c] = k
             for c in range(tid, rec_v_idx.shape[0], nth):
-                rec_v[k - c0, c] = st[2, rec_v_idx[c]]
+                rec_v[k - k_in, c] = st[2, rec_v_idx[c]]
         for q in range(warp, n_sp, n_warps):
             i = spk[q]
             for y in range(s_ptr[i] + lane, s_ptr[i + 1], 32):
@@ -152,44 +159,37 @@ class LoihiGpu:
         self.rec_v_idx = d(eng.rec_v_idx)
 
     def advance(self, k0: int, k1: int, inputs: InputSpikes) -> None:
-        """Steps k0 .. k1-1 with the window's input spikes, in chunks whose spikes fit
-        RECORD_CAP; state and ring go up before and come back after."""
+        """Steps k0 .. k1-1 with the window's input spikes: kernel calls until the window
+        is done (one, unless the spike record fills up); state and ring go up before and
+        come back after."""
         eng = self.eng
         d_st, d_buf = cuda.to_device(eng._st), cuda.to_device(eng._buf)
-        inp_id = cuda.to_device(np.ascontiguousarray(inputs.neuron, np.int32))
         inp_ptr = inputs.per_stamp(k0, k1)
-        d_ptr = cuda.to_device(inp_ptr)
+        inp_id = cuda.to_device(np.append(inputs.neuron, 0).astype(np.int32))
         every = eng.timing                     # the timing model needs every spike
-        n_rec = eng.n if every else int(eng.rec_flag.sum())
-        chunk = max(1, min(k1 - k0, RECORD_CAP // max(n_rec, 1)))
+        need = eng.n if every else int(eng.rec_flag.sum())
+        out = SpikeRecord(min(RECORD_CAP, need * (k1 - k0)) + need)
+        rec_v = cuda.to_device(np.zeros((k1 - k0, len(eng.rec_v_idx)), np.int32))
         spk = cuda.device_array(max(eng.n, 1), np.int32)
-        for c0 in range(k0, k1, chunk):
-            c1 = min(k1, c0 + chunk)
-            before = int(c0 == 0 and inp_ptr[1] > inp_ptr[0])
-            self._chunk(c0, c1, before, k0, d_st, d_buf, inp_id, d_ptr, spk, every, n_rec)
+        before = int(k0 == 0 and inp_ptr[1] > inp_ptr[0])
+        k = k0
+        while k < k1:
+            args = (k, k1, before, k0, *self.tables, d_st, d_buf, eng.n_slots, *self.syn,
+                    inp_id, cuda.to_device(inp_ptr), every, self.rec_flag, spk,
+                    cuda.to_device(np.zeros(k1 - k0 + 1, np.int32)), *out.arrays(k1),
+                    need, out.reached, self.rec_v_idx, rec_v, *_widths(eng.spec))
+            launch_cooperative(_steps, args, eng.n)
+            k_end = int(out.reached.copy_to_host()[0])
+            self._keep(k, k_end, *out.spikes())
+            k, before = k_end, 0
+        eng._v_chunks.append(rec_v.copy_to_host())
         eng._st[...] = d_st.copy_to_host()
         eng._buf[...] = d_buf.copy_to_host()
 
-    def _chunk(self, c0, c1, before, k_in, d_st, d_buf, inp_id, d_ptr, spk, every, n_rec):
-        """One kernel call; its spikes (sorted by step, id), v samples and timing kept."""
+    def _keep(self, c0: int, c1: int, ids: np.ndarray, steps: np.ndarray) -> None:
+        """A kernel call's spikes (sorted by step, id): timed when timing is on, the
+        recorded ones kept."""
         eng = self.eng
-        spec = eng.spec
-        cap = max(1, n_rec * (c1 - c0))
-        out_id = cuda.device_array(cap, np.int32)
-        out_step = cuda.device_array(cap, np.int32)
-        out_n = cuda.to_device(np.zeros(1, np.int32))
-        cnt = cuda.to_device(np.zeros(c1 - c0 + before, np.int32))
-        rec_v = cuda.device_array((c1 - c0, len(eng.rec_v_idx)), np.int32)
-        args = (c0, c1, before, k_in, *self.tables, d_st, d_buf, eng.n_slots, *self.syn,
-                inp_id, d_ptr, every, self.rec_flag, spk, cnt, out_id, out_step, out_n,
-                self.rec_v_idx, rec_v, spec.decay_format.bits, 1 << (spec.u_format.bits - 1),
-                spec.v_format.max_int)
-        launch_cooperative(_steps, args, eng.n)
-        m = int(out_n.copy_to_host()[0])
-        ids = out_id[:m].copy_to_host().astype(np.int64) if m else np.zeros(0, np.int64)
-        steps = out_step[:m].copy_to_host().astype(np.int64) if m else np.zeros(0, np.int64)
-        order = np.lexsort((ids, steps))
-        ids, steps = ids[order], steps[order]
         if eng.timing:
             counts = np.bincount(steps - c0, minlength=c1 - c0).astype(np.int64)
             merge(eng._timing_state, time_chunk(eng._timing_state, ids, counts, eng,
@@ -198,4 +198,8 @@ class LoihiGpu:
             ids, steps = ids[keep], steps[keep]
         eng._spk_ids.append(ids)
         eng._spk_steps.append(steps)
-        eng._v_chunks.append(rec_v.copy_to_host())
+
+
+def _widths(spec) -> tuple[int, int, int]:
+    """The compartment sweep's decay fraction bits, u's half range and v's limit."""
+    return spec.decay_format.bits, 1 << (spec.u_format.bits - 1), spec.v_format.max_int

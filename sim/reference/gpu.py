@@ -29,14 +29,15 @@ import numpy as np
 from numba import cuda
 
 from ...hw.errors import TargetError
-from ...hw.gpu import launch_cooperative, require_cuda, simulated
+from ...hw.gpu import SpikeRecord, launch_cooperative, require_cuda, simulated
 from ...hw.stimulus import InputSpikes
 from . import layout as L
 
 #: models the GPU engine runs (sources: their spikes are the stimulus)
 GPU_MODELS = ("IF_curr_exp", "IF_cond_exp", "SpikeSourceArray", "SpikeSourcePoisson")
-#: spikes one kernel call may bring back (steps per call = RECORD_CAP // recorded neurons)
-RECORD_CAP = 1 << 24
+#: spikes one kernel call may record (a call stops early, and the next goes on, when a
+#: step might not fit)
+RECORD_CAP = 1 << 26
 
 if simulated():
     @cuda.jit(device=True)
@@ -144,9 +145,11 @@ def _sample(m, tid, nth, S, col, rec_out):
 @cuda.jit
 def _steps(c0, c1, before, k_in, dt, pop_lo, pop_hi, pop_model, pop_homog, pop_c0, S, Q,
            ref_steps, until, st_ptr, st_off, st_w, buf, n_slots, inp_id, inp_ptr, rec_spk,
-           spk, cnt, out_id, out_stamp, out_n, col, rec_out):
+           spk, cnt, out_id, out_stamp, out_n, need, reached, col, rec_out):
     """Steps c0 .. c1-1 (and step -1, the stamp-0 input, when `before`); inp_ptr is by
-    stamp from k_in (`InputSpikes.per_stamp(k_in, ...)`)."""
+    stamp from k_in (`InputSpikes.per_stamp(k_in, ...)`), cnt by step from k_in - 1.
+    Stops before a step whose `need` spikes might not fit out_id (every thread reads the
+    same out_n after a barrier), leaving that step in reached[0]."""
     grid = cuda.cg.this_grid()
     tid = cuda.grid(1)
     nth = cuda.gridsize(1)
@@ -156,7 +159,11 @@ def _steps(c0, c1, before, k_in, dt, pop_lo, pop_hi, pop_model, pop_homog, pop_c
     _sample(c0, tid, nth, S, col, rec_out)
     grid.sync()
     for k in range(c0 - before, c1):
-        j = k - c0 + before
+        if out_n[0] + need > out_id.shape[0]:
+            if tid == 0:
+                reached[0] = k
+            return
+        j = k - k_in + 1
         base = (k % n_slots) * 2 * n
         if k >= c0:
             _update(k, j, base, n, dt, tid, nth, pop_lo, pop_hi, pop_model, pop_homog,
@@ -221,27 +228,33 @@ class ReferenceGpu:
         return self.tables
 
     def advance(self, k0: int, k1: int, inputs: InputSpikes) -> None:
-        """Steps k0 .. k1-1 with the window's input spikes, in chunks whose spikes fit
-        RECORD_CAP; state, refractory ends and ring go up before and come back after."""
+        """Steps k0 .. k1-1 with the window's input spikes: kernel calls until the window
+        is done (one, unless the spike record fills up); state, refractory ends and ring
+        go up before and come back after."""
         eng = self.eng
+        t = self.tables or self._upload()
         d_S, d_until, d_buf = (cuda.to_device(eng._S), cuda.to_device(eng._until),
                                cuda.to_device(eng._buf))
         inp_ptr = inputs.per_stamp(k0, k1)
         inp_id = cuda.to_device(np.append(inputs.neuron, 0).astype(np.int32))
-        d_ptr = cuda.to_device(inp_ptr)
         col, counts, offs = self._columns(k0, k1)
         rec_out = cuda.to_device(np.zeros(max(1, int(offs[-1]))))
-        d_col = cuda.to_device(col)
-        n_rec = int(eng._rec.spike_flags.sum())
-        chunk = max(1, min(k1 - k0, RECORD_CAP // max(n_rec, 1)))
-        spk = cuda.device_array(eng._neurons.n + int(np.diff(inp_ptr).max(initial=0)) + 1,
-                                np.int32)
-        for c0 in range(k0, k1, chunk):
-            c1 = min(k1, c0 + chunk)
-            before = int(c0 == 0 and inp_ptr[1] > inp_ptr[0])
-            n_in = int(inp_ptr[c1 - k0 + 1] - inp_ptr[c0 - k0])
-            self._chunk(c0, c1, before, k0, d_S, d_until, d_buf, inp_id, d_ptr, spk,
-                        d_col, rec_out, n_rec * (c1 - c0) + n_in)
+        most_in = int(np.diff(inp_ptr).max(initial=0))
+        need = int(eng._rec.spike_flags.sum()) + most_in
+        out = SpikeRecord(min(RECORD_CAP, need * (k1 - k0)) + need)
+        spk = cuda.device_array(eng._neurons.n + most_in + 1, np.int32)
+        before = int(k0 == 0 and inp_ptr[1] > inp_ptr[0])
+        k = k0
+        while k < k1:
+            args = (k, k1, before, k0, eng.dt, *t[:5], d_S, t[5], t[6], d_until, *t[7:10],
+                    d_buf, eng._syn.n_slots, inp_id, cuda.to_device(inp_ptr), t[10], spk,
+                    cuda.to_device(np.zeros(k1 - k0 + 1, np.int32)), *out.arrays(k1), need,
+                    out.reached, cuda.to_device(col), rec_out)
+            launch_cooperative(_steps, args, eng._neurons.n)
+            ids, stamps = out.spikes()
+            eng._spk_ids.append(ids)
+            eng._spk_stamps.append(stamps)
+            k, before = int(out.reached.copy_to_host()[0]), 0
         eng._S[...] = d_S.copy_to_host()
         eng._until[...] = d_until.copy_to_host()
         eng._buf[...] = d_buf.copy_to_host()
@@ -277,23 +290,3 @@ class ReferenceGpu:
                 data = rec_out[offs[r]:offs[r] + c * width[r]].reshape(c, width[r])
                 eng._traces[key].chunks.append((times, rec.local[r], data))
         eng._rec_next = eng._rec_next + counts * every
-
-    def _chunk(self, c0, c1, before, k_in, d_S, d_until, d_buf, inp_id, d_ptr, spk, d_col,
-               rec_out, cap) -> None:
-        """One kernel call; its recorded spikes kept, sorted by (stamp, id)."""
-        eng = self.eng
-        out_id = cuda.device_array(max(cap, 1), np.int32)
-        out_stamp = cuda.device_array(max(cap, 1), np.int32)
-        out_n = cuda.to_device(np.zeros(1, np.int32))
-        cnt = cuda.to_device(np.zeros(c1 - c0 + before, np.int32))
-        t = self.tables or self._upload()
-        args = (c0, c1, before, k_in, eng.dt, *t[:5], d_S, t[5], t[6], d_until, *t[7:10],
-                d_buf, eng._syn.n_slots, inp_id, d_ptr, t[10], spk, cnt, out_id, out_stamp,
-                out_n, d_col, rec_out)
-        launch_cooperative(_steps, args, eng._neurons.n)
-        m = int(out_n.copy_to_host()[0])
-        ids = out_id[:m].copy_to_host().astype(np.int64) if m else np.zeros(0, np.int64)
-        stamps = out_stamp[:m].copy_to_host().astype(np.int64) if m else np.zeros(0, np.int64)
-        order = np.lexsort((ids, stamps))
-        eng._spk_ids.append(ids[order])
-        eng._spk_stamps.append(stamps[order])
