@@ -365,11 +365,13 @@ class Link:
 
     def _collect(self, seq: int, asm: P.Reassembly, req: P.FragmentRequest,
                  wait: float) -> tuple[int, str]:
-        """Take this request's fragments until all asked for are in, the line has gone
+        """Take this request's fragments until all asked for are in, as many frames as
+        were asked have gone by (whole or damaged: the burst is over), the line has gone
         quiet after some arrived, or `wait` has passed: (good fragments, why it ended)."""
         deadline = time.monotonic() + wait
         quiet = self._quiet()
-        got, last_byte = 0, None
+        got = seen = 0
+        last_byte = None
         while True:
             data = self._read()
             now = time.monotonic()
@@ -392,12 +394,17 @@ class Link:
                     else:
                         raise P.ProtocolError(f"response of type 0x{frame.type:02x} to "
                                               "FRAGMENTS")
-                self.stats.bad_frames += self._deframer.errors - errors
-                if got > before or self._deframer.errors > errors or self._deframer.buffer:
+                bad = self._deframer.errors - errors
+                self.stats.bad_frames += bad
+                seen += got - before + bad
+                if got > before or bad or self._deframer.buffer:
                     last_byte = now  # the answer is coming (stale frames do not count)
-                if asm.complete or (asm.last is not None and
-                                    not set(req.wanted(asm.last + 1)) - set(asm.parts)):
-                    return got, ""
+                if asm.last is not None:
+                    wanted = req.wanted(asm.last + 1)
+                    if not set(wanted) - set(asm.parts):
+                        return got, ""
+                    if got and seen >= req.copies * len(wanted):
+                        return got, "fragments lost"
             elif last_byte is not None and now - last_byte > quiet:
                 return got, "fragments lost"
             if now > deadline:
@@ -486,16 +493,15 @@ def _next_ask(cmd: int, payload: bytes, asm: P.Reassembly,
     """The FRAGMENTS request for what `asm` still lacks, whose fragments each arrive with
     probability `arrive`: everything from the first gap on when most of that range is
     missing (no mask bytes to damage), else a bitmap of the missing ones within the next
-    64 fragments; each sent often enough that most arrive in this round (a few missing
-    ones more often: a round costs a request, which may itself be damaged). Once the
+    64 fragments; each sent often enough that half arrive in this round (the last few
+    9 in 10: a round costs a request, which may itself be damaged). Once the
     board has answered, the command's payload is left out (it holds the answer)."""
     missing = asm.missing()
     first = missing[0]
-    few = len(missing) <= 8
+    few = asm.last is not None and len(missing) <= 8
     lost = max(1e-3, 1.0 - arrive)
-    copies = 1 if lost < 0.1 else min(P.MAX_COPIES if few else 4,
-                                        math.ceil(math.log(0.05 if few else 0.3)
-                                                  / math.log(lost)))
+    copies = min(P.MAX_COPIES if few else 4,
+                 math.ceil(math.log(0.1 if few else 0.5) / math.log(lost) - 1e-9))
     if asm.last is None:
         return P.FragmentRequest(cmd, asm.size, first, b"", payload, max(1, copies))
     span = min(missing[-1] - first + 1, 64)
