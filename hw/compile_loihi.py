@@ -23,6 +23,9 @@ its own sign mode (excitatory 0..255, inhibitory -255..0).
 The mapping report (image.report) holds every parameter's quantisation error and names
 every approximation: delays and refractory periods rounded to whole steps, weights that
 round to zero, STDP parameters rounded (and steps under the weight resolution).
+u's register wraps (24 bits) and v's saturates: where the inputs can drive u past its
+range, or v below -(2**23 - 1), the report names the population, its projections and the
+numbers (`_check_overflow`); the network is still compiled (strict mode refuses it).
 Capabilities (models, plasticity rule, recordables, current sources) are checked by
 hw.compiler before this runs; input spikes are not in the image (the runner is handed
 the one stimulus).
@@ -40,12 +43,14 @@ from .errors import LimitError, NetworkError, TargetError
 from .formats import NumberFormat
 from .image import Core, HardwareImage
 from .ir import Network, Population, Projection, is_source
+from .jit import njit
 from .layouts import loihi as L
 from .lif import p21
 from .mapping import (core_traffic, decay_constant, partition, place, placement_cost,
                       routing_table, sequential_xy, split_mantissa_exponent, synapse_pairs,
                       unique_ints)
 from .report import MappingReport
+from .stimulus import Stimulus
 from .targets.loihi import LoihiSpec
 
 #: relative change below which a mapped value counts as exact (float noise)
@@ -87,6 +92,7 @@ def compile_loihi(network: Network, spec: LoihiSpec) -> HardwareImage:
     neurons = _neurons(network, spec, projs, report)
     _weights(network, spec, projs, neurons, report)
     stdp = {q.pr.name: _stdp(q, spec, report) for q in projs if q.pr.plasticity is not None}
+    _check_overflow(network, spec, projs, neurons, stdp, report)
     pre, post = synapse_pairs(network)
     core_of, slot_of, routes, core_xy, traffic, n_cores = _map(network, spec, pre, post,
                                                                 neurons.units)
@@ -407,6 +413,204 @@ def _report_stdp(q: _Proj, vals: dict, rule: dict, spec: LoihiSpec,
             report.approximate("stdp_below_resolution", where,
                                f"{key} {vals[key]:g}: a pairing at the largest trace moves "
                                "a weight by less than half a mantissa step, so never", 1)
+
+
+# --- register overflow ------------------------------------------------------------------------
+@dataclass
+class _Inputs:
+    """Every synapse as the kernel applies it: target, channel, signed raw u per delivery
+    (the largest mantissa it can hold, plastic ones up to w_hi, x 2**(wexp + state_shift)),
+    projection index, pre neuron, delay steps, and the fewest steps between two spikes of
+    its pre neuron (0 for a spike array, whose spikes are known)."""
+
+    post: np.ndarray
+    chan: np.ndarray
+    raw: np.ndarray
+    proj: np.ndarray
+    pre: np.ndarray
+    delay: np.ndarray
+    period: np.ndarray
+    wexp: np.ndarray
+
+
+def _check_overflow(network: Network, spec: LoihiSpec, projs: list[_Proj], nr: _Neurons,
+                    stdp: dict, report: MappingReport) -> None:
+    """Bound u per compartment and channel from its inputs, and v from u; report every
+    population whose u can wrap (24-bit register, silently) or whose v can saturate at
+    -(2**23 - 1). v's top is never seen: vth << state_shift is below 2**23 - 1, so a v
+    that reaches it fires and resets to 0."""
+    if not projs:
+        return
+    syn = _synapse_inputs(network, spec, projs, nr, stdp)
+    one = float(1 << spec.decay_format.bits)
+    f = np.stack([(one - nr.P[f"du{c}"] - spec.du_offset) / one for c in range(2)])
+    hi, lo = _u_bounds(network, spec, syn, f)
+    names = [q.pr.name for q in projs]
+    for info in nr.pops:
+        if is_source(info["model"]):
+            continue
+        for c in range(info["channels"]):
+            _report_u(info, c, hi[c], lo[c], syn, names, spec, report)
+        _report_v(info, lo, nr, names, syn, spec, report)
+
+
+def _synapse_inputs(network: Network, spec: LoihiSpec, projs: list[_Proj], nr: _Neurons,
+                    stdp: dict) -> _Inputs:
+    """The synapses of every projection as `_Inputs`."""
+    mant = []
+    for q in projs:
+        m = np.abs(q.mant)
+        if q.pr.name in stdp:
+            m = np.maximum(m, stdp[q.pr.name]["w_hi"])
+        mant.append(-m if q.inh else m)
+    post = np.concatenate([q.post for q in projs])
+    chan = np.concatenate([q.chan for q in projs])
+    pre = np.concatenate([q.pre for q in projs])
+    wexp = np.where(chan == 0, nr.P["wexp0"][post], nr.P["wexp1"][post])
+    raw = np.concatenate(mant) * 2.0 ** (wexp + spec.state_shift)
+    model = nr.P["model"][pre]
+    period = np.where(model == L.MODEL_POISSON, 1,
+                      np.where(model == L.MODEL_ARRAY, 0, nr.P["refract"][pre] + 1))
+    return _Inputs(post=post, chan=chan, raw=raw, pre=pre, period=period,
+                   proj=np.concatenate([np.full(q.pr.size, i) for i, q in enumerate(projs)]),
+                   delay=np.concatenate([q.delay for q in projs]), wexp=wexp)
+
+
+def _u_bounds(network: Network, spec: LoihiSpec, syn: _Inputs,
+              f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per channel and compartment, bounds hi >= u >= lo over any run (u unwrapped): the
+    kernel's decay truncates toward zero, so |decay(u)| <= f |u| and each sign's inputs
+    pass through the leaky integrator u <- f u + input. A spike array's known spikes are
+    filtered exactly (`_train_extremes`); any other source is taken to fire as often as it
+    can (a Poisson neuron every step, the chip's merged input; a compartment every
+    refractory + 1 steps): x / (1 - f**period) for a delivery x. The floor of a negative
+    input's right shift (wexp < 0) can add one 2**state_shift per step."""
+    n = network.size
+    key = syn.chan * n + syn.post
+    fk = f.ravel()[key]
+    hi, lo = np.zeros(2 * n), np.zeros(2 * n)
+    per = syn.period > 0
+    with np.errstate(divide="ignore"):
+        steady = syn.raw[per] / (1.0 - fk[per] ** syn.period[per])
+    hi += np.bincount(key[per], np.maximum(steady, 0.0), minlength=2 * n)
+    lo += np.bincount(key[per], np.minimum(steady, 0.0), minlength=2 * n)
+    t_hi, t_lo = _train_bounds(network, spec, syn, key, f.ravel())
+    hi, lo = hi + t_hi, lo + t_lo
+    floor = np.zeros(2 * n, bool)
+    floor[key[(syn.raw < 0) & (syn.wexp < 0)]] = True
+    with np.errstate(divide="ignore"):
+        lo[floor] -= 2.0 ** spec.state_shift / (1.0 - f.ravel()[floor])
+    return hi.reshape(2, n), lo.reshape(2, n)
+
+
+def _train_bounds(network: Network, spec: LoihiSpec, syn: _Inputs, key: np.ndarray,
+                  f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per channel-compartment key, the largest and smallest u the spike arrays' known
+    spikes (merged to one per step, as the chip takes them) reach on their own: every
+    delivery at its stamp + delay, filtered in step order."""
+    n2 = 2 * network.size
+    arr = np.flatnonzero(syn.period == 0)
+    spikes = Stimulus(network, float(spec.timestep)).array_spikes().merged()
+    if not arr.size or not len(spikes):
+        return np.zeros(n2), np.zeros(n2)
+    ptr, stamps = spikes.per_neuron(network.size)
+    starts, counts = ptr[syn.pre[arr]], ptr[syn.pre[arr] + 1] - ptr[syn.pre[arr]]
+    which = np.repeat(arr, counts)
+    first = np.repeat(np.cumsum(counts) - counts, counts)
+    at = np.repeat(starts, counts) + np.arange(int(counts.sum())) - first
+    step = stamps[at] + syn.delay[which]
+    ev_key = key[which]
+    order = np.lexsort((step, ev_key))
+    return _train_extremes(ev_key[order], step[order], syn.raw[which][order], f, n2)
+
+
+@njit
+def _train_extremes(key, step, val, f, n_keys):
+    """Leaky integration of deliveries sorted by (key, step), each sign on its own:
+    per key the largest positive and the smallest negative sum reached."""
+    hi = np.zeros(n_keys)
+    lo = np.zeros(n_keys)
+    bp, bn, last_key, last_step = 0.0, 0.0, -1, 0
+    for e in range(len(key)):
+        k = key[e]
+        if k != last_key:
+            bp, bn, last_key, last_step = 0.0, 0.0, k, step[e]
+        g = f[k] ** (step[e] - last_step)
+        last_step = step[e]
+        bp, bn = bp * g, bn * g
+        if val[e] > 0:
+            bp += val[e]
+        else:
+            bn += val[e]
+        hi[k] = max(hi[k], bp)
+        lo[k] = min(lo[k], bn)
+    return hi, lo
+
+
+def _largest_together(raw: np.ndarray, half: int) -> int:
+    """How many of the largest deliveries `raw` (one sign, as magnitudes) wrap u arriving
+    in one step (0: not even all of them)."""
+    total = np.cumsum(np.sort(raw)[::-1])
+    over = np.flatnonzero(total > half)
+    return int(over[0]) + 1 if over.size else 0
+
+
+def _feeding(sel: np.ndarray, syn: _Inputs, names: list[str]) -> str:
+    """'20 of projection 'x', 3 of projection 'y'' for the synapses `sel`."""
+    counts = np.bincount(syn.proj[sel], minlength=len(names))
+    return ", ".join(f"{int(c)} of projection {names[k]!r}" for k, c in enumerate(counts) if c)
+
+
+def _report_u(info: dict, c: int, hi: np.ndarray, lo: np.ndarray, syn: _Inputs,
+              names: list[str], spec: LoihiSpec, report: MappingReport) -> None:
+    """The u_may_wrap entries of one population and channel (one per direction)."""
+    half = 1 << (spec.u_format.bits - 1)
+    lo_id, size = info["offset"], info["size"]
+    for sign, bound, over in ((1, hi, hi[lo_id:lo_id + size] > half),
+                              (-1, lo, lo[lo_id:lo_id + size] <= -half)):
+        if not over.any():
+            continue
+        i = lo_id + int(np.argmax(sign * bound[lo_id:lo_id + size]))
+        sel = (syn.post == i) & (syn.chan == c) & (sign * syn.raw > 0)
+        mags = np.abs(syn.raw[sel])
+        j = _largest_together(mags, half - (sign < 0))
+        once = (f"more than {j - 1} of them arriving in one step wrap it" if j else
+                "no single step wraps it, repeated spikes can")
+        report.approximate(
+            "u_may_wrap", f"population {info['name']!r}",
+            f"u (channel {c}) wraps at {'' if sign > 0 else '-'}2**{spec.u_format.bits - 1} "
+            f"({spec.u_format.bits}-bit register) in {int(over.sum())} of {size} neurons; neuron "
+            f"{i - lo_id}'s {int(sel.sum())} {'excitatory' if sign > 0 else 'inhibitory'} "
+            f"inputs ({_feeding(sel, syn, names)}) add {mags.sum() / half:.3g} * 2**23 in "
+            f"one step: {once}; over a run (spike arrays as given, other sources firing "
+            f"as often as they can) u can reach "
+            f"{sign * bound[i] / half:.3g} * 2**23", int(over.sum()))
+
+
+def _report_v(info: dict, lo: np.ndarray, nr: _Neurons, names: list[str], syn: _Inputs,
+              spec: LoihiSpec, report: MappingReport) -> None:
+    """The v_may_saturate entry of one population: v's lower bound, the leaky integral of
+    the most negative u of both channels and of a negative bias, below -(2**23 - 1)."""
+    a, size = info["offset"], info["size"]
+    sl = slice(a, a + size)
+    one = float(1 << spec.decay_format.bits)
+    bias = np.minimum(nr.P["bias_mant"][sl] << nr.P["bias_exp"][sl], 0)
+    drive = lo[0, sl] + (lo[1, sl] if info["channels"] == 2 else 0.0) + bias
+    with np.errstate(divide="ignore", invalid="ignore"):
+        v_lo = np.where(drive < 0, drive / (nr.P["dv"][sl] / one), 0.0)
+    vmax = spec.v_format.max_int
+    over = v_lo < -vmax
+    if not over.any():
+        return
+    k = int(np.argmin(v_lo))
+    sel = (syn.post == a + k) & (syn.raw < 0)
+    mv = info["v_reset"] + v_lo[k] / nr.scale[a + k]
+    report.approximate(
+        "v_may_saturate", f"population {info['name']!r}",
+        f"v saturates (does not wrap) at -(2**23 - 1) in {int(over.sum())} of {size} "
+        f"neurons: neuron {k}'s inhibition ({_feeding(sel, syn, names)}) can drive it to "
+        f"{v_lo[k] / (1 << 23):.3g} * 2**23 ({mv:.4g} mV); held at the floor it recovers "
+        "sooner than exact integration", int(over.sum()))
 
 
 # --- partition, place, route, memories ---------------------------------------------------------
