@@ -22,7 +22,7 @@ from neurocosim.pynn_backend.control import forced_setup
 from .loader import load_scenarios
 from .test_scenarios import KNOWN_FAILURES
 
-HARDWARE = {"loihi": {}, "truenorth": {}, "fpga": {}, "sfq": {}}
+HARDWARE = {"loihi": {}, "truenorth": {}, "fpga": {}, "sfq": {}, "dynapse": {}}
 NAMED = (NeurocosimError, pynn_errors.ConnectionError, pynn_errors.InvalidParameterValueError,
          pynn_errors.NonExistentParameterError, pynn_errors.RecordingError)
 SCENARIOS = [(n, f) for n, f in load_scenarios() if n not in KNOWN_FAILURES]
