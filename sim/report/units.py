@@ -1,6 +1,6 @@
-"""Readable units for report axes: a quantity named with a unit suffix (`_ns`, `_pJ`, ...)
-is shown in the largest unit its values reach (ns -> us -> ms -> s; pJ -> nJ -> uJ -> mJ),
-so an axis reads "energy_total_pJ (uJ)" with ticks 1.2, 3.4, not "pJ x 1e6"."""
+"""Readable units for report axes: a quantity named with a unit (`_ns`, `_pJ`, ...) is
+shown in the largest unit its typical value reaches (ns -> us -> ms -> s; pJ -> nJ -> uJ
+-> mJ), so an axis reads "energy_total_pJ (uJ)" with ticks 1.2, 3.4, not "pJ x 1e6"."""
 
 from __future__ import annotations
 
@@ -45,17 +45,18 @@ def base_unit(name: str) -> str:
 
 
 def scale_for(name: str, values) -> Scale:
-    """The unit of the ladder that keeps the largest |value| of `name` at 1 or more."""
+    """The largest unit of the ladder in which the median |value| of `name` is 1 or more
+    (the median, so a log axis from 1 ns to 4 us reads in ns, not from 0.001 us)."""
     unit = base_unit(name)
     ladder = _LADDERS.get(unit)
     v = np.abs(np.asarray(values, float))
     v = v[np.isfinite(v)]
     if not ladder or v.size == 0:
         return Scale(1.0, unit)
-    top = v.max()
+    typical = np.median(v)
     best = ladder[0]
     for factor, u in ladder:
-        if top >= factor:
+        if typical >= factor:
             best = (factor, u)
     return Scale(*best)
 

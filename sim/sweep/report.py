@@ -224,33 +224,39 @@ def plot_metric(table: pa.Table, metric: str, x: str, by: "str | None" = None,
     y = _numeric(ok.column(metric))
     if y is None:
         raise SweepError(f"column {metric!r} is not numeric")
+    from matplotlib.ticker import MaxNLocator
+
     xv, cats = _axis_values(ok.column(x))
+    sx = Scale(1.0, "") if cats else scale_for(x, xv)
+    sy = scale_for(metric, y)
     groups = ok.column(by).to_pylist() if by else [None] * ok.num_rows
     fig, ax = plt.subplots(figsize=(4.6, 3.2))
     for g in sorted(set(groups), key=lambda v: (v is None, v)):
         sel = np.array([v == g for v in groups])
         ux = np.unique(xv[sel])
         means = [np.nanmean(y[sel & (xv == u)]) for u in ux]
-        ax.plot(ux, means, "o-", ms=3, lw=1.2, label=f"{by} = {g}" if by else "mean")
+        ax.plot(ux / sx.factor, np.array(means) / sy.factor, "o-", ms=3, lw=1.2,
+                label=f"{by} = {g}" if by else "mean")
     if metric.startswith("rate_") and metric.endswith("_Hz"):
         diff_col = "rate_diff_" + metric[len("rate_"):]
         if diff_col in ok.column_names:
             ref = np.nanmean(y - _numeric(ok.column(diff_col)))
-            ax.axhline(ref, ls="--", color="k", lw=1, label="float reference")
+            ax.axhline(ref / sy.factor, ls="--", color="k", lw=1, label="float reference")
     if cats:
         ax.set_xticks(range(len(cats)), cats, rotation=30, fontsize=7)
     elif spans_decades(xv):
         ax.set_xscale("log")
+    elif is_integer_axis(xv):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if spans_decades(y):
         ax.set_yscale("log")
-    ax.set_xlabel(x)
-    ax.set_ylabel(metric)
-    if title:
-        ax.set_title(title, fontsize=9)
+    ax.set_xlabel(sx.label(x))
+    ax.set_ylabel(sy.label(metric))
+    ax.set_title(title or f"{metric} against {x}", fontsize=9)
     ax.legend(fontsize=7)
     fig.tight_layout()
     path = Path(path)
-    fig.savefig(path, dpi=80)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
 
