@@ -352,6 +352,7 @@ class BoardServer:
                 if frame.type == P.Cmd.FRAGMENTS and self.fragments:
                     reply = self._fragments(frame.seq, frame.payload)
                 else:
+                    self._frag_key = None  # (a kept answer never outlives other requests)
                     payload = self._execute(frame.command, frame.payload)
                     reply = P.encode_frame(frame.type | P.RESPONSE_BIT, frame.seq, payload,
                                            self.version)
