@@ -220,3 +220,40 @@ def test_readme_tour_fires_and_writes_a_report(tmp_path):
             assert min(summary["rates_hz"].values()) > 0
         else:
             assert fired == 0 and "no neuron fired" in run.stdout
+
+
+TINY = """
+import pyNN.neurocosim as sim
+sim.setup(timestep=1.0)
+cells = sim.Population(20, sim.IF_curr_exp(i_offset=1.0, tau_refrac=2.0), label="cells")
+cells.record("spikes")
+sim.run(50.0)
+"""
+
+
+def test_compare_writes_the_report_and_report_opens_it(tmp_path, toy_sweep, capsys):
+    """`compare` writes report.html and the wall-clock time; `report DIR --no-open`
+    names a folder's report, writes a sweep's, and refuses a folder without one."""
+    from neurocosim.host.cli import main as cli
+    script = tmp_path / "tiny.py"
+    script.write_text(TINY)
+    out = tmp_path / "cmp"
+    assert cli(["compare", str(script), "--targets", "reference,loihi", "--out",
+                str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert f"report: {out / 'report.html'}" in printed
+    assert "energy_total_pJ" not in printed            # the timing table is in the report
+    html = (out / "report.html").read_text()
+    assert_self_contained(html)
+    assert "van Rossum distance to reference (tau = 10 ms)" in html
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["wall_s"] > 0
+    assert json.loads((out / "loihi" / "summary.json").read_text())["rates_hz"]["cells"] > 0
+    assert cli(["report", str(out), "--no-open"]) == 0
+    assert capsys.readouterr().out.strip() == f"report: {out / 'report.html'}"
+    (toy_sweep / "report" / "report.html").unlink(missing_ok=True)
+    assert cli(["report", str(toy_sweep), "--no-open"]) == 0
+    assert (toy_sweep / "report" / "report.html").is_file()
+    capsys.readouterr()
+    assert cli(["report", str(tmp_path), "--no-open"]) == 2
+    assert "holds no report.html" in capsys.readouterr().err
