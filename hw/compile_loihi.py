@@ -437,7 +437,7 @@ def _check_overflow(network: Network, spec: LoihiSpec, projs: list[_Proj], nr: _
                     stdp: dict, report: MappingReport) -> None:
     """Bound u per compartment and channel from its inputs, and v from u; report every
     population whose u can wrap (24-bit register, silently) or whose v can saturate at
-    -(2**23 - 1). v's top is never seen: vth << state_shift is below 2**23 - 1, so a v
+    -(2**23 - 1) under spike-array input. v's top is never seen: vth << state_shift is below 2**23 - 1, so a v
     that reaches it fires and resets to 0."""
     if not projs:
         return
@@ -445,13 +445,19 @@ def _check_overflow(network: Network, spec: LoihiSpec, projs: list[_Proj], nr: _
     one = float(1 << spec.decay_format.bits)
     f = np.stack([(one - nr.P[f"du{c}"] - spec.du_offset) / one for c in range(2)])
     hi, lo = _u_bounds(network, spec, syn, f)
+    # v's floor from spike arrays only: their spikes are known, so the bound is tight; a
+    # bound that lets neurons fire at their refractory limit forever would flag every
+    # inhibitory network (CUBA's v "reaching" -666 mV), so those drives are not bounded
+    arrays = syn.period == 0
+    _, lo_arr = _u_bounds(network, spec, _Inputs(**{k: getattr(syn, k)[arrays] for k in
+                                                      _Inputs.__dataclass_fields__}), f)
     names = [q.pr.name for q in projs]
     for info in nr.pops:
         if is_source(info["model"]):
             continue
         for c in range(info["channels"]):
             _report_u(info, c, hi[c], lo[c], syn, names, spec, report)
-        _report_v(info, lo, nr, names, syn, spec, report)
+        _report_v(info, lo_arr, nr, names, syn, spec, report)
 
 
 def _synapse_inputs(network: Network, spec: LoihiSpec, projs: list[_Proj], nr: _Neurons,
