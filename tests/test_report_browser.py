@@ -16,7 +16,6 @@ from concurrent.futures import ThreadPoolExecutor
 from html.parser import HTMLParser
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,7 +66,6 @@ def pages(tmp_path_factory):
     from neurocosim.sim.report import compare_page, run_page
     from neurocosim.sim.report.hardware import mesh_shapes
     from neurocosim.sim.sweep import report_from_results
-    from neurocosim.sim.report.sweep import SweepData  # noqa: F401  (the page's data)
 
     out = tmp_path_factory.mktemp("reports")
     tour = out / "tour.py"
