@@ -12,6 +12,9 @@ step in two phases separated by grid-wide barriers:
    per spike, by atomic int32 additions: integer addition in any order gives the same
    int32 (wrapping as the CPU's does), so the GPU engine is bit-exact with the CPU engine.
 
+`spikes()` comes back in step order with a step's ids in no order (the Result sorts
+them); with timing on they are sorted, as the timing model needs.
+
 Input spikes of stamp 0 are delivered "in step -1" by the first kernel, as
 `kernels.before_start` does. Spikes reach the host per chunk, sorted by (step, id).
 The timing model stays on the CPU: with timing=True every spike comes back and
@@ -187,10 +190,12 @@ class LoihiGpu:
         eng._buf[...] = d_buf.copy_to_host()
 
     def _keep(self, c0: int, c1: int, ids: np.ndarray, steps: np.ndarray) -> None:
-        """A kernel call's spikes (sorted by step, id): timed when timing is on, the
-        recorded ones kept."""
+        """A kernel call's spikes (in step order): timed when timing is on (sorted by
+        step, id first, as the timing model takes them), the recorded ones kept."""
         eng = self.eng
         if eng.timing:
+            order = np.lexsort((ids, steps))
+            ids, steps = ids[order], steps[order]
             counts = np.bincount(steps - c0, minlength=c1 - c0).astype(np.int64)
             merge(eng._timing_state, time_chunk(eng._timing_state, ids, counts, eng,
                                                 eng._scratch[0]))
