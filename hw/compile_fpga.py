@@ -296,7 +296,7 @@ def _weight_shift(magnitudes: np.ndarray, spec: FpgaSpec, c: int) -> int:
 def _stdp_scalars(rule: dict, shift: int, spec: FpgaSpec, c: int,
                   report: MappingReport) -> dict[str, int]:
     """The core's integer STDP registers; their rounding goes into the report."""
-    dt, sf, F = float(spec.timestep), spec.stdp_frac_bits, spec.decay_bits
+    dt, F = float(spec.timestep), spec.decay_bits
     where = f"{_projection_names(rule['names'])} (core {c})"
     unit_w = rule["unit"] / 2.0 ** shift            # stored LSB per nA
     coef = rule["w_max"] * unit_w / spec.trace_impulse

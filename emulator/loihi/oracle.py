@@ -75,7 +75,7 @@ class _Chip:
     learning rules and traces."""
 
     def __init__(self, image) -> None:
-        self.spec = spec = image.target
+        self.spec = image.target
         net = image.network
         n = self.n = net.size
         self.prm = [dict() for _ in range(n)]

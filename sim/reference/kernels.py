@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from ...hw.jit import njit
 from .layout import (A, AE, AI, DHE, DHI, A_MINUS, A_PLUS, B, C, CM, COND_ALPHA, COND_EXP,
                      CURR_ALPHA, CURR_DELTA, CURR_EXP, D, DELTA_T, E_E, E_I, E_K, E_LEAK,

@@ -248,7 +248,6 @@ class Simulator:
     # --- results ---------------------------------------------------------------------------
     def pulses(self, wire: "int | str") -> np.ndarray:
         """Pulse times (ps) on a recorded wire, or on the probe named `wire`."""
-        nl = self.netlist
         if isinstance(wire, str):
             if wire not in self._probe:
                 raise NetworkError(f"no probe named {wire!r}")
