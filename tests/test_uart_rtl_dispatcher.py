@@ -61,6 +61,9 @@ def generated_requests(model: LifCoreModel, seed: int) -> list[bytes]:
         frame(P.Cmd.IDENTIFY, version=P.PROTOCOL_VERSION + 3),                 # VERSION
         frame(P.Cmd.READ_SPIKES, P.pack_spike_request(5, 10)),                 # bad cursor
         frame(P.Cmd.RUN, b"\x01"),                                             # BAD_PAYLOAD
+        # UNKNOWN_COMMAND: the RTL answers in whole frames only (docs/protocol.md,
+        # "Fragments"), and the host falls back on this refusal
+        frame(P.Cmd.FRAGMENTS, P.pack_fragment_request(P.FragmentRequest(P.Cmd.IDENTIFY, 16))),
     ]
     damaged = bytearray(frame(P.Cmd.READ_COUNTERS))
     damaged[5] ^= 0x21
@@ -80,7 +83,7 @@ def test_rtl_dispatcher_answers_exactly_like_the_python_board():
     model = LifCoreModel(2, 8, stim_depth=16, spike_buffer=256)
     requests = generated_requests(model, seed=11)
     rtl = exchange(LifCoreModel(2, 8, stim_depth=16, spike_buffer=256), requests)
-    server = BoardServer(model)
+    server = BoardServer(model, fragments=False)
     python = [server.feed(w) for w in requests]
     assert len(rtl) == len(python)
     for k, (a, b) in enumerate(zip(rtl, python)):
