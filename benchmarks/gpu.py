@@ -1,6 +1,7 @@
 """GPU engines (issue 19) on a GPU: equality with the CPU engines, then the issue's targets.
 
     python benchmarks/gpu.py                                  # the full measurement
+    python benchmarks/gpu.py --phases 34 --cuba 4000:80 --loihi 200000:100   # a part
     NUMBA_ENABLE_CUDASIM=1 python benchmarks/gpu.py --tiny    # end to end, no GPU needed
 
 Phases, each line printed as it is measured (wall times per phase too):
@@ -36,7 +37,7 @@ import shutil
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -320,7 +321,7 @@ def loihi_speed(size: Sizes) -> float:
          f"{steps} steps, timing off: run {t4 - t3:.2f} s (target < 10 s), "
          f"{spikes / n / steps * 1e3:.1f} Hz (build {t1 - t0:.1f} s, compile {t2 - t1:.1f} s, "
          f"engine + upload + JIT {t3 - t2:.1f} s)")
-    return t4 - t3
+    return t4 - t3, size.loihi_big
 
 
 def main() -> None:
@@ -328,8 +329,14 @@ def main() -> None:
     ap.add_argument("--tiny", action="store_true",
                     help="~100 neurons, 20 steps per phase (runs under NUMBA_ENABLE_CUDASIM=1)")
     ap.add_argument("--phases", default="1234", help="which phases to run (default all)")
+    ap.add_argument("--cuba", help="phase 3's sizes, e.g. 4000:80,40000:800")
+    ap.add_argument("--loihi", help="phase 4's size, e.g. 200000:100")
     args = ap.parse_args()
     size = TINY if args.tiny else FULL
+    if args.cuba:
+        size = replace(size, cuba=tuple(_pair(p) for p in args.cuba.split(",")))
+    if args.loihi:
+        size = replace(size, loihi_big=(*_pair(args.loihi), size.loihi_big[2]))
     from numba import cuda
 
     from neurocosim.hw import gpu
@@ -346,6 +353,12 @@ def main() -> None:
     summary(out, time.perf_counter() - start)
 
 
+def _pair(text: str) -> tuple[int, int]:
+    """"neurons:fan_out" as two ints."""
+    n, k = text.split(":")
+    return int(n), int(k)
+
+
 def summary(out: dict, seconds: float) -> None:
     parts = []
     if "1" in out:
@@ -357,7 +370,8 @@ def summary(out: dict, seconds: float) -> None:
         ratio = f"{mine / peer:.2f}x peer" if peer else "no peer"
         parts.append(f"CUBA {n}: {mine:.3f} s, {ratio}")
     if "4" in out:
-        parts.append(f"loihi 1 s at scale: {out['4']:.2f} s")
+        n, k, _ = out["4"][1]
+        parts.append(f"loihi {n} compartments x {k}, {out['4'][1][2]} steps: {out['4'][0]:.2f} s")
     line(f"summary ({seconds:.0f} s): " + "; ".join(parts))
 
 
