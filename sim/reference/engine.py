@@ -5,22 +5,29 @@ window of the one stimulus to `_advance`, where the whole network advances insid
 calls; `update(network)` adopts a changed network between runs while keeping time, state,
 spikes in flight and plastic state; `reset()` goes back to t = 0.
 
-Conventions (documented once, here):
+Conventions (NEST 3.10's; docs/conventions.md puts each next to NEST's and Brian2's):
 - a step k runs from k*dt to (k+1)*dt; a spike in it is stamped (k+1)*dt, as NEST does;
-- a spike stamped ts with delay d changes the target's synaptic state at ts + d; delays are
-  rounded to the nearest whole step (named in the mapping report), and a delay under one
-  step is an error;
+  the threshold is `v >= v_thresh`, checked after each step's update, step 0 included;
+- a spike stamped ts with delay d acts in the step ending at ts + d: IF_curr_delta's v
+  jumps in that step, the current or conductance of the other models is added at its end
+  (v moves from the next step on); delays are rounded to the nearest whole step, halves
+  up (NEST's delay_ms_to_steps: 0.15 ms at 0.1 ms is 2 steps; named in the mapping
+  report), and a delay under one step is an error;
 - input spikes are the one stimulus (`hw.stimulus`): spike-array times rounded to the
-  nearest step, Poisson counts per step (mean rate * dt, as NEST's poisson_generator)
-  from SplitMix64 over (seed, step); a spike at t acts at
-  t + delay; two spikes of one source neuron in one step are delivered twice, as NEST does;
-- a current source's value at k*dt acts during step k (`CurrentSource.waveform`);
+  nearest step (NEST refuses off-grid times, or with allow_offgrid_times moves them up),
+  Poisson counts per step (mean rate * dt, as NEST's poisson_generator) from SplitMix64
+  over (seed, step); a spike at t acts at t + delay; two spikes of one source neuron in
+  one step are delivered twice, as NEST does;
+- `i_offset` is constant in every step from step 0 (NEST's I_e); a current source's value
+  at k*dt acts during step k (`CurrentSource.waveform`);
 - STDP pairs a pre spike at its arrival at the synapse (stamp + delay, all delay axonal, as
   pyNN.brian2 and Brian2's own STDP examples do) with post spikes at their stamps;
   NEST's stdp_synapse treats the delay as dendritic instead, which shifts pairs by d;
 - Tsodyks-Markram starts with x = 1, u = 0, so the first spike transmits U * w;
-- refractory periods are round(tau_refrac / dt) steps with v held at v_reset (synaptic
-  state keeps evolving; IF_curr_delta drops input arriving then, as NEST does);
+- refractory periods are ceil(tau_refrac / dt) steps (rounded up, as NEST's t_ref: 1.05 ms
+  at 0.1 ms is 11 steps; named in the mapping report), counted from the step after the
+  spike, with v held at v_reset (synaptic state keeps evolving; IF_curr_delta drops input
+  arriving then, as NEST does);
 - IF_curr_exp/alpha/delta integrate exactly (propagators, tau_m == tau_syn included);
   conductance, AdEx and HH models use RK4 substeps (<= 0.025 ms; 0.01 ms for AdEx and HH)
   with the conductances following their exact course within the step;
