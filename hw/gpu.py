@@ -13,7 +13,13 @@ written for any grid size, so the simulator runs the same code.
 from __future__ import annotations
 
 import numpy as np
-from numba import cuda
+
+if not hasattr(np, "row_stack"):
+    # numba-cuda 0.x registers an overload of np.row_stack when it first compiles a kernel,
+    # and numpy 2.5 removed that alias of np.vstack: without it no kernel compiles there
+    np.row_stack = np.vstack
+
+from numba import cuda  # noqa: E402
 
 from .errors import TargetError
 
