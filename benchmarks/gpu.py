@@ -306,8 +306,9 @@ def loihi_speed(size: Sizes) -> float:
     t0 = time.perf_counter()
     net, _, _ = cuba(n, fan_out, 1.0, block=min(n, 1000))
     t1 = time.perf_counter()
-    image = loihi_image(net, compartments_per_core=min(1024, 40_000 // fan_out),
-                        placement="sequential")
+    chips = math.ceil(n * fan_out / 20_000 / hw.get_target("loihi").cores_per_chip)
+    image = loihi_image(net, max(chips, 1), compartments_per_core=min(1024, 40_000 // fan_out),
+                        placement="sequential")   # ~20,000 synapses fit a core
     t2 = time.perf_counter()
     eng = Engine(image, timing=False, device="gpu")
     eng.run(1.0)
