@@ -17,7 +17,8 @@ from ..hw.result import TimingReport
 from ..hw.runner import Recorded, Runner
 from ..hw.stimulus import InputSpikes
 from . import protocol as P
-from .link import FRAME_WIRE, MIN_CHUNK, SHRINK_AFTER, Link, best_fragment, open_port
+from .link import (FRAME_WIRE, MIN_CHUNK, MIN_FRAGMENT, SHRINK_AFTER, Link, best_fragment,
+                   open_port)
 
 #: a write frame's bytes besides its values: access fields, frame, leading delimiter, and
 #: its acknowledgement frame
@@ -78,7 +79,7 @@ class Board:
         self._check_core(core)
         cmd = P.KIND_WRITE[region.kind]
         if self.fragments:  # back to back, in frames sized to the line
-            d = best_fragment(self.link.line.rate, MIN_CHUNK - P.ACCESS_SIZE,
+            d = best_fragment(self.link.line.rate, MIN_FRAGMENT,
                               self.link.max_payload - P.ACCESS_SIZE, WRITE_OVERHEAD)
             n = max(1, d // region.width)
             self.link.send_all(cmd, [P.pack_write(core, region, offset + i, values[i:i + n])

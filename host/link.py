@@ -26,8 +26,9 @@ from typing import Any
 from ..hw.errors import TargetError
 from . import protocol as P
 
-#: smallest payload a write or read is cut to
-MIN_CHUNK = 16
+#: smallest payload a whole-frame write or read is cut to (a spike read's payload holds
+#: its 25-byte chunk header)
+MIN_CHUNK = 64
 #: smallest fragment data (and at most MAX_FRAGMENTS fragments per answer)
 MIN_FRAGMENT = 8
 #: wire bytes of a frame around its payload: header, CRC, COBS code byte, delimiter
@@ -130,9 +131,9 @@ class LineEstimate:
         return math.exp(-self.rate * wire_bytes)
 
 
-def best_payload(rate: float, overhead: int, lo: int, hi: int) -> int:
-    """The payload d in lo..hi carrying most data per attempt, d * exp(-rate (overhead +
-    d)), for an exchange whose other bytes cost `overhead`: d = 1 / rate."""
+def best_payload(rate: float, lo: int, hi: int) -> int:
+    """The payload d in lo..hi carrying most data per attempt, d * exp(-rate (h + d)),
+    whatever the exchange's other bytes h: d = 1 / rate."""
     return hi if rate <= 1.0 / hi else max(lo, min(hi, int(1.0 / rate)))
 
 
@@ -176,10 +177,10 @@ class Link:
         """Seconds `n_bytes` take on the line at 8N1 (10 bits per byte)."""
         return 10.0 * n_bytes / self.baud if self.baud else 0.0
 
-    def size(self, overhead: int = 2 * FRAME_WIRE + P.ACCESS_SIZE) -> int:
-        """The payload bytes of the next write or read: the best for the measured damage
-        rate, at most the cap `chunk`."""
-        return best_payload(self.line.rate, overhead, MIN_CHUNK, max(MIN_CHUNK, self.chunk))
+    def size(self) -> int:
+        """The payload bytes of the next whole-frame write or read: the best for the
+        measured damage rate, at most the cap `chunk`."""
+        return best_payload(self.line.rate, MIN_CHUNK, max(MIN_CHUNK, self.chunk))
 
     def request(self, cmd: int, payload: bytes = b"", expect: int = 64,
                 attempts: int | None = None) -> bytes:

@@ -102,6 +102,18 @@ def test_board_without_fragments_is_asked_in_whole_frames():
     assert np.array_equal(weights, direct_weights(3, (1, 48)))
 
 
+def test_board_without_fragments_keeps_its_one_percent_behaviour():
+    """Whole frames at 1% damage (the RTL board's mode): lossless, in frames that stay
+    large (a spike read carries tens of stream bytes, not a few)."""
+    records, weights, board, faults = run_damaged(0.01, 300, fragments=False)
+    assert same_records(records, direct_run(3, 300, (1, 48)))
+    assert np.array_equal(weights, direct_weights(3, (1, 48)))
+    stats = board.link.stats
+    assert faults.damaged > 100 and stats.retransmits > 0
+    stream = board.cursor  # stream bytes read
+    assert stream > 3000 and stats.requests < stream / 16
+
+
 def fragment_frames(server: BoardServer, seq: int, req: P.FragmentRequest) -> list:
     reply = server.feed(P.encode_frame(P.Cmd.FRAGMENTS, seq, P.pack_fragment_request(req)))
     return P.Deframer().feed(reply)
