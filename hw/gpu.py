@@ -12,6 +12,8 @@ written for any grid size, so the simulator runs the same code.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 if not hasattr(np, "row_stack"):
@@ -50,7 +52,9 @@ def launch_cooperative(kernel, args: tuple, work: int) -> None:
     spec = kernel.specialize(*args)
     compiled = next(iter(spec.overloads.values()))
     top = compiled.max_cooperative_grid_blocks(THREADS)
-    spec[max(1, min(top, -(-work // THREADS))), THREADS](*args)
+    with warnings.catch_warnings():   # a small grid on purpose: fewer blocks to synchronise
+        warnings.filterwarnings("ignore", message="Grid size")   # numba's low occupancy
+        spec[max(1, min(top, -(-work // THREADS))), THREADS](*args)
 
 
 class SpikeRecord:
