@@ -51,22 +51,24 @@ else:
 
 
 @cuda.jit(device=True)
-def _curr_exp(i, k, base, n, homog, c0, S, Q, until, buf):
+def _curr_exp(i, q, k, base, n, homog, c0, S, Q, until, buf):
     """IF_curr_exp over step k (exact propagators; `_curr_exp_homogeneous` or `_curr_exp`
-    of kernels.py, term for term); consumes the input slot. True when it spikes."""
+    of kernels.py, term for term), parameters from column q of Q (the population's first
+    when it is homogeneous: one cached address for all); consumes the input slot. True
+    when it spikes."""
     v, ie, ii = S[L.V, i], S[L.SE, i], S[L.SI, i]
     kf = float(k)
     if kf >= until[i]:
         if homog:
-            v = _mul(v, Q[L.P22, i]) + c0 + _mul(ie, Q[L.P21E, i]) - _mul(ii, Q[L.P21I, i])
+            v = _mul(v, Q[L.P22, q]) + c0 + _mul(ie, Q[L.P21E, q]) - _mul(ii, Q[L.P21I, q])
         else:
-            vr = Q[L.V_REST, i]
-            v = (vr + _mul(v - vr, Q[L.P22, i]) + _mul(ie, Q[L.P21E, i])
-                 - _mul(ii, Q[L.P21I, i]) + _mul(Q[L.I_OFFSET, i] + 0.0, Q[L.P20, i]))
+            vr = Q[L.V_REST, q]
+            v = (vr + _mul(v - vr, Q[L.P22, q]) + _mul(ie, Q[L.P21E, q])
+                 - _mul(ii, Q[L.P21I, q]) + _mul(Q[L.I_OFFSET, q] + 0.0, Q[L.P20, q]))
     S[L.V, i] = v
-    S[L.SE, i] = _mul(ie, Q[L.PSE, i]) + buf[base + i]
-    S[L.SI, i] = _mul(ii, Q[L.PSI, i]) + buf[base + n + i]
-    return v >= Q[L.V_THRESH, i] and kf >= until[i]
+    S[L.SE, i] = _mul(ie, Q[L.PSE, q]) + buf[base + i]
+    S[L.SI, i] = _mul(ii, Q[L.PSI, q]) + buf[base + n + i]
+    return v >= Q[L.V_THRESH, q] and kf >= until[i]
 
 
 @cuda.jit(device=True)
@@ -77,20 +79,21 @@ def _cond_v(x, ge, gi, vr, ee, ei, inv_tau, inv_cm, I):
 
 
 @cuda.jit(device=True)
-def _cond_exp(i, k, base, n, dt, homog, S, Q, until, buf):
+def _cond_exp(i, q, k, base, n, dt, homog, S, Q, until, buf):
     """IF_cond_exp over step k: RK4 substeps with the conductances on their exact course
-    (kernels._rk4_cond / _cond_homogeneous); consumes the input slot. True on a spike."""
+    (kernels._rk4_cond / _cond_homogeneous), parameters from column q of Q; consumes the
+    input slot. True on a spike."""
     kf = float(k)
     v = S[L.V, i]
     ge0, gi0 = S[L.SE, i], S[L.SI, i]
     if kf >= until[i]:
-        nsub = int(Q[L.NSUB, i])
+        nsub = int(Q[L.NSUB, q])
         h = dt / nsub
-        vr, ee, ei = Q[L.V_REST, i], Q[L.E_E, i], Q[L.E_I, i]
-        inv_tau = 1.0 / Q[L.TAU_M, i]
-        inv_cm = 1.0 / Q[L.CM, i]
-        I = Q[L.I_OFFSET, i] if homog else Q[L.I_OFFSET, i] + 0.0
-        dhe, dhi = Q[L.DHE, i], Q[L.DHI, i]
+        vr, ee, ei = Q[L.V_REST, q], Q[L.E_E, q], Q[L.E_I, q]
+        inv_tau = 1.0 / Q[L.TAU_M, q]
+        inv_cm = 1.0 / Q[L.CM, q]
+        I = Q[L.I_OFFSET, q] if homog else Q[L.I_OFFSET, q] + 0.0
+        dhe, dhi = Q[L.DHE, q], Q[L.DHI, q]
         fe = 1.0
         fi = 1.0
         for _ in range(nsub):
@@ -106,11 +109,11 @@ def _cond_exp(i, k, base, n, dt, homog, S, Q, until, buf):
             v = v + _mul(h / 6.0, k1 + _mul(2.0, k2) + _mul(2.0, k3) + k4)
             fe, fi = fe3, fi3
     elif not homog:
-        v = Q[L.V_RESET, i]
+        v = Q[L.V_RESET, q]
     S[L.V, i] = v
-    S[L.SE, i] = _mul(Q[L.PSE, i], ge0) + buf[base + i]
-    S[L.SI, i] = _mul(Q[L.PSI, i], gi0) + buf[base + n + i]
-    return v >= Q[L.V_THRESH, i] and kf >= until[i]
+    S[L.SE, i] = _mul(Q[L.PSE, q], ge0) + buf[base + i]
+    S[L.SI, i] = _mul(Q[L.PSI, q], gi0) + buf[base + n + i]
+    return v >= Q[L.V_THRESH, q] and kf >= until[i]
 
 
 @cuda.jit(device=True)
@@ -120,16 +123,17 @@ def _update(k, j, base, n, dt, tid, nth, pop_lo, pop_hi, pop_model, pop_homog, p
     for p in range(pop_lo.shape[0]):
         model, homog = pop_model[p], pop_homog[p]
         for i in range(pop_lo[p] + tid, pop_hi[p], nth):
+            q = pop_lo[p] if homog else i
             fired = False
             if model == L.CURR_EXP:
-                fired = _curr_exp(i, k, base, n, homog, pop_c0[p], S, Q, until, buf)
+                fired = _curr_exp(i, q, k, base, n, homog, pop_c0[p], S, Q, until, buf)
             elif model == L.COND_EXP:
-                fired = _cond_exp(i, k, base, n, dt, homog, S, Q, until, buf)
+                fired = _cond_exp(i, q, k, base, n, dt, homog, S, Q, until, buf)
             buf[base + i] = 0.0
             buf[base + n + i] = 0.0
             if fired:
-                S[L.V, i] = Q[L.V_RESET, i]
-                until[i] = k + 1 + ref_steps[i]
+                S[L.V, i] = Q[L.V_RESET, q]
+                until[i] = k + 1 + ref_steps[q]
                 spk[cuda.atomic.add(cnt, j, 1)] = i
 
 
