@@ -53,7 +53,7 @@ def launch_cooperative(kernel, args: tuple, work: int) -> None:
     compiled = next(iter(spec.overloads.values()))
     top = compiled.max_cooperative_grid_blocks(THREADS)
     with warnings.catch_warnings():   # a small grid on purpose: fewer blocks to synchronise
-        warnings.filterwarnings("ignore", message="Grid size")   # numba's low occupancy
+        warnings.filterwarnings("ignore", message=".*Grid size")   # numba's low occupancy
         spec[max(1, min(top, -(-work // THREADS))), THREADS](*args)
 
 
