@@ -142,6 +142,10 @@ def check_reference() -> None:
         a, b = Engine(net), Engine(net, device="gpu")
         for e in (a, b):
             e.run(1.3)
+            if seed == 2:          # update() with new weights: the device tables follow
+                changed = ref_net(seed)
+                changed.projections[1].weight[:] *= 3.0
+                e.update(changed)
             e.run(2.7)
         ra, rb = a.result(), b.result()
         assert _same_spikes(ra, rb) > 60
