@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import importlib.util
 import math
 import os
 import shutil
@@ -172,7 +173,8 @@ def loihi_equality(size: Sizes) -> bool:
         ok &= same
         line(f"loihi equality, timing {'on' if timing else 'off'}: {n} compartments, "
              f"{n * k} synapses, {t} steps, {len(sa[0])} spikes: "
-             f"{'bit-exact' if same else 'DIFFERENT'} (cpu {t1 - t0:.2f} s, gpu {t2 - t1:.2f} s)")
+             f"{'bit-exact' if same else 'DIFFERENT'} "
+             f"(cpu {t1 - t0:.2f} s, gpu {t2 - t1:.2f} s)")
     return ok
 
 
@@ -201,7 +203,7 @@ def reference_agreement(size: Sizes) -> float:
     return frac
 
 
-# --- phase 3: reference CUBA against the CuPy peer ---------------------------------------------
+# --- phase 3: reference CUBA against the CuPy peer -------------------------------------------
 _PEER = r"""
 extern "C" __global__ void lif(float* v, float* ie, float* ii, float* buf, int* until,
         int n, int k, float p22, float p21e, float p21i, float pse, float psi, float vr,
@@ -292,9 +294,7 @@ def reference_speed(size: Sizes) -> list[tuple[int, float, float | None]]:
              f"{size.cuba_ms:g} ms: run {mine:.3f} s (best of {REPEAT}), "
              f"{spikes / n / size.cuba_ms * 1e3:.1f} Hz (build + upload + JIT {t1 - t0:.1f} s)")
         peer = None
-        try:
-            import cupy  # noqa: F401
-        except ImportError:
+        if importlib.util.find_spec("cupy") is None:
             line("  peer: CuPy is not installed here, not measured")
         else:
             peer_cuba(tgt, v0, 0.1, 10)          # compile the peer's kernels
@@ -380,7 +380,8 @@ def summary(out: dict, seconds: float) -> None:
         parts.append(f"CUBA {n}: {mine:.3f} s, {ratio}")
     if "4" in out:
         n, k, _ = out["4"][1]
-        parts.append(f"loihi {n} compartments x {k}, {out['4'][1][2]} steps: {out['4'][0]:.2f} s")
+        steps = out["4"][1][2]
+        parts.append(f"loihi {n} compartments x {k}, {steps} steps: {out['4'][0]:.2f} s")
     line(f"summary ({seconds:.0f} s): " + "; ".join(parts))
 
 

@@ -4,9 +4,11 @@ simulator never leaks into other tests (numba reads the variable once, at import
 
 `python tests/test_gpu_cudasim.py loihi|reference` is that subprocess: small networks
 (tens of neurons, 30-40 steps: the simulator is pure Python), runs split in two windows,
-one with a spike record so small that the kernel stops and resumes, every result compared. Loihi: spikes, u/v/refractory state and recorded v bit-exact; the
-timing report (the CPU's model on the GPU's spikes, timed in other chunks) to 1e-12. Reference: spikes equal; state and samples equal to 1e-12 (the GPU adds
-a step's synaptic input in another order, see sim/reference/gpu.py).
+one with a spike record so small that the kernel stops and resumes, every result
+compared. Loihi: spikes, u/v/refractory state and recorded v bit-exact; the timing report
+(the CPU's model on the GPU's spikes, timed in other chunks) to 1e-12. Reference: spikes
+equal; state and samples to 1e-12 (the GPU adds a step's synaptic input in another
+order, see sim/reference/gpu.py), also through update() with changed weights.
 """
 
 from __future__ import annotations
@@ -59,7 +61,8 @@ def ref_net(seed: int, dt: float = 0.1) -> ir.Network:
 
     def params(model, n, homogeneous):
         m = 1 if homogeneous else n
-        p = dict(cm=u(0.2, 0.4, m), tau_m=u(8, 20, m), tau_refrac=rng.choice([0.0, 0.3, 1.0], m),
+        p = dict(cm=u(0.2, 0.4, m), tau_m=u(8, 20, m),
+                 tau_refrac=rng.choice([0.0, 0.3, 1.0], m),
                  v_rest=u(-66, -64, m), v_reset=u(-70, -66, m), v_thresh=u(-55, -51, m),
                  i_offset=u(0.3, 1.5, m), tau_syn_E=u(2, 6, m), tau_syn_I=u(3, 9, m))
         if model == "IF_cond_exp":
@@ -155,7 +158,9 @@ def check_reference() -> None:
                 assert np.array_equal(sa.times, sb.times), (pop, var)
                 assert np.allclose(sa.data, sb.data, rtol=1e-12, atol=1e-12), (pop, var)
         assert np.allclose(a._S, b._S, rtol=1e-12, atol=1e-12)
-    izh = ir.Network([ir.Population("iz", 3, "Izhikevich", dict(a=0.02, b=0.2, c=-65.0, d=8.0, i_offset=0.0))], [], [], [], timestep=0.1)
+    izh = ir.Network([ir.Population("iz", 3, "Izhikevich",
+                                    dict(a=0.02, b=0.2, c=-65.0, d=8.0, i_offset=0.0))],
+                     [], [], [], timestep=0.1)
     try:
         Engine(izh, device="gpu")
         raise AssertionError("Izhikevich ran on the GPU")

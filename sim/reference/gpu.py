@@ -201,7 +201,7 @@ class ReferenceGpu:
 
     def __init__(self, eng) -> None:
         require_cuda(eng.spec.name)
-        net, nrn, syn = eng.network, eng._neurons, eng._syn
+        net, nrn = eng.network, eng._neurons
         bad = [f"{p.name} ({p.model})" for p in net.populations if p.model not in GPU_MODELS]
         if bad:
             raise TargetError(f"reference engine: device='gpu' runs {list(GPU_MODELS)}; "
@@ -215,8 +215,10 @@ class ReferenceGpu:
                               f"network has {len(eng._currents.sources)} (use device='cpu')")
         self.eng = eng
         Q = nrn.Q
-        c0 = [Q[L.V_REST, lo] - Q[L.V_REST, lo] * Q[L.P22, lo] + Q[L.I_OFFSET, lo] * Q[L.P20, lo]
-              if hi > lo else 0.0 for lo, hi in zip(nrn.pop_lo, nrn.pop_hi)]
+        # the homogeneous IF_curr_exp constant, computed as kernels.py computes it
+        c0 = [Q[L.V_REST, lo] - Q[L.V_REST, lo] * Q[L.P22, lo]
+              + Q[L.I_OFFSET, lo] * Q[L.P20, lo] if hi > lo else 0.0
+              for lo, hi in zip(nrn.pop_lo, nrn.pop_hi)]
         self.c0 = np.array(c0, np.float64)
         self.tables: "tuple | None" = None
 
