@@ -267,3 +267,45 @@ def test_recordables_are_what_the_engine_records():
     engine_vars = {v for table in L.RECORDABLE.values() for v in table}
     assert set(spec.recordables) == engine_vars | {"spikes"}
     assert len(spec.recordables) == len(set(spec.recordables))
+
+
+@SETTINGS
+@given(counts=st.lists(st.integers(1, 12), min_size=1, max_size=4),
+       stamp=st.integers(0, 10), delay_steps=st.integers(1, 8))
+def test_repeated_spikes_into_a_plastic_projection_are_each_delivered_and_paired(
+        counts, stamp, delay_steps):
+    """Many spikes of one source in one step into STDP synapses: each is delivered and
+    paired (the plastic spike ring grows to hold them, where it held each neuron once and
+    wrote past its row), equal to the oracle in spikes, v and final weights."""
+    trains = [[stamp * DT] * c for c in counts]
+    src = ir.Population("src", len(counts), "SpikeSourceArray")
+    net = _fan(src, [ir.SpikeArray("src", ir.SpikeTrains.from_lists(trains))], 0.5,
+               delay_steps * DT)
+    net.populations[1].params["v_thresh"][:] = -64.0      # the cells fire: pairs happen
+    stdp = ir.Plasticity("stdp_additive", dict(tau_plus=20.0, tau_minus=20.0, A_plus=0.01,
+                                                A_minus=0.012, w_min=0.0, w_max=1.0))
+    net.projections[0].plasticity = stdp
+    net.recordings.append(ir.Recording("cells", "spikes", np.arange(len(counts))))
+    eng = Engine(net)
+    eng.run((stamp + delay_steps + 30) * DT)
+    orc = Oracle(net)
+    orc.run((stamp + delay_steps + 30) * DT)
+    res = eng.result()
+    assert_same(res, orc.result(), atol=1e-12)
+    assert np.array_equal(np.bincount(res.spikes["src"].ids, minlength=len(counts)), counts)
+
+
+def test_repeated_plastic_spikes_stay_inside_the_spike_ring():
+    """The same case with Numba's bounds checks on (a fresh compile, in a subprocess): the
+    ring held each plastic-output neuron once per step and 12 spikes of one source in one
+    step wrote past it (IndexError here; silent memory corruption without the checks)."""
+    import os
+    import subprocess
+    code = ("import sys; sys.path.insert(0, 'tests'); import test_reference_contract as t; "
+            "t.test_repeated_spikes_into_a_plastic_projection_are_each_delivered_and_paired"
+            ".hypothesis.inner_test(counts=[12, 12, 12], stamp=3, delay_steps=2)")
+    env = dict(os.environ, NUMBA_BOUNDSCHECK="1", NEUROCOSIM_NO_JIT_CACHE="1")
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]

@@ -86,15 +86,29 @@ class Engine(Runner):
         n = self._neurons.n
         in_ptr, in_stamp = inputs.per_neuron(n)
         in_pos = in_ptr[:-1].copy()
-        repeats = int(np.count_nonzero((np.diff(inputs.stamp) == 0)
-                                       & (np.diff(inputs.neuron) == 0)))
+        same = (np.diff(inputs.stamp) == 0) & (np.diff(inputs.neuron) == 0)
+        repeats = int(np.count_nonzero(same))
         spiked = np.empty(n + repeats, dtype=np.int64)   # a step's spikes, repeats included
+        self._widen_history(inputs, same)
         chunk = _CHUNK_WITH_CURRENTS if self._currents.sources else k1 - k0
         for c0 in range(k0, k1, chunk):
             self._run_chunk(c0, min(k1, c0 + chunk), in_ptr, in_stamp, in_pos, spiked)
         if len(self._spk_ids) > 1:       # one array each, so later runs do not pay per chunk
             self._spk_ids = [np.concatenate(self._spk_ids)]
             self._spk_stamps = [np.concatenate(self._spk_stamps)]
+
+    def _widen_history(self, inputs: InputSpikes, same: np.ndarray) -> None:
+        """Room in the plastic spike ring for the window's repeated source spikes (one
+        entry per spike: each is delivered and paired), keeping its contents."""
+        plastic = same & self._syn.plastic_out[inputs.neuron[1:]]
+        if not plastic.any():
+            return
+        extra = int(np.bincount(inputs.stamp[1:][plastic]).max())
+        width = max(1, int(self._syn.plastic_out.sum())) + extra
+        if self._hist.shape[1] < width:
+            wider = np.zeros((self._hist.shape[0], width), dtype=np.int64)
+            wider[:, :self._hist.shape[1]] = self._hist
+            self._hist = wider
 
     def _collect(self) -> Recorded:
         """Spikes of the recorded integrating neurons, sampled signals, current weights."""
