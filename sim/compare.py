@@ -1,4 +1,4 @@
-"""Run one PyNN script on several targets and measure how far each is from the first.
+"""Run one PyNN script (or any network, through compare_runs) on several targets and measure how far each is from the first.
 
 Populations are matched by their identity in the IR (their place in the script's
 declaration order, with size and model checked), not by label, and shown under the first
@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from ..hw.errors import NeurocosimError
 from ..hw.ir import Network
@@ -80,13 +80,37 @@ def _check_settings(targets: list[str], settings: dict[str, Any]) -> None:
                            "(see `neurocosim targets NAME` and each runner's options)")
 
 
+class Refused(NeurocosimError):
+    """A target that cannot take the network (a model it lacks, a limit it breaks, an
+    approximation under strict mode): raised by a run function, recorded by compare_runs."""
+
+
+#: run one target: (target, its settings) -> its Result and the network it ran
+RunOne = Callable[[str, "dict[str, Any]"], "tuple[Result, Network]"]
+
+
 def compare_script(script: Path, targets: list[str], argv=None, tau: float = 10.0,
                    quiet: bool = True, settings: "dict[str, Any] | None" = None,
                    strict: bool = False) -> Comparison:
-    """Run `script` on every target; distances are measured against targets[0]. A later
-    target that refuses the network (a model it lacks, a limit it breaks, an approximation
-    under `strict`) is recorded in `refused` with its reason, one whose populations cannot
-    be matched to the first's in `unmatched`, and the others are still compared."""
+    """Run `script` on every target and compare them (compare_runs)."""
+    def run_one(target: str, settings: dict[str, Any]) -> tuple[Result, Network]:
+        try:
+            return run_script(script, target, argv, quiet, settings, strict)
+        except ScriptError as exc:
+            if not exc.refusal or target == targets[0]:
+                raise
+            raise Refused(str(exc.error)) from exc
+    return compare_runs(run_one, targets, tau, settings)
+
+
+def compare_runs(run_one: RunOne, targets: list[str], tau: float = 10.0,
+                 settings: "dict[str, Any] | None" = None,
+                 what: str = "the script") -> Comparison:
+    """Run one network (a script, a NIR graph) on every target through `run_one`;
+    distances are measured against targets[0]. A later target that refuses the network
+    (`Refused`) is recorded in `refused` with its reason, one whose populations cannot be
+    matched to the first's in `unmatched`, and the others are still compared. `what`
+    names the network in messages."""
     if tau <= 0:
         raise CompareError(f"van Rossum tau = {tau} ms must be > 0")
     for t in targets:
@@ -94,17 +118,14 @@ def compare_script(script: Path, targets: list[str], argv=None, tau: float = 10.
     settings = settings or {}
     _check_settings(targets, settings)
     base_t = targets[0]
-    base, base_net = run_script(script, base_t, argv, quiet, settings_for(base_t, settings),
-                                strict)
+    base, base_net = run_one(base_t, settings_for(base_t, settings))
     sizes = {p.name: p.size for p in base_net.populations}
     cmp = Comparison([base_t], {base_t: base}, sizes, tau)
     for t in targets[1:]:
         try:
-            res, net = run_script(script, t, argv, quiet, settings_for(t, settings), strict)
-        except ScriptError as exc:
-            if not exc.refusal:
-                raise
-            cmp.refused[t] = str(exc.error)
+            res, net = run_one(t, settings_for(t, settings))
+        except Refused as exc:
+            cmp.refused[t] = str(exc)
             continue
         cmp.targets.append(t)
         try:
@@ -117,7 +138,7 @@ def compare_script(script: Path, targets: list[str], argv=None, tau: float = 10.
         if rows:
             cmp.distances[t] = rows
         elif not base.spikes:
-            cmp.unmatched[t] = (f"the script records no spikes on {base_t!r}, so no "
+            cmp.unmatched[t] = (f"{what} records no spikes on {base_t!r}, so no "
                                 "population can be compared")
         else:
             cmp.unmatched[t] = (f"none of the populations recorded on {base_t!r} "

@@ -1,5 +1,6 @@
 """`neurocosim compare SCRIPT --targets reference,loihi,... [--set K=V] [--strict]`:
-one script, several targets, compared population by population."""
+one script, several targets, compared population by population; `neurocosim compare
+MODEL.nir --input EVENTS.npz --duration MS` does the same for a NIR graph."""
 
 from __future__ import annotations
 
@@ -28,6 +29,12 @@ def register(sub) -> None:
     p.add_argument("--tau", type=float, default=10.0, help="van Rossum kernel (ms)")
     p.add_argument("--out", type=Path, default=None,
                    help="output folder (default results/compare-SCRIPT)")
+    p.add_argument("--input", type=Path, default=None,
+                   help="MODEL.nir only: EVENTS.npz with arrays idx and time (ms) for the "
+                        "graph's input node")
+    p.add_argument("--duration", type=float, default=None, help="MODEL.nir only: ms to run")
+    p.add_argument("--dt", type=float, default=None,
+                   help="MODEL.nir only: timestep in ms (default: each target's, else 1)")
     add_script_options(p)
     p.set_defaults(func=main, accepts_extra=True)
 
@@ -42,8 +49,12 @@ def main(args: argparse.Namespace) -> int:
     if len(targets) < 2:
         raise TargetError(f"--targets needs at least two targets, got {targets}")
     start = time.monotonic()
-    cmp = compare_script(args.script, targets, args.extra, tau=args.tau,
-                         settings=settings_of(args), strict=args.strict)
+    if args.script.suffix == ".nir":        # a NIR graph instead of a PyNN script
+        from .nir_model import compare_graph
+        cmp = compare_graph(args, targets)
+    else:
+        cmp = compare_script(args.script, targets, args.extra, tau=args.tau,
+                             settings=settings_of(args), strict=args.strict)
     wall_s = time.monotonic() - start
     out = args.out or Path("results") / f"compare-{args.script.stem}"
     write_comparison(cmp, out, title=args.script.name, wall_s=wall_s)
