@@ -9,8 +9,10 @@ s * R * I, so that the membrane's steady state g * s * R * I crosses the feedbac
 where R * I crosses v_thresh - v_base. The membrane rests and resets at Io, which stands
 for v_base = min(v_rest, v_reset): a v_rest above it (even above threshold, as in CUBA) is
 the constant drive R I = v_rest - v_base. Idc cancels the leak the DPI equation subtracts
-twice and carries i_offset and that drive. Populations with equal groups share cores; each group needs
-its own cores (one parameter group per core).
+twice and carries i_offset and that drive. Populations with equal groups share cores;
+each group needs cores of its own (one parameter group per core), and when the groups
+need more cores than the board has, the closest groups of one model are merged onto their
+cluster's centre (`cluster_dynapse`), each merge and its parameter errors in the report.
 Synapses: one CAM entry each (64 per neuron); excitatory -> AMPA, inhibitory -> GABA; the
 weight is the DPI weight current quantised onto the post core's 4 base weights (a binary
 ladder unit * (1, 2, 4, 8) fitted to the core's largest weight) as a 4-bit mask; each
@@ -26,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import cluster_dynapse as C
 from .errors import LimitError, TargetError
 from .image import Core, HardwareImage
 from .ir import Network, Population, is_source
@@ -205,33 +208,98 @@ def _adaptation(pop: Population, p: dict, spec: DynapseSpec, per_na: float, para
                        p["delta_T"])
 
 
+def _unit(name: str) -> str:
+    """PyNN's unit of a neuron parameter (for the mapping report)."""
+    if name.startswith(("v_", "e_rev", "delta_T")):
+        return "mV"
+    if name.startswith("tau"):
+        return "ms"
+    return {"cm": "nF", "i_offset": "nA", "b": "nA", "a": "uS"}.get(name, "")
+
+
+def _flat(pop: Population, params: dict[str, float]) -> Population:
+    """The population with one value per parameter (what a core's group holds)."""
+    return Population(pop.name, pop.size, pop.model, dict(params))
+
+
+def _clusters(pops: list[Population], means: dict[str, dict[str, float]],
+              spec: DynapseSpec) -> list[list[list[Population]]]:
+    """Populations whose DPI currents are equal share a group; when the groups need more
+    cores than the board has, the closest groups of the same model are merged
+    (`cluster_dynapse`). Returns the clusters, each a list of groups of populations. A model whose neurons fill more cores than the board has, even
+    on one group, is a LimitError."""
+    scratch = MappingReport()
+    by_key: dict[tuple, list[Population]] = {}
+    for pop in pops:
+        key = (pop.model, _group(_flat(pop, means[pop.name]), spec, scratch).key())
+        by_key.setdefault(key, []).append(pop)
+    groups = list(by_key.values())
+    sizes = np.array([sum(p.size for p in g) for g in groups])
+    kinds = [g[0].model for g in groups]
+    per_model = {m: int(sizes[[k == m for k in kinds]].sum()) for m in dict.fromkeys(kinds)}
+    least = C.cores_needed(per_model.values(), spec.neurons_per_core)
+    if least > spec.n_cores:
+        listed = ", ".join(f"{n} {m}" for m, n in per_model.items())
+        raise LimitError("cores (one parameter group per core)", least, spec.n_cores,
+                         f"{least - spec.n_cores} too many even with one parameter group "
+                         f"per model ({listed} neurons, {spec.neurons_per_core} per core); "
+                         f"n_chips goes up to {spec.max_chips}")
+    names = sorted({k for p in pops for k in p.params})
+    rows = np.array([C.centre([[means[p.name].get(k, 0.0) for k in names] for p in g],
+                              [p.size for p in g]) for g in groups])
+    merged = C.merge_groups(C.normalise(rows), sizes, kinds, spec.n_cores,
+                            spec.neurons_per_core)
+    return [[groups[i] for i in c] for c in merged]
+
+
+def _shared(cluster: list[list[Population]], means: dict[str, dict[str, float]],
+            spec: DynapseSpec, report: MappingReport) -> dict[str, Group]:
+    """The groups of one cluster's populations: their own when the cluster is one group
+    (equal currents), else every member on the cluster's centre, each merge and the
+    parameter errors it causes in the report."""
+    members = [p for g in cluster for p in g]
+    if len(cluster) == 1:
+        return {p.name: _group(_flat(p, means[p.name]), spec, report) for p in members}
+    names = list(means[members[0].name])
+    mid = C.centre([[means[p.name][k] for k in names] for p in members],
+                   [p.size for p in members])
+    centre = dict(zip(names, mid.tolist()))
+    joint = "+".join(p.name for p in members)
+    out = {}
+    for pop in members:
+        where = f"population {pop.name!r}"
+        report.approximate("parameters_shared", where,
+                           f"shares one core parameter group with {joint}: the network has "
+                           f"more parameter groups than the {spec.n_cores} cores; the group "
+                           "is the cluster's centre (neuron-weighted mean)", len(cluster))
+        for k in names:
+            report.quantized(k, where, means[pop.name][k], centre[k], _unit(k))
+        out[pop.name] = _group(_flat(pop, centre), spec, report)
+    return out
+
+
 def _place(network: Network, spec: DynapseSpec, report: MappingReport):
-    """Cores in order: populations with equal groups share cores, 256 neurons each.
-    Returns (cores, groups by population, core of every global id (-1: source))."""
+    """Cores in order: populations sharing a group (equal, or merged to fit) share cores,
+    256 neurons each. Returns (cores, groups by population, core of every global id
+    (-1: source))."""
     if spec.n_chips > spec.max_chips:
         raise LimitError("chips per board", spec.n_chips, spec.max_chips)
+    pops = [p for p in network.populations if not is_source(p.model)]
+    means = {p.name: {k: _mean(p, k, report) for k in p.params} for p in pops}
     off = network.offsets()
     neuron_core = np.full(network.size, -1, np.int64)
     groups: dict[str, Group] = {}
-    by_key: dict[tuple, list[str]] = {}
-    for pop in network.populations:
-        if not is_source(pop.model):
-            groups[pop.name] = _group(pop, spec, report)
-            by_key.setdefault(groups[pop.name].key(), []).append(pop.name)
     cores: list[Core] = []
-    for names in by_key.values():
-        ids = np.concatenate([off[n] + np.arange(network.population(n).size) for n in names])
+    for cluster in _clusters(pops, means, spec):
+        groups.update(_shared(cluster, means, spec, report))
+        members = [p for g in cluster for p in g]
+        ids = np.concatenate([off[p.name] + np.arange(p.size) for p in members])
         for lo in range(0, len(ids), spec.neurons_per_core):
             chunk = ids[lo:lo + spec.neurons_per_core]
             neuron_core[chunk] = len(cores)
             params = {k: np.atleast_1d(np.asarray(v, np.float64)).copy()
-                      for k, v in groups[names[0]].params.items()}
+                      for k, v in groups[members[0].name].params.items()}
             cores.append(Core(len(cores), chunk, params))
-    if len(cores) > spec.n_cores:
-        listed = ", ".join(f"{'+'.join(n)}" for n in by_key.values())
-        raise LimitError("cores (one parameter group per core)", len(cores), spec.n_cores,
-                         f"{len(cores) - spec.n_cores} too many; groups: {listed}; "
-                         f"n_chips goes up to {spec.max_chips}")
     return cores, groups, neuron_core
 
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from neurocosim import hw
+from neurocosim.hw import cluster_dynapse as C
 from neurocosim.hw.errors import LimitError, TargetError
 from neurocosim.hw.ir import (Network, Population, Projection, Recording, SpikeArray,
                               SpikeTrains)
@@ -38,12 +41,65 @@ def test_fan_in_over_64_names_the_cam_limit_and_excess():
         hw.compile(net, "dynapse")
 
 
-def test_more_parameter_groups_than_cores_is_refused_naming_them():
-    pops = [Population(f"p{i}", 3, "IF_curr_exp", dict(LIF, tau_m=10.0 + i)) for i in range(5)]
-    with pytest.raises(LimitError, match=r"cores \(one parameter group per core\): needs 5, "
-                                         r"the target allows 4 \(1 too many"):
-        hw.compile(_net(pops, []), "dynapse")
+def _core_params(image, pop_index):
+    core = image.cores[int(image.routing[L.NEURON_CORE][4 + 3 * pop_index])]
+    return core.params
+
+
+def test_more_parameter_groups_than_cores_merge_the_closest_onto_their_centre():
+    taus = [10.0, 20.0, 21.0, 30.0, 40.0]                 # p1 and p2 are the closest
+    sizes = [3, 3, 1, 3, 3]
+    pops = [Population(f"p{i}", n, "IF_curr_exp", dict(LIF, tau_m=t))
+            for i, (t, n) in enumerate(zip(taus, sizes))]
+    image = hw.compile(_net(pops, []), "dynapse")
+    assert len(image.cores) == 4
+    core = image.routing[L.NEURON_CORE]
+    assert core[4 + 3] == core[4 + 6] != core[4 + 0]      # p1 and p2 on one core
+    centre = (3 * 20.0 + 21.0) / 4                         # neuron-weighted
+    alone = hw.compile(_net([Population("c", 3, "IF_curr_exp", dict(LIF, tau_m=centre))], []),
+                       "dynapse")
+    for k, v in alone.cores[0].params.items():
+        np.testing.assert_allclose(image.cores[int(core[4 + 3])].params[k], v, rtol=1e-12)
+    shared = {a.where: a.detail for a in image.report.approximations
+              if a.kind == "parameters_shared"}
+    assert set(shared) == {"population 'p1'", "population 'p2'"}
+    assert "p1+p2" in shared["population 'p1'"]
+    q = {(x.parameter, x.where): x for x in image.report.quantization}
+    assert q[("tau_m", "population 'p1'")].max_abs == pytest.approx(centre - 20.0)
+    assert q[("tau_m", "population 'p2'")].max_abs == pytest.approx(21.0 - centre)
+    assert q[("tau_m", "population 'p2'")].unit == "ms"
+    assert q[("v_rest", "population 'p1'")].max_abs == 0.0
+    with pytest.raises(TargetError, match=r"strict.*parameters_shared: population 'p1'"):
+        hw.compile(_net(pops, []), "dynapse", strict=True)
+    with pytest.raises(TargetError, match="strict") as two_chips:  # the DPI membrane is
+        hw.compile(_net(pops, []), "dynapse", n_chips=2, strict=True)  # always named
+    assert "parameters_shared" not in str(two_chips.value)
     assert len(hw.compile(_net(pops, []), "dynapse", n_chips=2).cores) == 5
+
+
+def test_models_never_merge_and_a_board_too_small_for_one_group_per_model_is_refused():
+    eif = dict(cm=0.28, tau_refrac=1.0, v_spike=0.0, v_reset=-70.6, v_rest=-70.6, tau_m=9.4,
+               i_offset=0.0, a=0.0, b=0.0805, delta_T=2.0, tau_w=144.0, v_thresh=-50.4,
+               e_rev_E=0.0, tau_syn_E=5.0, e_rev_I=-80.0, tau_syn_I=5.0)
+    pops = [Population("a", 3, "IF_curr_exp", LIF),
+            Population("b", 3, "IF_curr_exp", dict(LIF, tau_m=30.0)),
+            Population("e", 3, "EIF_cond_exp_isfa_ista", eif)]
+    image = hw.compile(_net(pops, []), "dynapse", cores_per_chip=2)
+    core = image.routing[L.NEURON_CORE]
+    assert core[4] == core[7] != core[10]
+    with pytest.raises(LimitError, match=r"cores \(one parameter group per core\): needs 2, "
+                                         r"the target allows 1 \(1 too many even with one "
+                                         r"parameter group per model \(6 IF_curr_exp, 3 "
+                                         r"EIF_cond_exp_isfa_ista neurons"):
+        hw.compile(_net(pops, []), "dynapse", cores_per_chip=1)
+
+
+def test_more_neurons_than_the_board_holds_name_the_cores_and_the_excess():
+    pops = [Population(f"p{i}", 300, "IF_curr_exp", dict(LIF, tau_m=10.0 + i))
+            for i in range(5)]
+    with pytest.raises(LimitError, match=r"cores \(one parameter group per core\): needs 6, "
+                                         r"the target allows 4 \(2 too many"):
+        hw.compile(_net(pops, []), "dynapse")
     with pytest.raises(LimitError, match="chips per board: needs 5, the target allows 4"):
         hw.compile(_net(pops, []), "dynapse", n_chips=5)
 
@@ -143,3 +199,24 @@ def test_each_synapse_type_gets_the_whole_ladder_through_its_gain():
     np.testing.assert_allclose(image.data[L.WEIGHTS]["e"], 0.1)
     gain = image.cores[0].params["igain_syn"] / image.cores[0].params["itau_syn"]
     assert gain[L.AMPA] < gain[L.GABA]      # the smaller weights trade gain for weight current
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 600), st.sampled_from("ab"),
+                          st.floats(-5, 5), st.floats(-5, 5)), min_size=1, max_size=9),
+       st.integers(1, 12))
+def test_merging_partitions_by_kind_and_fits_whenever_one_group_per_kind_fits(groups, n_cores):
+    sizes = np.array([g[0] for g in groups])
+    kinds = [g[1] for g in groups]
+    points = np.array([[g[2], g[3]] for g in groups])
+    clusters = C.merge_groups(points, sizes, kinds, n_cores, 256)
+    assert sorted(i for c in clusters for i in c) == list(range(len(groups)))
+    assert all(len({kinds[i] for i in c}) == 1 for c in clusters)
+    used = C.cores_needed([sizes[c].sum() for c in clusters], 256)
+    least = C.cores_needed([sizes[[k == x for k in kinds]].sum() for x in set(kinds)], 256)
+    if C.cores_needed(sizes, 256) <= n_cores:
+        assert len(clusters) == len(groups)              # nothing merged that fits
+    elif least <= n_cores:
+        assert used <= n_cores
+    else:
+        assert used == least and len(clusters) == len(set(kinds))
