@@ -226,8 +226,9 @@ def _clusters(pops: list[Population], means: dict[str, dict[str, float]],
               spec: DynapseSpec) -> list[list[list[Population]]]:
     """Populations whose DPI currents are equal share a group; when the groups need more
     cores than the board has, the closest groups of the same model are merged
-    (`cluster_dynapse`). Returns the clusters, each a list of groups of populations. A model whose neurons fill more cores than the board has, even
-    on one group, is a LimitError."""
+    (`cluster_dynapse`). Returns the clusters, each a list of groups of populations. A
+    model whose neurons fill more cores than the board has, even on one group, is a
+    LimitError."""
     scratch = MappingReport()
     by_key: dict[tuple, list[Population]] = {}
     for pop in pops:
