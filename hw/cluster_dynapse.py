@@ -40,12 +40,12 @@ def merge_groups(points: np.ndarray, sizes: np.ndarray, kinds: list[str], n_core
 
     while cores_needed([weights[c].sum() for c in clusters], per_core) > n_cores:
         best = None
-        for a in range(len(clusters)):
-            na, ca = stats(clusters[a])
+        summary = [stats(c) for c in clusters]
+        for a, (na, ca) in enumerate(summary):
             for b in range(a + 1, len(clusters)):
                 if kinds[clusters[a][0]] != kinds[clusters[b][0]]:
                     continue
-                nb, cb = stats(clusters[b])
+                nb, cb = summary[b]
                 frees = cores_needed([na], per_core) + cores_needed([nb], per_core) \
                     > cores_needed([na + nb], per_core)
                 rank = (not frees, na * nb / (na + nb) * float(np.sum((ca - cb) ** 2)), a, b)
