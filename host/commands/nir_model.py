@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -19,6 +19,9 @@ from ...hw.runner import split_overrides
 from ...hw.targets import get_target
 from ...nirio import NirImport, read
 from .script_options import settings_of
+
+if TYPE_CHECKING:
+    from ...sim.compare import Comparison
 
 
 def events_for(imported, path: Path) -> SpikeArray:
@@ -71,7 +74,7 @@ def run_graph(path: Path, target: str, duration: float, events: "Path | None" = 
     return NirRun(engine.result(), net, imported)
 
 
-def compare_graph(args: argparse.Namespace, targets: list[str]):
+def compare_graph(args: argparse.Namespace, targets: list[str]) -> "Comparison":
     """`neurocosim compare MODEL.nir`: the graph on every target (sim.compare.compare_runs);
     a target whose compiler or runner raises a neurocosim error has refused it."""
     from ...sim.compare import Refused, compare_runs
