@@ -46,9 +46,9 @@ from .ir import Network, Population, Projection, is_source
 from .jit import njit
 from .layouts import loihi as L
 from .lif import p21
-from .mapping import (core_traffic, decay_constant, partition, place, placement_cost,
-                      routing_table, sequential_xy, split_mantissa_exponent, synapse_pairs,
-                      unique_ints)
+from .mapping import (ProgressFn, Stage, core_traffic, decay_constant, partition, place,
+                      placement_cost, routing_table, sequential_xy,
+                      split_mantissa_exponent, synapse_pairs, unique_ints)
 from .report import MappingReport
 from .stimulus import Stimulus
 from .targets.loihi import LoihiSpec
@@ -84,8 +84,10 @@ class _Neurons:
     pops: list[dict] = field(default_factory=list)
 
 
-def compile_loihi(network: Network, spec: LoihiSpec) -> HardwareImage:
-    """Quantise, partition, place and route `network` for a Loihi-style chip."""
+def compile_loihi(network: Network, spec: LoihiSpec,
+                  progress: ProgressFn = None) -> HardwareImage:
+    """Quantise, partition, place and route `network` for a Loihi-style chip;
+    `progress(stage, done)` hears of the long steps (hw.mapping.progress)."""
     _check_chip(spec)
     report = MappingReport(target=spec.name)
     projs = _projections(network, spec, report)
@@ -95,8 +97,9 @@ def compile_loihi(network: Network, spec: LoihiSpec) -> HardwareImage:
     _check_overflow(network, spec, projs, neurons, stdp, report)
     pre, post = synapse_pairs(network)
     core_of, slot_of, routes, core_xy, traffic, n_cores = _map(network, spec, pre, post,
-                                                                neurons.units)
-    cores = _cores(n_cores, core_of, slot_of, neurons.P, _synapse_table(projs, pre, post))
+                                                                neurons.units, progress)
+    cores = _cores(n_cores, core_of, slot_of, neurons.P, _synapse_table(projs, pre, post),
+                   Stage.of(progress, "synapse memory"))
     routing = routes.as_dict()
     routing[L.CORE_XY] = core_xy
     seq_cost = placement_cost(traffic, sequential_xy(n_cores, spec.mesh_shape,
@@ -621,36 +624,47 @@ def _report_v(info: dict, lo: np.ndarray, nr: _Neurons, names: list[str], syn: _
 
 # --- partition, place, route, memories ---------------------------------------------------------
 def _map(network: Network, spec: LoihiSpec, pre: np.ndarray, post: np.ndarray,
-         units: np.ndarray):
+         units: np.ndarray, progress: ProgressFn = None):
     """Partition, place, route; when a core has too many output axons (its neurons reach
     too many (neuron, core) destinations), partition again with fewer compartments per
     core for the populations on that core."""
-    core_of, slot_of, n_cores = _partition(network, spec, pre, post, units)
+    core_of, slot_of, n_cores = _partition(network, spec, pre, post, units, progress)
     traffic = core_traffic(core_of, pre, post, n_cores)
+    stage = Stage.of(progress, "placement")
     try:
         core_xy = place(traffic, spec.mesh_shape, strategy=spec.placement,
-                        seed=spec.placement_seed, cores_per_router=spec.cores_per_tile)
+                        seed=spec.placement_seed, cores_per_router=spec.cores_per_tile,
+                        progress=stage)
     except ValueError as exc:
         raise TargetError(f"target {spec.name!r}: {exc}") from None
-    routes = routing_table(core_of, pre, post, core_xy, spec.mesh_shape)
+    if stage:
+        stage.finish()
+    stage = Stage.of(progress, "routing")
+    routes = routing_table(core_of, pre, post, core_xy, spec.mesh_shape, progress=stage)
+    if stage:
+        stage.finish()
     return core_of, slot_of, routes, core_xy, traffic, n_cores
 
 
 def _partition(network: Network, spec: LoihiSpec, pre: np.ndarray, post: np.ndarray,
-               units: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+               units: np.ndarray,
+               progress: ProgressFn = None) -> tuple[np.ndarray, np.ndarray, int]:
     """Partition under every per-core limit, shrinking the cores of the populations on a
-    core with too many output axons until none has."""
+    core with too many output axons until none has (each round its own progress stage)."""
     n = network.size
     sizes = [p.size for p in network.populations]
     pop_of = np.repeat(np.arange(len(sizes)), sizes)
     caps = np.full(len(sizes), spec.compartments_per_core, np.int64)
-    for _ in range(64):
+    for k in range(64):
+        stage = Stage.of(progress, "partition" if k == 0 else f"partition (round {k + 1})")
         core_of, slot_of = partition(
             sizes, caps, cores=spec.n_cores, pre=pre, post=post,
             axons_per_core=spec.input_axons_per_core,
             synapse_bytes_per_core=spec.synapse_memory_bytes,
             bytes_per_synapse=spec.synapse_bits / 8, bytes_per_axon=spec.axon_header_bits / 8,
-            units=units)
+            units=units, progress=stage)
+        if stage:
+            stage.finish()
         n_cores = int(core_of.max()) + 1 if n else 0
         keys = unique_ints(pre * max(n_cores, 1) + core_of[post])
         out_axons = np.bincount(core_of[keys // max(n_cores, 1)], minlength=n_cores)
@@ -684,13 +698,16 @@ def _synapse_table(projs: list[_Proj], pre: np.ndarray, post: np.ndarray) -> dic
 
 
 def _cores(n_cores: int, core_of: np.ndarray, slot_of: np.ndarray,
-           P: dict[str, np.ndarray], syn: dict[str, np.ndarray]) -> list[Core]:
+           P: dict[str, np.ndarray], syn: dict[str, np.ndarray],
+           progress: Stage | None = None) -> list[Core]:
     """Per core: neuron parameters in slot order, synapse lists grouped by input axon."""
     cores = []
     dst = core_of[syn["post"]] if syn["post"].size else np.zeros(0, np.int64)
     order = np.lexsort((syn["post"], syn["pre"], dst))
     cuts = np.searchsorted(dst[order], np.arange(n_cores + 1))
     for c in range(n_cores):
+        if progress is not None:
+            progress(c / n_cores)
         ids = np.flatnonzero(core_of == c)
         ids = ids[np.argsort(slot_of[ids], kind="stable")]
         sel = order[cuts[c]:cuts[c + 1]]
@@ -702,4 +719,6 @@ def _cores(n_cores: int, core_of: np.ndarray, slot_of: np.ndarray,
         mem.update({k: syn[k][sel] for k in L.SYNAPSE_MEMORIES if k != L.SYN_SLOT})
         cores.append(Core(index=c, neurons=ids.astype(np.int64),
                           params={k: P[k][ids] for k in L.NEURON_PARAMS}, memories=mem))
+    if progress is not None:
+        progress.finish()
     return cores

@@ -19,8 +19,10 @@ naming its population or projection:
 - V saturates at the negative threshold -beta ("v_floor", where inhibition or a negative
   drive can reach it).
 - Weights (quantised: weight, per projection in IR units): per core, the input axons are
-  clustered by their mean signed weight into at most 4 axon types (1-D k-means, exact when
-  there are <= 4 distinct values; otherwise "weights_clustered"); neuron j's weight s[j, G]
+  clustered by their mean signed weight into at most 4 axon types (1-D k-means;
+  "weights_clustered" wherever a synapse's realised weight is off by more than rounding,
+  e.g. two axons of equal mean that carry different weights to one neuron); neuron j's
+  weight s[j, G]
   is the mean of its weights from type-G axons, rounded to its lsb. Parallel synapses
   (same pre, post, delay) share one crossbar bit with their summed weight; the realised
   weight of each (image.data["weights"]) carries an equal share of the group's error.
@@ -54,7 +56,8 @@ from .errors import LimitError, TargetError
 from .image import Core, HardwareImage
 from .ir import Network, Population, is_source
 from .layouts import truenorth as L
-from .mapping import place, placement_cost, sequential_xy, unique_ints
+from .mapping import (ProgressFn, Stage, place, placement_cost, sequential_xy,
+                      unique_ints)
 from .report import MappingReport
 from .targets.truenorth import TrueNorthSpec
 
@@ -99,19 +102,22 @@ class _Chip:
     traffic: np.ndarray | None = None
 
 
-def compile_truenorth(network: Network, spec: TrueNorthSpec) -> HardwareImage:
+def compile_truenorth(network: Network, spec: TrueNorthSpec,
+                      progress: ProgressFn = None) -> HardwareImage:
     """Quantise, fan out, partition, place and route `network` for a TrueNorth-style chip;
-    the mapping report names every change (module docstring)."""
+    the mapping report names every change (module docstring); `progress(stage, done)`
+    hears of the long steps (hw.mapping.progress)."""
     _check_spec(spec)
     report = MappingReport()
     syn = _synapses(network, spec, report)
     P = _neuron_params(network, spec, syn, report)
     src_mask = _source_mask(network)
-    chip = _partition_chip(network, spec, syn, src_mask)
+    chip = _partition_chip(network, spec, syn, src_mask, progress)
     _input_axons(chip, spec, syn)
     _neuron_slots(chip, spec, network.size, src_mask)
-    _place_cores(chip, spec)
-    cores, mapped_mv = _build_cores(chip, spec, syn, P, network, report)
+    _place_cores(chip, spec, Stage.of(progress, "placement"))
+    cores, mapped_mv = _build_cores(chip, spec, syn, P, network, report,
+                                    Stage.of(progress, "synapse memory"))
     weights = _report_weights(network, syn, mapped_mv, report)
     routing = _routing(chip, cores, src_mask)
     data = {L.LSB_MV: P["lsb"], L.V_REF_MV: P["v_ref"], L.WEIGHTS: weights,
@@ -340,11 +346,11 @@ def _report_population(pop: Population, spec: TrueNorthSpec, drive: np.ndarray,
 
 # --- cores, axons, slots, placement -----------------------------------------------------------
 def _partition_chip(net: Network, spec: TrueNorthSpec, syn: _Synapses,
-                    src_mask: np.ndarray) -> _Chip:
+                    src_mask: np.ndarray, progress: ProgressFn = None) -> _Chip:
     """The core of every chip neuron (fan-out copies counted as slots); more cores than
     the chip has is a LimitError."""
     neurons = np.flatnonzero(~src_mask)
-    core_of = _map_cores(net, spec, neurons, syn, src_mask)
+    core_of = _map_cores(net, spec, neurons, syn, src_mask, progress)
     n_cores = int(core_of[neurons].max()) + 1 if neurons.size else 0
     if n_cores > spec.n_cores:
         raise LimitError("cores per chip", n_cores, spec.n_cores,
@@ -392,16 +398,19 @@ def _neuron_slots(chip: _Chip, spec: TrueNorthSpec, n: int, src_mask: np.ndarray
                          f"core {c} with fan-out copies")
 
 
-def _place_cores(chip: _Chip, spec: TrueNorthSpec) -> None:
+def _place_cores(chip: _Chip, spec: TrueNorthSpec, progress: Stage | None = None) -> None:
     """Mesh position of each core from the slot -> axon traffic between cores."""
     chip.traffic = np.zeros((chip.n_cores, chip.n_cores))
     has = chip.slot_dest >= 0
     np.add.at(chip.traffic, (chip.slot_core[has], chip.d_core[chip.slot_dest[has]]), 1.0)
     try:
         chip.core_xy = place(chip.traffic, spec.mesh_shape, strategy=spec.placement,
-                             seed=spec.placement_seed, cores_per_router=1)
+                             seed=spec.placement_seed, cores_per_router=1,
+                             progress=progress)
     except ValueError as exc:
         raise TargetError(f"target {spec.name!r}: {exc}") from None
+    if progress is not None:
+        progress.finish()
 
 
 # --- per-core tables --------------------------------------------------------------------------
@@ -419,7 +428,8 @@ class _CoreWeights:
 
 
 def _build_cores(chip: _Chip, spec: TrueNorthSpec, syn: _Synapses, P: dict,
-                 net: Network, report: MappingReport) -> tuple[list[Core], np.ndarray]:
+                 net: Network, report: MappingReport,
+                 progress: Stage | None = None) -> tuple[list[Core], np.ndarray]:
     """Every core's tables, and the mV jump the chip realises for each merged synapse."""
     D, nc1 = spec.delay_max + 1, max(chip.n_cores, 1)
     syn_core = chip.core_of[syn.post]
@@ -432,16 +442,24 @@ def _build_cores(chip: _Chip, spec: TrueNorthSpec, syn: _Synapses, P: dict,
     clustered = np.zeros(chip.n_cores, bool)
     cores = []
     for c in range(chip.n_cores):
+        if progress is not None:
+            progress(c / chip.n_cores)
         s = syn_order[syn_cut[c]:syn_cut[c + 1]]
         nrns = chip.slot_nrn[slot_cut[c]:slot_cut[c + 1]]
         w = _core_weights(c, spec, syn, P["lsb"], s, syn_axon[s], nrns,
                           len(chip.axon_rows[c]))
         mapped[s] = w.mapped
-        clustered[c] = w.distinct > spec.axon_types
+        # clustering is exact only when each neuron gets one weight from all axons of a
+        # type: a synapse realised further than half its neuron's V unit from its weight
+        # (two axons of equal mean but different weights per neuron) is clustered
+        clustered[c] = bool(np.any(np.abs(w.mapped - syn.w_mv[s])
+                                   > 0.5 * P["lsb"][syn.post[s]] * (1 + 1e-9)))
         n_ir = np.bincount(syn_axon[s], weights=syn.count[s], minlength=spec.axons_per_core)
         cores.append(_core(c, chip, spec, P, syn.post[s], syn_axon[s],
                            np.arange(slot_cut[c], slot_cut[c + 1]), w,
                            n_ir.astype(np.int64)))
+    if progress is not None:
+        progress.finish()
     _report_clustering(net, spec, syn, chip, clustered, report)
     return cores, mapped
 
@@ -596,15 +614,16 @@ def _pick(values: np.ndarray, idx: np.ndarray, ok: np.ndarray, fill: int) -> np.
 
 # --- partitioning ---------------------------------------------------------------------------
 def _map_cores(net: Network, spec: TrueNorthSpec, neurons: np.ndarray, syn: _Synapses,
-               src_mask: np.ndarray) -> np.ndarray:
+               src_mask: np.ndarray, progress: ProgressFn = None) -> np.ndarray:
     """Core of every chip neuron with its fan-out copies counted as slots: partition with
     slot units, recount the (destination core, delay) targets of each neuron, repeat with
     the larger units until they fit (units only grow, so it ends)."""
     n, D = net.size, spec.delay_max + 1
     units = np.ones(n, np.int64)
     axon_key = syn.pre * D + syn.delay               # one input axon per (source, delay)
-    for _ in range(64):
-        core_of = _partition(net, spec, units, syn.post, axon_key)
+    for k in range(64):
+        stage = Stage.of(progress, "partition" if k == 0 else f"partition (round {k + 1})")
+        core_of = _partition(net, spec, units, syn.post, axon_key, stage)
         nc = int(core_of[neurons].max()) + 1 if neurons.size else 1
         keys = unique_ints((syn.pre * nc + core_of[syn.post]) * D + syn.delay)
         need = np.maximum(np.bincount(keys // D // nc, minlength=n), 1)
@@ -616,7 +635,7 @@ def _map_cores(net: Network, spec: TrueNorthSpec, neurons: np.ndarray, syn: _Syn
 
 
 def _partition(net: Network, spec: TrueNorthSpec, units: np.ndarray, post: np.ndarray,
-               axon_key: np.ndarray) -> np.ndarray:
+               axon_key: np.ndarray, progress: Stage | None = None) -> np.ndarray:
     """Greedy in-order fill (each population on fresh cores): a neuron joins the current
     core while its slots (with copies) and its new (source, delay) input axons fit."""
     n = net.size
@@ -627,11 +646,14 @@ def _partition(net: Network, spec: TrueNorthSpec, units: np.ndarray, post: np.nd
     keys_sorted = axon_key[order]
     core, used, axons = -1, spec.neurons_per_core, set()
     off = net.offsets()
+    every = max(1, n // 200)
     for pop in net.populations:
         if is_source(pop.model):
             continue
         fresh_core = True
         for i in range(off[pop.name], off[pop.name] + pop.size):
+            if progress is not None and i % every == 0:
+                progress(i / n)
             mine = set(keys_sorted[ptr[i]:ptr[i + 1]].tolist())
             if len(mine) > spec.axons_per_core:
                 raise LimitError("axons per core", len(mine), spec.axons_per_core,
@@ -652,6 +674,8 @@ def _partition(net: Network, spec: TrueNorthSpec, units: np.ndarray, post: np.nd
             core_of[i] = core
             used += int(units[i])
             axons |= new
+    if progress is not None:
+        progress.finish()
     return core_of
 
 

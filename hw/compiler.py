@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 from typing import Any, Callable
 
 from .errors import TargetError
@@ -68,15 +69,19 @@ def report_input(network: Network, spec: TargetSpec, report: MappingReport) -> N
 
 
 def compile(network: Network, target: "str | TargetSpec", strict: bool = False,
+            progress: Callable[[str, float], None] | None = None,
             **overrides) -> HardwareImage:
     """Compile the IR for one target (by name or spec, with spec fields overridden).
 
     The image's mapping report names every approximation; `strict=True` makes any of
-    them an error."""
+    them an error. `progress(stage, done)` hears of the long steps of the compilers that
+    take it (hw.mapping.progress); the others ignore it."""
     spec = get_target(target, **overrides)
     network.validate()
     check_capabilities(network, spec)
-    image = load_entry(spec.compiler)(network, spec)
+    compile_fn = load_entry(spec.compiler)
+    takes = progress is not None and "progress" in inspect.signature(compile_fn).parameters
+    image = compile_fn(network, spec, **({"progress": progress} if takes else {}))
     image.report.target = spec.name
     report_input(network, spec, image.report)
     if strict:

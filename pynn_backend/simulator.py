@@ -89,7 +89,10 @@ class State(common.control.BaseState):
             if delays:
                 self.min_delay = float(min(delays))
         if self.engine is None:
-            image = hw_compiler.compile(network, self.spec, strict=self.strict)
+            printer = CompileProgress(self.spec.name)
+            image = hw_compiler.compile(network, self.spec, strict=self.strict,
+                                        progress=printer)
+            printer.finish()
             self.engine = hw_compiler.runner_for(image)(image, **self.target_options)
         elif not network.same_as(self._network):
             self.engine.update(network)
@@ -115,6 +118,33 @@ class State(common.control.BaseState):
         """The timing report of the last run (None on targets without timing)."""
         res = self.result()
         return None if res is None else res.timing
+
+
+class CompileProgress:
+    """The `progress(stage, done)` of a compile, printed to `stream` as the run's progress
+    line is: nothing for a compile under `show_after` seconds, then "[target] compiling:
+    placement 40%" on one updating line, and at the end "compiled in X s"."""
+
+    def __init__(self, target: str, show_after: float = 3.0, stream=None,
+                 clock=time.monotonic) -> None:
+        self.target, self.show_after, self.clock = target, show_after, clock
+        self.stream = sys.stderr if stream is None else stream
+        self.start = clock()
+        self.shown = False
+
+    def __call__(self, stage: str, done: float) -> None:
+        if self.clock() - self.start <= self.show_after:
+            return
+        self.stream.write(f"\r[{self.target}] compiling: {stage} {100 * done:.0f}%{' ' * 20}")
+        self.stream.flush()
+        self.shown = True
+
+    def finish(self) -> None:
+        """End the line with the compile time (only where it was slow)."""
+        took = self.clock() - self.start
+        if self.shown or took > self.show_after:
+            self.stream.write(f"\r[{self.target}] compiled in {took:.1f} s{' ' * 40}\n")
+            self.stream.flush()
 
 
 def _run_with_progress(engine, steps: int, dt: float, target: str,

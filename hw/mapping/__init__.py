@@ -5,6 +5,7 @@ functions take arrays, not target specs, so each target passes its own limits.
 """
 
 from .partition import partition, synapse_pairs, unique_ints
+from .progress import ProgressFn, Stage
 from .placement import core_traffic, hop_matrix, place, placement_cost, sequential_xy
 from .quantize import decay_constant, split_mantissa_exponent
 from .routing import (LINK_DIRECTIONS, RoutingTable, link_id, route_links, routing_table,
@@ -13,4 +14,4 @@ from .routing import (LINK_DIRECTIONS, RoutingTable, link_id, route_links, routi
 __all__ = ["partition", "synapse_pairs", "unique_ints", "core_traffic", "hop_matrix",
            "place", "placement_cost", "sequential_xy", "decay_constant",
            "split_mantissa_exponent", "LINK_DIRECTIONS", "RoutingTable", "link_id",
-           "route_links", "routing_table", "xy_route"]
+           "route_links", "routing_table", "xy_route", "ProgressFn", "Stage"]

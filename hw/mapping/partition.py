@@ -8,6 +8,7 @@ import numpy as np
 
 from ..errors import LimitError
 from ..ir import Network
+from .progress import Stage
 
 
 def unique_ints(keys: np.ndarray) -> np.ndarray:
@@ -55,7 +56,8 @@ def partition(sizes: Sequence[int], neurons_per_core: "int | Sequence[int]", *,
               axons_per_core: int | None = None,
               synapse_bytes_per_core: float | None = None, bytes_per_synapse: float = 0.0,
               bytes_per_axon: float = 0.0, units: np.ndarray | None = None,
-              split_populations: bool = True) -> tuple[np.ndarray, np.ndarray]:
+              split_populations: bool = True,
+              progress: Stage | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Greedy in-order fill of cores: (core_of, slot_of) for the neurons of `sizes` populations.
 
     A neuron joins the current core while every limit holds: `neurons_per_core` (one
@@ -86,7 +88,10 @@ def partition(sizes: Sequence[int], neurons_per_core: "int | Sequence[int]", *,
     seen_list: list[np.ndarray] = []
     core, used, axons, syn_bytes, slot = 0, 0, 0, 0.0, 0
     starts = set(np.cumsum([0] + sizes[:-1]).tolist()) if split_populations else {0}
+    every = max(1, n // 200)
     for i in range(n):
+        if progress is not None and i % every == 0:
+            progress(i / n)
         if i in starts and slot > 0:
             core, used, axons, syn_bytes, slot = core + 1, 0, 0, 0.0, 0
             for s in seen_list:

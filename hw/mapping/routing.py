@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .partition import unique_ints
+from .progress import Stage
 
 #: Directions of the links leaving a router: E (+x), W (-x), N (+y), S (-y).
 LINK_DIRECTIONS = ("E", "W", "N", "S")
@@ -97,8 +98,10 @@ class RoutingTable:
 
 
 def routing_table(core_of: np.ndarray, pre: np.ndarray, post: np.ndarray,
-                  core_xy: np.ndarray, mesh_shape: tuple[int, int]) -> RoutingTable:
-    """Axon table and XY routes for every (neuron -> destination core) the synapses need."""
+                  core_xy: np.ndarray, mesh_shape: tuple[int, int],
+                  progress: Stage | None = None) -> RoutingTable:
+    """Axon table and XY routes for every (neuron -> destination core) the synapses need;
+    `progress` hears of the axon table (half) and the routes (the caller finishes it)."""
     core_of = np.asarray(core_of, np.int64)
     n = len(core_of)
     n_cores = len(core_xy)
@@ -107,6 +110,8 @@ def routing_table(core_of: np.ndarray, pre: np.ndarray, post: np.ndarray,
     src_neuron, dst = keys // n_cores, keys % n_cores
     dest_ptr = np.zeros(n + 1, np.int64)
     dest_ptr[1:] = np.cumsum(np.bincount(src_neuron, minlength=n))
+    if progress is not None:
+        progress(0.5)
     pairs = unique_ints(core_of[src_neuron] * n_cores + dst)
     ps, pd = pairs // n_cores, pairs % n_cores
     xy = np.asarray(core_xy, np.int64)
