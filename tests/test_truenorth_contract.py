@@ -188,3 +188,24 @@ def test_result_shape_reset_and_options():
         Engine(img, ticks=3)
     with pytest.raises(TargetError, match="compile it for target 'truenorth'"):
         Engine(hw.compile(cuba_like(), "reference"))
+
+
+def test_axons_of_equal_mean_but_different_weights_are_named_clustered():
+    """[[0.3, -0.1], [-0.1, 0.3]] (mV, delta synapses): both axons carry mean 0.1, so they
+    share one axon type and each neuron gets 0.1 from both; the report says so (it
+    counted distinct means, 1 <= 4, and named nothing but a 200% weight error)."""
+    src = Population("src", 2, "SpikeSourceArray")
+    cells = Population("cells", 2, "IF_curr_delta",
+                       dict(cm=1.0, tau_m=20.0, tau_refrac=0.0, v_rest=-65.0, v_reset=-65.0,
+                            v_thresh=-64.85, i_offset=0.0))
+    exc = Projection("exc", "src", "cells", [0, 1], [0, 1], [0.3, 0.3], [1.0, 1.0])
+    inh = Projection("inh", "src", "cells", [0, 1], [1, 0], [0.1, 0.1], [1.0, 1.0],
+                     receptor="inhibitory")
+    net = Network([src, cells], [exc, inh],
+                  [SpikeArray("src", SpikeTrains.from_lists([[5.0], [5.0]]))],
+                  [Recording("cells", "spikes", np.arange(2))], timestep=1.0)
+    image = hw.compile(net, "truenorth")
+    named = {a.where for a in image.report.approximations if a.kind == "weights_clustered"}
+    assert named == {"projection 'exc'", "projection 'inh'"}
+    with pytest.raises(TargetError, match="weights_clustered"):
+        hw.compile(net, "truenorth", strict=True)
