@@ -402,7 +402,10 @@ def _place_cores(chip: _Chip, spec: TrueNorthSpec, progress: Stage | None = None
     """Mesh position of each core from the slot -> axon traffic between cores."""
     chip.traffic = np.zeros((chip.n_cores, chip.n_cores))
     has = chip.slot_dest >= 0
-    np.add.at(chip.traffic, (chip.slot_core[has], chip.d_core[chip.slot_dest[has]]), 1.0)
+    # counts per (source core, destination core) by sorting: np.add.at took 3 s at 14k cores
+    pair = np.sort(chip.slot_core[has] * chip.n_cores + chip.d_core[chip.slot_dest[has]])
+    first = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]]) if pair.size else pair
+    chip.traffic.flat[pair[first]] = np.diff(np.r_[first, pair.size])
     try:
         chip.core_xy = place(chip.traffic, spec.mesh_shape, strategy=spec.placement,
                              seed=spec.placement_seed, cores_per_router=1,
