@@ -50,6 +50,22 @@ def _fan_in(pre: "np.ndarray | None", post: "np.ndarray | None",
     return n_syn, keys % max(n, 1), ptr
 
 
+def _check_alone(i: int, units: int, cap: int, n_fresh: int, axon_limit: float,
+                 need_bytes: float, syn_limit: float, n_syn: int) -> None:
+    """Refuse a neuron that cannot fit even an empty core, naming the limit and excess."""
+    if units > cap:
+        raise LimitError("neurons per core", units, cap,
+                         f"neuron {i} alone needs {units} compartments/slots")
+    if n_fresh > axon_limit:
+        raise LimitError("input axons per core", n_fresh, axon_limit,
+                         f"neuron {i} has {n_fresh} distinct presynaptic sources, "
+                         f"{n_fresh - axon_limit} too many")
+    if need_bytes > syn_limit:
+        raise LimitError("synapse memory per core (bytes)", int(np.ceil(need_bytes)),
+                         int(syn_limit), f"neuron {i}'s {n_syn} synapses "
+                         f"alone exceed it by {int(np.ceil(need_bytes - syn_limit))}")
+
+
 def partition(sizes: Sequence[int], neurons_per_core: "int | Sequence[int]", *,
               cores: int | None = None,
               pre: np.ndarray | None = None, post: np.ndarray | None = None,
@@ -109,17 +125,8 @@ def partition(sizes: Sequence[int], neurons_per_core: "int | Sequence[int]", *,
             seen_list = []
             fresh = fan
             need_bytes = n_syn[i] * bytes_per_synapse + len(fresh) * bytes_per_axon
-        if units[i] > cap_of[i]:
-            raise LimitError("neurons per core", int(units[i]), int(cap_of[i]),
-                             f"neuron {i} alone needs {units[i]} compartments/slots")
-        if len(fresh) > axon_limit:
-            raise LimitError("input axons per core", len(fresh), axon_limit,
-                             f"neuron {i} has {len(fresh)} distinct presynaptic sources, "
-                             f"{len(fresh) - axon_limit} too many")
-        if need_bytes > syn_limit:
-            raise LimitError("synapse memory per core (bytes)", int(np.ceil(need_bytes)),
-                             int(syn_limit), f"neuron {i}'s {n_syn[i]} synapses "
-                             f"alone exceed it by {int(np.ceil(need_bytes - syn_limit))}")
+        _check_alone(i, int(units[i]), int(cap_of[i]), len(fresh), axon_limit, need_bytes,
+                     syn_limit, int(n_syn[i]))
         seen[fresh] = True
         seen_list.append(fresh)
         core_of[i], slot_of[i] = core, slot
