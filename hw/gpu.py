@@ -29,6 +29,20 @@ from .errors import TargetError
 THREADS, SIM_THREADS = 256, 32
 
 
+@cuda.jit(device=True)
+def deliver(spk, n_sp, ptr, off, w, buf, base, ring, warp, lane, n_warps):
+    """Add the synapses of this step's n_sp spikes into the delay ring buffer: one warp per
+    spike, its 32 lanes over the spike's synapses (off: slot offset from `base`, wrapping
+    at `ring`); atomic, so the order of the additions is the GPU's."""
+    for q in range(warp, n_sp, n_warps):
+        i = spk[q]
+        for y in range(ptr[i] + lane, ptr[i + 1], 32):
+            at = base + off[y]
+            if at >= ring:
+                at -= ring
+            cuda.atomic.add(buf, at, w[y])
+
+
 def require_cuda(target: str) -> None:
     """Refuse device="gpu" on a machine numba.cuda finds no GPU on (the simulator counts)."""
     if not cuda.is_available():

@@ -29,7 +29,7 @@ import numpy as np
 from numba import cuda
 
 from ...hw.errors import TargetError
-from ...hw.gpu import SpikeRecord, launch_cooperative, require_cuda
+from ...hw.gpu import SpikeRecord, deliver, launch_cooperative, require_cuda
 from ...hw.layouts.loihi import FIRST_SOURCE_CODE
 from ...hw.stimulus import InputSpikes
 from .timing import merge, time_chunk
@@ -134,13 +134,7 @@ def _steps(c0, c1, before, k_in, seg_lo, seg_hi, seg_model, seg_shift, cs, st, b
                     out_step[c] = k
             for c in range(tid, rec_v_idx.shape[0], nth):
                 rec_v[k - k_in, c] = st[2, rec_v_idx[c]]
-        for q in range(warp, n_sp, n_warps):
-            i = spk[q]
-            for y in range(s_ptr[i] + lane, s_ptr[i + 1], 32):
-                at = base + s_off[y]
-                if at >= ring:
-                    at -= ring
-                cuda.atomic.add(buf, at, s_w[y])
+        deliver(spk, n_sp, s_ptr, s_off, s_w, buf, base, ring, warp, lane, n_warps)
         grid.sync()
 
 

@@ -30,7 +30,8 @@ import numpy as np
 from numba import cuda
 
 from ...hw.errors import TargetError
-from ...hw.gpu import SpikeRecord, launch_cooperative, require_cuda, simulated
+from ...hw.gpu import (SpikeRecord, deliver, launch_cooperative, require_cuda,
+                       simulated)
 from ...hw.stimulus import InputSpikes
 from . import layout as L
 
@@ -186,13 +187,7 @@ def _steps(c0, c1, before, k_in, dt, pop_lo, pop_hi, pop_model, pop_homog, pop_c
                 out_stamp[c] = k + 1
         if k >= c0:
             _sample(k + 1, tid, nth, S, col, rec_out)
-        for q in range(warp, n_sp, n_warps):
-            i = spk[q]
-            for y in range(st_ptr[i] + lane, st_ptr[i + 1], 32):
-                at = base + st_off[y]
-                if at >= ring:
-                    at -= ring
-                cuda.atomic.add(buf, at, st_w[y])
+        deliver(spk, n_sp, st_ptr, st_off, st_w, buf, base, ring, warp, lane, n_warps)
         grid.sync()
 
 
