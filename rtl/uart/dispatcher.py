@@ -7,6 +7,11 @@ not read, a write with any value outside the region's range not executed), reset
 (answered once its `running` is low again), starts runs, and serves the spike stream from a
 circular buffer with the protocol's cursor semantics. The IDENTIFY answer is the packed
 `Identity` given at construction, so the RTL and the host agree by construction.
+
+FRAGMENTS (docs/protocol.md) runs its read with the read's own fields put into the
+receiver's `head`, builds the answer into the sender's buffer as any answer, keeps it under
+(sequence number, command, payload) and sends the asked pieces as slices of that buffer;
+an answer kept survives ERROR answers (sent from registers) until another command runs.
 """
 
 from amaranth import Cat, Const, Module, Mux, Signal, signed
@@ -49,6 +54,7 @@ class CommandDispatcher(wiring.Component):
         b.spike_buffer()
         b.link_counters()
         b.response()
+        b.fragment_fields()
         with b.m.FSM():   # states are numbered in order of first mention: keep this order
             b.receive_states()
             b.answer_states()
@@ -56,6 +62,7 @@ class CommandDispatcher(wiring.Component):
             b.read_states()
             b.spike_states()
             b.send_state()
+            b.fragment_states()
         return b.m
 
 
@@ -174,7 +181,8 @@ class _DispatchBuild:
         self.resp_type = Signal(8)
         self.spoil = Signal()
         m.d.comb += [tx.w_addr.eq(P.HEADER_SIZE + self.n), tx.seq.eq(self.h_seq),
-                     tx.type.eq(self.resp_type), tx.n.eq(self.n)]
+                     tx.type.eq(self.resp_type), tx.n.eq(self.n),
+                     tx.start.eq(P.HEADER_SIZE)]
         m.d.comb += [bus.core.eq(self.a_core), bus.region.eq(self.a_region),
                      bus.index.eq(self.a_offset + self.k), bus.run_steps.eq(self.head[48:80])]
         m.d.comb += rx.hold.eq(self.spoil)
@@ -185,6 +193,30 @@ class _DispatchBuild:
         self.value = Signal(signed(34))
         m.d.comb += [self.element.eq(word | ext | ext2),
                      self.value.eq(Mux(r_signed, self.element.as_signed(), self.element))]
+
+    def fragment_fields(self) -> None:
+        """A FRAGMENTS request's fields (f_*), the kept answer's key (k_*, valid while
+        k_valid) and length, and the walk over its pieces."""
+        self.f_cmd = Signal(8)     # latched: F_LOAD overwrites these bytes of `head`
+        self.f_copies = Signal(4)
+        self.f_size = Signal(range(P.MAX_FRAGMENT_DATA + 1))
+        self.f_first = Signal(8)
+        self.f_m = Signal(8)
+        self.f_exec = Signal()     # the read runs for FRAGMENTS: SEND keeps its answer
+        self.f_ipl = Signal(range(P.MAX_PAYLOAD + 1))   # the read's own payload bytes
+        self.last_frag = Signal()  # the last request was answered with fragments
+        self.k_valid = Signal()
+        self.k_seq = Signal(16)
+        self.k_cmd = Signal(8)
+        self.k_ipl = Signal.like(self.f_ipl)
+        self.k_pay = Signal(80)
+        self.a_len = Signal(range(P.MAX_PAYLOAD + 1))   # the kept answer's bytes
+        self.f_last = Signal(9)    # last fragment index
+        self.f_rem = Signal(range(P.MAX_PAYLOAD + 1))
+        self.f_k = Signal(9)       # fragment being considered
+        self.f_off = Signal(12)    # its first answer byte
+        self.f_c = Signal(4)       # copies sent
+        self.f_i = Signal(9)       # its bit in the mask: f_k - first
 
     # --- steps used by several states ---------------------------------------------------
 
@@ -236,15 +268,34 @@ class _DispatchBuild:
             with m.Elif(self.rtype[7]):
                 m.d.sync += self.spoil.eq(0)
                 m.next = "IDLE"  # a board ignores responses (an echo on the line)
-            with m.Elif(self.have_last & (self.seq == self.last_seq)
-                        & (rx.crc == self.last_crc)):
-                m.d.comb += tx.resend.eq(1)
-                m.d.sync += [self.dups.eq(self.dups + 1), self.spoil.eq(0)]
-                m.next = "IDLE"
+            with m.Else():
+                self.decode_request()
+        with m.State("EXEC"):
+            self.decode_command()
+
+    def decode_request(self) -> None:
+        """A retransmission is answered again (fragments: sent again from the kept
+        answer); a new request is remembered, then executed (EXEC) or fragmented."""
+        m, tx, rx = self.m, self.tx, self.rx
+        dup = self.have_last & (self.seq == self.last_seq) & (rx.crc == self.last_crc)
+        with m.If(dup & ~self.last_frag):
+            m.d.comb += tx.resend.eq(1)
+            m.d.sync += [self.dups.eq(self.dups + 1), self.spoil.eq(0)]
+            m.next = "IDLE"
+        with m.Else():
+            with m.If(dup):
+                m.d.sync += self.dups.eq(self.dups + 1)
             with m.Else():
                 m.d.sync += [self.last_seq.eq(self.seq), self.last_crc.eq(rx.crc),
-                             self.have_last.eq(1), self.resp_type.eq(self.rtype | 0x80)]
-                self.decode_command()
+                             self.have_last.eq(1), self.resp_type.eq(self.rtype | 0x80),
+                             self.last_frag.eq(0)]
+            ok = self.version == P.PROTOCOL_VERSION
+            with m.If(ok & (self.rtype == P.Cmd.FRAGMENTS)):
+                self.decode_fragments()
+            with m.Else():
+                with m.If(ok):  # another command's answer replaces the kept one
+                    m.d.sync += self.k_valid.eq(0)
+                m.next = "EXEC"
 
     def decode_command(self) -> None:
         """A new request: check its version, command and payload, then start it."""
@@ -282,6 +333,24 @@ class _DispatchBuild:
                 m.next = "PUT"
         with m.Else():
             self.fail(P.ErrorCode.UNKNOWN_COMMAND)
+
+    def decode_fragments(self) -> None:
+        """FRAGMENTS: its fields checked; then its read's own payload is loaded (F_LOAD)."""
+        m, plen, head = self.m, self.plen, self.head
+        cmd, copies, size = head[48:56], head[56:64], head[64:80]
+        n_mask = head[88:96]
+        cmd_ok = ((cmd == P.Cmd.IDENTIFY) | (cmd == P.Cmd.READ_REGION)
+                  | (cmd == P.Cmd.READ_SPIKES) | (cmd == P.Cmd.READ_COUNTERS))
+        fixed = P.HEADER_SIZE + 6  # rx buffer address of the mask
+        with m.If((plen < 6) | (plen < 6 + n_mask) | ~cmd_ok | (size == 0)
+                  | (size > P.MAX_FRAGMENT_DATA) | (copies == 0) | (copies > P.MAX_COPIES)):
+            self.fail(P.ErrorCode.BAD_PAYLOAD)
+        with m.Else():
+            m.d.sync += [self.f_ipl.eq(plen - 6 - n_mask), self.k.eq(0),
+                         self.f_cmd.eq(cmd), self.f_copies.eq(copies), self.f_size.eq(size),
+                         self.f_first.eq(head[80:88]), self.f_m.eq(n_mask)]
+            m.d.comb += self.ptr_next.eq(fixed + n_mask)
+            m.next = "F_LOAD"
 
     def decode_reset(self) -> None:
         """RESET: pulse the core's reset (bit 0 of the payload: also the memories) and
@@ -337,12 +406,15 @@ class _DispatchBuild:
     # --- the state machine: answers ----------------------------------------------------
 
     def answer_states(self) -> None:
-        """ERROR, RESET_WAIT, PUT (fixed-size fields) and IDENT (the identity ROM)."""
+        """ERROR (sent at once), RESET_WAIT, PUT (fixed-size fields) and IDENT (the identity ROM)."""
         m = self.m
-        with m.State("ERROR"):
-            m.d.sync += [self.resp_type.eq(P.ERROR_TYPE),
-                         self.put.eq(Cat(self.err, self.h_type)), self.put_len.eq(2)]
-            m.next = "PUT"
+        with m.State("ERROR"):  # from registers: a kept answer in the buffer survives
+            with m.If(~self.tx.busy):
+                m.d.comb += [self.tx.send.eq(1), self.tx.type.eq(P.ERROR_TYPE),
+                             self.tx.pre.eq(Cat(self.err, self.h_type)),
+                             self.tx.pre_on.eq(1), self.tx.n.eq(0)]
+                m.d.sync += [self.spoil.eq(0), self.f_exec.eq(0)]
+                m.next = "IDLE"
         with m.State("RESET_WAIT"):  # answered once the core's reset is over
             with m.If(~self.bus.running):
                 m.next = "SEND"
@@ -431,7 +503,92 @@ class _DispatchBuild:
         """SEND: the request is answered; the receiver may go on."""
         m = self.m
         with m.State("SEND"):
-            with m.If(~self.tx.busy):
+            with m.If(self.f_exec):  # the answer is kept and sent in fragments
+                m.d.sync += [self.f_exec.eq(0), self.k_valid.eq(1), self.k_seq.eq(self.h_seq),
+                             self.k_cmd.eq(self.rtype), self.k_ipl.eq(self.f_ipl),
+                             self.k_pay.eq(self.head[48:128]), self.a_len.eq(self.n)]
+                m.next = "F_SPLIT"
+            with m.Elif(~self.tx.busy):
                 m.d.comb += self.tx.send.eq(1)
                 m.d.sync += self.spoil.eq(0)
                 m.next = "IDLE"
+
+    # --- the state machine: FRAGMENTS ---------------------------------------------------
+
+    def fragment_states(self) -> None:
+        """F_LOAD puts the read's payload (zero-padded to 10 bytes), command and length
+        into `head`; F_KEY reuses the kept answer or runs the read (EXEC, then SEND);
+        F_SPLIT counts the fragments; F_WALK, F_TEST, F_SEND send the asked ones."""
+        m, rx, k = self.m, self.rx, self.k
+        with m.State("F_LOAD"):  # (rx.r_data: the payload's byte k)
+            fields = Cat(rx.r_data & Mux(k < self.f_ipl, 0xFF, 0), self.f_cmd,
+                         self.f_ipl[:8], self.f_ipl[8:])
+            m.d.comb += [rx.h_we.eq(1), self.ptr_next.eq(self.ptr + 1),
+                         rx.h_addr.eq(Mux(k < 10, 6 + k, Mux(k == 10, 1, k - 7))),
+                         rx.h_data.eq(fields.word_select(Mux(k < 10, 0, k - 9)[:2], 8))]
+            m.d.sync += k.eq(k + 1)
+            with m.If(k == 12):
+                m.next = "F_KEY"
+        with m.State("F_KEY"):
+            same = (self.k_valid & (self.h_seq == self.k_seq) & (self.rtype == self.k_cmd)
+                    & ((self.f_ipl == 0) | ((self.f_ipl == self.k_ipl)
+                                            & (self.head[48:128] == self.k_pay))))
+            m.d.sync += k.eq(0)
+            with m.If(same):
+                m.next = "F_SPLIT"
+            with m.Else():
+                m.d.sync += self.f_exec.eq(1)
+                m.next = "EXEC"
+        with m.State("F_SPLIT"):
+            m.d.sync += [self.f_rem.eq(self.a_len), self.f_last.eq(0)]
+            m.next = "F_COUNT"
+        with m.State("F_COUNT"):  # last index: ceil(a_len / size) - 1, at most 255
+            with m.If(self.f_rem <= self.f_size):
+                m.d.sync += [self.f_k.eq(0), self.f_off.eq(0), self.f_c.eq(0),
+                             self.last_frag.eq(1)]
+                m.next = "F_WALK"
+            with m.Elif(self.f_last == P.MAX_FRAGMENTS - 1):
+                self.fail(P.ErrorCode.OUT_OF_RANGE)
+            with m.Else():
+                m.d.sync += [self.f_rem.eq(self.f_rem - self.f_size),
+                             self.f_last.eq(self.f_last + 1)]
+        self.fragment_walk()
+
+    def fragment_walk(self) -> None:
+        """For each copy, each fragment index: asked (from `first`, or its mask bit set,
+        read from the request in the receiver's buffer)? then sent as a buffer slice."""
+        m, f_k, f_i = self.m, self.f_k, self.f_i
+        fixed = P.HEADER_SIZE + 6  # rx buffer address of the mask
+        skip = [f_k.eq(f_k + 1), self.f_off.eq(self.f_off + self.f_size)]
+        with m.State("F_WALK"):
+            m.d.sync += f_i.eq(f_k - self.f_first)
+            with m.If(f_k > self.f_last):  # this copy is out
+                m.d.sync += [self.f_c.eq(self.f_c + 1), f_k.eq(0), self.f_off.eq(0)]
+                with m.If(self.f_c + 1 == self.f_copies):
+                    m.d.sync += self.spoil.eq(0)
+                    m.next = "IDLE"
+            with m.Elif(f_k < self.f_first):
+                m.d.sync += skip
+            with m.Elif(self.f_m == 0):
+                m.next = "F_SEND"
+            with m.Elif(f_k - self.f_first >= self.f_m << 3):
+                m.d.sync += skip
+            with m.Else():
+                m.d.comb += self.ptr_next.eq(fixed + ((f_k - self.f_first) >> 3))
+                m.next = "F_TEST"
+        with m.State("F_TEST"):  # (rx.r_data: the mask byte of bit f_i)
+            with m.If(self.rx.r_data.bit_select(f_i[:3], 1)):
+                m.next = "F_SEND"
+            with m.Else():
+                m.d.sync += skip
+                m.next = "F_WALK"
+        with m.State("F_SEND"):
+            tx = self.tx
+            with m.If(~tx.busy):
+                m.d.comb += [tx.send.eq(1), tx.pre_on.eq(1),
+                             tx.pre.eq(Cat(f_k[:8], self.f_last[:8])),
+                             tx.start.eq(P.HEADER_SIZE + self.f_off),
+                             tx.n.eq(Mux(f_k == self.f_last, self.a_len - self.f_off,
+                                         self.f_size))]
+                m.d.sync += skip
+                m.next = "F_WALK"

@@ -20,7 +20,8 @@ class FrameReceiver(wiring.Component):
     `length`, the frame's size without CRC, and its first 16 bytes on `head`); `bad`
     pulses for a damaged one (answered with a NACK); an empty frame is idle line. While
     `hold` is high (a frame is being answered) arriving data bytes spoil the frame they are
-    in (it is then answered with a NACK).
+    in (it is then answered with a NACK), and `h_we` writes `h_data` into byte `h_addr` of
+    `head` (the dispatcher puts a FRAGMENTS request's own command there).
     """
 
     i: In(stream.Signature(8))
@@ -32,6 +33,9 @@ class FrameReceiver(wiring.Component):
     crc: Out(32)
     r_addr: In(range(P.MAX_FRAME))
     r_data: Out(8)
+    h_we: In(1)
+    h_addr: In(4)
+    h_data: In(8)
 
     def elaborate(self, platform) -> Module:
         m = Module()
@@ -63,6 +67,8 @@ class FrameReceiver(wiring.Component):
             m.d.sync += count.eq(count + (count <= P.MAX_FRAME))
             # the CRC field is the last 4 bytes: keep a rolling copy of them
             m.d.sync += last_crc.eq(Cat(last_crc[8:], cobs.o_data))
+        with m.If(self.h_we):
+            m.d.sync += head.word_select(self.h_addr, 8).eq(self.h_data)
         m.d.comb += crc.clear.eq(cobs.end)
         with m.If(cobs.end):
             payload_len = head[32:48]

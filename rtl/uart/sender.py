@@ -1,6 +1,6 @@
 """Frame sender: header + payload buffer -> CRC-32 appended -> COBS-encoded wire bytes."""
 
-from amaranth import Module, Signal
+from amaranth import Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -14,14 +14,19 @@ NACK_WIRE = P.encode_frame(P.NACK_TYPE, 0, b"")
 
 
 class FrameSender(wiring.Component):
-    """The payload is written at buffer addresses 6.. through `w_addr/w_data/w_en`; a
-    `send` pulse with `type`, `seq` and `n` (payload bytes) writes the header, appends the
-    CRC and streams COBS(frame) + 0x00 on `o`. `resend` streams the buffered frame again;
-    `nack` streams the constant NACK frame. `busy` is high until the delimiter is out.
+    """The payload is written at buffer addresses 6.. through `w_addr/w_data/w_en`. A `send`
+    pulse latches `type`, `seq` and a frame body: `pre` (2 bytes, when `pre_on`) followed by
+    the `n` buffer bytes from address `start`; it then computes the CRC and streams
+    COBS(header + body + CRC) + 0x00 on `o`. The header, `pre` and the CRC stay in
+    registers, never in the buffer, so a frame may be a slice of the buffered answer (a
+    FRAGMENTS piece, with its index and last index in `pre`) or carry no buffer bytes at all
+    (an ERROR: code and command in `pre`), and the answer in the buffer survives both.
+    `resend` streams the last frame again; `nack` streams the constant NACK frame. `busy` is
+    high until the delimiter is out.
 
     The frame buffer is a block RAM with a synchronous read port, addressed one cycle
-    ahead: in every cycle it shows the byte at `r`, the read pointer (CRC and COBS data:
-    `k`; COBS scan: `q`)."""
+    ahead: in every cycle it shows the byte at frame position `r` (CRC and COBS data: `k`;
+    COBS scan: `q`), and `byte` is frame byte `r` from the header, the buffer or the CRC."""
 
     w_addr: In(range(P.MAX_FRAME))
     w_data: In(8)
@@ -32,6 +37,9 @@ class FrameSender(wiring.Component):
     type: In(8)
     seq: In(16)
     n: In(range(P.MAX_PAYLOAD + 1))
+    start: In(range(P.MAX_FRAME))
+    pre: In(16)
+    pre_on: In(1)
     busy: Out(1)
     o: Out(stream.Signature(8))
 
@@ -40,7 +48,6 @@ class FrameSender(wiring.Component):
         with b.m.FSM():   # states are numbered in order of first mention: keep this order
             b.idle_state()
             b.nack_state()
-            b.header_state()
             b.crc_states()
             b.scan_state()
             b.emit_states()
@@ -58,23 +65,29 @@ class _SendBuild:
         m.submodules.crc = self.crc = crc = Crc32()
         m.submodules.nack_rom = rom = Memory(shape=8, depth=len(NACK_WIRE),
                                              init=list(NACK_WIRE))
-        self.wr = wr = mem.write_port()
+        wr = mem.write_port()
         self.rd = rd = mem.read_port()
         self.rom_rd = rom.read_port(domain="comb")   # a few bytes: logic, not block RAM
         self.total = Signal(range(P.MAX_FRAME + 1))   # frame bytes with CRC
+        self.end = Signal(range(P.MAX_FRAME + 1))     # frame bytes without CRC
+        self.hlen = Signal(range(P.HEADER_SIZE + 3))  # header (+ pre) bytes
+        self.base = Signal(range(P.MAX_FRAME))        # buffer address of frame byte 0
         self.p = Signal(range(P.MAX_FRAME + 1))        # start of the current COBS block
         self.q = Signal(range(P.MAX_FRAME + 1))        # scan / emit position
         self.k = Signal(range(P.MAX_FRAME + 1))
-        r = Signal(range(P.MAX_FRAME + 1))             # the byte rd.data shows
+        r = Signal(range(P.MAX_FRAME + 1))             # the frame byte `byte` shows
         self.r_next = r_next = Signal.like(r)
-        self.head = Signal(48)
+        self.head = Signal(64)                         # header and pre bytes
         self.crc_val = Signal(32)
-        m.d.comb += [r_next.eq(r), rd.addr.eq(r_next)]
+        self.byte = Signal(8)
+        m.d.comb += [r_next.eq(r), rd.addr.eq(self.base + r_next)]
         m.d.sync += r.eq(r_next)
-
+        m.d.comb += self.byte.eq(Mux(r < self.hlen, self.head.word_select(r[:3], 8),
+                                     Mux(r < self.end, rd.data,
+                                         self.crc_val.word_select((r - self.end)[:2], 8))))
         m.d.comb += [wr.addr.eq(tx.w_addr), wr.data.eq(tx.w_data),
                      wr.en.eq(tx.w_en & ~tx.busy)]
-        m.d.comb += crc.i.payload.eq(rd.data)
+        m.d.comb += crc.i.payload.eq(self.byte)
 
     def idle_state(self) -> None:
         """IDLE: a NACK, a new frame (latch its header and length) or a resend starts."""
@@ -84,10 +97,13 @@ class _SendBuild:
                 m.d.sync += k.eq(0)
                 m.next = "NACK"
             with m.Elif(tx.send):
-                m.d.sync += [self.head.eq(tx.type << 8 | tx.seq << 16 | tx.n << 32
-                                          | P.PROTOCOL_VERSION),
-                             self.total.eq(tx.n + P.HEADER_SIZE + P.CRC_SIZE), k.eq(0)]
-                m.next = "HEAD"
+                hlen = P.HEADER_SIZE + 2 * tx.pre_on
+                m.d.sync += [self.head.eq(P.PROTOCOL_VERSION | tx.type << 8 | tx.seq << 16
+                                          | (tx.n + 2 * tx.pre_on) << 32 | tx.pre << 48),
+                             self.hlen.eq(hlen), self.base.eq(tx.start - hlen),
+                             self.end.eq(tx.n + hlen),
+                             self.total.eq(tx.n + hlen + P.CRC_SIZE), k.eq(0)]
+                m.next = "CRC_CLEAR"
             with m.Elif(tx.resend):
                 m.d.sync += [self.p.eq(0), self.q.eq(0)]
                 m.d.comb += self.r_next.eq(0)
@@ -104,42 +120,22 @@ class _SendBuild:
                 with m.If(k == len(NACK_WIRE) - 1):
                     m.next = "IDLE"
 
-    def header_state(self) -> None:
-        """HEAD: the latched header bytes into the buffer, ahead of the payload."""
-        m, tx, k, wr = self.m, self.tx, self.k, self.wr
-        with m.State("HEAD"):  # header bytes into the buffer
-            m.d.comb += [tx.busy.eq(1), wr.en.eq(1), wr.addr.eq(k),
-                         wr.data.eq(self.head.word_select(k[:3], 8))]
-            m.d.sync += k.eq(k + 1)
-            with m.If(k == P.HEADER_SIZE - 1):
-                m.d.sync += k.eq(0)
-                m.next = "CRC_CLEAR"
-
     def crc_states(self) -> None:
-        """CRC_CLEAR..CRC_PUT: the CRC-32 over header + payload, appended to the buffer."""
-        m, tx, k, wr, crc, total = self.m, self.tx, self.k, self.wr, self.crc, self.total
+        """CRC_CLEAR..CRC_LATCH: the CRC-32 over header, pre and buffer bytes, latched."""
+        m, tx, k, crc = self.m, self.tx, self.k, self.crc
         with m.State("CRC_CLEAR"):
             m.d.comb += [tx.busy.eq(1), crc.clear.eq(1), self.r_next.eq(0)]
             m.next = "CRC"
-        with m.State("CRC"):  # CRC over header + payload
+        with m.State("CRC"):  # CRC over header + body (r == k)
             m.d.comb += [tx.busy.eq(1), crc.i.valid.eq(1), self.r_next.eq(k + 1)]
             m.d.sync += k.eq(k + 1)
-            with m.If(k == total - P.CRC_SIZE - 1):
+            with m.If(k == self.end - 1):
                 m.d.sync += k.eq(0)
                 m.next = "CRC_LATCH"
         with m.State("CRC_LATCH"):
-            m.d.comb += tx.busy.eq(1)
-            m.d.sync += self.crc_val.eq(crc.crc)
-            m.next = "CRC_PUT"
-        with m.State("CRC_PUT"):
-            m.d.comb += [tx.busy.eq(1), wr.en.eq(1),
-                         wr.addr.eq(total - P.CRC_SIZE + k),
-                         wr.data.eq(self.crc_val.word_select(k[:2], 8))]
-            m.d.sync += k.eq(k + 1)
-            with m.If(k == P.CRC_SIZE - 1):
-                m.d.sync += [self.p.eq(0), self.q.eq(0)]
-                m.d.comb += self.r_next.eq(0)
-                m.next = "SCAN"
+            m.d.comb += [tx.busy.eq(1), self.r_next.eq(0)]
+            m.d.sync += [self.crc_val.eq(crc.crc), self.p.eq(0), self.q.eq(0)]
+            m.next = "SCAN"
 
     def scan_state(self) -> None:
         """SCAN (r == q): COBS finds the block end q (a zero, the frame end, or 254 bytes
@@ -147,7 +143,7 @@ class _SendBuild:
         m, tx, p, q, r_next = self.m, self.tx, self.p, self.q, self.r_next
         with m.State("SCAN"):
             m.d.comb += tx.busy.eq(1)
-            with m.If((q == self.total) | (q - p == 254) | (self.rd.data == 0)):
+            with m.If((q == self.total) | (q - p == 254) | (self.byte == 0)):
                 m.d.comb += r_next.eq(p)
                 m.next = "CODE"
             with m.Else():
@@ -175,7 +171,7 @@ class _SendBuild:
                     m.d.comb += r_next.eq(q + 1)
                     m.next = "SCAN"
             with m.Else():
-                m.d.comb += [tx.o.payload.eq(self.rd.data), tx.o.valid.eq(1)]
+                m.d.comb += [tx.o.payload.eq(self.byte), tx.o.valid.eq(1)]
                 with m.If(tx.o.ready):
                     m.d.sync += k.eq(k + 1)
                     m.d.comb += r_next.eq(k + 1)

@@ -98,9 +98,11 @@ def make_sim(model: LifCoreModel):
     return dut, sim
 
 
-def exchange(model: LifCoreModel, requests: list[bytes], gap: int = 800) -> list[bytes]:
-    """Feed each request's wire bytes, then `gap` idle cycles; return the bytes that came
-    back after each request."""
+def exchange(model: LifCoreModel, requests: list[bytes], gap: int = 800,
+             tail: int = 150) -> list[bytes]:
+    """Feed each request's wire bytes, then `gap` idle cycles (`tail` once a frame has come
+    back: fragments of a long answer leave longer gaps); return the bytes that came back
+    after each request."""
     dut, sim = make_sim(model)
     replies: list[bytes] = []
 
@@ -116,8 +118,8 @@ def exchange(model: LifCoreModel, requests: list[bytes], gap: int = 800) -> list
                     out.append(ctx.get(dut.o.payload))
             ctx.set(dut.i.valid, 0)
             idle = 0
-            # until `gap` quiet cycles, or 150 once a frame has ended (a NACK may follow)
-            while idle < (150 if 0 in out else gap):
+            # until `gap` quiet cycles, or `tail` once a frame has ended (a NACK may follow)
+            while idle < (tail if 0 in out else gap):
                 await ctx.tick()
                 if ctx.get(dut.o.valid):
                     out.append(ctx.get(dut.o.payload))
