@@ -94,7 +94,7 @@ def test_line_beyond_use_is_a_named_error_in_bounded_time():
 
 
 def test_board_without_fragments_is_asked_in_whole_frames():
-    """A board that refuses FRAGMENTS (UNKNOWN_COMMAND, as the RTL board does) is used
+    """A board that refuses FRAGMENTS (UNKNOWN_COMMAND, as a board without fragments does) is used
     in whole frames, as before, and gives the same results."""
     records, weights, board, _ = run_damaged(0.0, 200, fragments=False)
     assert board.fragments is False and board.link.stats.fragments == 0
@@ -208,3 +208,23 @@ def test_line_estimate_finds_the_damage_rate_and_sizes_follow_it():
     assert best_fragment(0.0, 8, 1022) == 1022
     assert 8 <= best_fragment(est.rate, 8, 1022) <= 16
     assert best_fragment(-np.log(0.99), 8, 1022) > 2 * best_fragment(est.rate, 8, 1022)
+
+
+def test_a_board_that_spoils_queued_requests_gets_one_write_at_a_time():
+    """Bursts of which only the first frame is taken, three in a row (the RTL dispatcher
+    drops a request that arrives while it answers one): writes go one at a time; random
+    losses in between reset the count (line damage does not look like that)."""
+    from neurocosim.host.link import Link
+    link = Link(port=None)
+    for _ in range(2):
+        link._learn_queueing(64, 1, True)
+    link._learn_queueing(16, 5, True)            # several taken: a queueing board
+    link._learn_queueing(64, 1, True)
+    assert link.queues_requests
+    link._learn_queueing(64, 1, True)
+    link._learn_queueing(64, 1, True)
+    assert not link.queues_requests
+    link = Link(port=None)
+    for _ in range(5):
+        link._learn_queueing(3, 1, True)         # short bursts prove nothing
+    assert link.queues_requests
