@@ -186,12 +186,9 @@ def _report_refractory(report: MappingReport, pops, tau_refrac, refrac, dt: floa
     """Refractory periods that are not whole steps are rounded: an approximation."""
     lo = 0
     for p in pops:
-        change = np.abs(refrac[lo:lo + p.size] * dt - tau_refrac[lo:lo + p.size])
-        n = int(np.count_nonzero(change > 1e-9 * dt))
-        if n:
-            report.approximate("refractory_rounded", f"population {p.name!r}",
-                               f"{n} tau_refrac value(s) are not whole {dt} ms steps and "
-                               f"are rounded (up to {change.max():.3g} ms)", n)
+        report.rounded("refractory_rounded", "tau_refrac", f"population {p.name!r}",
+                       tau_refrac[lo:lo + p.size], refrac[lo:lo + p.size] * dt, dt,
+                       record_error=False)
         lo += p.size
 
 
@@ -230,13 +227,7 @@ def _synapses(network: Network, spec: FpgaSpec, num: Numbering,
 
 def _report_delays(report: MappingReport, name: str, delay, steps, dt: float) -> None:
     """A delay that is not a whole number of steps (or under one step) is rounded."""
-    report.quantized("delay", f"projection {name!r}", delay, steps * dt, "ms")
-    change = np.abs(steps * dt - delay)
-    n = int(np.count_nonzero(change > 1e-9 * dt))
-    if n:
-        report.approximate("delay_rounded", f"projection {name!r}",
-                           f"{n} of {np.size(delay)} delays are not whole {dt} ms steps (or "
-                           f"under one step) and are rounded (up to {change.max():.3g} ms)", n)
+    report.rounded("delay_rounded", "delay", f"projection {name!r}", delay, steps * dt, dt)
 
 
 def _synaptic_currents(syn: Synapses, neu: Neurons, spec: FpgaSpec, num: Numbering,

@@ -156,14 +156,7 @@ def _projections(network: Network, spec: LoihiSpec, report: MappingReport) -> li
                              f"{where}: delay {pr.delay.max()} ms at {dt} ms steps"
                              f"{' (+1 step into IF_curr_exp)' if lag else ''}, "
                              f"{extra - spec.delay_max} too many")
-        report.quantized("delay", where, pr.delay, d * dt, "ms")
-        moved = np.flatnonzero(_changed(pr.delay, d * dt))
-        if moved.size:
-            i = int(moved[0])
-            report.approximate("delay_rounded", where,
-                               f"{moved.size} of {pr.size} synapse delays are not whole "
-                               f"{dt:g} ms steps (of at least one) and are rounded (e.g. "
-                               f"{pr.delay[i]:g} ms -> {d[i] * dt:g} ms)", moved.size)
+        report.rounded("delay_rounded", "delay", where, pr.delay, d * dt, dt)
         projs.append(_Proj(pr=pr, k=k, pre=off[pr.pre] + pr.pre_idx,
                            post=off[pr.post] + pr.post_idx, delay=d + lag,
                            inh=pr.receptor == "inhibitory"))
@@ -283,14 +276,7 @@ def _refractory(pop: Population, spec: LoihiSpec, report: MappingReport) -> np.n
     if ref.max() > spec.refractory_max:
         raise LimitError("refractory period (steps)", int(ref.max()), spec.refractory_max,
                          f"{where}: tau_refrac {t_ref.max()} ms")
-    report.quantized("tau_refrac", where, t_ref, ref * dt, "ms")
-    moved = np.flatnonzero(_changed(t_ref, ref * dt))
-    if moved.size:
-        i = int(moved[0])
-        report.approximate("refractory_rounded", where,
-                           f"{moved.size} of {pop.size} refractory periods are not whole "
-                           f"{dt:g} ms steps and are rounded (e.g. {t_ref[i]:g} ms -> "
-                           f"{ref[i] * dt:g} ms)", moved.size)
+    report.rounded("refractory_rounded", "tau_refrac", where, t_ref, ref * dt, dt)
     return ref
 
 

@@ -52,14 +52,8 @@ def report_delays(network: Network, dt: float, report: MappingReport) -> None:
     """Name each projection with delays that are not whole steps (they are rounded)."""
     for pr in network.projections:
         steps = delay_steps(pr.name, pr.delay, dt)
-        err = np.abs(steps * dt - pr.delay)
-        moved = err > 1e-9 * dt
-        if moved.any():
-            report.approximate("delay_rounded", f"projection {pr.name!r}",
-                               f"{int(moved.sum())} of {pr.size} delay(s) are not whole "
-                               f"steps of {dt} ms: rounded to the nearest step (halves up, "
-                               f"as NEST), by up to "
-                               f"{float(err.max()):.4g} ms", int(moved.sum()))
+        report.rounded("delay_rounded", "delay", f"projection {pr.name!r}", pr.delay,
+                       steps * dt, dt, record_error=False)
 
 
 def compile_reference(network: Network, spec: TargetSpec) -> HardwareImage:

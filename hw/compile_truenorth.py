@@ -168,14 +168,7 @@ def _delay_ticks(pr, spec: TrueNorthSpec, dt: float, report: MappingReport,
                          f"ticks{' (+1 tick into IF_curr_exp)' if lag else ''}, "
                          f"{int(d[i]) + lag - spec.delay_max} tick(s) too many")
     where = f"projection {pr.name!r}"
-    report.quantized("delay", where, pr.delay, d * dt, "ms")
-    moved = np.abs(d * dt - pr.delay) > 1e-9 * dt
-    if moved.any():
-        err = float(np.abs(d * dt - pr.delay).max())
-        report.approximate("delay_rounded", where,
-                           f"{int(moved.sum())} of {pr.size} delay(s) are not whole ticks of "
-                           f"{dt} ms of at least {spec.delay_min}: rounded to ticks, by up "
-                           f"to {err:.4g} ms", int(moved.sum()))
+    report.rounded("delay_rounded", "delay", where, pr.delay, d * dt, dt)
     return d + lag
 
 

@@ -75,6 +75,27 @@ class MappingReport:
         self.quantization.append(q)
         return q.max_rel
 
+    def rounded(self, kind: str, parameter: str, where: str, exact, mapped, step: float,
+                unit: str = "ms", record_error: bool = True) -> int:
+        """Values rounded to whole steps (delays, refractory periods): the quantisation
+        error (unless `record_error` is False) and, where any value moved by more than
+        float noise, the approximation `kind` with how many and an example; returns how
+        many moved. The one rule every compiler reports its rounding with."""
+        exact = np.asarray(exact, dtype=np.float64).ravel()
+        mapped = np.broadcast_to(np.asarray(mapped, dtype=np.float64).ravel(), exact.shape)
+        if record_error:
+            self.quantized(parameter, where, exact, mapped, unit)
+        err = np.abs(mapped - exact)
+        moved = np.flatnonzero(err > 1e-9 * step)
+        if moved.size:
+            i = int(moved[0])
+            self.approximate(kind, where,
+                             f"{moved.size} of {exact.size} {parameter} values are not whole "
+                             f"{step:g} {unit} steps and are rounded (e.g. {exact[i]:g} "
+                             f"{unit} -> {mapped[i]:g} {unit}; up to {err.max():.4g} {unit})",
+                             moved.size)
+        return int(moved.size)
+
     def worst(self) -> dict[str, float]:
         """Largest relative error per parameter over all places."""
         out: dict[str, float] = {}
