@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from ...hw.errors import TargetError
-from .script_options import add_script_options, settings_of
+from .script_options import add_nir_options, add_script_options, settings_of
 
 
 def register(sub) -> None:
@@ -29,12 +29,7 @@ def register(sub) -> None:
     p.add_argument("--tau", type=float, default=10.0, help="van Rossum kernel (ms)")
     p.add_argument("--out", type=Path, default=None,
                    help="output folder (default results/compare-SCRIPT)")
-    p.add_argument("--input", type=Path, default=None,
-                   help="MODEL.nir only: EVENTS.npz with arrays idx and time (ms) for the "
-                        "graph's input node")
-    p.add_argument("--duration", type=float, default=None, help="MODEL.nir only: ms to run")
-    p.add_argument("--dt", type=float, default=None,
-                   help="MODEL.nir only: timestep in ms (default: each target's, else 1)")
+    add_nir_options(p)
     add_script_options(p)
     p.set_defaults(func=main, accepts_extra=True)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from ...hw.errors import TargetError
 from ...hw.targets import get_target
 from ...sim.scripts import run_pynn_script
-from .script_options import add_script_options, settings_of
+from .script_options import add_nir_options, add_script_options, settings_of
 
 
 def register(sub) -> None:
@@ -24,12 +24,7 @@ def register(sub) -> None:
     p.add_argument("--target", default=None, help="target name (see `neurocosim targets`)")
     p.add_argument("--out", type=Path, default=None,
                    help="folder for the result files (default results/SCRIPT-TARGET)")
-    p.add_argument("--input", type=Path, default=None,
-                   help="MODEL.nir only: EVENTS.npz with arrays idx and time (ms) for the "
-                        "graph's input node")
-    p.add_argument("--duration", type=float, default=None, help="MODEL.nir only: ms to run")
-    p.add_argument("--dt", type=float, default=None,
-                   help="MODEL.nir only: timestep in ms (default: the target's, else 1)")
+    add_nir_options(p)
     add_script_options(p)
     p.set_defaults(func=main, accepts_extra=True)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 from typing import Any
+from pathlib import Path
 
 from ...hw.errors import TargetError
 
@@ -56,3 +57,13 @@ def settings_of(args: argparse.Namespace) -> dict[str, Any]:
             raise TargetError("the port is given twice, by --port and --set port=...")
         out["port"] = args.port
     return out
+
+
+def add_nir_options(p: argparse.ArgumentParser) -> None:
+    """The options `run` and `compare` take for a MODEL.nir instead of a script."""
+    p.add_argument("--input", type=Path, default=None,
+                   help="MODEL.nir only: EVENTS.npz with arrays idx and time (ms) for the "
+                        "graph's input node")
+    p.add_argument("--duration", type=float, default=None, help="MODEL.nir only: ms to run")
+    p.add_argument("--dt", type=float, default=None,
+                   help="MODEL.nir only: timestep in ms (default: each target's, else 1)")
