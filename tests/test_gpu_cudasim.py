@@ -8,7 +8,8 @@ one with a spike record so small that the kernel stops and resumes, every result
 compared. Loihi: spikes, u/v/refractory state and recorded v bit-exact; the timing report
 (the CPU's model on the GPU's spikes, timed in other chunks) to 1e-12. Reference: spikes
 equal; state and samples to 1e-12 (the GPU adds a step's synaptic input in another
-order, see sim/reference/gpu.py), also through update() with changed weights.
+order, see sim/reference/gpu.py), also through update() with changed weights, and
+with STDP and Tsodyks-Markram projections: weights and traces to 1e-12.
 """
 
 from __future__ import annotations
@@ -50,10 +51,27 @@ def test_gpu_without_cuda_is_refused_naming_the_option():
 
 
 # --- the networks (built here, run in the subprocess) ------------------------------------
-def ref_net(seed: int, dt: float = 0.1) -> ir.Network:
+def _rule(rng, k: int) -> "ir.Plasticity | None":
+    """None (static), STDP additive or multiplicative, or Tsodyks-Markram, by k mod 4."""
+    kind = k % 4
+    if kind == 0:
+        return None
+    if kind == 3:
+        return ir.Plasticity("tsodyks_markram", dict(U=rng.uniform(0.1, 0.6),
+                                                     tau_rec=rng.choice([0.0, 80.0]),
+                                                     tau_facil=rng.choice([0.0, 30.0])))
+    rule = "stdp_additive" if kind == 1 else "stdp_multiplicative"
+    return ir.Plasticity(rule, dict(tau_plus=rng.uniform(5, 20), tau_minus=rng.uniform(5, 25),
+                                    A_plus=rng.uniform(0.05, 0.3), A_minus=rng.uniform(0.05, 0.3),
+                                    w_min=0.0, w_max=1.0))
+
+
+def ref_net(seed: int, dt: float = 0.1, plastic: bool = False) -> ir.Network:
     """Poisson and array inputs (stamp 0 and a repeated spike included) into homogeneous
     and per-neuron IF_curr_exp and IF_cond_exp populations, all-to-all-ish projections
-    with delays of 1..5 steps, spikes and three state variables recorded."""
+    with delays of 1..5 steps, spikes and three state variables recorded. `plastic`: three
+    in four projections plastic (STDP additive, multiplicative, Tsodyks-Markram), those
+    from the Poisson source (whose spikes repeat within a step) included."""
     rng = np.random.default_rng(seed)
 
     def u(a, b, n):
@@ -84,8 +102,11 @@ def ref_net(seed: int, dt: float = 0.1) -> ir.Network:
             w = (0.4 if model == "IF_curr_exp" else 0.01) * u(0.2, 1.0, len(a))
             receptor = "inhibitory" if rng.random() < 0.3 else "excitatory"
             d = np.round(rng.integers(1, 6, len(a)) * dt, 10)
+            rule = _rule(rng, len(prjs)) if plastic else None
+            if rule is not None and rule.rule != "tsodyks_markram":
+                w = np.minimum(w, 1.0)
             prjs.append(ir.Projection(f"{pre}_{post}", pre, post, a, b, w, d,
-                                      receptor=receptor))
+                                      receptor=receptor, plasticity=rule))
     trains = ir.SpikeTrains.from_lists([[0.0, 0.1, 0.1, 1.0], [0.3, 2.0], [], [0.05, 1.5]])
     recs = [ir.Recording(q, "spikes", np.arange(s)) for q, s in sizes.items()]
     recs += [ir.Recording("ce", "v", np.arange(3)),
@@ -158,6 +179,22 @@ def check_reference() -> None:
                 assert np.array_equal(sa.times, sb.times), (pop, var)
                 assert np.allclose(sa.data, sb.data, rtol=1e-12, atol=1e-12), (pop, var)
         assert np.allclose(a._S, b._S, rtol=1e-12, atol=1e-12)
+    for seed in (3, 4):            # plastic: spikes, weights and traces after two windows
+        gpu.RECORD_CAP = 30 if seed == 4 else 1 << 26
+        net = ref_net(seed, plastic=True)
+        a, b = Engine(net), Engine(net, device="gpu")
+        for e in (a, b):
+            e.run(1.6)
+            e.run(2.4)
+        assert _same_spikes(a.result(), b.result()) > 60
+        moved = 0
+        for pr in net.projections:
+            wa, wb = a.weights(pr.name), b.weights(pr.name)
+            assert np.allclose(wa, wb, rtol=1e-12, atol=1e-15), pr.name
+            moved += int(np.count_nonzero(wa != pr.weight))
+        assert moved > 20, moved            # the rules did change weights
+        assert np.allclose(a._pl_state, b._pl_state, rtol=1e-12, atol=1e-12)
+        assert np.array_equal(a._hist_n, b._hist_n)
     izh = ir.Network([ir.Population("iz", 3, "Izhikevich",
                                     dict(a=0.02, b=0.2, c=-65.0, d=8.0, i_offset=0.0))],
                      [], [], [], timestep=0.1)

@@ -1,17 +1,24 @@
-"""The reference engine's IF_curr_exp and IF_cond_exp with static projections as CUDA
-kernels (device="gpu"), in float64 like the CPU engine.
+"""The reference engine's IF_curr_exp and IF_cond_exp with static and plastic projections
+(stdp_additive, stdp_multiplicative, tsodyks_markram) as CUDA kernels (device="gpu"), in
+float64 like the CPU engine.
 
 `Engine(net, device="gpu")` builds the same tables as on the CPU and hands each run window
 here: one persistent kernel per chunk of steps (`hw.gpu.launch_cooperative`), each step in
-two phases separated by grid-wide barriers:
+phases separated by grid-wide barriers:
 
+0. (with plastic projections) the plastic synapses whose pre spike arrives this step are
+   updated (depression, short-term state) and deliver into this step's input slot, a warp
+   per pre spike of the spike history, its lanes over the spike's synapses of that delay
+   (`kernels._arrivals`); a spike repeated in one step (a source's multiplicity) is
+   handled by its first entry, once per repeat, so no two lanes touch one synapse;
 1. every neuron advances over the step with the CPU kernels' formulas, term by term in the
    same order (products through `_mul`, which the GPU compiler never fuses into an FMA,
    so each operation rounds as on the CPU), consumes its input slot and appends its spike
    to the step's list; the sources append the step's input spikes (the one stimulus, a
    repeated spike as often as it repeats);
 2. spikes are recorded, state sampled, and the spikes delivered into the delay ring, a
-   warp per spike, by atomic float64 additions.
+   warp per spike, by atomic float64 additions; a spike of a neuron with plastic inputs potentiates them
+   (`kernels._post_spike`), and one with plastic outputs enters the spike history.
 
 Summation order: the CPU adds a step's input in spike order; atomic additions on the GPU
 add the same terms in another order, so an input sum may differ in its last bit. It is
@@ -20,11 +27,17 @@ reproduces within one step (the issue asks for >= 99%). On an H200 all 26,332 sp
 the agreement networks (tests/nets.py, IF_curr_exp and IF_cond_exp) and CUBA-4000 came
 out identical; on the CUDA simulator's small networks (tests/test_gpu_cudasim.py) too.
 
-Not on the GPU (refused by name): other neuron models, plastic projections, current
-sources. Spike-array and Poisson inputs, spike and state recordings are as on the CPU.
+Plasticity: each operation as on the CPU (products through `_mul`), but `math.exp` is
+CUDA's, which may differ from the CPU's libm in the last bit, so plastic weights agree to
+about 1e-15 rather than bit for bit (under the simulator, which uses Python's exp, they
+are equal).
+
+Not on the GPU (refused by name): other neuron models, current sources. Spike-array and Poisson inputs, spike and state recordings are as on the CPU.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 from numba import cuda
@@ -148,10 +161,117 @@ def _sample(m, tid, nth, S, col, rec_out):
             rec_out[col[5, c] + (d // col[3, c]) * col[6, c]] = S[col[0, c], col[1, c]]
 
 
+@cuda.jit(device=True)
+def _decayed(x, a, t, dt, tau):
+    """A trace x last set at stamp t, decayed to stamp a (kernels.py's expression)."""
+    return _mul(x, math.exp(-_mul(a - t, dt) / tau))
+
+
+@cuda.jit(device=True)
+def _arrive(s, a, dt, base, buf, pl_tgt, pl_w, pl_rule, pl_par, pl_state):
+    """Plastic synapse s's pre spike arrives at stamp a: update it, deliver into the slot
+    (kernels._arrivals' body, operation for operation)."""
+    w = pl_w[s]
+    if pl_rule[s] == L.TSODYKS:
+        h = _mul(a - pl_state[L.T_PRE, s], dt)
+        x, u = pl_state[L.X_PRE, s], pl_state[L.Y_POST, s]
+        tr, tf, U = pl_par[L.TAU_REC, s], pl_par[L.TAU_FACIL, s], pl_par[L.U_USE, s]
+        x = 1.0 + _mul(x - _mul(x, u) - 1.0, math.exp(-h / tr) if tr > 0 else 0.0)
+        u = U + _mul(_mul(u, 1.0 - U), math.exp(-h / tf) if tf > 0 else 0.0)
+        pl_state[L.X_PRE, s] = x
+        pl_state[L.Y_POST, s] = u
+        pl_state[L.T_PRE, s] = a
+        cuda.atomic.add(buf, base + pl_tgt[s], _mul(_mul(w, u), x))
+        return
+    y = _decayed(pl_state[L.Y_POST, s], a, pl_state[L.T_POST, s], dt, pl_par[L.TAU_MINUS, s])
+    x = _decayed(pl_state[L.X_PRE, s], a, pl_state[L.T_PRE, s], dt, pl_par[L.TAU_PLUS, s])
+    if pl_rule[s] == L.STDP_ADD:
+        w = w - _mul(_mul(pl_par[L.A_MINUS, s], pl_par[L.W_MAX, s]), y)
+    else:
+        w = w - _mul(_mul(pl_par[L.A_MINUS, s], w - pl_par[L.W_MIN, s]), y)
+    w = min(max(w, pl_par[L.W_MIN, s]), pl_par[L.W_MAX, s])
+    pl_w[s] = w
+    cuda.atomic.add(buf, base + pl_tgt[s], w)
+    pl_state[L.X_PRE, s] = x + 1.0
+    pl_state[L.T_PRE, s] = a
+
+
+@cuda.jit(device=True)
+def _first_of_delay(pl_delay, lo, hi, d):
+    """The first synapse in lo..hi-1 (sorted by delay) with delay >= d."""
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if pl_delay[mid] < d:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@cuda.jit(device=True)
+def _arrivals(k, dt, base, buf, hist, hist_n, n_hist, warp, lane, n_warps, pl_ptr, pl_tgt,
+              pl_delay, pl_w, pl_rule, pl_par, pl_state):
+    """Phase 0: the plastic synapses whose pre spike (history entry of step k - d) arrives
+    at the end of step k. A neuron entered r times in one step (a source's repeats) is
+    handled by its first entry, r times over, so each synapse is updated by one lane."""
+    a = k + 1
+    for d in range(1, n_hist):
+        e = k - d
+        if e < -1:
+            break
+        hs = (e + n_hist) % n_hist
+        m = hist_n[hs]
+        for q in range(warp, m, n_warps):
+            j = hist[hs, q]
+            first, repeats = True, 0
+            for r in range(m):
+                if hist[hs, r] == j:
+                    first = first and r >= q
+                    repeats += 1
+            if first:
+                lo = _first_of_delay(pl_delay, pl_ptr[j], pl_ptr[j + 1], d)
+                hi = _first_of_delay(pl_delay, lo, pl_ptr[j + 1], d + 1)
+                for s in range(lo + lane, hi, 32):
+                    for _ in range(repeats):
+                        _arrive(s, a, dt, base, buf, pl_tgt, pl_w, pl_rule, pl_par,
+                                pl_state)
+
+
+@cuda.jit(device=True)
+def _plastic_emit(k, spk, n_sp, tid, nth, warp, lane, n_warps, dt, hist, hist_n, n_hist,
+                  plastic_out, pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state):
+    """Phase 2, for the step's spikes: into the history if the neuron has plastic outputs;
+    potentiation of its plastic inputs (kernels._post_spike), a warp per spike."""
+    hs = (k + n_hist) % n_hist
+    for q in range(tid, n_sp, nth):
+        i = spk[q]
+        if plastic_out[i]:
+            hist[hs, cuda.atomic.add(hist_n, hs, 1)] = i
+    a = k + 1
+    for q in range(warp, n_sp, n_warps):
+        i = spk[q]
+        for y in range(pl_in_ptr[i] + lane, pl_in_ptr[i + 1], 32):
+            s = pl_in_syn[y]
+            x = _decayed(pl_state[L.X_PRE, s], a, pl_state[L.T_PRE, s], dt,
+                         pl_par[L.TAU_PLUS, s])
+            w = pl_w[s]
+            if pl_rule[s] == L.STDP_ADD:
+                w = w + _mul(_mul(pl_par[L.A_PLUS, s], pl_par[L.W_MAX, s]), x)
+            else:
+                w = w + _mul(_mul(pl_par[L.A_PLUS, s], pl_par[L.W_MAX, s] - w), x)
+            pl_w[s] = min(max(w, pl_par[L.W_MIN, s]), pl_par[L.W_MAX, s])
+            pl_state[L.Y_POST, s] = _decayed(pl_state[L.Y_POST, s], a,
+                                             pl_state[L.T_POST, s], dt,
+                                             pl_par[L.TAU_MINUS, s]) + 1.0
+            pl_state[L.T_POST, s] = a
+
+
 @cuda.jit
 def _steps(c0, c1, before, k_in, dt, pop_lo, pop_hi, pop_model, pop_homog, pop_c0, S, Q,
            ref_steps, until, st_ptr, st_off, st_w, buf, n_slots, inp_id, inp_ptr, rec_spk,
-           spk, cnt, out_id, out_stamp, out_n, need, reached, col, rec_out):
+           spk, cnt, out_id, out_stamp, out_n, need, reached, col, rec_out, hist, hist_n,
+           n_hist, plastic_out, pl_ptr, pl_tgt, pl_delay, pl_w, pl_rule, pl_par, pl_state,
+           pl_in_ptr, pl_in_syn):
     """Steps c0 .. c1-1 (and step -1, the stamp-0 input, when `before`); inp_ptr is by
     stamp from k_in (`InputSpikes.per_stamp(k_in, ...)`), cnt by step from k_in - 1.
     Stops before a step whose `need` spikes might not fit out_id (every thread reads the
@@ -171,6 +291,12 @@ def _steps(c0, c1, before, k_in, dt, pop_lo, pop_hi, pop_model, pop_homog, pop_c
             return
         j = k - k_in + 1
         base = (k % n_slots) * 2 * n
+        if k >= c0 and n_hist > 1:
+            if tid == 0:
+                hist_n[k % n_hist] = 0
+            _arrivals(k, dt, base, buf, hist, hist_n, n_hist, warp, lane, n_warps, pl_ptr,
+                      pl_tgt, pl_delay, pl_w, pl_rule, pl_par, pl_state)
+            grid.sync()
         if k >= c0:
             _update(k, j, base, n, dt, tid, nth, pop_lo, pop_hi, pop_model, pop_homog,
                     pop_c0, S, Q, ref_steps, until, buf, spk, cnt)
@@ -188,6 +314,10 @@ def _steps(c0, c1, before, k_in, dt, pop_lo, pop_hi, pop_model, pop_homog, pop_c
         if k >= c0:
             _sample(k + 1, tid, nth, S, col, rec_out)
         deliver(spk, n_sp, st_ptr, st_off, st_w, buf, base, ring, warp, lane, n_warps)
+        if n_hist > 1:
+            _plastic_emit(k, spk, n_sp, tid, nth, warp, lane, n_warps, dt, hist, hist_n,
+                          n_hist, plastic_out, pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par,
+                          pl_state)
         grid.sync()
 
 
@@ -201,10 +331,6 @@ class ReferenceGpu:
         if bad:
             raise TargetError(f"reference engine: device='gpu' runs {list(GPU_MODELS)}; "
                               f"population(s) {bad} need device='cpu'")
-        plastic = [p.name for p in net.projections if p.plasticity is not None]
-        if plastic:
-            raise TargetError(f"reference engine: device='gpu' runs static projections only; "
-                              f"{plastic} are plastic (use device='cpu')")
         if eng._currents.sources:
             raise TargetError("reference engine: device='gpu' has no current sources; the "
                               f"network has {len(eng._currents.sources)} (use device='cpu')")
@@ -226,8 +352,20 @@ class ReferenceGpu:
         self.tables = (d(nrn.pop_lo), d(nrn.pop_hi), d(nrn.pop_model),
                        d(nrn.pop_homogeneous.astype(np.bool_)), d(self.c0), d(nrn.Q),
                        d(nrn.ref_steps), d(syn.st_ptr), d(syn.st_off), d(syn.st_w),
-                       d(eng._rec.spike_flags.astype(np.bool_)))
+                       d(eng._rec.spike_flags.astype(np.bool_)),
+                       d(syn.plastic_out.astype(np.bool_)), d(syn.pl_ptr), d(syn.pl_tgt),
+                       d(syn.pl_delay), d(syn.pl_rule), d(syn.pl_par), d(syn.pl_in_ptr),
+                       d(syn.pl_in_syn))
         return self.tables
+
+    def _plastic_state(self, inputs: InputSpikes) -> tuple:
+        """The spike history (widened for the window's repeated source spikes, as on the
+        CPU), plastic weights and traces on the device, for one window."""
+        eng = self.eng
+        same = (np.diff(inputs.stamp) == 0) & (np.diff(inputs.neuron) == 0)
+        eng._widen_history(inputs, same)
+        d = cuda.to_device
+        return d(eng._hist), d(eng._hist_n), d(eng._syn.pl_w), d(eng._pl_state)
 
     def advance(self, k0: int, k1: int, inputs: InputSpikes) -> None:
         """Steps k0 .. k1-1 with the window's input spikes: kernel calls until the window
@@ -246,12 +384,16 @@ class ReferenceGpu:
         out = SpikeRecord(min(RECORD_CAP, need * (k1 - k0)) + need)
         spk = cuda.device_array(eng._neurons.n + most_in + 1, np.int32)
         before = int(k0 == 0 and inp_ptr[1] > inp_ptr[0])
+        hist, hist_n, pl_w, pl_state = self._plastic_state(inputs)
+        pl_out, pl_ptr, pl_tgt, pl_delay, pl_rule, pl_par, pl_in_ptr, pl_in_syn = t[11:]
         k = k0
         while k < k1:
             args = (k, k1, before, k0, eng.dt, *t[:5], d_S, t[5], t[6], d_until, *t[7:10],
                     d_buf, eng._syn.n_slots, inp_id, cuda.to_device(inp_ptr), t[10], spk,
                     cuda.to_device(np.zeros(k1 - k0 + 1, np.int32)), *out.arrays(k1), need,
-                    out.reached, cuda.to_device(col), rec_out)
+                    out.reached, cuda.to_device(col), rec_out, hist, hist_n,
+                    eng._syn.n_hist, pl_out, pl_ptr, pl_tgt, pl_delay, pl_w, pl_rule,
+                    pl_par, pl_state, pl_in_ptr, pl_in_syn)
             launch_cooperative(_steps, args, eng._neurons.n)
             ids, stamps = out.spikes()
             eng._spk_ids.append(ids)
@@ -260,6 +402,10 @@ class ReferenceGpu:
         eng._S[...] = d_S.copy_to_host()
         eng._until[...] = d_until.copy_to_host()
         eng._buf[...] = d_buf.copy_to_host()
+        eng._hist[...] = hist.copy_to_host()
+        eng._hist_n[...] = hist_n.copy_to_host()
+        eng._syn.pl_w[...] = pl_w.copy_to_host()
+        eng._pl_state[...] = pl_state.copy_to_host()
         self._keep_samples(rec_out.copy_to_host(), counts, offs)
 
     def _columns(self, k0: int, k1: int):
