@@ -8,10 +8,14 @@ Phases, each line printed as it is measured (wall times per phase too):
 1. Loihi: the GPU engine against the CPU engine on one network, timing off (spikes and
    u/v/refractory state bit-exact) and on (the timing report, to 1e-9).
 2. reference: spikes of the GPU engine that the CPU engine has within one step, on the
-   agreement networks of tests/nets.py (IF_curr_exp, IF_cond_exp) and on CUBA (the issue
-   accepts >= 99%; the GPU adds a step's input by atomics, in another order).
+   agreement networks of tests/nets.py (IF_curr_exp, IF_cond_exp), on CUBA and on CUBA
+   with STDP on its excitatory synapses (the issue accepts >= 99%; the GPU adds a step's
+   input by atomics, in another order, and its exp may differ in the last bit), and the
+   largest relative difference of the STDP weights.
 3. reference CUBA, IF_curr_exp, fixed fan-out, dt 0.1 ms, 1 s, at 4,000 (fan-out 80),
-   40,000 and 400,000 neurons (fan-out 800; weights scaled by 80 / fan-out), all spikes
+   40,000 and 400,000 neurons (fan-out 800) and 2,000,000 neurons (fan-out 1000: 2e9
+   synapses, measured where the host has the memory to build it, else said so; weights
+   scaled by 80 / fan-out), all spikes
    recorded, against a plain CuPy CUBA loop on the same connections and initial v (exact
    LIF, float32, one update and one delivery kernel per step): run times and the ratio
    (the issue's target: the engine within 1.5x of the peer), best of three each. Times
@@ -73,7 +77,8 @@ class Sizes:
 
 
 FULL = Sizes((20_000, 50, 300), (4, 40, 300.0), (4000, 1000.0),
-             ((4000, 80), (40_000, 800), (400_000, 800)), 1000.0, (1_000_000, 100, 1000))
+             ((4000, 80), (40_000, 800), (400_000, 800), (2_000_000, 1000)), 1000.0,
+             (1_000_000, 100, 1000))
 TINY = Sizes((100, 10, 20), (1, 20, 2.0), (100, 2.0), ((100, 10),), 2.0, (200, 10, 20))
 
 
@@ -86,10 +91,12 @@ def line(msg: str) -> None:
 
 
 # --- networks ------------------------------------------------------------------------------
-def cuba(n: int, fan_out: int, dt: float, seed: int = 19, block: int | None = None):
+def cuba(n: int, fan_out: int, dt: float, seed: int = 19, block: int | None = None,
+         stdp: bool = False):
     """CUBA with a fixed fan-out (80 % excitatory first; Vogels-Abbott weights times
     80 / fan-out, so the input per neuron is CUBA's); targets uniform over the network,
-    or within blocks of `block` neurons. Returns the IR, the (n, fan_out) targets, v0."""
+    or within blocks of `block` neurons; `stdp`: additive STDP on the excitatory synapses
+    (weights between 0 and twice CUBA's). Returns the IR, the (n, fan_out) targets, v0."""
     rng = np.random.default_rng(seed)
     n_exc = int(round(0.8 * n))
     scale = 80.0 / fan_out
@@ -107,8 +114,12 @@ def cuba(n: int, fan_out: int, dt: float, seed: int = 19, block: int | None = No
                                       ("inh", n_exc, n, 0.09 * scale, "inhibitory")):
         m = (hi - lo) * fan_out
         pre = np.repeat(np.arange(hi - lo, dtype=np.int64) + lo, fan_out)
+        rule = (ir.Plasticity("stdp_additive", dict(
+            tau_plus=16.8, tau_minus=33.7, A_plus=0.005, A_minus=0.006, w_min=0.0,
+            w_max=2 * w)) if stdp and name == "exc" else None)
         prjs.append(ir.Projection(name, "cuba", "cuba", pre, tgt[lo:hi].reshape(-1),
-                                  np.full(m, w), np.full(m, dt), receptor=receptor))
+                                  np.full(m, w), np.full(m, dt), receptor=receptor,
+                                  plasticity=rule))
     net = ir.Network([pop], prjs, [], [ir.Recording("cuba", "spikes", np.arange(n))],
                      timestep=dt, seed=seed)
     return net, tgt, v0
@@ -187,12 +198,21 @@ def reference_agreement(size: Sizes) -> float:
     near = total = 0
     cases = [(f"{model} seed {s}", random_network(s, model, n=n, duration=max(duration, 50)),
               duration) for model in ("IF_curr_exp", "IF_cond_exp") for s in range(seeds)]
-    cases.append((f"CUBA {size.cuba_eq[0]}", cuba(size.cuba_eq[0], 80, 0.1)[0],
+    n_eq = size.cuba_eq[0]
+    cases.append((f"CUBA {n_eq}", cuba(n_eq, 80, 0.1)[0], size.cuba_eq[1]))
+    cases.append((f"CUBA {n_eq} with STDP", cuba(n_eq, 80, 0.1, stdp=True)[0],
                   size.cuba_eq[1]))
     for name, net, ms in cases:
         a, b = Engine(net), Engine(net, device="gpu")
         a.run(ms)
         b.run(ms)
+        for pr in net.projections:
+            if pr.plasticity is not None:
+                wa, wb = a.weights(pr.name), b.weights(pr.name)
+                rel = float(np.max(np.abs(wa - wb) / np.maximum(np.abs(wa), 1e-300)))
+                line(f"reference agreement, {name}: {pr.name} weights differ by at most "
+                     f"{rel:.2g} (relative); {np.count_nonzero(wa != pr.weight)} of "
+                     f"{len(wa)} moved")
         x, y = trains(a.result(), net.timestep), trains(b.result(), net.timestep)
         m, c, differ = within_one_step(x, y)
         near, total = near + m, total + c
@@ -272,11 +292,33 @@ def peer_cuba(tgt: np.ndarray, v0: np.ndarray, dt: float, steps: int) -> tuple[f
     return time.perf_counter() - t0, int(cnt.sum())
 
 
+#: peak host bytes per synapse while a CUBA network is built and its engine made (the IR's
+#: arrays, the engine's tables and their temporaries): 136 measured (peak RSS) on CUBA
+#: 100,000 x 100 on the CPU in December 2026; re-measure when the build's memory changes
+HOST_BYTES_PER_SYNAPSE = 140
+
+
+def _host_memory() -> int:
+    """Bytes of memory this host has available now."""
+    try:
+        with open("/proc/meminfo") as f:
+            info = dict(line.split(":", 1) for line in f)
+        return int(info["MemAvailable"].split()[0]) * 1024
+    except (OSError, KeyError, ValueError):
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
 def reference_speed(size: Sizes) -> list[tuple[int, float, float | None]]:
     """Each CUBA size: (neurons, engine seconds, peer seconds or None)."""
     from neurocosim.sim.reference import Engine
     rows = []
     for n, fan_out in size.cuba:
+        need, have = n * fan_out * HOST_BYTES_PER_SYNAPSE, _host_memory()
+        if need > have:
+            line(f"reference gpu CUBA {n} neurons x {fan_out}: not measured: building it "
+                 f"needs about {need / 2**30:.0f} GiB of host memory, this host has "
+                 f"{have / 2**30:.0f} GiB")
+            continue
         t0 = time.perf_counter()
         net, tgt, v0 = cuba(n, fan_out, 0.1)
         eng = Engine(net, device="gpu")
