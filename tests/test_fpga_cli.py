@@ -41,24 +41,6 @@ def test_rtl_export_refuses_other_images(tmp_path, capsys):
     assert "not an fpga image" in capsys.readouterr().err
 
 
-def test_flash_dry_run_and_missing_tool(tmp_path, capsys, monkeypatch):
-    bit = tmp_path / "x.bin"
-    bit.write_bytes(b"\0")
-    assert main(["flash", "--board", "icebreaker", str(bit), "--dry-run"]) == 0
-    assert capsys.readouterr().out.strip() == f"iceprog {bit}"
-    assert main(["flash", "--board", "ice40_hx8k", str(bit), "--dry-run"]) == 0
-    assert capsys.readouterr().out.strip() == f"iceprog {bit}"
-    assert main(["flash", "--board", "arty_a7", str(bit), "--dry-run"]) == 0
-    assert capsys.readouterr().out.strip() == f"openFPGALoader -b arty {bit}"
-    monkeypatch.setenv("PATH", str(tmp_path))          # no programmer anywhere
-    assert main(["flash", "--board", "icestick", str(bit)]) == 2
-    assert "iceprog is not installed" in capsys.readouterr().err
-    assert main(["flash", "--board", "de10", str(bit), "--dry-run"]) == 2
-    assert "unknown board 'de10'" in capsys.readouterr().err
-    assert main(["flash", "--board", "icestick", str(tmp_path / "none.bin")]) == 2
-    assert "not found" in capsys.readouterr().err
-
-
 @pytest.mark.skipif(shutil.which("vivado") is not None, reason="Vivado is installed")
 def test_vivado_boards_say_vivado_is_missing(image_file, tmp_path, capsys):
     assert main(["rtl", "build", "--board", "arty_a7", str(image_file), "-o",

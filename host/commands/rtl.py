@@ -14,7 +14,7 @@ import argparse
 from pathlib import Path
 
 from ..protocol import DEFAULT_BAUD, DEFAULT_SPIKE_BUFFER
-from .flash import FLASHERS
+from ...rtl.boards import BOARDS
 
 
 def register(sub) -> None:
@@ -28,11 +28,11 @@ def register(sub) -> None:
     e.add_argument("--name", default="neurocore", help="top module name")
     _capacity_args(e)
     e.set_defaults(func=main_export)
-    b = rsub.add_parser("build", help="bitstream for a board (iCE40 via YoWASP, "
+    b = rsub.add_parser("build", help="bitstream for a board (iCE40 and ECP5 via YoWASP, "
                                       "Xilinx via Vivado)")
     b.add_argument("image", type=Path)
     b.add_argument("--board", required=True,
-                   help=" | ".join(FLASHERS))
+                   help=" | ".join(f"{n} ({b.fpga})" for n, b in BOARDS.items()))
     b.add_argument("-o", "--out", type=Path, default=None,
                    help="build folder (default build/BOARD)")
     b.add_argument("--baud", type=int, default=DEFAULT_BAUD, metavar="BAUD",
@@ -81,13 +81,21 @@ def capacity_of(image, args: argparse.Namespace):
 
 
 def main_export(args: argparse.Namespace) -> int:
+    """Write the Verilog and report the capacity it was built for (read back from the
+    sidecar, which records the chip's own), beside what the image uses of it."""
+    import json
+
     from ...hw.image import HardwareImage
+    from ...rtl.capacity import ChipCapacity
     from ...rtl.export import export_verilog
     image = HardwareImage.load(args.image)
     path = export_verilog(image, args.out, name=args.name, capacity=capacity_of(image, args))
+    meta = path.with_suffix(".json")
+    built = ChipCapacity(**json.loads(meta.read_text())["capacity"])
     d = image.data["fpga"]
-    print(f"wrote {path} ({len(image.cores)} core(s), {d['n_neurons']} neurons, "
-          f"{d['n_axons']} axons) and {path.with_suffix('.json')}")
+    print(f"wrote {path} and {meta}\n    built for  {built.summary()}\n"
+          f"    image uses {len(image.cores)} core(s), {d['n_neurons']} neurons, "
+          f"{d['n_axons']} axons")
     return 0
 
 
@@ -99,6 +107,7 @@ def main_build(args: argparse.Namespace) -> int:
     report = build_board(image, args.board, out, capacity_of(image, args), baud=args.baud,
                          spike_buffer=args.spike_buffer)
     print("\n".join(report.lines()))
-    print(f"program it: neurocosim flash --board {args.board} {report.bitstream}\n"
+    print(f"UART on {BOARDS[args.board].uart}\n"
+          f"program it: neurocosim flash --board {args.board} {report.bitstream}\n"
           f"then drive it: neurocosim board info --port PORT --baud {args.baud}")
     return 0
