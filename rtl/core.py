@@ -1,14 +1,20 @@
 """One time-multiplexed LIF/STDP core with writable memories, built for a capacity
 (rtl.capacity.ChipCapacity) with one `Core` of an fpga image as initial contents.
 
-A state machine over EV (one event of the list) -> SYN (one synapse of its row) ... -> NEU
-(one neuron) -> [TR (one pre trace per axon) -> PHDR (one spiking neuron) -> POT (one
-plastic input)] -> DONE. Every memory has synchronous read ports (block RAM on an FPGA), so
-an item takes one cycle per level of dependent reads plus one (`ph` counts them; the costs
-are in hw/targets/fpga.py): NEU and TR 2 cycles, EV, SYN, PHDR and POT 3. An item writes
-in its last cycle, before the next item reads, so a synapse that hits the ring word the
-previous synapse wrote reads the new value. The arithmetic is emulator.fpga.oracle's,
-statement by statement.
+A state machine over EV, ROW (one event of the list, its row bounds) -> SYN (one synapse
+of its row) ... -> NEU (one neuron) -> [TR (one pre trace per axon) -> PHDR, COL (one
+spiking neuron, its column bounds) -> POT (one plastic input)] -> DONE. Every memory has
+synchronous read ports (block RAM on an FPGA). The walks' counters (e, k, j, a, pidx, ck)
+address their memories with their next value, so the words of the current item are on the
+read ports in the cycle it is current: one cycle per item (NEU, TR, SYN, POT), two per
+header (EV + ROW, PHDR + COL: a list entry, then the pointers it selects). SYN and POT
+read a second level (the ring word and y; the weight and x) for one more cycle, the
+accumulate stage, which writes while the next item runs: the ring's read port is
+transparent to its write port, so a synapse that hits the ring word the previous synapse
+writes in the same cycle reads the new value (no stall), and the neuron phase's first read
+sees the last synapse's write. Consecutive weight writes hit distinct synapses. The costs
+are hw.layouts.fpga.RTL_CYCLES. The arithmetic is emulator.fpga.oracle's, statement by
+statement.
 
 The per-core scalars (n, w_shift, stdp, a_plus, a_minus, w_min, w_max, dx, dy) and the
 copies of the chip's n_axons and ring_depth are one-word memories read combinationally:
@@ -86,6 +92,7 @@ class LifCore(wiring.Component):
         b.default_addresses()
         b.clears()
         b.state_machine()
+        b.accumulate_stage()
         return b.m
 
 
@@ -209,13 +216,14 @@ class _CoreBuild:
         ring, self.ring_wr = self.state("ring", sshape, DC * NPC)
         self.i_rd = isyn_mem.read_port()
         self.r_rd = ref_mem.read_port()
-        self.ring_rd = ring.read_port()
+        self.ring_rd = ring.read_port(transparent_for=(self.ring_wr,))
         in_list = self.memory("in_list", unsigned(lif.axon_bits), GC, [])
         out_list = self.memory("out_list", unsigned(lif.neuron_bits), NPC, [])
         self.in_rd = in_list.read_port()
         self.in_wr = in_list.write_port()
-        self.out_rd = out_list.read_port()
         self.out_wr = out_list.write_port()
+        # PHDR may read the spike that the last neuron lists in the same cycle
+        self.out_rd = out_list.read_port(transparent_for=(self.out_wr,))
         self.clr_d = Signal()
         self.clr_all_d = Signal()
         self.clr_addr_d = Signal.like(link.clr_addr)
@@ -254,29 +262,45 @@ class _CoreBuild:
 
     # --- datapath ---------------------------------------------------------------------
 
+    def walk(self, name: str, shape) -> tuple[Signal, Signal]:
+        """A walk's counter and its next value (by default the counter itself; the state
+        machine assigns it), which addresses the memories the walk reads, so their words
+        of the current item are on the read ports in the cycle it is current."""
+        cur, nxt = Signal(shape, name=name), Signal(shape, name=f"{name}_next")
+        self.m.d.comb += nxt.eq(cur)
+        self.m.d.sync += cur.eq(nxt)
+        return cur, nxt
+
     def counters(self) -> None:
-        """The walk's counters (event e, synapse k..kend, neuron j, spikes out_n) and the
-        router's ports: event list writes, spike list and weight reads."""
+        """The walks' counters (event e, synapse k..kend, neuron j, spikes out_n), the
+        accumulate stage's registers and the router's ports: event list writes, spike list
+        and weight reads."""
         m, link, lif = self.m, self.link, self.lif
-        self.e = Signal(unsigned(lif.axon_bits + 1))
-        self.k = Signal(self.ptr)
+        self.e, self.e_n = self.walk("e", unsigned(lif.axon_bits + 1))
+        self.k, self.k_n = self.walk("k", self.ptr)
         self.kend = Signal(self.ptr)
-        self.j = Signal(unsigned(lif.neuron_bits))
+        self.j, self.j_n = self.walk("j", unsigned(lif.neuron_bits))
         self.out_n = Signal(unsigned(lif.neuron_bits + 1))
+        # the accumulate stage: a synapse's ring write (c_syn, c_ring) and its depression
+        # (c_pl), a plastic input's potentiation (c_pot), of weight c_w
+        self.c_syn, self.c_pot, self.c_pl = Signal(), Signal(), Signal()
+        self.c_ring = Signal(range(lif.DC * lif.NPC))
+        self.c_w = Signal(unsigned(lif.syn_bits))
+        m.d.sync += [self.c_syn.eq(0), self.c_pot.eq(0)]
         m.d.comb += [link.out_n.eq(self.out_n), self.out_rd.addr.eq(link.out_addr),
                      link.out_data.eq(self.out_rd.data), self.w_host.addr.eq(link.w_addr),
                      link.w_data.eq(self.w_host.data)]
         m.d.comb += [self.in_wr.en.eq(link.in_we), self.in_wr.addr.eq(link.in_addr),
-                     self.in_wr.data.eq(link.in_data), self.in_rd.addr.eq(self.e)]
+                     self.in_wr.data.eq(link.in_data), self.in_rd.addr.eq(self.e_n)]
 
     def synapse_datapath(self) -> None:
         """Event e's row bounds, synapse k's ring slot and the saturated accumulation."""
-        m, link, spec, k = self.m, self.link, self.spec, self.k
+        m, link, spec = self.m, self.link, self.spec
         a_in = self.in_rd.data
         m.d.comb += [self.row_a.addr.eq(a_in), self.row_b.addr.eq(a_in + 1)]
-        m.d.comb += [self.post_rd.addr.eq(k), self.dly_rd.addr.eq(k)]
+        m.d.comb += [self.post_rd.addr.eq(self.k_n), self.dly_rd.addr.eq(self.k_n)]
         if self.stdp_hw:
-            m.d.comb += self.pl_rd.addr.eq(k)
+            m.d.comb += self.pl_rd.addr.eq(self.k_n)
         slot_sum = Signal(unsigned(self.lif.slot_bits + 1))
         self.slot = Signal(unsigned(self.lif.slot_bits + 1))
         m.d.comb += slot_sum.eq(link.t_slot + self.dly_rd.data)
@@ -288,7 +312,7 @@ class _CoreBuild:
         """Neuron j's update: decayed current and potential, refractoriness, spike."""
         m, spec, prm, F = self.m, self.spec, self.prm, self.spec.decay_bits
         for port in (self.u_rd, self.i_rd, self.r_rd, *prm.values()):
-            m.d.comb += port.addr.eq(self.j)
+            m.d.comb += port.addr.eq(self.j_n)
         m.d.comb += [self.u_wr.addr.eq(self.j), self.i_wr.addr.eq(self.j),
                      self.r_wr.addr.eq(self.j)]
         self.isyn_new = self.sat(
@@ -307,9 +331,9 @@ class _CoreBuild:
         m, spec, F, sf = self.m, self.spec, self.spec.decay_bits, self.spec.stdp_frac_bits
         thi, tshape, imp = spec.trace_format.max_int, self.tshape, spec.trace_impulse
         w = self.w_rd.data
-        self.a = Signal(unsigned(self.lif.axon_bits))
-        self.pidx = Signal(unsigned(self.lif.neuron_bits + 1))
-        self.ck = Signal(self.ptr)
+        self.a, self.a_n = self.walk("a", unsigned(self.lif.axon_bits))
+        self.pidx, self.pidx_n = self.walk("pidx", unsigned(self.lif.neuron_bits + 1))
+        self.ck, self.ck_n = self.walk("ck", self.ptr)
         self.ckend = Signal(self.ptr)
         y_dec = Signal(unsigned(spec.trace_bits))
         m.d.comb += y_dec.eq((self.y_rd.data * self.dy) >> F)
@@ -324,18 +348,19 @@ class _CoreBuild:
         m.d.comb += [self.y_wr.addr.eq(self.j), self.f_wr.addr.eq(self.a)]
         m.d.comb += [self.col_a.addr.eq(self.out_rd.data),
                      self.col_b.addr.eq(self.out_rd.data + 1),
-                     self.col_syn.addr.eq(self.ck), self.col_pre.addr.eq(self.ck),
-                     self.x_wr.addr.eq(self.a)]
+                     self.col_syn.addr.eq(self.ck_n), self.col_pre.addr.eq(self.ck_n),
+                     self.x_wr.addr.eq(self.a), self.out_rd.addr.eq(self.pidx_n)]
 
     def default_addresses(self) -> None:
-        """Read addresses outside SYN and POT: this step's ring slot of neuron j, weight k,
-        trace y[j], x[a] and flag[a]."""
+        """Read addresses outside SYN and POT: this step's ring slot of the next neuron,
+        weight k (read in SYN for the accumulate stage), trace y of the next neuron, x
+        and flag of the next axon."""
         m, link = self.m, self.link
-        m.d.comb += [self.ring_rd.addr.eq(link.t_slot * self.lif.NPC + self.j),
+        m.d.comb += [self.ring_rd.addr.eq(link.t_slot * self.lif.NPC + self.j_n),
                      self.w_rd.addr.eq(self.k)]
         if self.stdp_hw:
-            m.d.comb += [self.y_rd.addr.eq(self.j), self.x_rd.addr.eq(self.a),
-                         self.f_rd.addr.eq(self.a)]
+            m.d.comb += [self.y_rd.addr.eq(self.j_n), self.x_rd.addr.eq(self.a_n),
+                         self.f_rd.addr.eq(self.a_n)]
 
     def clears(self) -> None:
         """A clear zeroes the state memories and copies u0 into u (or zeroes u with
@@ -352,151 +377,161 @@ class _CoreBuild:
     # --- state machine ----------------------------------------------------------------
 
     def state_machine(self) -> None:
-        """DONE -> EV <-> SYN -> NEU -> [TR -> PHDR <-> POT] -> DONE; `ph` counts the
-        cycles of the current item (one per level of dependent reads, plus the write)."""
+        """DONE -> EV -> ROW <-> SYN -> NEU -> [TR -> PHDR -> COL <-> POT] -> DONE; one
+        cycle per state visit (hw.layouts.fpga.RTL_CYCLES)."""
         m = self.m
-        self.ph = Signal(2)   # the cycle within the current item
-        states = {"DONE": self.done, "EV": self.event, "SYN": self.synapse,
-                  "NEU": self.neuron}
+        states = {"DONE": self.done, "EV": self.event, "ROW": self.row,
+                  "SYN": self.synapse, "NEU": self.neuron}
         if self.stdp_hw:
-            states |= {"TR": self.trace, "PHDR": self.post_header, "POT": self.potentiate}
+            states |= {"TR": self.trace, "PHDR": self.post_header, "COL": self.column,
+                       "POT": self.potentiate}
         with m.FSM(init="DONE"):
             for name, build in states.items():
                 with m.State(name):
                     build()
+
+    def accumulate_stage(self) -> None:
+        """The cycle after a SYN or POT item (during the next item): the ring word and y,
+        or the weight and x, are on the read ports; write the sum and the new weight."""
+        m = self.m
+        with m.If(self.c_syn):
+            self.write(self.ring_wr, self.c_ring, self.acc)
+            if self.stdp_hw:
+                with m.If(self.c_pl):
+                    self.write(self.w_wr, self.c_w, self.dep)
+        if self.stdp_hw:
+            with m.If(self.c_pot):
+                self.write(self.w_wr, self.c_w, self.pot)
 
     def after_neurons(self) -> None:
         """From the last neuron (or from an empty neuron list) on: the STDP walks or DONE."""
         m = self.m
         if self.stdp_hw:
             with m.If(self.stdp_on & (self.G != 0)):
-                m.d.sync += self.a.eq(0)
+                m.d.comb += self.a_n.eq(0)
                 m.next = "TR"
             with m.Elif(self.stdp_on):
-                m.d.sync += self.pidx.eq(0)
+                m.d.comb += self.pidx_n.eq(0)
                 m.next = "PHDR"
             with m.Else():
                 m.next = "DONE"
         else:
             m.next = "DONE"
 
-    def next_item(self, counter: Signal, end):
-        """An item's last cycle: on to item `counter` + 1 at ph 0; the returned condition
-        (a `with` block) holds after the last item."""
-        self.m.d.sync += [counter.eq(counter + 1), self.ph.eq(0)]
+    def next_item(self, counter: Signal, nxt: Signal, end):
+        """An item's cycle: on to item `counter` + 1; the returned condition (a `with`
+        block) holds after the last item."""
+        self.m.d.comb += nxt.eq(counter + 1)
         return self.m.If(counter + 1 == end)
 
-    def open_range(self, index: Signal, start: Signal, end: Signal, lo, hi, walk: str):
-        """A header item's last cycle: on to header `index` + 1, and walk the range the
-        pointer reads `lo`..`hi` give (start..end) in state `walk` unless it is empty."""
+    def open_range(self, index: Signal, index_n: Signal, start_n: Signal, end: Signal,
+                   lo, hi, walk: str, header: str):
+        """A header's second cycle: on to header `index` + 1, and walk the range the
+        pointer reads `lo`..`hi` give in state `walk` unless it is empty (then the next
+        header)."""
         m = self.m
-        m.d.sync += [self.ph.eq(0), index.eq(index + 1), start.eq(lo.data), end.eq(hi.data)]
+        m.d.comb += [index_n.eq(index + 1), start_n.eq(lo.data)]
+        m.d.sync += end.eq(hi.data)
         with m.If(lo.data != hi.data):
             m.next = walk
+        with m.Else():
+            m.next = header
 
     def done(self) -> None:
         """DONE: the host may write; `go` starts a timestep at event 0 and neuron 0."""
         m, link = self.m, self.link
         m.d.comb += [link.done.eq(1), self.idle.eq(1)]
+        if self.stdp_hw:  # the router reads the spike list
+            m.d.comb += self.out_rd.addr.eq(link.out_addr)
         with m.If(link.go):
-            m.d.sync += [self.e.eq(0), self.out_n.eq(0), self.j.eq(0), self.ph.eq(0)]
+            m.d.comb += [self.e_n.eq(0), self.j_n.eq(0)]
+            m.d.sync += self.out_n.eq(0)
             m.next = "EV"
 
     def event(self) -> None:
-        """EV, ph0: in_list[e]; ph1: row_ptr[axon] (and the axon's STDP flag); ph2: row."""
-        m, link, ph, e = self.m, self.link, self.ph, self.e
-        with m.If(ph == 0):
-            with m.If(e == link.in_n):
-                m.d.sync += self.j.eq(0)
-                with m.If(self.n == 0):
-                    self.after_neurons()
-                with m.Else():
-                    m.next = "NEU"
+        """EV: in_list[e] is on its port; ask its row bounds (and set the axon's STDP
+        flag), or end the list."""
+        m, link = self.m, self.link
+        with m.If(self.e == link.in_n):
+            with m.If(self.n == 0):
+                self.after_neurons()
             with m.Else():
-                m.d.sync += ph.eq(1)
-        with m.Elif(ph == 1):
-            m.d.sync += ph.eq(2)
+                m.next = "NEU"
+        with m.Else():
+            m.next = "ROW"
             if self.stdp_hw:
                 with m.If(self.stdp_on):
                     self.write(self.f_wr, self.in_rd.data, 1)
-        with m.Else():
-            self.open_range(e, self.k, self.kend, self.row_a, self.row_b, "SYN")
+
+    def row(self) -> None:
+        """ROW: the row bounds are on their ports: walk the row from its first synapse."""
+        self.open_range(self.e, self.e_n, self.k_n, self.kend, self.row_a, self.row_b,
+                        "SYN", "EV")
 
     def synapse(self) -> None:
-        """SYN, ph0: synapse k; ph1: ring word, y; ph2: accumulate (and depress)."""
-        m, ph, k = self.m, self.ph, self.k
+        """SYN: synapse k's words are on their ports; ask its ring word, weight and y
+        for the accumulate stage."""
+        m, k = self.m, self.k
         ring_addr = self.slot * self.lif.NPC + self.post_rd.data
         m.d.comb += self.ring_rd.addr.eq(ring_addr)
+        m.d.sync += [self.c_syn.eq(1), self.c_ring.eq(ring_addr), self.c_w.eq(k)]
         if self.stdp_hw:
             m.d.comb += self.y_rd.addr.eq(self.post_rd.data)
-        with m.If(ph == 2):
-            self.write(self.ring_wr, ring_addr, self.acc)
-            if self.stdp_hw:
-                with m.If(self.pl_rd.data):
-                    self.write(self.w_wr, k, self.dep)
-            with self.next_item(k, self.kend):
-                m.next = "EV"
-        with m.Else():
-            m.d.sync += ph.eq(ph + 1)
+            m.d.sync += self.c_pl.eq(self.pl_rd.data)
+        with self.next_item(k, self.k_n, self.kend):
+            m.next = "EV"
 
     def neuron(self) -> None:
-        """NEU, ph0: neuron j's words; ph1: update, write, list a spike."""
-        m, link, ph, j, prm = self.m, self.link, self.ph, self.j, self.prm
+        """NEU: neuron j's words are on their ports: update, write, list a spike."""
+        m, link, j, prm = self.m, self.link, self.j, self.prm
         r_wr, u_wr, u_reset = self.r_wr, self.u_wr, prm["u_reset"].data
-        with m.If(ph == 1):
-            self.write(self.ring_wr, link.t_slot * self.lif.NPC + j, 0)
-            m.d.comb += [self.i_wr.data.eq(self.isyn_new), self.i_wr.en.eq(1), u_wr.en.eq(1),
-                         r_wr.en.eq(1)]
-            with m.If(self.refractory):
-                m.d.comb += [r_wr.data.eq(self.r_rd.data - 1), u_wr.data.eq(u_reset)]
-            with m.Elif(self.spike):
-                m.d.comb += [r_wr.data.eq(prm["refrac"].data), u_wr.data.eq(u_reset)]
-            with m.Else():
-                m.d.comb += [r_wr.data.eq(0), u_wr.data.eq(self.v_new)]
-            with m.If(self.spike):
-                self.write(self.out_wr, self.out_n, j)
-                m.d.sync += self.out_n.eq(self.out_n + 1)
-            if self.stdp_hw:
-                with m.If(self.stdp_on):
-                    m.d.comb += [self.y_wr.data.eq(self.y_new), self.y_wr.en.eq(1)]
-            with self.next_item(j, self.n):
-                self.after_neurons()
+        self.write(self.ring_wr, link.t_slot * self.lif.NPC + j, 0)
+        m.d.comb += [self.i_wr.data.eq(self.isyn_new), self.i_wr.en.eq(1), u_wr.en.eq(1),
+                     r_wr.en.eq(1)]
+        with m.If(self.refractory):
+            m.d.comb += [r_wr.data.eq(self.r_rd.data - 1), u_wr.data.eq(u_reset)]
+        with m.Elif(self.spike):
+            m.d.comb += [r_wr.data.eq(prm["refrac"].data), u_wr.data.eq(u_reset)]
         with m.Else():
-            m.d.sync += ph.eq(1)
+            m.d.comb += [r_wr.data.eq(0), u_wr.data.eq(self.v_new)]
+        with m.If(self.spike):
+            self.write(self.out_wr, self.out_n, j)
+            m.d.sync += self.out_n.eq(self.out_n + 1)
+        if self.stdp_hw:
+            with m.If(self.stdp_on):
+                m.d.comb += [self.y_wr.data.eq(self.y_new), self.y_wr.en.eq(1)]
+        with self.next_item(j, self.j_n, self.n):
+            self.after_neurons()
 
     def trace(self) -> None:
-        """TR, ph0: x[a], flag[a]; ph1: write the decayed trace, clear the flag."""
-        m, ph, a = self.m, self.ph, self.a
-        with m.If(ph == 1):
-            m.d.comb += [self.x_wr.data.eq(self.x_new), self.x_wr.en.eq(1)]
-            self.write(self.f_wr, a, 0)
-            with self.next_item(a, self.G):
-                m.d.sync += self.pidx.eq(0)
-                m.next = "PHDR"
-        with m.Else():
-            m.d.sync += ph.eq(1)
+        """TR: x[a] and flag[a] are on their ports: write the decayed trace, clear the
+        flag."""
+        m, a = self.m, self.a
+        m.d.comb += [self.x_wr.data.eq(self.x_new), self.x_wr.en.eq(1)]
+        self.write(self.f_wr, a, 0)
+        with self.next_item(a, self.a_n, self.G):
+            m.d.comb += self.pidx_n.eq(0)
+            m.next = "PHDR"
 
     def post_header(self) -> None:
-        """PHDR, ph0: out_list[p]; ph1: col_ptr[j]; ph2: the spiking neuron's column."""
-        m, ph, pidx = self.m, self.ph, self.pidx
-        m.d.comb += self.out_rd.addr.eq(pidx)
-        with m.If(ph == 0):
-            with m.If(pidx == self.out_n):
-                m.next = "DONE"
-            with m.Else():
-                m.d.sync += ph.eq(1)
-        with m.Elif(ph == 1):
-            m.d.sync += ph.eq(2)
+        """PHDR: out_list[pidx] is on its port: ask its column bounds, or end the list."""
+        m = self.m
+        with m.If(self.pidx == self.out_n):
+            m.next = "DONE"
         with m.Else():
-            self.open_range(pidx, self.ck, self.ckend, self.col_a, self.col_b, "POT")
+            m.next = "COL"
+
+    def column(self) -> None:
+        """COL: the column bounds are on their ports: walk the spiking neuron's plastic
+        inputs."""
+        self.open_range(self.pidx, self.pidx_n, self.ck_n, self.ckend, self.col_a,
+                        self.col_b, "POT", "PHDR")
 
     def potentiate(self) -> None:
-        """POT, ph0: column entry ck; ph1: its weight and x; ph2: write the new weight."""
-        m, ph, ck, syn = self.m, self.ph, self.ck, self.col_syn.data
+        """POT: column entry ck is on its ports; ask its weight and x for the accumulate
+        stage."""
+        m, syn = self.m, self.col_syn.data
         m.d.comb += [self.x_rd.addr.eq(self.col_pre.data), self.w_rd.addr.eq(syn)]
-        with m.If(ph == 2):
-            self.write(self.w_wr, syn, self.pot)
-            with self.next_item(ck, self.ckend):
-                m.next = "PHDR"
-        with m.Else():
-            m.d.sync += ph.eq(ph + 1)
+        m.d.sync += [self.c_pot.eq(1), self.c_w.eq(syn)]
+        with self.next_item(self.ck, self.ck_n, self.ckend):
+            m.next = "PHDR"

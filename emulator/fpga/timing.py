@@ -10,8 +10,9 @@ entries, by the step that emitted them) it reports, in the hw.metrics vocabulary
   spike, or a stimulus entry of that step) to the last cycle of its entry in the event
   phase of the next step, on the core where that entry ends last (the cores' cycle count
   from their start pulse); i.e. cycles(k) + max over cores of the cumulative event-phase
-  cycles up to and including the event. Events emitted in the last step are not delivered
-  within the run and not counted;
+  cycles up to and including the event (the cycles that issue its synapses: the core's
+  pipelined accumulate writes the last one a cycle later, during the next item). Events
+  emitted in the last step are not delivered within the run and not counted;
 - energy (`energy_synop_pJ`, `energy_neuron_pJ`, `energy_clock_pJ`, `energy_total_pJ`):
   synaptic events * synop_energy_pJ, neuron updates (every neuron every step) *
   neuron_energy_pJ, cycles * cores * cycle_energy_pJ (FpgaSpec: assumed per-event

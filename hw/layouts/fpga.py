@@ -53,13 +53,13 @@ STIM_END = (1 << 32) - 1
 #: spend them; FpgaSpec has one field `cycles_<name>` per entry (a sweep may vary them,
 #: the RTL generator refuses a spec that differs)
 RTL_CYCLES = {
-    "event": 3,         # per event of the list: list entry, axon row lookup
-    "synapse": 3,       # per synapse of the event's row on the core: ring accumulate
+    "event": 2,         # per event of the list: list entry, then its row bounds
+    "synapse": 1,       # per synapse of the event's row on the core: ring accumulate
     "list_end": 1,      # end of the event list (and of the potentiation list)
-    "neuron": 2,        # per neuron: isyn, v, refractory, threshold, post trace
-    "trace": 2,         # per axon of the network, on a core with plastic synapses
-    "spiking": 3,       # per spiking neuron of such a core: its column list
-    "plastic": 3,       # per plastic input of that neuron: potentiation
+    "neuron": 1,        # per neuron: isyn, v, refractory, threshold, post trace
+    "trace": 1,         # per axon of the network, on a core with plastic synapses
+    "spiking": 2,       # per spiking neuron of such a core: list entry, column bounds
+    "plastic": 1,       # per plastic input of that neuron: potentiation
     "route_spike": 2,   # router: per neuron spike broadcast
     "route_core": 1,    # router: per core visited
     "stimulus": 2,      # per stimulus spike broadcast

@@ -2,10 +2,13 @@
 and trace-based pair STDP, generated in Amaranth (neurocosim.rtl) and emulated cycle by cycle
 (neurocosim.emulator.fpga).
 
-Every memory has synchronous read ports (block RAM), so an item costs one cycle per level
-of dependent reads plus one. The costs are the spec's `cycles_*` fields (the table of
-names: hw.layouts.fpga.RTL_CYCLES, whose values the RTL implements). Per timestep, every
-core runs these phases:
+Every memory has synchronous read ports (block RAM); the core walks each list one item per
+cycle (its counters address the memories one cycle ahead) and pipelines the second level
+of reads (a synapse's ring word, a plastic input's weight) into an accumulate stage that
+overlaps the next item, so a synapse or a plastic input costs one cycle, a list entry
+whose pointers must be read first (an event's row, a spiking neuron's column) two. The
+costs are the spec's `cycles_*` fields (the table of names: hw.layouts.fpga.RTL_CYCLES,
+whose values the RTL implements). Per timestep, every core runs these phases:
 
   events     per spike of the previous step (the same list on every core): cycles_event
              + cycles_synapse per synapse of that axon's row on this core (ring-buffer
@@ -106,11 +109,12 @@ class FpgaSpec(TargetSpec):
     # clock cycle: about 40 pJ of it the clock tree and state machines pay every cycle,
     # the rest the block-RAM accesses and arithmetic of the item in flight (about 60 pJ
     # per busy cycle). Static power (about 75 uW on a UP5K) is not counted.
-    #: per synaptic event (cycles_synapse busy cycles: ring read-modify-write, weight,
-    #: target and delay reads, depression if plastic); assumed, see above
+    #: per synaptic event (ring read-modify-write, weight, target and delay reads,
+    #: depression if plastic: about three busy cycles' worth of block-RAM accesses,
+    #: pipelined into one clock cycle); assumed, see above
     synop_energy_pJ: float = 180.0
-    #: per neuron update (cycles_neuron busy cycles: five parameter and state reads, the
-    #: two decay multiplies, the writes back); assumed, see above
+    #: per neuron update (five parameter and state reads, the two decay multiplies, the
+    #: writes back: about two busy cycles' worth); assumed, see above
     neuron_energy_pJ: float = 120.0
     #: per clock cycle per core (clock tree and state machines, paid idle or busy);
     #: assumed, see above

@@ -1,8 +1,9 @@
 """cocotb bench of the exported fpga chip: run N timesteps, check every step's spikes and
-cycle count and the final weights against the naive model (emulator.fpga.oracle).
+cycle count and the final weights against the naive model (emulator.fpga.oracle), for the
+chip's power-up image or for several images written through its host port in turn.
 
-Environment: FPGA_IMAGE (image file the model runs), FPGA_STEPS, FPGA_SEEN (JSON written
-with what the RTL did and the mismatches found).
+Environment: FPGA_IMAGES and FPGA_META (image files, the export's JSON sidecar), FPGA_STEPS, FPGA_SEEN (JSON written with what the RTL
+did and the mismatches found).
 """
 
 import json
@@ -32,21 +33,51 @@ class Scoreboard:
             self.errors.append(f"step {t}: {cycles} cycles != model {exp_cycles}")
 
 
-@cocotb.test()
-async def chip_matches_model(dut):
-    image = HardwareImage.load(os.environ["FPGA_IMAGE"])
-    steps = int(os.environ["FPGA_STEPS"])
-    board = Scoreboard(ChipModel(image))
+async def reset(dut) -> None:
+    """Clock on, inputs low, two cycles of reset."""
     Clock(dut.clk, 10, unit="ns").start()
     dut.rst.value = 1
-    dut.ctl__start.value = 0
-    dut.ctl__n_steps.value = 0
-    dut.ctl__w_core.value = 0
-    dut.ctl__w_addr.value = 0
+    for port in ("start", "n_steps", "w_core", "w_addr", "cfg_we", "cfg_core",
+                 "cfg_region", "cfg_addr", "cfg_data", "clear"):
+        getattr(dut, f"ctl__{port}").value = 0
     for _ in range(2):
         await RisingEdge(dut.clk)
     dut.rst.value = 0
     await RisingEdge(dut.clk)
+
+
+async def write_image(dut, image: HardwareImage, capacity: dict) -> None:
+    """Clear every memory, then write `image` through the host port, as a board's host
+    does (host.board.image_regions over rtl.capacity.fpga_identity)."""
+    from neurocosim.host.board import image_regions
+    from neurocosim.rtl.capacity import ChipCapacity, fpga_identity
+    cap = ChipCapacity(**capacity)
+    dut.ctl__clear.value = 0b11
+    await RisingEdge(dut.clk)
+    dut.ctl__clear.value = 0
+    await RisingEdge(dut.clk)
+    await ReadOnly()
+    while dut.ctl__busy.value:
+        await RisingEdge(dut.clk)
+        await ReadOnly()
+    await RisingEdge(dut.clk)
+    dut.ctl__cfg_we.value = 1
+    for core, region, values in image_regions(image, fpga_identity(image.target, cap,
+                                                                   "chip", 4096)):
+        dut.ctl__cfg_core.value = core
+        dut.ctl__cfg_region.value = region.id
+        for i, v in enumerate(values):
+            dut.ctl__cfg_addr.value = i
+            dut.ctl__cfg_data.value = int(v) & 0xFFFFFFFF
+            await RisingEdge(dut.clk)
+    dut.ctl__cfg_we.value = 0
+    await RisingEdge(dut.clk)
+
+
+async def check_run(dut, image: HardwareImage, steps: int) -> dict:
+    """Run `steps` steps; check every step's spikes and cycles and the final weights
+    against the model of `image`: what the chip did and the mismatches found."""
+    board = Scoreboard(ChipModel(image))
     dut.ctl__n_steps.value = steps
     dut.ctl__start.value = 1
     await RisingEdge(dut.clk)
@@ -82,9 +113,30 @@ async def chip_matches_model(dut):
         if bad.size:
             board.errors.append(f"core {c}: {bad.size} final weights differ, first at "
                                 f"synapse {bad[0]}: {got[bad[0]]} != model {expected[bad[0]]}")
+    await RisingEdge(dut.clk)
+    return dict(steps=seen, weights=weights, errors=board.errors)
+
+
+@cocotb.test()
+async def chips_match_models(dut):
+    """The first of FPGA_IMAGES (the power-up contents), then each other one written
+    through the host port (FPGA_META: the export's sidecar, its capacity), run
+    FPGA_STEPS steps each, equal to the model; FPGA_SEEN gets one record per image."""
+    paths = os.environ["FPGA_IMAGES"].split(os.pathsep)
+    with open(os.environ["FPGA_META"]) as f:
+        capacity = json.load(f)["capacity"]
+    steps = int(os.environ["FPGA_STEPS"])
+    await reset(dut)
+    runs = []
+    for i, path in enumerate(paths):
+        image = HardwareImage.load(path)
+        if i:
+            await write_image(dut, image, capacity)
+        runs.append(await check_run(dut, image, steps))
     with open(os.environ["FPGA_SEEN"], "w") as f:
-        json.dump(dict(steps=seen, weights=weights, errors=board.errors), f)
-    assert not board.errors, "; ".join(board.errors[:5])
+        json.dump(runs, f)
+    errors = [f"image {i}: {e}" for i, r in enumerate(runs) for e in r["errors"]]
+    assert not errors, "; ".join(errors[:5])
 
 
 @cocotb.test()
@@ -93,15 +145,7 @@ async def run_only(dut):
     writes the wall time and the steps done to FPGA_SEEN."""
     import time
     steps = int(os.environ["FPGA_STEPS"])
-    Clock(dut.clk, 10, unit="ns").start()
-    dut.rst.value = 1
-    dut.ctl__start.value = 0
-    dut.ctl__n_steps.value = 0
-    dut.ctl__w_core.value = 0
-    dut.ctl__w_addr.value = 0
-    await RisingEdge(dut.clk)
-    dut.rst.value = 0
-    await RisingEdge(dut.clk)
+    await reset(dut)
     dut.ctl__n_steps.value = steps
     dut.ctl__start.value = 1
     await RisingEdge(dut.clk)

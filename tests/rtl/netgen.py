@@ -22,8 +22,12 @@ def lif(n: int, rng: np.random.Generator, homogeneous: bool = False) -> dict:
 
 def random_network(seed: int, n_exc: int = 12, n_inh: int = 4, n_src: int = 8,
                    stdp: bool = False, p: float = 0.3, t_max: float = 60.0,
-                   max_delay: float = 4.0, rate_hz: float = 150.0) -> Network:
-    """Sources -> exc (plastic if `stdp`), exc <-> inh recurrence, random delays."""
+                   max_delay: float = 4.0, rate_hz: float = 150.0,
+                   multapses: bool = False) -> Network:
+    """Sources -> exc (plastic if `stdp`), exc <-> inh recurrence, random delays.
+    `multapses` doubles every synapse of sources -> exc (same target and delay, next to
+    it in the row): back-to-back accumulates into one ring word, the core's read-after-
+    write hazard."""
     rng = np.random.default_rng(seed)
     src = Population("src", n_src, "SpikeSourceArray")
     exc = Population("exc", n_exc, "IF_curr_exp", lif(n_exc, rng, homogeneous=stdp))
@@ -34,8 +38,10 @@ def random_network(seed: int, n_exc: int = 12, n_inh: int = 4, n_src: int = 8,
     def proj(name, pre, post, n_pre, n_post, wmax, receptor="excitatory", plast=None):
         mask = rng.random((n_pre, n_post)) < p
         i, j = np.nonzero(mask)
-        return Projection(name, pre, post, i, j, rng.uniform(0.0, wmax, i.size),
-                          rng.integers(1, int(max_delay) + 1, i.size).astype(float),
+        delay = rng.integers(1, int(max_delay) + 1, i.size).astype(float)
+        if multapses and name == "in":
+            i, j, delay = (np.repeat(v, 2) for v in (i, j, delay))
+        return Projection(name, pre, post, i, j, rng.uniform(0.0, wmax, i.size), delay,
                           receptor, plast)
 
     plast = (Plasticity("stdp_additive", dict(tau_plus=15.0, tau_minus=20.0, A_plus=0.05,

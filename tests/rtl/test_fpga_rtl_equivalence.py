@@ -1,7 +1,8 @@
 """The exported Verilog of the fpga core (Icarus, through cocotb) equals the emulator: the same
 spikes every timestep, the same cycle count per timestep, the same final weights after STDP,
-on generated networks with and without STDP, on one and several cores. And the check can
-fail: a design exported with one corrupted threshold is caught.
+on generated networks with and without STDP, on one and several cores, half of them with
+multapses (back-to-back accumulates into one ring word: the pipeline's read-after-write
+hazard). And the check can fail: a design exported with one corrupted threshold is caught.
 
 NEUROCOSIM_WAVES=1 writes an FST waveform (neurocore.fst) into each case's folder.
 """
@@ -27,28 +28,36 @@ pytestmark = [pytest.mark.rtl,
 BENCH = Path(__file__).parent
 WAVES = os.environ.get("NEUROCOSIM_WAVES", "") not in ("", "0")
 
-#: (seed, stdp, neurons_per_core, cores, steps): 22 generated networks
-CASES = ([(s, False, 32, 1, 60) for s in range(6)]
-         + [(s, True, 32, 1, 60) for s in range(6, 12)]
-         + [(s, False, 7, 3, 50) for s in range(12, 17)]
-         + [(s, True, 9, 2, 50) for s in range(17, 22)])
+#: (seed, stdp, neurons_per_core, cores): 22 generated networks (odd seeds with
+#: multapses) in three groups of one neurons_per_core, one chip build each: 1 core
+#: static and STDP (STDP hardware), 3 cores static (no STDP hardware), 2 cores STDP
+GROUPS = {"1core": ([(s, s >= 6, 32, 1) for s in range(12)], 60),
+          "3core-static": ([(s, False, 7, 3) for s in range(12, 17)], 50),
+          "2core-stdp": ([(s, True, 9, 2) for s in range(17, 22)], 50)}
 
 
-def _image(seed: int, stdp: bool, npc: int, cores: int):
-    net = random_network(seed, stdp=stdp, n_exc=12 if cores > 1 else 14,
-                         n_inh=4 if cores > 1 else 6)
+def _image(seed: int, stdp: bool, npc: int, cores: int, **sizes):
+    net = random_network(seed, stdp=stdp, **(sizes or dict(
+        n_exc=12 if cores > 1 else 14, n_inh=4 if cores > 1 else 6)),
+        multapses=seed % 2 == 1)
     return hw_compile(net, "fpga", neurons_per_core=npc, n_cores=cores)
 
 
-def run_rtl(image, steps: int, work: Path, rtl_image=None) -> dict:
-    """Export `rtl_image` (default `image`), simulate `steps` under Icarus with the cocotb
-    scoreboard running the model on `image`; return what the bench saw."""
+def run_rtl(images: list, steps: int, work: Path, rtl_image=None) -> dict:
+    """Export `rtl_image` (default the first of `images`) for the least capacity that holds
+    every image; simulate under Icarus with the cocotb scoreboard: the first image from
+    the chip's power-up contents, then each other one written through the host port,
+    `steps` steps each. Returns what the bench saw: one record per image ("runs") and the
+    cocotb test counts."""
     from cocotb_tools.runner import get_results, get_runner
 
+    from neurocosim.rtl.capacity import ChipCapacity
     from neurocosim.rtl.export import export_verilog
-    src = export_verilog(rtl_image if rtl_image is not None else image, work / "rtl")
-    img_path = work / "image.npz"
-    image.save(img_path)
+    src = export_verilog(rtl_image if rtl_image is not None else images[0], work / "rtl",
+                         capacity=ChipCapacity.covering(images))
+    paths = [work / f"image{i}.npz" for i in range(len(images))]
+    for image, path in zip(images, paths):
+        image.save(path)
     seen = work / "seen.json"
     sources, args = [src], ["-g2005"]  # -g2012 skips time-0 events of initialisers
     if WAVES:  # our own dump module: cocotb's needs SystemVerilog (-g2012)
@@ -64,34 +73,57 @@ def run_rtl(image, steps: int, work: Path, rtl_image=None) -> dict:
     xml = work / "results.xml"
     try:
         runner.test(hdl_toplevel="neurocore", test_module="fpga_tb", test_dir=BENCH,
-                    testcase="chip_matches_model", build_dir=work / "build",
+                    testcase="chips_match_models", build_dir=work / "build",
                     results_xml=str(xml), waves=WAVES,   # vvp -fst, else -none
-                    extra_env={"FPGA_IMAGE": str(img_path), "FPGA_STEPS": str(steps),
-                               "FPGA_SEEN": str(seen),
+                    extra_env={"FPGA_IMAGES": os.pathsep.join(map(str, paths)),
+                               "FPGA_META": str(src.with_suffix(".json")),
+                               "FPGA_STEPS": str(steps), "FPGA_SEEN": str(seen),
                                "PYTHONPATH": os.pathsep.join(sys.path)})
     except SystemExit:  # under pytest the runner exits on a failed cocotb test
         pass
     n_tests, n_failed = get_results(xml)
-    out = json.loads(seen.read_text()) if seen.exists() else {"errors": ["bench wrote nothing"]}
-    out.update(n_tests=n_tests, n_failed=n_failed)
-    return out
+    runs = json.loads(seen.read_text()) if seen.exists() else []
+    return dict(runs=runs, n_tests=n_tests, n_failed=n_failed)
 
 
-@pytest.mark.parametrize("seed,stdp,npc,cores,steps", CASES,
-                         ids=[f"s{c[0]}-{'stdp' if c[1] else 'static'}-{c[3]}core"
-                              for c in CASES])
-def test_rtl_equals_emulator(tmp_path, seed, stdp, npc, cores, steps):
-    image = _image(seed, stdp, npc, cores)
-    assert len(image.cores) == cores
-    out = run_rtl(image, steps, tmp_path)
-    assert out["errors"] == [], out["errors"][:5]
+def check_equal(images: list, steps: int, work: Path) -> None:
+    """The RTL equals the model on every image (spikes, cycles, weights), and the
+    comparison means something: every network spikes, every STDP one changes weights."""
+    out = run_rtl(images, steps, work)
+    errors = [e for r in out["runs"] for e in r["errors"]]
+    assert errors == [], errors[:5]
     assert (out["n_tests"], out["n_failed"]) == (1, 0)
-    assert len(out["steps"]) == steps
-    # the networks are not silent: the comparison covers spikes (and weight changes)
-    assert sum(len(s) for s, _ in out["steps"]) > 0
-    if stdp:
-        assert any(np.any(np.array(w) != c.memories["syn_w"])
-                   for w, c in zip(out["weights"], image.cores))
+    assert len(out["runs"]) == len(images)
+    for image, run in zip(images, out["runs"]):
+        assert len(run["steps"]) == steps
+        assert sum(len(s) for s, _ in run["steps"]) > 0
+        if any(int(c.params["stdp"][0]) for c in image.cores):
+            assert any(np.any(np.array(w) != c.memories["syn_w"])
+                       for w, c in zip(run["weights"], image.cores))
+
+
+@pytest.mark.parametrize("group", GROUPS)
+def test_rtl_equals_emulator(tmp_path, group):
+    cases, steps = GROUPS[group]
+    images = [_image(*case) for case in cases]
+    assert [len(i.cores) for i in images] == [case[3] for case in cases]
+    check_equal(images, steps, tmp_path)
+
+
+@pytest.mark.heavy
+@pytest.mark.parametrize("seed,stdp,npc,cores", [c for cs, _ in GROUPS.values() for c in cs])
+def test_rtl_power_up_contents_equal_emulator(tmp_path, seed, stdp, npc, cores):
+    """Each network as the chip's power-up contents (its own build, its exact capacity)."""
+    check_equal([_image(seed, stdp, npc, cores)], 60, tmp_path)
+
+
+@pytest.mark.heavy
+@pytest.mark.parametrize("stdp", [False, True])
+def test_rtl_equals_emulator_on_a_larger_network(tmp_path, stdp):
+    """2 cores x 160 neurons (256 excitatory, 64 inhibitory, 64 sources), 100 steps."""
+    image = _image(40 + stdp, stdp, 160, 2, n_exc=256, n_inh=64, n_src=64, p=0.05,
+                   t_max=100.0)
+    check_equal([image], 100, tmp_path)
 
 
 def test_corrupted_threshold_is_detected(tmp_path):
@@ -103,6 +135,6 @@ def test_corrupted_threshold_is_detected(tmp_path):
     bad = copy.deepcopy(image)
     j = first[0]  # the first neuron to fire now fires never
     bad.cores[0].params["theta"][j] = image.target.v_format.max_int
-    out = run_rtl(image, 60, tmp_path, rtl_image=bad)
+    out = run_rtl([image], 60, tmp_path, rtl_image=bad)
     assert out["n_failed"] == 1
-    assert any("spikes" in e for e in out["errors"])
+    assert any("spikes" in e for r in out["runs"] for e in r["errors"])
