@@ -1,8 +1,10 @@
 """fpga core: RTL simulation speed under Icarus (clock cycles/s, through cocotb), the core's
-throughput (synaptic events per clock cycle, from the cycle-exact model), and the Numba
-emulator's speed on the same network, as a ratio to the RTL simulation.
+throughput (synaptic events per clock cycle, from the cycle-exact model: over whole steps,
+and over the event phase alone; now and at the cycle costs of the core before issue 20,
+which took 3 cycles per synapse), and the Numba emulator's speed on the same network, as a
+ratio to the RTL simulation.
 
-    .venv/bin/python benchmarks/rtl.py [--exc 64] [--steps 200]
+    .venv/bin/python benchmarks/rtl.py [--exc 64] [--steps 200] [--stdp] [--no-rtl]
 """
 
 from __future__ import annotations
@@ -26,14 +28,39 @@ from neurocosim.emulator.fpga import FastChip  # noqa: E402
 from neurocosim.hw.compiler import compile as hw_compile  # noqa: E402
 
 
-def synaptic_events(image, spike_axons, spike_steps, steps: int) -> int:
-    """Synapses delivered in `steps` steps: each spike (and stimulus spike) of step k is
-    delivered in step k + 1 through its rows on every core."""
+#: the cycle costs of the core before issue 20 (3 cycles per synapse; the router's costs
+#: did not change)
+BEFORE_ISSUE_20 = dict(cycles_event=3, cycles_synapse=3, cycles_neuron=2, cycles_trace=2,
+                       cycles_spiking=3, cycles_plastic=3)
+
+
+def delivered(image, spike_axons, spike_steps, steps: int) -> tuple[int, int]:
+    """(events, synaptic events) delivered in `steps` steps: each spike (and stimulus
+    spike) of step k is delivered in step k + 1 through its rows on every core."""
     d = image.data["fpga"]
     fan = sum(np.diff(c.memories["row_ptr"]) for c in image.cores)
     st, sa = np.asarray(d["stim_step"]), np.asarray(d["stim_axon"])
     ax = np.concatenate([spike_axons[spike_steps < steps - 1], sa[st < steps - 1]])
-    return int(fan[ax].sum())
+    return int(ax.size), int(fan[ax].sum())
+
+
+def throughput(net, npc: int, steps: int, label: str, **costs) -> tuple:
+    """Run the emulator at the spec's cycle costs (overridden by `costs`) and print the
+    synaptic events per clock cycle: over whole steps, and over the event phase (one
+    core: its event, synapse and list-end cycles). Returns (image, spikes, steps, cycles)."""
+    image = hw_compile(net, "fpga", neurons_per_core=npc, **costs)
+    spec = image.target
+    axons, ksteps, cycles = FastChip(image).run(steps)
+    events, ev = delivered(image, axons, ksteps, steps)
+    total = int(cycles.sum())
+    phase = (spec.cycles_event * events + spec.cycles_synapse * ev
+             + spec.cycles_list_end * steps)
+    print(f"{label}: {total} cycles, {ev} synaptic events, {len(axons)} spikes: "
+          f"{ev / total:.3f} events/cycle over whole steps, {ev / phase:.3f} over the event "
+          f"phase ({spec.cycles_synapse} cycle(s) per synapse), max {cycles.max()} "
+          f"cycles/step ({cycles.max() / spec.clock_hz * 1e6:.2f} us at "
+          f"{spec.clock_hz / 1e6:g} MHz, real time needs < 1000 us)")
+    return image, axons, ksteps, cycles
 
 
 def rtl_speed(image, steps: int, work: Path) -> dict:
@@ -89,26 +116,25 @@ def main() -> None:
     ap.add_argument("--exc", type=int, default=64)
     ap.add_argument("--steps", type=int, default=200)
     ap.add_argument("--stdp", action="store_true")
+    ap.add_argument("--no-rtl", action="store_true", help="the throughput figures only")
     args = ap.parse_args()
     net = random_network(1, n_exc=args.exc, n_inh=args.exc // 4, n_src=args.exc // 4,
                          stdp=args.stdp, p=0.1, t_max=float(args.steps))
-    image = hw_compile(net, "fpga", neurons_per_core=max(64, args.exc + args.exc // 4))
+    npc = max(64, args.exc + args.exc // 4)
+    throughput(net, npc, args.steps, "core before issue 20", **BEFORE_ISSUE_20)
+    image, *_ = throughput(net, npc, args.steps, "core now")
     n_syn = sum(len(c.memories["syn_w"]) for c in image.cores)
     print(f"network: {image.data['fpga']['n_neurons']} neurons, {n_syn} synapses, "
           f"{args.steps} steps, STDP {'on' if args.stdp else 'off'}")
-
+    if args.no_rtl:
+        return
     chip = FastChip(image)
     chip.run(1)                                   # compile the kernel
     chip = FastChip(image)
     t0 = time.perf_counter()
-    axons, steps, cycles = chip.run(args.steps)
+    _, _, cycles = chip.run(args.steps)
     emu_s = time.perf_counter() - t0
-    ev = synaptic_events(image, axons, steps, args.steps)
     total = int(cycles.sum())
-    print(f"core: {total} cycles, {ev} synaptic events, {len(axons)} spikes: "
-          f"{ev / total:.3f} events/cycle, max {cycles.max()} cycles/step "
-          f"({cycles.max() / image.target.clock_hz * 1e6:.2f} us at "
-          f"{image.target.clock_hz / 1e6:g} MHz, real time needs < 1000 us)")
 
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()

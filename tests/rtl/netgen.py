@@ -38,11 +38,11 @@ def random_network(seed: int, n_exc: int = 12, n_inh: int = 4, n_src: int = 8,
     def proj(name, pre, post, n_pre, n_post, wmax, receptor="excitatory", plast=None):
         mask = rng.random((n_pre, n_post)) < p
         i, j = np.nonzero(mask)
+        w = rng.uniform(0.0, wmax, i.size)
         delay = rng.integers(1, int(max_delay) + 1, i.size).astype(float)
         if multapses and name == "in":
-            i, j, delay = (np.repeat(v, 2) for v in (i, j, delay))
-        return Projection(name, pre, post, i, j, rng.uniform(0.0, wmax, i.size), delay,
-                          receptor, plast)
+            i, j, w, delay = (np.repeat(v, 2) for v in (i, j, w, delay))
+        return Projection(name, pre, post, i, j, w, delay, receptor, plast)
 
     plast = (Plasticity("stdp_additive", dict(tau_plus=15.0, tau_minus=20.0, A_plus=0.05,
                                               A_minus=0.06, w_min=0.0, w_max=2.0))
