@@ -28,10 +28,11 @@ from neurocosim.emulator.fpga import FastChip  # noqa: E402
 from neurocosim.hw.compiler import compile as hw_compile  # noqa: E402
 
 
-#: the cycle costs of the core before issue 20 (3 cycles per synapse; the router's costs
-#: did not change)
+#: the cycle costs of the chip before issue 20 (3 cycles per synapse, 2 per neuron and
+#: per router entry; the others did not change)
 BEFORE_ISSUE_20 = dict(cycles_event=3, cycles_synapse=3, cycles_neuron=2, cycles_trace=2,
-                       cycles_spiking=3, cycles_plastic=3)
+                       cycles_spiking=3, cycles_plastic=3, cycles_route_spike=2,
+                       cycles_stimulus=2, cycles_stimulus_end=2)
 
 
 def delivered(image, spike_axons, spike_steps, steps: int) -> tuple[int, int]:

@@ -5,11 +5,12 @@ needs) with the image's values as initial contents; the host rewrites every memo
 through `ctl.cfg_*` between runs, so the chip runs any image that fits its capacity.
 
 Per timestep: START (pulse `go` to every active core, i.e. one with neurons), WAIT (until
-every core is done), RC (route: per active core, two cycles per spike it emitted
-(synchronous read of its spike list), broadcast to every core's next event list and shown
-on `spike_valid`, plus one cycle to move to the next core; the active cores are the first
-ones, a core with n = 0 ends the list), RS (two cycles per stimulus spike of this step,
-plus two), END (one cycle: `step_done`, `step_cycles`). `w_data` is the weight at
+every core is done), RC (route: per active core, one cycle per spike it emitted,
+broadcast to every core's next event list and shown on `spike_valid`, plus one cycle to
+move to the next core; the active cores are the first ones, a core with n = 0 ends the
+list), RS (one cycle per stimulus spike of this step, plus one), END (one cycle:
+`step_done`, `step_cycles`). The spike-list and stimulus reads are addressed with the
+next value of their counters (ri, sp), so each entry is on the read port in its cycle. `w_data` is the weight at
 `w_core`/`w_addr` of the cycle before (a synchronous block-RAM read). CLEAR (`ctl.clear`)
 walks every memory address once (`capacity.clear_cycles`, plus one).
 """
@@ -97,7 +98,8 @@ class Chip(wiring.Component):
             t=Signal(32), t_slot=Signal(unsigned(ubits(self.D - 1))), left=Signal(32),
             cyc=Signal(32), sp=Signal(range(S1)),
             in_n=Signal(unsigned(self.axon_bits + 1)), rc=Signal(unsigned(ubits(self.C - 1))),
-            ph=Signal(), ri=Signal(unsigned(ubits(self.npc))),
+            ri=Signal(unsigned(ubits(self.npc))), ri_next=Signal(unsigned(ubits(self.npc))),
+            sp_next=Signal(range(cap.stimulus_depth + 1)),
             bcast=Signal(), bdata=Signal(unsigned(self.axon_bits)),
             out_n=Signal(unsigned(ubits(self.npc))), out_d=Signal(unsigned(self.axon_bits)),
             last_core=Signal(),     # rc is the last active core
@@ -124,7 +126,9 @@ class Chip(wiring.Component):
                 m.d.comb += [wr.addr.eq(ctl.cfg_addr), wr.data.eq(ctl.cfg_data),
                              wr.en.eq(1)]
         st_rd_s, st_rd_a = stim_s.read_port(), stim_a.read_port()
-        m.d.comb += [ctl.t.eq(w.t), st_rd_s.addr.eq(w.sp), st_rd_a.addr.eq(w.sp)]
+        m.d.comb += [ctl.t.eq(w.t), st_rd_s.addr.eq(w.sp_next), st_rd_a.addr.eq(w.sp_next)]
+        m.d.comb += [w.sp_next.eq(w.sp), w.ri_next.eq(w.ri)]   # the FSM assigns them
+        m.d.sync += [w.sp.eq(w.sp_next), w.ri.eq(w.ri_next)]
         w.st_step, w.st_axon = st_rd_s.data, st_rd_a.data
 
     def _wire_cores(self, m: Module, cores: list[LifCore], w: SimpleNamespace) -> None:
@@ -138,7 +142,7 @@ class Chip(wiring.Component):
         for i, lc in enumerate(cores):
             m.d.comb += [lc.link.t_slot.eq(w.t_slot), lc.link.in_n.eq(w.in_n),
                          lc.link.in_we.eq(w.bcast), lc.link.in_addr.eq(w.in_n),
-                         lc.link.in_data.eq(w.bdata), lc.link.out_addr.eq(w.ri),
+                         lc.link.in_data.eq(w.bdata), lc.link.out_addr.eq(w.ri_next),
                          lc.link.w_addr.eq(ctl.w_addr),
                          lc.link.cfg_we.eq(w.idle & ctl.cfg_we
                                            & (w.chip_wide | (ctl.cfg_core == i))),
@@ -166,7 +170,8 @@ class Chip(wiring.Component):
             m.d.comb += w.idle.eq(1)
             with m.If(ctl.clear != 0):
                 m.d.sync += [w.ca.eq(0), w.clr_all.eq(ctl.clear[1]), w.t.eq(0),
-                             w.t_slot.eq(0), w.sp.eq(0), w.in_n.eq(0)]
+                             w.t_slot.eq(0), w.in_n.eq(0)]
+                m.d.comb += w.sp_next.eq(0)
                 m.next = "CLEAR"
             with m.Elif(ctl.start & (ctl.n_steps != 0)):
                 m.d.sync += w.left.eq(ctl.n_steps)
@@ -190,36 +195,32 @@ class Chip(wiring.Component):
             m.d.comb += ctl.busy.eq(1)
             m.d.sync += w.cyc.eq(w.cyc + 1)
             with m.If(w.all_done):
-                m.d.sync += [w.in_n.eq(0), w.rc.eq(0), w.ri.eq(0), w.ph.eq(0)]
+                m.d.sync += [w.in_n.eq(0), w.rc.eq(0)]
+                m.d.comb += w.ri_next.eq(0)
                 m.next = "RC"
 
     def _route(self, m: Module, w: SimpleNamespace) -> None:
         """RC (neuron spikes, core by core), RS (this step's stimulus), END (the step)."""
         ctl = self.ctl
-        with m.State("RC"):    # ph0: next core, or ask spike ri; ph1: broadcast it
+        with m.State("RC"):    # core rc's spike ri is on its port: broadcast it, or next core
             m.d.comb += ctl.busy.eq(1)
             m.d.sync += w.cyc.eq(w.cyc + 1)
-            with m.If(w.ph == 0):
-                with m.If(w.ri == w.out_n):
-                    m.d.sync += [w.rc.eq(w.rc + 1), w.ri.eq(0)]
-                    with m.If(w.last_core):
-                        m.next = "RS"
-                with m.Else():
-                    m.d.sync += w.ph.eq(1)
+            with m.If(w.ri == w.out_n):
+                m.d.sync += w.rc.eq(w.rc + 1)
+                m.d.comb += w.ri_next.eq(0)
+                with m.If(w.last_core):
+                    m.next = "RS"
             with m.Else():
                 m.d.comb += [w.bcast.eq(1), w.bdata.eq(w.out_d), ctl.spike_valid.eq(1),
-                             ctl.spike_axon.eq(w.out_d)]
-                m.d.sync += [w.in_n.eq(w.in_n + 1), w.ri.eq(w.ri + 1), w.ph.eq(0)]
-        with m.State("RS"):    # ph0: ask stimulus entry sp; ph1: its step == t?
+                             ctl.spike_axon.eq(w.out_d), w.ri_next.eq(w.ri + 1)]
+                m.d.sync += w.in_n.eq(w.in_n + 1)
+        with m.State("RS"):    # stimulus entry sp is on its port: its step == t?
             m.d.comb += ctl.busy.eq(1)
             m.d.sync += w.cyc.eq(w.cyc + 1)
-            with m.If(w.ph == 0):
-                m.d.sync += w.ph.eq(1)
-            with m.Elif(w.st_step == w.t):
-                m.d.comb += [w.bcast.eq(1), w.bdata.eq(w.st_axon)]
-                m.d.sync += [w.in_n.eq(w.in_n + 1), w.sp.eq(w.sp + 1), w.ph.eq(0)]
+            with m.If(w.st_step == w.t):
+                m.d.comb += [w.bcast.eq(1), w.bdata.eq(w.st_axon), w.sp_next.eq(w.sp + 1)]
+                m.d.sync += w.in_n.eq(w.in_n + 1)
             with m.Else():
-                m.d.sync += w.ph.eq(0)
                 m.next = "END"
         with m.State("END"):
             m.d.comb += [ctl.busy.eq(1), ctl.step_done.eq(1), ctl.step_cycles.eq(w.cyc + 1)]

@@ -74,37 +74,37 @@ def tiny_net() -> Network:
 
 
 def test_cycles_latency_and_energy_by_hand():
-    """Per step: list end 1 + one neuron 1 + one core routed 1 + stimulus end 2 + fixed 3
-    = 8 cycles; step 4 sends the stimulus spike (+2), step 5 delivers it (+2 event +1
-    synapse). Its latency: step 4's 10 cycles + its 3 event cycles = 13 cycles at 12 MHz.
-    Energy: 1 synaptic event, 10 neuron updates, 85 cycles of one core."""
+    """Per step: list end 1 + one neuron 1 + one core routed 1 + stimulus end 1 + fixed 3
+    = 7 cycles; step 4 sends the stimulus spike (+1), step 5 delivers it (+2 event +1
+    synapse). Its latency: step 4's 8 cycles + its 3 event cycles = 11 cycles at 12 MHz.
+    Energy: 1 synaptic event, 10 neuron updates, 74 cycles of one core."""
     res = hw.run(hw.compile(tiny_net(), "fpga"), 10.0)
     t = res.timing
-    assert t.arrays["cycles_per_step"].tolist() == [8, 8, 8, 8, 10, 11, 8, 8, 8, 8]
+    assert t.arrays["cycles_per_step"].tolist() == [7, 7, 7, 7, 8, 10, 7, 7, 7, 7]
     m = t.metrics
     ns = 1e9 / 12e6
-    assert m["latency_mean_ns"] == pytest.approx(13 * ns)
+    assert m["latency_mean_ns"] == pytest.approx(11 * ns)
     assert m["latency_max_ns"] == m["latency_min_ns"] == m["latency_mean_ns"]
-    assert m["synaptic_events"] == 1 and m["cycles_total"] == 85
+    assert m["synaptic_events"] == 1 and m["cycles_total"] == 74
     assert m["energy_synop_pJ"] == 180.0 and m["energy_neuron_pJ"] == 10 * 120.0
-    assert m["energy_total_pJ"] == pytest.approx(180.0 + 1200.0 + 85 * 40.0)
-    assert m["chip_time_ns"] == pytest.approx(85 * ns)
-    assert m["step_max_ns"] == pytest.approx(11 * ns)
-    assert m["realtime_load_max"] == pytest.approx(11 * ns / 1e6)
+    assert m["energy_total_pJ"] == pytest.approx(180.0 + 1200.0 + 74 * 40.0)
+    assert m["chip_time_ns"] == pytest.approx(74 * ns)
+    assert m["step_max_ns"] == pytest.approx(10 * ns)
+    assert m["realtime_load_max"] == pytest.approx(10 * ns / 1e6)
     for name in list(m) + list(t.arrays):
         metrics.unit(name)   # all in the vocabulary
 
 
 def test_cycle_costs_are_spec_fields_the_emulator_follows():
-    """cycles_synapse 1 -> 7 and cycles_stimulus 2 -> 5: step 4 costs 3 more, step 5 6
-    more, the latency 9 more; the python oracle agrees."""
+    """cycles_synapse 1 -> 7 and cycles_stimulus 2 -> 5: step 4 costs 4 more, step 5 6
+    more, the latency 10 more; the python oracle agrees."""
     image = hw.compile(tiny_net(), "fpga", cycles_synapse=7, cycles_stimulus=5)
     for engine in ("numba", "python"):
         eng = Engine(image, engine=engine)
         eng.run(10.0)
         t = eng.result().timing
-        assert t.arrays["cycles_per_step"].tolist() == [8, 8, 8, 8, 13, 17, 8, 8, 8, 8]
-        assert t.metrics["latency_max_ns"] == pytest.approx(22 * 1e9 / 12e6)
+        assert t.arrays["cycles_per_step"].tolist() == [7, 7, 7, 7, 12, 16, 7, 7, 7, 7]
+        assert t.metrics["latency_max_ns"] == pytest.approx(21 * 1e9 / 12e6)
     with pytest.raises(TargetError, match="cycles_neuron=-1 must be an integer >= 0"):
         hw.compile(tiny_net(), "fpga", cycles_neuron=-1)
 

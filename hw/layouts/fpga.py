@@ -60,10 +60,10 @@ RTL_CYCLES = {
     "trace": 1,         # per axon of the network, on a core with plastic synapses
     "spiking": 2,       # per spiking neuron of such a core: list entry, column bounds
     "plastic": 1,       # per plastic input of that neuron: potentiation
-    "route_spike": 2,   # router: per neuron spike broadcast
+    "route_spike": 1,   # router: per neuron spike broadcast
     "route_core": 1,    # router: per core visited
-    "stimulus": 2,      # per stimulus spike broadcast
-    "stimulus_end": 2,  # the stimulus entry that ends the step's list
+    "stimulus": 1,      # per stimulus spike broadcast
+    "stimulus_end": 1,  # the stimulus entry that ends the step's list
     "step_fixed": 3,    # start pulse, all-done detection, end of step
 }
 CYCLE_NAMES = tuple(RTL_CYCLES)
