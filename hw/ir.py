@@ -85,6 +85,15 @@ def _as_array(name: str, value: Any, size: int, dtype=np.float64) -> np.ndarray:
     return np.ascontiguousarray(arr)
 
 
+def _as_index(name: str, value: Any, size: int) -> np.ndarray:
+    """Neuron indices of a projection's synapses, kept without a copy when they already are
+    int32 or int64 (a large network's builder hands int32 to save 4 bytes per synapse)."""
+    arr = np.asarray(value)
+    if arr.dtype not in (np.int32, np.int64):
+        arr = arr.astype(np.int64)
+    return _as_array(name, arr, size, arr.dtype)
+
+
 @dataclass
 class Population:
     """`size` neurons of one model, with per-neuron parameters and initial values."""
@@ -165,6 +174,10 @@ class Plasticity:
 class Projection:
     """Sparse connections pre[pre_idx[k]] -> post[post_idx[k]] with weight and delay.
 
+    Arrays are taken as given when their dtype fits (indices int32 or int64, float64
+    weights and delays), not copied: a builder may share them, and must not write into
+    them afterwards.
+
     Weights are nA (current synapses) or uS (conductance synapses), never negative:
     the sign comes from `receptor`. Delays are ms.
     """
@@ -181,8 +194,8 @@ class Projection:
 
     def __post_init__(self) -> None:
         n = len(np.asarray(self.pre_idx))
-        self.pre_idx = _as_array(f"{self.name}.pre_idx", self.pre_idx, n, np.int64)
-        self.post_idx = _as_array(f"{self.name}.post_idx", self.post_idx, n, np.int64)
+        self.pre_idx = _as_index(f"{self.name}.pre_idx", self.pre_idx, n)
+        self.post_idx = _as_index(f"{self.name}.post_idx", self.post_idx, n)
         self.weight = _as_array(f"{self.name}.weight", self.weight, n)
         self.delay = _as_array(f"{self.name}.delay", self.delay, n)
         if self.receptor not in RECEPTORS:

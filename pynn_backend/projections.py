@@ -30,6 +30,21 @@ def _leaves(group):
     return [(group, np.arange(group.size, dtype=np.int64))]
 
 
+def _index_dtype(*sizes: int):
+    """int32 indices when the populations allow it (4 bytes per synapse less), else int64."""
+    return np.int32 if max(sizes) < 2**31 else np.int64
+
+
+#: Connector calls (one per post neuron) whose small arrays are merged into one block: each
+#: array costs ~100 bytes of header, more than its synapses when the in-degree is small.
+_MERGE_EVERY = 1024
+
+
+def _concat(chunks: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """One block of arrays from several, key by key."""
+    return {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
+
+
 class Connection(common.Connection):
     """One connection, read and written through its projection's arrays."""
 
@@ -49,7 +64,8 @@ class Connection(common.Connection):
         return float(self.projection._attribute(name)[self.index])
 
     def _set(self, name, value):
-        self.projection._attribute(name)[self.index] = value
+        self.projection._attribute(name)       # checks the name; pulls plastic weights
+        self.projection._writable(name)[self.index] = value
         if name == "weight":
             self.projection._weights_set_by_user = True
 
@@ -80,7 +96,10 @@ class Projection(common.Projection):
                 f"receptor type {self.receptor_type!r} is not supported by neurocosim; "
                 "use 'excitatory' or 'inhibitory'")
         self._chunks: list[dict[str, np.ndarray]] = []
+        self._pending = 0                 # chunks appended since the last merge
         self._flat: dict[str, np.ndarray] | None = None
+        #: the IR projections last built from our arrays (they share them), or None
+        self.ir_cache: list | None = None
         self._weights_set_by_user = False
         st = simulator.state
         taken = {p._ir_name for p in st.projections}
@@ -123,11 +142,12 @@ class Projection(common.Projection):
         if location_selector is not None:
             raise NotImplementedError("neurocosim does not support multicompartment models")
         connection_parameters.pop("dendritic_delay_fraction", None)
-        pre = np.atleast_1d(np.asarray(presynaptic_indices, dtype=np.int64))
+        index = _index_dtype(self.pre.size, self.post.size)
+        pre = np.atleast_1d(np.asarray(presynaptic_indices)).astype(index)
         n = pre.size
         if n == 0:
             return
-        post = np.broadcast_to(np.asarray(postsynaptic_index, dtype=np.int64), (n,)).copy()
+        post = np.full(n, postsynaptic_index, dtype=index)
         chunk = {"pre": pre, "post": post}
         for name, value in connection_parameters.items():
             arr = np.broadcast_to(np.asarray(value, dtype=float), (n,)).copy()
@@ -141,19 +161,33 @@ class Projection(common.Projection):
                         f"minimum delay (one timestep, {dt} ms)")
             chunk[name] = arr
         self._chunks.append(chunk)
+        self._pending += 1
+        if self._pending == _MERGE_EVERY:
+            self._chunks[-_MERGE_EVERY:] = [_concat(self._chunks[-_MERGE_EVERY:])]
+            self._pending = 0
         self._flat = None
+        self.ir_cache = None
 
     def _arrays(self) -> dict[str, np.ndarray]:
         if self._flat is None:
             if self._chunks:
-                keys = self._chunks[0].keys()
-                self._flat = {k: np.concatenate([c[k] for c in self._chunks]) for k in keys}
+                self._flat = _concat(self._chunks)
             else:
                 names = ["weight", "delay"] + list(self.synapse_type.native_parameters.keys())
-                self._flat = {k: np.zeros(0, np.int64 if k in ("pre", "post") else float)
+                index = _index_dtype(self.pre.size, self.post.size)
+                self._flat = {k: np.zeros(0, index if k in ("pre", "post") else float)
                               for k in ["pre", "post"] + names}
-            self._chunks = [self._flat]
+            self._chunks, self._pending = [self._flat], 0
         return self._flat
+
+    def _writable(self, name) -> np.ndarray:
+        """Our array `name`, to be written in place: a fresh copy when the IR built from it
+        shares it (a run compares the new IR with the one before, which must not change)."""
+        arrays = self._arrays()
+        if self.ir_cache is not None:
+            arrays[name] = arrays[name].copy()
+            self.ir_cache = None
+        return arrays[name]
 
     def __len__(self):
         return len(self._arrays()["pre"])
@@ -191,11 +225,13 @@ class Projection(common.Projection):
         arrays = self._arrays()
         sign = -1.0 if np.any(arrays["weight"] < 0) else 1.0
         weights = st.result().weights
-        for piece_name, order, *_ in self._pieces():
+        pieces = self._pieces()
+        out = self._writable("weight")
+        for piece_name, order, *_ in pieces:
             if piece_name not in weights:
                 raise errors.NothingToWriteError(
                     f"target {st.target!r} did not return the weights of {piece_name!r}")
-            arrays["weight"][order] = sign * np.asarray(weights[piece_name], dtype=float)
+            out[order] = sign * np.asarray(weights[piece_name], dtype=float)
         self._pulled_at = (id(st.engine), st.t)
 
     def _get_attributes_as_list(self, names):
@@ -242,12 +278,17 @@ class Projection(common.Projection):
                 self._pull_weights()
                 self._weights_set_by_user = True
             arrays[name] = np.array(new, dtype=float)
+            self.ir_cache = None
 
     # --- to the IR -----------------------------------------------------------------
     def _pieces(self):
         """(IR name, synapse positions, pre population, pre idx, post population, post idx)
-        for each (pre, post) population pair this projection connects."""
+        for each (pre, post) population pair this projection connects. Between two whole
+        Populations the positions are every synapse and the indices our own arrays."""
         arrays = self._arrays()
+        if isinstance(self.pre, common.Population) and isinstance(self.post, common.Population):
+            return [(self._ir_name, slice(None), self.pre, arrays["pre"], self.post,
+                     arrays["post"])]
         pre_leaves, post_leaves = _leaves(self.pre), _leaves(self.post)
         pre_bounds = np.cumsum([0] + [len(ix) for _, ix in pre_leaves])
         post_bounds = np.cumsum([0] + [len(ix) for _, ix in post_leaves])

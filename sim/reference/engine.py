@@ -75,7 +75,7 @@ class Engine(Runner):
         super().__init__(image, **options)
         self._adopt(self.network)
         self._reset()
-        self._weights_given = {pr.name: pr.weight.copy() for pr in self.network.projections}
+        self._weights_given = _plastic_weights(self.network)
 
     # --- the runner contract ------------------------------------------------------------------
     def _advance(self, k0: int, k1: int, inputs: InputSpikes) -> None:
@@ -123,6 +123,8 @@ class Engine(Runner):
         """Current weights of a projection, in the IR order of its synapses."""
         if proj_name not in self._syn.where:
             raise NetworkError(f"no projection named {proj_name!r}")
+        if proj_name in self._static_given:
+            return self._static_given[proj_name]
         plastic, pos = self._syn.where[proj_name]
         return (self._syn.pl_w if plastic else self._syn.st_w)[pos].copy()
 
@@ -216,13 +218,16 @@ class Engine(Runner):
                 continue
             plastic, pos = syn.where[pr.name]
             was_plastic, old_pos = old_syn.where[pr.name]
+            if not (plastic or was_plastic):
+                continue      # static weights are the network's own, already in the tables
+            self._static_given.pop(pr.name, None)      # learned weights, now static
             given = self._weights_given.get(pr.name)
             old_w = (old_syn.pl_w if was_plastic else old_syn.st_w)[old_pos]
             changed = pr.weight != given if given is not None else np.ones(pr.size, bool)
             (syn.pl_w if plastic else syn.st_w)[pos] = np.where(changed, pr.weight, old_w)
             if plastic and was_plastic:
                 self._pl_state[:, pos] = prev.pl_state[:, old_pos]
-        self._weights_given = {pr.name: pr.weight.copy() for pr in self.network.projections}
+        self._weights_given = _plastic_weights(self.network)
 
     def _carry_recordings(self, prev: "_Previous", remap: np.ndarray) -> None:
         """Spikes so far follow their neurons into the new index space; a recording of the
@@ -248,6 +253,9 @@ class Engine(Runner):
         self.network = network
         self._neurons = B.build_neurons(network, self.dt)
         self._syn = B.build_synapses(network, self.dt)
+        #: static projections whose weights are the network's (no copy: read-only views)
+        self._static_given = {pr.name: _read_only(pr.weight) for pr in network.projections
+                              if pr.plasticity is None}
         self._rec = B.build_recordings(network, self.dt)
         self._currents = B.build_currents(network)
         self._istim = np.zeros(self._neurons.n)
@@ -354,6 +362,20 @@ class _Previous:
     traces: dict
     rec_next: dict
     inputs: InputSpikes
+
+
+def _read_only(a: np.ndarray) -> np.ndarray:
+    """A view of `a` that refuses writes (handed out instead of a copy)."""
+    view = a.view()
+    view.flags.writeable = False
+    return view
+
+
+def _plastic_weights(network: Network) -> dict[str, np.ndarray]:
+    """The weights the network gave its plastic projections, to tell a weight the script
+    changed from one learned since (static ones need no copy: the tables hold them as given)."""
+    return {pr.name: pr.weight.copy() for pr in network.projections
+            if pr.plasticity is not None}
 
 
 def _history(n_hist: int, syn: B.Synapses) -> np.ndarray:
