@@ -10,9 +10,10 @@ broadcast to every core's next event list and shown on `spike_valid`, plus one c
 move to the next core; the active cores are the first ones, a core with n = 0 ends the
 list), RS (one cycle per stimulus spike of this step, plus one), END (one cycle:
 `step_done`, `step_cycles`). The spike-list and stimulus reads are addressed with the
-next value of their counters (ri, sp), so each entry is on the read port in its cycle. `w_data` is the weight at
-`w_core`/`w_addr` of the cycle before (a synchronous block-RAM read). CLEAR (`ctl.clear`)
-walks every memory address once (`capacity.clear_cycles`, plus one).
+next value of their counters (ri, sp), so each entry is on the read port in its cycle.
+`w_data` is the weight at `w_core`/`w_addr` of the cycle before (a synchronous block-RAM
+read). CLEAR (`ctl.clear`) walks every memory address once (`capacity.clear_cycles`,
+plus one).
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 cycle count and the final weights against the naive model (emulator.fpga.oracle), for the
 chip's power-up image or for several images written through its host port in turn.
 
-Environment: FPGA_IMAGES and FPGA_META (image files, the export's JSON sidecar), FPGA_STEPS, FPGA_SEEN (JSON written with what the RTL
-did and the mismatches found).
+Environment: FPGA_IMAGES and FPGA_META (image files, the export's JSON sidecar),
+FPGA_STEPS, FPGA_SEEN (JSON written with what the RTL did and the mismatches found).
 """
 
 import json
