@@ -152,7 +152,10 @@ def build(tmp_path_factory, board: str, neurons: int, synapses: int):
         return out, None, str(exc)
 
 
-def assert_fits(board: str, result, least_mhz: float) -> None:
+def assert_fits(board: str, result, least_mhz: float | None) -> None:
+    """The build gave a bitstream of the board's family within the device's logic,
+    block RAM and SPRAM, and (unless `least_mhz` is None) a max clock of at least
+    `least_mhz` and the board clock."""
     from neurocosim.rtl.boards import check_bitstream
     out, rep, refusal = result
     assert refusal is None, refusal
@@ -161,14 +164,25 @@ def assert_fits(board: str, result, least_mhz: float) -> None:
         used, total = rep.used(kind)
         assert used <= total, (kind, used, total)
     assert rep.used("logic")[0] > 0 and rep.fmax_mhz is not None
-    assert rep.fmax_mhz >= max(least_mhz, rep.board_clock_mhz), rep.fmax_mhz
+    if least_mhz is not None:
+        assert rep.fmax_mhz >= max(least_mhz, rep.board_clock_mhz), rep.fmax_mhz
 
 
 @pytest.mark.heavy
-@pytest.mark.xfail(reason="measured 2026-12-04 before the one-event-per-clock core: the "
-                   "orangecrab_25f needs 153 of 56 DP16KD at 1024 x 32768 with STDP (70 at "
-                   "1024 x 8192); ulx3s_85f and icebreaker at the issue's sizes not built yet")
+@pytest.mark.xfail(reason="measured 2026-12-04 while the one-event-per-clock core was being "
+                   "written: the orangecrab_25f needs 153 of 56 DP16KD at 1024 x 32768 with "
+                   "STDP (70 at 1024 x 8192); at 1024 x 4096 it fits (56 of 56 DP16KD, 7611 "
+                   "of 24288 LUTs) at 42.1 MHz, under its 48 MHz clock")
 @pytest.mark.parametrize("board", sorted(ISSUE_SIZES))
 def test_board_holds_the_issue_sizes_with_stdp_and_the_uart(board, tmp_path_factory):
     neurons, synapses, mhz = ISSUE_SIZES[board]
     assert_fits(board, build(tmp_path_factory, board, neurons, synapses), mhz)
+
+
+@pytest.mark.heavy
+def test_orangecrab_holds_1024_neurons_x_4096_synapses_with_stdp(tmp_path_factory):
+    """Today's largest measured fit on the OrangeCrab 25F (block RAM bound: 8192 synapses
+    need 70 of its 56 DP16KD); the clock is not asserted (42.1 MHz measured, under the
+    board's 48 MHz)."""
+    assert_fits("orangecrab_25f", build(tmp_path_factory, "orangecrab_25f", 1024, 4096),
+                None)

@@ -1,7 +1,7 @@
 """`neurocosim compile SCRIPT --target T [--set ...] -o IMAGE`: a PyNN script -> the image
 file -> `rtl export` reports the capacity it built -> the image runs on the fpga emulator
-exactly as `neurocosim run --target fpga` runs the script; and (heavy) the same image on
-the simulated board's RTL over the UART link. Bad targets, settings and scripts are
+exactly as `neurocosim run --target fpga` runs the script, and on the simulated board's
+RTL over the UART link. Bad targets, settings and scripts are
 clear errors."""
 
 from __future__ import annotations
@@ -74,3 +74,31 @@ def test_compile_refuses_bad_targets_settings_and_scripts(script, tmp_path, caps
     assert main(["compile", str(broken), "--target", "fpga", "-o", out]) == 1
     assert "broken.py line 1: ValueError: bad net" in capsys.readouterr().err
     assert not (tmp_path / "x.npz").exists()
+
+
+@pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")
+def test_compiled_script_runs_on_the_simulated_board_over_the_uart(script, tmp_path, capsys):
+    """compile -> the image file -> the board's RTL (UART, dispatcher, bridge, chip) in
+    the Amaranth simulator behind a pseudo-terminal, driven by the host's BoardRunner:
+    the same spikes as the image on the fpga emulator (about 7 s)."""
+    from test_uart_rtl_fpga import SimulatedBoard
+
+    from neurocosim.host.board import BoardRunner
+    from neurocosim.hw.compiler import runner_for
+    from neurocosim.hw.image import HardwareImage
+    image_file = tmp_path / "net.npz"
+    assert main(["compile", str(script), "--target", "fpga", "--set", "neurons_per_core=16",
+                 "-o", str(image_file)]) == 0
+    image = HardwareImage.load(image_file)
+    sim = SimulatedBoard(image)
+    try:
+        runner = BoardRunner(image, port=sim.port, timeout=20.0, retries=3)
+        runner.run(60.0)
+        board = spike_pairs(runner.result())
+        runner.close()
+    finally:
+        sim.close()
+    emulator = runner_for(image)(image)
+    emulator.run(60.0)
+    expected = spike_pairs(emulator.result())
+    assert board["cells"] == expected["cells"] and len(expected["cells"]) > 5
