@@ -100,6 +100,17 @@ class Neurons:
 
 
 @dataclass
+class StaticRows:
+    """A static projection's presynaptic neurons: `pre` (IR order) in a population of
+    `size` neurons that starts at global index `lo`."""
+
+    name: str
+    lo: int
+    size: int
+    pre: np.ndarray
+
+
+@dataclass
 class Synapses:
     """Static synapses (CSR by pre) and plastic synapses (CSR by pre, by delay; CSC by post)."""
 
@@ -119,8 +130,28 @@ class Synapses:
     pl_in_syn: np.ndarray
     plastic_out: np.ndarray
     n_hist: int
-    #: projection name -> (plastic?, positions of its synapses, IR order, in st_* or pl_*)
+    #: plastic projection name -> (True, places of its synapses, IR order, in pl_*)
     where: dict[str, tuple[bool, np.ndarray]] = field(default_factory=dict)
+    #: the static projections' presynaptic rows, in build order (their places are found
+    #: again on demand rather than kept: 4 bytes per synapse less)
+    static: list[StaticRows] = field(default_factory=list)
+
+    def has(self, name: str) -> bool:
+        return name in self.where or any(src.name == name for src in self.static)
+
+    def places(self, name: str) -> tuple[bool, np.ndarray]:
+        """(plastic?, places of the projection's synapses, IR order, in st_* or pl_*);
+        a static projection's by the build's counting sort run again up to it."""
+        if name in self.where:
+            return self.where[name]
+        cursor = self.st_ptr[:-1].copy()
+        for src in self.static:
+            if src.name == name:
+                pos = np.empty(src.pre.size, dtype=_index_dtype(len(self.st_w)))
+                _place(src.pre, src.lo, cursor, pos)
+                return False, pos
+            cursor[src.lo:src.lo + src.size] += np.bincount(src.pre, minlength=src.size)
+        raise NetworkError(f"no projection named {name!r}")
 
 
 @dataclass
@@ -210,7 +241,7 @@ def _ptr(keys: np.ndarray, n: int) -> np.ndarray:
 
 
 @njit
-def _scatter(pre, post, delay, w, pre0, tgt0, two_n, cursor, st_off, st_w, pos):
+def _scatter(pre, post, delay, w, pre0, tgt0, two_n, cursor, st_off, st_w):
     """Synapse k of one projection goes to the next free place of its pre neuron's row
     (rows were sized beforehand): a counting sort, stable in (projection, IR order)."""
     for k in range(pre.size):
@@ -219,7 +250,15 @@ def _scatter(pre, post, delay, w, pre0, tgt0, two_n, cursor, st_off, st_w, pos):
         cursor[row] = at + 1
         st_off[at] = delay[k] * two_n + tgt0 + post[k]
         st_w[at] = w[k]
-        pos[k] = at
+
+
+@njit
+def _place(pre, pre0, cursor, pos):
+    """The places `_scatter` gives a projection's synapses (the cursor as it left them)."""
+    for k in range(pre.size):
+        row = pre0 + pre[k]
+        pos[k] = cursor[row]
+        cursor[row] += 1
 
 
 def _index_dtype(limit: int):
@@ -227,34 +266,31 @@ def _index_dtype(limit: int):
     return np.int32 if limit < 2**31 - 1 else np.int64
 
 
-def _static_tables(net: Network, dt: float, where: dict) -> dict:
+def _static_tables(net: Network, dt: float) -> dict:
     """CSR by pre of the static synapses, built projection by projection into arrays of
     their final size (no concatenated temporaries): 12 bytes per synapse (int32 ring place,
-    float64 weight) plus the 4-byte place of each synapse in `where`."""
+    float64 weight)."""
     offsets, n = net.offsets(), net.size
     static = [pr for pr in net.projections if pr.plasticity is None]
     counts = np.zeros(n, dtype=np.int64)
     steps = []
-    for pr in static:
-        lo = offsets[pr.pre]
-        counts[lo:lo + net.population(pr.pre).size] += np.bincount(
-            pr.pre_idx, minlength=net.population(pr.pre).size)
+    rows = [StaticRows(pr.name, offsets[pr.pre], net.population(pr.pre).size, pr.pre_idx)
+            for pr in static]
+    for src, pr in zip(rows, static):
+        counts[src.lo:src.lo + src.size] += np.bincount(src.pre, minlength=src.size)
         d = delay_steps(pr.name, pr.delay, dt)
         steps.append(d.astype(np.min_scalar_type(int(d.max()))) if d.size else d)
     ptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(counts, out=ptr[1:])
     n_slots = max((int(d.max()) + 1 for d in steps if d.size), default=1)
-    total = int(ptr[-1])
-    st_off = np.empty(total, dtype=_index_dtype(n_slots * 2 * n))
-    st_w = np.empty(total, dtype=np.float64)
+    st_off = np.empty(int(ptr[-1]), dtype=_index_dtype(n_slots * 2 * n))
+    st_w = np.empty(int(ptr[-1]), dtype=np.float64)
     cursor = ptr[:-1].copy()
     for pr, d in zip(static, steps):
-        pos = np.empty(pr.size, dtype=_index_dtype(total))
         rec = 0 if pr.receptor == "excitatory" else 1
         _scatter(pr.pre_idx, pr.post_idx, d, pr.weight, offsets[pr.pre],
-                 rec * n + offsets[pr.post], 2 * n, cursor, st_off, st_w, pos)
-        where[pr.name] = (False, pos)
-    return dict(st_ptr=ptr, st_off=st_off, st_w=st_w, n_slots=n_slots)
+                 rec * n + offsets[pr.post], 2 * n, cursor, st_off, st_w)
+    return dict(st_ptr=ptr, st_off=st_off, st_w=st_w, n_slots=n_slots, static=rows)
 
 
 def _plastic_tables(net: Network, dt: float, where: dict) -> dict:
@@ -304,8 +340,7 @@ def _plastic_tables(net: Network, dt: float, where: dict) -> dict:
 def build_synapses(net: Network, dt: float) -> Synapses:
     """Static and plastic synapse tables, sorted for delivery, with each projection's map."""
     where: dict[str, tuple[bool, np.ndarray]] = {}
-    return Synapses(**_static_tables(net, dt, where), **_plastic_tables(net, dt, where),
-                    where=where)
+    return Synapses(**_static_tables(net, dt), **_plastic_tables(net, dt, where), where=where)
 
 
 def initial_plastic_state(syn: Synapses) -> np.ndarray:

@@ -121,11 +121,9 @@ class Engine(Runner):
 
     def weights(self, proj_name: str) -> np.ndarray:
         """Current weights of a projection, in the IR order of its synapses."""
-        if proj_name not in self._syn.where:
-            raise NetworkError(f"no projection named {proj_name!r}")
         if proj_name in self._static_given:
             return self._static_given[proj_name]
-        plastic, pos = self._syn.where[proj_name]
+        plastic, pos = self._syn.places(proj_name)
         return (self._syn.pl_w if plastic else self._syn.st_w)[pos].copy()
 
     def get_state(self, pop_name: str, variable: str) -> np.ndarray:
@@ -214,13 +212,13 @@ class Engine(Runner):
         syn, old_syn = self._syn, prev.syn
         self._pl_state = B.initial_plastic_state(syn)
         for pr in self.network.projections:
-            if pr.name not in old_syn.where:
-                continue
-            plastic, pos = syn.where[pr.name]
-            was_plastic, old_pos = old_syn.where[pr.name]
+            plastic, was_plastic = pr.name in syn.where, pr.name in old_syn.where
             if not (plastic or was_plastic):
                 continue      # static weights are the network's own, already in the tables
+            if not old_syn.has(pr.name):
+                continue
             self._static_given.pop(pr.name, None)      # learned weights, now static
+            pos, old_pos = syn.places(pr.name)[1], old_syn.places(pr.name)[1]
             given = self._weights_given.get(pr.name)
             old_w = (old_syn.pl_w if was_plastic else old_syn.st_w)[old_pos]
             changed = pr.weight != given if given is not None else np.ones(pr.size, bool)
