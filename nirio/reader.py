@@ -71,27 +71,38 @@ def load_graph(path_or_graph):
 
 
 def read(path_or_graph, dt: float = 1.0, time_unit: float = 1000.0,
-         spike_area: str = "dirac") -> NirImport:
+         spike_area: str = "dirac", decay: str = "exact",
+         reset_hold: int | dict[str, int] = 0) -> NirImport:
     """Import a NIR graph (file or nir.NIRGraph) as the IR at timestep `dt` ms.
 
     `time_unit`: ms per NIR time unit (NIR's SI seconds: 1000). `spike_area`: "dirac"
     (a spike is a unit impulse, NIR's equations as written) or "step" (a spike is a unit
     pulse one timestep long, the discrete convention of snnTorch and Norse: weights
-    from spiking nodes scaled by dt / time_unit)."""
+    from spiking nodes scaled by dt / time_unit). `decay`: "exact" (the ODE integrated
+    exactly) or "euler" (a decay factor 1 - dt/tau per step, snnTorch's beta and alpha).
+    `reset_hold`: steps v stays at v_reset after a spike, input dropped: one number for
+    every neuron node or {node name: steps} (snnTorch's Synaptic and RLeaky resetting to
+    zero: 1, its Leaky: 0). docs/nir.md, "Peer agreement"."""
     if not (dt > 0 and time_unit > 0):
         raise NetworkError(f"dt = {dt} ms and time_unit = {time_unit} ms must be > 0")
     if spike_area not in ("dirac", "step"):
         raise NetworkError(f"spike_area {spike_area!r} is not 'dirac' or 'step'")
+    if decay not in neurons.DECAYS:
+        raise NetworkError(f"decay {decay!r} is not one of {neurons.DECAYS}")
     graph = load_graph(path_or_graph)
-    build = _Builder(graph, dt, time_unit, dt / time_unit if spike_area == "step" else 1.0)
+    holds = _holds(graph, reset_hold)
+    build = _Builder(graph, dt, time_unit, dt / time_unit if spike_area == "step" else 1.0,
+                     decay, holds)
     return build.run()
 
 
 class _Builder:
     """One import: node conversions, memoised incoming maps, then the projections."""
 
-    def __init__(self, graph, dt: float, time_unit: float, spike_scale: float) -> None:
+    def __init__(self, graph, dt: float, time_unit: float, spike_scale: float,
+                 decay: str, holds: dict[str, int]) -> None:
         self.graph, self.dt, self.unit, self.spike_scale = graph, dt, time_unit, spike_scale
+        self.decay, self.holds = decay, holds
         self.preds: dict[str, list[str]] = {k: [] for k in graph.nodes}
         for a, b in graph.edges:
             self.preds[b].append(a)
@@ -114,7 +125,8 @@ class _Builder:
                 pops.append(Population(name, self.sizes[name], "SpikeSourceArray"))
                 shapes[name], inputs[name] = shape, name
             elif kind in neurons.SPIKING + neurons.READOUTS:
-                c = _named(name, neurons.convert, node, self.dt, self.unit)
+                c = _named(name, neurons.convert, node, self.dt, self.unit, self.decay,
+                           self.holds[name])
                 self.sizes[name] = neurons.size_of(node)
                 conv[name] = c
                 shapes[name] = tuple(int(s) for s in np.atleast_1d(node.output_type["output"]))
@@ -269,6 +281,21 @@ class _Builder:
         recs += [Recording(n, "spikes", np.arange(self.sizes[n]))
                  for n in self.graph.nodes if self.kind(n) == "Input"]
         return outputs, recs
+
+
+def _holds(graph, reset_hold) -> dict[str, int]:
+    """{neuron node: steps of reset hold} from one number or a dict of node names."""
+    names = [n for n, v in graph.nodes.items()
+             if type(v).__name__ in neurons.SPIKING + neurons.READOUTS]
+    given = reset_hold if isinstance(reset_hold, dict) else dict.fromkeys(names, reset_hold)
+    for name, steps in given.items():
+        if name not in names:
+            raise NetworkError(f"reset_hold names {name!r}, which is not a neuron node of "
+                               f"the graph ({', '.join(names)})")
+        if not (isinstance(steps, (int, np.integer)) and steps >= 0):
+            raise NetworkError(f"reset_hold of {name!r} = {steps!r} is not a whole number "
+                               "of steps >= 0")
+    return {n: int(given.get(n, 0)) for n in names}
 
 
 def _input_shape(name: str, node) -> tuple[int, ...]:
