@@ -46,9 +46,9 @@ from .ir import Network, Population, Projection, is_source
 from .jit import njit
 from .layouts import loihi as L
 from .lif import p21
-from .mapping import (ProgressFn, Stage, core_traffic, decay_constant, partition, place,
-                      placement_cost, routing_table, sequential_xy,
-                      split_mantissa_exponent, synapse_pairs, unique_ints)
+from .mapping import (ProgressFn, Stage, decay_constant, fan_in, partition, place,
+                      placement_cost, routing_table, sequential_xy, split_mantissa_exponent,
+                      synapse_pairs, traffic_matrix)
 from .report import MappingReport
 from .stimulus import Stimulus
 from .targets.loihi import LoihiSpec
@@ -90,11 +90,14 @@ def compile_loihi(network: Network, spec: LoihiSpec,
     `progress(stage, done)` hears of the long steps (hw.mapping.progress)."""
     _check_chip(spec)
     report = MappingReport(target=spec.name)
+    stage = Stage.of(progress, "quantisation")
     projs = _projections(network, spec, report)
     neurons = _neurons(network, spec, projs, report)
     _weights(network, spec, projs, neurons, report)
     stdp = {q.pr.name: _stdp(q, spec, report) for q in projs if q.pr.plasticity is not None}
     _check_overflow(network, spec, projs, neurons, stdp, report)
+    if stage:
+        stage.finish()
     pre, post = synapse_pairs(network)
     core_of, slot_of, routes, core_xy, traffic, n_cores = _map(network, spec, pre, post,
                                                                 neurons.units, progress)
@@ -615,8 +618,8 @@ def _map(network: Network, spec: LoihiSpec, pre: np.ndarray, post: np.ndarray,
     too many (neuron, core) destinations), partition again with fewer compartments per
     core for the populations on that core."""
     core_of, slot_of, n_cores = _partition(network, spec, pre, post, units, progress)
-    traffic = core_traffic(core_of, pre, post, n_cores)
     stage = Stage.of(progress, "placement")
+    traffic = traffic_matrix(core_of, pre, post, n_cores)
     try:
         core_xy = place(traffic, spec.mesh_shape, strategy=spec.placement,
                         seed=spec.placement_seed, cores_per_router=spec.cores_per_tile,
@@ -641,19 +644,26 @@ def _partition(network: Network, spec: LoihiSpec, pre: np.ndarray, post: np.ndar
     sizes = [p.size for p in network.populations]
     pop_of = np.repeat(np.arange(len(sizes)), sizes)
     caps = np.full(len(sizes), spec.compartments_per_core, np.int64)
+    fans = fan_in(pre, post, n)
+    # the distinct (pre, post) pairs by pre, once: each round counts output axons in O(S)
+    targets = np.repeat(np.arange(n), np.diff(fans.ptr))
+    by_pre = np.argsort(fans.src, kind="stable")
+    pre_ptr = np.zeros(n + 1, np.int64)
+    pre_ptr[1:] = np.cumsum(np.bincount(fans.src, minlength=n))
+    targets = targets[by_pre]
     for k in range(64):
         stage = Stage.of(progress, "partition" if k == 0 else f"partition (round {k + 1})")
         core_of, slot_of = partition(
-            sizes, caps, cores=spec.n_cores, pre=pre, post=post,
+            sizes, caps, cores=spec.n_cores, fans=fans,
             axons_per_core=spec.input_axons_per_core,
             synapse_bytes_per_core=spec.synapse_memory_bytes,
             bytes_per_synapse=spec.synapse_bits / 8, bytes_per_axon=spec.axon_header_bits / 8,
             units=units, progress=stage)
+        n_cores = int(core_of.max()) + 1 if n else 0
+        out_axons = np.bincount(core_of, _distinct_cores(pre_ptr, targets, core_of, n_cores),
+                                minlength=n_cores).astype(np.int64)
         if stage:
             stage.finish()
-        n_cores = int(core_of.max()) + 1 if n else 0
-        keys = unique_ints(pre * max(n_cores, 1) + core_of[post])
-        out_axons = np.bincount(core_of[keys // max(n_cores, 1)], minlength=n_cores)
         worst = int(out_axons.max()) if out_axons.size else 0
         if worst <= spec.output_axons_per_core:
             return core_of, slot_of, n_cores
@@ -669,6 +679,23 @@ def _partition(network: Network, spec: LoihiSpec, pre: np.ndarray, post: np.ndar
     raise LimitError("output axons per core", worst, spec.output_axons_per_core,
                      f"core {c}: {worst - spec.output_axons_per_core} too many after "
                      "repartitioning")
+
+
+@njit
+def _distinct_cores(ptr, targets, core_of, n_cores):
+    """Per source neuron i, how many distinct cores hold targets[ptr[i]:ptr[i + 1]]
+    (its output axons): one pass, a stamp per core."""
+    stamp = np.full(n_cores, -1, np.int64)
+    out = np.zeros(len(ptr) - 1, np.float64)
+    for i in range(len(ptr) - 1):
+        count = 0
+        for k in range(ptr[i], ptr[i + 1]):
+            c = core_of[targets[k]]
+            if stamp[c] != i:
+                stamp[c] = i
+                count += 1
+        out[i] = count
+    return out
 
 
 def _synapse_table(projs: list[_Proj], pre: np.ndarray, post: np.ndarray) -> dict:
@@ -691,11 +718,12 @@ def _cores(n_cores: int, core_of: np.ndarray, slot_of: np.ndarray,
     dst = core_of[syn["post"]] if syn["post"].size else np.zeros(0, np.int64)
     order = np.lexsort((syn["post"], syn["pre"], dst))
     cuts = np.searchsorted(dst[order], np.arange(n_cores + 1))
+    by_core = np.lexsort((slot_of, core_of))        # neurons by core, then slot: O(n log n)
+    bounds = np.searchsorted(core_of[by_core], np.arange(n_cores + 1))
     for c in range(n_cores):
         if progress is not None:
             progress(c / n_cores)
-        ids = np.flatnonzero(core_of == c)
-        ids = ids[np.argsort(slot_of[ids], kind="stable")]
+        ids = by_core[bounds[c]:bounds[c + 1]]
         sel = order[cuts[c]:cuts[c + 1]]
         src = syn["pre"][sel]
         axons, first = np.unique(src, return_index=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -33,10 +34,19 @@ def synapse_pairs(network: Network) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(pre).astype(np.int64), np.concatenate(post).astype(np.int64)
 
 
-def _fan_in(pre: "np.ndarray | None", post: "np.ndarray | None",
-            n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+@dataclass
+class FanIn:
     """Per neuron: its synapse count and its distinct presynaptic sources, sorted (CSR
-    src[ptr[i]:ptr[i + 1]])."""
+    `src[ptr[i]:ptr[i + 1]]`); computed once (one sort of the synapses) and reused by
+    every partition round."""
+
+    n_syn: np.ndarray
+    src: np.ndarray
+    ptr: np.ndarray
+
+
+def fan_in(pre: "np.ndarray | None", post: "np.ndarray | None", n: int) -> FanIn:
+    """The `FanIn` of `n` neurons from global synapse lists (none: no synapses)."""
     if pre is None or post is None:
         pre = post = np.zeros(0, np.int64)
     pre, post = np.asarray(pre, np.int64), np.asarray(post, np.int64)
@@ -47,7 +57,7 @@ def _fan_in(pre: "np.ndarray | None", post: "np.ndarray | None",
     keys = unique_ints(post * max(n, 1) + pre)
     ptr = np.zeros(n + 1, np.int64)
     ptr[1:] = np.cumsum(np.bincount(keys // max(n, 1), minlength=n))
-    return n_syn, keys % max(n, 1), ptr
+    return FanIn(n_syn=n_syn, src=keys % max(n, 1), ptr=ptr)
 
 
 def _check_alone(i: int, units: int, cap: int, n_fresh: int, axon_limit: float,
@@ -72,7 +82,7 @@ def partition(sizes: Sequence[int], neurons_per_core: "int | Sequence[int]", *,
               axons_per_core: int | None = None,
               synapse_bytes_per_core: float | None = None, bytes_per_synapse: float = 0.0,
               bytes_per_axon: float = 0.0, units: np.ndarray | None = None,
-              split_populations: bool = True,
+              split_populations: bool = True, fans: FanIn | None = None,
               progress: Stage | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Greedy in-order fill of cores: (core_of, slot_of) for the neurons of `sizes` populations.
 
@@ -82,6 +92,7 @@ def partition(sizes: Sequence[int], neurons_per_core: "int | Sequence[int]", *,
     presynaptic sources of the core's synapses (`pre`/`post` global synapse lists), and
     `synapse_bytes_per_core` = synapses x `bytes_per_synapse` + input axons x
     `bytes_per_axon`. With `split_populations` each population starts on a fresh core.
+    `fans` (`fan_in(pre, post, n)`) stands in for `pre`/`post` when partitioning again.
     Raises LimitError naming the limit and the excess when one neuron alone cannot fit a
     core, or when more than `cores` cores are needed.
     """
@@ -94,7 +105,8 @@ def partition(sizes: Sequence[int], neurons_per_core: "int | Sequence[int]", *,
     units = np.ones(n, np.int64) if units is None else np.asarray(units, np.int64)
     if units.shape != (n,):
         raise ValueError(f"units: expected {n} values, got shape {units.shape}")
-    n_syn, src, ptr = _fan_in(pre, post, n)
+    fans = fan_in(pre, post, n) if fans is None else fans
+    n_syn, src, ptr = fans.n_syn, fans.src, fans.ptr
     syn_limit = np.inf if synapse_bytes_per_core is None else float(synapse_bytes_per_core)
     axon_limit = np.inf if axons_per_core is None else int(axons_per_core)
 

@@ -48,3 +48,24 @@ class Stage:
         if self.last < 1.0:
             self.last = 1.0
             self.callback(self.name, 1.0)
+
+
+class StageTimes:
+    """A progress callback that records each stage's wall time (from its 0.0 to its 1.0)
+    and passes every call on to `forward`: where a compile's time goes
+    (benchmarks/compile.py). Stages reported twice (rounds) add up."""
+
+    def __init__(self, forward: ProgressFn = None,
+                 clock: Callable[[], float] = time.perf_counter) -> None:
+        self.forward, self.clock = forward, clock
+        self.seconds: dict[str, float] = {}
+        self._started: dict[str, float] = {}
+
+    def __call__(self, stage: str, done: float) -> None:
+        now = self.clock()
+        if done == 0.0:
+            self._started[stage] = now
+        elif done >= 1.0 and stage in self._started:
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + now - self._started.pop(stage)
+        if self.forward is not None:
+            self.forward(stage, done)
