@@ -4,9 +4,9 @@ and about 0.3e9 synapses at full scale, with Poisson (or DC) background input, d
 
     python examples/microcircuit.py nest --scale 0.1 --duration 1000
     python examples/microcircuit.py neurocosim --scale 0.1
-    neurocosim run examples/microcircuit.py --target reference -- --scale 0.1
+    neurocosim run examples/microcircuit.py --target reference -- --scale 0.1 --duration 500
 
-(`neurocosim run` takes `--duration` itself for NIR models: give the script's own options
+(`neurocosim run` has a `--duration` of its own, for NIR models: give the script's options
 after `--`.) Prints one line per population, its rate in Hz after the first TRANSIENT_MS
 (discarded: the start from random membrane potentials synchronises the network for a few
 tens of ms), then the build and run times. Written from the paper's tables:
@@ -76,8 +76,9 @@ def parse_args(argv: "list[str] | None" = None) -> argparse.Namespace:
                     help=f"ms simulated, the first {TRANSIENT_MS:g} ms included")
     ap.add_argument("--seed", type=int, default=2014)
     ap.add_argument("--background", choices=("poisson", "dc"), default="poisson")
-    ap.add_argument("--threads", type=int, default=1,
-                    help="threads, given to setup() (NEST's `threads`)")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="threads, given to setup() as `threads` (NEST's option); by "
+                         "default the simulator's own choice")
     args = ap.parse_args(argv)
     if not 0 < args.scale <= 1:
         raise SystemExit(f"--scale {args.scale} must be in (0, 1]")
@@ -116,9 +117,14 @@ def dc_inputs(scale: float, background: str) -> np.ndarray:
     return dc
 
 
+def rng_for(sim, seed: int, *key: int):
+    """An RNG of its own for each random quantity: PyNN copies an RNG with the lazy array
+    it draws from, so one RNG shared by several projections gives each the same stream."""
+    return sim.NumpyRNG(seed=int(np.random.SeedSequence([seed, *key]).generate_state(1)[0]))
+
+
 def build(sim, args: argparse.Namespace) -> list:
     """The populations (recording spikes) and their projections."""
-    rng = sim.NumpyRNG(seed=args.seed)
     k_scale = args.scale
     w_factor = 1.0 / np.sqrt(k_scale)
     dc = dc_inputs(args.scale, args.background)
@@ -126,7 +132,7 @@ def build(sim, args: argparse.Namespace) -> list:
     for i, name in enumerate(POPULATIONS):
         n = max(1, int(round(SIZES[i] * args.scale)))
         pop = sim.Population(n, sim.IF_curr_exp(i_offset=float(dc[i]), **CELL), label=name)
-        pop.initialize(v=sim.RandomDistribution("normal", V0, rng=rng))
+        pop.initialize(v=sim.RandomDistribution("normal", V0, rng=rng_for(sim, args.seed, i)))
         pop.record("spikes")
         pops.append(pop)
     if args.background == "poisson":
@@ -141,21 +147,22 @@ def build(sim, args: argparse.Namespace) -> list:
     for t, post in enumerate(pops):
         for s, pre in enumerate(pops):
             if p[t, s] > 0:
-                connect(sim, rng, pre, post, p[t, s], w[t, s])
+                rngs = [rng_for(sim, args.seed, t, s, k) for k in range(3)]
+                connect(sim, rngs, pre, post, p[t, s], w[t, s])
     return pops
 
 
-def connect(sim, rng, pre, post, p: float, w: float) -> None:
+def connect(sim, rngs: list, pre, post, p: float, w: float) -> None:
     """One projection: Bernoulli(p) pairs, normal weights clipped at zero (sign kept),
-    normal delays clipped below at dt."""
+    normal delays clipped below at dt; `rngs`: for the pairs, the weights, the delays."""
     kind = pre.label[-1]
     bounds = (0.0, np.inf) if w > 0 else (-np.inf, 0.0)
     weight = sim.RandomDistribution("normal_clipped", mu=w, sigma=abs(w) * W_SD,
-                                    low=bounds[0], high=bounds[1], rng=rng)
+                                    low=bounds[0], high=bounds[1], rng=rngs[1])
     mean, sd = DELAY[kind]
     delay = sim.RandomDistribution("normal_clipped", mu=mean, sigma=sd, low=DT,
-                                   high=np.inf, rng=rng)
-    sim.Projection(pre, post, sim.FixedProbabilityConnector(p, rng=rng),
+                                   high=np.inf, rng=rngs[2])
+    sim.Projection(pre, post, sim.FixedProbabilityConnector(p, rng=rngs[0]),
                    sim.StaticSynapse(weight=weight, delay=delay),
                    receptor_type="excitatory" if kind == "E" else "inhibitory",
                    label=f"{pre.label}->{post.label}")
@@ -165,7 +172,8 @@ def main(argv: "list[str] | None" = None) -> None:
     args = parse_args(argv)
     sim = importlib.import_module(f"pyNN.{args.simulator}")
     t0 = time.perf_counter()
-    sim.setup(timestep=DT, min_delay=DT, rng_seed=args.seed, threads=args.threads)
+    threads = {} if args.threads is None else {"threads": args.threads}
+    sim.setup(timestep=DT, min_delay=DT, rng_seed=args.seed, **threads)
     pops = build(sim, args)
     t1 = time.perf_counter()
     sim.run(TRANSIENT_MS)

@@ -1,0 +1,106 @@
+"""The Potjans-Diesmann microcircuit script (examples/microcircuit.py) through PyNN.
+
+Default run: the script at scale 0.03 for 400 ms on the reference target, in a subprocess
+as a user runs it: its printed lines parse, each population fires within a broad range
+around the published full-scale rate, and the published ordering holds. Heavy: scale 0.1
+against NEST (each rate within 10 %), and the full scale.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _load(path: Path, name: str):
+    """A module from a file (examples/ and benchmarks/ both hold a microcircuit.py)."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module                 # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+script = _load(ROOT / "examples" / "microcircuit.py", "microcircuit_example")
+bench = _load(ROOT / "benchmarks" / "microcircuit.py", "microcircuit_benchmark")
+PUBLISHED = dict(zip(script.POPULATIONS, script.FULL_RATES))
+
+
+def test_total_synapses_match_the_published_count():
+    """The published formula gives about 0.3e9 synapses at full scale (paper: ~3e8)."""
+    p = script.synapse_probability()
+    total = (p * np.outer(script.SIZES, script.SIZES)).sum()
+    assert 2.9e8 < total < 3.1e8
+    assert np.all(p >= script.CONN_PROB) and np.all(p < 1)   # multapses folded in
+
+
+def test_scaling_compensation_vanishes_at_full_scale():
+    assert np.all(script.dc_inputs(1.0, "poisson") == 0)
+    assert np.all(np.diff([script.dc_inputs(s, "poisson")[0] for s in (1, 0.5, 0.1)]) != 0)
+
+
+def test_parse_output_reads_rates_and_times_and_skips_chatter():
+    text = "\n".join(["NEST says hello", *(f"{n} {i}.25 Hz" for i, n in
+                                           enumerate(script.POPULATIONS)),
+                      "build 1.50 s", "run 2.00 s", "[reference] 900.0 ms done"])
+    rates, times = bench.parse_output(text)
+    assert list(rates) == script.POPULATIONS and rates["L4E"] == 2.25
+    assert times == {"build": 1.5, "run": 2.0}
+
+
+@pytest.mark.parametrize("argv", [["--scale", "1.5"], ["--scale", "0"],
+                                  ["--duration", "100"]])
+def test_bad_arguments_are_refused(argv):
+    with pytest.raises(SystemExit, match="must"):
+        script.parse_args(argv)
+
+
+def test_small_scale_rates_in_broad_published_ranges():
+    """Scale 0.03, 400 ms (300 ms after the transient). Bounds: published / 8 to
+    published x 2. They are broad because at small scale the 1/sqrt(scale) weights make
+    each input spike large and the DC compensation only restores the mean input, so rates
+    sit below the full-scale ones (measured: 0.25-0.7x), and 300 ms of a few hundred
+    cells leaves about 10 % counting noise. The published ordering is tighter: in every
+    layer the inhibitory cells fire faster than the excitatory ones, and L2/3E and L6E
+    are the two slowest populations."""
+    run = bench.run_script("neurocosim", 0.03, 400.0, seed=7)
+    assert list(run.rates) == script.POPULATIONS
+    for name, rate in run.rates.items():
+        assert PUBLISHED[name] / 8 <= rate <= PUBLISHED[name] * 2, (name, rate)
+    for layer in ("L23", "L4", "L5", "L6"):
+        assert run.rates[layer + "I"] > run.rates[layer + "E"], layer
+    assert set(sorted(run.rates, key=run.rates.get)[:2]) == {"L23E", "L6E"}
+    assert run.build_s > 0 and run.run_s > 0 and run.peak_rss_mib > 0
+
+
+@pytest.mark.heavy
+def test_scale_0_1_rates_within_10_percent_of_nest():
+    """The same network (PyNN's generic connectors draw the same connections from the same
+    seeds on both) on the reference and on NEST with 2 threads, 1 s."""
+    pytest.importorskip("pyNN.nest")
+    ours = bench.run_script("neurocosim", 0.1, 1000.0)
+    peer = bench.run_script("nest", 0.1, 1000.0, threads=2)
+    deviation = bench.rate_deviation(ours.rates, peer.rates)
+    assert max(deviation.values()) <= 0.10, (ours.rates, peer.rates)
+
+
+@pytest.mark.heavy
+@pytest.mark.skipif(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") < 20 * 2**30,
+                    reason="the full-scale microcircuit needs a machine of >= 20 GiB")
+def test_full_scale_rates_near_published():
+    """77,169 neurons, ~0.3e9 synapses, 1 s, under /tmp/bigmem.lock (one big job at a
+    time on a shared machine): rates within a factor 1.5 of the published ones (ours has
+    no multapses; see the script's docstring)."""
+    with open("/tmp/bigmem.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        run = bench.run_script("neurocosim", 1.0, 1000.0)
+    for name, rate in run.rates.items():
+        assert PUBLISHED[name] / 1.5 <= rate <= PUBLISHED[name] * 1.5, (name, rate)
