@@ -5,7 +5,8 @@ A core (`hw.image.Core`) holds its compartments' integer parameters in `params`
 (NEURON_PARAMS, one entry per neuron in slot order) and its synapse lists in `memories`,
 grouped by input axon: axon a is fed by global neuron AXON_SRC[a] and owns the synapses
 AXON_PTR[a]:AXON_PTR[a + 1] of the SYNAPSE_MEMORIES. `HardwareImage.routing` holds the
-chip routing table (hw.mapping.RoutingTable) and CORE_XY. `HardwareImage.data` holds one
+chip routing table (hw.mapping.RoutingTable.as_dict: the per-pair links are derived from
+the endpoints, `RoutingTable.pair_links`) and CORE_XY. `HardwareImage.data` holds one
 record per population (POPULATIONS: name, offset, size, model, scale in raw v units per
 mV, v_reset and v_reset_values in mV, channels 1 or 2), the per-projection weight unit
 (PROJECTIONS: index, lsb in IR units per mantissa step, per synapse), the learning

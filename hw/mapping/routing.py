@@ -75,9 +75,12 @@ class RoutingTable:
     """Where every spike goes and by which links.
 
     Axon table (per global neuron, CSR): `dest_core[dest_ptr[i]:dest_ptr[i+1]]`, the cores
-    that receive one packet per spike of neuron i. Routes (per used ordered core pair, CSR):
-    `pair_src`, `pair_dst`, `hops_ew`, `hops_ns`, links `pair_links[pair_ptr[p]:...]`
-    (ids from `link_id`, in traversal order).
+    that receive one packet per spike of neuron i. Routes (per used ordered core pair):
+    `pair_src`, `pair_dst`, `hops_ew`, `hops_ns`, and `pair_ptr` into the links
+    `pair_links[pair_ptr[p]:...]` (ids from `link_id`, in traversal order). The links
+    are derived from the endpoints when asked for, not kept: they number pairs x hops,
+    1e9 for the microcircuit at scale 0.25 on a strip of 37 chips (XY routing fixes
+    them).
     """
 
     dest_ptr: np.ndarray
@@ -87,21 +90,29 @@ class RoutingTable:
     hops_ew: np.ndarray
     hops_ns: np.ndarray
     pair_ptr: np.ndarray
-    pair_links: np.ndarray
     n_links: int
+    core_xy: np.ndarray
+    mesh_shape: tuple[int, int]
+
+    @property
+    def pair_links(self) -> np.ndarray:
+        """Every route's link ids in traversal order (CSR by `pair_ptr`)."""
+        xy = np.asarray(self.core_xy, np.int64)
+        return route_links(xy[self.pair_src], xy[self.pair_dst], self.mesh_shape)[1]
 
     def as_dict(self) -> dict[str, np.ndarray]:
         """Arrays for `HardwareImage.routing`."""
         return {k: np.asarray(getattr(self, k)) for k in
                 ("dest_ptr", "dest_core", "pair_src", "pair_dst", "hops_ew", "hops_ns",
-                 "pair_ptr", "pair_links")} | {"n_links": np.asarray(self.n_links)}
+                 "pair_ptr")} | {"n_links": np.asarray(self.n_links)}
 
 
 def routing_table(core_of: np.ndarray, pre: np.ndarray, post: np.ndarray,
                   core_xy: np.ndarray, mesh_shape: tuple[int, int],
                   progress: Stage | None = None) -> RoutingTable:
     """Axon table and XY routes for every (neuron -> destination core) the synapses need;
-    `progress` hears of the axon table (half) and the routes (the caller finishes it)."""
+    `progress` hears of the axon table (half) and the routes (the caller finishes it).
+    O(S log S) in the synapses S: one sort of (neuron, core) keys, one of core pairs."""
     core_of = np.asarray(core_of, np.int64)
     n = len(core_of)
     n_cores = len(core_xy)
@@ -115,10 +126,11 @@ def routing_table(core_of: np.ndarray, pre: np.ndarray, post: np.ndarray,
     pairs = unique_ints(core_of[src_neuron] * n_cores + dst)
     ps, pd = pairs // n_cores, pairs % n_cores
     xy = np.asarray(core_xy, np.int64)
-    ptr, flat = route_links(xy[ps], xy[pd], mesh_shape)
+    hops_ew, hops_ns = np.abs(xy[pd, 0] - xy[ps, 0]), np.abs(xy[pd, 1] - xy[ps, 1])
+    ptr = np.zeros(len(pairs) + 1, np.int64)
+    ptr[1:] = np.cumsum(hops_ew + hops_ns)
     return RoutingTable(dest_ptr=dest_ptr, dest_core=dst.astype(np.int64),
                         pair_src=ps.astype(np.int64), pair_dst=pd.astype(np.int64),
-                        hops_ew=np.abs(xy[pd, 0] - xy[ps, 0]),
-                        hops_ns=np.abs(xy[pd, 1] - xy[ps, 1]),
-                        pair_ptr=ptr, pair_links=flat,
-                        n_links=int(mesh_shape[0]) * int(mesh_shape[1]) * 4)
+                        hops_ew=hops_ew, hops_ns=hops_ns, pair_ptr=ptr,
+                        n_links=int(mesh_shape[0]) * int(mesh_shape[1]) * 4,
+                        core_xy=xy, mesh_shape=(int(mesh_shape[0]), int(mesh_shape[1])))
