@@ -122,7 +122,8 @@ def run_child(scale: float, target: str, timeout: float) -> dict | None:
         print(f"  {target} scale {scale}: over {timeout:.0f} s, stopped")
         return None
     if out.returncode != 0:
-        print(f"  {target} scale {scale}: failed: {out.stderr.strip().splitlines()[-1:]}")
+        why = out.stderr.strip().splitlines()[-1:] or [f"exit status {out.returncode}"]
+        print(f"  {target} scale {scale}: failed: {why[0]}")
         return None
     return json.loads(out.stdout.strip().splitlines()[-1])
 

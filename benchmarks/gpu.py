@@ -24,6 +24,11 @@ Phases, each line printed as it is measured (wall times per phase too):
 4. Loihi, timing off, 1 s (1,000 steps of 1 ms): 1,000,000 compartments with 100
    synapses each, targets within blocks of 1,000 neurons (so cores' input axons fit),
    compiled with sequential placement onto as many chips as it needs (target: < 10 s).
+5. The Potjans-Diesmann microcircuit (examples/microcircuit.py, through PyNN:
+   `neurocosim run --target reference --set device=gpu`) at --scale 1 (0.02 with
+   --tiny), 1.1 s with its 0.1 s transient: the run's seconds per simulated second (the
+   issue's target: faster than real time, < 1) and the population rates. Needs PyNN
+   (pyNN, neo, quantities, lazyarray: carried as wheels); said and skipped without it.
 
 Runs from the repository as a plain folder: a temporary folder holding a symlink
 `neurocosim` to the repository goes first on sys.path (removed at exit). Imports numpy,
@@ -74,12 +79,14 @@ class Sizes:
     cuba: tuple[tuple[int, int], ...]       # (neurons, fan-out)
     cuba_ms: float
     loihi_big: tuple[int, int, int]         # compartments, fan-out, steps
+    microcircuit: tuple[float, float]       # scale, duration (ms)
 
 
 FULL = Sizes((20_000, 50, 300), (4, 40, 300.0), (4000, 1000.0),
              ((4000, 80), (40_000, 800), (400_000, 800), (2_000_000, 1000)), 1000.0,
-             (1_000_000, 100, 1000))
-TINY = Sizes((100, 10, 20), (1, 20, 2.0), (100, 2.0), ((100, 10),), 2.0, (200, 10, 20))
+             (1_000_000, 100, 1000), (1.0, 1100.0))
+TINY = Sizes((100, 10, 20), (1, 20, 2.0), (100, 2.0), ((100, 10),), 2.0, (200, 10, 20),
+             (0.02, 110.0))
 
 
 #: runs of each phase-3 measurement (best kept: the peer's launch-bound loop varies by 1.5x)
@@ -375,11 +382,40 @@ def loihi_speed(size: Sizes) -> float:
     return t4 - t3, size.loihi_big
 
 
+# --- phase 5: the microcircuit through PyNN ---------------------------------------------------
+def microcircuit(size: Sizes) -> "float | None":
+    """Run seconds per simulated second of examples/microcircuit.py on the GPU (None when
+    PyNN is missing), in a subprocess of the CLI as a user runs it."""
+    import subprocess
+    if importlib.util.find_spec("pyNN") is None:
+        line("microcircuit: not measured: PyNN is not installed here")
+        return None
+    scale, ms = size.microcircuit
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [sys.path[0], os.environ.get("PYTHONPATH", "")]))
+    with tempfile.TemporaryDirectory() as out:
+        cmd = [sys.executable, "-m", "neurocosim.host.cli", "run", "--target", "reference",
+               "--set", "device=gpu", "--out", out, str(ROOT / "examples/microcircuit.py"),
+               "--", "--scale", str(scale), "--duration", str(ms)]
+        r = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if r.returncode:
+        line(f"microcircuit: failed ({r.returncode}): {r.stderr.strip()[-2000:]}")
+        return None
+    rates = [ln for ln in r.stdout.splitlines() if ln.endswith(" Hz")]
+    times = dict(ln.split()[:2] for ln in r.stdout.splitlines()
+                 if ln.startswith(("build ", "run ")))
+    factor = float(times["run"]) / (ms / 1000.0)
+    line(f"microcircuit scale {scale:g}, {ms:g} ms on the gpu: build {times['build']} s, "
+         f"run {times['run']} s = {factor:.2f} s per simulated second (target < 1); "
+         f"rates: {', '.join(rates)}")
+    return factor
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tiny", action="store_true",
                     help="~100 neurons, 20 steps per phase (runs under NUMBA_ENABLE_CUDASIM=1)")
-    ap.add_argument("--phases", default="1234", help="which phases to run (default all)")
+    ap.add_argument("--phases", default="12345", help="which phases to run (default all)")
     ap.add_argument("--cuba", help="phase 3's sizes, e.g. 4000:80,40000:800")
     ap.add_argument("--loihi", help="phase 4's size, e.g. 200000:100")
     args = ap.parse_args()
@@ -396,7 +432,7 @@ def main() -> None:
     line(f"device: {name}")
     out, start = {}, time.perf_counter()
     for key, phase in (("1", loihi_equality), ("2", reference_agreement),
-                       ("3", reference_speed), ("4", loihi_speed)):
+                       ("3", reference_speed), ("4", loihi_speed), ("5", microcircuit)):
         if key in args.phases:
             t0 = time.perf_counter()
             out[key] = phase(size)
@@ -424,6 +460,8 @@ def summary(out: dict, seconds: float) -> None:
         n, k, _ = out["4"][1]
         steps = out["4"][1][2]
         parts.append(f"loihi {n} compartments x {k}, {steps} steps: {out['4'][0]:.2f} s")
+    if out.get("5") is not None:
+        parts.append(f"microcircuit: {out['5']:.2f} s per simulated second")
     line(f"summary ({seconds:.0f} s): " + "; ".join(parts))
 
 
