@@ -24,7 +24,10 @@ tens of ms), then the build and run times. Written from the paper's tables:
   compensation of NEST's microcircuit example);
 - weights: normal, mean w = 87.8 pA (175.6 pA from L4E to L23E), g = -4 for inhibitory
   sources, sd 10 % of the mean, clipped at 0; delays normal 1.5 +- 0.75 ms (excitatory),
-  0.75 +- 0.375 ms (inhibitory), clipped below at dt;
+  0.75 +- 0.375 ms (inhibitory), clipped below at dt and rounded to the nearest whole
+  0.1 ms step, halves up (NEST rounds every delay so; drawn already rounded, the network
+  is the same on every simulator and neurocosim's mapping report has no delay_rounded
+  lines);
 - background: a Poisson source per neuron at 8 Hz x K_ext (weight w), or with
   --background dc the equal mean current 8 Hz x K_ext x w x tau_syn;
 - initial membrane potentials normal, -58 +- 10 mV.
@@ -123,6 +126,21 @@ def rng_for(sim, seed: int, *key: int):
     return sim.NumpyRNG(seed=int(np.random.SeedSequence([seed, *key]).generate_state(1)[0]))
 
 
+def step_delays(sim, mean: float, sd: float, rng):
+    """Normal delays (ms) clipped below at DT, each rounded to the nearest whole step as
+    NEST's `Time::delay_ms_to_steps` does (halves up): a RandomDistribution of `sim`
+    whose draws come out rounded."""
+
+    class StepDelay(sim.RandomDistribution):
+        """normal_clipped(mean, sd, DT, inf) rounded to multiples of DT."""
+
+        def next(self, n=None, mask=None):
+            steps = np.floor(np.asarray(super().next(n, mask)) / DT + 0.5)
+            return np.maximum(steps, 1.0) * DT
+
+    return StepDelay("normal_clipped", mu=mean, sigma=sd, low=DT, high=np.inf, rng=rng)
+
+
 def build(sim, args: argparse.Namespace) -> list:
     """The populations (recording spikes) and their projections."""
     k_scale = args.scale
@@ -154,14 +172,14 @@ def build(sim, args: argparse.Namespace) -> list:
 
 def connect(sim, rngs: list, pre, post, p: float, w: float) -> None:
     """One projection: Bernoulli(p) pairs, normal weights clipped at zero (sign kept),
-    normal delays clipped below at dt; `rngs`: for the pairs, the weights, the delays."""
+    normal delays clipped below at dt and rounded to whole steps; `rngs`: for the pairs,
+    the weights, the delays."""
     kind = pre.label[-1]
     bounds = (0.0, np.inf) if w > 0 else (-np.inf, 0.0)
     weight = sim.RandomDistribution("normal_clipped", mu=w, sigma=abs(w) * W_SD,
                                     low=bounds[0], high=bounds[1], rng=rngs[1])
     mean, sd = DELAY[kind]
-    delay = sim.RandomDistribution("normal_clipped", mu=mean, sigma=sd, low=DT,
-                                   high=np.inf, rng=rngs[2])
+    delay = step_delays(sim, mean, sd, rngs[2])
     sim.Projection(pre, post, sim.FixedProbabilityConnector(p, rng=rngs[0]),
                    sim.StaticSynapse(weight=weight, delay=delay),
                    receptor_type="excitatory" if kind == "E" else "inhibitory",

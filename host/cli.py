@@ -37,6 +37,8 @@ def main(argv: "list[str] | None" = None) -> int:
     args, extra = parser.parse_known_args(argv)
     if extra and not getattr(args, "accepts_extra", False):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if "--" in extra:                # `neurocosim run SCRIPT -- --opt`: the script's
+        extra.remove("--")           # options, which argparse leaves behind its `--`
     args.extra = extra
     try:
         return int(args.func(args) or 0)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import importlib.util
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -79,6 +80,35 @@ def test_small_scale_rates_in_broad_published_ranges():
         assert run.rates[layer + "I"] > run.rates[layer + "E"], layer
     assert set(sorted(run.rates, key=run.rates.get)[:2]) == {"L23E", "L6E"}
     assert run.build_s > 0 and run.run_s > 0 and run.peak_rss_mib > 0
+
+
+def test_delays_are_drawn_as_whole_steps():
+    """Every drawn delay is a whole number of 0.1 ms steps, at least one, with the mean of
+    the normal truncated at dt that it rounds (rounding to the nearest step moves the
+    mean by far less than the tolerance, 6 standard errors)."""
+    import pyNN.neurocosim as sim
+    from scipy.stats import truncnorm
+
+    mean, sd = script.DELAY["E"]
+    d = script.step_delays(sim, mean, sd, sim.NumpyRNG(seed=3)).next(200_000)
+    steps = d / script.DT
+    assert np.all(np.abs(steps - np.round(steps)) < 1e-9)
+    assert d.min() == pytest.approx(script.DT)
+    expected = truncnorm.mean((script.DT - mean) / sd, np.inf, loc=mean, scale=sd)
+    assert abs(d.mean() - expected) < 6 * sd / np.sqrt(d.size)
+
+
+def test_neurocosim_run_passes_the_script_options_and_maps_exactly(tmp_path):
+    """`neurocosim run SCRIPT --target reference -- --scale ...`: the options after `--`
+    reach the script, and the mapping report is exact (no delay_rounded lines)."""
+    cmd = [sys.executable, "-m", "neurocosim.host.cli", "run",
+           str(ROOT / "examples" / "microcircuit.py"), "--target", "reference",
+           "--out", str(tmp_path), "--", "--scale", "0.02", "--duration", "150"]
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    rates, times = bench.parse_output(out.stdout)
+    assert list(rates) == script.POPULATIONS and set(times) == {"build", "run"}
+    assert "mapping (reference): exact" in out.stdout, out.stdout[-3000:]
 
 
 @pytest.mark.heavy
