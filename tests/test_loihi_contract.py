@@ -191,7 +191,7 @@ def test_stdp_rounding_and_steps_under_the_resolution_are_named():
 def test_an_unknown_option_is_refused_naming_the_options():
     image = hw.compile(feed_forward(), "loihi")
     with pytest.raises(TargetError, match=r"no runner option\(s\) \['neurons_per_core'\]; "
-                                          r"its options are \['device', 'timing'\]"):
+                                          r"its options are \['device', 'threads', 'timing'\]"):
         Engine(image, neurons_per_core=4)
 
 

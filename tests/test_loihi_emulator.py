@@ -264,7 +264,7 @@ def test_refractory_holds_v_at_reset():
 def test_run_rejects_fractional_steps_and_bad_options():
     image = hw.compile(small_network(0), "loihi")
     with pytest.raises(hw.TargetError, match=r"no runner option\(s\) \['colour'\]; its "
-                                             r"options are \['device', 'timing'\]"):
+                                             r"options are \['device', 'threads', 'timing'\]"):
         Engine(image, colour="red")
     with pytest.raises(hw.TargetError, match="timing='fast'"):
         Engine(image, timing="fast")

@@ -121,9 +121,23 @@ def test_an_unknown_setting_is_an_error_naming_options_and_spec_fields():
 
 
 def test_other_backends_keywords_are_ignored():
-    sim.setup(timestep=1.0, threads=4, t_flush=10.0, quit_on_end=False,
+    sim.setup(timestep=1.0, target="fpga", threads=4, t_flush=10.0, quit_on_end=False,
               filename="va.xml", label="VA")
     assert state.target_options == {}
+
+
+def test_threads_reaches_the_engines_that_have_it_and_a_bad_value_is_named():
+    """NEST's `threads` keyword is the reference and loihi runners' own option."""
+    import numba
+    most = numba.config.NUMBA_NUM_THREADS
+    sim.setup(timestep=1.0, target="loihi", threads=1)
+    assert state.target_options == {"threads": 1}
+    sim.setup(timestep=1.0, threads=most + 1)
+    assert state.target_options == {"threads": most + 1}
+    _small_net()
+    with pytest.raises(TargetError, match=rf"threads={most + 1}; use a whole number from 1 "
+                                          rf"to {most}"):
+        sim.run(5.0)
 
 
 def test_strict_reaches_the_compiler(monkeypatch):

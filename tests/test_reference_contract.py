@@ -231,7 +231,7 @@ def test_engine_is_a_runner_with_the_base_result():
     assert res.target == "reference" and res.info["steps"] == 50
     assert res.mapping is eng.image.report and res.mapping.target == "reference"
     with pytest.raises(TargetError, match="option"):
-        Engine(net, threads=4)
+        Engine(net, colour="red")
     with pytest.raises(TargetError, match="device"):
         Engine(net, device="gpu")
 

@@ -33,10 +33,12 @@ import os
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
+import numba
 import numpy as np
 
 from ...hw.errors import NetworkError, TargetError
 from ...hw.image import HardwareImage
+from ...hw.jit import check_threads
 from ...hw.ir import Network, is_source
 from ...hw.layouts import loihi as L
 from ...hw.result import Signal, TimingReport
@@ -49,6 +51,11 @@ from .timing import merge, new_scratch, new_state, report as state_report, time_
 PL_ROWS = L.STDP_PARAMS + ("sign", "pre_lo", "pre_hi", "post_lo", "post_hi")
 #: values of the `timing` option
 TIMING_MODES = (True, False, "trace")
+#: Integrating compartments from which `threads` > 1 runs the parallel kernel: each step
+#: opens one parallel region (microseconds to start and join, more on a loaded machine)
+#: against a few nanoseconds per compartment, and every thread scans every spike's
+#: synapses for its targets; below this the region costs more than a core saves.
+PARALLEL_MIN_NEURONS = 20_000
 
 
 _TIMER: "tuple[int, ThreadPoolExecutor] | None" = None
@@ -69,7 +76,9 @@ class Engine(Runner):
     """Runner of the `loihi` target (see the module docstring)."""
 
     target = "loihi"
-    OPTIONS = {"timing": True}
+    #: threads: cores the dynamics use on the cpu device (1: the serial kernel; the timing
+    #: model has its own thread besides); results are the same bit for bit on any number
+    OPTIONS = {"timing": True, "threads": numba.config.NUMBA_NUM_THREADS}
     DEVICES = ("cpu", "gpu")
 
     def __init__(self, image: "HardwareImage | Network", **options) -> None:
@@ -84,9 +93,11 @@ class Engine(Runner):
         # "trace" records every spike and times them afterwards with emulator.interconnect
         self.trace = timing == "trace"
         self.timing = timing is True
+        self.threads = check_threads(self.options["threads"], "loihi engine")
         self.n = n = self.network.size
         self._build_neurons(image, n)
         self._build_segments(image, n)
+        self._parts = self._partition(self.threads if self.device == "cpu" else 1)
         self._build_synapses(image, n)
         self._build_plasticity(image, n)
         self._build_axons(image, n)
@@ -146,6 +157,33 @@ class Engine(Runner):
             chans[pop["offset"]:pop["offset"] + pop["size"]] = pop["channels"]
         self.comps = np.bincount(self.core_of, weights=chans,
                                  minlength=len(image.cores)).astype(np.int64)
+
+    def _partition(self, threads: int) -> "tuple[np.ndarray, ...] | None":
+        """Owners' bounds own_lo, own_hi (about equal integrating compartments each, cut
+        at multiples of 8: `kernels._collect` reads flags eight at a time), each thread's
+        segments own_p and the segments cut at those bounds; None for the serial kernel
+        (one thread, or fewer than PARALLEL_MIN_NEURONS compartments)."""
+        source = self.seg_model >= L.FIRST_SOURCE_CODE
+        cells = int((self.seg_hi - self.seg_lo)[~source].sum())
+        if threads == 1 or cells < PARALLEL_MIN_NEURONS:
+            return None
+        weight = np.zeros(self.n)
+        for p in np.flatnonzero(~source):
+            weight[self.seg_lo[p]:self.seg_hi[p]] = 1.0
+        cuts = np.searchsorted(np.cumsum(weight), cells * np.arange(1, threads) / threads,
+                               side="right") // 8 * 8
+        bounds = np.concatenate([[0], cuts, [self.n]]).astype(np.int64)
+        rows, own_p = [], [0]
+        for t in range(threads):
+            for p in range(len(self.seg_lo)):
+                lo = max(self.seg_lo[p], bounds[t])
+                hi = min(self.seg_hi[p], bounds[t + 1])
+                if lo < hi:
+                    rows.append((lo, hi, self.seg_model[p], *self.seg_shift[:, p]))
+            own_p.append(len(rows))
+        seg = np.array(rows, np.int64).reshape(-1, 7).T.copy()
+        return (bounds[:-1].copy(), bounds[1:].copy(), np.array(own_p, np.int64),
+                seg[0], seg[1], seg[2], seg[3:].copy())
 
     @staticmethod
     def _check_int32_sweep(spec, K: dict, shifts: np.ndarray) -> None:
@@ -356,14 +394,21 @@ class Engine(Runner):
         spk_n = np.zeros(1, np.int64)
         rec_v = np.zeros((k1 - k0, len(self.rec_v_idx)), np.int32)
         all_cnt = np.zeros(k1 - k0 if self.timing else 0, np.int64)
-        k = kernels.run_steps(
-            k0, k1, self.seg_lo, self.seg_hi, self.seg_model, self.seg_shift, self.consts,
+        if self._parts is None:
+            kernel, head = kernels.run_steps, (k0, k1, self.seg_lo, self.seg_hi,
+                                               self.seg_model, self.seg_shift)
+        else:
+            numba.set_num_threads(len(self._parts[0]))
+            kernel, head = kernels.run_steps_parallel, (k0, k1, *self._parts)
+        tail = (np.empty((len(self._parts[0]), self.n), np.int64),) if self._parts else ()
+        k = kernel(
+            *head, self.consts,
             self._st, self._buf, self.n_slots, self.s_ptr, self.syn["tgt"], self.s_off,
             self.s_w, self.s_pl, self.in_ptr, self.in_syn, self.syn["pre"], inp_id, inp_ptr,
             inp_s0, self.pl_par, self.x_tr, self.y_tr, self.fired, self.rec_flag, n_flag,
             out["spk_id"], out["spk_step"], spk_n, self.rec_v_idx, rec_v, k0,
             spec.decay_format.bits, 1 << (spec.u_format.bits - 1), spec.v_format.max_int,
-            *self._learning_widths(), out["all_id"], all_cnt)
+            *self._learning_widths(), out["all_id"], all_cnt, *tail)
         self._spk_ids.append(out["spk_id"][:spk_n[0]].copy())
         self._spk_steps.append(out["spk_step"][:spk_n[0]].copy())
         self._v_chunks.append(rec_v[:k - k0])

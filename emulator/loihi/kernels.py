@@ -11,6 +11,7 @@ ids sorted by stamp then id, with a pointer per stamp.
 from __future__ import annotations
 
 import numpy as np
+from numba import prange
 
 from ...hw.jit import njit
 from ...hw.layouts.loihi import FIRST_SOURCE_CODE
@@ -188,29 +189,97 @@ def run_steps(k0, k1, seg_lo, seg_hi, seg_model, seg_shift, cs, st, buf, n_slots
             return k
         base = (k % n_slots) * 2 * n
         s = k + 1 - inp_s0
-        n_sp = _update(seg_lo, seg_hi, seg_model, seg_shift, buf, base, n, st, cs, fl,
-                       fl_words, unity_bits, half, vmax, spiked, inp_id, inp_ptr[s],
-                       inp_ptr[s + 1])
+        n_sp = _update(0, len(seg_lo), seg_lo, seg_hi, seg_model, seg_shift, buf, base, n,
+                       st, cs, fl, fl_words, unity_bits, half, vmax, spiked, inp_id,
+                       inp_ptr[s], inp_ptr[s + 1])
         buf[base:base + 2 * n] = 0              # this slot's input is consumed
-        c = spk_n[0]
-        for q in range(n_sp):
-            i = spiked[q]
-            if rec_flag[i]:
-                spk_id[c] = i
-                spk_step[c] = k
-                c += 1
-        spk_n[0] = c
-        for j in range(len(rec_v_idx)):
-            rec_v[k - rec_k0, j] = v[rec_v_idx[j]]
-        _deliver(n_sp, spiked, base, ring, s_ptr, s_off, s_w, buf)
+        n_all = _record(k, n_sp, spiked, rec_flag, spk_id, spk_step, spk_n, rec_v_idx, rec_v,
+                        rec_k0, v, all_id, all_cnt, n_all)
+        _deliver(n_sp, spiked, base, ring, s_ptr, s_off, s_w, buf, s_tgt, 0, n, n)
         if pl_par.shape[0] > 0:
             _learn(n_sp, spiked, s_ptr, s_tgt, s_w, s_pl, in_ptr, in_syn, s_pre, pl_par,
                    x_tr, y_tr, fired, trace_max, frac_bits, trace_bits)
-        if record_all:
-            all_id[n_all:n_all + n_sp] = spiked[:n_sp]
-            all_cnt[k - rec_k0] = n_sp
-            n_all += n_sp
     return k1
+
+
+@njit(parallel=True)
+def run_steps_parallel(k0, k1, own_lo, own_hi, own_p, seg_lo, seg_hi, seg_model, seg_shift,
+                       cs, st, buf, n_slots, s_ptr, s_tgt, s_off, s_w, s_pl, in_ptr, in_syn,
+                       s_pre, inp_id, inp_ptr, inp_s0, pl_par, x_tr, y_tr, fired,
+                       rec_flag, n_flagged, spk_id, spk_step, spk_n, rec_v_idx, rec_v, rec_k0,
+                       unity_bits, half, vmax, trace_max, frac_bits, trace_bits, all_id,
+                       all_cnt, part):
+    """`run_steps` on len(own_lo) threads, with the same result bit for bit. Thread t owns
+    compartments own_lo[t]..own_hi[t]-1 (the segments own_p[t]..own_p[t+1]-1, cut at the
+    owners' bounds) and the ring entries of those targets: in one parallel region per step
+    it delivers the previous step's spikes to them (without learning; with learning the
+    delivery runs before `_learn`, on one thread, as the weights change), advances them,
+    consumes their slot and lists its spikes in part[t]; the lists joined in thread order
+    are the serial spike order. Integer sums: the ring is the same in any order."""
+    n = st.shape[1]
+    n_th = len(own_lo)
+    v = st[ST_V]
+    spiked = np.empty(n, np.int64)
+    part_n = np.zeros(n_th, np.int64)
+    fl = np.zeros((n + 7) // 8 * 8, np.int8)
+    fl_words = fl.view(np.uint64)
+    record_all = len(all_cnt) > 0
+    learn = pl_par.shape[0] > 0
+    ring = n_slots * 2 * n
+    n_all = 0
+    n_sp = 0             # spikes of the step before, still to be delivered from `sent`
+    sent = 0
+    k_end = k1
+    for k in range(k0, k1):
+        if spk_n[0] + n_flagged > len(spk_id) or (record_all and n_all + n > len(all_id)):
+            k_end = k
+            break
+        base = (k % n_slots) * 2 * n
+        s = k + 1 - inp_s0
+        for t in prange(n_th):
+            lo, hi = own_lo[t], own_hi[t]
+            _deliver(n_sp, spiked, sent, ring, s_ptr, s_off, s_w, buf, s_tgt, lo, hi, n)
+            part_n[t] = _update(own_p[t], own_p[t + 1], seg_lo, seg_hi, seg_model,
+                                seg_shift, buf, base, n, st, cs, fl, fl_words, unity_bits,
+                                half, vmax, part[t], inp_id, inp_ptr[s], inp_ptr[s + 1])
+            buf[base + lo:base + hi] = 0            # this slot's input is consumed
+            buf[base + n + lo:base + n + hi] = 0
+        n_sp = 0
+        for t in range(n_th):
+            spiked[n_sp:n_sp + part_n[t]] = part[t, :part_n[t]]
+            n_sp += part_n[t]
+        n_all = _record(k, n_sp, spiked, rec_flag, spk_id, spk_step, spk_n, rec_v_idx, rec_v,
+                        rec_k0, v, all_id, all_cnt, n_all)
+        sent = base
+        if learn:            # delivered now, before the weights change
+            _deliver(n_sp, spiked, base, ring, s_ptr, s_off, s_w, buf, s_tgt, 0, n, n)
+            _learn(n_sp, spiked, s_ptr, s_tgt, s_w, s_pl, in_ptr, in_syn, s_pre, pl_par,
+                   x_tr, y_tr, fired, trace_max, frac_bits, trace_bits)
+            n_sp = 0
+    _deliver(n_sp, spiked, sent, ring, s_ptr, s_off, s_w, buf, s_tgt, 0, n, n)
+    return k_end
+
+
+@njit
+def _record(k, n_sp, spiked, rec_flag, spk_id, spk_step, spk_n, rec_v_idx, rec_v, rec_k0, v,
+            all_id, all_cnt, n_all):
+    """Step k's spikes of the recorded neurons and the recorded v after it; with a
+    non-empty all_cnt, every spike appended to all_id from n_all. Returns the new n_all."""
+    c = spk_n[0]
+    for q in range(n_sp):
+        i = spiked[q]
+        if rec_flag[i]:
+            spk_id[c] = i
+            spk_step[c] = k
+            c += 1
+    spk_n[0] = c
+    for j in range(len(rec_v_idx)):
+        rec_v[k - rec_k0, j] = v[rec_v_idx[j]]
+    if len(all_cnt) > 0:
+        all_id[n_all:n_all + n_sp] = spiked[:n_sp]
+        all_cnt[k - rec_k0] = n_sp
+        n_all += n_sp
+    return n_all
 
 
 @njit
@@ -220,19 +289,24 @@ def before_start(ids, n, n_slots, buf, s_ptr, s_tgt, s_off, s_w, s_pl, in_ptr, i
     the ring `delay` steps later (step delay - 1) and seen by the learning engine, with no
     compartment update."""
     ring = n_slots * 2 * n
-    _deliver(len(ids), ids, (n_slots - 1) * 2 * n, ring, s_ptr, s_off, s_w, buf)
+    _deliver(len(ids), ids, (n_slots - 1) * 2 * n, ring, s_ptr, s_off, s_w, buf, s_tgt, 0,
+             n, n)
     if pl_par.shape[0] > 0:
         _learn(len(ids), ids, s_ptr, s_tgt, s_w, s_pl, in_ptr, in_syn, s_pre, pl_par,
                x_tr, y_tr, fired, trace_max, frac_bits, trace_bits)
 
 
 @njit
-def _update(seg_lo, seg_hi, seg_model, seg_shift, buf, base, n, st, cs, fl, fl_words,
-            unity_bits, half, vmax, spiked, inp_id, q, q_end):
-    """One step's spikes, by increasing id: compartments updated from the slot at `base`,
-    sources emitting their input spikes inp_id[q:q_end]; returns their count."""
+def _update(p0, p1, seg_lo, seg_hi, seg_model, seg_shift, buf, base, n, st, cs, fl,
+            fl_words, unity_bits, half, vmax, spiked, inp_id, q, q_end):
+    """One step's spikes of segments p0..p1-1, by increasing id: compartments updated from
+    the slot at `base`, sources emitting their input spikes among inp_id[q:q_end] (sorted
+    by id); returns their count."""
     n_sp = 0
-    for p in range(len(seg_lo)):
+    if p0 < p1:          # the input spikes of these segments' sources start here
+        while q < q_end and inp_id[q] < seg_lo[p0]:
+            q += 1
+    for p in range(p0, p1):
         lo, hi = seg_lo[p], seg_hi[p]
         if seg_model[p] < FIRST_SOURCE_CODE:
             _compartments(lo, hi, buf[base:base + n], buf[base + n:base + 2 * n], st, cs,
@@ -248,12 +322,16 @@ def _update(seg_lo, seg_hi, seg_model, seg_shift, buf, base, n, st, cs, fl, fl_w
 
 
 @njit
-def _deliver(n_sp, spiked, base, ring, s_ptr, s_off, s_w, buf):
-    """Spikes into the dendritic delay ring: offset s_off = delay * 2n + channel * n +
-    target from the sending step's slot at `base`, modulo the ring."""
+def _deliver(n_sp, spiked, base, ring, s_ptr, s_off, s_w, buf, s_tgt, t_lo, t_hi, n):
+    """Spikes into the dendritic delay ring, for targets t_lo..t_hi-1 (one thread's part):
+    offset s_off = delay * 2n + channel * n + target from the sending step's slot at
+    `base`, modulo the ring. Integer sums: any order gives the same ring."""
+    split = t_lo > 0 or t_hi < n
     for q in range(n_sp):
         i = spiked[q]
         for s in range(np.uint64(s_ptr[i]), np.uint64(s_ptr[i + 1])):
+            if split and (s_tgt[s] < t_lo or s_tgt[s] >= t_hi):
+                continue
             at = base + s_off[s]
             if at >= ring:
                 at -= ring

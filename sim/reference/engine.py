@@ -41,11 +41,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numba
 import numpy as np
 
 from ...hw.compiler import compile as hw_compile
 from ...hw.errors import NetworkError
 from ...hw.image import HardwareImage
+from ...hw.jit import check_threads
 from ...hw.ir import Network
 from ...hw.result import Signal
 from ...hw.runner import Recorded, Runner
@@ -55,6 +57,12 @@ from . import kernels
 
 #: Steps per kernel call when current sources need a waveform table (bounds its memory).
 _CHUNK_WITH_CURRENTS = 1 << 16
+#: Integrating neurons from which `threads` > 1 runs the parallel kernel. Each step opens
+#: one parallel region, which costs a few microseconds to start and join (tens on a loaded
+#: machine) while a neuron costs about 1.5 ns per step on one core, and every thread scans
+#: every spike's synapses to pick its targets: below some 20,000 neurons the region costs
+#: more than the second core saves (CUBA-4000 runs slower on two cores than on one).
+PARALLEL_MIN_NEURONS = 20_000
 
 
 @dataclass
@@ -70,9 +78,13 @@ class Engine(Runner):
 
     target = "reference"
     DEVICES = ("cpu", "gpu")
+    #: threads: cores the cpu device uses (1: the serial kernel); results are the same bit
+    #: for bit on any number (`kernels.run_steps_parallel`)
+    OPTIONS = {"threads": numba.config.NUMBA_NUM_THREADS}
 
     def __init__(self, image: "HardwareImage | Network", **options) -> None:
         super().__init__(image, **options)
+        self.threads = check_threads(self.options["threads"], "reference engine")
         self._adopt(self.network)
         self._reset()
         self._weights_given = _plastic_weights(self.network)
@@ -257,6 +269,7 @@ class Engine(Runner):
         self._rec = B.build_recordings(network, self.dt)
         self._currents = B.build_currents(network)
         self._istim = np.zeros(self._neurons.n)
+        self._parts = _partition(self._neurons, self.threads if self.device == "cpu" else 1)
         self._gpu = None
         if self.device == "gpu":                 # the same tables, stepped by sim/reference/gpu
             from .gpu import ReferenceGpu
@@ -285,13 +298,14 @@ class Engine(Runner):
 
     def _list_refractory(self) -> None:
         """The refractory neurons of homogeneous IF_curr_exp populations, listed per
-        population with the value v holds (the kernels' fast path restores it)."""
-        nrn = self._neurons
+        population (per chunk with threads) with the value v holds (the kernels' fast path
+        restores it)."""
+        nrn, parts = self._neurons, self._parts
         self._refr = np.zeros(nrn.n, dtype=np.int64)
         self._refr_val = np.zeros(nrn.n)
-        self._refr_n = np.zeros(len(nrn.pop_lo), dtype=np.int64)
-        for p, (lo, hi) in enumerate(zip(nrn.pop_lo, nrn.pop_hi)):
-            if nrn.pop_model[p] == B.L.CURR_EXP and nrn.pop_homogeneous[p]:
+        self._refr_n = np.zeros(len(parts.pop_lo), dtype=np.int64)
+        for p, (lo, hi) in enumerate(zip(parts.pop_lo, parts.pop_hi)):
+            if parts.pop_model[p] == B.L.CURR_EXP and parts.pop_homogeneous[p]:
                 ids = lo + np.flatnonzero(self._until[lo:hi] > self._k)
                 self._refr[lo:lo + len(ids)] = ids
                 self._refr_val[lo:lo + len(ids)] = self._S[B.L.V, ids]
@@ -318,9 +332,8 @@ class Engine(Runner):
             spk_id = np.empty(cap, dtype=np.int64)
             spk_stamp = np.empty(cap, dtype=np.int64)
             spk_n = np.zeros(1, dtype=np.int64)
-            k = kernels.run_steps(
-                k, k1, self.dt, k == 0,
-                nrn.pop_lo, nrn.pop_hi, nrn.pop_model, nrn.pop_homogeneous, self._S, nrn.Q,
+            k = self._kernel(
+                k, k1, self.dt, k == 0, self._S, nrn.Q,
                 nrn.ref_steps, self._until, self._refr, self._refr_val, self._refr_n,
                 in_ptr, in_stamp, in_pos,
                 self._currents.ptr, self._currents.idx, self._currents.uniq, waves, k0,
@@ -342,6 +355,65 @@ class Engine(Runner):
                 times = _ms(first_next[r] + np.arange(c) * every[r], self.dt)
                 data = rec_out[rec_off[r]:rec_off[r] + c * width[r]].reshape(c, width[r])
                 self._traces[key].chunks.append((times, rec.local[r], data))
+
+
+    def _kernel(self, k, k1, dt, emit_zero, *args):
+        """kernels.run_steps over the populations, or with more than one part the
+        parallel kernel over the parts' chunks (on as many threads)."""
+        parts = self._parts
+        pops = (parts.pop_lo, parts.pop_hi, parts.pop_model, parts.pop_homogeneous)
+        if len(parts.own_lo) == 1:
+            return kernels.run_steps(k, k1, dt, emit_zero, *pops, *args)
+        spiked = args[-1]
+        part = np.empty((len(parts.own_lo), len(spiked)), dtype=np.int64)
+        numba.set_num_threads(len(parts.own_lo))
+        return kernels.run_steps_parallel(k, k1, dt, emit_zero, parts.own_lo, parts.own_hi,
+                                          parts.own_p, *pops, *args, part)
+
+
+@dataclass
+class _Parts:
+    """The neurons split among threads: thread t owns neurons own_lo[t]..own_hi[t]-1, the
+    chunks own_p[t]..own_p[t+1]-1 (pop_* rows: the populations cut at the owners' bounds;
+    with one thread, the populations themselves)."""
+
+    own_lo: np.ndarray
+    own_hi: np.ndarray
+    own_p: np.ndarray
+    pop_lo: np.ndarray
+    pop_hi: np.ndarray
+    pop_model: np.ndarray
+    pop_homogeneous: np.ndarray
+
+
+def _partition(nrn: B.Neurons, threads: int) -> _Parts:
+    """Cut the neurons into `threads` contiguous parts of about equal integrating neurons
+    (sources cost next to nothing), one part when the network is under
+    PARALLEL_MIN_NEURONS; each population is cut where a part ends."""
+    source = (nrn.pop_model == B.L.SOURCE_ARRAY) | (nrn.pop_model == B.L.SOURCE_POISSON)
+    size = nrn.pop_hi - nrn.pop_lo
+    cells = int(size[~source].sum())
+    if threads == 1 or cells < PARALLEL_MIN_NEURONS:
+        whole = np.array([0, nrn.n], dtype=np.int64)
+        return _Parts(whole[:1], whole[1:], np.array([0, len(nrn.pop_lo)], np.int64),
+                      nrn.pop_lo, nrn.pop_hi, nrn.pop_model, nrn.pop_homogeneous)
+    weight = np.zeros(nrn.n)
+    for p in np.flatnonzero(~source):
+        weight[nrn.pop_lo[p]:nrn.pop_hi[p]] = 1.0
+    cum = np.cumsum(weight)
+    cuts = np.searchsorted(cum, cells * np.arange(1, threads) / threads, side="right")
+    bounds = np.concatenate([[0], cuts, [nrn.n]]).astype(np.int64)
+    rows, own_p = [], [0]
+    for t in range(threads):
+        for p in range(len(nrn.pop_lo)):
+            lo, hi = max(nrn.pop_lo[p], bounds[t]), min(nrn.pop_hi[p], bounds[t + 1])
+            if lo < hi:
+                rows.append((lo, hi, nrn.pop_model[p], nrn.pop_homogeneous[p]))
+        own_p.append(len(rows))
+    tab = np.array(rows, dtype=np.int64).reshape(-1, 4)
+    return _Parts(bounds[:-1].copy(), bounds[1:].copy(), np.array(own_p, np.int64),
+                  tab[:, 0].copy(), tab[:, 1].copy(), tab[:, 2].copy(),
+                  tab[:, 3].astype(np.bool_))
 
 
 @dataclass

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+from numba import prange
+
 from ...hw.jit import njit
 from .layout import (A, AE, AI, DHE, DHI, A_MINUS, A_PLUS, B, C, CM, COND_ALPHA, COND_EXP,
                      CURR_ALPHA, CURR_DELTA, CURR_EXP, D, DELTA_T, E_E, E_I, E_K, E_LEAK,
@@ -172,8 +175,10 @@ def _clip(w, lo, hi):
 
 @njit
 def _arrivals(k, dt, base, buf, hist, hist_n, n_hist, pl_ptr, pl_tgt, pl_delay, pl_w,
-              pl_rule, pl_par, pl_state):
-    """Plastic synapses whose pre spike arrives at the end of step k: update, then deliver."""
+              pl_rule, pl_par, pl_state, n, t_lo, t_hi):
+    """Plastic synapses onto targets t_lo..t_hi-1 (pl_tgt = receptor * n + target) whose
+    pre spike arrives at the end of step k: update, then deliver (each synapse's state is
+    its own: any split by target gives the serial result)."""
     a = k + 1
     for d in range(1, n_hist):
         e = k - d
@@ -192,6 +197,10 @@ def _arrivals(k, dt, base, buf, hist, hist_n, n_hist, pl_ptr, pl_tgt, pl_delay, 
                     hi = mid
             s = lo
             while s < pl_ptr[j + 1] and pl_delay[s] == d:
+                tg = pl_tgt[s] - n if pl_tgt[s] >= n else pl_tgt[s]
+                if tg < t_lo or tg >= t_hi:
+                    s += 1
+                    continue
                 w = pl_w[s]
                 rule = pl_rule[s]
                 if rule == TSODYKS:
@@ -242,10 +251,8 @@ def _post_spike(j, a, dt, pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state)
 
 
 @njit
-def _emit(j, e, dt, n, st_ptr, st_off, st_w, buf, n_slots, plastic_out, hist,
-          hist_n, n_hist, pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state,
-          rec_spk, spk_id, spk_stamp, spk_n):
-    """Everything a spike of neuron j in step e (stamp e+1) does, except the reset."""
+def _note(j, e, hist, hist_n, n_hist, plastic_out, rec_spk, spk_id, spk_stamp, spk_n):
+    """Record neuron j's spike of step e (stamp e+1) and list it for plastic arrivals."""
     if rec_spk[j]:
         c = spk_n[0]
         spk_id[c] = j
@@ -255,15 +262,45 @@ def _emit(j, e, dt, n, st_ptr, st_off, st_w, buf, n_slots, plastic_out, hist,
         hs = (e + n_hist) % n_hist
         hist[hs, hist_n[hs]] = j
         hist_n[hs] += 1
+
+
+@njit
+def _target(off, n, inv_n):
+    """off modulo n (the target of a ring offset), by a float quotient corrected once:
+    an integer division per synapse would cost more than the delivery it filters."""
+    r = off - int(off * inv_n) * n
+    if r < 0:
+        r += n
+    elif r >= n:
+        r -= n
+    return r
+
+
+@njit
+def _deliver(spikes, n_sp, e, dt, n, st_ptr, st_off, st_w, buf, n_slots, t_lo, t_hi,
+             pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state):
+    """What the spikes[:n_sp] of step e do to targets t_lo..t_hi-1: static input into the
+    delay ring and STDP potentiation of the spiking targets' incoming synapses. Each
+    ring entry gets its additions in spike order whatever the split, so a split by
+    target (one part per thread) sums exactly as one core does."""
     total = n_slots * 2 * n
     at = ((e % n_slots) if e >= 0 else n_slots - 1) * 2 * n
-    for s in range(st_ptr[j], st_ptr[j + 1]):
-        q = at + st_off[s]           # st_off = delay * 2n + receptor * n + target
-        if q >= total:
-            q -= total
-        buf[q] += st_w[s]
-    if pl_in_ptr[j + 1] > pl_in_ptr[j]:
-        _post_spike(j, e + 1, dt, pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state)
+    split = t_lo > 0 or t_hi < n
+    inv_n = 1.0 / n
+    for c in range(n_sp):
+        j = spikes[c]
+        for s in range(st_ptr[j], st_ptr[j + 1]):
+            off = st_off[s]          # = delay * 2n + receptor * n + target
+            if split:
+                r = _target(off, n, inv_n)
+                if r < t_lo or r >= t_hi:
+                    continue
+            q = at + off
+            if q >= total:
+                q -= total
+            buf[q] += st_w[s]
+        if t_lo <= j < t_hi and pl_in_ptr[j + 1] > pl_in_ptr[j]:
+            _post_spike(j, e + 1, dt, pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state)
 
 
 @njit
@@ -599,14 +636,15 @@ def _currents(k, cs_ptr, cs_idx, cs_uniq, cs_wave, cs_k0, istim):
 
 
 @njit
-def _step_populations(k, base, dt, pop_lo, pop_hi, pop_model, pop_homogeneous, S, Q,
-                      ref_steps, until, refr, refr_val, refr_n, in_ptr, in_stamp, in_pos,
+def _step_populations(k, base, dt, p0, p1, pop_lo, pop_hi, pop_model, pop_homogeneous, S,
+                      Q, ref_steps, until, refr, refr_val, refr_n, in_ptr, in_stamp, in_pos,
                       has_cs, istim, buf, spiked):
-    """Advance every population over step k, each by its model's loop, and consume this
-    step's input slot. Returns how many spikes (listed in `spiked`) the step made."""
+    """Advance populations (or pieces of them: the parallel kernel's chunks) p0..p1-1 over
+    step k, each by its model's loop, and consume their input slot. Returns how many
+    spikes (listed in `spiked`) the step made."""
     n = S.shape[1]
     n_sp = 0
-    for p in range(len(pop_lo)):
+    for p in range(p0, p1):
         model, lo, hi = pop_model[p], pop_lo[p], pop_hi[p]
         fast = pop_homogeneous[p] and (model == CURR_EXP or model == COND_EXP
                                        or model == COND_ALPHA)
@@ -653,6 +691,21 @@ def _step_populations(k, base, dt, pop_lo, pop_hi, pop_model, pop_homogeneous, S
 
 
 @njit
+def _emit_zero(n, in_ptr, in_stamp, in_pos, spiked):
+    """The input spikes stamped 0 (emitted "in step -1") into `spiked`, each as often as it
+    repeats; moves the cursors past them. Returns their count."""
+    n_sp = 0
+    for j in range(n):
+        q = in_pos[j]
+        while q < in_ptr[j + 1] and in_stamp[q] == 0:
+            q += 1
+            spiked[n_sp] = j
+            n_sp += 1
+        in_pos[j] = q
+    return n_sp
+
+
+@njit
 def run_steps(k0, k1, dt, emit_zero,
               pop_lo, pop_hi, pop_model, pop_homogeneous, S, Q, ref_steps, until,
               refr, refr_val, refr_n,
@@ -663,20 +716,18 @@ def run_steps(k0, k1, dt, emit_zero,
               pl_in_ptr, pl_in_syn, plastic_out, hist, hist_n, n_hist,
               rec_row, rec_every, rec_next, rec_ptr, rec_idx, rec_out, rec_off, rec_count,
               rec_spk, n_rec_spk, spk_id, spk_stamp, spk_n, spiked):
-    """Advance steps k0 .. k1-1. Input spikes (the one stimulus) are a CSR by source
-    neuron (in_ptr, in_stamp ascending) read from the cursors in_pos; a stamp that repeats
-    is delivered as often as it repeats. Returns the step reached: k1, or earlier when the
-    spike record is full (the caller grows it and calls again from there)."""
+    """Advance steps k0 .. k1-1 on one core. Input spikes (the one stimulus) are a CSR by
+    source neuron (in_ptr, in_stamp ascending) read from the cursors in_pos; a stamp that
+    repeats is delivered as often as it repeats. Returns the step reached: k1, or earlier
+    when the spike record is full (the caller grows it and calls again from there)."""
     n = S.shape[1]
-    if emit_zero:   # input spikes stamped 0: emitted "in step -1"
-        for j in range(n):
-            q = in_pos[j]
-            while q < in_ptr[j + 1] and in_stamp[q] == 0:
-                q += 1
-                _emit(j, -1, dt, n, st_ptr, st_off, st_w, buf, n_slots,
-                      plastic_out, hist, hist_n, n_hist, pl_in_ptr, pl_in_syn, pl_w,
-                      pl_rule, pl_par, pl_state, rec_spk, spk_id, spk_stamp, spk_n)
-            in_pos[j] = q
+    if emit_zero:
+        n_sp = _emit_zero(n, in_ptr, in_stamp, in_pos, spiked)
+        for q in range(n_sp):
+            _note(spiked[q], -1, hist, hist_n, n_hist, plastic_out, rec_spk, spk_id,
+                  spk_stamp, spk_n)
+        _deliver(spiked, n_sp, -1, dt, n, st_ptr, st_off, st_w, buf, n_slots, 0, n,
+                 pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state)
     has_cs = len(cs_ptr) > 1
     for k in range(k0, k1):
         if spk_n[0] + n_rec_spk > len(spk_id):
@@ -687,16 +738,86 @@ def run_steps(k0, k1, dt, emit_zero,
         hist_n[k % n_hist] = 0
         if n_hist > 1:
             _arrivals(k, dt, base, buf, hist, hist_n, n_hist, pl_ptr, pl_tgt, pl_delay,
-                      pl_w, pl_rule, pl_par, pl_state)
+                      pl_w, pl_rule, pl_par, pl_state, n, 0, n)
         if has_cs:
             _currents(k, cs_ptr, cs_idx, cs_uniq, cs_wave, cs_k0, istim)
-        n_sp = _step_populations(k, base, dt, pop_lo, pop_hi, pop_model, pop_homogeneous,
-                                 S, Q, ref_steps, until, refr, refr_val, refr_n, in_ptr,
-                                 in_stamp, in_pos, has_cs, istim, buf, spiked)
+        n_sp = _step_populations(k, base, dt, 0, len(pop_lo), pop_lo, pop_hi, pop_model,
+                                 pop_homogeneous, S, Q, ref_steps, until, refr, refr_val,
+                                 refr_n, in_ptr, in_stamp, in_pos, has_cs, istim, buf,
+                                 spiked)
         for q in range(n_sp):
-            _emit(spiked[q], k, dt, n, st_ptr, st_off, st_w, buf, n_slots,
-                  plastic_out, hist, hist_n, n_hist, pl_in_ptr, pl_in_syn, pl_w, pl_rule,
-                  pl_par, pl_state, rec_spk, spk_id, spk_stamp, spk_n)
+            _note(spiked[q], k, hist, hist_n, n_hist, plastic_out, rec_spk, spk_id,
+                  spk_stamp, spk_n)
+        _deliver(spiked, n_sp, k, dt, n, st_ptr, st_off, st_w, buf, n_slots, 0, n,
+                 pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state)
     _sample(k1, S, rec_row, rec_every, rec_next, rec_ptr, rec_idx, rec_out, rec_off,
             rec_count)
     return k1
+
+
+@njit(parallel=True)
+def run_steps_parallel(k0, k1, dt, emit_zero, own_lo, own_hi, own_p,
+                       pop_lo, pop_hi, pop_model, pop_homogeneous, S, Q, ref_steps, until,
+                       refr, refr_val, refr_n,
+                       in_ptr, in_stamp, in_pos,
+                       cs_ptr, cs_idx, cs_uniq, cs_wave, cs_k0, istim,
+                       st_ptr, st_off, st_w, buf, n_slots,
+                       pl_ptr, pl_tgt, pl_delay, pl_w, pl_rule, pl_par, pl_state,
+                       pl_in_ptr, pl_in_syn, plastic_out, hist, hist_n, n_hist,
+                       rec_row, rec_every, rec_next, rec_ptr, rec_idx, rec_out, rec_off,
+                       rec_count, rec_spk, n_rec_spk, spk_id, spk_stamp, spk_n, spiked,
+                       part):
+    """`run_steps` on len(own_lo) threads, with the same result bit for bit. Thread t owns
+    neurons own_lo[t]..own_hi[t]-1, made of the chunks (pop_* rows: populations cut at
+    the owners' bounds) own_p[t]..own_p[t+1]-1, and everything that lands on them: in one
+    parallel region per step it delivers the previous step's spikes to its neurons
+    (`_deliver`, every spike scanned in the one order), runs their plastic arrivals and
+    advances them, listing its spikes in part[t]. The lists are then joined in thread
+    order, which is the serial spike order, and recorded. So every float sum has the
+    terms and the order of one core, and no two threads write one location."""
+    n = S.shape[1]
+    n_th = len(own_lo)
+    part_n = np.zeros(n_th, np.int64)
+    n_sp = 0
+    if emit_zero:
+        n_sp = _emit_zero(n, in_ptr, in_stamp, in_pos, spiked)
+        for q in range(n_sp):
+            _note(spiked[q], -1, hist, hist_n, n_hist, plastic_out, rec_spk, spk_id,
+                  spk_stamp, spk_n)
+    has_cs = len(cs_ptr) > 1
+    e = k0 - 1           # the step whose spikes[:n_sp] are still to be delivered
+    for k in range(k0, k1):
+        if spk_n[0] + n_rec_spk > len(spk_id):
+            break
+        _sample(k, S, rec_row, rec_every, rec_next, rec_ptr, rec_idx, rec_out, rec_off,
+                rec_count)
+        base = (k % n_slots) * 2 * n
+        hist_n[k % n_hist] = 0
+        if has_cs:
+            _currents(k, cs_ptr, cs_idx, cs_uniq, cs_wave, cs_k0, istim)
+        for t in prange(n_th):
+            lo, hi = own_lo[t], own_hi[t]
+            _deliver(spiked, n_sp, e, dt, n, st_ptr, st_off, st_w, buf, n_slots, lo, hi,
+                     pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state)
+            if n_hist > 1:
+                _arrivals(k, dt, base, buf, hist, hist_n, n_hist, pl_ptr, pl_tgt,
+                          pl_delay, pl_w, pl_rule, pl_par, pl_state, n, lo, hi)
+            part_n[t] = _step_populations(k, base, dt, own_p[t], own_p[t + 1], pop_lo,
+                                          pop_hi, pop_model, pop_homogeneous, S, Q,
+                                          ref_steps, until, refr, refr_val, refr_n, in_ptr,
+                                          in_stamp, in_pos, has_cs, istim, buf, part[t])
+        n_sp = 0
+        for t in range(n_th):
+            for q in range(part_n[t]):
+                j = part[t, q]
+                spiked[n_sp] = j
+                n_sp += 1
+                _note(j, k, hist, hist_n, n_hist, plastic_out, rec_spk, spk_id,
+                      spk_stamp, spk_n)
+        e = k
+    _deliver(spiked, n_sp, e, dt, n, st_ptr, st_off, st_w, buf, n_slots, 0, n,
+             pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state)
+    if e + 1 == k1:      # else stopped early: the next call samples step e + 1 first
+        _sample(k1, S, rec_row, rec_every, rec_next, rec_ptr, rec_idx, rec_out, rec_off,
+                rec_count)
+    return e + 1

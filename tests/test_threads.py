@@ -1,0 +1,114 @@
+"""Both cores: the reference engine and the loihi emulator give the same result bit for bit
+on one thread (the serial kernels) and on two (the parallel kernels, forced on small
+networks by lowering their size threshold): spikes, recorded traces, weights, state and
+timing metrics."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numba
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from neurocosim import hw
+from neurocosim.emulator.loihi import engine as loihi_engine
+from neurocosim.hw.errors import TargetError
+from neurocosim.sim.reference import engine as ref_engine
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_loihi_emulator import small_network  # noqa: E402
+from test_reference_oracle import random_network  # noqa: E402
+
+pytestmark = pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2,
+                                reason="Numba has one thread here")
+
+
+@pytest.fixture(scope="module")
+def parallel_always():
+    """The parallel kernels on networks of any size."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(ref_engine, "PARALLEL_MIN_NEURONS", 0)
+        mp.setattr(loihi_engine, "PARALLEL_MIN_NEURONS", 0)
+        yield
+
+
+def assert_identical(a, b) -> None:
+    """Two Results equal bit for bit (spikes in their order, traces with NaN, weights)."""
+    assert set(a.spikes) == set(b.spikes)
+    for pop, sp in a.spikes.items():
+        np.testing.assert_array_equal(sp.ids, b.spikes[pop].ids, err_msg=pop)
+        np.testing.assert_array_equal(sp.times, b.spikes[pop].times, err_msg=pop)
+    for pop, sigs in a.signals.items():
+        for var, sig in sigs.items():
+            other = b.signals[pop][var]
+            np.testing.assert_array_equal(sig.times, other.times)
+            np.testing.assert_array_equal(sig.data, other.data, err_msg=f"{pop}.{var}")
+    assert set(a.weights) == set(b.weights)
+    for name, w in a.weights.items():
+        np.testing.assert_array_equal(w, b.weights[name], err_msg=name)
+
+
+@settings(max_examples=10, deadline=None, derandomize=True)
+@given(seed=st.integers(0, 2**31 - 1), cut=st.integers(1, 399),
+       model=st.sampled_from(["IF_curr_exp", "IF_cond_exp"]),
+       rule=st.sampled_from([None, "stdp_additive", "stdp_multiplicative",
+                             "tsodyks_markram"]),
+       homogeneous=st.booleans())
+def test_reference_two_threads_equal_one(parallel_always, seed, cut, model, rule,
+                                         homogeneous):
+    net = random_network(seed, model, plasticity=rule, currents=True, n=24,
+                         homogeneous=homogeneous)
+    results = []
+    for threads in (1, 2):
+        eng = ref_engine.Engine(net, threads=threads)
+        assert len(eng._parts.own_lo) == threads       # the kernel this test means to run
+        eng.run(cut * 0.1)                               # a split run: in-flight spikes
+        eng.run(40.0 - cut * 0.1)                        # cross the kernel calls
+        results.append(eng.result())
+    assert sum(len(s) for s in results[0].spikes.values()) > 0
+    assert_identical(*results)
+
+
+@settings(max_examples=6, deadline=None, derandomize=True)
+@given(seed=st.integers(0, 10_000), stdp=st.booleans(), delta=st.booleans(),
+       split=st.integers(1, 59), timing=st.sampled_from([True, False]))
+def test_loihi_two_threads_equal_one(parallel_always, seed, stdp, delta, split, timing):
+    net = small_network(seed, delta=delta, stdp=stdp)
+    image = hw.compile(net, "loihi", compartments_per_core=10)
+    out = []
+    for threads in (1, 2):
+        eng = loihi_engine.Engine(image, timing=timing, threads=threads)
+        assert (eng._parts is None) == (threads == 1)
+        eng.run(float(split))
+        eng.run(float(60 - split))
+        res = eng.result()
+        out.append((res, eng.state(), res.info["weights_raw"],
+                    dict(res.timing.metrics) if timing else None))
+    assert_identical(out[0][0], out[1][0])
+    for key, state in out[0][1].items():
+        np.testing.assert_array_equal(state, out[1][1][key], err_msg=key)
+    for name, w in out[0][2].items():
+        np.testing.assert_array_equal(w, out[1][2][name], err_msg=name)
+    assert out[0][3] == out[1][3]
+
+
+def test_threads_option_is_checked_and_small_networks_stay_serial(monkeypatch):
+    net = random_network(1, "IF_curr_exp", n=10)
+    image = hw.compile(small_network(1), "loihi")
+    monkeypatch.setattr(ref_engine, "PARALLEL_MIN_NEURONS", 11)     # one over the cells
+    monkeypatch.setattr(loihi_engine, "PARALLEL_MIN_NEURONS", 18)
+    assert len(ref_engine.Engine(net, threads=2)._parts.own_lo) == 1
+    assert loihi_engine.Engine(image, threads=2)._parts is None
+    monkeypatch.setattr(ref_engine, "PARALLEL_MIN_NEURONS", 10)     # as many as the cells
+    monkeypatch.setattr(loihi_engine, "PARALLEL_MIN_NEURONS", 17)
+    assert len(ref_engine.Engine(net, threads=2)._parts.own_lo) == 2
+    assert loihi_engine.Engine(image, threads=2)._parts is not None
+    for bad in (0, numba.config.NUMBA_NUM_THREADS + 1, 1.5, True):
+        with pytest.raises(TargetError, match="threads"):
+            ref_engine.Engine(net, threads=bad)
+        with pytest.raises(TargetError, match="threads"):
+            loihi_engine.Engine(image, threads=bad)
