@@ -97,28 +97,37 @@ class _DispatchBuild:
         self.h_plen = Signal(16)
 
     def region_table(self) -> None:
-        """The addressed region's entry of the identity's table (r_known low: none)."""
-        m = self.m
+        """The addressed region's entry of the identity's table (r_known low: none).
+
+        Sized by the identity, not by the protocol's field widths: depths as wide as the
+        deepest region, value ranges as wide as the widest explicit range (a region
+        without one takes any value its bytes hold: `r_ranged` low, nothing to check)."""
+        m, regions = self.m, self.ident.regions
         self.r_known = Signal()
         self.r_kind = Signal(8)
         self.r_width = Signal(3)
         self.r_signed = Signal()
-        self.r_depth = Signal(32)
+        self.r_depth = Signal(range(max(r.depth for r in regions) + 1))
         self.r_readonly = Signal()
         self.r_writeonly = Signal()
-        self.r_lo = Signal(signed(34))   # the region's value range
-        self.r_hi = Signal(signed(34))
+        self.r_ranged = Signal()
+        ranged = [r.range for r in regions if r.range is not None] or [(0, 0)]
+        self.r_lo = Signal(range(min(lo for lo, _ in ranged), max(hi for _, hi in ranged) + 1))
+        self.r_hi = Signal.like(self.r_lo)
         with m.Switch(self.a_region):
-            for r in self.ident.regions:
-                lo, hi = r.value_range
+            for r in regions:
+                lo, hi = r.range or (0, 0)
                 with m.Case(r.id):
                     m.d.comb += [self.r_known.eq(1), self.r_kind.eq(int(r.kind)),
                                  self.r_width.eq(r.width), self.r_signed.eq(r.signed),
                                  self.r_depth.eq(r.depth), self.r_readonly.eq(r.readonly),
                                  self.r_writeonly.eq(r.writeonly),
+                                 self.r_ranged.eq(r.range is not None),
                                  self.r_lo.eq(lo), self.r_hi.eq(hi)]
-        self.n_bytes = Signal(32)
-        m.d.comb += self.n_bytes.eq(self.a_count * self.r_width)
+        self.n_bytes = Signal(18)   # a_count * width (1, 2 or 4): a shift, not a multiplier
+        m.d.comb += self.n_bytes.eq(Mux(self.r_width[2], self.a_count << 2,
+                                        Mux(self.r_width[1], self.a_count << 1,
+                                            self.a_count)))
 
     def spike_buffer(self) -> None:
         """The circular spike buffer: the core pushes at s_head, READ_SPIKES frees up to
@@ -159,7 +168,7 @@ class _DispatchBuild:
         """The answer's counters and buffers' addresses, the bus fields from the request,
         and a request element assembled little-endian and sign-extended."""
         m, rx, tx, bus = self.m, self.rx, self.tx, self.bus
-        self.k = Signal(32)          # element / byte counter of the current loop
+        self.k = Signal(16)          # element / byte counter of the current loop
         self.b = Signal(3)           # byte within an element
         self.n = Signal(range(P.MAX_PAYLOAD + 1))  # response payload bytes written so far
         self.ptr = Signal(range(P.MAX_FRAME))      # request byte being read (CHECK, WRITE)
@@ -184,7 +193,8 @@ class _DispatchBuild:
                      tx.type.eq(self.resp_type), tx.n.eq(self.n),
                      tx.start.eq(P.HEADER_SIZE)]
         m.d.comb += [bus.core.eq(self.a_core), bus.region.eq(self.a_region),
-                     bus.index.eq(self.a_offset + self.k), bus.run_steps.eq(self.head[48:80])]
+                     bus.index.eq(self.a_offset[:len(self.r_depth)] + self.k),
+                     bus.run_steps.eq(self.head[48:80])]
         m.d.comb += rx.hold.eq(self.spoil)
         word, r_signed, r_width = self.word, self.r_signed, self.r_width
         ext = Mux(r_signed & word[7] & (r_width == 1), 0xFFFFFF00, 0)
@@ -193,6 +203,21 @@ class _DispatchBuild:
         self.value = Signal(signed(34))
         m.d.comb += [self.element.eq(word | ext | ext2),
                      self.value.eq(Mux(r_signed, self.element.as_signed(), self.element))]
+        self.out_of_range = self.range_check()
+
+    def range_check(self):
+        """High when `value` lies outside the addressed region's explicit range: outside
+        the range table's width, or outside (r_lo, r_hi) compared at that width."""
+        shape = self.r_lo.shape()
+        w = shape.width
+        if shape.signed:   # bits w-1.. all equal: the value fits w signed bits
+            top = self.value[w - 1:]
+            fits = (top == 0) | (top == (1 << len(top)) - 1)
+            low = self.value[:w].as_signed()
+        else:
+            fits = self.value[w:] == 0
+            low = self.value[:w]
+        return ~fits | (low < self.r_lo) | (low > self.r_hi)
 
     def fragment_fields(self) -> None:
         """A FRAGMENTS request's fields (f_*), the kept answer's key (k_*, valid while
@@ -377,7 +402,9 @@ class _DispatchBuild:
                     | (is_write & (self.r_kind != self.rtype - P.Cmd.WRITE_PARAMS))
                     | (is_write & self.r_readonly) | (~is_write & self.r_writeonly)):
             self.fail(P.ErrorCode.BAD_REGION)
-        with m.Elif(self.a_offset + self.a_count > self.r_depth):
+        d = len(self.r_depth)   # offset or count past the deepest region: out of range
+        with m.Elif((self.a_offset[d:] != 0) | (self.a_count[d:] != 0)
+                    | (self.a_offset[:d] + self.a_count[:d] > self.r_depth)):
             self.fail(P.ErrorCode.OUT_OF_RANGE)
         with m.Elif(is_write & (n_bytes != plen - P.ACCESS_SIZE)):
             self.fail(P.ErrorCode.BAD_PAYLOAD)
@@ -392,14 +419,17 @@ class _DispatchBuild:
 
     def decode_read_spikes(self) -> None:
         """READ_SPIKES: free the buffer up to the cursor (which must lie within it)."""
-        m, cursor, base = self.m, self.cursor, self.base
+        m, cursor, base, fill = self.m, self.cursor, self.base, self.fill
+        ahead = Signal(signed(65))   # cursor - base: one subtraction, no 64-bit compares
+        f = len(fill)
+        m.d.comb += ahead.eq(cursor - base)
         with m.If(self.plen != 10):
             self.fail(P.ErrorCode.BAD_PAYLOAD)
-        with m.Elif((cursor < base) | (cursor > base + self.fill)):
+        with m.Elif((ahead[f:] != 0) | (ahead[:f] > fill)):   # behind base, or past fill
             self.fail(P.ErrorCode.OUT_OF_RANGE)
         with m.Else():
-            m.d.comb += self.drop.eq(cursor - base)
-            m.d.sync += [self.s_tail.eq((self.s_tail + cursor - base) & self.mask),
+            m.d.comb += self.drop.eq(ahead[:f])
+            m.d.sync += [self.s_tail.eq((self.s_tail + ahead[:f]) & self.mask),
                          base.eq(cursor)]
             m.next = "SPIKES"
 
@@ -436,7 +466,7 @@ class _DispatchBuild:
                 m.d.comb += self.ptr_next.eq(_ACC)
                 m.next = "WRITE"
             with m.Elif(b == self.r_width):
-                with m.If((self.value < self.r_lo) | (self.value > self.r_hi)):
+                with m.If(self.r_ranged & self.out_of_range):
                     self.fail(P.ErrorCode.OUT_OF_RANGE)
                 m.d.sync += [k.eq(k + 1), b.eq(0), word.eq(0)]
             with m.Else():
