@@ -13,7 +13,13 @@ accumulate stage, which writes while the next item runs: the ring's read port is
 transparent to its write port, so a synapse that hits the ring word the previous synapse
 writes in the same cycle reads the new value (no stall), and the neuron phase's first read
 sees the last synapse's write. Consecutive weight writes hit distinct synapses. The costs
-are hw.layouts.fpga.RTL_CYCLES. The arithmetic is emulator.fpga.oracle's, statement by
+are hw.layouts.fpga.RTL_CYCLES.
+
+Block RAM (benchmarks/fpga_memory.py counts it per memory): every memory has one read port
+where it can, as a block RAM serves one write and one read port and yosys copies a memory
+for each further read port. The host reads a weight through the walks' weight port while
+the core is DONE; a row's or column's bounds p[i], p[i + 1] are one address of two
+memories (lo[i] = p[i], hi[i] = p[i + 1]), not two ports of one. The arithmetic is emulator.fpga.oracle's, statement by
 statement.
 
 The per-core scalars (n, w_shift, stdp, a_plus, a_minus, w_min, w_max, dx, dy) and the
@@ -136,6 +142,29 @@ class _CoreBuild:
             self.write(wr, link.cfg_addr, link.cfg_data)
         return mem, wr
 
+    def pointers(self, name: str, n: int):
+        """The n + 1 pointers of region `name` (a row or column list's bounds) as two
+        memories of n words, lo[i] = p[i] and hi[i] = p[i + 1], each with one read port,
+        so item i's bounds are one address of each (a block RAM each, no copy for a
+        second read port, no word n); the host's write of p[i] goes to both. Returns
+        the (lo, hi) read ports."""
+        m, link = self.m, self.link
+        p = self.initial("memories", name)
+        p += [0] * (n + 1 - len(p))
+        lo = self.memory(f"{name}_lo", self.ptr, n, p[:n])
+        hi = self.memory(f"{name}_hi", self.ptr, n, p[1:])
+        lo_wr, hi_wr = lo.write_port(), hi.write_port()
+        with m.If(link.clr):
+            for wr in (lo_wr, hi_wr):
+                m.d.comb += [wr.addr.eq(link.clr_addr), wr.data.eq(0),
+                             wr.en.eq(link.clr_all)]
+        with m.Elif(self.host_we & (link.cfg_region == REGION_ID[name])):
+            m.d.comb += [lo_wr.addr.eq(link.cfg_addr), lo_wr.data.eq(link.cfg_data),
+                         lo_wr.en.eq(link.cfg_addr < n),
+                         hi_wr.addr.eq(link.cfg_addr - 1), hi_wr.data.eq(link.cfg_data),
+                         hi_wr.en.eq((link.cfg_addr != 0) & (link.cfg_addr <= n))]
+        return lo.read_port(), hi.read_port()
+
     def register(self, name: str, shape, init: int):
         """A one-word config memory read combinationally: the register's value."""
         return self.config(name, shape, 1, [init])[0].read_port(domain="comb").data
@@ -186,9 +215,7 @@ class _CoreBuild:
         state clear copies u0 into u (u0 read at clr_addr, written one cycle later)."""
         m, link, lif, spec, sshape = self.m, self.link, self.lif, self.spec, self.sshape
         NPC, GC, DC, S = lif.NPC, lif.GC, lif.DC, lif.S
-        row, _ = self.config("row_ptr", self.ptr, GC + 1, self.initial("memories", "row_ptr"))
-        self.row_a = row.read_port()
-        self.row_b = row.read_port()
+        self.row_a, self.row_b = self.pointers("row_ptr", GC)
         syn_post, _ = self.config("syn_post", unsigned(lif.neuron_bits), S,
                                   self.initial("memories", "syn_post"))
         syn_w, self.w_wr = self.config("syn_w", self.wshape, S,
@@ -196,8 +223,7 @@ class _CoreBuild:
         syn_dly, _ = self.config("syn_delay", unsigned(lif.slot_bits), S,
                                  self.initial("memories", "syn_delay"))
         self.post_rd = syn_post.read_port()
-        self.w_rd = syn_w.read_port()
-        self.w_host = syn_w.read_port()
+        self.w_rd = syn_w.read_port()     # the walks' and, while DONE, the host's
         self.dly_rd = syn_dly.read_port()
         self.prm = {}
         for name, shape in (("theta", sshape), ("u_reset", sshape), ("bias", sshape),
@@ -251,10 +277,7 @@ class _CoreBuild:
         self.y_rd = y_mem.read_port()
         self.x_rd = x_mem.read_port()
         self.f_rd = flag.read_port()
-        col, _ = self.config("col_ptr", self.ptr, lif.NPC + 1,
-                             self.initial("memories", "col_ptr"))
-        self.col_a = col.read_port()
-        self.col_b = col.read_port()
+        self.col_a, self.col_b = self.pointers("col_ptr", lif.NPC)
         self.col_syn = self.config("col_syn", unsigned(lif.syn_bits), S,
                                    self.initial("memories", "col_syn"))[0].read_port()
         self.col_pre = self.config("col_pre", unsigned(lif.axon_bits), S,
@@ -288,8 +311,7 @@ class _CoreBuild:
         self.c_w = Signal(unsigned(lif.syn_bits))
         m.d.sync += [self.c_syn.eq(0), self.c_pot.eq(0)]
         m.d.comb += [link.out_n.eq(self.out_n), self.out_rd.addr.eq(link.out_addr),
-                     link.out_data.eq(self.out_rd.data), self.w_host.addr.eq(link.w_addr),
-                     link.w_data.eq(self.w_host.data)]
+                     link.out_data.eq(self.out_rd.data), link.w_data.eq(self.w_rd.data)]
         m.d.comb += [self.in_wr.en.eq(link.in_we), self.in_wr.addr.eq(link.in_addr),
                      self.in_wr.data.eq(link.in_data), self.in_rd.addr.eq(self.e_n)]
 
@@ -297,7 +319,7 @@ class _CoreBuild:
         """Event e's row bounds, synapse k's ring slot and the saturated accumulation."""
         m, link, spec = self.m, self.link, self.spec
         a_in = self.in_rd.data
-        m.d.comb += [self.row_a.addr.eq(a_in), self.row_b.addr.eq(a_in + 1)]
+        m.d.comb += [self.row_a.addr.eq(a_in), self.row_b.addr.eq(a_in)]
         m.d.comb += [self.post_rd.addr.eq(self.k_n), self.dly_rd.addr.eq(self.k_n)]
         if self.stdp_hw:
             m.d.comb += self.pl_rd.addr.eq(self.k_n)
@@ -347,7 +369,7 @@ class _CoreBuild:
                             self.w_min, self.w_max, self.wshape)
         m.d.comb += [self.y_wr.addr.eq(self.j), self.f_wr.addr.eq(self.a)]
         m.d.comb += [self.col_a.addr.eq(self.out_rd.data),
-                     self.col_b.addr.eq(self.out_rd.data + 1),
+                     self.col_b.addr.eq(self.out_rd.data),
                      self.col_syn.addr.eq(self.ck_n), self.col_pre.addr.eq(self.ck_n),
                      self.x_wr.addr.eq(self.a), self.out_rd.addr.eq(self.pidx_n)]
 
@@ -438,9 +460,10 @@ class _CoreBuild:
             m.next = header
 
     def done(self) -> None:
-        """DONE: the host may write; `go` starts a timestep at event 0 and neuron 0."""
+        """DONE: the host may write, and read a weight (w_addr; w_data shows it in the
+        next cycle); `go` starts a timestep at event 0 and neuron 0."""
         m, link = self.m, self.link
-        m.d.comb += [link.done.eq(1), self.idle.eq(1)]
+        m.d.comb += [link.done.eq(1), self.idle.eq(1), self.w_rd.addr.eq(link.w_addr)]
         if self.stdp_hw:  # the router reads the spike list
             m.d.comb += self.out_rd.addr.eq(link.out_addr)
         with m.If(link.go):
