@@ -1,6 +1,9 @@
 """The one place Numba's compiler flags are set; every kernel uses `njit` from here."""
 
+import math
 import os
+from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numba
 import numpy as np
@@ -27,3 +30,57 @@ def check_threads(value, who: str) -> int:
         raise TargetError(f"{who}: threads={value!r}; use a whole number from 1 to {most} "
                           "(numba.config.NUMBA_NUM_THREADS, the cores Numba uses)")
     return int(value)
+
+
+@dataclass
+class KernelChoice:
+    """Which of an engine's two kernels, serial or parallel (the same result bit for bit),
+    runs the next chunk of steps: the one measured faster per step, for `steps` steps;
+    every `interval`-th chunk the other one for an eighth of that, measured again. A
+    parallel kernel joins its threads once a step, so it gains only while the system runs
+    them side by side: on cores busy with other processes a join waits for a thread the
+    system has not scheduled (milliseconds), and the serial kernel is the faster one; the
+    parallel kernel's probes then grow rarer (the interval doubles, up to MAX_INTERVAL)."""
+
+    #: the parallel kernel may run (threads > 1 and a network large enough)
+    parallel: bool
+    #: steps per chunk
+    steps: int
+    #: the last measured seconds per step, serial then parallel (nan: not measured yet)
+    cost: list = field(default_factory=lambda: [math.nan, math.nan])
+    #: steps run so far, serial then parallel
+    ran: list = field(default_factory=lambda: [0, 0])
+    #: chunks from one probe to the next, and chunks since the last
+    interval: int = 8
+    chunks: int = 0
+
+    PROBE: ClassVar[int] = 8
+    MAX_INTERVAL: ClassVar[int] = 256
+
+    def pick(self) -> "tuple[bool, int]":
+        """(whether the next chunk runs on the parallel kernel, its steps)."""
+        probe = max(8, self.steps // 8)
+        if not self.parallel:
+            return False, self.steps
+        serial, parallel = self.cost
+        if math.isnan(parallel):
+            return True, probe
+        if math.isnan(serial):
+            return False, self.steps
+        self.chunks += 1                        # since the last probe
+        faster = parallel < serial
+        if self.chunks < self.interval:
+            return faster, self.steps
+        self.chunks = 0
+        return not faster, probe
+
+    def note(self, parallel: bool, steps: int, seconds: float) -> None:
+        """A chunk of `steps` steps took `seconds` on the chosen kernel."""
+        if steps <= 0:
+            return
+        self.cost[int(parallel)] = seconds / steps
+        self.ran[int(parallel)] += steps
+        if parallel and not math.isnan(self.cost[0]):
+            slower = self.cost[1] >= self.cost[0]
+            self.interval = min(2 * self.interval, self.MAX_INTERVAL) if slower \
+                else self.PROBE

@@ -17,22 +17,36 @@ from hypothesis import strategies as st
 from neurocosim import hw
 from neurocosim.emulator.loihi import engine as loihi_engine
 from neurocosim.hw.errors import TargetError
+from neurocosim.hw.jit import KernelChoice
 from neurocosim.sim.reference import engine as ref_engine
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_loihi_emulator import small_network  # noqa: E402
 from test_reference_oracle import random_network  # noqa: E402
 
+#: KernelChoice.pick as written (the fixture below replaces it)
+PICK = KernelChoice.pick
+
 pytestmark = pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2,
                                 reason="Numba has one thread here")
 
 
-@pytest.fixture(scope="module")
-def parallel_always():
-    """The parallel kernels on networks of any size."""
+@pytest.fixture(scope="module", params=["parallel", "alternate"])
+def parallel_always(request):
+    """The parallel kernels on networks of any size, in chunks of 32 steps: on every chunk,
+    or on every other one (the serial kernel between: `KernelChoice` switches kernels
+    from one chunk to the next)."""
+    turn = iter(range(1 << 30))
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(ref_engine, "PARALLEL_MIN_NEURONS", 0)
         mp.setattr(loihi_engine, "PARALLEL_MIN_NEURONS", 0)
+        mp.setattr(ref_engine, "_STEPS_PER_CHOICE", 1)
+        mp.setattr(loihi_engine, "_STEPS_PER_CHOICE", 1)
+        if request.param == "parallel":
+            mp.setattr(KernelChoice, "pick", lambda self: (self.parallel, self.steps))
+        else:
+            mp.setattr(KernelChoice, "pick",
+                       lambda self: (self.parallel and next(turn) % 2 == 1, self.steps))
         yield
 
 
@@ -52,7 +66,7 @@ def assert_identical(a, b) -> None:
         np.testing.assert_array_equal(w, b.weights[name], err_msg=name)
 
 
-@settings(max_examples=10, deadline=None, derandomize=True)
+@settings(max_examples=6, deadline=None, derandomize=True)
 @given(seed=st.integers(0, 2**31 - 1), cut=st.integers(1, 399),
        model=st.sampled_from(["IF_curr_exp", "IF_cond_exp"]),
        rule=st.sampled_from([None, "stdp_additive", "stdp_multiplicative",
@@ -73,7 +87,7 @@ def test_reference_two_threads_equal_one(parallel_always, seed, cut, model, rule
     assert_identical(*results)
 
 
-@settings(max_examples=6, deadline=None, derandomize=True)
+@settings(max_examples=4, deadline=None, derandomize=True)
 @given(seed=st.integers(0, 10_000), stdp=st.booleans(), delta=st.booleans(),
        split=st.integers(1, 59), timing=st.sampled_from([True, False]))
 def test_loihi_two_threads_equal_one(parallel_always, seed, stdp, delta, split, timing):
@@ -112,3 +126,22 @@ def test_threads_option_is_checked_and_small_networks_stay_serial(monkeypatch):
             ref_engine.Engine(net, threads=bad)
         with pytest.raises(TargetError, match="threads"):
             loihi_engine.Engine(image, threads=bad)
+
+
+def test_kernel_choice_runs_the_faster_kernel_and_probes_the_other_ever_more_rarely():
+    choice = KernelChoice(True, 160)
+    assert PICK(choice) == (True, 20)       # nothing measured: a short parallel chunk first
+    choice.note(True, 20, 0.1)
+    assert PICK(choice) == (False, 160)     # then the serial kernel
+    choice.note(False, 160, 0.32)           # 2 ms a step against 5 ms
+    picks = []
+    for _ in range(8 + 16 + 32):
+        picks.append(PICK(choice))
+        parallel, steps = picks[-1]
+        choice.note(parallel, steps, steps * (5e-3 if parallel else 2e-3))
+    probes = [c for c, (parallel, _) in enumerate(picks, 1) if parallel]
+    assert probes == [8, 24, 56] and all(picks[c - 1][1] == 20 for c in probes)
+    assert choice.ran == [160 + 53 * 160, 20 + 3 * 20]
+    choice.note(True, 20, 0.001)            # the parallel kernel became the faster one
+    assert choice.interval == KernelChoice.PROBE and PICK(choice) == (True, 160)
+    assert PICK(KernelChoice(False, 100)) == (False, 100)

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
@@ -38,7 +39,7 @@ import numpy as np
 
 from ...hw.errors import NetworkError, TargetError
 from ...hw.image import HardwareImage
-from ...hw.jit import check_threads
+from ...hw.jit import KernelChoice, check_threads
 from ...hw.ir import Network, is_source
 from ...hw.layouts import loihi as L
 from ...hw.result import Signal, TimingReport
@@ -51,11 +52,15 @@ from .timing import merge, new_scratch, new_state, report as state_report, time_
 PL_ROWS = L.STDP_PARAMS + ("sign", "pre_lo", "pre_hi", "post_lo", "post_hi")
 #: values of the `timing` option
 TIMING_MODES = (True, False, "trace")
-#: Integrating compartments from which `threads` > 1 runs the parallel kernel: each step
-#: opens one parallel region (microseconds to start and join, more on a loaded machine)
-#: against a few nanoseconds per compartment, and every thread scans every spike's
-#: synapses for its targets; below this the region costs more than a core saves.
+#: Integrating compartments from which `threads` > 1 may run the parallel kernel: each
+#: step opens one parallel region (microseconds to start and join on idle cores,
+#: milliseconds on busy ones: `hw.jit.KernelChoice` then runs the serial kernel) against a
+#: few nanoseconds per compartment, and every thread scans every spike's synapses for its
+#: targets; below this the region costs more than a core saves.
 PARALLEL_MIN_NEURONS = 20_000
+#: Compartment-steps per chunk of steps on which the serial and the parallel kernel are
+#: timed against each other (`hw.jit.KernelChoice`) when timing is off.
+_STEPS_PER_CHOICE = 1 << 23
 
 
 _TIMER: "tuple[int, ThreadPoolExecutor] | None" = None
@@ -76,8 +81,10 @@ class Engine(Runner):
     """Runner of the `loihi` target (see the module docstring)."""
 
     target = "loihi"
-    #: threads: cores the dynamics use on the cpu device (1: the serial kernel; the timing
-    #: model has its own thread besides); results are the same bit for bit on any number
+    #: threads: the most cores the dynamics use on the cpu device (1: the serial kernel;
+    #: more: the parallel kernel wherever `hw.jit.KernelChoice` measures it faster, from
+    #: PARALLEL_MIN_NEURONS compartments; the timing model has its own thread besides);
+    #: results are the same bit for bit on any number
     OPTIONS = {"timing": True, "threads": numba.config.NUMBA_NUM_THREADS}
     DEVICES = ("cpu", "gpu")
 
@@ -98,6 +105,8 @@ class Engine(Runner):
         self._build_neurons(image, n)
         self._build_segments(image, n)
         self._parts = self._partition(self.threads if self.device == "cpu" else 1)
+        self._choice = KernelChoice(self._parts is not None,
+                                    max(32, _STEPS_PER_CHOICE // max(self.n, 1)))
         self._build_synapses(image, n)
         self._build_plasticity(image, n)
         self._build_axons(image, n)
@@ -373,9 +382,11 @@ class Engine(Runner):
                 # chunks grow from 8 steps and shrink again towards the end, so the timing
                 # thread starts early and the last chunk, timed after the dynamics, is short
                 left = k1 - k
+                parallel, steps = self._choice.pick()
                 stop = k + (min(left, chunk, max(8, k - k0), max(8, left // 2))
-                            if self.timing else left)
-                k = self._run_chunk(k, stop, inp_id, inp_ptr, k0, n_flag, out, pending)
+                            if self.timing else min(left, steps))
+                k = self._run_chunk(k, stop, inp_id, inp_ptr, k0, n_flag, out, pending,
+                                    parallel)
         finally:
             self._settle(pending, 0)
 
@@ -386,21 +397,24 @@ class Engine(Runner):
                 spec.trace_decay_format.frac_bits)
 
     def _run_chunk(self, k0: int, k1: int, inp_id: np.ndarray, inp_ptr: np.ndarray,
-                   inp_s0: int, n_flag: int, out: dict, pending: deque) -> int:
-        """One kernel call over steps k0 .. k1-1 (fewer when the spike record fills up);
-        its spikes and v samples are kept, its steps queued for timing. Returns the first
-        step not run."""
+                   inp_s0: int, n_flag: int, out: dict, pending: deque,
+                   parallel: bool) -> int:
+        """One kernel call (the parallel one if `parallel`, else the serial one) over steps
+        k0 .. k1-1 (fewer when the spike record fills up); its spikes and v samples are
+        kept, its steps queued for timing. Returns the first step not run."""
         spec = self.spec
         spk_n = np.zeros(1, np.int64)
         rec_v = np.zeros((k1 - k0, len(self.rec_v_idx)), np.int32)
         all_cnt = np.zeros(k1 - k0 if self.timing else 0, np.int64)
-        if self._parts is None:
-            kernel, head = kernels.run_steps, (k0, k1, self.seg_lo, self.seg_hi,
-                                               self.seg_model, self.seg_shift)
-        else:
+        if parallel:
             numba.set_num_threads(len(self._parts[0]))
             kernel, head = kernels.run_steps_parallel, (k0, k1, *self._parts)
-        tail = (np.empty((len(self._parts[0]), self.n), np.int64),) if self._parts else ()
+            tail = (np.empty((len(self._parts[0]), self.n), np.int64),)
+        else:
+            kernel, head = kernels.run_steps, (k0, k1, self.seg_lo, self.seg_hi,
+                                               self.seg_model, self.seg_shift)
+            tail = ()
+        t0 = time.perf_counter()
         k = kernel(
             *head, self.consts,
             self._st, self._buf, self.n_slots, self.s_ptr, self.syn["tgt"], self.s_off,
@@ -409,6 +423,7 @@ class Engine(Runner):
             out["spk_id"], out["spk_step"], spk_n, self.rec_v_idx, rec_v, k0,
             spec.decay_format.bits, 1 << (spec.u_format.bits - 1), spec.v_format.max_int,
             *self._learning_widths(), out["all_id"], all_cnt, *tail)
+        self._choice.note(parallel, k - k0, time.perf_counter() - t0)
         self._spk_ids.append(out["spk_id"][:spk_n[0]].copy())
         self._spk_steps.append(out["spk_step"][:spk_n[0]].copy())
         self._v_chunks.append(rec_v[:k - k0])

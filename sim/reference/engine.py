@@ -39,6 +39,7 @@ Conventions (NEST 3.10's; docs/conventions.md puts each next to NEST's and Brian
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import numba
@@ -47,7 +48,7 @@ import numpy as np
 from ...hw.compiler import compile as hw_compile
 from ...hw.errors import NetworkError
 from ...hw.image import HardwareImage
-from ...hw.jit import check_threads
+from ...hw.jit import KernelChoice, check_threads
 from ...hw.ir import Network
 from ...hw.result import Signal
 from ...hw.runner import Recorded, Runner
@@ -57,12 +58,16 @@ from . import kernels
 
 #: Steps per kernel call when current sources need a waveform table (bounds its memory).
 _CHUNK_WITH_CURRENTS = 1 << 16
-#: Integrating neurons from which `threads` > 1 runs the parallel kernel. Each step opens
-#: one parallel region, which costs a few microseconds to start and join (tens on a loaded
-#: machine) while a neuron costs about 1.5 ns per step on one core, and every thread scans
-#: every spike's synapses to pick its targets: below some 20,000 neurons the region costs
-#: more than the second core saves (CUBA-4000 runs slower on two cores than on one).
+#: Integrating neurons from which `threads` > 1 may run the parallel kernel. Each step
+#: opens one parallel region, which costs microseconds to start and join on idle cores
+#: (milliseconds on cores other processes keep busy: `hw.jit.KernelChoice` then runs the
+#: serial kernel) while a neuron costs about 1.5 ns per step on one core, and every thread
+#: scans every spike's synapses to pick its targets: below some 20,000 neurons the region
+#: costs more than the second core saves.
 PARALLEL_MIN_NEURONS = 20_000
+#: Neuron-steps per chunk of steps on which the serial and the parallel kernel are timed
+#: against each other (`hw.jit.KernelChoice`; some 10 ms on one core).
+_STEPS_PER_CHOICE = 1 << 23
 
 
 @dataclass
@@ -78,8 +83,9 @@ class Engine(Runner):
 
     target = "reference"
     DEVICES = ("cpu", "gpu")
-    #: threads: cores the cpu device uses (1: the serial kernel); results are the same bit
-    #: for bit on any number (`kernels.run_steps_parallel`)
+    #: threads: the most cores the cpu device uses (1: the serial kernel; more: the
+    #: parallel kernel wherever `hw.jit.KernelChoice` measures it faster, on networks of
+    #: PARALLEL_MIN_NEURONS or more); results are the same bit for bit on any number
     OPTIONS = {"threads": numba.config.NUMBA_NUM_THREADS}
 
     def __init__(self, image: "HardwareImage | Network", **options) -> None:
@@ -270,6 +276,8 @@ class Engine(Runner):
         self._currents = B.build_currents(network)
         self._istim = np.zeros(self._neurons.n)
         self._parts = _partition(self._neurons, self.threads if self.device == "cpu" else 1)
+        self._choice = KernelChoice(len(self._parts.own_lo) > 1,
+                                    max(32, _STEPS_PER_CHOICE // max(self._neurons.n, 1)))
         self._gpu = None
         if self.device == "gpu":                 # the same tables, stepped by sim/reference/gpu
             from .gpu import ReferenceGpu
@@ -358,17 +366,31 @@ class Engine(Runner):
 
 
     def _kernel(self, k, k1, dt, emit_zero, *args):
-        """kernels.run_steps over the populations, or with more than one part the
-        parallel kernel over the parts' chunks (on as many threads)."""
-        parts = self._parts
+        """Steps k .. k1-1 by kernels.run_steps over the parts' chunks (the populations
+        when there is one part) or, chunk of steps by chunk, by the parallel kernel on as
+        many threads when `_choice` finds it faster. Returns the step reached (earlier
+        than k1 when the spike record is full)."""
+        parts, choice = self._parts, self._choice
         pops = (parts.pop_lo, parts.pop_hi, parts.pop_model, parts.pop_homogeneous)
-        if len(parts.own_lo) == 1:
+        if not choice.parallel:
             return kernels.run_steps(k, k1, dt, emit_zero, *pops, *args)
-        spiked = args[-1]
-        part = np.empty((len(parts.own_lo), len(spiked)), dtype=np.int64)
-        numba.set_num_threads(len(parts.own_lo))
-        return kernels.run_steps_parallel(k, k1, dt, emit_zero, parts.own_lo, parts.own_hi,
-                                          parts.own_p, *pops, *args, part)
+        part = np.empty((len(parts.own_lo), len(args[-1])), dtype=np.int64)
+        while k < k1:
+            parallel, steps = choice.pick()
+            stop = min(k1, k + steps)
+            t0 = time.perf_counter()
+            if parallel:
+                numba.set_num_threads(len(parts.own_lo))
+                reached = kernels.run_steps_parallel(
+                    k, stop, dt, emit_zero, parts.own_lo, parts.own_hi, parts.own_p, *pops,
+                    *args, part)
+            else:
+                reached = kernels.run_steps(k, stop, dt, emit_zero, *pops, *args)
+            choice.note(parallel, reached - k, time.perf_counter() - t0)
+            k, emit_zero = reached, False
+            if reached < stop:
+                break
+        return k
 
 
 @dataclass
