@@ -31,12 +31,15 @@ walks the addresses to clear the state (and with `clr_all` every memory).
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from amaranth import Module, Mux, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import Out
 
 from .capacity import REGION_ID, ChipCapacity
+from .packed import PackedMemory
 from .signatures import CoreLinkSignature, ubits
 
 
@@ -83,7 +86,7 @@ class LifCore(wiring.Component):
 
     def elaborate(self, platform) -> Module:
         """The memories, the datapath and the state machine, one named step each."""
-        b = _CoreBuild(self)
+        b = _CoreBuild(self, getattr(platform, "family", None))
         b.host_registers()
         b.memories()
         if self.cap.stdp:
@@ -99,6 +102,8 @@ class LifCore(wiring.Component):
         b.clears()
         b.state_machine()
         b.accumulate_stage()
+        for packed in b.packed:      # last: a host write's read-modify-write wins
+            packed.host_writes(self.link, b.host_we, REGION_ID)
         return b.m
 
 
@@ -106,8 +111,9 @@ class _CoreBuild:
     """One elaboration of a LifCore: its module, memory ports and datapath signals, built
     by steps that `LifCore.elaborate` calls in order (the order sets comb priority)."""
 
-    def __init__(self, lif: LifCore):
-        self.lif, self.spec, self.link = lif, lif.spec, lif.link
+    def __init__(self, lif: LifCore, family: "str | None" = None):
+        self.lif, self.spec, self.link, self.family = lif, lif.spec, lif.link, family
+        self.packed: list[PackedMemory] = []    # the memories of several host regions
         self.m = m = Module()
         self.sshape = signed(self.spec.state_bits)
         self.wshape = signed(self.spec.weight_bits)
@@ -165,6 +171,14 @@ class _CoreBuild:
                          hi_wr.en.eq((link.cfg_addr != 0) & (link.cfg_addr <= n))]
         return lo.read_port(), hi.read_port()
 
+    def pack(self, name: str, fields: list, depth: int) -> PackedMemory:
+        """A memory named `name` whose word holds the host regions `fields` ((name,
+        shape) pairs) at their exact widths (rtl.packed), with their initial contents."""
+        mem = PackedMemory(self.m, name, fields, depth,
+                           {f: self.initial("memories", f) for f, _ in fields}, self.family)
+        self.packed.append(mem)
+        return mem
+
     def register(self, name: str, shape, init: int):
         """A one-word config memory read combinationally: the register's value."""
         return self.config(name, shape, 1, [init])[0].read_port(domain="comb").data
@@ -216,15 +230,16 @@ class _CoreBuild:
         m, link, lif, spec, sshape = self.m, self.link, self.lif, self.spec, self.sshape
         NPC, GC, DC, S = lif.NPC, lif.GC, lif.DC, lif.S
         self.row_a, self.row_b = self.pointers("row_ptr", GC)
-        syn_post, _ = self.config("syn_post", unsigned(lif.neuron_bits), S,
-                                  self.initial("memories", "syn_post"))
-        syn_w, self.w_wr = self.config("syn_w", self.wshape, S,
-                                       self.initial("memories", "syn_w"))
-        syn_dly, _ = self.config("syn_delay", unsigned(lif.slot_bits), S,
-                                 self.initial("memories", "syn_delay"))
-        self.post_rd = syn_post.read_port()
-        self.w_rd = syn_w.read_port()     # the walks' and, while DONE, the host's
-        self.dly_rd = syn_dly.read_port()
+        # a synapse's weight (and plastic flag), read by the walks and, while DONE, the
+        # host; its target and delay, read in SYN
+        self.wmem = self.pack("syn_wp", [("syn_w", self.wshape)] + (
+            [("syn_plastic", unsigned(1))] if self.stdp_hw else []), S)
+        self.w_wr = SimpleNamespace(addr=self.wmem.wr_addr, data=self.wmem.wr_data,
+                                    en=self.wmem.wr_en)
+        self.w = self.wmem.view(self.wmem.rd_data, "syn_w")
+        self.fwd = self.pack("syn_fwd", [("syn_post", unsigned(lif.neuron_bits)),
+                                         ("syn_delay", unsigned(lif.slot_bits))], S)
+        self.post = self.fwd.view(self.fwd.rd_data, "syn_post")
         self.prm = {}
         for name, shape in (("theta", sshape), ("u_reset", sshape), ("bias", sshape),
                             ("dm", unsigned(spec.decay_bits)),
@@ -269,8 +284,6 @@ class _CoreBuild:
         self.w_max = self.register("w_max", self.wshape, sc["w_max"])
         self.dx = self.register("dx", unsigned(F), sc["dx"])
         self.dy = self.register("dy", unsigned(F), sc["dy"])
-        self.pl_rd = self.config("syn_plastic", 1, S,
-                                 self.initial("memories", "syn_plastic"))[0].read_port()
         y_mem, self.y_wr = self.state("y", self.tshape, lif.NPC)
         x_mem, self.x_wr = self.state("x", self.tshape, lif.GC)
         flag, self.f_wr = self.state("flag", 1, lif.GC)
@@ -278,10 +291,8 @@ class _CoreBuild:
         self.x_rd = x_mem.read_port()
         self.f_rd = flag.read_port()
         self.col_a, self.col_b = self.pointers("col_ptr", lif.NPC)
-        self.col_syn = self.config("col_syn", unsigned(lif.syn_bits), S,
-                                   self.initial("memories", "col_syn"))[0].read_port()
-        self.col_pre = self.config("col_pre", unsigned(lif.axon_bits), S,
-                                   self.initial("memories", "col_pre"))[0].read_port()
+        self.col = self.pack("col", [("col_syn", unsigned(lif.syn_bits)),
+                                     ("col_pre", unsigned(lif.axon_bits))], S)
 
     # --- datapath ---------------------------------------------------------------------
 
@@ -305,13 +316,14 @@ class _CoreBuild:
         self.j, self.j_n = self.walk("j", unsigned(lif.neuron_bits))
         self.out_n = Signal(unsigned(lif.neuron_bits + 1))
         # the accumulate stage: a synapse's ring write (c_syn, c_ring) and its depression
-        # (c_pl), a plastic input's potentiation (c_pot), of weight c_w
-        self.c_syn, self.c_pot, self.c_pl = Signal(), Signal(), Signal()
+        # (when the weight word read for it is plastic), a plastic input's potentiation
+        # (c_pot), of weight c_w
+        self.c_syn, self.c_pot = Signal(), Signal()
         self.c_ring = Signal(range(lif.DC * lif.NPC))
         self.c_w = Signal(unsigned(lif.syn_bits))
         m.d.sync += [self.c_syn.eq(0), self.c_pot.eq(0)]
         m.d.comb += [link.out_n.eq(self.out_n), self.out_rd.addr.eq(link.out_addr),
-                     link.out_data.eq(self.out_rd.data), link.w_data.eq(self.w_rd.data)]
+                     link.out_data.eq(self.out_rd.data), link.w_data.eq(self.w)]
         m.d.comb += [self.in_wr.en.eq(link.in_we), self.in_wr.addr.eq(link.in_addr),
                      self.in_wr.data.eq(link.in_data), self.in_rd.addr.eq(self.e_n)]
 
@@ -320,14 +332,12 @@ class _CoreBuild:
         m, link, spec = self.m, self.link, self.spec
         a_in = self.in_rd.data
         m.d.comb += [self.row_a.addr.eq(a_in), self.row_b.addr.eq(a_in)]
-        m.d.comb += [self.post_rd.addr.eq(self.k_n), self.dly_rd.addr.eq(self.k_n)]
-        if self.stdp_hw:
-            m.d.comb += self.pl_rd.addr.eq(self.k_n)
+        m.d.comb += self.fwd.rd_addr.eq(self.k_n)
         slot_sum = Signal(unsigned(self.lif.slot_bits + 1))
         self.slot = Signal(unsigned(self.lif.slot_bits + 1))
-        m.d.comb += slot_sum.eq(link.t_slot + self.dly_rd.data)
+        m.d.comb += slot_sum.eq(link.t_slot + self.fwd.view(self.fwd.rd_data, "syn_delay"))
         m.d.comb += self.slot.eq(Mux(slot_sum >= self.D, slot_sum - self.D, slot_sum))
-        self.acc = self.sat("acc", self.ring_rd.data + (self.w_rd.data << self.w_shift),
+        self.acc = self.sat("acc", self.ring_rd.data + (self.w << self.w_shift),
                             spec.isyn_format.min_int, spec.isyn_format.max_int, self.sshape)
 
     def neuron_datapath(self) -> None:
@@ -352,7 +362,7 @@ class _CoreBuild:
         the counters of the trace walk (axon a) and the column walk (pidx, ck..ckend)."""
         m, spec, F, sf = self.m, self.spec, self.spec.decay_bits, self.spec.stdp_frac_bits
         thi, tshape, imp = spec.trace_format.max_int, self.tshape, spec.trace_impulse
-        w = self.w_rd.data
+        w = self.w
         self.a, self.a_n = self.walk("a", unsigned(self.lif.axon_bits))
         self.pidx, self.pidx_n = self.walk("pidx", unsigned(self.lif.neuron_bits + 1))
         self.ck, self.ck_n = self.walk("ck", self.ptr)
@@ -370,7 +380,7 @@ class _CoreBuild:
         m.d.comb += [self.y_wr.addr.eq(self.j), self.f_wr.addr.eq(self.a)]
         m.d.comb += [self.col_a.addr.eq(self.out_rd.data),
                      self.col_b.addr.eq(self.out_rd.data),
-                     self.col_syn.addr.eq(self.ck_n), self.col_pre.addr.eq(self.ck_n),
+                     self.col.rd_addr.eq(self.ck_n),
                      self.x_wr.addr.eq(self.a), self.out_rd.addr.eq(self.pidx_n)]
 
     def default_addresses(self) -> None:
@@ -379,7 +389,7 @@ class _CoreBuild:
         and flag of the next axon."""
         m, link = self.m, self.link
         m.d.comb += [self.ring_rd.addr.eq(link.t_slot * self.lif.NPC + self.j_n),
-                     self.w_rd.addr.eq(self.k)]
+                     self.wmem.rd_addr.eq(self.k)]
         if self.stdp_hw:
             m.d.comb += [self.y_rd.addr.eq(self.j_n), self.x_rd.addr.eq(self.a_n),
                          self.f_rd.addr.eq(self.a_n)]
@@ -419,11 +429,13 @@ class _CoreBuild:
         with m.If(self.c_syn):
             self.write(self.ring_wr, self.c_ring, self.acc)
             if self.stdp_hw:
-                with m.If(self.c_pl):
-                    self.write(self.w_wr, self.c_w, self.dep)
+                with m.If(self.wmem.view(self.wmem.rd_data, "syn_plastic")):
+                    self.write(self.w_wr, self.c_w,
+                               self.wmem.replace(self.wmem.rd_data, "syn_w", self.dep))
         if self.stdp_hw:
             with m.If(self.c_pot):
-                self.write(self.w_wr, self.c_w, self.pot)
+                self.write(self.w_wr, self.c_w,
+                           self.wmem.replace(self.wmem.rd_data, "syn_w", self.pot))
 
     def after_neurons(self) -> None:
         """From the last neuron (or from an empty neuron list) on: the STDP walks or DONE."""
@@ -463,7 +475,7 @@ class _CoreBuild:
         """DONE: the host may write, and read a weight (w_addr; w_data shows it in the
         next cycle); `go` starts a timestep at event 0 and neuron 0."""
         m, link = self.m, self.link
-        m.d.comb += [link.done.eq(1), self.idle.eq(1), self.w_rd.addr.eq(link.w_addr)]
+        m.d.comb += [link.done.eq(1), self.idle.eq(1), self.wmem.rd_addr.eq(link.w_addr)]
         if self.stdp_hw:  # the router reads the spike list
             m.d.comb += self.out_rd.addr.eq(link.out_addr)
         with m.If(link.go):
@@ -495,12 +507,11 @@ class _CoreBuild:
         """SYN: synapse k's words are on their ports; ask its ring word, weight and y
         for the accumulate stage."""
         m, k = self.m, self.k
-        ring_addr = self.slot * self.lif.NPC + self.post_rd.data
+        ring_addr = self.slot * self.lif.NPC + self.post
         m.d.comb += self.ring_rd.addr.eq(ring_addr)
         m.d.sync += [self.c_syn.eq(1), self.c_ring.eq(ring_addr), self.c_w.eq(k)]
         if self.stdp_hw:
-            m.d.comb += self.y_rd.addr.eq(self.post_rd.data)
-            m.d.sync += self.c_pl.eq(self.pl_rd.data)
+            m.d.comb += self.y_rd.addr.eq(self.post)
         with self.next_item(k, self.k_n, self.kend):
             m.next = "EV"
 
@@ -553,8 +564,9 @@ class _CoreBuild:
     def potentiate(self) -> None:
         """POT: column entry ck is on its ports; ask its weight and x for the accumulate
         stage."""
-        m, syn = self.m, self.col_syn.data
-        m.d.comb += [self.x_rd.addr.eq(self.col_pre.data), self.w_rd.addr.eq(syn)]
+        m, syn = self.m, self.col.view(self.col.rd_data, "col_syn")
+        m.d.comb += [self.x_rd.addr.eq(self.col.view(self.col.rd_data, "col_pre")),
+                     self.wmem.rd_addr.eq(syn)]
         m.d.sync += [self.c_pot.eq(1), self.c_w.eq(syn)]
         with self.next_item(self.ck, self.ck_n, self.ckend):
             m.next = "PHDR"
