@@ -9,6 +9,7 @@ import numpy as np
 from scipy import sparse
 
 from ..errors import LimitError
+from ..jit import njit
 from .partition import unique_ints
 from .progress import Stage
 
@@ -402,29 +403,38 @@ def _candidates(c: int, idx: np.ndarray, w: np.ndarray, ptr: np.ndarray, pos: np
     return cand[cand != home]
 
 
+@njit
 def _swap_gains(c: int, cand: np.ndarray, idx: np.ndarray, w: np.ndarray, ptr: np.ndarray,
                 pos: np.ndarray, slots: np.ndarray, occupant: np.ndarray,
                 home: int) -> np.ndarray:
     """Decrease of the total traffic x hops if c moves to each candidate slot, swapping
-    with its occupant: C_c(home) - C_c(s) + C_o(s) - C_o(home) - 2 sym[c, o] hops(home, s)."""
-    nb, wc = idx[ptr[c]:ptr[c + 1]], w[ptr[c]:ptr[c + 1]]
-    at = slots[cand]
-    here = slots[home]
-    gain = (wc * np.abs(here - pos[nb]).sum(axis=1)).sum() \
-        - (np.abs(at[:, None, :] - pos[nb][None]).sum(axis=2) @ wc)
-    occ = occupant[cand]
-    busy = np.flatnonzero(occ >= 0)
-    if busy.size == 0 or len(cand) == 0:
-        return gain
-    o = occ[busy]
-    lens = ptr[o + 1] - ptr[o]
-    seg = np.repeat(np.arange(len(o)), lens)
-    flat = np.arange(int(lens.sum())) - np.repeat(np.cumsum(lens) - lens, lens) \
-        + np.repeat(ptr[o], lens)
-    nbo, wo = idx[flat], w[flat]
-    p = pos[nbo]
-    stay = np.bincount(seg, wo * np.abs(p - at[busy][seg]).sum(axis=1), minlength=len(o))
-    move = np.bincount(seg, wo * np.abs(p - here).sum(axis=1), minlength=len(o))
-    w_co = np.bincount(seg, wo * (nbo == c), minlength=len(o))
-    gain[busy] += stay - move - 2.0 * w_co * np.abs(at[busy] - here).sum(axis=1)
+    with its occupant: C_c(home) - C_c(s) + C_o(s) - C_o(home) - 2 sym[c, o] hops(home, s).
+
+    Compiled: one pass over c's partners per candidate and one over each occupant's
+    (numpy's version built arrays of candidates x partners: 35 ms a call, 650 s of the
+    microcircuit's placement at scale 0.25)."""
+    hx, hy = slots[home, 0], slots[home, 1]
+    here = 0.0
+    for k in range(ptr[c], ptr[c + 1]):
+        j = idx[k]
+        here += w[k] * (abs(hx - pos[j, 0]) + abs(hy - pos[j, 1]))
+    gain = np.empty(len(cand), np.float64)
+    for a in range(len(cand)):
+        ax, ay = slots[cand[a], 0], slots[cand[a], 1]
+        there = 0.0
+        for k in range(ptr[c], ptr[c + 1]):
+            j = idx[k]
+            there += w[k] * (abs(ax - pos[j, 0]) + abs(ay - pos[j, 1]))
+        g = here - there
+        o = occupant[cand[a]]
+        if o >= 0:
+            stay, move, w_co = 0.0, 0.0, 0.0
+            for k in range(ptr[o], ptr[o + 1]):
+                j = idx[k]
+                stay += w[k] * (abs(pos[j, 0] - ax) + abs(pos[j, 1] - ay))
+                move += w[k] * (abs(pos[j, 0] - hx) + abs(pos[j, 1] - hy))
+                if j == c:
+                    w_co += w[k]
+            g += stay - move - 2.0 * w_co * (abs(ax - hx) + abs(ay - hy))
+        gain[a] = g
     return gain
