@@ -25,6 +25,9 @@ from .sender import FrameSender
 from .signature import HostBus
 
 _ACC = P.HEADER_SIZE + P.ACCESS_SIZE  # first value byte of a WRITE_* frame
+#: cycles the counters are held before they are copied (a core's update of them takes
+#: at most 8 cycles: ChipBridge's PASS)
+SETTLE = 9
 
 
 class CommandDispatcher(wiring.Component):
@@ -140,13 +143,26 @@ class _DispatchBuild:
         self.base = Signal(64)
         self.drop = Signal(range(size + 1))
         self.push = Signal()
-        m.d.comb += [bus.spikes.ready.eq(self.fill < size),
+        # high while the answer copies the core's counters: the core holds its record
+        # (and so its counters) until the copy is out; the copy begins `SETTLE` cycles
+        # on (a counter update begun before is over: rtl.uart.chip_bridge)
+        self.freeze = Signal()
+        self.settle = Signal(range(SETTLE + 1))
+        m.d.sync += self.settle.eq(0)
+        m.d.comb += [bus.spikes.ready.eq((self.fill < size) & ~self.freeze),
                      self.push.eq(bus.spikes.valid & bus.spikes.ready),
                      self.s_wr.addr.eq(self.s_head), self.s_wr.data.eq(bus.spikes.payload),
                      self.s_wr.en.eq(self.push)]
         m.d.sync += self.fill.eq(self.fill + self.push - self.drop)
         with m.If(self.push):
             m.d.sync += self.s_head.eq((self.s_head + 1) & self.mask)
+        # computed outside the state machine (an assignment inside a state is a mux)
+        self.ahead = Signal(signed(65))   # READ_SPIKES' cursor - base: one subtraction
+        self.avail = Signal(range(P.MAX_PAYLOAD + 1))   # bytes the spike chunk takes
+        fill, want, limit = self.fill, self.want, P.MAX_PAYLOAD - P.SPIKE_RESP_HEAD
+        m.d.comb += [self.ahead.eq(self.cursor - self.base),
+                     self.avail.eq(Mux(fill < want, Mux(fill < limit, fill, limit),
+                                       Mux(want < limit, want, limit)))]
 
     def link_counters(self) -> None:
         """Frames and errors received, duplicates answered again; the last request's
@@ -159,10 +175,16 @@ class _DispatchBuild:
         self.last_crc = Signal(32)
         self.have_last = Signal()
         self.nack_pending = Signal()
+        err_late = Signal()   # a bad frame while the counters were being copied
         with m.If(rx.ok):
             m.d.sync += self.rx_frames.eq(self.rx_frames + 1)
         with m.If(rx.bad):
-            m.d.sync += [self.rx_errors.eq(self.rx_errors + 1), self.nack_pending.eq(1)]
+            m.d.sync += self.nack_pending.eq(1)
+        with m.If(self.freeze):
+            m.d.sync += err_late.eq(err_late | rx.bad)
+        with m.Else():
+            m.d.sync += [self.rx_errors.eq(self.rx_errors + rx.bad + err_late),
+                         err_late.eq(0)]
 
     def response(self) -> None:
         """The answer's counters and buffers' addresses, the bus fields from the request,
@@ -184,9 +206,6 @@ class _DispatchBuild:
         m.d.sync += [self.n.eq(self.n_next), self.ptr.eq(self.ptr_next)]
         self.err = Signal(8)
         self.word = Signal(32)
-        self.put = Signal(8 * 44)    # fixed-size fields to emit (counters: 44 bytes),
-                                     # shifted out a byte at a time (no 44-way byte select)
-        self.put_len = Signal(range(45))
         self.resp_type = Signal(8)
         self.spoil = Signal()
         m.d.comb += [tx.w_addr.eq(P.HEADER_SIZE + self.n), tx.seq.eq(self.h_seq),
@@ -255,14 +274,17 @@ class _DispatchBuild:
         self.m.d.comb += [self.tx.w_data.eq(data), self.tx.w_en.eq(1),
                           self.n_next.eq(self.n + 1)]
 
-    def emit_put(self, then: str) -> None:
-        """Write the put_len bytes of `put`, low byte first, then go to state `then`."""
+    def emit_fields(self, fields, then: str) -> None:
+        """Write the bytes of `fields` (live values: the core's counters held still by
+        `freeze`), low byte first, then go to state `then`."""
         m = self.m
-        with m.If(self.n == self.put_len):
+        m.d.comb += self.freeze.eq(1)
+        with m.If(self.settle != SETTLE):
+            m.d.sync += self.settle.eq(self.settle + 1)
+        with m.Elif(self.n == len(fields) // 8):
             m.next = then
         with m.Else():
-            self.emit(self.put[:8])
-            m.d.sync += self.put.eq(self.put >> 8)
+            self.emit(fields.word_select(self.n[:(len(fields) // 8 - 1).bit_length()], 8))
 
     def take_byte(self) -> None:
         """Add request byte `ptr` to `word` as byte `b` of the element."""
@@ -349,12 +371,8 @@ class _DispatchBuild:
         with m.Elif(rtype == P.Cmd.READ_COUNTERS):
             with m.If(plen != 0):
                 self.fail(P.ErrorCode.BAD_PAYLOAD)
-            with m.Else():
-                bus = self.bus
-                m.d.sync += [self.put.eq(Cat(bus.steps_done, bus.cycles, bus.last_cycles,
-                                             bus.max_cycles, bus.spike_count, self.rx_frames,
-                                             self.rx_errors, self.dups)),
-                             self.put_len.eq(44)]
+            with m.Else():   # (the core's last update lands before PUT)
+                m.d.comb += self.freeze.eq(1)
                 m.next = "PUT"
         with m.Else():
             self.fail(P.ErrorCode.UNKNOWN_COMMAND)
@@ -419,10 +437,8 @@ class _DispatchBuild:
 
     def decode_read_spikes(self) -> None:
         """READ_SPIKES: free the buffer up to the cursor (which must lie within it)."""
-        m, cursor, base, fill = self.m, self.cursor, self.base, self.fill
-        ahead = Signal(signed(65))   # cursor - base: one subtraction, no 64-bit compares
+        m, cursor, base, fill, ahead = self.m, self.cursor, self.base, self.fill, self.ahead
         f = len(fill)
-        m.d.comb += ahead.eq(cursor - base)
         with m.If(self.plen != 10):
             self.fail(P.ErrorCode.BAD_PAYLOAD)
         with m.Elif((ahead[f:] != 0) | (ahead[:f] > fill)):   # behind base, or past fill
@@ -448,8 +464,11 @@ class _DispatchBuild:
         with m.State("RESET_WAIT"):  # answered once the core's reset is over
             with m.If(~self.bus.running):
                 m.next = "SEND"
-        with m.State("PUT"):  # write put_len bytes of `put` as payload, then send
-            self.emit_put("SEND")
+        with m.State("PUT"):  # the counters as payload, then send
+            bus = self.bus
+            self.emit_fields(Cat(bus.steps_done, bus.cycles, bus.last_cycles, bus.max_cycles,
+                                 bus.spike_count, self.rx_frames, self.rx_errors, self.dups),
+                             "SEND")
         with m.State("IDENT"):
             with m.If(self.n == len(self.rom_bytes)):
                 m.next = "SEND"
@@ -512,17 +531,13 @@ class _DispatchBuild:
         buffered bytes (SPIKE_DATA)."""
         m, bus, fill, want = self.m, self.bus, self.fill, self.want
         with m.State("SPIKES"):
-            avail = Signal(range(P.MAX_PAYLOAD + 1))
-            limit = P.MAX_PAYLOAD - P.SPIKE_RESP_HEAD
-            m.d.comb += avail.eq(Mux(fill < want, Mux(fill < limit, fill, limit),
-                                     Mux(want < limit, want, limit)))
-            status = Cat(bus.running, bus.running & (fill >= self.sbuf_size))
-            m.d.sync += [self.put.eq(Cat(self.base, status, Const(0, 6), bus.steps_done,
-                                         bus.steps_target)),
-                         self.put_len.eq(P.SPIKE_RESP_HEAD), self.k.eq(avail)]
+            m.d.comb += self.freeze.eq(1)   # (the core's last update lands before SPIKE_HEAD)
+            m.d.sync += self.k.eq(self.avail)
             m.next = "SPIKE_HEAD"
         with m.State("SPIKE_HEAD"):
-            self.emit_put("SPIKE_DATA")
+            status = Cat(bus.running, bus.running & (fill >= self.sbuf_size))
+            self.emit_fields(Cat(self.base, status, Const(0, 6), bus.steps_done,
+                                 bus.steps_target), "SPIKE_DATA")
         with m.State("SPIKE_DATA"):
             with m.If(self.n - P.SPIKE_RESP_HEAD == self.k):
                 m.next = "SEND"
@@ -550,14 +565,17 @@ class _DispatchBuild:
         into `head`; F_KEY reuses the kept answer or runs the read (EXEC, then SEND);
         F_SPLIT counts the fragments; F_WALK, F_TEST, F_SEND send the asked ones."""
         m, rx, k = self.m, self.rx, self.k
-        with m.State("F_LOAD"):  # (rx.r_data: the payload's byte k)
-            fields = Cat(rx.r_data & Mux(k < self.f_ipl, 0xFF, 0), self.f_cmd,
-                         self.f_ipl[:8], self.f_ipl[8:])
-            m.d.comb += [rx.h_we.eq(1), self.ptr_next.eq(self.ptr + 1),
-                         rx.h_addr.eq(Mux(k < 10, 6 + k, Mux(k == 10, 1, k - 7))),
-                         rx.h_data.eq(fields.word_select(Mux(k < 10, 0, k - 9)[:2], 8))]
+        with m.State("F_LOAD"):  # head byte k shifted in anew (rx.r_data: payload byte k-6)
+            j = k[:4]
+            payload = rx.r_data & Mux(k - 6 < self.f_ipl, 0xFF, 0)
+            kept = self.head[:8]   # byte k of the request, as head rotates
+            m.d.comb += [rx.h_shift.eq(1),
+                         self.ptr_next.eq(self.ptr + (j >= 6)),
+                         rx.h_data.eq(Mux(j >= 6, payload,
+                                          Cat(kept, self.f_cmd, kept, kept, self.f_ipl[:8],
+                                              self.f_ipl[8:]).word_select(j[:3], 8)))]
             m.d.sync += k.eq(k + 1)
-            with m.If(k == 12):
+            with m.If(j == 15):
                 m.next = "F_KEY"
         with m.State("F_KEY"):
             same = (self.k_valid & (self.h_seq == self.k_seq) & (self.rtype == self.k_cmd)
