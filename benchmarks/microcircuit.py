@@ -7,8 +7,9 @@ RSS (PyNN's objects included) is its own:
 
 Prints, per simulator and run, the script's build time (setup to the first run(): PyNN
 populations and projections), run time (every run(); neurocosim compiles its image and
-NEST prepares its kernel inside the first), peak RSS and the rate of each population after
-the script's transient; then the ratios neurocosim / NEST (best run of each) and whether
+NEST prepares its kernel inside the first), the process's CPU time (all threads; the
+fairer figure on a shared machine), peak RSS and the rate of each population after the
+script's transient; then the ratios neurocosim / NEST (best run of each) and whether
 every population's rate is within --tolerance (10 %) of NEST's.
 """
 
@@ -37,6 +38,9 @@ class Run:
     run_s: float
     peak_rss_mib: float
     rates: dict[str, float]
+    #: CPU seconds of the process, every thread (user + system): on a shared machine,
+    #: where wall times depend on the other jobs, the work each simulator did
+    cpu_s: float = 0.0
 
 
 def parse_output(text: str) -> tuple[dict[str, float], dict[str, float]]:
@@ -78,7 +82,8 @@ def run_script(simulator: str, scale: float, duration: float, seed: int = 2014,
     rates, times = parse_output(stdout)
     if len(rates) != 8 or set(times) != {"build", "run"}:
         raise RuntimeError(f"unexpected output of {' '.join(cmd)}:\n{stdout[-3000:]}")
-    return Run(simulator, times["build"], times["run"], usage.ru_maxrss / 1024.0, rates)
+    return Run(simulator, times["build"], times["run"], usage.ru_maxrss / 1024.0, rates,
+               usage.ru_utime + usage.ru_stime)
 
 
 def rate_deviation(rates: dict[str, float], peer: dict[str, float]) -> dict[str, float]:
@@ -93,17 +98,17 @@ def rate_deviation(rates: dict[str, float], peer: dict[str, float]) -> dict[str,
 def print_runs(runs: list[Run]) -> None:
     """One row per run: times, peak RSS, rates."""
     names = list(runs[0].rates)
-    print(f"{'simulator':<12}{'build s':>9}{'run s':>9}{'RSS MiB':>9}  "
+    print(f"{'simulator':<12}{'build s':>9}{'run s':>9}{'CPU s':>9}{'RSS MiB':>9}  "
           + " ".join(f"{n:>6}" for n in names))
     for r in runs:
-        print(f"{r.simulator:<12}{r.build_s:9.2f}{r.run_s:9.2f}{r.peak_rss_mib:9.0f}  "
-              + " ".join(f"{r.rates[n]:6.2f}" for n in names))
+        print(f"{r.simulator:<12}{r.build_s:9.2f}{r.run_s:9.2f}{r.cpu_s:9.2f}"
+              f"{r.peak_rss_mib:9.0f}  " + " ".join(f"{r.rates[n]:6.2f}" for n in names))
 
 
 def print_comparison(ours: Run, peer: Run, tolerance: float) -> bool:
     """Ratios of the best runs and the rate check; True when every rate is within."""
     print(f"\nneurocosim / NEST: build {ours.build_s / peer.build_s:.2f}x, "
-          f"run {ours.run_s / peer.run_s:.2f}x, peak RSS "
+          f"run {ours.run_s / peer.run_s:.2f}x, CPU {ours.cpu_s / peer.cpu_s:.2f}x, peak RSS "
           f"{ours.peak_rss_mib / peer.peak_rss_mib:.2f}x (below 1: neurocosim less)")
     dev = rate_deviation(ours.rates, peer.rates)
     print("rate / NEST rate - 1: " + ", ".join(
