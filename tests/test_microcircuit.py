@@ -111,15 +111,36 @@ def test_neurocosim_run_passes_the_script_options_and_maps_exactly(tmp_path):
     assert "mapping (reference): exact" in out.stdout, out.stdout[-3000:]
 
 
+def test_rates_are_compared_as_means_over_seeds():
+    """The benchmark averages each simulator's runs, and the spread names how far one
+    seed strays."""
+    def run(sim, seed, l23e):
+        return bench.Run(sim, 1.0, 1.0, 1.0, {"L23E": l23e, "L4E": 4.0}, seed, 1.0)
+
+    runs = [run("neurocosim", 1, 0.5), run("neurocosim", 2, 0.7), run("nest", 1, 0.6)]
+    ours = [r for r in runs if r.simulator == "neurocosim"]
+    assert bench.mean_rates(ours) == pytest.approx({"L23E": 0.6, "L4E": 4.0})
+    assert bench.seed_spread(ours) == pytest.approx({"L23E": 0.2 / 0.6, "L4E": 0.0})
+    assert bench.print_comparison(runs, 0.10)
+    assert not bench.print_comparison(runs + [run("neurocosim", 3, 1.0)], 0.10)
+
+
+#: seeds of the scale-0.1 comparison: one seed's L5E rate strays by up to ~15 % on
+#: either simulator (measured: NEST 5.70-6.33 Hz, neurocosim 5.48-6.37 over these three)
+SEEDS = (2014, 1, 2)
+
+
 @pytest.mark.heavy
 def test_scale_0_1_rates_within_10_percent_of_nest():
-    """The same network (PyNN's generic connectors draw the same connections from the same
-    seeds on both) on the reference and on NEST with 2 threads, 1 s."""
+    """The same networks (PyNN's generic connectors draw the same connections from the
+    same seeds on both) on the reference and on NEST with 2 threads, 1 s, three seeds:
+    every population's mean rate within 10 % of NEST's."""
     pytest.importorskip("pyNN.nest")
-    ours = bench.run_script("neurocosim", 0.1, 1000.0)
-    peer = bench.run_script("nest", 0.1, 1000.0, threads=2)
-    deviation = bench.rate_deviation(ours.rates, peer.rates)
-    assert max(deviation.values()) <= 0.10, (ours.rates, peer.rates)
+    ours = [bench.run_script("neurocosim", 0.1, 1000.0, seed=s) for s in SEEDS]
+    peer = [bench.run_script("nest", 0.1, 1000.0, seed=s, threads=2) for s in SEEDS]
+    mine, theirs = bench.mean_rates(ours), bench.mean_rates(peer)
+    deviation = bench.rate_deviation(mine, theirs)
+    assert max(deviation.values()) <= 0.10, (mine, theirs)
 
 
 @pytest.mark.heavy
