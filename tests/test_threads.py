@@ -145,3 +145,24 @@ def test_kernel_choice_runs_the_faster_kernel_and_probes_the_other_ever_more_rar
     choice.note(True, 20, 0.001)            # the parallel kernel became the faster one
     assert choice.interval == KernelChoice.PROBE and PICK(choice) == (True, 160)
     assert PICK(KernelChoice(False, 100)) == (False, 100)
+
+
+def test_microcircuit_spikes_identical_on_one_and_two_threads(parallel_always):
+    """examples/microcircuit.py (scale 0.02, 150 ms, Poisson background) through PyNN with
+    setup(threads=1) and threads=2: the same spikes."""
+    from neurocosim.pynn_backend.simulator import state
+    from neurocosim.sim.scripts import run_pynn_script
+    script = Path(__file__).parent.parent / "examples" / "microcircuit.py"
+    trains = []
+    for threads in (1, 2):
+        assert run_pynn_script(script, "reference", ["--scale", "0.02", "--duration", "150"],
+                               quiet=True, settings={"threads": threads}) == 0
+        assert (state.engine._choice.ran[1] > 0) == (threads == 2)   # the parallel kernel ran
+        res = state.result()
+        trains.append({pop: (sp.ids.copy(), sp.times.copy())
+                       for pop, sp in res.spikes.items()})
+    assert set(trains[0]) == set(trains[1])
+    assert sum(len(ids) for ids, _ in trains[0].values()) > 100
+    for pop, (ids, times) in trains[0].items():
+        np.testing.assert_array_equal(ids, trains[1][pop][0], err_msg=pop)
+        np.testing.assert_array_equal(times, trains[1][pop][1], err_msg=pop)
