@@ -171,11 +171,13 @@ class _CoreBuild:
                          hi_wr.en.eq((link.cfg_addr != 0) & (link.cfg_addr <= n))]
         return lo.read_port(), hi.read_port()
 
-    def pack(self, name: str, fields: list, depth: int) -> PackedMemory:
+    def pack(self, name: str, fields: list, depth: int,
+             table: str = "memories") -> PackedMemory:
         """A memory named `name` whose word holds the host regions `fields` ((name,
-        shape) pairs) at their exact widths (rtl.packed), with their initial contents."""
+        shape) pairs) at their exact widths (rtl.packed), with their initial contents
+        (the image's `table` entries)."""
         mem = PackedMemory(self.m, name, fields, depth,
-                           {f: self.initial("memories", f) for f, _ in fields}, self.family)
+                           {f: self.initial(table, f) for f, _ in fields}, self.family)
         self.packed.append(mem)
         return mem
 
@@ -240,13 +242,13 @@ class _CoreBuild:
         self.fwd = self.pack("syn_fwd", [("syn_post", unsigned(lif.neuron_bits)),
                                          ("syn_delay", unsigned(lif.slot_bits))], S)
         self.post = self.fwd.view(self.fwd.rd_data, "syn_post")
-        self.prm = {}
-        for name, shape in (("theta", sshape), ("u_reset", sshape), ("bias", sshape),
-                            ("dm", unsigned(spec.decay_bits)),
-                            ("ds", unsigned(spec.decay_bits)),
-                            ("refrac", unsigned(spec.refrac_bits))):
-            self.prm[name] = self.config(name, shape, NPC,
-                                         self.initial("params", name))[0].read_port()
+        # the neuron parameters NEU reads (u0 apart: a clear reads it at clr_addr)
+        self.prm_mem = self.pack("prm", [
+            ("theta", sshape), ("u_reset", sshape), ("bias", sshape),
+            ("dm", unsigned(spec.decay_bits)), ("ds", unsigned(spec.decay_bits)),
+            ("refrac", unsigned(spec.refrac_bits))], NPC, "params")
+        self.prm = {name: self.prm_mem.view(self.prm_mem.rd_data, name)
+                    for name in self.prm_mem.layout}
         u0, _ = self.config("u0", sshape, NPC, self.initial("params", "u0"))
         self.u0_rd = u0.read_port()
         u_mem = self.memory("u", sshape, NPC, self.initial("params", "u0"))
@@ -343,19 +345,20 @@ class _CoreBuild:
     def neuron_datapath(self) -> None:
         """Neuron j's update: decayed current and potential, refractoriness, spike."""
         m, spec, prm, F = self.m, self.spec, self.prm, self.spec.decay_bits
-        for port in (self.u_rd, self.i_rd, self.r_rd, *prm.values()):
+        for port in (self.u_rd, self.i_rd, self.r_rd):
             m.d.comb += port.addr.eq(self.j_n)
+        m.d.comb += self.prm_mem.rd_addr.eq(self.j_n)
         m.d.comb += [self.u_wr.addr.eq(self.j), self.i_wr.addr.eq(self.j),
                      self.r_wr.addr.eq(self.j)]
         self.isyn_new = self.sat(
-            "isyn_new", ((self.i_rd.data * prm["ds"].data) >> F) + self.ring_rd.data,
+            "isyn_new", ((self.i_rd.data * prm["ds"]) >> F) + self.ring_rd.data,
             spec.isyn_format.min_int, spec.isyn_format.max_int, self.sshape)
         self.v_new = self.sat(
-            "v_new", ((self.u_rd.data * prm["dm"].data) >> F) + self.i_rd.data
-            + prm["bias"].data, spec.v_format.min_int, spec.v_format.max_int, self.sshape)
+            "v_new", ((self.u_rd.data * prm["dm"]) >> F) + self.i_rd.data
+            + prm["bias"], spec.v_format.min_int, spec.v_format.max_int, self.sshape)
         self.refractory = self.r_rd.data != 0
         self.spike = Signal()
-        m.d.comb += self.spike.eq(~self.refractory & (self.v_new >= prm["theta"].data))
+        m.d.comb += self.spike.eq(~self.refractory & (self.v_new >= prm["theta"]))
 
     def trace_datapath(self) -> None:
         """STDP: the trace decays and impulses, depression and potentiation of a weight,
@@ -518,14 +521,14 @@ class _CoreBuild:
     def neuron(self) -> None:
         """NEU: neuron j's words are on their ports: update, write, list a spike."""
         m, link, j, prm = self.m, self.link, self.j, self.prm
-        r_wr, u_wr, u_reset = self.r_wr, self.u_wr, prm["u_reset"].data
+        r_wr, u_wr, u_reset = self.r_wr, self.u_wr, prm["u_reset"]
         self.write(self.ring_wr, link.t_slot * self.lif.NPC + j, 0)
         m.d.comb += [self.i_wr.data.eq(self.isyn_new), self.i_wr.en.eq(1), u_wr.en.eq(1),
                      r_wr.en.eq(1)]
         with m.If(self.refractory):
             m.d.comb += [r_wr.data.eq(self.r_rd.data - 1), u_wr.data.eq(u_reset)]
         with m.Elif(self.spike):
-            m.d.comb += [r_wr.data.eq(prm["refrac"].data), u_wr.data.eq(u_reset)]
+            m.d.comb += [r_wr.data.eq(prm["refrac"]), u_wr.data.eq(u_reset)]
         with m.Else():
             m.d.comb += [r_wr.data.eq(0), u_wr.data.eq(self.v_new)]
         with m.If(self.spike):
