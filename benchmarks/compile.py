@@ -2,18 +2,20 @@
 where the time goes per stage, peak memory, and how it grows with the synapse count.
 
     python benchmarks/compile.py [--scales 0.02,0.05,0.1] [--targets loihi,truenorth]
-                                 [--extrapolate 1.0] [--limit-gib 18]
+                                 [--limit-gib 18] [--timeout 900]
 
 Each (scale, target) compiles in a fresh process (its peak RSS is its own). The network
 is built directly as IR from examples/microcircuit.py's tables (8 populations of the
 published sizes times `scale`, fixed in-degrees of the published synapse counts times
-`scale`, so synapses grow as scale**2): PyNN's build is not timed here. Loihi gets as many chips as the partition
-needs (multi-chip, side by side). Stages come from the compiler's progress callback
-(hw.mapping.StageTimes): "ir" is building the network, "other" what no stage covers
-(validation, the input report, routing arrays into the image). The fitted exponent is
-the slope of log(total seconds) against log(synapses); a scale is run only when the fit
-of the smaller ones predicts its peak under --limit-gib (else it is extrapolated).
-"""
+`scale`, so synapses grow as scale**2): PyNN's build is not timed here. Loihi gets as
+many chips as the partition needs (multi-chip, side by side). Stages come from the
+compiler's progress callback (hw.mapping.StageTimes): "ir" is building the network,
+"other" what no stage covers (validation, the input report, routing arrays into the
+image). The fitted exponent is the slope of log(seconds) against log(synapses). A scale
+is not run, and its time and peak are extrapolated from the fit of the smaller ones,
+when that fit predicts a peak over --limit-gib, or when the target must refuse it: on
+loihi above scale ~0.7 the microcircuit's L2/3, L4I and L5E neurons have more distinct
+sources than a core's 4096 input axons (scale 1: up to ~5600), which no partition fits."""
 
 from __future__ import annotations
 
@@ -143,20 +145,31 @@ def show(rows: list[dict]) -> None:
               + f" {r['total']:>8.2f} {r['peak_gib']:>8.2f}")
 
 
+def extrapolate(rows: list[dict], syn: int) -> "tuple[float, float] | None":
+    """Peak GiB and total seconds at `syn` synapses from the fit of the scales run (None
+    with fewer than two)."""
+    if len(rows) < 2:
+        return None
+    xs = [r["synapses"] for r in rows]
+    (m_a, m_b), (t_a, t_b) = fit(xs, [r["peak_gib"] for r in rows]), \
+        fit(xs, [r["total"] for r in rows])
+    return math.exp(m_b) * syn ** m_a, math.exp(t_b) * syn ** t_a
+
+
 def bench(target: str, scales: list[float], limit_gib: float, timeout: float) -> None:
     print(f"{target}: Potjans-Diesmann microcircuit, compile time per stage (s)")
     rows: list[dict] = []
     for scale in scales:
         syn = microcircuit_synapses(scale)
-        if len(rows) >= 2:
-            a, b = fit([r["synapses"] for r in rows], [r["peak_gib"] for r in rows])
-            guess = math.exp(b) * syn ** a
-            if guess > limit_gib:
-                t_a, t_b = fit([r["synapses"] for r in rows], [r["total"] for r in rows])
-                print(f"  scale {scale:g}: not run: {syn:,} synapses extrapolate to "
-                      f"{guess:.1f} GiB (limit {limit_gib:g}) and "
-                      f"{math.exp(t_b) * syn ** t_a:.0f} s")
-                continue
+        why = axon_refusal(scale, target)
+        guess = extrapolate(rows, syn)
+        if why is None and guess is not None and guess[0] > limit_gib:
+            why = f"its peak would pass --limit-gib {limit_gib:g}"
+        if why is not None:
+            at = "" if guess is None else \
+                f" (extrapolated: {guess[0]:.1f} GiB, {guess[1]:.0f} s)"
+            print(f"  scale {scale:g}, {syn:,} synapses: not run, {why}{at}")
+            continue
         r = run_child(scale, target, timeout)
         if r is not None:
             rows.append(r)
@@ -168,6 +181,28 @@ def bench(target: str, scales: list[float], limit_gib: float, timeout: float) ->
               "per stage: " + ", ".join(
                   f"{s} ^{fit(syn, [max(r['stages'].get(s, 0.0), 1e-3) for r in rows])[0]:.2f}"
                   for s in STAGES[1:-1] if all(s in r["stages"] for r in rows)))
+
+
+def distinct_fan_in(scale: float) -> np.ndarray:
+    """Expected distinct presynaptic neurons of a neuron of each population in
+    `microcircuit_ir(scale)` (k draws with replacement from N: N (1 - exp(-k / N)))."""
+    n = np.asarray(sizes(scale), np.float64)[None, :]
+    return (n * -np.expm1(-in_degrees(scale) / n)).sum(axis=1)
+
+
+def axon_refusal(scale: float, target: str) -> "str | None":
+    """Why `target` must refuse the microcircuit at `scale` before any compile: a neuron
+    whose distinct sources exceed the input axons of a core fits no core (the partition's
+    LimitError); None when every population fits (or the target names no such limit)."""
+    limit = getattr(hw.get_target(target), "input_axons_per_core", None)
+    if limit is None:
+        return None
+    fan = distinct_fan_in(scale)
+    over = [f"{name} ~{f:.0f}" for name, f in zip(MC.POPULATIONS, fan) if f > limit]
+    if not over:
+        return None
+    return (f"{target} refuses it: a neuron needs more input axons than a core has "
+            f"({limit}): " + ", ".join(over))
 
 
 def microcircuit_synapses(scale: float) -> int:

@@ -32,6 +32,7 @@ def _load(path: Path, name: str):
 
 script = _load(ROOT / "examples" / "microcircuit.py", "microcircuit_example")
 bench = _load(ROOT / "benchmarks" / "microcircuit.py", "microcircuit_benchmark")
+compile_bench = _load(ROOT / "benchmarks" / "compile.py", "compile_benchmark")
 PUBLISHED = dict(zip(script.POPULATIONS, script.FULL_RATES))
 
 
@@ -123,6 +124,28 @@ def test_rates_are_compared_as_means_over_seeds():
     assert bench.seed_spread(ours) == pytest.approx({"L23E": 0.2 / 0.6, "L4E": 0.0})
     assert bench.print_comparison(runs, 0.10)
     assert not bench.print_comparison(runs + [run("neurocosim", 3, 1.0)], 0.10)
+
+
+def test_loihi_refusal_of_the_full_scale_microcircuit_is_the_compilers():
+    """benchmarks/compile.py skips loihi at scale 1 (L4I neurons have ~5600 distinct
+    sources) and runs scale 0.25; the compiler does refuse a neuron with one source more
+    than a core's input axons, naming that limit."""
+    from neurocosim import hw
+    from neurocosim.hw import ir
+    from neurocosim.hw.errors import LimitError
+
+    assert "L4I" in compile_bench.axon_refusal(1.0, "loihi")
+    assert compile_bench.axon_refusal(0.25, "loihi") is None
+    assert compile_bench.axon_refusal(1.0, "truenorth") is None    # no such limit named
+    limit = hw.get_target("loihi").input_axons_per_core
+    cell = dict(script.CELL, i_offset=0.0)
+    pops = [ir.Population("src", limit + 1, "IF_curr_exp", dict(cell)),
+            ir.Population("dst", 1, "IF_curr_exp", dict(cell))]
+    k = limit + 1
+    proj = ir.Projection("p", "src", "dst", np.arange(k), np.zeros(k, np.int64),
+                         np.full(k, 0.01), np.full(k, 1.0), "excitatory")
+    with pytest.raises(LimitError, match="input axons per core"):
+        hw.compile(ir.Network(pops, [proj], timestep=script.DT), "loihi", n_chips=2)
 
 
 #: seeds of the scale-0.1 comparison: one seed's L5E rate strays by up to ~15 % on
