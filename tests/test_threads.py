@@ -87,6 +87,22 @@ def test_reference_two_threads_equal_one(parallel_always, seed, cut, model, rule
     assert_identical(*results)
 
 
+@settings(max_examples=3, deadline=None, derandomize=True)
+@given(seed=st.integers(0, 2**31 - 1), cut=st.integers(1, 399),
+       rule=st.sampled_from([None, "stdp_additive", "tsodyks_markram"]))
+def test_reference_update_on_two_threads_changes_nothing(parallel_always, seed, cut, rule):
+    """update() rebuilds the parts and the refractory lists per part mid-run."""
+    net = random_network(seed, "IF_curr_exp", plasticity=rule, currents=True, n=24)
+    one = ref_engine.Engine(net, threads=1)
+    one.run(40.0)
+    two = ref_engine.Engine(net, threads=2)
+    two.run(cut * 0.1)
+    two.update(random_network(seed, "IF_curr_exp", plasticity=rule, currents=True, n=24))
+    assert len(two._parts.own_lo) == 2
+    two.run(40.0 - cut * 0.1)
+    assert_identical(one.result(), two.result())
+
+
 @settings(max_examples=4, deadline=None, derandomize=True)
 @given(seed=st.integers(0, 10_000), stdp=st.booleans(), delta=st.booleans(),
        split=st.integers(1, 59), timing=st.sampled_from([True, False]))
