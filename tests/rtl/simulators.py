@@ -4,14 +4,21 @@ ships the binary and its include tree; Debian bookworm's apt package is 5.006).
 
 `runner(sim)` gives cocotb's runner with the simulator on PATH; `missing(sim)` says why a
 simulator cannot run here (None when it can), for skip messages; `build_args(sim, ...)`
-the options each one builds Amaranth's Verilog with.
+the options each one builds Amaranth's Verilog with; `build_chip` and `run_bench` build
+the exported chip and run one test of the fpga bench on it (the regression and
+benchmarks/rtl_sims.py).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import sys
+import time
 from pathlib import Path
+
+#: the folder of the cocotb benches (fpga_tb.py)
+BENCH = Path(__file__).parent
 
 SIMULATORS = ("icarus", "verilator")
 
@@ -95,3 +102,35 @@ def build_args(sim: str, icarus_args: list[str]) -> list[str]:
     if sim not in SIMULATORS:
         raise ValueError(f"simulator {sim!r} is not one of {SIMULATORS}")
     return list(icarus_args) if sim == "icarus" else list(VERILATOR_ARGS)
+
+
+def build_chip(sim: str, sources: list, work: Path, icarus_args: list[str],
+               waves: bool = False, log: Path | None = None):
+    """Build the exported chip (top `neurocore`) from `sources` under `sim` into
+    work/build (`waves` under Verilator: a traced model, dump.vcd; the tools' output to
+    `log`, else stdout). Returns (cocotb runner, wall seconds, CPU seconds of the
+    compilers)."""
+    import resource
+    run = runner(sim)
+    wall, cpu = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
+    run.build(sources=sources, hdl_toplevel="neurocore", build_dir=work / "build",
+              always=True, timescale=("1ns", "1ps"),
+              build_args=build_args(sim, icarus_args), waves=waves and sim == "verilator",
+              log_file=log)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (run, time.perf_counter() - wall,
+            after.ru_utime + after.ru_stime - cpu.ru_utime - cpu.ru_stime)
+
+
+def run_bench(run, work: Path, testcase: str, env: dict[str, str],
+              waves: bool = False, log: Path | None = None) -> Path:
+    """Run `testcase` of the fpga bench (fpga_tb.py; `env`: its FPGA_* variables) on the
+    chip `build_chip` built in work/build (the simulator's output to `log`, else
+    stdout); returns cocotb's results file. Under pytest a failed cocotb test ends the
+    runner with SystemExit, which goes on to the caller."""
+    xml = work / "results.xml"
+    run.test(hdl_toplevel="neurocore", test_module="fpga_tb", test_dir=BENCH,
+             testcase=testcase, build_dir=work / "build", results_xml=str(xml),
+             waves=waves, log_file=log,
+             extra_env={**env, "PYTHONPATH": os.pathsep.join(sys.path)})
+    return xml

