@@ -82,8 +82,9 @@ class _BridgeBuild:
     def counters(self) -> None:
         """The 64- and 32-bit counters, rotated a byte a cycle while `passing`: in pass
         byte j each counter's low byte gets its sum (a step: done + 1, cycles + cyc,
-        spikes + cnt, most = max(most, cyc) decided in bytes 0..3 and written in 4..7;
-        a RUN: target + run_steps), and `behind` (done < target) is compared on the way."""
+        spikes + cnt, most = max(most, cyc) decided in bytes 0..3 and written in 4..7,
+        last = cyc; a RUN: target + run_steps), and `behind` (done < target) is compared
+        on the way. A `peek` rotates them as a pass that adds nothing."""
         m, bus = self.m, self.bus
         self.done, self.target = Signal(64), Signal(64)
         self.cycles, self.spikes = Signal(64), Signal(64)
@@ -103,11 +104,15 @@ class _BridgeBuild:
                      bus.max_cycles.eq(self.most), bus.spike_count.eq(self.spikes)]
         with m.If(bus.run):
             m.d.sync += [self.run_add.eq(bus.run_steps), self.run_pend.eq(1)]
-        step, low = self.step_pass, j[2] == 0       # low: bytes 0..3 of a 32-bit addend
+        # a peek rotates as a pass that adds nothing (never during a PASS: the link
+        # waits for it to end)
+        step = self.step_pass & self.passing
+        low = j[2] == 0                             # bytes 0..3 of a 32-bit addend
         cyc_j = Mux(step & low, self.cyc.word_select(j[:2], 8), 0)
         cnt32 = Cat(self.cnt, Const(0, 32 - len(self.cnt)))
         cnt_j = Mux(step & low, cnt32.word_select(j[:2], 8), 0)
-        run_j = Mux(~step & low, self.run_add.word_select(j[:2], 8), 0)
+        run_j = Mux(~self.step_pass & self.passing & low,
+                    self.run_add.word_select(j[:2], 8), 0)
         self.sums = {}
         for name, reg, add, cin in (("done", self.done, 0, step & (j == 0)),
                                     ("target", self.target, run_j, 0),
@@ -120,7 +125,13 @@ class _BridgeBuild:
         most_j = self.most[:8]
         cyc_hi = self.cyc.word_select(j[:2], 8)
         m.d.comb += self.passing.eq(0)   # (set by PASS)
-        self.most_in = Mux(~low & step & self.gt, cyc_hi, most_j)
+        most_in = Mux(~low & step & self.gt, cyc_hi, most_j)
+        last_in = Mux(step, cyc_hi, self.last[:8])   # last = cyc, in two turns
+        with m.If(self.passing | bus.peek):
+            for reg, total, _ in self.sums.values():
+                m.d.sync += reg.eq(Cat(reg[8:], total[:8]))
+            m.d.sync += [self.most.eq(Cat(self.most[8:], most_in)),
+                         self.last.eq(Cat(self.last[8:], last_in))]
         gt_prev = Mux(j == 0, 0, self.gt)
         self.gt_next = Mux(low, (cyc_hi > most_j) | ((cyc_hi == most_j) & gt_prev), self.gt)
         nd, nt = self.sums["done"][1][:8], self.sums["target"][1][:8]
@@ -165,7 +176,7 @@ class _BridgeBuild:
             byte = Mux(b < 10, header.word_select(b[:4], 8),
                        Mux(b[0], rd.data[8:], rd.data[:8]))
             with m.If(b == 10 + 2 * cnt):
-                m.d.sync += [self.last.eq(self.cyc), self.step_pass.eq(1), self.j.eq(0)]
+                m.d.sync += [self.step_pass.eq(1), self.j.eq(0)]
                 m.next = "PASS"
             with m.Else():
                 m.d.comb += [bus.spikes.payload.eq(byte), bus.spikes.valid.eq(1)]
@@ -180,9 +191,8 @@ class _BridgeBuild:
         with m.State("PASS"):
             m.d.comb += self.passing.eq(1)
             for reg, total, carry in self.sums.values():
-                m.d.sync += [reg.eq(Cat(reg[8:], total[:8])), carry.eq(total[8])]
-            m.d.sync += [self.most.eq(Cat(self.most[8:], self.most_in)),
-                         self.gt.eq(self.gt_next), self.lt.eq(self.lt_next), j.eq(j + 1)]
+                m.d.sync += carry.eq(total[8])
+            m.d.sync += [self.gt.eq(self.gt_next), self.lt.eq(self.lt_next), j.eq(j + 1)]
             with m.If(j == 7):
                 m.d.sync += self.behind.eq(self.lt_next)
                 m.next = "IDLE"

@@ -274,17 +274,19 @@ class _DispatchBuild:
         self.m.d.comb += [self.tx.w_data.eq(data), self.tx.w_en.eq(1),
                           self.n_next.eq(self.n + 1)]
 
-    def emit_fields(self, fields, then: str) -> None:
-        """Write the bytes of `fields` (live values: the core's counters held still by
-        `freeze`), low byte first, then go to state `then`."""
+    def emit_fields(self, size: int, byte, peek, then: str) -> None:
+        """Write `size` bytes, byte n being `byte` (live values: the core's counters held
+        still by `freeze`; `peek` high: a counter's low byte, rotated on), then go to
+        state `then`."""
         m = self.m
         m.d.comb += self.freeze.eq(1)
         with m.If(self.settle != SETTLE):
             m.d.sync += self.settle.eq(self.settle + 1)
-        with m.Elif(self.n == len(fields) // 8):
+        with m.Elif(self.n == size):
             m.next = then
         with m.Else():
-            self.emit(fields.word_select(self.n[:(len(fields) // 8 - 1).bit_length()], 8))
+            self.emit(byte)
+            m.d.comb += self.bus.peek.eq(peek)
 
     def take_byte(self) -> None:
         """Add request byte `ptr` to `word` as byte `b` of the element."""
@@ -465,10 +467,13 @@ class _DispatchBuild:
             with m.If(~self.bus.running):
                 m.next = "SEND"
         with m.State("PUT"):  # the counters as payload, then send
-            bus = self.bus
-            self.emit_fields(Cat(bus.steps_done, bus.cycles, bus.last_cycles, bus.max_cycles,
-                                 bus.spike_count, self.rx_frames, self.rx_errors, self.dups),
-                             "SEND")
+            bus, n = self.bus, self.n
+            core = Mux(n[4], Mux(n[3], bus.spike_count[:8],
+                                 Mux(n[2], bus.max_cycles[:8], bus.last_cycles[:8])),
+                       Mux(n[3], bus.cycles[:8], bus.steps_done[:8]))
+            link = Cat(self.rx_frames, self.rx_errors, self.dups).word_select(
+                (n - 32)[:4], 8)
+            self.emit_fields(44, Mux(n[5], link, core), ~n[5], "SEND")
         with m.State("IDENT"):
             with m.If(self.n == len(self.rom_bytes)):
                 m.next = "SEND"
@@ -536,8 +541,11 @@ class _DispatchBuild:
             m.next = "SPIKE_HEAD"
         with m.State("SPIKE_HEAD"):
             status = Cat(bus.running, bus.running & (fill >= self.sbuf_size))
-            self.emit_fields(Cat(self.base, status, Const(0, 6), bus.steps_done,
-                                 bus.steps_target), "SPIKE_DATA")
+            n = self.n   # base (bytes 0..7), status, steps_done (9..16), steps_target
+            byte = Mux(n < 8, self.base.word_select(n[:3], 8),
+                       Mux(n == 8, status, Mux(n < 17, bus.steps_done[:8],
+                                               bus.steps_target[:8])))
+            self.emit_fields(P.SPIKE_RESP_HEAD, byte, n > 8, "SPIKE_DATA")
         with m.State("SPIKE_DATA"):
             with m.If(self.n - P.SPIKE_RESP_HEAD == self.k):
                 m.next = "SEND"

@@ -22,6 +22,13 @@ def to_signed(value: int, region: P.Region) -> int:
     return value
 
 
+def rotated(value: int, bits: int, by: int) -> int:
+    """`value` (`bits` wide) rotated right by `by` bits, as a register rotates."""
+    by %= bits
+    value &= (1 << bits) - 1
+    return (value >> by) | ((value << (bits - by)) & ((1 << bits) - 1))
+
+
 class BusModel:
     """Answers the dispatcher's HostBus with a LifCoreModel (the core's stand-in)."""
 
@@ -32,6 +39,7 @@ class BusModel:
         self.stream = bytearray()
         self.steps_done = self.steps_target = 0
         self.cycles = self.last_cycles = self.max_cycles = self.spikes = 0
+        self.peeks = 0   # the counters' rotation (HostBus.peek), in bytes
 
     async def run(self, ctx, bus) -> None:
         """Each cycle: drive this cycle's outputs from the state the last edge left (as
@@ -50,7 +58,8 @@ class BusModel:
                                 ("cycles", self.cycles), ("last_cycles", self.last_cycles),
                                 ("max_cycles", self.max_cycles),
                                 ("spike_count", self.spikes)):
-                ctx.set(getattr(bus, name), value)
+                ctx.set(getattr(bus, name), rotated(value, len(getattr(bus, name)),
+                                                    8 * self.peeks))
             if self.stream:
                 ctx.set(bus.spikes.payload, self.stream[0])
                 ctx.set(bus.spikes.valid, 1)
@@ -72,8 +81,10 @@ class BusModel:
                 self.stream.clear()
                 self.steps_done = self.steps_target = 0
                 self.cycles = self.last_cycles = self.max_cycles = self.spikes = 0
+                self.peeks = 0
             if ctx.get(bus.run):
                 self.steps_target += ctx.get(bus.run_steps)
+            self.peeks = (self.peeks + ctx.get(bus.peek)) % 8
             # the core steps while the link can take its record
             if self.steps_done < self.steps_target and not self.stream:
                 ids, cyc = self.model.step()
