@@ -73,9 +73,15 @@ def memories(top) -> dict[str, MemoryUse]:
             found[path] = MemoryUse(path, shape_width(obj), obj.depth,
                                     "w" * len(obj.write_ports) + r, Counter())
             return
+        if not hasattr(obj, "elaborate"):      # an Instance, a Fragment: no memories
+            return
         mod = obj.elaborate(None)
-        while not hasattr(mod, "_named_submodules") and hasattr(mod, "elaborate"):
+        for _ in range(8):                     # elaboratables returning elaboratables
+            if hasattr(mod, "_named_submodules") or not hasattr(mod, "elaborate"):
+                break
             mod = mod.elaborate(None)
+        if not hasattr(mod, "_named_submodules"):
+            return
         for name, sub in mod._named_submodules.items():
             walk(sub, f"{path}.{name}" if path else name)
         for i, sub in enumerate(mod._anon_submodules):
@@ -107,12 +113,21 @@ def design(neurons: int, synapses: int, axons: int, ring: int, stimulus: int, st
     return Chip(image, cap), cap
 
 
+class FamilyPlatform:
+    """What the core asks of a platform when it elaborates: the FPGA family (its block
+    RAM shapes, LUT RAM on ECP5)."""
+
+    def __init__(self, family: str):
+        self.family = family
+
+
 def map_rams(top, family: str, workdir: Path) -> dict[str, list[str]]:
     """Synthesise `top` up to memory mapping: block RAM cell type -> its cells' names
     (flattened paths, "core0.syn_w.0.3": memory, copy, part)."""
     from amaranth.back import rtlil
     synth, cells = FAMILIES[family]
-    (workdir / "top.il").write_text(rtlil.convert(top, name="top"))
+    (workdir / "top.il").write_text(rtlil.convert(top, name="top",
+                                                  platform=FamilyPlatform(family)))
     # relative paths: YoWASP's yosys sees the working directory only
     lists = "; ".join(f"tee -q -o {c}.txt select -list t:{c}" for c in cells)
     subprocess.run([yosys(), "-q", "-p", f"read_rtlil top.il; {synth} -top top -run "

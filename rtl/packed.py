@@ -26,7 +26,7 @@ def slice_widths(width: int, depth: int, family: "str | None" = None) -> list[in
     fewest of the family's block RAMs (ties: the fewest slices)."""
     if width < 1 or depth < 1:
         raise ValueError(f"packed memory: width={width}, depth={depth}; both must be >= 1")
-    shapes = RAM_SHAPES.get(family or "ecp5", RAM_SHAPES["ecp5"])
+    shapes = RAM_SHAPES.get((family or "ecp5").lower(), RAM_SHAPES["ecp5"])
     best: list[tuple[int, list[int]]] = [(0, [])]
     for w in range(1, width + 1):
         options = []
