@@ -73,6 +73,9 @@ def memories(top) -> dict[str, MemoryUse]:
             found[path] = MemoryUse(path, shape_width(obj), obj.depth,
                                     "w" * len(obj.write_ports) + r, Counter())
             return
+        if hasattr(obj, "_elaboratable_"):     # a ResetInserter's (transformed) design
+            walk(obj._elaboratable_, path)
+            return
         if not hasattr(obj, "elaborate"):      # an Instance, a Fragment: no memories
             return
         mod = obj.elaborate(None)
