@@ -135,8 +135,10 @@ def step_delays(sim, mean: float, sd: float, rng):
         """normal_clipped(mean, sd, DT, inf) rounded to multiples of DT."""
 
         def next(self, n=None, mask=None):
-            steps = np.floor(np.asarray(super().next(n, mask)) / DT + 0.5)
-            return np.maximum(steps, 1.0) * DT
+            d = np.array(super().next(n, mask), dtype=np.float64)   # in place below: a
+            np.divide(d, DT, out=d)                # projection's delays at full scale
+            np.floor(np.add(d, 0.5, out=d), out=d)  # are 0.4 GB, temporaries as much
+            return np.multiply(np.maximum(d, 1.0, out=d), DT, out=d)
 
     return StepDelay("normal_clipped", mu=mean, sigma=sd, low=DT, high=np.inf, rng=rng)
 

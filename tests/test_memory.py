@@ -5,6 +5,7 @@ RSS per synapse is a heavy test."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import resource
 import subprocess
@@ -148,9 +149,12 @@ def test_full_scale_microcircuit_peak_rss_per_synapse():
     script refuses durations within its 100 ms transient): peak RSS of the process over
     its synapses (needs ~12 GiB free)."""
     script = ROOT / "examples" / "microcircuit.py"
-    out = subprocess.run([sys.executable, "-c", _DRIVER, str(script), "neurocosim",
-                          "--scale", "1", "--duration", "200"], cwd=ROOT, text=True,
-                         capture_output=True, env=dict(os.environ), check=True).stdout
+    cmd = [sys.executable, "-c", _DRIVER, str(script), "neurocosim", "--scale", "1",
+           "--duration", "200"]
+    with open("/tmp/bigmem.lock", "a") as lock:    # one big job at a time (shared machine)
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        out = subprocess.run(cmd, cwd=ROOT, text=True, capture_output=True,
+                             env=dict(os.environ), check=True).stdout
     n_syn = int(out.split("SYNAPSES")[1].split()[0])
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
     assert n_syn > 2.5e8
