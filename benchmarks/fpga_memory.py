@@ -59,9 +59,10 @@ def yosys() -> str:
     return path
 
 
-def memories(top) -> dict[str, MemoryUse]:
+def memories(top, platform=None) -> dict[str, MemoryUse]:
     """Every amaranth.lib.memory.Memory under `top` by its hierarchical path (as yosys
-    names it after flattening: "core0.syn_w"), elaborating the design once."""
+    names it after flattening: "core0.syn_w"), elaborating the design once for
+    `platform`."""
     from amaranth.lib.memory import Memory
     found: dict[str, MemoryUse] = {}
 
@@ -78,11 +79,11 @@ def memories(top) -> dict[str, MemoryUse]:
             return
         if not hasattr(obj, "elaborate"):      # an Instance, a Fragment: no memories
             return
-        mod = obj.elaborate(None)
+        mod = obj.elaborate(platform)
         for _ in range(8):                     # elaboratables returning elaboratables
             if hasattr(mod, "_named_submodules") or not hasattr(mod, "elaborate"):
                 break
-            mod = mod.elaborate(None)
+            mod = mod.elaborate(platform)
         if not hasattr(mod, "_named_submodules"):
             return
         for name, sub in mod._named_submodules.items():
@@ -203,7 +204,7 @@ def main(argv=None) -> int:
                       a.stimulus, not a.no_stdp, a.uart, a.cores)
     with warnings.catch_warnings():     # the walk's elaborations are never used
         warnings.filterwarnings("ignore", "created but never used")
-        mems = memories(top)
+        mems = memories(top, FamilyPlatform(a.family))
     top, _ = design(a.neurons, a.synapses, a.axons or 2 * a.neurons * a.cores, a.ring,
                     a.stimulus, not a.no_stdp, a.uart, a.cores)
     with tempfile.TemporaryDirectory() as tmp:
