@@ -30,6 +30,16 @@ def njit(*args, **kwargs):
     return numba.njit(*args, **kwargs)
 
 
+@njit(inline="always")
+def into_ring(s, base, ring, off, w, buf):
+    """Synapse s's weight w[s] into a delay ring of `ring` entries, at its offset off[s]
+    from the sending step's slot at `base` (the engines' static delivery)."""
+    at = base + off[s]
+    if at >= ring:
+        at -= ring
+    buf[at] += w[s]
+
+
 def check_threads(value, who: str) -> int:
     """A runner's `threads` option checked: a whole number from 1 to Numba's thread count
     (numba.config.NUMBA_NUM_THREADS: the cores Numba found, or its environment setting)."""

@@ -108,6 +108,7 @@ class Engine(Runner):
         self._choice = KernelChoice(self._parts is not None,
                                     max(32, _STEPS_PER_CHOICE // max(self.n, 1)))
         self._build_synapses(image, n)
+        self._own = self._split_synapses() if self._parts is not None else None
         self._build_plasticity(image, n)
         self._build_axons(image, n)
         self._build_recordings(n)
@@ -193,6 +194,22 @@ class Engine(Runner):
         seg = np.array(rows, np.int64).reshape(-1, 7).T.copy()
         return (bounds[:-1].copy(), bounds[1:].copy(), np.array(own_p, np.int64),
                 seg[0], seg[1], seg[2], seg[3:].copy())
+
+    def _split_synapses(self) -> "tuple[np.ndarray, np.ndarray]":
+        """Each thread's synapses, a CSR by pre neuron per thread: own_syn[own_ptr[t, i]:
+        own_ptr[t, i + 1]] are neuron i's synapses onto thread t's compartments, in their
+        order (so a thread reads only its own: scanning all of them and skipping the
+        others' cost as much as the delivery)."""
+        own_lo, own_hi = self._parts[0], self._parts[1]
+        n, n_th = self.n, len(own_lo)
+        pre = np.repeat(np.arange(n), np.diff(self.s_ptr))
+        part = np.searchsorted(own_hi, self.syn["tgt"], side="right")
+        own_syn = np.argsort(part, kind="stable")          # by part, then CSR order
+        counts = np.bincount(part * n + pre, minlength=n_th * n).reshape(n_th, n)
+        own_ptr = np.zeros((n_th, n + 1), np.int64)
+        np.cumsum(counts, axis=1, out=own_ptr[:, 1:])
+        own_ptr += np.concatenate([[0], np.cumsum(counts.sum(axis=1))[:-1]])[:, None]
+        return own_ptr, own_syn.astype(np.int32 if len(own_syn) < 2**31 else np.int64)
 
     @staticmethod
     def _check_int32_sweep(spec, K: dict, shifts: np.ndarray) -> None:
@@ -409,7 +426,7 @@ class Engine(Runner):
         if parallel:
             numba.set_num_threads(len(self._parts[0]))
             kernel, head = kernels.run_steps_parallel, (k0, k1, *self._parts)
-            tail = (np.empty((len(self._parts[0]), self.n), np.int64),)
+            tail = (np.empty((len(self._parts[0]), self.n), np.int64), *self._own)
         else:
             kernel, head = kernels.run_steps, (k0, k1, self.seg_lo, self.seg_hi,
                                                self.seg_model, self.seg_shift)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from ...hw.jit import njit
+from ...hw.jit import into_ring, njit
 from ...hw.layouts.loihi import FIRST_SOURCE_CODE
 
 
@@ -195,7 +195,7 @@ def run_steps(k0, k1, seg_lo, seg_hi, seg_model, seg_shift, cs, st, buf, n_slots
         buf[base:base + 2 * n] = 0              # this slot's input is consumed
         n_all = _record(k, n_sp, spiked, rec_flag, spk_id, spk_step, spk_n, rec_v_idx, rec_v,
                         rec_k0, v, all_id, all_cnt, n_all)
-        _deliver(n_sp, spiked, base, ring, s_ptr, s_off, s_w, buf, s_tgt, 0, n, n)
+        _deliver(n_sp, spiked, base, ring, s_ptr, s_off, s_w, buf)
         if pl_par.shape[0] > 0:
             _learn(n_sp, spiked, s_ptr, s_tgt, s_w, s_pl, in_ptr, in_syn, s_pre, pl_par,
                    x_tr, y_tr, fired, trace_max, frac_bits, trace_bits)
@@ -208,12 +208,13 @@ def run_steps_parallel(k0, k1, own_lo, own_hi, own_p, seg_lo, seg_hi, seg_model,
                        s_pre, inp_id, inp_ptr, inp_s0, pl_par, x_tr, y_tr, fired,
                        rec_flag, n_flagged, spk_id, spk_step, spk_n, rec_v_idx, rec_v, rec_k0,
                        unity_bits, half, vmax, trace_max, frac_bits, trace_bits, all_id,
-                       all_cnt, part):
+                       all_cnt, part, own_ptr, own_syn):
     """`run_steps` on len(own_lo) threads, with the same result bit for bit. Thread t owns
     compartments own_lo[t]..own_hi[t]-1 (the segments own_p[t]..own_p[t+1]-1, cut at the
     owners' bounds) and the ring entries of those targets: in one parallel region per step
-    it delivers the previous step's spikes to them (without learning; with learning the
-    delivery runs before `_learn`, on one thread, as the weights change), advances them,
+    it delivers the previous step's spikes to them (its synapses of neuron i:
+    own_syn[own_ptr[t, i]:own_ptr[t, i + 1]]; with learning the delivery runs before
+    `_learn`, on one thread, as the weights change), advances them,
     consumes their slot and lists its spikes in part[t]; the lists joined in thread order
     are the serial spike order. Integer sums: the ring is the same in any order."""
     n = st.shape[1]
@@ -238,7 +239,7 @@ def run_steps_parallel(k0, k1, own_lo, own_hi, own_p, seg_lo, seg_hi, seg_model,
         s = k + 1 - inp_s0
         for t in prange(n_th):
             lo, hi = own_lo[t], own_hi[t]
-            _deliver(n_sp, spiked, sent, ring, s_ptr, s_off, s_w, buf, s_tgt, lo, hi, n)
+            _deliver_part(n_sp, spiked, sent, ring, own_ptr[t], own_syn, s_off, s_w, buf)
             part_n[t] = _update(own_p[t], own_p[t + 1], seg_lo, seg_hi, seg_model,
                                 seg_shift, buf, base, n, st, cs, fl, fl_words, unity_bits,
                                 half, vmax, part[t], inp_id, inp_ptr[s], inp_ptr[s + 1])
@@ -252,11 +253,11 @@ def run_steps_parallel(k0, k1, own_lo, own_hi, own_p, seg_lo, seg_hi, seg_model,
                         rec_k0, v, all_id, all_cnt, n_all)
         sent = base
         if learn:            # delivered now, before the weights change
-            _deliver(n_sp, spiked, base, ring, s_ptr, s_off, s_w, buf, s_tgt, 0, n, n)
+            _deliver(n_sp, spiked, base, ring, s_ptr, s_off, s_w, buf)
             _learn(n_sp, spiked, s_ptr, s_tgt, s_w, s_pl, in_ptr, in_syn, s_pre, pl_par,
                    x_tr, y_tr, fired, trace_max, frac_bits, trace_bits)
             n_sp = 0
-    _deliver(n_sp, spiked, sent, ring, s_ptr, s_off, s_w, buf, s_tgt, 0, n, n)
+    _deliver(n_sp, spiked, sent, ring, s_ptr, s_off, s_w, buf)
     return k_end
 
 
@@ -289,8 +290,7 @@ def before_start(ids, n, n_slots, buf, s_ptr, s_tgt, s_off, s_w, s_pl, in_ptr, i
     the ring `delay` steps later (step delay - 1) and seen by the learning engine, with no
     compartment update."""
     ring = n_slots * 2 * n
-    _deliver(len(ids), ids, (n_slots - 1) * 2 * n, ring, s_ptr, s_off, s_w, buf, s_tgt, 0,
-             n, n)
+    _deliver(len(ids), ids, (n_slots - 1) * 2 * n, ring, s_ptr, s_off, s_w, buf)
     if pl_par.shape[0] > 0:
         _learn(len(ids), ids, s_ptr, s_tgt, s_w, s_pl, in_ptr, in_syn, s_pre, pl_par,
                x_tr, y_tr, fired, trace_max, frac_bits, trace_bits)
@@ -322,20 +322,24 @@ def _update(p0, p1, seg_lo, seg_hi, seg_model, seg_shift, buf, base, n, st, cs, 
 
 
 @njit
-def _deliver(n_sp, spiked, base, ring, s_ptr, s_off, s_w, buf, s_tgt, t_lo, t_hi, n):
-    """Spikes into the dendritic delay ring, for targets t_lo..t_hi-1 (one thread's part):
-    offset s_off = delay * 2n + channel * n + target from the sending step's slot at
-    `base`, modulo the ring. Integer sums: any order gives the same ring."""
-    split = t_lo > 0 or t_hi < n
+def _deliver(n_sp, spiked, base, ring, s_ptr, s_off, s_w, buf):
+    """Spikes into the dendritic delay ring: offset s_off = delay * 2n + channel * n +
+    target from the sending step's slot at `base`, modulo the ring."""
     for q in range(n_sp):
         i = spiked[q]
         for s in range(np.uint64(s_ptr[i]), np.uint64(s_ptr[i + 1])):
-            if split and (s_tgt[s] < t_lo or s_tgt[s] >= t_hi):
-                continue
-            at = base + s_off[s]
-            if at >= ring:
-                at -= ring
-            buf[at] += s_w[s]
+            into_ring(s, base, ring, s_off, s_w, buf)
+
+
+@njit
+def _deliver_part(n_sp, spiked, base, ring, own_ptr, own_syn, s_off, s_w, buf):
+    """`_deliver` for one thread's part: the synapses own_syn[own_ptr[i]:own_ptr[i + 1]]
+    of each spiking neuron i (those onto the part's targets, in their CSR order).
+    Integer sums: any order gives the same ring."""
+    for q in range(n_sp):
+        i = spiked[q]
+        for x in range(own_ptr[i], own_ptr[i + 1]):
+            into_ring(own_syn[x], base, ring, s_off, s_w, buf)
 
 
 @njit

@@ -13,7 +13,7 @@ import math
 import numpy as np
 from numba import prange
 
-from ...hw.jit import njit
+from ...hw.jit import into_ring, njit
 from .layout import (A, AE, AI, DHE, DHI, A_MINUS, A_PLUS, B, C, CM, COND_ALPHA, COND_EXP,
                      CURR_ALPHA, CURR_DELTA, CURR_EXP, D, DELTA_T, E_E, E_I, E_K, E_LEAK,
                      E_NA, EIF_ALPHA, EIF_EXP, G_K, G_L, G_NA, GH, GM, GN, HH, I_OFFSET,
@@ -278,27 +278,31 @@ def _target(off, n, inv_n):
 
 @njit
 def _deliver(spikes, n_sp, e, dt, n, st_ptr, st_off, st_w, buf, n_slots, t_lo, t_hi,
-             pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state):
+             pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state, pick):
     """What the spikes[:n_sp] of step e do to targets t_lo..t_hi-1: static input into the
     delay ring and STDP potentiation of the spiking targets' incoming synapses. Each
     ring entry gets its additions in spike order whatever the split, so a split by
-    target (one part per thread) sums exactly as one core does."""
+    target (one part per thread) sums exactly as one core does. For a part, a spike's
+    synapses onto it are listed in `pick` (as long as the largest fan-out) without a
+    branch, then delivered: a branch on a random target per synapse mispredicts half
+    the time."""
     total = n_slots * 2 * n
     at = ((e % n_slots) if e >= 0 else n_slots - 1) * 2 * n
     split = t_lo > 0 or t_hi < n
     inv_n = 1.0 / n
     for c in range(n_sp):
         j = spikes[c]
-        for s in range(st_ptr[j], st_ptr[j + 1]):
-            off = st_off[s]          # = delay * 2n + receptor * n + target
-            if split:
-                r = _target(off, n, inv_n)
-                if r < t_lo or r >= t_hi:
-                    continue
-            q = at + off
-            if q >= total:
-                q -= total
-            buf[q] += st_w[s]
+        if split:
+            m = 0            # st_off = delay * 2n + receptor * n + target
+            for s in range(st_ptr[j], st_ptr[j + 1]):
+                r = _target(st_off[s], n, inv_n)
+                pick[m] = s
+                m += int((r >= t_lo) & (r < t_hi))
+            for x in range(m):
+                into_ring(pick[x], at, total, st_off, st_w, buf)
+        else:
+            for s in range(st_ptr[j], st_ptr[j + 1]):
+                into_ring(s, at, total, st_off, st_w, buf)
         if t_lo <= j < t_hi and pl_in_ptr[j + 1] > pl_in_ptr[j]:
             _post_spike(j, e + 1, dt, pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state)
 
@@ -727,7 +731,7 @@ def run_steps(k0, k1, dt, emit_zero,
             _note(spiked[q], -1, hist, hist_n, n_hist, plastic_out, rec_spk, spk_id,
                   spk_stamp, spk_n)
         _deliver(spiked, n_sp, -1, dt, n, st_ptr, st_off, st_w, buf, n_slots, 0, n,
-                 pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state)
+                 pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state, spiked[:0])
     has_cs = len(cs_ptr) > 1
     for k in range(k0, k1):
         if spk_n[0] + n_rec_spk > len(spk_id):
@@ -749,7 +753,7 @@ def run_steps(k0, k1, dt, emit_zero,
             _note(spiked[q], k, hist, hist_n, n_hist, plastic_out, rec_spk, spk_id,
                   spk_stamp, spk_n)
         _deliver(spiked, n_sp, k, dt, n, st_ptr, st_off, st_w, buf, n_slots, 0, n,
-                 pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state)
+                 pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state, spiked[:0])
     _sample(k1, S, rec_row, rec_every, rec_next, rec_ptr, rec_idx, rec_out, rec_off,
             rec_count)
     return k1
@@ -778,6 +782,10 @@ def run_steps_parallel(k0, k1, dt, emit_zero, own_lo, own_hi, own_p,
     n = S.shape[1]
     n_th = len(own_lo)
     part_n = np.zeros(n_th, np.int64)
+    fan = 0
+    for j in range(n):
+        fan = max(fan, st_ptr[j + 1] - st_ptr[j])
+    picks = np.empty((n_th, fan), np.int64)
     n_sp = 0
     if emit_zero:
         n_sp = _emit_zero(n, in_ptr, in_stamp, in_pos, spiked)
@@ -798,7 +806,7 @@ def run_steps_parallel(k0, k1, dt, emit_zero, own_lo, own_hi, own_p,
         for t in prange(n_th):
             lo, hi = own_lo[t], own_hi[t]
             _deliver(spiked, n_sp, e, dt, n, st_ptr, st_off, st_w, buf, n_slots, lo, hi,
-                     pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state)
+                     pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state, picks[t])
             if n_hist > 1:
                 _arrivals(k, dt, base, buf, hist, hist_n, n_hist, pl_ptr, pl_tgt,
                           pl_delay, pl_w, pl_rule, pl_par, pl_state, n, lo, hi)
@@ -816,7 +824,7 @@ def run_steps_parallel(k0, k1, dt, emit_zero, own_lo, own_hi, own_p,
                       spk_stamp, spk_n)
         e = k
     _deliver(spiked, n_sp, e, dt, n, st_ptr, st_off, st_w, buf, n_slots, 0, n,
-             pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state)
+             pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state, spiked[:0])
     if e + 1 == k1:      # else stopped early: the next call samples step e + 1 first
         _sample(k1, S, rec_row, rec_every, rec_next, rec_ptr, rec_idx, rec_out, rec_off,
                 rec_count)
