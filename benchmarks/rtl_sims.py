@@ -96,7 +96,7 @@ def cocotb_runs(sim: str, src: Path, steps: int, runs: int, work: Path) -> dict:
     for way, env in ways.items():
         out[way] = []
         for _ in range(runs):
-            simulators.run_bench(run, work, "run_only", {
+            simulators.run_bench(sim, run, work, "run_only", {
                 **env, "FPGA_STEPS": str(steps), "FPGA_SEEN": str(seen)},
                 log=work / "run.log")
             got = json.loads(seen.read_text())

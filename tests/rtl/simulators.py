@@ -122,15 +122,18 @@ def build_chip(sim: str, sources: list, work: Path, icarus_args: list[str],
             after.ru_utime + after.ru_stime - cpu.ru_utime - cpu.ru_stime)
 
 
-def run_bench(run, work: Path, testcase: str, env: dict[str, str],
+def run_bench(sim: str, run, work: Path, testcase: str, env: dict[str, str],
               waves: bool = False, log: Path | None = None) -> Path:
     """Run `testcase` of the fpga bench (fpga_tb.py; `env`: its FPGA_* variables) on the
-    chip `build_chip` built in work/build (the simulator's output to `log`, else
-    stdout); returns cocotb's results file. Under pytest a failed cocotb test ends the
+    chip `build_chip` built under `sim` in work/build (`waves`: Icarus writes an FST
+    where its sources say, Verilator work/build/dump.vcd; the simulator's output to
+    `log`, else stdout); returns cocotb's results file. Under pytest a failed cocotb test ends the
     runner with SystemExit, which goes on to the caller."""
     xml = work / "results.xml"
     run.test(hdl_toplevel="neurocore", test_module="fpga_tb", test_dir=BENCH,
              testcase=testcase, build_dir=work / "build", results_xml=str(xml),
              waves=waves, log_file=log,
+             test_args=(["--trace-file", str(work / "build" / "dump.vcd")]
+                        if waves and sim == "verilator" else []),
              extra_env={**env, "PYTHONPATH": os.pathsep.join(sys.path)})
     return xml

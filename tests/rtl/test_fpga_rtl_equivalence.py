@@ -76,7 +76,7 @@ def run_rtl(images: list, steps: int, work: Path, rtl_image=None,
     run = simulators.build_chip(sim, sources, work, args, waves=WAVES)[0]
     xml = work / "results.xml"
     try:   # Icarus: vvp -fst with WAVES, else -none; Verilator: build/dump.vcd
-        simulators.run_bench(run, work, "chips_match_models", waves=WAVES, env={
+        simulators.run_bench(sim, run, work, "chips_match_models", waves=WAVES, env={
             "FPGA_IMAGES": os.pathsep.join(map(str, paths)),
             "FPGA_META": str(src.with_suffix(".json")),
             "FPGA_STEPS": str(steps), "FPGA_SEEN": str(seen)})
