@@ -268,10 +268,14 @@ class _CoreBuild:
         self.i_rd = isyn_mem.read_port()
         self.r_rd = ref_mem.read_port()
         self.ring_rd = ring.read_port(transparent_for=(self.ring_wr,))
-        in_list = self.memory("in_list", unsigned(lif.axon_bits), GC, [])
+        # the event list in block RAM slices (13 bits: 9 + 4, not 18 wide); the router
+        # writes it while the core is DONE, so the slices' transparent read changes nothing
+        events = PackedMemory(m, "in_list", [("in_list", unsigned(lif.axon_bits))], GC, {},
+                              self.family)
+        self.in_rd = SimpleNamespace(addr=events.rd_addr, data=events.rd_data)
+        self.in_wr = SimpleNamespace(addr=events.wr_addr, data=events.wr_data,
+                                     en=events.wr_en)
         out_list = self.memory("out_list", unsigned(lif.neuron_bits), NPC, [])
-        self.in_rd = in_list.read_port()
-        self.in_wr = in_list.write_port()
         self.out_wr = out_list.write_port()
         # PHDR may read the spike that the last neuron lists in the same cycle
         self.out_rd = out_list.read_port(transparent_for=(self.out_wr,))
