@@ -2,6 +2,7 @@
 
 import math
 import os
+import sys
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -38,6 +39,23 @@ def into_ring(s, base, ring, off, w, buf):
     if at >= ring:
         at -= ring
     buf[at] += w[s]
+
+
+def set_threads(n: int) -> None:
+    """numba.set_num_threads(n) before a parallel kernel. The first call picks Numba's
+    threading layer, unless NUMBA_THREADING_LAYER names one: its default (GNU OpenMP here)
+    unless NEST was imported before, then Numba's own "workqueue": with NEST's OpenMP
+    runtime loaded first, an OpenMP parallel region of Numba's makes the next
+    nest.ResetKernel() crash (a segmentation fault, NEST 3.10)."""
+    if not _LAYER_PICKED:
+        if "nest" in sys.modules and "NUMBA_THREADING_LAYER" not in os.environ:
+            numba.config.THREADING_LAYER = "workqueue"
+        _LAYER_PICKED.append(True)
+    numba.set_num_threads(n)
+
+
+#: set_threads has picked the threading layer (a list: no global statement)
+_LAYER_PICKED: list = []
 
 
 def check_threads(value, who: str) -> int:

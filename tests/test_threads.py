@@ -5,6 +5,8 @@ timing metrics."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -182,3 +184,25 @@ def test_microcircuit_spikes_identical_on_one_and_two_threads(parallel_always):
     for pop, (ids, times) in trains[0].items():
         np.testing.assert_array_equal(ids, trains[1][pop][0], err_msg=pop)
         np.testing.assert_array_equal(times, trains[1][pop][1], err_msg=pop)
+
+
+def test_nest_imported_first_survives_a_parallel_kernel(tmp_path):
+    """NEST, then a parallel kernel, then nest.ResetKernel(): no crash (`hw.jit.set_threads`
+    picks Numba's workqueue layer when NEST came first; GNU OpenMP's crashed NEST)."""
+    pytest.importorskip("nest")
+    code = (
+        "import nest, sys\n"
+        f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+        "from test_reference_oracle import random_network\n"
+        "from neurocosim.sim.reference import engine as E\n"
+        "from neurocosim.hw.jit import KernelChoice\n"
+        "E.PARALLEL_MIN_NEURONS = 0\n"
+        "KernelChoice.pick = lambda self: (self.parallel, self.steps)\n"
+        "eng = E.Engine(random_network(1, 'IF_curr_exp', n=24), threads=2)\n"
+        "eng.run(5.0)\n"
+        "assert eng._choice.ran[1] > 0\n"
+        "nest.ResetKernel(); nest.Simulate(1.0); print('survived')\n")
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_THREADING_LAYER"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=tmp_path, timeout=300, env=env)
+    assert out.returncode == 0 and "survived" in out.stdout, out.stderr[-2000:]

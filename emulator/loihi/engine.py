@@ -39,7 +39,7 @@ import numpy as np
 
 from ...hw.errors import NetworkError, TargetError
 from ...hw.image import HardwareImage
-from ...hw.jit import KernelChoice, check_threads
+from ...hw.jit import KernelChoice, check_threads, set_threads
 from ...hw.ir import Network, is_source
 from ...hw.layouts import loihi as L
 from ...hw.result import Signal, TimingReport
@@ -424,7 +424,7 @@ class Engine(Runner):
         rec_v = np.zeros((k1 - k0, len(self.rec_v_idx)), np.int32)
         all_cnt = np.zeros(k1 - k0 if self.timing else 0, np.int64)
         if parallel:
-            numba.set_num_threads(len(self._parts[0]))
+            set_threads(len(self._parts[0]))
             kernel, head = kernels.run_steps_parallel, (k0, k1, *self._parts)
             tail = (np.empty((len(self._parts[0]), self.n), np.int64), *self._own)
         else:

@@ -48,7 +48,7 @@ import numpy as np
 from ...hw.compiler import compile as hw_compile
 from ...hw.errors import NetworkError
 from ...hw.image import HardwareImage
-from ...hw.jit import KernelChoice, check_threads
+from ...hw.jit import KernelChoice, check_threads, set_threads
 from ...hw.ir import Network
 from ...hw.result import Signal
 from ...hw.runner import Recorded, Runner
@@ -380,7 +380,7 @@ class Engine(Runner):
             stop = min(k1, k + steps)
             t0 = time.perf_counter()
             if parallel:
-                numba.set_num_threads(len(parts.own_lo))
+                set_threads(len(parts.own_lo))
                 reached = kernels.run_steps_parallel(
                     k, stop, dt, emit_zero, parts.own_lo, parts.own_hi, parts.own_p, *pops,
                     *args, part)
