@@ -13,14 +13,19 @@ accumulate stage, which writes while the next item runs: the ring's read port is
 transparent to its write port, so a synapse that hits the ring word the previous synapse
 writes in the same cycle reads the new value (no stall), and the neuron phase's first read
 sees the last synapse's write. Consecutive weight writes hit distinct synapses. The costs
-are hw.layouts.fpga.RTL_CYCLES.
+are hw.layouts.fpga.RTL_CYCLES. The arithmetic is emulator.fpga.oracle's, statement by
+statement.
 
 Block RAM (benchmarks/fpga_memory.py counts it per memory): every memory has one read port
 where it can, as a block RAM serves one write and one read port and yosys copies a memory
 for each further read port. The host reads a weight through the walks' weight port while
 the core is DONE; a row's or column's bounds p[i], p[i + 1] are one address of two
-memories (lo[i] = p[i], hi[i] = p[i + 1]), not two ports of one. The arithmetic is emulator.fpga.oracle's, statement by
-statement.
+memories (lo[i] = p[i], hi[i] = p[i + 1]), not two ports of one. The host regions read
+together are one word at their exact widths (rtl.packed: weight and plastic flag, target
+and delay, a column entry's synapse and axon, the neuron parameters NEU reads), cut into
+the elaborating platform's block RAM shapes, and written by the host by read-modify-write
+(the weight port is transparent to its write port; the walks never read a weight in the
+cycle it is written). On ECP5 a memory of at most LUT_RAM_BITS is LUT RAM.
 
 The per-core scalars (n, w_shift, stdp, a_plus, a_minus, w_min, w_max, dx, dy) and the
 copies of the chip's n_axons and ring_depth are one-word memories read combinationally:
