@@ -77,22 +77,18 @@ def _projections(prj) -> list[ir.Projection]:
     """The IR projections of a PyNN projection. They share its index, delay and
     non-negative weight arrays (the projection copies an array before writing into it),
     and are built again only after a change (`prj.ir_cache`)."""
-    weight = prj._attribute("weight")
+    prj._pull_weights()
     if prj.ir_cache is not None:
         return prj.ir_cache
     arrays = prj._arrays()
-    negative = bool(np.signbit(weight).any())
-    if prj.receptor_type == "excitatory" and negative:
-        raise ValueError(f"projection {prj._ir_name!r}: weight {weight.min()} is negative on "
-                         "an excitatory receptor")
-    magnitude = np.abs(weight) if negative else weight
+    magnitude = prj._ir_weights()
     out = []
     for name, order, ppop, pidx, qpop, qidx in prj._pieces():
         out.append(ir.Projection(name, ppop._ir_name, qpop._ir_name, pidx, qidx,
                                  magnitude[order], arrays["delay"][order],
                                  prj.receptor_type, _plasticity(prj, arrays, order)))
     prj._weights_set_by_user = False
-    prj.ir_cache = out
+    prj._shared_with_ir(out)
     return out
 
 

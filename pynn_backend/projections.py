@@ -6,6 +6,8 @@ pair; plastic weights are read back from the running target.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 from pyNN import common, errors
 from pyNN.connectors import OneToOneConnector
@@ -35,14 +37,60 @@ def _index_dtype(*sizes: int):
     return np.int32 if max(sizes) < 2**31 else np.int64
 
 
-#: Connector calls (one per post neuron) whose small arrays are merged into one block: each
-#: array costs ~100 bytes of header, more than its synapses when the in-degree is small.
-_MERGE_EVERY = 1024
+#: Bytes above which a connection array being grown is given at least _MAPPED_BYTES of
+#: capacity. glibc's malloc serves requests under its mmap threshold (which rises to 32 MiB
+#: once large blocks have been freed) from the heap, where a freed block leaves a hole the
+#: process's RSS keeps (chunks merged into ~10 MB blocks, then concatenated, left ~6 bytes
+#: per synapse at full scale); requests above it are mapped and handed back when freed.
+#: Capacity never written costs address space, not RSS.
+_SMALL_BYTES = 1 << 20
+_MAPPED_BYTES = 64 << 20
 
 
-def _concat(chunks: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    """One block of arrays from several, key by key."""
-    return {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
+def _grown(a: np.ndarray, used: int, need: int) -> np.ndarray:
+    """A larger array for `need` elements holding `a[:used]`: twice the capacity, and at
+    least _MAPPED_BYTES once past _SMALL_BYTES."""
+    capacity = max(need, 2 * len(a), 1024)
+    if capacity * a.itemsize > _SMALL_BYTES:
+        capacity = max(capacity, _MAPPED_BYTES // a.itemsize)
+    out = np.empty(capacity, a.dtype)
+    out[:used] = a[:used]
+    return out
+
+
+@dataclass
+class _Growing:
+    """A projection's connection arrays (pre, post, one per attribute) while its connector
+    appends them, post neuron by post neuron: each grown by copying into a larger array
+    (one at a time), then trimmed in place (`trimmed`). Concatenating the calls' arrays
+    at the end held the projection twice, and left heap holes behind."""
+
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    size: int = 0
+
+    def append(self, chunk: dict[str, np.ndarray], where: str) -> None:
+        """Append one call's arrays (same keys as every call before)."""
+        if not self.size:
+            self.arrays = {k: np.empty(0, v.dtype) for k, v in chunk.items()}
+        if chunk.keys() != self.arrays.keys():
+            raise errors.ConnectionError(f"projection {where!r}: connection attributes "
+                                         f"{sorted(chunk)} differ from the earlier "
+                                         f"{sorted(self.arrays)}")
+        end = self.size + len(chunk["pre"])
+        for k, v in chunk.items():
+            if end > len(self.arrays[k]):
+                self.arrays[k] = _grown(self.arrays[k], self.size, end)
+            self.arrays[k][self.size:end] = v
+        self.size = end
+
+    def trimmed(self) -> dict[str, np.ndarray]:
+        """The arrays cut to their size in place (realloc: no copy). Only arrays `append`
+        grew are longer than the size, and nothing else refers to those yet; an append
+        after this grows into new arrays, leaving these (which the IR may share) alone."""
+        for a in self.arrays.values():
+            if len(a) > self.size:
+                a.resize(self.size, refcheck=False)
+        return self.arrays
 
 
 class Connection(common.Connection):
@@ -61,10 +109,10 @@ class Connection(common.Connection):
         return int(self.projection._arrays()["post"][self.index])
 
     def _get(self, name):
-        return float(self.projection._attribute(name)[self.index])
+        return float(self.projection._attribute(name, self.index))
 
     def _set(self, name, value):
-        self.projection._attribute(name)       # checks the name; pulls plastic weights
+        self.projection._attribute(name, self.index)   # checks the name; pulls weights
         self.projection._writable(name)[self.index] = value
         if name == "weight":
             self.projection._weights_set_by_user = True
@@ -95,9 +143,13 @@ class Projection(common.Projection):
             raise errors.ConnectionError(
                 f"receptor type {self.receptor_type!r} is not supported by neurocosim; "
                 "use 'excitatory' or 'inhibitory'")
-        self._chunks: list[dict[str, np.ndarray]] = []
-        self._pending = 0                 # chunks appended since the last merge
+        self._store = _Growing()
         self._flat: dict[str, np.ndarray] | None = None
+        #: the weight array holds the weights' magnitudes (every weight's sign bit set:
+        #: inhibitory), so that the IR shares it (`_ir_weights`); read as its negative
+        self._negated = False
+        #: names of the arrays no IR shares (written in place; the others copied first)
+        self._fresh: set[str] = set()
         #: the IR projections last built from our arrays (they share them), or None
         self.ir_cache: list | None = None
         self._weights_set_by_user = False
@@ -114,6 +166,7 @@ class Projection(common.Projection):
             self._connect_one_to_one(connector)
         else:
             connector.connect(self)
+        self._arrays()                    # trimmed now, while the next projection grows
 
     def _connect_one_to_one(self, connector) -> None:
         """OneToOneConnector, vectorised (PyNN's generic path fails on populations of one
@@ -160,34 +213,65 @@ class Projection(common.Projection):
                         f"projection {self._ir_name!r}: delay {arr.min()} ms is below the "
                         f"minimum delay (one timestep, {dt} ms)")
             chunk[name] = arr
-        self._chunks.append(chunk)
-        self._pending += 1
-        if self._pending == _MERGE_EVERY:
-            self._chunks[-_MERGE_EVERY:] = [_concat(self._chunks[-_MERGE_EVERY:])]
-            self._pending = 0
+        if self._negated:
+            self._writable("weight")          # true values again before appending
+        self._store.append(chunk, self._ir_name)
         self._flat = None
         self.ir_cache = None
 
     def _arrays(self) -> dict[str, np.ndarray]:
         if self._flat is None:
-            if self._chunks:
-                self._flat = _concat(self._chunks)
+            if self._store.size:
+                self._flat = self._store.trimmed()
             else:
                 names = ["weight", "delay"] + list(self.synapse_type.native_parameters.keys())
                 index = _index_dtype(self.pre.size, self.post.size)
-                self._flat = {k: np.zeros(0, index if k in ("pre", "post") else float)
-                              for k in ["pre", "post"] + names}
-            self._chunks, self._pending = [self._flat], 0
+                self._flat = self._store.arrays = {
+                    k: np.zeros(0, index if k in ("pre", "post") else float)
+                    for k in ["pre", "post"] + names}
+            self._fresh = set(self._flat)
         return self._flat
 
     def _writable(self, name) -> np.ndarray:
-        """Our array `name`, to be written in place: a fresh copy when the IR built from it
-        shares it (a run compares the new IR with the one before, which must not change)."""
+        """Our array `name` (true values), to be written in place: a fresh copy when an IR
+        built from it shares it (a run compares the new IR with the one before, which must
+        not change)."""
         arrays = self._arrays()
-        if self.ir_cache is not None:
+        if name == "weight" and self._negated:
+            arrays[name] = np.negative(arrays[name])    # the IR keeps the magnitudes
+            self._negated = False
+        elif name not in self._fresh:
             arrays[name] = arrays[name].copy()
-            self.ir_cache = None
+        self._fresh.add(name)
+        self.ir_cache = None
         return arrays[name]
+
+    def _ir_weights(self) -> np.ndarray:
+        """The weights' magnitudes, for the IR (which shares the array returned). Where
+        every weight's sign bit is set (inhibitory weights given negative), our own array
+        becomes the magnitudes, read back negated (`_attribute`): a copy of them cost 8
+        bytes per synapse of every inhibitory projection. Mixed signs: a copy."""
+        w = self._arrays()["weight"]
+        if self._negated:
+            return w
+        sign = np.signbit(w)
+        if not sign.any():
+            return w
+        if self.receptor_type == "excitatory":
+            raise ValueError(f"projection {self._ir_name!r}: weight {w.min()} is negative "
+                             "on an excitatory receptor")
+        if not sign.all():
+            return np.abs(w)
+        if "weight" not in self._fresh:           # an IR shares it (not reached in practice)
+            w = self._flat["weight"] = w.copy()
+        np.abs(w, out=w)
+        self._negated = True
+        return w
+
+    def _shared_with_ir(self, pieces: list) -> None:
+        """Note that the IR projections `pieces` share our arrays."""
+        self.ir_cache = pieces
+        self._fresh.clear()
 
     def __len__(self):
         return len(self._arrays()["pre"])
@@ -206,14 +290,17 @@ class Projection(common.Projection):
     def plastic(self) -> bool:
         return isinstance(self.synapse_type, std_synapses.STDPMechanism)
 
-    def _attribute(self, name):
+    def _attribute(self, name, index=None):
+        """Attribute `name` of every connection (or of connection `index`), true values:
+        the weights negated again where we hold their magnitudes (a new array then)."""
         arrays = self._arrays()
         if name == "weight":
             self._pull_weights()
         if name not in arrays:
             raise errors.NonExistentParameterError(
                 name, type(self.synapse_type).__name__, list(arrays))
-        return arrays[name]
+        values = arrays[name] if index is None else arrays[name][index]
+        return np.negative(values) if name == "weight" and self._negated else values
 
     def _pull_weights(self):
         """Copy the target's current (plastic) weights into our arrays."""
@@ -223,7 +310,7 @@ class Projection(common.Projection):
         if getattr(self, "_pulled_at", None) == (id(st.engine), st.t):
             return
         arrays = self._arrays()
-        sign = -1.0 if np.any(arrays["weight"] < 0) else 1.0
+        sign = -1.0 if self._negated or np.any(arrays["weight"] < 0) else 1.0
         weights = st.result().weights
         pieces = self._pieces()
         out = self._writable("weight")
@@ -277,7 +364,9 @@ class Projection(common.Projection):
             if name == "weight":
                 self._pull_weights()
                 self._weights_set_by_user = True
+                self._negated = False
             arrays[name] = np.array(new, dtype=float)
+            self._fresh.add(name)
             self.ir_cache = None
 
     # --- to the IR -----------------------------------------------------------------
