@@ -20,13 +20,17 @@ the same background Poisson spikes; one seed's rates stray by up to 10-15 % (L5E
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import re
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 SCRIPT = Path(__file__).resolve().parent.parent / "examples" / "microcircuit.py"
 _RATE = re.compile(r"^(L\d+[EI]) (\d+(?:\.\d+)?) Hz$")
@@ -68,10 +72,99 @@ def _environment() -> dict[str, str]:
     return {"OMP_WAIT_POLICY": "PASSIVE", **os.environ}
 
 
+def _script_module():
+    """examples/microcircuit.py as a module: its tables and functions, for the PyNEST peer."""
+    spec = importlib.util.spec_from_file_location("microcircuit_script", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _pynest_populations(nest, mc, args: argparse.Namespace) -> tuple[list, list]:
+    """The script's populations as iaf_psc_exp (its IF_curr_exp parameters in NEST's
+    units, its DC per population, V_m normal(-58, 10) mV) with a spike recorder each, and
+    the Poisson background: one poisson_generator per population, all-to-all (NEST sends
+    each target a train of its own, as the script's generator per neuron does)."""
+    c, dc = mc.CELL, mc.dc_inputs(args.scale, args.background)
+    w_factor = 1.0 / np.sqrt(args.scale)
+    pops, recorders = [], []
+    for i, size in enumerate(mc.SIZES):
+        pop = nest.Create("iaf_psc_exp", max(1, int(round(size * args.scale))), params=dict(
+            C_m=c["cm"] * 1e3, tau_m=c["tau_m"], tau_syn_ex=c["tau_syn_E"],
+            tau_syn_in=c["tau_syn_I"], t_ref=c["tau_refrac"], E_L=c["v_rest"],
+            V_reset=c["v_reset"], V_th=c["v_thresh"], I_e=float(dc[i]) * 1e3,
+            V_m=nest.random.normal(mean=mc.V0[0], std=mc.V0[1])))
+        recorder = nest.Create("spike_recorder")
+        nest.Connect(pop, recorder)
+        if args.background == "poisson":
+            source = nest.Create("poisson_generator",
+                                 params={"rate": mc.BG_RATE * mc.K_EXT[i] * args.scale})
+            nest.Connect(source, pop, "all_to_all", {"weight": mc.W_EXC * w_factor * 1e3,
+                                                     "delay": mc.DELAY["E"][0]})
+        pops.append(pop)
+        recorders.append(recorder)
+    return pops, recorders
+
+
+def _pynest_connect(nest, mc, pops: list, scale: float) -> None:
+    """The script's projections by NEST's pairwise_bernoulli rule: the same p (autapses
+    allowed, no multapses, as FixedProbabilityConnector), weights normal(w, 10 % of w)
+    redrawn outside (0, inf) or (-inf, 0) as PyNN's normal_clipped redraws, delays
+    normal redrawn below dt, which NEST rounds to whole steps as the script's StepDelay
+    does (halves up)."""
+    p, w = mc.synapse_probability(), mc.mean_weights() * 1e3 / np.sqrt(scale)   # pA
+    for t, post in enumerate(pops):
+        for s, pre in enumerate(pops):
+            if p[t, s] <= 0:
+                continue
+            mean, sd = mc.DELAY[mc.POPULATIONS[s][-1]]
+            low, high = (0.0, np.inf) if w[t, s] > 0 else (-np.inf, 0.0)
+            weight = nest.math.redraw(nest.random.normal(mean=w[t, s],
+                                                         std=abs(w[t, s]) * mc.W_SD),
+                                      min=low, max=high)
+            delay = nest.math.redraw(nest.random.normal(mean=mean, std=sd),
+                                     min=mc.DT, max=np.inf)
+            nest.Connect(pre, post, {"rule": "pairwise_bernoulli", "p": float(p[t, s]),
+                                     "allow_autapses": True, "allow_multapses": False},
+                         {"synapse_model": "static_synapse", "weight": weight,
+                          "delay": delay})
+
+
+def pynest_main(argv: list[str]) -> None:
+    """The PyNEST peer: the script's network built with PyNEST directly (its options;
+    --threads: NEST's local_num_threads), printing what the script prints. pyNN.nest
+    connects it in C++ too (the script hands it NEST-drawn distributions) but then reads
+    every connection's source back into Python (Projection._connect), which is most of
+    its build time."""
+    import nest
+
+    mc = _script_module()
+    args = mc.parse_args(["nest", *argv])
+    t0 = time.perf_counter()
+    nest.ResetKernel()
+    nest.set(resolution=mc.DT, rng_seed=args.seed, local_num_threads=args.threads or 1,
+             print_time=False)
+    pops, recorders = _pynest_populations(nest, mc, args)
+    _pynest_connect(nest, mc, pops, args.scale)
+    t1 = time.perf_counter()
+    nest.Simulate(mc.TRANSIENT_MS)
+    before = [r.n_events for r in recorders]
+    nest.Simulate(args.duration - mc.TRANSIENT_MS)
+    t2 = time.perf_counter()
+    seconds = (args.duration - mc.TRANSIENT_MS) / 1000.0
+    for name, pop, rec, n0 in zip(mc.POPULATIONS, pops, recorders, before):
+        print(f"{name} {(rec.n_events - n0) / (len(pop) * seconds):.2f} Hz")
+    print(f"build {t1 - t0:.2f} s")
+    print(f"run {t2 - t1:.2f} s")
+
+
 def run_script(simulator: str, scale: float, duration: float, seed: int = 2014,
                threads: "int | None" = None, background: str = "poisson") -> Run:
-    """Run examples/microcircuit.py in a subprocess; its own peak RSS from wait4."""
-    cmd = [sys.executable, str(SCRIPT), simulator, "--scale", str(scale),
+    """Run examples/microcircuit.py (or, for "pynest", this file's PyNEST peer) in a
+    subprocess; its own peak RSS from wait4."""
+    program = [str(Path(__file__).resolve()), "pynest"] if simulator == "pynest" else \
+        [str(SCRIPT), simulator]
+    cmd = [sys.executable, *program, "--scale", str(scale),
            "--duration", str(duration), "--seed", str(seed), "--background", background]
     if threads is not None:
         cmd += ["--threads", str(threads)]
@@ -130,27 +223,30 @@ def seed_spread(runs: list[Run]) -> dict[str, float]:
     return out
 
 
-def print_comparison(runs: list[Run], tolerance: float) -> bool:
-    """Ratios of each simulator's best run (least build + run time) and the rate check on
-    the rates averaged over the seeds; True when every population is within."""
+def print_comparison(runs: list[Run], tolerance: float, peer_name: str = "nest") -> bool:
+    """Ratios of neurocosim's best run (least build + run time) to `peer_name`'s best run
+    and the rate check on the rates averaged over the seeds; True when every population
+    is within."""
     ours = [r for r in runs if r.simulator == "neurocosim"]
-    peer = [r for r in runs if r.simulator == "nest"]
+    peer = [r for r in runs if r.simulator == peer_name]
     a, b = (min(rs, key=lambda r: r.build_s + r.run_s) for rs in (ours, peer))
-    print(f"\nneurocosim / NEST (best runs): build {a.build_s / b.build_s:.2f}x, "
+    print(f"\nneurocosim / {peer_name} (best runs): build {a.build_s / b.build_s:.2f}x, "
           f"run {a.run_s / b.run_s:.2f}x, CPU {a.cpu_s / b.cpu_s:.2f}x, peak RSS "
           f"{a.peak_rss_mib / b.peak_rss_mib:.2f}x (below 1: neurocosim less)")
     mine, theirs = mean_rates(ours), mean_rates(peer)
     seeds = sorted({r.seed for r in runs})
     if len(seeds) > 1:
-        print("seed-to-seed spread of the rates, (max - min) / mean, neurocosim | NEST: "
+        print("seed-to-seed spread of the rates, (max - min) / mean, "
+              f"neurocosim | {peer_name}: "
               + ", ".join(f"{n} {x:.0%} | {y:.0%}" for (n, x), y in
                           zip(seed_spread(ours).items(), seed_spread(peer).values())))
     dev = rate_deviation(mine, theirs)
-    print(f"rate / NEST rate - 1 (mean over seeds {', '.join(map(str, seeds))}): "
+    print(f"rate / {peer_name} rate - 1 (mean over seeds {', '.join(map(str, seeds))}): "
           + ", ".join(f"{n} {(mine[n] / theirs[n] - 1) * 100:+.1f}%" if theirs[n] > 0
-                      else f"{n} (NEST silent)" for n in dev))
+                      else f"{n} ({peer_name} silent)" for n in dev))
     within = all(d <= tolerance for d in dev.values())
-    print(f"every population within {tolerance:.0%} of NEST: {'yes' if within else 'no'}")
+    print(f"every population within {tolerance:.0%} of {peer_name}: "
+          f"{'yes' if within else 'no'}")
     return within
 
 
@@ -162,7 +258,9 @@ def main() -> int:
     ap.add_argument("--seeds", default="2014",
                     help="comma-separated seeds; the rates compared are their mean")
     ap.add_argument("--nest-threads", type=int, default=2)
-    ap.add_argument("--simulators", default="neurocosim,nest")
+    ap.add_argument("--simulators", default="neurocosim,nest",
+                    help="comma-separated: neurocosim, nest (pyNN.nest on the script), "
+                         "pynest (the network built with PyNEST directly)")
     ap.add_argument("--tolerance", type=float, default=0.10)
     args = ap.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
@@ -173,15 +271,21 @@ def main() -> int:
     for _ in range(args.repeats):
         for seed in seeds:
             for simulator in args.simulators.split(","):
-                threads = args.nest_threads if simulator == "nest" else None
+                threads = None if simulator == "neurocosim" else args.nest_threads
                 runs.append(run_script(simulator, args.scale, args.duration, seed, threads))
                 print_runs(runs[-1:])
     print()
     print_runs(runs)
-    if {"neurocosim", "nest"} <= {r.simulator for r in runs}:
-        return 0 if print_comparison(runs, args.tolerance) else 1
-    return 0
+    simulators = {r.simulator for r in runs}
+    if "neurocosim" not in simulators:
+        return 0
+    within = [print_comparison(runs, args.tolerance, peer) for peer in ("nest", "pynest")
+              if peer in simulators]
+    return 0 if all(within) else 1
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["pynest"]:
+        pynest_main(sys.argv[2:])
+        sys.exit(0)
     sys.exit(main())

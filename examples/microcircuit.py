@@ -172,16 +172,57 @@ def build(sim, args: argparse.Namespace) -> list:
     return pops
 
 
+def nest_native_rng(sim, seed: int):
+    """For pyNN.nest only: a NativeRNG that hands `normal_clipped` to NEST's own RNGs, as
+    nest.math.redraw(nest.random.normal(mu, sigma), low, high) (PyNN's normal_clipped
+    redraws too: the same distribution). With it pyNN.nest connects a projection by NEST's
+    `pairwise_bernoulli` rule in C++ on NEST's threads; with NumpyRNGs (PyNN 0.13's
+    NativeRNG knows no clipped distribution) it builds through PyNN's generic Python
+    connector, which at full scale had not finished after 51 minutes."""
+    import nest
+    from pyNN.nest.random import NESTRandomDistribution
+
+    class ClippedNormal(NESTRandomDistribution):
+        """normal(mu, sigma) redrawn outside [low, high], drawn inside NEST."""
+
+        def as_nest_object(self):
+            p = self.parameters
+            return nest.math.redraw(nest.random.normal(mean=p["mu"], std=p["sigma"]),
+                                    min=p["low"], max=p["high"])
+
+        def __mul__(self, value: float) -> "ClippedNormal":   # PyNN's nA -> pA
+            if value <= 0:
+                raise ValueError(f"scale factor {value} of a clipped normal must be > 0")
+            return ClippedNormal(self.name, {k: v * value for k, v in self.parameters.items()})
+
+    class NativeClippedRNG(sim.NativeRNG):
+        """NEST's NativeRNG plus normal_clipped."""
+
+        def next(self, n=None, distribution=None, parameters=None, mask=None):
+            if distribution == "normal_clipped":
+                return ClippedNormal(distribution, dict(parameters))
+            return super().next(n, distribution, parameters, mask)
+
+    return NativeClippedRNG(seed=seed)
+
+
 def connect(sim, rngs: list, pre, post, p: float, w: float) -> None:
     """One projection: Bernoulli(p) pairs, normal weights clipped at zero (sign kept),
     normal delays clipped below at dt and rounded to whole steps; `rngs`: for the pairs,
-    the weights, the delays."""
+    the weights, the delays. On pyNN.nest the weights and delays (so the pairs too: a
+    native connection rule) are drawn by NEST, which rounds the delays to whole steps
+    as the script's StepDelay does (halves up)."""
     kind = pre.label[-1]
+    mean, sd = DELAY[kind]
+    if sim.__name__ == "pyNN.nest":
+        rngs = [rngs[0]] + [nest_native_rng(sim, 0)] * 2
+        delay = sim.RandomDistribution("normal_clipped", mu=mean, sigma=sd, low=DT,
+                                       high=np.inf, rng=rngs[2])
+    else:
+        delay = step_delays(sim, mean, sd, rngs[2])
     bounds = (0.0, np.inf) if w > 0 else (-np.inf, 0.0)
     weight = sim.RandomDistribution("normal_clipped", mu=w, sigma=abs(w) * W_SD,
                                     low=bounds[0], high=bounds[1], rng=rngs[1])
-    mean, sd = DELAY[kind]
-    delay = step_delays(sim, mean, sd, rngs[2])
     sim.Projection(pre, post, sim.FixedProbabilityConnector(p, rng=rngs[0]),
                    sim.StaticSynapse(weight=weight, delay=delay),
                    receptor_type="excitatory" if kind == "E" else "inhibitory",

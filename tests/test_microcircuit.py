@@ -148,6 +148,38 @@ def test_loihi_refusal_of_the_full_scale_microcircuit_is_the_compilers():
         hw.compile(ir.Network(pops, [proj], timestep=script.DT), "loihi", n_chips=2)
 
 
+def test_nest_draws_the_same_weight_and_delay_distributions_natively():
+    """On pyNN.nest the projections are built by NEST's pairwise_bernoulli rule with
+    weights and delays drawn by NEST (the script's NativeRNG for normal_clipped): per
+    projection, the number of synapses, the weights' mean and relative sd, their sign,
+    and the delays (whole 0.1 ms steps, at least one, rounded as the script's StepDelay
+    rounds its draws) match the script's distributions within a few standard errors."""
+    sim = pytest.importorskip("pyNN.nest")
+    import nest
+
+    args = script.parse_args(["nest", "--scale", "0.03", "--duration", "200"])
+    sim.setup(timestep=script.DT, min_delay=script.DT, rng_seed=7)
+    pops = script.build(sim, args)
+    p = script.synapse_probability()
+    w = script.mean_weights() / np.sqrt(args.scale) * 1000.0          # nA -> pA
+    for t, s in [(0, 0), (0, 1), (0, 2), (3, 2)]:
+        pre, post = pops[s], pops[t]
+        conns = nest.GetConnections(pre.node_collection, post.node_collection)
+        weights, delays = np.array(conns.weight), np.array(conns.delay)
+        expected = p[t, s] * pre.size * post.size
+        assert abs(weights.size - expected) < 5 * np.sqrt(expected), (pre.label, post.label)
+        assert np.all(weights * w[t, s] > 0)
+        assert abs(weights.mean() / w[t, s] - 1) < 5 * script.W_SD / np.sqrt(weights.size)
+        assert weights.std() / abs(w[t, s]) == pytest.approx(script.W_SD, rel=0.05)
+        mean, sd = script.DELAY[pre.label[-1]]
+        ref = script.step_delays(sim, mean, sd, sim.NumpyRNG(seed=3)).next(200_000)
+        steps = delays / script.DT
+        assert np.all(np.abs(steps - np.round(steps)) < 1e-6) and steps.min() >= 1 - 1e-6
+        assert abs(delays.mean() - ref.mean()) < 6 * sd / np.sqrt(delays.size)
+        assert delays.std() == pytest.approx(ref.std(), rel=0.05)
+    sim.end()
+
+
 #: seeds of the scale-0.1 comparison: one seed's L5E rate strays by up to ~15 % on
 #: either simulator (measured: NEST 5.70-6.33 Hz, neurocosim 5.48-6.37 over these three)
 SEEDS = (2014, 1, 2)
@@ -155,9 +187,9 @@ SEEDS = (2014, 1, 2)
 
 @pytest.mark.heavy
 def test_scale_0_1_rates_within_10_percent_of_nest():
-    """The same networks (PyNN's generic connectors draw the same connections from the
-    same seeds on both) on the reference and on NEST with 2 threads, 1 s, three seeds:
-    every population's mean rate within 10 % of NEST's."""
+    """Networks of the same statistics (NEST draws its own connections, weights and
+    delays from the seed: a native connection rule) on the reference and on NEST with 2
+    threads, 1 s, three seeds: every population's mean rate within 10 % of NEST's."""
     pytest.importorskip("pyNN.nest")
     ours = [bench.run_script("neurocosim", 0.1, 1000.0, seed=s) for s in SEEDS]
     peer = [bench.run_script("nest", 0.1, 1000.0, seed=s, threads=2) for s in SEEDS]
