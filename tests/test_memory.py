@@ -57,8 +57,8 @@ def _network(seed: int, index_dtype) -> ir.Network:
 @settings(max_examples=30, deadline=None, derandomize=True)
 @given(seed=st.integers(0, 2**31 - 1), index_dtype=st.sampled_from([np.int32, np.int64]))
 def test_counting_sort_equals_stable_sort(seed, index_dtype):
-    """The tables equal those a stable argsort of the concatenated synapses gives, and each
-    projection's places find its weights in IR order."""
+    """The tables equal those a stable sort of the concatenated synapses by (pre, target,
+    ring place) gives, and each projection's places find its weights in IR order."""
     net = _network(seed, index_dtype)
     syn = build_synapses(net, 0.1)
     off, n = net.offsets(), net.size
@@ -68,7 +68,7 @@ def test_counting_sort_equals_stable_sort(seed, index_dtype):
                           + (p.receptor == "inhibitory") * n + off[p.post] + p.post_idx
                           for p in net.projections] + [np.zeros(0, np.int64)])
     w = np.concatenate([p.weight for p in net.projections] + [np.zeros(0)])
-    order = np.argsort(pre, kind="stable")
+    order = np.lexsort((key, key % n, pre))   # stable: multapses in projection, IR order
     np.testing.assert_array_equal(syn.st_ptr, np.r_[0, np.cumsum(np.bincount(pre, minlength=n))])
     np.testing.assert_array_equal(syn.st_off.astype(np.int64), key[order])
     np.testing.assert_array_equal(syn.st_w, w[order])

@@ -20,7 +20,10 @@ from neurocosim import hw
 from neurocosim.emulator.loihi import engine as loihi_engine
 from neurocosim.hw.errors import TargetError
 from neurocosim.hw.jit import KernelChoice
+from neurocosim.hw import ir
 from neurocosim.sim.reference import engine as ref_engine
+from neurocosim.sim.reference import kernels as ref_kernels
+from neurocosim.sim.reference.build import build_synapses
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_loihi_emulator import small_network  # noqa: E402
@@ -87,6 +90,61 @@ def test_reference_two_threads_equal_one(parallel_always, seed, cut, model, rule
         results.append(eng.result())
     assert sum(len(s) for s in results[0].spikes.values()) > 0
     assert_identical(*results)
+
+
+def _static_network(rng: np.random.Generator) -> ir.Network:
+    """Static projections between two populations: rows empty, with one (delay,
+    receptor) or many, multapses (one pair, delay and receptor repeated, in one
+    projection or two), weights whose sums depend on their order."""
+    sizes = rng.integers(1, 40, size=2)
+    params = dict(cm=0.25, tau_m=20.0, tau_syn_E=5.0, tau_syn_I=5.0, tau_refrac=2.0,
+                  v_rest=-65.0, v_reset=-70.0, v_thresh=-50.0, i_offset=0.0)
+    pops = [ir.Population(f"p{i}", int(s), "IF_curr_exp", params) for i, s in enumerate(sizes)]
+    prjs = []
+    for k in range(int(rng.integers(1, 5))):
+        a, b = rng.integers(0, 2, size=2)
+        m = int(rng.integers(0, 300))
+        pre = rng.integers(0, max(1, sizes[a] // int(rng.integers(1, 4))), m)  # empty rows
+        delays = rng.integers(1, int(rng.choice([2, 3, 40])), m) * 0.1
+        prjs.append(ir.Projection(f"j{k}", f"p{a}", f"p{b}", pre, rng.integers(0, sizes[b], m),
+                                  rng.uniform(0.1, 1, m) * 10.0 ** rng.integers(-8, 8, m),
+                                  delays, rng.choice(["excitatory", "inhibitory"])))
+    return ir.Network(pops, prjs, timestep=0.1)
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(seed=st.integers(0, 2**31 - 1), parts=st.integers(1, 6), step=st.integers(-1, 50))
+def test_reference_delivery_in_parts_equals_one_delivery(seed, parts, step):
+    """The static delivery of a step's spikes onto a partition of the targets (each part
+    finding its synapses of a row by binary search: rows sorted by target) fills the
+    delay ring bit for bit as one delivery onto all targets, for cuts anywhere (empty
+    parts, a part of one neuron, cuts at 0 and n)."""
+    rng = np.random.default_rng(seed)
+    syn = build_synapses(_static_network(rng), 0.1)
+    n = len(syn.st_ptr) - 1
+    spikes = rng.integers(0, n, int(rng.integers(0, 3 * n)))      # repeats included
+    cuts = np.sort(np.concatenate([[0, n], rng.integers(0, n + 1, parts - 1)]))
+    no_plastic = (np.zeros(n + 1, np.int64), np.zeros(0, np.int64), np.zeros(0),
+                  np.zeros(0, np.int64), np.zeros((9, 0)), np.zeros((4, 0)))
+    start = rng.uniform(-1, 1, syn.n_slots * 2 * n)
+    target = np.arange(len(start)) % n
+
+    def deliver(lo: int, hi: int) -> np.ndarray:
+        buf = start.copy()
+        ref_kernels._deliver(spikes, len(spikes), step, 0.1, n, syn.st_ptr, syn.st_off,
+                             syn.st_w, buf, syn.n_slots, lo, hi, *no_plastic)
+        return buf
+
+    whole = deliver(0, n)
+    joined = start.copy()
+    for lo, hi in zip(cuts[:-1], cuts[1:]):
+        mine = (target >= lo) & (target < hi)
+        part = deliver(lo, hi)
+        np.testing.assert_array_equal(part[~mine], start[~mine])   # only its own targets
+        joined[mine] = part[mine]
+    np.testing.assert_array_equal(joined, whole)
+    if np.diff(syn.st_ptr)[spikes].any():          # the spikes have synapses: delivered
+        assert not np.array_equal(whole, start)
 
 
 @settings(max_examples=3, deadline=None, derandomize=True)

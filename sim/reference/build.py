@@ -102,12 +102,18 @@ class Neurons:
 @dataclass
 class StaticRows:
     """A static projection's presynaptic neurons: `pre` (IR order) in a population of
-    `size` neurons that starts at global index `lo`."""
+    `size` neurons that starts at global index `lo`; its synapses' ring places are
+    delay steps * 2n + `tgt0` + `post`, the delays its `delay` (ms, the IR's array)
+    rounded at `dt`."""
 
     name: str
     lo: int
     size: int
     pre: np.ndarray
+    post: np.ndarray
+    delay: np.ndarray
+    tgt0: int
+    dt: float
 
 
 @dataclass
@@ -141,17 +147,28 @@ class Synapses:
 
     def places(self, name: str) -> tuple[bool, np.ndarray]:
         """(plastic?, places of the projection's synapses, IR order, in st_* or pl_*);
-        a static projection's by the build's counting sort run again up to it."""
+        a static projection's found again in its rows (sorted by target and ring place:
+        a binary search, then the next place not taken by a synapse of equal place that
+        the build put first, one of this or an earlier projection onto the same targets)."""
         if name in self.where:
             return self.where[name]
-        cursor = self.st_ptr[:-1].copy()
-        for src in self.static:
-            if src.name == name:
+        mine = [i for i, src in enumerate(self.static) if src.name == name]
+        if not mine:
+            raise NetworkError(f"no projection named {name!r}")
+        me = self.static[mine[0]]
+        two_n = 2 * (len(self.st_ptr) - 1)
+        taken = np.zeros(len(self.st_w), dtype=np.bool_)
+        pos = np.empty(0, dtype=np.int64)
+        for src in self.static[:mine[0] + 1]:     # the last is `me`: its places returned
+            if src.lo == me.lo and src.tgt0 == me.tgt0:       # places it could share
                 pos = np.empty(src.pre.size, dtype=_index_dtype(len(self.st_w)))
-                _place(src.pre, src.lo, cursor, pos)
-                return False, pos
-            cursor[src.lo:src.lo + src.size] += np.bincount(src.pre, minlength=src.size)
-        raise NetworkError(f"no projection named {name!r}")
+                key = delay_steps(src.name, src.delay, src.dt) * two_n + src.tgt0 + src.post
+                lost = _place(src.pre, src.lo, key, self.st_ptr, self.st_off, taken, pos,
+                              two_n // 2)
+                if lost >= 0:
+                    raise NetworkError(f"projection {src.name!r}: synapse {lost} is not in "
+                                       "the tables (its arrays changed after the build)")
+        return False, pos
 
 
 @dataclass
@@ -253,12 +270,50 @@ def _scatter(pre, post, delay, w, pre0, tgt0, two_n, cursor, st_off, st_w):
 
 
 @njit
-def _place(pre, pre0, cursor, pos):
-    """The places `_scatter` gives a projection's synapses (the cursor as it left them)."""
+def _sort_rows(ptr, st_off, st_w, n):
+    """Each row (a pre neuron's synapses) sorted by target, then ring place (delay,
+    receptor), stably (multapses keep the build's order): a thread owning a range of
+    targets finds its synapses of a row, one run, by binary search."""
+    total = (st_off.max() + 1) if len(st_off) else 1
+    for j in range(len(ptr) - 1):
+        a, b = ptr[j], ptr[j + 1]
+        key = np.empty(b - a, dtype=np.int64)
+        for s in range(a, b):
+            key[s - a] = st_off[s] % n * total + st_off[s]
+        ordered = True
+        for s in range(1, b - a):
+            if key[s] < key[s - 1]:
+                ordered = False
+                break
+        if not ordered:
+            idx = a + np.argsort(key, kind="mergesort")
+            st_off[a:b] = st_off[idx]
+            st_w[a:b] = st_w[idx]
+
+
+@njit
+def _place(pre, pre0, key, ptr, st_off, taken, pos, n):
+    """The places of a projection's synapses (ring places `key`) in rows sorted by
+    `_sort_rows`: the first place of the key in the row not yet `taken`. Returns -1, or
+    the first synapse whose key has no free place in its row."""
     for k in range(pre.size):
         row = pre0 + pre[k]
-        pos[k] = cursor[row]
-        cursor[row] += 1
+        lo, hi = ptr[row], ptr[row + 1]
+        tgt = key[k] % n
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            t = st_off[mid] % n
+            if t < tgt or (t == tgt and st_off[mid] < key[k]):
+                lo = mid + 1
+            else:
+                hi = mid
+        while lo < ptr[row + 1] and taken[lo] and st_off[lo] == key[k]:
+            lo += 1
+        if lo == ptr[row + 1] or st_off[lo] != key[k]:
+            return k
+        taken[lo] = True
+        pos[k] = lo
+    return -1
 
 
 def _index_dtype(limit: int):
@@ -269,12 +324,14 @@ def _index_dtype(limit: int):
 def _static_tables(net: Network, dt: float) -> dict:
     """CSR by pre of the static synapses, built projection by projection into arrays of
     their final size (no concatenated temporaries): 12 bytes per synapse (int32 ring place,
-    float64 weight)."""
+    float64 weight); each row then sorted by target (`_sort_rows`)."""
     offsets, n = net.offsets(), net.size
     static = [pr for pr in net.projections if pr.plasticity is None]
     counts = np.zeros(n, dtype=np.int64)
     steps = []
-    rows = [StaticRows(pr.name, offsets[pr.pre], net.population(pr.pre).size, pr.pre_idx)
+    rows = [StaticRows(pr.name, offsets[pr.pre], net.population(pr.pre).size, pr.pre_idx,
+                       pr.post_idx, pr.delay,
+                       (pr.receptor != "excitatory") * n + offsets[pr.post], dt)
             for pr in static]
     for src, pr in zip(rows, static):
         counts[src.lo:src.lo + src.size] += np.bincount(src.pre, minlength=src.size)
@@ -290,6 +347,7 @@ def _static_tables(net: Network, dt: float) -> dict:
         rec = 0 if pr.receptor == "excitatory" else 1
         _scatter(pr.pre_idx, pr.post_idx, d, pr.weight, offsets[pr.pre],
                  rec * n + offsets[pr.post], 2 * n, cursor, st_off, st_w)
+    _sort_rows(ptr, st_off, st_w, n)
     return dict(st_ptr=ptr, st_off=st_off, st_w=st_w, n_slots=n_slots, static=rows)
 
 

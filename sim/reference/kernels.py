@@ -267,7 +267,7 @@ def _note(j, e, hist, hist_n, n_hist, plastic_out, rec_spk, spk_id, spk_stamp, s
 @njit
 def _target(off, n, inv_n):
     """off modulo n (the target of a ring offset), by a float quotient corrected once:
-    an integer division per synapse would cost more than the delivery it filters."""
+    cheaper than an integer division."""
     r = off - int(off * inv_n) * n
     if r < 0:
         r += n
@@ -277,32 +277,39 @@ def _target(off, n, inv_n):
 
 
 @njit
+def _first_onto(st_off, lo, hi, t, n, inv_n):
+    """The first s in lo..hi-1 whose target (st_off[s] modulo n) is t or more, hi if none:
+    a binary search in a row sorted by target (`build._sort_rows`)."""
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if _target(st_off[mid], n, inv_n) < t:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@njit
 def _deliver(spikes, n_sp, e, dt, n, st_ptr, st_off, st_w, buf, n_slots, t_lo, t_hi,
-             pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state, pick):
+             pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state):
     """What the spikes[:n_sp] of step e do to targets t_lo..t_hi-1: static input into the
     delay ring and STDP potentiation of the spiking targets' incoming synapses. Each
-    ring entry gets its additions in spike order whatever the split, so a split by
-    target (one part per thread) sums exactly as one core does. For a part, a spike's
-    synapses onto it are listed in `pick` (as long as the largest fan-out) without a
-    branch, then delivered: a branch on a random target per synapse mispredicts half
-    the time."""
+    ring entry gets its additions in spike order, and a spike's additions to one entry
+    (multapses) in row order, whatever the split, so a split by target (one part per
+    thread) sums exactly as one core does. A row is sorted by target, so a part's
+    synapses in it are one run, found by binary search: no scan of the others'."""
     total = n_slots * 2 * n
     at = ((e % n_slots) if e >= 0 else n_slots - 1) * 2 * n
-    split = t_lo > 0 or t_hi < n
     inv_n = 1.0 / n
     for c in range(n_sp):
         j = spikes[c]
-        if split:
-            m = 0            # st_off = delay * 2n + receptor * n + target
-            for s in range(st_ptr[j], st_ptr[j + 1]):
-                r = _target(st_off[s], n, inv_n)
-                pick[m] = s
-                m += int((r >= t_lo) & (r < t_hi))
-            for x in range(m):
-                into_ring(pick[x], at, total, st_off, st_w, buf)
-        else:
-            for s in range(st_ptr[j], st_ptr[j + 1]):
-                into_ring(s, at, total, st_off, st_w, buf)
+        a, b = st_ptr[j], st_ptr[j + 1]
+        if t_lo > 0:
+            a = _first_onto(st_off, a, b, t_lo, n, inv_n)
+        if t_hi < n:
+            b = _first_onto(st_off, a, b, t_hi, n, inv_n)
+        for s in range(a, b):
+            into_ring(s, at, total, st_off, st_w, buf)
         if t_lo <= j < t_hi and pl_in_ptr[j + 1] > pl_in_ptr[j]:
             _post_spike(j, e + 1, dt, pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state)
 
@@ -731,7 +738,7 @@ def run_steps(k0, k1, dt, emit_zero,
             _note(spiked[q], -1, hist, hist_n, n_hist, plastic_out, rec_spk, spk_id,
                   spk_stamp, spk_n)
         _deliver(spiked, n_sp, -1, dt, n, st_ptr, st_off, st_w, buf, n_slots, 0, n,
-                 pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state, spiked[:0])
+                 pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state)
     has_cs = len(cs_ptr) > 1
     for k in range(k0, k1):
         if spk_n[0] + n_rec_spk > len(spk_id):
@@ -753,7 +760,7 @@ def run_steps(k0, k1, dt, emit_zero,
             _note(spiked[q], k, hist, hist_n, n_hist, plastic_out, rec_spk, spk_id,
                   spk_stamp, spk_n)
         _deliver(spiked, n_sp, k, dt, n, st_ptr, st_off, st_w, buf, n_slots, 0, n,
-                 pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state, spiked[:0])
+                 pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state)
     _sample(k1, S, rec_row, rec_every, rec_next, rec_ptr, rec_idx, rec_out, rec_off,
             rec_count)
     return k1
@@ -775,17 +782,14 @@ def run_steps_parallel(k0, k1, dt, emit_zero, own_lo, own_hi, own_p,
     neurons own_lo[t]..own_hi[t]-1, made of the chunks (pop_* rows: populations cut at
     the owners' bounds) own_p[t]..own_p[t+1]-1, and everything that lands on them: in one
     parallel region per step it delivers the previous step's spikes to its neurons
-    (`_deliver`, every spike scanned in the one order), runs their plastic arrivals and
-    advances them, listing its spikes in part[t]. The lists are then joined in thread
-    order, which is the serial spike order, and recorded. So every float sum has the
-    terms and the order of one core, and no two threads write one location."""
+    (`_deliver`, every spike in the one order, its synapses onto them found by binary
+    search), runs their plastic arrivals and advances them, listing its spikes in
+    part[t]. The lists are then joined in thread order, which is the serial spike order,
+    and recorded. So every float sum has the terms and the order of one core, and no two
+    threads write one location."""
     n = S.shape[1]
     n_th = len(own_lo)
     part_n = np.zeros(n_th, np.int64)
-    fan = 0
-    for j in range(n):
-        fan = max(fan, st_ptr[j + 1] - st_ptr[j])
-    picks = np.empty((n_th, fan), np.int64)
     n_sp = 0
     if emit_zero:
         n_sp = _emit_zero(n, in_ptr, in_stamp, in_pos, spiked)
@@ -806,7 +810,7 @@ def run_steps_parallel(k0, k1, dt, emit_zero, own_lo, own_hi, own_p,
         for t in prange(n_th):
             lo, hi = own_lo[t], own_hi[t]
             _deliver(spiked, n_sp, e, dt, n, st_ptr, st_off, st_w, buf, n_slots, lo, hi,
-                     pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state, picks[t])
+                     pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state)
             if n_hist > 1:
                 _arrivals(k, dt, base, buf, hist, hist_n, n_hist, pl_ptr, pl_tgt,
                           pl_delay, pl_w, pl_rule, pl_par, pl_state, n, lo, hi)
@@ -824,7 +828,7 @@ def run_steps_parallel(k0, k1, dt, emit_zero, own_lo, own_hi, own_p,
                       spk_stamp, spk_n)
         e = k
     _deliver(spiked, n_sp, e, dt, n, st_ptr, st_off, st_w, buf, n_slots, 0, n,
-             pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state, spiked[:0])
+             pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state)
     if e + 1 == k1:      # else stopped early: the next call samples step e + 1 first
         _sample(k1, S, rec_row, rec_every, rec_next, rec_ptr, rec_idx, rec_out, rec_off,
                 rec_count)
