@@ -328,22 +328,24 @@ def _static_tables(net: Network, dt: float) -> dict:
     offsets, n = net.offsets(), net.size
     static = [pr for pr in net.projections if pr.plasticity is None]
     counts = np.zeros(n, dtype=np.int64)
-    steps = []
     rows = [StaticRows(pr.name, offsets[pr.pre], net.population(pr.pre).size, pr.pre_idx,
                        pr.post_idx, pr.delay,
                        (pr.receptor != "excitatory") * n + offsets[pr.post], dt)
             for pr in static]
+    top = 0
     for src, pr in zip(rows, static):
         counts[src.lo:src.lo + src.size] += np.bincount(src.pre, minlength=src.size)
-        d = delay_steps(pr.name, pr.delay, dt)
-        steps.append(d.astype(np.min_scalar_type(int(d.max()))) if d.size else d)
+        if pr.size:     # rounding is monotonic: the longest delay has the most steps
+            ends = delay_steps(pr.name, np.array([pr.delay.min(), pr.delay.max()]), dt)
+            top = max(top, int(ends[1]))
     ptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(counts, out=ptr[1:])
-    n_slots = max((int(d.max()) + 1 for d in steps if d.size), default=1)
+    n_slots = top + 1
     st_off = np.empty(int(ptr[-1]), dtype=_index_dtype(n_slots * 2 * n))
     st_w = np.empty(int(ptr[-1]), dtype=np.float64)
     cursor = ptr[:-1].copy()
-    for pr, d in zip(static, steps):
+    for pr in static:   # steps one projection at a time, in 1-2 bytes: no list of them all
+        d = delay_steps(pr.name, pr.delay, dt, "compact")
         rec = 0 if pr.receptor == "excitatory" else 1
         _scatter(pr.pre_idx, pr.post_idx, d, pr.weight, offsets[pr.pre],
                  rec * n + offsets[pr.post], 2 * n, cursor, st_off, st_w)
