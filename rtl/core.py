@@ -12,7 +12,10 @@ read a second level (the ring word and y; the weight and x) for one more cycle, 
 accumulate stage, which writes while the next item runs: the ring's read port is
 transparent to its write port, so a synapse that hits the ring word the previous synapse
 writes in the same cycle reads the new value (no stall), and the neuron phase's first read
-sees the last synapse's write. Consecutive weight writes hit distinct synapses. The costs
+sees the last synapse's write. Consecutive weight writes hit distinct synapses. The
+neuron update is two stages with no extra cycle: the walk jr reads a neuron's parameters,
+v and isyn one cycle ahead of NEU (the neuron memories are idle in the event phase), and
+registers the multiplies; NEU adds the ring word, saturates, compares and writes. The costs
 are hw.layouts.fpga.RTL_CYCLES. The arithmetic is emulator.fpga.oracle's, statement by
 statement.
 
@@ -38,7 +41,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from amaranth import Module, Mux, Shape, Signal, signed, unsigned
+from amaranth import Module, Mux, Shape, Signal, Value, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import Out
@@ -359,23 +362,39 @@ class _CoreBuild:
         self.acc = self.sat("acc", self.ring_rd.data + (self.w << self.w_shift),
                             spec.isyn_format.min_int, spec.isyn_format.max_int, self.sshape)
 
+    def stage(self, name: str, expr) -> Signal:
+        """A register holding `expr` of the cycle before (a pipeline stage)."""
+        reg = Signal(Value.cast(expr).shape(), name=name)
+        self.m.d.sync += reg.eq(expr)
+        return reg
+
     def neuron_datapath(self) -> None:
-        """Neuron j's update: decayed current and potential, refractoriness, spike."""
-        m, spec, prm, F = self.m, self.spec, self.prm, self.spec.decay_bits
+        """Neuron j's update in two stages: the cycle before NEU j reads its parameters,
+        v and isyn (the walk jr runs one neuron ahead of j) and registers the products,
+        the sum i + bias and the words NEU uses; NEU j adds the ring word (read in NEU j,
+        after the event phase's last accumulate), saturates and compares with theta."""
+        m, spec, F = self.m, self.spec, self.spec.decay_bits
+        self.jr, self.jr_n = self.walk("jr", unsigned(self.lif.neuron_bits))
         for port in (self.u_rd, self.i_rd, self.r_rd):
-            m.d.comb += port.addr.eq(self.j_n)
-        m.d.comb += self.prm_mem.rd_addr.eq(self.j_n)
+            m.d.comb += port.addr.eq(self.jr_n)
+        m.d.comb += self.prm_mem.rd_addr.eq(self.jr_n)
         m.d.comb += [self.u_wr.addr.eq(self.j), self.i_wr.addr.eq(self.j),
                      self.r_wr.addr.eq(self.j)]
-        self.isyn_new = self.sat(
-            "isyn_new", ((self.i_rd.data * prm["ds"]) >> F) + self.ring_rd.data,
-            spec.isyn_format.min_int, spec.isyn_format.max_int, self.sshape)
-        self.v_new = self.sat(
-            "v_new", ((self.u_rd.data * prm["dm"]) >> F) + self.i_rd.data
-            + prm["bias"], spec.v_format.min_int, spec.v_format.max_int, self.sshape)
-        self.refractory = self.r_rd.data != 0
+        u, i, rd = self.u_rd.data, self.i_rd.data, self.prm
+        i_dec = self.stage("n_i_dec", (i * rd["ds"]) >> F)
+        u_dec = self.stage("n_u_dec", (u * rd["dm"]) >> F)
+        i_bias = self.stage("n_i_bias", i + rd["bias"])
+        self.r_old = self.stage("n_ref", self.r_rd.data)
+        self.held = {name: self.stage(f"n_{name}", rd[name])
+                     for name in ("theta", "u_reset", "refrac")}
+        self.isyn_new = self.sat("isyn_new", i_dec + self.ring_rd.data,
+                                 spec.isyn_format.min_int, spec.isyn_format.max_int,
+                                 self.sshape)
+        self.v_new = self.sat("v_new", u_dec + i_bias, spec.v_format.min_int,
+                              spec.v_format.max_int, self.sshape)
+        self.refractory = self.r_old != 0
         self.spike = Signal()
-        m.d.comb += self.spike.eq(~self.refractory & (self.v_new >= prm["theta"]))
+        m.d.comb += self.spike.eq(~self.refractory & (self.v_new >= self.held["theta"]))
 
     def trace_datapath(self) -> None:
         """STDP: the trace decays and impulses, depression and potentiation of a weight,
@@ -499,7 +518,7 @@ class _CoreBuild:
         if self.stdp_hw:  # the router reads the spike list
             m.d.comb += self.out_rd.addr.eq(link.out_addr)
         with m.If(link.go):
-            m.d.comb += [self.e_n.eq(0), self.j_n.eq(0)]
+            m.d.comb += [self.e_n.eq(0), self.j_n.eq(0), self.jr_n.eq(0)]
             m.d.sync += self.out_n.eq(0)
             m.next = "EV"
 
@@ -510,7 +529,8 @@ class _CoreBuild:
         with m.If(self.e == link.in_n):
             with m.If(self.n == 0):
                 self.after_neurons()
-            with m.Else():
+            with m.Else():   # neuron 0's words are on their ports: ask neuron 1's
+                m.d.comb += self.jr_n.eq(self.jr + 1)
                 m.next = "NEU"
         with m.Else():
             m.next = "ROW"
@@ -536,14 +556,16 @@ class _CoreBuild:
             m.next = "EV"
 
     def neuron(self) -> None:
-        """NEU: neuron j's words are on their ports: update, write, list a spike."""
-        m, link, j, prm = self.m, self.link, self.j, self.prm
+        """NEU: neuron j's ring word is on its port, its stage registers hold the rest:
+        update, write, list a spike."""
+        m, link, j, prm = self.m, self.link, self.j, self.held
         r_wr, u_wr, u_reset = self.r_wr, self.u_wr, prm["u_reset"]
+        m.d.comb += self.jr_n.eq(self.jr + 1)    # the words of neuron j + 1 are on the ports
         self.write(self.ring_wr, link.t_slot * self.lif.NPC + j, 0)
         m.d.comb += [self.i_wr.data.eq(self.isyn_new), self.i_wr.en.eq(1), u_wr.en.eq(1),
                      r_wr.en.eq(1)]
         with m.If(self.refractory):
-            m.d.comb += [r_wr.data.eq(self.r_rd.data - 1), u_wr.data.eq(u_reset)]
+            m.d.comb += [r_wr.data.eq(self.r_old - 1), u_wr.data.eq(u_reset)]
         with m.Elif(self.spike):
             m.d.comb += [r_wr.data.eq(prm["refrac"]), u_wr.data.eq(u_reset)]
         with m.Else():
