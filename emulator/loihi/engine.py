@@ -55,8 +55,7 @@ TIMING_MODES = (True, False, "trace")
 #: Integrating compartments from which `threads` > 1 may run the parallel kernel: each
 #: step opens one parallel region (microseconds to start and join on idle cores,
 #: milliseconds on busy ones: `hw.jit.KernelChoice` then runs the serial kernel) against a
-#: few nanoseconds per compartment, and every thread scans every spike's synapses for its
-#: targets; below this the region costs more than a core saves.
+#: few nanoseconds per compartment; below this the region costs more than a core saves.
 PARALLEL_MIN_NEURONS = 20_000
 #: Compartment-steps per chunk of steps on which the serial and the parallel kernel are
 #: timed against each other (`hw.jit.KernelChoice`) when timing is off.
@@ -195,21 +194,16 @@ class Engine(Runner):
         return (bounds[:-1].copy(), bounds[1:].copy(), np.array(own_p, np.int64),
                 seg[0], seg[1], seg[2], seg[3:].copy())
 
-    def _split_synapses(self) -> "tuple[np.ndarray, np.ndarray]":
-        """Each thread's synapses, a CSR by pre neuron per thread: own_syn[own_ptr[t, i]:
-        own_ptr[t, i + 1]] are neuron i's synapses onto thread t's compartments, in their
-        order (so a thread reads only its own: scanning all of them and skipping the
-        others' cost as much as the delivery)."""
-        own_lo, own_hi = self._parts[0], self._parts[1]
-        n, n_th = self.n, len(own_lo)
-        pre = np.repeat(np.arange(n), np.diff(self.s_ptr))
-        part = np.searchsorted(own_hi, self.syn["tgt"], side="right")
-        own_syn = np.argsort(part, kind="stable")          # by part, then CSR order
-        counts = np.bincount(part * n + pre, minlength=n_th * n).reshape(n_th, n)
-        own_ptr = np.zeros((n_th, n + 1), np.int64)
-        np.cumsum(counts, axis=1, out=own_ptr[:, 1:])
-        own_ptr += np.concatenate([[0], np.cumsum(counts.sum(axis=1))[:-1]])[:, None]
-        return own_ptr, own_syn.astype(np.int32 if len(own_syn) < 2**31 else np.int64)
+    def _split_synapses(self) -> np.ndarray:
+        """Where each thread's synapses of each row start: rows are sorted by target, so
+        thread t's synapses of neuron i are own_cut[t, i]..own_cut[t + 1, i] - 1, one run
+        (a thread reads only its own, as the serial kernel reads a row; no index per
+        synapse)."""
+        own_lo = self._parts[0]
+        n = self.n
+        bounds = np.append(own_lo, n)
+        key = self.syn["pre"] * n + self.syn["tgt"]          # ascending: (pre, target)
+        return np.searchsorted(key, np.arange(n) * n + bounds[:, None]).astype(np.int64)
 
     @staticmethod
     def _check_int32_sweep(spec, K: dict, shifts: np.ndarray) -> None:
@@ -248,7 +242,8 @@ class Engine(Runner):
                               f"bits) needs {bits} bits; the learning engine computes in 62")
 
     def _build_synapses(self, image: HardwareImage, n: int) -> None:
-        """Every synapse by presynaptic neuron (then core, target): the delivery CSR."""
+        """Every synapse by presynaptic neuron, then target: the delivery CSR (a thread
+        owning a range of targets finds its synapses of a row as one run)."""
         per_synapse = [k for k in L.SYNAPSE_MEMORIES if k != L.SYN_SLOT]
         parts = {k: [] for k in ["pre", "tgt", *per_synapse]}
         for core in image.cores:
@@ -259,8 +254,7 @@ class Engine(Runner):
                 parts[key].append(m[key])
         cat = {k: (np.concatenate(v).astype(np.int64) if v else np.zeros(0, np.int64))
                for k, v in parts.items()}
-        order = np.lexsort((cat["tgt"], self.core_of[cat["tgt"]] if n else cat["tgt"],
-                            cat["pre"]))
+        order = np.lexsort((cat["tgt"], cat["pre"]))
         self.syn = cat = {k: v[order] for k, v in cat.items()}
         # where each chip synapse sits in the IR's projections laid end to end
         sizes = [p.size for p in image.network.projections]
@@ -426,7 +420,7 @@ class Engine(Runner):
         if parallel:
             set_threads(len(self._parts[0]))
             kernel, head = kernels.run_steps_parallel, (k0, k1, *self._parts)
-            tail = (np.empty((len(self._parts[0]), self.n), np.int64), *self._own)
+            tail = (np.empty((len(self._parts[0]), self.n), np.int64), self._own)
         else:
             kernel, head = kernels.run_steps, (k0, k1, self.seg_lo, self.seg_hi,
                                                self.seg_model, self.seg_shift)

@@ -208,15 +208,15 @@ def run_steps_parallel(k0, k1, own_lo, own_hi, own_p, seg_lo, seg_hi, seg_model,
                        s_pre, inp_id, inp_ptr, inp_s0, pl_par, x_tr, y_tr, fired,
                        rec_flag, n_flagged, spk_id, spk_step, spk_n, rec_v_idx, rec_v, rec_k0,
                        unity_bits, half, vmax, trace_max, frac_bits, trace_bits, all_id,
-                       all_cnt, part, own_ptr, own_syn):
+                       all_cnt, part, own_cut):
     """`run_steps` on len(own_lo) threads, with the same result bit for bit. Thread t owns
     compartments own_lo[t]..own_hi[t]-1 (the segments own_p[t]..own_p[t+1]-1, cut at the
     owners' bounds) and the ring entries of those targets: in one parallel region per step
-    it delivers the previous step's spikes to them (its synapses of neuron i:
-    own_syn[own_ptr[t, i]:own_ptr[t, i + 1]]; with learning the delivery runs before
-    `_learn`, on one thread, as the weights change), advances them,
-    consumes their slot and lists its spikes in part[t]; the lists joined in thread order
-    are the serial spike order. Integer sums: the ring is the same in any order."""
+    it delivers the previous step's spikes to them (its synapses of neuron i, rows
+    sorted by target: own_cut[t, i]..own_cut[t + 1, i] - 1; with learning the delivery
+    runs before `_learn`, on one thread, as the weights change), advances them, consumes
+    their slot and lists its spikes in part[t]; the lists joined in thread order are the
+    serial spike order. Integer sums: the ring is the same in any order."""
     n = st.shape[1]
     n_th = len(own_lo)
     v = st[ST_V]
@@ -239,7 +239,8 @@ def run_steps_parallel(k0, k1, own_lo, own_hi, own_p, seg_lo, seg_hi, seg_model,
         s = k + 1 - inp_s0
         for t in prange(n_th):
             lo, hi = own_lo[t], own_hi[t]
-            _deliver_part(n_sp, spiked, sent, ring, own_ptr[t], own_syn, s_off, s_w, buf)
+            _deliver_part(n_sp, spiked, sent, ring, own_cut[t], own_cut[t + 1], s_off, s_w,
+                          buf)
             part_n[t] = _update(own_p[t], own_p[t + 1], seg_lo, seg_hi, seg_model,
                                 seg_shift, buf, base, n, st, cs, fl, fl_words, unity_bits,
                                 half, vmax, part[t], inp_id, inp_ptr[s], inp_ptr[s + 1])
@@ -332,14 +333,14 @@ def _deliver(n_sp, spiked, base, ring, s_ptr, s_off, s_w, buf):
 
 
 @njit
-def _deliver_part(n_sp, spiked, base, ring, own_ptr, own_syn, s_off, s_w, buf):
-    """`_deliver` for one thread's part: the synapses own_syn[own_ptr[i]:own_ptr[i + 1]]
-    of each spiking neuron i (those onto the part's targets, in their CSR order).
-    Integer sums: any order gives the same ring."""
+def _deliver_part(n_sp, spiked, base, ring, cut_lo, cut_hi, s_off, s_w, buf):
+    """`_deliver` for one thread's part: the synapses cut_lo[i]..cut_hi[i] - 1 of each
+    spiking neuron i (its row's run onto the part's targets). Integer sums: any split
+    gives the same ring."""
     for q in range(n_sp):
         i = spiked[q]
-        for x in range(own_ptr[i], own_ptr[i + 1]):
-            into_ring(own_syn[x], base, ring, s_off, s_w, buf)
+        for s in range(np.uint64(cut_lo[i]), np.uint64(cut_hi[i])):
+            into_ring(s, base, ring, s_off, s_w, buf)
 
 
 @njit

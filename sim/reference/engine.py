@@ -61,9 +61,9 @@ _CHUNK_WITH_CURRENTS = 1 << 16
 #: Integrating neurons from which `threads` > 1 may run the parallel kernel. Each step
 #: opens one parallel region, which costs microseconds to start and join on idle cores
 #: (milliseconds on cores other processes keep busy: `hw.jit.KernelChoice` then runs the
-#: serial kernel) while a neuron costs about 1.5 ns per step on one core, and every thread
-#: scans every spike's synapses to pick its targets: below some 20,000 neurons the region
-#: costs more than the second core saves.
+#: serial kernel) while a neuron costs about 1.5 ns per step on one core (and a thread
+#: finds its synapses of each spike by binary search): below some 20,000 neurons the
+#: region costs more than the second core saves.
 PARALLEL_MIN_NEURONS = 20_000
 #: Neuron-steps per chunk of steps on which the serial and the parallel kernel are timed
 #: against each other (`hw.jit.KernelChoice`; some 10 ms on one core).
