@@ -3,7 +3,7 @@
 at dt 1 ms, timing off and on), on 1 thread and on 2, with the spikes checked identical.
 
     python benchmarks/threads.py [--n 40000] [--duration 1000] [--repeat 3]
-                                 [--engines reference,loihi] [--threads 1,2]
+                                 [--engines reference,loihi] [--threads 1,2] [--no-cost]
 
 With more than one thread the engine times its serial and its parallel kernel against
 each other on chunks of steps and runs the faster (`hw.jit.KernelChoice`): the share of
@@ -13,7 +13,10 @@ thread counts run in turn, round after round (1 2 1 2 ...), so that a drift of t
 machine's speed hits both; the best and the median of the rounds are printed, with the
 load average before each round: when other processes share the cores, a parallel kernel
 waits at each step's join for a thread the system has not scheduled, and the ratio
-says little.
+says little. So each engine's two kernels are also run on one thread each, in turn
+(`KernelChoice.force`; the parallel kernel with its parts, on one thread): the cost
+ratio parallel/serial, wall and CPU time, is the work the split adds, which load
+changes less; 2 / that ratio bounds the speed-up on two idle cores.
 """
 
 from __future__ import annotations
@@ -64,6 +67,42 @@ def time_runs(make, duration: float, threads: list[int], repeat: int) -> dict:
             "loads": loads, "share": share}
 
 
+def kernel_costs(make, module, duration: float, repeat: int) -> dict:
+    """Wall and CPU seconds of run(duration) on the serial kernel and on the parallel
+    kernel run on one thread (`make` builds an engine with its parallel parts; `module`
+    is its engine module, whose set_threads is held at one thread meanwhile), in turn."""
+    import numba
+    wall: dict[bool, list[float]] = {False: [], True: []}
+    cpu: dict[bool, list[float]] = {False: [], True: []}
+    keep = module.set_threads
+    module.set_threads = lambda n: numba.set_num_threads(1)
+    try:
+        for rnd in range(repeat + 1):                    # round 0: warm-up
+            for parallel in (False, True):
+                eng = make()
+                eng._choice.force = parallel
+                t0, c0 = time.perf_counter(), time.process_time()
+                eng.run(duration if rnd else duration / 100)
+                if rnd:
+                    wall[parallel].append(time.perf_counter() - t0)
+                    cpu[parallel].append(time.process_time() - c0)
+                assert eng._choice.ran[int(not parallel)] == 0
+    finally:
+        module.set_threads = keep
+    return {"wall": [p / s for s, p in zip(wall[False], wall[True])],
+            "cpu": [p / s for s, p in zip(cpu[False], cpu[True])],
+            "serial": wall[False]}
+
+
+def report_costs(name: str, c: dict) -> None:
+    """The per-round cost ratios parallel kernel (one thread) / serial kernel."""
+    print(f"{name}: one thread, parallel kernel / serial kernel: wall median "
+          f"{statistics.median(c['wall']):.3f} (rounds {' '.join(f'{x:.3f}' for x in c['wall'])}), "
+          f"CPU median {statistics.median(c['cpu']):.3f} (rounds "
+          f"{' '.join(f'{x:.3f}' for x in c['cpu'])}); serial kernel median "
+          f"{statistics.median(c['serial']):.3f} s; load average {os.getloadavg()[0]:.1f}")
+
+
 def report(name: str, r: dict, threads: list[int]) -> None:
     """Per thread count best and median, and the ratios to the first count."""
     base = r["times"][threads[0]]
@@ -86,6 +125,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--engines", default="reference,loihi")
     ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--no-cost", action="store_true",
+                    help="skip the one-thread cost ratio of the two kernels")
     args = ap.parse_args()
     threads = [int(t) for t in args.threads.split(",")]
     engines = args.engines.split(",")
@@ -98,6 +139,10 @@ def main() -> None:
         r = time_runs(lambda th: Engine(net, threads=th), args.duration, threads,
                       args.repeat)
         report("reference", r, threads)
+        if not args.no_cost:
+            from neurocosim.sim.reference import engine as module
+            report_costs("reference", kernel_costs(lambda: Engine(net, threads=2), module,
+                                                   args.duration, args.repeat))
     if "loihi" in engines:
         from neurocosim.emulator.loihi import Engine as Loihi
         net = build_cuba(n=args.n, timestep=1.0, p_connect=p)
@@ -108,6 +153,11 @@ def main() -> None:
             r = time_runs(lambda th: Loihi(image, timing=timing, threads=th),
                           args.duration, threads, args.repeat)
             report(f"loihi timing {'on' if timing else 'off'}", r, threads)
+        if not args.no_cost:
+            from neurocosim.emulator.loihi import engine as module
+            report_costs("loihi timing off", kernel_costs(
+                lambda: Loihi(image, timing=False, threads=2), module, args.duration,
+                args.repeat))
 
 
 if __name__ == "__main__":

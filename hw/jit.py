@@ -90,6 +90,9 @@ class KernelChoice:
     #: chunks from one probe to the next, and chunks since the last
     interval: int = 8
     chunks: int = 0
+    #: None: the kernel measured faster; True or False: always the parallel (where it may
+    #: run) or the serial one (benchmarks compare the two kernels' costs with it)
+    force: "bool | None" = None
 
     PROBE: ClassVar[int] = 8
     MAX_INTERVAL: ClassVar[int] = 256
@@ -97,8 +100,8 @@ class KernelChoice:
     def pick(self) -> "tuple[bool, int]":
         """(whether the next chunk runs on the parallel kernel, its steps)."""
         probe = max(8, self.steps // 8)
-        if not self.parallel:
-            return False, self.steps
+        if not self.parallel or self.force is not None:
+            return self.parallel and bool(self.force), self.steps
         serial, parallel = self.cost
         if math.isnan(parallel):
             return True, probe

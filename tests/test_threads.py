@@ -221,6 +221,11 @@ def test_kernel_choice_runs_the_faster_kernel_and_probes_the_other_ever_more_rar
     choice.note(True, 20, 0.001)            # the parallel kernel became the faster one
     assert choice.interval == KernelChoice.PROBE and PICK(choice) == (True, 160)
     assert PICK(KernelChoice(False, 100)) == (False, 100)
+    forced = KernelChoice(True, 100, force=False)       # benchmarks: one kernel throughout
+    assert [PICK(forced) for _ in range(20)] == [(False, 100)] * 20
+    forced.force = True
+    assert [PICK(forced) for _ in range(20)] == [(True, 100)] * 20
+    assert PICK(KernelChoice(False, 100, force=True)) == (False, 100)   # may not run
 
 
 def test_microcircuit_spikes_identical_on_one_and_two_threads(parallel_always):
