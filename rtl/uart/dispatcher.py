@@ -148,7 +148,8 @@ class _DispatchBuild:
         # on (a counter update begun before is over: rtl.uart.chip_bridge)
         self.freeze = Signal()
         self.settle = Signal(range(SETTLE + 1))
-        m.d.sync += self.settle.eq(0)
+        with m.If(~self.freeze):   # (counted once per copy, from its first cycle)
+            m.d.sync += self.settle.eq(0)
         m.d.comb += [bus.spikes.ready.eq((self.fill < size) & ~self.freeze),
                      self.push.eq(bus.spikes.valid & bus.spikes.ready),
                      self.s_wr.addr.eq(self.s_head), self.s_wr.data.eq(bus.spikes.payload),
@@ -156,35 +157,57 @@ class _DispatchBuild:
         m.d.sync += self.fill.eq(self.fill + self.push - self.drop)
         with m.If(self.push):
             m.d.sync += self.s_head.eq((self.s_head + 1) & self.mask)
+        # READ_SPIKES' cursor - base, a byte a cycle (SPK_CHK): its low bytes, whether a
+        # higher byte is not zero (`far`) and the borrow (cursor behind base)
+        self.ahead = Signal(8 * ((len(self.fill) + 7) // 8))
+        self.far = Signal()
+        self.borrow = Signal()
+        # `base` is a rotating register: its low byte is read, then rotated in again
+        # (`rot_base`) or replaced by a cursor byte (`load_base`)
+        self.rot_base = Signal()
+        self.load_base = Signal()
+        with m.If(self.rot_base | self.load_base):
+            m.d.sync += self.base.eq(Cat(self.base[8:], Mux(self.load_base, self.rx.r_data,
+                                                            self.base[:8])))
         # computed outside the state machine (an assignment inside a state is a mux)
-        self.ahead = Signal(signed(65))   # READ_SPIKES' cursor - base: one subtraction
         self.avail = Signal(range(P.MAX_PAYLOAD + 1))   # bytes the spike chunk takes
         fill, want, limit = self.fill, self.want, P.MAX_PAYLOAD - P.SPIKE_RESP_HEAD
-        m.d.comb += [self.ahead.eq(self.cursor - self.base),
-                     self.avail.eq(Mux(fill < want, Mux(fill < limit, fill, limit),
-                                       Mux(want < limit, want, limit)))]
+        m.d.comb += self.avail.eq(Mux(fill < want, Mux(fill < limit, fill, limit),
+                                      Mux(want < limit, want, limit)))
 
     def link_counters(self) -> None:
         """Frames and errors received, duplicates answered again; the last request's
-        seq and CRC (the duplicate cache); a NACK owed for a bad frame."""
+        seq and CRC (the duplicate cache); a NACK owed for a bad frame.
+
+        The three 32-bit counters rotate a byte every cycle (`lph`: which byte is low);
+        an event is owed (`pend`) until the next byte 0, where an 8-bit adder adds it,
+        and its carry follows in bytes 1..3. While the counters are being copied (`freeze`,
+        settled) nothing new is added; the copy waits for byte 0."""
         m, rx = self.m, self.rx
         self.rx_frames = Signal(32)
         self.rx_errors = Signal(32)
         self.dups = Signal(32)
+        self.dup_seen = Signal()   # a retransmission is answered (comb, DECODE)
         self.last_seq = Signal(16)
         self.last_crc = Signal(32)
         self.have_last = Signal()
         self.nack_pending = Signal()
-        err_late = Signal()   # a bad frame while the counters were being copied
-        with m.If(rx.ok):
-            m.d.sync += self.rx_frames.eq(self.rx_frames + 1)
+        self.lph = Signal(2)
+        m.d.sync += self.lph.eq(self.lph + 1)
         with m.If(rx.bad):
             m.d.sync += self.nack_pending.eq(1)
-        with m.If(self.freeze):
-            m.d.sync += err_late.eq(err_late | rx.bad)
-        with m.Else():
-            m.d.sync += [self.rx_errors.eq(self.rx_errors + rx.bad + err_late),
-                         err_late.eq(0)]
+        apply = (self.lph == 0) & ~(self.freeze & (self.settle == SETTLE))
+        for reg, event in ((self.rx_frames, rx.ok), (self.rx_errors, rx.bad),
+                           (self.dups, self.dup_seen)):
+            pend = Signal(name=f"{reg.name}_pend")
+            carry = Signal(name=f"{reg.name}_carry")
+            total = Signal(9, name=f"{reg.name}_sum")
+            m.d.comb += total.eq(reg[:8] + Mux(self.lph == 0, pend & apply, carry))
+            m.d.sync += [reg.eq(Cat(reg[8:], total[:8])), carry.eq(total[8])]
+            with m.If(apply):
+                m.d.sync += pend.eq(0)
+            with m.If(event):
+                m.d.sync += pend.eq(1)
 
     def response(self) -> None:
         """The answer's counters and buffers' addresses, the bus fields from the request,
@@ -274,19 +297,19 @@ class _DispatchBuild:
         self.m.d.comb += [self.tx.w_data.eq(data), self.tx.w_en.eq(1),
                           self.n_next.eq(self.n + 1)]
 
-    def emit_fields(self, size: int, byte, peek, then: str) -> None:
+    def emit_fields(self, size: int, byte, peek, then: str, wait=0, rotate=0) -> None:
         """Write `size` bytes, byte n being `byte` (live values: the core's counters held
-        still by `freeze`; `peek` high: a counter's low byte, rotated on), then go to
-        state `then`."""
+        still by `freeze`; `peek` high: a counter's low byte, rotated on; `rotate`: base's
+        low byte, rotated on), then go to state `then`; nothing while `wait` is high."""
         m = self.m
         m.d.comb += self.freeze.eq(1)
         with m.If(self.settle != SETTLE):
             m.d.sync += self.settle.eq(self.settle + 1)
         with m.Elif(self.n == size):
             m.next = then
-        with m.Else():
+        with m.Elif(~wait):
             self.emit(byte)
-            m.d.comb += self.bus.peek.eq(peek)
+            m.d.comb += [self.bus.peek.eq(peek), self.rot_base.eq(rotate)]
 
     def take_byte(self) -> None:
         """Add request byte `ptr` to `word` as byte `b` of the element."""
@@ -311,7 +334,8 @@ class _DispatchBuild:
                 m.d.comb += self.n_next.eq(0)
                 m.next = "DECODE"
         with m.State("DECODE"):  # (waits while a NACK is still going out)
-            m.d.comb += self.ptr_next.eq(_ACC)  # CHECK reads the values from here on
+            # (READ_SPIKES finds its cursor 10 bytes back, as after F_LOAD)
+            m.d.comb += self.ptr_next.eq(P.HEADER_SIZE + 10)
             with m.If(tx.busy):
                 pass
             with m.Elif(self.rtype[7]):
@@ -329,11 +353,12 @@ class _DispatchBuild:
         dup = self.have_last & (self.seq == self.last_seq) & (rx.crc == self.last_crc)
         with m.If(dup & ~self.last_frag):
             m.d.comb += tx.resend.eq(1)
-            m.d.sync += [self.dups.eq(self.dups + 1), self.spoil.eq(0)]
+            m.d.comb += self.dup_seen.eq(1)
+            m.d.sync += self.spoil.eq(0)
             m.next = "IDLE"
         with m.Else():
             with m.If(dup):
-                m.d.sync += self.dups.eq(self.dups + 1)
+                m.d.comb += self.dup_seen.eq(1)
             with m.Else():
                 m.d.sync += [self.last_seq.eq(self.seq), self.last_crc.eq(rx.crc),
                              self.have_last.eq(1), self.resp_type.eq(self.rtype | 0x80),
@@ -429,6 +454,7 @@ class _DispatchBuild:
         with m.Elif(is_write & (n_bytes != plen - P.ACCESS_SIZE)):
             self.fail(P.ErrorCode.BAD_PAYLOAD)
         with m.Elif(is_write):
+            m.d.comb += self.ptr_next.eq(_ACC)  # CHECK reads the values from here on
             m.next = "CHECK"
         with m.Elif(plen != P.ACCESS_SIZE):
             self.fail(P.ErrorCode.BAD_PAYLOAD)
@@ -438,18 +464,14 @@ class _DispatchBuild:
             m.next = "ECHO"
 
     def decode_read_spikes(self) -> None:
-        """READ_SPIKES: free the buffer up to the cursor (which must lie within it)."""
-        m, cursor, base, fill, ahead = self.m, self.cursor, self.base, self.fill, self.ahead
-        f = len(fill)
+        """READ_SPIKES: its cursor is compared with base a byte a cycle (SPK_CHK)."""
+        m = self.m
         with m.If(self.plen != 10):
             self.fail(P.ErrorCode.BAD_PAYLOAD)
-        with m.Elif((ahead[f:] != 0) | (ahead[:f] > fill)):   # behind base, or past fill
-            self.fail(P.ErrorCode.OUT_OF_RANGE)
-        with m.Else():
-            m.d.comb += self.drop.eq(ahead[:f])
-            m.d.sync += [self.s_tail.eq((self.s_tail + ahead[:f]) & self.mask),
-                         base.eq(cursor)]
-            m.next = "SPIKES"
+        with m.Else():   # (ptr: 10 bytes past the payload, which the cursor begins)
+            m.d.comb += self.ptr_next.eq(self.ptr - 10)
+            m.d.sync += [self.b.eq(0), self.borrow.eq(0), self.far.eq(0)]
+            m.next = "SPK_CHK"
 
     # --- the state machine: answers ----------------------------------------------------
 
@@ -471,9 +493,10 @@ class _DispatchBuild:
             core = Mux(n[4], Mux(n[3], bus.spike_count[:8],
                                  Mux(n[2], bus.max_cycles[:8], bus.last_cycles[:8])),
                        Mux(n[3], bus.cycles[:8], bus.steps_done[:8]))
-            link = Cat(self.rx_frames, self.rx_errors, self.dups).word_select(
-                (n - 32)[:4], 8)
-            self.emit_fields(44, Mux(n[5], link, core), ~n[5], "SEND")
+            link = Mux(n[3], self.dups[:8], Mux(n[2], self.rx_errors[:8],
+                                                self.rx_frames[:8]))
+            self.emit_fields(44, Mux(n[5], link, core), ~n[5], "SEND",
+                             wait=n[5] & (self.lph != n[:2]))
         with m.State("IDENT"):
             with m.If(self.n == len(self.rom_bytes)):
                 m.next = "SEND"
@@ -532,9 +555,35 @@ class _DispatchBuild:
                 m.d.sync += b.eq(b + 1)
 
     def spike_states(self) -> None:
-        """READ_SPIKES answers with a chunk header (SPIKES, SPIKE_HEAD), then up to `want`
-        buffered bytes (SPIKE_DATA)."""
+        """READ_SPIKES checks its cursor (SPK_CHK, SPK_TEST: cursor - base, a byte a
+        cycle, must lie in 0..fill), frees the buffer up to it and makes it base
+        (SPK_LOAD), then answers with a chunk header (SPIKES, SPIKE_HEAD) and up to
+        `want` buffered bytes (SPIKE_DATA)."""
         m, bus, fill, want = self.m, self.bus, self.fill, self.want
+        b, ahead, f = self.b, self.ahead, len(self.fill)
+        with m.State("SPK_CHK"):   # (rx.r_data: cursor byte b)
+            diff = Signal(9)
+            m.d.comb += [diff.eq(self.rx.r_data - self.base[:8] - self.borrow),
+                         self.rot_base.eq(1), self.ptr_next.eq(self.ptr + 1)]
+            m.d.sync += [self.borrow.eq(diff[8]), b.eq(b + 1)]
+            with m.If(b < len(ahead) // 8):
+                m.d.sync += ahead.eq(Cat(ahead[8:], diff[:8]))
+            with m.Else():
+                m.d.sync += self.far.eq(self.far | diff[:8].any())
+            with m.If(b == 7):
+                m.next = "SPK_TEST"
+        with m.State("SPK_TEST"):   # behind base, or past fill: out of range
+            with m.If(self.borrow | self.far | ahead[f:].any() | (ahead[:f] > fill)):
+                self.fail(P.ErrorCode.OUT_OF_RANGE)
+            with m.Else():
+                m.d.comb += [self.drop.eq(ahead[:f]), self.ptr_next.eq(self.ptr - 8)]
+                m.d.sync += self.s_tail.eq((self.s_tail + ahead[:f]) & self.mask)
+                m.next = "SPK_LOAD"
+        with m.State("SPK_LOAD"):   # base = cursor (rx.r_data: its byte b)
+            m.d.comb += [self.load_base.eq(1), self.ptr_next.eq(self.ptr + 1)]
+            m.d.sync += b.eq(b + 1)
+            with m.If(b == 7):
+                m.next = "SPIKES"
         with m.State("SPIKES"):
             m.d.comb += self.freeze.eq(1)   # (the core's last update lands before SPIKE_HEAD)
             m.d.sync += self.k.eq(self.avail)
@@ -542,10 +591,10 @@ class _DispatchBuild:
         with m.State("SPIKE_HEAD"):
             status = Cat(bus.running, bus.running & (fill >= self.sbuf_size))
             n = self.n   # base (bytes 0..7), status, steps_done (9..16), steps_target
-            byte = Mux(n < 8, self.base.word_select(n[:3], 8),
+            byte = Mux(n < 8, self.base[:8],
                        Mux(n == 8, status, Mux(n < 17, bus.steps_done[:8],
                                                bus.steps_target[:8])))
-            self.emit_fields(P.SPIKE_RESP_HEAD, byte, n > 8, "SPIKE_DATA")
+            self.emit_fields(P.SPIKE_RESP_HEAD, byte, n > 8, "SPIKE_DATA", rotate=n < 8)
         with m.State("SPIKE_DATA"):
             with m.If(self.n - P.SPIKE_RESP_HEAD == self.k):
                 m.next = "SEND"
