@@ -147,6 +147,52 @@ def test_reference_delivery_in_parts_equals_one_delivery(seed, parts, step):
         assert not np.array_equal(whole, start)
 
 
+@settings(max_examples=20, deadline=None, derandomize=True)
+@given(seed=st.integers(0, 2**31 - 1), parts=st.integers(1, 6), k=st.integers(0, 40),
+       rule=st.sampled_from(["stdp_additive", "stdp_multiplicative", "tsodyks_markram"]))
+def test_reference_plastic_arrivals_in_parts_equal_one_pass(seed, parts, k, rule):
+    """The plastic arrivals of step k onto a partition of the targets (each part's
+    synapses of a row and delay found by binary search) change only their own targets'
+    input and their own synapses, and joined they equal one pass over all targets bit
+    for bit."""
+    rng = np.random.default_rng(seed)
+    syn = build_synapses(random_network(seed, "IF_curr_exp", plasticity=rule, n=24), 0.1)
+    n = len(syn.pl_ptr) - 1
+    senders = np.flatnonzero(syn.plastic_out)
+    hist = np.zeros((syn.n_hist, max(1, len(senders))), np.int64)
+    hist_n = np.full(syn.n_hist, len(senders))         # every sender fired every step
+    for row in range(syn.n_hist):
+        hist[row, :len(senders)] = rng.permutation(senders)
+    cuts = np.sort(np.concatenate([[0, n], rng.integers(0, n + 1, parts - 1)]))
+    state = (rng.uniform(0, 2, (syn.n_slots + 1) * 2 * n), syn.pl_w.copy(),
+             np.abs(rng.normal(1, 1, (4, len(syn.pl_w)))))
+    state[2][[1, 3]] = rng.integers(-20, k + 1, (2, len(syn.pl_w)))      # spike stamps
+    target = np.arange(len(state[0])) % n
+    base = (k % (syn.n_slots + 1)) * 2 * n
+
+    def arrive(lo: int, hi: int) -> tuple:
+        buf, w, st_ = (x.copy() for x in state)
+        ref_kernels._arrivals(k, 0.1, base, buf, hist, hist_n, syn.n_hist, syn.pl_ptr,
+                              syn.pl_tgt, syn.pl_delay, w, syn.pl_rule, syn.pl_par, st_, n,
+                              lo, hi)
+        return buf, w, st_
+
+    whole = arrive(0, n)
+    joined = tuple(x.copy() for x in state)
+    for lo, hi in zip(cuts[:-1], cuts[1:]):
+        part = arrive(lo, hi)
+        mine = (target >= lo) & (target < hi)
+        own = (syn.pl_tgt % n >= lo) & (syn.pl_tgt % n < hi)
+        for x, y, m in zip(part, state, (mine, own, own)):
+            np.testing.assert_array_equal(x[..., ~m], y[..., ~m])     # nobody else's
+        for x, y, m in zip(joined, part, (mine, own, own)):
+            x[..., m] = y[..., m]
+    for x, y in zip(joined, whole):
+        np.testing.assert_array_equal(x, y)
+    if (syn.pl_delay <= k + 1).any():            # some spike has arrived: a change
+        assert not np.array_equal(whole[2], state[2])
+
+
 @settings(max_examples=3, deadline=None, derandomize=True)
 @given(seed=st.integers(0, 2**31 - 1), cut=st.integers(1, 399),
        rule=st.sampled_from([None, "stdp_additive", "tsodyks_markram"]))

@@ -354,7 +354,8 @@ def _static_tables(net: Network, dt: float) -> dict:
 
 
 def _plastic_tables(net: Network, dt: float, where: dict) -> dict:
-    """Plastic synapses: CSR by pre and delay, and CSC by post of the STDP ones."""
+    """Plastic synapses: CSR by pre, delay and target (receptor * n + post), and CSC by
+    post of the STDP ones."""
     offsets, n = net.offsets(), net.size
     parts = []
     for pr in net.projections:
@@ -375,8 +376,8 @@ def _plastic_tables(net: Network, dt: float, where: dict) -> dict:
             return np.zeros((shape0, 0) if shape0 else 0, dtype=dtype)
         return np.concatenate([p[key] for p in parts], axis=-1).astype(dtype)
 
-    pre, delay = cat("pre", np.int64), cat("delay", np.int64)
-    order = np.lexsort((delay, pre))
+    pre, delay, tgt = cat("pre", np.int64), cat("delay", np.int64), cat("tgt", np.int64)
+    order = np.lexsort((tgt, delay, pre))     # a thread's targets: one run per receptor
     inv = np.empty(len(order), dtype=np.int64)
     inv[order] = np.arange(len(order))
     start = 0
@@ -389,7 +390,7 @@ def _plastic_tables(net: Network, dt: float, where: dict) -> dict:
     in_order = stdp[np.argsort(post[stdp], kind="stable")]
     plastic_out = np.zeros(n, dtype=np.bool_)
     plastic_out[pre] = True
-    return dict(pl_ptr=_ptr(pre, n), pl_tgt=cat("tgt", np.int64)[order],
+    return dict(pl_ptr=_ptr(pre, n), pl_tgt=tgt[order],
                 pl_delay=delay[order], pl_w=cat("w", np.float64)[order], pl_rule=rule,
                 pl_par=np.ascontiguousarray(
                     cat("par", np.float64, len(L.PLASTIC_PARAM_ROWS))[:, order]),

@@ -174,11 +174,25 @@ def _clip(w, lo, hi):
 
 
 @njit
+def _first_at_least(x, lo, hi, key):
+    """The first s in lo..hi-1 with x[s] >= key, hi if none (x ascending there)."""
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if x[mid] < key:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@njit
 def _arrivals(k, dt, base, buf, hist, hist_n, n_hist, pl_ptr, pl_tgt, pl_delay, pl_w,
               pl_rule, pl_par, pl_state, n, t_lo, t_hi):
-    """Plastic synapses onto targets t_lo..t_hi-1 (pl_tgt = receptor * n + target) whose
-    pre spike arrives at the end of step k: update, then deliver (each synapse's state is
-    its own: any split by target gives the serial result)."""
+    """Plastic synapses onto targets t_lo..t_hi-1 whose pre spike arrives at the end of
+    step k: update, then deliver. A row (CSR by pre) is sorted by delay, then pl_tgt =
+    receptor * n + target, so the part's synapses of one delay are a run per receptor,
+    found by binary search and taken in row order (each synapse's state is its own, and
+    multapses keep their order: any split by target gives the serial result)."""
     a = k + 1
     for d in range(1, n_hist):
         e = k - d
@@ -187,50 +201,48 @@ def _arrivals(k, dt, base, buf, hist, hist_n, n_hist, pl_ptr, pl_tgt, pl_delay, 
         hs = (e + n_hist) % n_hist
         for q in range(hist_n[hs]):
             j = hist[hs, q]
-            lo = pl_ptr[j]
-            hi = pl_ptr[j + 1]
-            while lo < hi:   # first synapse of j with delay >= d
-                mid = (lo + hi) // 2
-                if pl_delay[mid] < d:
-                    lo = mid + 1
-                else:
-                    hi = mid
-            s = lo
-            while s < pl_ptr[j + 1] and pl_delay[s] == d:
-                tg = pl_tgt[s] - n if pl_tgt[s] >= n else pl_tgt[s]
-                if tg < t_lo or tg >= t_hi:
-                    s += 1
-                    continue
-                w = pl_w[s]
-                rule = pl_rule[s]
-                if rule == TSODYKS:
-                    h = (a - pl_state[T_PRE, s]) * dt
-                    x = pl_state[X_PRE, s]
-                    u = pl_state[Y_POST, s]
-                    tr = pl_par[TAU_REC, s]
-                    tf = pl_par[TAU_FACIL, s]
-                    U = pl_par[U_USE, s]
-                    x = 1.0 + (x - x * u - 1.0) * (math.exp(-h / tr) if tr > 0 else 0.0)
-                    u = U + u * (1.0 - U) * (math.exp(-h / tf) if tf > 0 else 0.0)
-                    pl_state[X_PRE, s] = x
-                    pl_state[Y_POST, s] = u
-                    pl_state[T_PRE, s] = a
-                    buf[base + pl_tgt[s]] += w * u * x
-                else:
-                    y = pl_state[Y_POST, s] * math.exp(
-                        -(a - pl_state[T_POST, s]) * dt / pl_par[TAU_MINUS, s])
-                    x = pl_state[X_PRE, s] * math.exp(
-                        -(a - pl_state[T_PRE, s]) * dt / pl_par[TAU_PLUS, s])
-                    if rule == STDP_ADD:
-                        w -= pl_par[A_MINUS, s] * pl_par[W_MAX, s] * y
-                    else:
-                        w -= pl_par[A_MINUS, s] * (w - pl_par[W_MIN, s]) * y
-                    w = _clip(w, pl_par[W_MIN, s], pl_par[W_MAX, s])
-                    pl_w[s] = w
-                    buf[base + pl_tgt[s]] += w
-                    pl_state[X_PRE, s] = x + 1.0
-                    pl_state[T_PRE, s] = a
-                s += 1
+            lo = _first_at_least(pl_delay, pl_ptr[j], pl_ptr[j + 1], d)
+            hi = _first_at_least(pl_delay, lo, pl_ptr[j + 1], d + 1)
+            for r in range(2):
+                s0 = _first_at_least(pl_tgt, lo, hi, r * n + t_lo)
+                s1 = _first_at_least(pl_tgt, s0, hi, r * n + t_hi)
+                for s in range(s0, s1):
+                    _arrive(s, a, dt, base, buf, pl_tgt, pl_w, pl_rule, pl_par, pl_state)
+
+
+@njit
+def _arrive(s, a, dt, base, buf, pl_tgt, pl_w, pl_rule, pl_par, pl_state):
+    """Plastic synapse s's pre spike arrives at step stamp a: its rule's update, then its
+    weight (TM: its efficacy) into the input slot at `base`."""
+    w = pl_w[s]
+    rule = pl_rule[s]
+    if rule == TSODYKS:
+        h = (a - pl_state[T_PRE, s]) * dt
+        x = pl_state[X_PRE, s]
+        u = pl_state[Y_POST, s]
+        tr = pl_par[TAU_REC, s]
+        tf = pl_par[TAU_FACIL, s]
+        U = pl_par[U_USE, s]
+        x = 1.0 + (x - x * u - 1.0) * (math.exp(-h / tr) if tr > 0 else 0.0)
+        u = U + u * (1.0 - U) * (math.exp(-h / tf) if tf > 0 else 0.0)
+        pl_state[X_PRE, s] = x
+        pl_state[Y_POST, s] = u
+        pl_state[T_PRE, s] = a
+        buf[base + pl_tgt[s]] += w * u * x
+    else:
+        y = pl_state[Y_POST, s] * math.exp(
+            -(a - pl_state[T_POST, s]) * dt / pl_par[TAU_MINUS, s])
+        x = pl_state[X_PRE, s] * math.exp(
+            -(a - pl_state[T_PRE, s]) * dt / pl_par[TAU_PLUS, s])
+        if rule == STDP_ADD:
+            w -= pl_par[A_MINUS, s] * pl_par[W_MAX, s] * y
+        else:
+            w -= pl_par[A_MINUS, s] * (w - pl_par[W_MIN, s]) * y
+        w = _clip(w, pl_par[W_MIN, s], pl_par[W_MAX, s])
+        pl_w[s] = w
+        buf[base + pl_tgt[s]] += w
+        pl_state[X_PRE, s] = x + 1.0
+        pl_state[T_PRE, s] = a
 
 
 @njit
