@@ -8,7 +8,7 @@ import numpy as np
 
 from .errors import NetworkError
 from .image import HardwareImage
-from .ir import Network
+from .ir import Network, StepDelays
 from .report import MappingReport
 from .targets import TargetSpec
 
@@ -34,7 +34,15 @@ def delay_steps(name: str, delay: np.ndarray, dt: float, dtype=np.int64) -> np.n
     """Delays (ms) rounded to the nearest whole step, halves up (NEST's
     `Time::delay_ms_to_steps`: 0.15 ms at 0.1 ms is 2 steps); under one step is an error.
     `dtype`: of the steps (int64), or "compact": the smallest unsigned type that holds the
-    largest (the steps are rounded block by block, without whole-array temporaries)."""
+    largest (the steps are rounded block by block, without whole-array temporaries).
+    StepDelays whose unit is `dt` are their steps (no copy where the dtype is theirs)."""
+    if isinstance(delay, StepDelays):
+        exact = _exact_steps(delay, dt)
+        if exact is not None:
+            top = int(exact.max()) if exact.size else 1
+            want = np.min_scalar_type(top) if isinstance(dtype, str) else dtype
+            return exact.astype(want, copy=False)
+        delay = delay.ms()
     delay = np.asarray(delay, dtype=np.float64)
     _check_delays(name, delay, dt)
     src = delay.reshape(-1)
@@ -46,6 +54,14 @@ def delay_steps(name: str, delay: np.ndarray, dt: float, dtype=np.int64) -> np.n
     for a in range(0, src.size, _BLOCK):
         flat[a:a + _BLOCK] = _rounded(src[a:a + _BLOCK], dt)
     return out[()] if out.ndim == 0 else out
+
+
+def _exact_steps(delay: StepDelays, dt: float) -> "np.ndarray | None":
+    """The steps of delays held in steps of `dt`, none under one step (rounding them as
+    ms gives these steps: floor(k dt / dt + 0.5 + slack) = k); else None."""
+    if delay.unit != dt or (delay.size and delay.steps.min() < 1):
+        return None
+    return delay.steps
 
 
 def _rounded(delay, dt: float):
@@ -77,6 +93,9 @@ def report_delays(network: Network, dt: float, report: MappingReport) -> None:
     """Name each projection with delays that are not whole steps (they are rounded). The
     whole-array report is made only for those: the check runs block by block."""
     for pr in network.projections:
+        held = pr.stored_delay
+        if isinstance(held, StepDelays) and _exact_steps(held, dt) is not None:
+            continue                              # whole steps of dt: nothing rounded
         _check_delays(pr.name, pr.delay, dt)
         if not any(_off_grid(pr.delay[a:a + _BLOCK], dt)
                    for a in range(0, pr.delay.size, _BLOCK)):

@@ -63,8 +63,15 @@ def _same(a: Any, b: Any) -> bool:
     if isinstance(a, (list, tuple)):
         return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
     if hasattr(a, "__dataclass_fields__"):
-        return all(_same(getattr(a, f), getattr(b, f)) for f in a.__dataclass_fields__)
+        return all(_same(_stored(a, f), _stored(b, f)) for f in a.__dataclass_fields__)
     return a == b
+
+
+def _stored(obj: Any, name: str) -> Any:
+    """Field `name` of a record as stored (a Projection's delays as held: StepDelays are
+    compared as steps, not made into ms)."""
+    return obj.stored_delay if name == "delay" and isinstance(obj, Projection) \
+        else getattr(obj, name)
 
 
 def is_source(model: str) -> bool:
@@ -171,6 +178,58 @@ class Plasticity:
 
 
 @dataclass
+class StepDelays:
+    """Delays held as whole steps: `steps[k] * unit` ms, computed so (float64), exactly the
+    values meant. A builder whose delays are all such products (the PyNN backend, for
+    delays drawn already rounded) hands these: 1 byte per synapse instead of 8."""
+
+    steps: np.ndarray
+    unit: float
+
+    def __post_init__(self) -> None:
+        self.steps = np.asarray(self.steps)
+        if self.steps.dtype.kind != "u" or self.steps.ndim != 1:
+            raise NetworkError(f"step delays: steps must be a 1-D unsigned integer array, "
+                               f"got {self.steps.dtype} of shape {self.steps.shape}")
+        self.unit = float(self.unit)
+        if not (self.unit > 0 and np.isfinite(self.unit)):
+            raise NetworkError(f"step delays: unit {self.unit} ms must be > 0")
+
+    def ms(self) -> np.ndarray:
+        """The delays in ms (a new float64 array)."""
+        return self.steps * self.unit
+
+    def min(self) -> float:
+        return float(self.steps.min() * self.unit)
+
+    def max(self) -> float:
+        return float(self.steps.max() * self.unit)
+
+    @property
+    def size(self) -> int:
+        return self.steps.size
+
+
+class _Delay:
+    """`Projection.delay`: the ms array. Held as StepDelays, it is made on the first read
+    and kept (the reference target reads `stored_delay` and never makes it)."""
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self
+        held = obj.__dict__["_delay"]
+        if not isinstance(held, StepDelays):
+            return held
+        if "_delay_ms" not in obj.__dict__:
+            obj.__dict__["_delay_ms"] = held.ms()
+        return obj.__dict__["_delay_ms"]
+
+    def __set__(self, obj, value) -> None:
+        obj.__dict__["_delay"] = value
+        obj.__dict__.pop("_delay_ms", None)
+
+
+@dataclass
 class Projection:
     """Sparse connections pre[pre_idx[k]] -> post[post_idx[k]] with weight and delay.
 
@@ -179,7 +238,8 @@ class Projection:
     them afterwards.
 
     Weights are nA (current synapses) or uS (conductance synapses), never negative:
-    the sign comes from `receptor`. Delays are ms.
+    the sign comes from `receptor`. Delays are ms, given as an array or as StepDelays
+    (`delay` reads ms either way; `stored_delay` is what was given).
     """
 
     name: str
@@ -197,14 +257,20 @@ class Projection:
         self.pre_idx = _as_index(f"{self.name}.pre_idx", self.pre_idx, n)
         self.post_idx = _as_index(f"{self.name}.post_idx", self.post_idx, n)
         self.weight = _as_array(f"{self.name}.weight", self.weight, n)
-        self.delay = _as_array(f"{self.name}.delay", self.delay, n)
+        held = self.stored_delay
+        if isinstance(held, StepDelays):
+            if held.size != n:
+                raise NetworkError(f"{self.name}.delay: expected {n} values, got shape "
+                                   f"{held.steps.shape}")
+        else:
+            self.delay = _as_array(f"{self.name}.delay", held, n)
         if self.receptor not in RECEPTORS:
             raise NetworkError(f"projection {self.name!r}: receptor {self.receptor!r} "
                                f"is not one of {RECEPTORS}")
         if n and np.any(self.weight < 0):
             raise NetworkError(f"projection {self.name!r}: weight {self.weight.min()} < 0; "
                                "use receptor='inhibitory' for inhibition")
-        if n and np.any(self.delay < 0):
+        if n and np.any(self.stored_delay.min() < 0):
             raise NetworkError(f"projection {self.name!r}: delay {self.delay.min()} ms "
                                "is negative")
         if self.plasticity is not None and not isinstance(self.plasticity, Plasticity):
@@ -213,6 +279,14 @@ class Projection:
     @property
     def size(self) -> int:
         return len(self.pre_idx)
+
+    @property
+    def stored_delay(self) -> "np.ndarray | StepDelays":
+        """The delays as held: the ms array, or StepDelays (read without making ms)."""
+        return self.__dict__["_delay"]
+
+
+Projection.delay = _Delay()      # after @dataclass: the field stays an __init__ argument
 
 
 @dataclass

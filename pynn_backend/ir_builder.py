@@ -85,7 +85,7 @@ def _projections(prj) -> list[ir.Projection]:
     out = []
     for name, order, ppop, pidx, qpop, qidx in prj._pieces():
         out.append(ir.Projection(name, ppop._ir_name, qpop._ir_name, pidx, qidx,
-                                 magnitude[order], arrays["delay"][order],
+                                 magnitude[order], prj._ir_delays(order),
                                  prj.receptor_type, _plasticity(prj, arrays, order)))
     prj._weights_set_by_user = False
     prj._shared_with_ir(out)

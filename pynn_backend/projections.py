@@ -14,6 +14,7 @@ from pyNN.connectors import OneToOneConnector
 from pyNN.space import Space
 from pyNN.standardmodels import synapses as std_synapses
 
+from ..hw import ir
 from . import simulator
 from .standardmodels import StaticSynapse
 
@@ -83,6 +84,17 @@ class _Growing:
             self.arrays[k][self.size:end] = v
         self.size = end
 
+    def recast(self, key: str, dtype, unit: "float | None" = None) -> None:
+        """The array under `key` as `dtype`, capacity kept: steps into wider steps, or
+        with `unit` into ms (float64, as `steps * unit` reads them)."""
+        a = self.arrays[key]
+        out = np.empty(len(a), dtype)
+        if unit is None:
+            out[:self.size] = a[:self.size]
+        else:
+            np.multiply(a[:self.size], unit, out=out[:self.size])
+        self.arrays[key] = out
+
     def trimmed(self) -> dict[str, np.ndarray]:
         """The arrays cut to their size in place (realloc: no copy). Only arrays `append`
         grew are longer than the size, and nothing else refers to those yet; an append
@@ -150,6 +162,8 @@ class Projection(common.Projection):
         self._negated = False
         #: names of the arrays no IR shares (written in place; the others copied first)
         self._fresh: set[str] = set()
+        #: the timestep (ms) of the delays while held as whole steps (`_held_delays`)
+        self._delay_unit: float | None = None
         #: the IR projections last built from our arrays (they share them), or None
         self.ir_cache: list | None = None
         self._weights_set_by_user = False
@@ -213,11 +227,48 @@ class Projection(common.Projection):
                         f"projection {self._ir_name!r}: delay {arr.min()} ms is below the "
                         f"minimum delay (one timestep, {dt} ms)")
             chunk[name] = arr
+        if "delay" in chunk:
+            chunk["delay"] = self._held_delays(chunk["delay"])
         if self._negated:
             self._writable("weight")          # true values again before appending
         self._store.append(chunk, self._ir_name)
         self._flat = None
         self.ir_cache = None
+
+    def _held_delays(self, ms: np.ndarray) -> np.ndarray:
+        """One call's delays as we hold them: whole steps of dt (uint8, uint16 past 255
+        steps) while every delay given so far is exactly `steps * dt` as float64 computes
+        it (delays drawn already rounded: get() reads back the very values given, at 1-2
+        bytes per synapse instead of 8), else ms (the steps held so far become ms)."""
+        held = self._store.arrays.get("delay") if self._store.size else None
+        if held is not None and held.dtype.kind == "f":
+            return ms
+        dt = simulator.state.dt
+        steps = np.rint(ms / dt)
+        top = steps.max()
+        if self._delay_unit in (None, dt) and top < 2**16 and np.array_equal(steps * dt, ms):
+            kind = np.dtype(np.uint8 if top < 2**8 else np.uint16)
+            if held is not None and held.itemsize < kind.itemsize:
+                self._store.recast("delay", kind)
+            elif held is not None:
+                kind = held.dtype
+            self._delay_unit = dt
+            return steps.astype(kind)
+        if held is not None:
+            self._store.recast("delay", np.float64, self._delay_unit)
+        self._delay_unit = None
+        return ms
+
+    def _ms(self, name: str, values):
+        """Values of attribute `name` as given: delays held in steps made ms again."""
+        if name == "delay" and self._delay_unit is not None:
+            return values * self._delay_unit
+        return values
+
+    def _ir_delays(self, order) -> "np.ndarray | ir.StepDelays":
+        """The delays of the connections `order` for the IR: steps held stay steps."""
+        delay = self._arrays()["delay"][order]
+        return delay if self._delay_unit is None else ir.StepDelays(delay, self._delay_unit)
 
     def _arrays(self) -> dict[str, np.ndarray]:
         if self._flat is None:
@@ -240,6 +291,9 @@ class Projection(common.Projection):
         if name == "weight" and self._negated:
             arrays[name] = np.negative(arrays[name])    # the IR keeps the magnitudes
             self._negated = False
+        elif name == "delay" and self._delay_unit is not None:
+            arrays[name] = self._ms(name, arrays[name])   # ms from now on
+            self._delay_unit = None
         elif name not in self._fresh:
             arrays[name] = arrays[name].copy()
         self._fresh.add(name)
@@ -299,7 +353,7 @@ class Projection(common.Projection):
         if name not in arrays:
             raise errors.NonExistentParameterError(
                 name, type(self.synapse_type).__name__, list(arrays))
-        values = arrays[name] if index is None else arrays[name][index]
+        values = self._ms(name, arrays[name] if index is None else arrays[name][index])
         return np.negative(values) if name == "weight" and self._negated else values
 
     def _pull_weights(self):
@@ -365,6 +419,8 @@ class Projection(common.Projection):
                 self._pull_weights()
                 self._weights_set_by_user = True
                 self._negated = False
+            if name == "delay":
+                self._delay_unit = None
             arrays[name] = np.array(new, dtype=float)
             self._fresh.add(name)
             self.ir_cache = None

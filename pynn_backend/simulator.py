@@ -85,7 +85,7 @@ class State(common.control.BaseState):
             raise ValueError(f"time {tstop} ms is in the past (current time {self.t} ms)")
         network = build_network(self)
         if self.min_delay_auto and network.projections:
-            delays = [p.delay.min() for p in network.projections if p.size]
+            delays = [p.stored_delay.min() for p in network.projections if p.size]
             if delays:
                 self.min_delay = float(min(delays))
         if self.engine is None:

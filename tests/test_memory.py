@@ -1,7 +1,9 @@
 """Memory per synapse (issue 16 item 2): the reference engine's static tables are built by
 a counting sort equal to a stable sort, hold 12 bytes per synapse, and the PyNN backend, its
-IR and the engine together stay under BYTES_PER_SYNAPSE; the full-scale microcircuit's peak
-RSS per synapse is a heavy test."""
+IR and the engine together stay under BYTES_PER_SYNAPSE; the PyNN backend grows its arrays
+without copies of the whole, holds delays drawn on the grid as steps and all-negative
+weights as their magnitudes, reading back exactly what it was given; the full-scale
+microcircuit's peak RSS per synapse is a heavy test."""
 
 from __future__ import annotations
 
@@ -19,14 +21,15 @@ from hypothesis import strategies as st
 
 from neurocosim.hw import ir
 from neurocosim.hw.compile_reference import delay_steps
+from neurocosim.pynn_backend.projections import _Growing
 from neurocosim.sim.reference.build import build_synapses
 
 #: The engine's static tables: int32 ring place + float64 weight.
 ENGINE_BYTES_PER_SYNAPSE = 12
-#: PyNN's arrays (int32 pre and post, float64 weight and delay), the IR sharing them (a
-#: copy of the weights only where they are negative: inhibitory) and the engine's tables,
-#: for a network with a fifth of its synapses inhibitory: 24 + 0.2 * 8 + 12 = 37.6.
-BYTES_PER_SYNAPSE = 38
+#: PyNN's arrays (int32 pre and post, float64 weight, delays drawn on the grid held as
+#: uint8 steps), the IR sharing all of them (inhibitory weights too: PyNN holds their
+#: magnitudes) and the engine's tables: 8 + 8 + 1 + 12 = 29.
+BYTES_PER_SYNAPSE = 29
 #: Peak RSS of the whole process per synapse, the full-scale microcircuit (measured 39.8
 #: at 0.3e9 synapses; the interpreter, Numba and PyNN add ~0.15 GiB).
 PEAK_RSS_BYTES_PER_SYNAPSE = 42
@@ -108,7 +111,7 @@ def test_bytes_per_synapse_pynn_ir_engine():
         for post in (exc, inh):
             w = sim.RandomDistribution("normal_clipped", (0.05 * sign, 0.01, *sorted(
                 (0.0, sign * np.inf))), rng=rng)
-            d = sim.RandomDistribution("uniform", (0.1, 3.0), rng=rng)
+            d = _on_grid(sim, sim.RandomDistribution("uniform", (0.1, 3.0), rng=rng))
             sim.Projection(pre, post, sim.FixedProbabilityConnector(0.1, rng=rng),
                            sim.StaticSynapse(weight=w, delay=d), receptor_type=receptor)
     sim.run(0.1)
@@ -118,13 +121,128 @@ def test_bytes_per_synapse_pynn_ir_engine():
     eng, net = st.engine, st._network
     engine = [eng._syn.st_off, eng._syn.st_w]
     pynn = [a for p in st.projections for a in p._arrays().values()]
-    shared = [a for p in net.projections for a in (p.pre_idx, p.post_idx, p.weight, p.delay)]
+    shared = [a for p in net.projections
+              for a in (p.pre_idx, p.post_idx, p.weight, p.stored_delay.steps)]
     kept = [pos for _, pos in eng._syn.where.values()] + list(eng._weights_given.values())
-    kept += list(eng._static_given.values()) + [src.pre for src in eng._syn.static]
+    kept += list(eng._static_given.values())
+    kept += [a for src in eng._syn.static for a in (src.pre, src.post, src.delay.steps)]
+    made_ms = [p.name for p in net.projections if "_delay_ms" in p.__dict__]
     sim.end()
+    assert not made_ms, f"the reference made ms delays of {made_ms}"
     assert _unique_bytes(engine) / n_syn <= ENGINE_BYTES_PER_SYNAPSE
     total = _unique_bytes(engine + pynn + shared + kept) / n_syn
     assert total <= BYTES_PER_SYNAPSE, f"{total:.1f} bytes per synapse"
+
+
+def _on_grid(sim, dist):
+    """`dist`'s draws rounded to whole 0.1 ms steps (k * 0.1 in float64, as the microcircuit
+    draws them)."""
+
+    class OnGrid(type(dist)):
+        def next(self, n=None, mask=None):
+            return np.maximum(np.rint(np.asarray(super().next(n, mask)) / 0.1), 1) * 0.1
+
+    return OnGrid(dist.name, rng=dist.rng, **dist.parameters)
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(sizes=st.lists(st.integers(0, 300_000), min_size=1, max_size=8),
+       seed=st.integers(0, 2**31 - 1))
+def test_growing_arrays_equal_their_concatenation(sizes, seed):
+    """Appended call by call (past the 1 MiB step to 64 MiB of capacity included), then
+    trimmed, the arrays equal the calls' arrays concatenated, and own no capacity more."""
+    rng = np.random.default_rng(seed)
+    chunks = [{"pre": rng.integers(0, 2**31 - 1, n).astype(np.int32),
+               "weight": rng.normal(size=n), "delay": rng.integers(1, 255, n).astype(np.uint8)}
+              for n in sizes if n]
+    store = _Growing()
+    for c in chunks:
+        store.append(c, "p")
+    if not chunks:
+        assert store.size == 0
+        return
+    out = store.trimmed()
+    for k in ("pre", "weight", "delay"):
+        want = np.concatenate([c[k] for c in chunks])
+        assert out[k].dtype == want.dtype and out[k].nbytes == want.nbytes
+        np.testing.assert_array_equal(out[k], want)
+
+
+def _list_projection(sim, delays, weights, receptor):
+    pre = sim.Population(len(delays), sim.SpikeSourceArray(spike_times=[1.0]))
+    post = sim.Population(len(delays), sim.IF_curr_exp())
+    pairs = [(i, (3 * i) % len(delays), w, d) for i, (w, d) in enumerate(zip(weights, delays))]
+    return sim.Projection(pre, post, sim.FromListConnector(pairs, column_names=["weight",
+                          "delay"]), receptor_type=receptor)
+
+
+def test_held_delays_and_weights_read_back_exactly():
+    """Delays that are k * dt exactly are held as uint8 (uint16 past 255 steps) steps, any
+    other makes the projection's delays ms; all-negative weights are held as magnitudes the
+    IR shares, mixed signs as given. get() reads back the very values given, before and
+    after a run, and after a connection's weight and delay are set."""
+    import pyNN.neurocosim as sim
+    from neurocosim.pynn_backend import simulator
+
+    sim.setup(timestep=0.1)
+    k = np.array([1, 7, 30, 255, 2])
+    cases = {"steps": (k * 0.1, np.uint8), "long": (np.r_[k, 300] * 0.1, np.uint16),
+             "ms": (np.r_[k * 0.1, 0.3], np.float64),            # 0.3 is not 3 * 0.1
+             "literal": (np.r_[0.2, 0.3], np.float64)}
+    prjs = {}
+    for name, (delays, dtype) in cases.items():
+        w = -np.linspace(0.1, 1.0, len(delays))
+        if name == "ms":
+            w[0] = 0.5                                   # mixed signs: held as given
+        prjs[name] = (_list_projection(sim, delays, w, "inhibitory"), delays, w, dtype)
+    sim.run(1.0)
+    for name, (prj, delays, w, dtype) in prjs.items():
+        assert prj._arrays()["delay"].dtype == dtype, name
+        for attr, given in (("delay", delays), ("weight", w)):
+            got = sorted(prj.get(attr, format="list", with_address=True))   # by pre
+            assert np.array_equal([c[2] for c in got], given), (name, attr)
+    net = simulator.state._network
+    steps = {p.name: p for p in net.projections}[prjs["steps"][0]._ir_name]
+    assert isinstance(steps.stored_delay, ir.StepDelays)
+    assert np.shares_memory(steps.weight, prjs["steps"][0]._arrays()["weight"])
+    np.testing.assert_array_equal(steps.weight[np.argsort(steps.pre_idx)], -prjs["steps"][2])
+    prj, delays, w, _ = prjs["steps"]
+    prj[0].weight, prj[0].delay = -2.0, 0.5
+    sim.run(1.0)
+    got = prj.get(["weight", "delay"], format="list", with_address=True)
+    first = [c for c in got if c[0] == 0][0]
+    assert first[2:] == (-2.0, 0.5)
+    rest = sorted(c for c in got if c[0] != 0)
+    assert [c[2] for c in rest] == list(w[1:]) and [c[3] for c in rest] == list(delays[1:])
+    sim.end()
+
+
+def test_step_delays_run_as_their_ms():
+    """The reference engine gives the same spikes for a network whose delays are StepDelays
+    as for the same delays in ms."""
+    from neurocosim.hw.compiler import compile as hw_compile
+    from neurocosim.hw.compiler import run
+
+    rng = np.random.default_rng(3)
+    net = _network(5, np.int32)
+    pops = net.populations + [ir.Population("src", 20, "SpikeSourcePoisson",
+                                            dict(rate=200.0, start=0.0, duration=1e9))]
+    held = [ir.Projection(p.name, p.pre, p.post, p.pre_idx, p.post_idx, p.weight * 50,
+                          ir.StepDelays(rng.integers(1, 40, p.size).astype(np.uint8), 0.1),
+                          p.receptor) for p in net.projections]
+    held += [ir.Projection("in", "src", p.name, np.arange(p.size) % 20, np.arange(p.size),
+                           np.full(p.size, 2.0), ir.StepDelays(np.full(p.size, 3, np.uint8),
+                                                               0.1)) for p in net.populations]
+    recs = [ir.Recording(p.name, "spikes", np.arange(p.size)) for p in net.populations]
+    nets = [ir.Network(pops, prjs, [ir.PoissonSource("src", seed=1)], recs, timestep=0.1)
+            for prjs in (held, [ir.Projection(p.name, p.pre, p.post, p.pre_idx, p.post_idx,
+                                              p.weight, p.delay, p.receptor) for p in held])]
+    results = [run(hw_compile(n, "reference"), 200.0) for n in nets]
+    assert sum(len(s) for s in results[0].spikes.values()) > 0
+    assert results[0].spikes.keys() == results[1].spikes.keys()
+    for pop, s in results[0].spikes.items():
+        np.testing.assert_array_equal(s.ids, results[1].spikes[pop].ids)
+        np.testing.assert_array_equal(s.times, results[1].spikes[pop].times)
 
 
 _DRIVER = """

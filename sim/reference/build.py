@@ -14,7 +14,7 @@ import numpy as np
 
 from ...hw.compile_reference import delay_steps, refractory_steps
 from ...hw.errors import NetworkError
-from ...hw.ir import CurrentSource, Network, is_source
+from ...hw.ir import CurrentSource, Network, StepDelays, is_source
 from ...hw.jit import njit
 from . import layout as L
 
@@ -103,15 +103,15 @@ class Neurons:
 class StaticRows:
     """A static projection's presynaptic neurons: `pre` (IR order) in a population of
     `size` neurons that starts at global index `lo`; its synapses' ring places are
-    delay steps * 2n + `tgt0` + `post`, the delays its `delay` (ms, the IR's array)
-    rounded at `dt`."""
+    delay steps * 2n + `tgt0` + `post`, the delays its `delay` (the IR's: ms, or
+    StepDelays) rounded at `dt`."""
 
     name: str
     lo: int
     size: int
     pre: np.ndarray
     post: np.ndarray
-    delay: np.ndarray
+    delay: "np.ndarray | StepDelays"
     tgt0: int
     dt: float
 
@@ -329,14 +329,15 @@ def _static_tables(net: Network, dt: float) -> dict:
     static = [pr for pr in net.projections if pr.plasticity is None]
     counts = np.zeros(n, dtype=np.int64)
     rows = [StaticRows(pr.name, offsets[pr.pre], net.population(pr.pre).size, pr.pre_idx,
-                       pr.post_idx, pr.delay,
+                       pr.post_idx, pr.stored_delay,
                        (pr.receptor != "excitatory") * n + offsets[pr.post], dt)
             for pr in static]
     top = 0
     for src, pr in zip(rows, static):
         counts[src.lo:src.lo + src.size] += np.bincount(src.pre, minlength=src.size)
         if pr.size:     # rounding is monotonic: the longest delay has the most steps
-            ends = delay_steps(pr.name, np.array([pr.delay.min(), pr.delay.max()]), dt)
+            held = pr.stored_delay              # ms, or StepDelays (not made into ms)
+            ends = delay_steps(pr.name, np.array([held.min(), held.max()]), dt)
             top = max(top, int(ends[1]))
     ptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(counts, out=ptr[1:])
@@ -345,7 +346,7 @@ def _static_tables(net: Network, dt: float) -> dict:
     st_w = np.empty(int(ptr[-1]), dtype=np.float64)
     cursor = ptr[:-1].copy()
     for pr in static:   # steps one projection at a time, in 1-2 bytes: no list of them all
-        d = delay_steps(pr.name, pr.delay, dt, "compact")
+        d = delay_steps(pr.name, pr.stored_delay, dt, "compact")
         rec = 0 if pr.receptor == "excitatory" else 1
         _scatter(pr.pre_idx, pr.post_idx, d, pr.weight, offsets[pr.pre],
                  rec * n + offsets[pr.post], 2 * n, cursor, st_off, st_w)
@@ -367,7 +368,7 @@ def _plastic_tables(net: Network, dt: float, where: dict) -> dict:
         for k, v in pr.plasticity.params.items():
             par[L.PLASTIC_PARAM_ROWS.index(k)] = np.broadcast_to(v, (pr.size,))
         parts.append(dict(name=pr.name, pre=offsets[pr.pre] + pr.pre_idx, post=post,
-                          tgt=rec * n + post, delay=delay_steps(pr.name, pr.delay, dt),
+                          tgt=rec * n + post, delay=delay_steps(pr.name, pr.stored_delay, dt),
                           w=pr.weight, par=par,
                           rule=np.full(pr.size, L.RULE_CODES[pr.plasticity.rule], np.int64)))
 
