@@ -8,14 +8,18 @@ synchronous read ports (block RAM on an FPGA). The walks' counters (e, k, j, a, 
 address their memories with their next value, so the words of the current item are on the
 read ports in the cycle it is current: one cycle per item (NEU, TR, SYN, POT), two per
 header (EV + ROW, PHDR + COL: a list entry, then the pointers it selects). SYN and POT
-read a second level (the ring word and y; the weight and x) for one more cycle, the
-accumulate stage, which writes while the next item runs: the ring's read port is
-transparent to its write port, so a synapse that hits the ring word the previous synapse
-writes in the same cycle reads the new value (no stall), and the neuron phase's first read
-sees the last synapse's write. Consecutive weight writes hit distinct synapses. The
-neuron update is two stages with no extra cycle: the walk jr reads a neuron's parameters,
-v and isyn one cycle ahead of NEU (the neuron memories are idle in the event phase), and
-registers the multiplies; NEU adds the ring word, saturates, compares and writes. The costs
+read a second level (the ring word and y; the weight and x; SYN's weight word comes with
+its target) for one more cycle, the accumulate stage, which writes while the next item
+runs: the ring's read port is transparent to its write port, so a synapse that hits the
+ring word the previous synapse writes in the same cycle reads the new value (no stall),
+and the neuron phase's first read sees the last synapse's write. A weight update
+(depression, potentiation) registers the word, its change and address in the accumulate
+stage and is written one cycle later: consecutive weight writes hit distinct synapses, and
+no walk reads a synapse twice in a step. The neuron update is two stages with no extra
+cycle: the walk jr reads a neuron's parameters, v and isyn one cycle ahead of NEU (the
+neuron memories are idle in the event phase), and registers the multiplies; NEU adds the
+ring word, saturates, compares and writes (nextpnr-ecp5 on the OrangeCrab: 65.7 MHz, the
+longest path a trace's read, its decay multiply and saturation into its write). The costs
 are hw.layouts.fpga.RTL_CYCLES. The arithmetic is emulator.fpga.oracle's, statement by
 statement.
 
@@ -359,7 +363,11 @@ class _CoreBuild:
         self.slot = Signal(unsigned(self.lif.slot_bits + 1))
         m.d.comb += slot_sum.eq(link.t_slot + self.fwd.view(self.fwd.rd_data, "syn_delay"))
         m.d.comb += self.slot.eq(Mux(slot_sum >= self.D, slot_sum - self.D, slot_sum))
-        self.acc = self.sat("acc", self.ring_rd.data + (self.w << self.w_shift),
+        # synapse k's weight word is on its port in SYN k (read with k's next value, as
+        # its target): the accumulate stage takes it, and the shifted weight, registered
+        self.syn_word = self.stage("syn_word", self.wmem.rd_data)
+        w_shifted = self.stage("w_shifted", self.w << self.w_shift)
+        self.acc = self.sat("acc", self.ring_rd.data + w_shifted,
                             spec.isyn_format.min_int, spec.isyn_format.max_int, self.sshape)
 
     def stage(self, name: str, expr) -> Signal:
@@ -401,21 +409,31 @@ class _CoreBuild:
         the counters of the trace walk (axon a) and the column walk (pidx, ck..ckend)."""
         m, spec, F, sf = self.m, self.spec, self.spec.decay_bits, self.spec.stdp_frac_bits
         thi, tshape, imp = spec.trace_format.max_int, self.tshape, spec.trace_impulse
-        w = self.w
         self.a, self.a_n = self.walk("a", unsigned(self.lif.axon_bits))
         self.pidx, self.pidx_n = self.walk("pidx", unsigned(self.lif.neuron_bits + 1))
         self.ck, self.ck_n = self.walk("ck", self.ptr)
         self.ckend = Signal(self.ptr)
         y_dec = Signal(unsigned(spec.trace_bits))
         m.d.comb += y_dec.eq((self.y_rd.data * self.dy) >> F)
-        self.y_new = self.sat("y_new", y_dec + Mux(self.spike, imp, 0), 0, thi, tshape)
+        # both sums ready before the spike (the last result of NEU) picks one
+        self.y_new = Mux(self.spike, self.sat("y_imp", y_dec + imp, 0, thi, tshape),
+                         self.sat("y_dec_sat", y_dec, 0, thi, tshape))
         x_dec = Signal(unsigned(spec.trace_bits))
         m.d.comb += x_dec.eq((self.x_rd.data * self.dx) >> F)
         self.x_new = self.sat("x_new", x_dec + Mux(self.f_rd.data, imp, 0), 0, thi, tshape)
-        self.dep = self.sat("w_dep", w - ((self.a_minus * self.y_rd.data) >> sf),
-                            self.w_min, self.w_max, self.wshape)
-        self.pot = self.sat("w_pot", w + ((self.a_plus * self.x_rd.data) >> sf),
-                            self.w_min, self.w_max, self.wshape)
+        # a weight update in two stages: the accumulate stage registers the weight word,
+        # its change (potentiation's +a_plus x, depression's -a_minus y) and address; the
+        # cycle after adds, saturates and writes (no walk reads that synapse meanwhile)
+        delta = Mux(self.c_pot, (self.a_plus * self.x_rd.data) >> sf,
+                    -((self.a_minus * self.y_rd.data) >> sf))
+        word = Mux(self.c_pot, self.wmem.rd_data, self.syn_word)
+        self.wq = SimpleNamespace(
+            en=self.stage("wq_en", self.c_pot | (self.c_syn & self.wmem.view(
+                self.syn_word, "syn_plastic"))),
+            addr=self.stage("wq_addr", self.c_w), word=self.stage("wq_word", word),
+            delta=self.stage("wq_delta", delta))
+        self.w_new = self.sat("w_new", self.wmem.view(self.wq.word, "syn_w") + self.wq.delta,
+                              self.w_min, self.w_max, self.wshape)
         m.d.comb += [self.y_wr.addr.eq(self.j), self.f_wr.addr.eq(self.a)]
         m.d.comb += [self.col_a.addr.eq(self.out_rd.data),
                      self.col_b.addr.eq(self.out_rd.data),
@@ -424,11 +442,11 @@ class _CoreBuild:
 
     def default_addresses(self) -> None:
         """Read addresses outside SYN and POT: this step's ring slot of the next neuron,
-        weight k (read in SYN for the accumulate stage), trace y of the next neuron, x
-        and flag of the next axon."""
+        weight k_n (on its port in SYN k), trace y of the next neuron, x and flag of the
+        next axon."""
         m, link = self.m, self.link
         m.d.comb += [self.ring_rd.addr.eq(link.t_slot * self.lif.NPC + self.j_n),
-                     self.wmem.rd_addr.eq(self.k)]
+                     self.wmem.rd_addr.eq(self.k_n)]
         if self.stdp_hw:
             m.d.comb += [self.y_rd.addr.eq(self.j_n), self.x_rd.addr.eq(self.a_n),
                          self.f_rd.addr.eq(self.a_n)]
@@ -463,18 +481,15 @@ class _CoreBuild:
 
     def accumulate_stage(self) -> None:
         """The cycle after a SYN or POT item (during the next item): the ring word and y,
-        or the weight and x, are on the read ports; write the sum and the new weight."""
+        or the weight and x, are on the read ports; write the sum (the weight update's
+        registers take the rest); and write the weight update of the cycle before."""
         m = self.m
         with m.If(self.c_syn):
             self.write(self.ring_wr, self.c_ring, self.acc)
-            if self.stdp_hw:
-                with m.If(self.wmem.view(self.wmem.rd_data, "syn_plastic")):
-                    self.write(self.w_wr, self.c_w,
-                               self.wmem.replace(self.wmem.rd_data, "syn_w", self.dep))
         if self.stdp_hw:
-            with m.If(self.c_pot):
-                self.write(self.w_wr, self.c_w,
-                           self.wmem.replace(self.wmem.rd_data, "syn_w", self.pot))
+            with m.If(self.wq.en):
+                self.write(self.w_wr, self.wq.addr,
+                           self.wmem.replace(self.wq.word, "syn_w", self.w_new))
 
     def after_neurons(self) -> None:
         """From the last neuron (or from an empty neuron list) on: the STDP walks or DONE."""
@@ -544,8 +559,8 @@ class _CoreBuild:
                         "SYN", "EV")
 
     def synapse(self) -> None:
-        """SYN: synapse k's words are on their ports; ask its ring word, weight and y
-        for the accumulate stage."""
+        """SYN: synapse k's words (target, delay, weight) are on their ports; ask its
+        ring word and y for the accumulate stage."""
         m, k = self.m, self.k
         ring_addr = self.slot * self.lif.NPC + self.post
         m.d.comb += self.ring_rd.addr.eq(ring_addr)
