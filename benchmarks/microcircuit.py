@@ -4,17 +4,40 @@ RSS (PyNN's objects included) is its own:
 
     python benchmarks/microcircuit.py [--scale 0.1] [--duration 1000] [--repeats 1]
                                       [--seeds 2014,1,2] [--nest-threads 2]
-                                      [--simulators neurocosim,nest]
+                                      [--simulators neurocosim,nest,pynest]
 
-Prints, per simulator and run, the script's build time (setup to the first run(): PyNN
-populations and projections), run time (every run(); neurocosim compiles its image and
-NEST prepares its kernel inside the first), the process's CPU time (all threads; the
-fairer figure on a shared machine), peak RSS and the rate of each population after the
-script's transient; then the ratios neurocosim / NEST (best run of each) and whether
-every population's rate, averaged over the seeds, is within --tolerance (10 %) of NEST's.
-Both draw the same network from a seed (PyNN's connectors and the script's RNGs) but not
-the same background Poisson spikes; one seed's rates stray by up to 10-15 % (L5E at scale
-0.1, on either simulator), so a fair check averages a few seeds.
+Two NEST peers, labelled so in the output:
+
+- `nest`: the script itself on pyNN.nest. The script hands pyNN.nest weights and delays
+  drawn by NEST's RNGs, so PyNN builds each FixedProbabilityConnector by NEST's
+  pairwise_bernoulli rule in C++; but pyNN.nest then reads every new connection's
+  source back into Python (Projection._connect: GetConnections(...).sources()), 22 of
+  its 40 s build at scale 0.1, and at full scale (0.3e9 connections) far more: not the
+  figure to compare a build with at full scale;
+- `pynest`: the same network built with PyNEST directly (this file's `pynest_main`,
+  `python benchmarks/microcircuit.py pynest --scale S ...` alone): the script's
+  populations, parameters, DC and initial potentials; a poisson_generator per population
+  (an independent train to each neuron); nest.Connect pairwise_bernoulli with the
+  script's p per pair of populations, weights normal(w, 10 %) redrawn outside the sign's
+  half-line and delays normal redrawn below dt, which NEST rounds to whole 0.1 ms steps
+  as the script's delays are rounded; a copy of static_synapse per source population
+  (NEST holds at most 2**27 - 2 connections per thread and synapse model: with one
+  model, 2 threads stop at ~268M of the full scale's 0.299e9). NEST's own speed, the
+  peer of the issue's target. At full scale it builds for over half an hour on the
+  2-core machine under load (its first full-scale run stopped at the limit after 35
+  minutes, ~90 % built).
+
+Prints, per simulator and run, the build time (setup to the first run(): populations and
+projections), run time (every run(); neurocosim compiles its image and NEST prepares its
+kernel inside the first), the process's CPU time (all threads; the fairer figure on a
+shared machine), peak RSS and the rate of each population after the script's transient;
+then, per NEST peer run, the ratios neurocosim / peer (best run of each) and whether
+every population's rate, averaged over the seeds, is within --tolerance (10 %) of the
+peer's. NEST draws its own network (connections, weights, delays) from the seed: the
+same statistics as neurocosim's, not the same draws, nor the same background spikes;
+one seed's rates stray by up to 10-15 % (L5E at scale 0.1, on either simulator), so a
+fair check averages a few seeds. Scale 0.1, seeds 2014, 1, 2: every population's mean
+rate within 2.3 % of pynest's and 1.9 % of nest's.
 """
 
 from __future__ import annotations
@@ -111,8 +134,13 @@ def _pynest_connect(nest, mc, pops: list, scale: float) -> None:
     allowed, no multapses, as FixedProbabilityConnector), weights normal(w, 10 % of w)
     redrawn outside (0, inf) or (-inf, 0) as PyNN's normal_clipped redraws, delays
     normal redrawn below dt, which NEST rounds to whole steps as the script's StepDelay
-    does (halves up)."""
+    does (halves up). A static_synapse copy per source population: NEST holds at most
+    2**27 - 2 connections per virtual process and synapse model, and the full-scale
+    circuit's 0.299e9 over 2 threads are more (KernelException "Too many connections",
+    after 37 minutes of building); per source population they are at most 93M."""
     p, w = mc.synapse_probability(), mc.mean_weights() * 1e3 / np.sqrt(scale)   # pA
+    for name in mc.POPULATIONS:
+        nest.CopyModel("static_synapse", f"static_from_{name}")
     for t, post in enumerate(pops):
         for s, pre in enumerate(pops):
             if p[t, s] <= 0:
@@ -126,7 +154,8 @@ def _pynest_connect(nest, mc, pops: list, scale: float) -> None:
                                      min=mc.DT, max=np.inf)
             nest.Connect(pre, post, {"rule": "pairwise_bernoulli", "p": float(p[t, s]),
                                      "allow_autapses": True, "allow_multapses": False},
-                         {"synapse_model": "static_synapse", "weight": weight,
+                         {"synapse_model": f"static_from_{mc.POPULATIONS[s]}",
+                          "weight": weight,
                           "delay": delay})
 
 
