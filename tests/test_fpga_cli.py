@@ -108,7 +108,8 @@ def test_icebreaker_build_has_the_uart_front_end_on_the_ftdi_pins(icebreaker_bui
 @pytest.mark.heavy
 @pytest.mark.xfail(strict=True, reason="the board does not fit the iCE40UP5K yet: 7428 of "
                    "5280 logic cells and 33 of 30 block RAMs at 1 core x 8 neurons with STDP "
-                   "(6490 LCs, 30 BRAMs without); the UART side alone is about 3500 LUTs")
+                   "(6490 LCs, 30 BRAMs without); the UART front end alone is 2847 LUTs "
+                   "(benchmarks/uart_area.py)")
 def test_icebreaker_bitstream_fits_and_meets_timing(icebreaker_build):
     out, rep, refusal = icebreaker_build
     assert refusal is None, refusal

@@ -179,10 +179,12 @@ class _DispatchBuild:
         """Frames and errors received, duplicates answered again; the last request's
         seq and CRC (the duplicate cache); a NACK owed for a bad frame.
 
-        The three 32-bit counters rotate a byte every cycle (`lph`: which byte is low);
-        an event is owed (`pend`) until the next byte 0, where an 8-bit adder adds it,
-        and its carry follows in bytes 1..3. While the counters are being copied (`freeze`,
-        settled) nothing new is added; the copy waits for byte 0."""
+        The three 32-bit counters rotate a byte a turn (`lph`: which byte is low), all
+        together: an event is owed (`pend`) until byte 0, where an 8-bit adder adds it and
+        a round of 4 turns begins (its carry follows in bytes 1..3); they rest at byte 0
+        (no register toggles while the link is quiet). While the counters are being
+        copied (`freeze`, settled) nothing new is added, and each byte copied turns them
+        (`l_copy`)."""
         m, rx = self.m, self.rx
         self.rx_frames = Signal(32)
         self.rx_errors = Signal(32)
@@ -193,17 +195,24 @@ class _DispatchBuild:
         self.have_last = Signal()
         self.nack_pending = Signal()
         self.lph = Signal(2)
-        m.d.sync += self.lph.eq(self.lph + 1)
+        self.l_copy = Signal()   # (comb) the copy takes the low bytes: turn
         with m.If(rx.bad):
             m.d.sync += self.nack_pending.eq(1)
-        apply = (self.lph == 0) & ~(self.freeze & (self.settle == SETTLE))
-        for reg, event in ((self.rx_frames, rx.ok), (self.rx_errors, rx.bad),
-                           (self.dups, self.dup_seen)):
-            pend = Signal(name=f"{reg.name}_pend")
+        at0 = self.lph == 0
+        apply = at0 & ~(self.freeze & (self.settle == SETTLE))
+        pends = [Signal(name=f"{reg.name}_pend")
+                 for reg in (self.rx_frames, self.rx_errors, self.dups)]
+        turn = ~at0 | (Cat(*pends).any() & apply) | self.l_copy
+        with m.If(turn):
+            m.d.sync += self.lph.eq(self.lph + 1)
+        for reg, event, pend in ((self.rx_frames, rx.ok, pends[0]),
+                                 (self.rx_errors, rx.bad, pends[1]),
+                                 (self.dups, self.dup_seen, pends[2])):
             carry = Signal(name=f"{reg.name}_carry")
             total = Signal(9, name=f"{reg.name}_sum")
-            m.d.comb += total.eq(reg[:8] + Mux(self.lph == 0, pend & apply, carry))
-            m.d.sync += [reg.eq(Cat(reg[8:], total[:8])), carry.eq(total[8])]
+            m.d.comb += total.eq(reg[:8] + Mux(at0, pend & apply, carry))
+            with m.If(turn):
+                m.d.sync += [reg.eq(Cat(reg[8:], total[:8])), carry.eq(total[8])]
             with m.If(apply):
                 m.d.sync += pend.eq(0)
             with m.If(event):
@@ -213,7 +222,10 @@ class _DispatchBuild:
         """The answer's counters and buffers' addresses, the bus fields from the request,
         and a request element assembled little-endian and sign-extended."""
         m, rx, tx, bus = self.m, self.rx, self.tx, self.bus
-        self.k = Signal(16)          # element / byte counter of the current loop
+        # element / byte counter of the current loop: an access's count is checked to be
+        # within the deepest region first, a spike chunk holds at most MAX_PAYLOAD bytes
+        self.k = Signal(max(len(self.r_depth), P.MAX_PAYLOAD.bit_length()))
+        self.count = self.a_count[:len(self.k)]   # (its bits above are zero then)
         self.b = Signal(3)           # byte within an element
         self.n = Signal(range(P.MAX_PAYLOAD + 1))  # response payload bytes written so far
         self.ptr = Signal(range(P.MAX_FRAME))      # request byte being read (CHECK, WRITE)
@@ -234,6 +246,7 @@ class _DispatchBuild:
         m.d.comb += [tx.w_addr.eq(P.HEADER_SIZE + self.n), tx.seq.eq(self.h_seq),
                      tx.type.eq(self.resp_type), tx.n.eq(self.n),
                      tx.start.eq(P.HEADER_SIZE)]
+        # (wdata is read only with `we`: not gated by the state, which would cost a mux)
         m.d.comb += [bus.core.eq(self.a_core), bus.region.eq(self.a_region),
                      bus.index.eq(self.a_offset[:len(self.r_depth)] + self.k),
                      bus.run_steps.eq(self.head[48:80])]
@@ -245,6 +258,7 @@ class _DispatchBuild:
         self.value = Signal(signed(34))
         m.d.comb += [self.element.eq(word | ext | ext2),
                      self.value.eq(Mux(r_signed, self.element.as_signed(), self.element))]
+        m.d.comb += bus.wdata.eq(self.element)
         self.out_of_range = self.range_check()
 
     def range_check(self):
@@ -297,10 +311,12 @@ class _DispatchBuild:
         self.m.d.comb += [self.tx.w_data.eq(data), self.tx.w_en.eq(1),
                           self.n_next.eq(self.n + 1)]
 
-    def emit_fields(self, size: int, byte, peek, then: str, wait=0, rotate=0) -> None:
+    def emit_fields(self, size: int, byte, peek, then: str, wait=Const(0), rotate=0,
+                    link=0) -> None:
         """Write `size` bytes, byte n being `byte` (live values: the core's counters held
         still by `freeze`; `peek` high: a counter's low byte, rotated on; `rotate`: base's
-        low byte, rotated on), then go to state `then`; nothing while `wait` is high."""
+        low byte, rotated on; `link`: the link counters' low byte, turned on), then go to
+        state `then`; nothing while `wait` is high."""
         m = self.m
         m.d.comb += self.freeze.eq(1)
         with m.If(self.settle != SETTLE):
@@ -309,7 +325,8 @@ class _DispatchBuild:
             m.next = then
         with m.Elif(~wait):
             self.emit(byte)
-            m.d.comb += [self.bus.peek.eq(peek), self.rot_base.eq(rotate)]
+            m.d.comb += [self.bus.peek.eq(peek), self.rot_base.eq(rotate),
+                         self.l_copy.eq(link)]
 
     def take_byte(self) -> None:
         """Add request byte `ptr` to `word` as byte `b` of the element."""
@@ -496,7 +513,7 @@ class _DispatchBuild:
             link = Mux(n[3], self.dups[:8], Mux(n[2], self.rx_errors[:8],
                                                 self.rx_frames[:8]))
             self.emit_fields(44, Mux(n[5], link, core), ~n[5], "SEND",
-                             wait=n[5] & (self.lph != n[:2]))
+                             wait=n[5] & (self.lph != n[:2]), link=n[5])
         with m.State("IDENT"):
             with m.If(self.n == len(self.rom_bytes)):
                 m.next = "SEND"
@@ -508,7 +525,7 @@ class _DispatchBuild:
         WRITE: assemble each element, little-endian, then write it."""
         m, k, b, word = self.m, self.k, self.b, self.word
         with m.State("CHECK"):
-            with m.If(k == self.a_count):
+            with m.If(k == self.count):
                 m.d.sync += [k.eq(0), b.eq(0), word.eq(0)]
                 m.d.comb += self.ptr_next.eq(_ACC)
                 m.next = "WRITE"
@@ -519,10 +536,10 @@ class _DispatchBuild:
             with m.Else():
                 self.take_byte()
         with m.State("WRITE"):
-            with m.If(k == self.a_count):
+            with m.If(k == self.count):
                 m.next = "SEND"
             with m.Elif(b == self.r_width):
-                m.d.comb += [self.bus.wdata.eq(self.element), self.bus.we.eq(1)]
+                m.d.comb += self.bus.we.eq(1)
                 m.d.sync += [k.eq(k + 1), b.eq(0), word.eq(0)]
             with m.Else():
                 self.take_byte()
@@ -537,7 +554,7 @@ class _DispatchBuild:
             with m.Else():
                 self.emit(self.head.word_select(6 + n[:3], 8))
         with m.State("READ_REQ"):
-            with m.If(k == self.a_count):
+            with m.If(k == self.count):
                 m.next = "SEND"
             with m.Else():
                 m.d.comb += self.bus.re.eq(1)
