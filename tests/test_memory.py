@@ -34,7 +34,8 @@ BYTES_PER_SYNAPSE = 29
 #: synapses, 200 ms): PyNN's arrays (17 B) and the engine's tables (12 B), plus the
 #: interpreter, Numba, PyNN and the per-neuron arrays. Measured 2026-12-05 (this test,
 #: shared 2-core machine, load ~6): 8.70 GiB, 31.2 B (build 425 s, run 150 s); scale 0.3
-#: 40.0 B and 0.5 34.1 B (the fixed ~0.24 GiB weighs more there). Before issue 16 item 2:
+#: 40.0 B and 0.5 34.1 B (the rest beyond 29 B: 0.28, 0.35, 0.63 GiB at 0.3, 0.5, 1).
+#: Before issue 16 item 2:
 #: 45.6 B at full scale (1 s), 52.5 B and 46.1 B at 0.3 and 0.5. 35 leaves ~12 %.
 PEAK_RSS_BYTES_PER_SYNAPSE = 35
 
