@@ -51,13 +51,8 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import Out
 
 from .capacity import REGION_ID, ChipCapacity
-from .packed import PackedMemory
+from .packed import PackedMemory, memory_attrs
 from .signatures import CoreLinkSignature, ubits
-
-
-#: on ECP5, a memory of at most this many bits is LUT RAM (TRELLIS_DPR16X4): a block RAM
-#: holds 18432, and the OrangeCrab's 56 are the limit where its LUTs are not
-LUT_RAM_BITS = 8192
 
 
 class LifCore(wiring.Component):
@@ -149,8 +144,7 @@ class _CoreBuild:
         init = [int(v) for v in init]
         if len(init) > depth:
             raise ValueError(f"{name}: {len(init)} initial values, depth {depth}")
-        small = depth > 1 and Shape.cast(shape).width * depth <= LUT_RAM_BITS
-        attrs = {"ram_style": "distributed"} if self.family == "ecp5" and small else None
+        attrs = memory_attrs(self.family, Shape.cast(shape).width * depth, depth)
         mem = Memory(shape=shape, depth=depth, init=init + [0] * (depth - len(init)),
                      attrs=attrs)
         self.m.submodules[name] = mem

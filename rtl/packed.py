@@ -21,6 +21,20 @@ RAM_SHAPES = {"ecp5": ((1, 16384), (2, 8192), (4, 4096), (9, 2048), (18, 1024), 
               "ice40": ((2, 2048), (4, 1024), (8, 512), (16, 256))}
 
 
+#: on ECP5, a memory of at most this many bits is LUT RAM (TRELLIS_DPR16X4): a block RAM
+#: holds 18432, and the OrangeCrab's 56 are the limit where its LUTs are not
+LUT_RAM_BITS = 8192
+
+
+def memory_attrs(family: "str | None", bits: int, depth: int) -> "dict | None":
+    """Synthesis attributes of a memory of `bits` bits in all and `depth` words: on ECP5 a
+    small one (at most LUT_RAM_BITS, more than one word) is LUT RAM, not a block RAM; iCE40
+    has no LUT RAM, and there the tools choose."""
+    if family == "ecp5" and depth > 1 and bits <= LUT_RAM_BITS:
+        return {"ram_style": "distributed"}
+    return None
+
+
 def slice_widths(width: int, depth: int, family: "str | None" = None) -> list[int]:
     """Slice widths (summing to `width`) for a `width` x `depth` memory that take the
     fewest of the family's block RAMs (ties: the fewest slices)."""

@@ -5,6 +5,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
+from ..packed import memory_attrs
 from . import protocol as P
 from .crc import Crc32
 
@@ -47,7 +48,7 @@ class FrameSender(wiring.Component):
     o: Out(stream.Signature(8))
 
     def elaborate(self, platform) -> Module:
-        b = _SendBuild(self)
+        b = _SendBuild(self, getattr(platform, "family", None))
         b.source()
         with b.m.FSM():
             b.idle_state()
@@ -64,11 +65,14 @@ class _SendBuild:
     """One elaboration of a FrameSender: its module, buffers and the signals the state
     machine shares, built by steps that `FrameSender.elaborate` calls."""
 
-    def __init__(self, tx: FrameSender):
+    def __init__(self, tx: FrameSender, family: "str | None" = None):
         self.tx = tx
         self.m = m = Module()
         m.submodules.mem = mem = Memory(shape=8, depth=P.MAX_FRAME, init=[])
-        m.submodules.fifo = fifo = Memory(shape=8, depth=COBS_BLOCK + 2, init=[])
+        # the COBS block FIFO (2 Kbit): LUT RAM on ECP5, where block RAMs bound the chip
+        m.submodules.fifo = fifo = Memory(shape=8, depth=COBS_BLOCK + 2, init=[],
+                                          attrs=memory_attrs(family, 8 * (COBS_BLOCK + 2),
+                                                             COBS_BLOCK + 2))
         m.submodules.crc = self.crc = Crc32()
         m.submodules.nack_rom = rom = Memory(shape=8, depth=len(NACK_WIRE),
                                              init=list(NACK_WIRE))
