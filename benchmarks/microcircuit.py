@@ -23,9 +23,9 @@ Two NEST peers, labelled so in the output:
   as the script's delays are rounded; a copy of static_synapse per source population
   (NEST holds at most 2**27 - 2 connections per thread and synapse model: with one
   model, 2 threads stop at ~268M of the full scale's 0.299e9). NEST's own speed, the
-  peer of the issue's target. At full scale it builds for over half an hour on the
-  2-core machine under load (its first full-scale run stopped at the limit after 35
-  minutes, ~90 % built).
+  peer of the issue's target. Full scale, 1 s, 2 threads, load ~2 (2026-12-05): build
+  647 s, run 97.5 s, CPU 1,309 s, peak RSS 14.1 GiB, against neurocosim's 114 s, 305 s,
+  359 s and 8.7 GiB (README, "Scale").
 
 Prints, per simulator and run, the build time (setup to the first run(): populations and
 projections), run time (every run(); neurocosim compiles its image and NEST prepares its
