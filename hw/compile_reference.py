@@ -9,7 +9,7 @@ import numpy as np
 from .errors import NetworkError
 from .image import HardwareImage
 from .ir import Network, StepDelays
-from .report import MappingReport
+from .report import MappingReport, moved_off_grid
 from .targets import TargetSpec
 
 
@@ -108,8 +108,7 @@ def report_delays(network: Network, dt: float, report: MappingReport) -> None:
 def _off_grid(delay: np.ndarray, dt: float) -> bool:
     """Any delay that rounding moves by more than float noise (`MappingReport.rounded`'s
     test, on the same values)."""
-    return bool(np.any(np.abs(_rounded(delay, dt).astype(np.int64) * dt - delay)
-                       > 1e-9 * dt))
+    return bool(np.any(moved_off_grid(delay, _rounded(delay, dt).astype(np.int64) * dt, dt)))
 
 
 def compile_reference(network: Network, spec: TargetSpec) -> HardwareImage:

@@ -43,6 +43,12 @@ class Quantization:
                 f" ({100 * self.max_rel:.3g}%)").replace("  (", " (")
 
 
+def moved_off_grid(exact: np.ndarray, mapped: np.ndarray, step: float) -> np.ndarray:
+    """Which values rounding to whole `step`s moved by more than float noise (the test
+    `MappingReport.rounded` reports, shared with checks that skip building the report)."""
+    return np.abs(mapped - exact) > 1e-9 * step
+
+
 @dataclass
 class MappingReport:
     """Quantisation errors and approximations of one compile."""
@@ -86,7 +92,7 @@ class MappingReport:
         if record_error:
             self.quantized(parameter, where, exact, mapped, unit)
         err = np.abs(mapped - exact)
-        moved = np.flatnonzero(err > 1e-9 * step)
+        moved = np.flatnonzero(moved_off_grid(exact, mapped, step))
         if moved.size:
             i = int(moved[0])
             self.approximate(kind, where,
