@@ -30,6 +30,17 @@ _ACC = P.HEADER_SIZE + P.ACCESS_SIZE  # first value byte of a WRITE_* frame
 SETTLE = 9
 
 
+def above(sig, c: int):
+    """sig > c for a constant c, as logic (no carry chain): some bit where c has a 0 and
+    sig a 1, with sig's 1s at every higher bit where c has a 1."""
+    terms = []
+    for i in range(len(sig)):
+        if not (c >> i) & 1:
+            higher = [sig[j] for j in range(i + 1, len(sig)) if (c >> j) & 1]
+            terms.append(sig[i] & (Cat(*higher).all() if higher else 1))
+    return Cat(*terms).any() if terms else Const(0)
+
+
 class CommandDispatcher(wiring.Component):
     """Wire bytes in on `i`, wire bytes out on `o`, the core on `bus`."""
 
@@ -103,8 +114,7 @@ class _DispatchBuild:
         """The addressed region's entry of the identity's table (r_known low: none).
 
         Sized by the identity, not by the protocol's field widths: depths as wide as the
-        deepest region, value ranges as wide as the widest explicit range (a region
-        without one takes any value its bytes hold: `r_ranged` low, nothing to check)."""
+        deepest region; the value ranges byte by byte (`bound_bytes`)."""
         m, regions = self.m, self.ident.regions
         self.r_known = Signal()
         self.r_kind = Signal(8)
@@ -113,24 +123,36 @@ class _DispatchBuild:
         self.r_depth = Signal(range(max(r.depth for r in regions) + 1))
         self.r_readonly = Signal()
         self.r_writeonly = Signal()
-        self.r_ranged = Signal()
-        ranged = [r.range for r in regions if r.range is not None] or [(0, 0)]
-        self.r_lo = Signal(range(min(lo for lo, _ in ranged), max(hi for _, hi in ranged) + 1))
-        self.r_hi = Signal.like(self.r_lo)
         with m.Switch(self.a_region):
             for r in regions:
-                lo, hi = r.range or (0, 0)
                 with m.Case(r.id):
                     m.d.comb += [self.r_known.eq(1), self.r_kind.eq(int(r.kind)),
                                  self.r_width.eq(r.width), self.r_signed.eq(r.signed),
                                  self.r_depth.eq(r.depth), self.r_readonly.eq(r.readonly),
-                                 self.r_writeonly.eq(r.writeonly),
-                                 self.r_ranged.eq(r.range is not None),
-                                 self.r_lo.eq(lo), self.r_hi.eq(hi)]
+                                 self.r_writeonly.eq(r.writeonly)]
+
         self.n_bytes = Signal(18)   # a_count * width (1, 2 or 4): a shift, not a multiplier
         m.d.comb += self.n_bytes.eq(Mux(self.r_width[2], self.a_count << 2,
                                         Mux(self.r_width[1], self.a_count << 1,
                                             self.a_count)))
+
+    def bound_bytes(self, b) -> "tuple[Signal, Signal]":
+        """Byte `b` of the addressed region's lowest and highest value, each `width` bytes
+        little-endian, offset binary when signed (top bit flipped, so that an unsigned
+        byte-serial comparison orders them); a region without a range: its width's."""
+        m = self.m
+        lo_b, hi_b = Signal(8), Signal(8)
+        with m.Switch(Cat(b[:2], self.a_region)):
+            for r in self.ident.regions:
+                bits = 8 * r.width
+                lo, hi = r.range or ((-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if r.signed
+                                     else (0, (1 << bits) - 1))
+                shift = (1 << (bits - 1)) if r.signed else 0
+                for j in range(r.width):
+                    with m.Case(j | (r.id << 2)):
+                        m.d.comb += [lo_b.eq(((lo + shift) >> (8 * j)) & 0xFF),
+                                     hi_b.eq(((hi + shift) >> (8 * j)) & 0xFF)]
+        return lo_b, hi_b
 
     def spike_buffer(self) -> None:
         """The circular spike buffer: the core pushes at s_head, READ_SPIKES frees up to
@@ -162,6 +184,7 @@ class _DispatchBuild:
         self.ahead = Signal(8 * ((len(self.fill) + 7) // 8))
         self.far = Signal()
         self.borrow = Signal()
+        self.borrow2 = Signal()   # (CHECK: the highest value minus the element)
         # `base` is a rotating register: its low byte is read, then rotated in again
         # (`rot_base`) or replaced by a cursor byte (`load_base`)
         self.rot_base = Signal()
@@ -240,7 +263,7 @@ class _DispatchBuild:
                                        & self.mask)]
         m.d.sync += [self.n.eq(self.n_next), self.ptr.eq(self.ptr_next)]
         self.err = Signal(8)
-        self.word = Signal(32)
+        self.word = Signal(32)       # an element: shifted in at the top, a byte a cycle
         self.resp_type = Signal(8)
         self.spoil = Signal()
         m.d.comb += [tx.w_addr.eq(P.HEADER_SIZE + self.n), tx.seq.eq(self.h_seq),
@@ -251,29 +274,7 @@ class _DispatchBuild:
                      bus.index.eq(self.a_offset[:len(self.r_depth)] + self.k),
                      bus.run_steps.eq(self.head[48:80])]
         m.d.comb += rx.hold.eq(self.spoil)
-        word, r_signed, r_width = self.word, self.r_signed, self.r_width
-        ext = Mux(r_signed & word[7] & (r_width == 1), 0xFFFFFF00, 0)
-        ext2 = Mux(r_signed & word[15] & (r_width == 2), 0xFFFF0000, 0)
-        self.element = Signal(32)
-        self.value = Signal(signed(34))
-        m.d.comb += [self.element.eq(word | ext | ext2),
-                     self.value.eq(Mux(r_signed, self.element.as_signed(), self.element))]
-        m.d.comb += bus.wdata.eq(self.element)
-        self.out_of_range = self.range_check()
-
-    def range_check(self):
-        """High when `value` lies outside the addressed region's explicit range: outside
-        the range table's width, or outside (r_lo, r_hi) compared at that width."""
-        shape = self.r_lo.shape()
-        w = shape.width
-        if shape.signed:   # bits w-1.. all equal: the value fits w signed bits
-            top = self.value[w - 1:]
-            fits = (top == 0) | (top == (1 << len(top)) - 1)
-            low = self.value[:w].as_signed()
-        else:
-            fits = self.value[w:] == 0
-            low = self.value[:w]
-        return ~fits | (low < self.r_lo) | (low > self.r_hi)
+        m.d.comb += bus.wdata.eq(self.word)
 
     def fragment_fields(self) -> None:
         """A FRAGMENTS request's fields (f_*), the kept answer's key (k_*, valid while
@@ -292,12 +293,11 @@ class _DispatchBuild:
         self.k_ipl = Signal.like(self.f_ipl)
         self.k_pay = Signal(80)
         self.a_len = Signal(range(P.MAX_PAYLOAD + 1))   # the kept answer's bytes
-        self.f_last = Signal(9)    # last fragment index
-        self.f_rem = Signal(range(P.MAX_PAYLOAD + 1))
-        self.f_k = Signal(9)       # fragment being considered
-        self.f_off = Signal(12)    # its first answer byte
-        self.f_c = Signal(4)       # copies sent
-        self.f_i = Signal(9)       # its bit in the mask: f_k - first
+        self.f_last = Signal(8)    # last fragment index
+        self.f_rem = Signal(range(P.MAX_PAYLOAD + 1))   # then: the last fragment's bytes
+        self.f_k = Signal(8)       # fragment being considered
+        self.f_start = Signal(range(P.MAX_FRAME))   # its first byte in the sender's buffer
+        self.f_c = Signal(4)       # copies still to send
 
     # --- steps used by several states ---------------------------------------------------
 
@@ -328,12 +328,9 @@ class _DispatchBuild:
             m.d.comb += [self.bus.peek.eq(peek), self.rot_base.eq(rotate),
                          self.l_copy.eq(link)]
 
-    def take_byte(self) -> None:
-        """Add request byte `ptr` to `word` as byte `b` of the element."""
-        m = self.m
-        m.d.comb += self.ptr_next.eq(self.ptr + 1)
-        m.d.sync += [self.word.eq(self.word | (self.rx.r_data << (self.b * 8))),
-                     self.b.eq(self.b + 1)]
+    def shift_word(self, byte) -> None:
+        """Shift `byte` into `word` at the top (an element comes low byte first)."""
+        self.m.d.sync += self.word.eq(Cat(self.word[8:], byte))
 
     # --- the state machine: receive and decode -----------------------------------------
 
@@ -347,7 +344,7 @@ class _DispatchBuild:
             with m.Elif(rx.ok):
                 m.d.sync += [self.h_seq.eq(self.seq), self.h_type.eq(self.rtype),
                              self.h_plen.eq(self.plen), self.k.eq(0), self.b.eq(0),
-                             self.word.eq(0), self.spoil.eq(1)]
+                             self.borrow.eq(0), self.borrow2.eq(0), self.spoil.eq(1)]
                 m.d.comb += self.n_next.eq(0)
                 m.next = "DECODE"
         with m.State("DECODE"):  # (waits while a NACK is still going out)
@@ -429,11 +426,13 @@ class _DispatchBuild:
         cmd_ok = ((cmd == P.Cmd.IDENTIFY) | (cmd == P.Cmd.READ_REGION)
                   | (cmd == P.Cmd.READ_SPIKES) | (cmd == P.Cmd.READ_COUNTERS))
         fixed = P.HEADER_SIZE + 6  # rx buffer address of the mask
-        with m.If((plen < 6) | (plen < 6 + n_mask) | ~cmd_ok | (size == 0)
-                  | (size > P.MAX_FRAGMENT_DATA) | (copies == 0) | (copies > P.MAX_COPIES)):
+        ipl = Signal(signed(len(plen) + 1))   # the read's own payload: negative, too short
+        m.d.comb += ipl.eq(plen - 6 - n_mask)
+        with m.If(ipl[-1] | ~cmd_ok | (size == 0) | above(size, P.MAX_FRAGMENT_DATA)
+                  | (copies == 0) | above(copies, P.MAX_COPIES)):
             self.fail(P.ErrorCode.BAD_PAYLOAD)
         with m.Else():
-            m.d.sync += [self.f_ipl.eq(plen - 6 - n_mask), self.k.eq(0),
+            m.d.sync += [self.f_ipl.eq(ipl), self.k.eq(0),
                          self.f_cmd.eq(cmd), self.f_copies.eq(copies), self.f_size.eq(size),
                          self.f_first.eq(head[80:88]), self.f_m.eq(n_mask)]
             m.d.comb += self.ptr_next.eq(fixed + n_mask)
@@ -521,28 +520,45 @@ class _DispatchBuild:
                 self.emit(self.rom_rd.data)
 
     def write_states(self) -> None:
-        """CHECK: every element within the region's range, or nothing is written;
-        WRITE: assemble each element, little-endian, then write it."""
-        m, k, b, word = self.m, self.k, self.b, self.word
+        """CHECK: every element within the region's range, or nothing is written (its
+        bytes compared with the bounds' a byte a cycle: two borrows); WRITE: each element
+        shifted into `word`, then sign-extended by shifting on to 4 bytes, then written."""
+        m, k, b, rx = self.m, self.k, self.b, self.rx
+        last = b + 1 == self.r_width
         with m.State("CHECK"):
             with m.If(k == self.count):
-                m.d.sync += [k.eq(0), b.eq(0), word.eq(0)]
+                m.d.sync += [k.eq(0), b.eq(0)]
                 m.d.comb += self.ptr_next.eq(_ACC)
                 m.next = "WRITE"
-            with m.Elif(b == self.r_width):
-                with m.If(self.r_ranged & self.out_of_range):
-                    self.fail(P.ErrorCode.OUT_OF_RANGE)
-                m.d.sync += [k.eq(k + 1), b.eq(0), word.eq(0)]
             with m.Else():
-                self.take_byte()
+                lo_b, hi_b = self.bound_bytes(b)
+                v = Signal(8)
+                below, over = Signal(9), Signal(9)
+                m.d.comb += [v.eq(rx.r_data ^ Mux(last & self.r_signed, 0x80, 0)),
+                             below.eq(v - lo_b - self.borrow),
+                             over.eq(hi_b - v - self.borrow2),
+                             self.ptr_next.eq(self.ptr + 1)]
+                m.d.sync += [b.eq(b + 1), self.borrow.eq(below[8]),
+                             self.borrow2.eq(over[8])]
+                with m.If(last):
+                    m.d.sync += [k.eq(k + 1), b.eq(0), self.borrow.eq(0),
+                                 self.borrow2.eq(0)]
+                    with m.If(below[8] | over[8]):
+                        self.fail(P.ErrorCode.OUT_OF_RANGE)
         with m.State("WRITE"):
+            fill = Mux(self.r_signed & self.word[31], 0xFF, 0)
             with m.If(k == self.count):
                 m.next = "SEND"
-            with m.Elif(b == self.r_width):
+            with m.Elif(b == 4):
                 m.d.comb += self.bus.we.eq(1)
-                m.d.sync += [k.eq(k + 1), b.eq(0), word.eq(0)]
+                m.d.sync += [k.eq(k + 1), b.eq(0)]
             with m.Else():
-                self.take_byte()
+                m.d.sync += b.eq(b + 1)
+                with m.If(b < self.r_width):
+                    m.d.comb += self.ptr_next.eq(self.ptr + 1)
+                    self.shift_word(rx.r_data)
+                with m.Else():
+                    self.shift_word(fill)
 
     def read_states(self) -> None:
         """READ_REGION answers with its access fields (ECHO), then each element: ask the
@@ -568,7 +584,8 @@ class _DispatchBuild:
                 m.d.sync += k.eq(k + 1)
                 m.next = "READ_REQ"
             with m.Else():
-                self.emit(self.word.word_select(b[:2], 8))
+                self.emit(self.word[:8])
+                self.shift_word(self.rx.r_data)   # (any byte)
                 m.d.sync += b.eq(b + 1)
 
     def spike_states(self) -> None:
@@ -665,52 +682,61 @@ class _DispatchBuild:
             m.d.sync += [self.f_rem.eq(self.a_len), self.f_last.eq(0)]
             m.next = "F_COUNT"
         with m.State("F_COUNT"):  # last index: ceil(a_len / size) - 1, at most 255
-            with m.If(self.f_rem <= self.f_size):
-                m.d.sync += [self.f_k.eq(0), self.f_off.eq(0), self.f_c.eq(0),
-                             self.last_frag.eq(1)]
+            left = Signal(signed(len(self.f_rem) + 1))   # (a_len minus the pieces so far)
+            m.d.comb += left.eq(self.f_rem - self.f_size)
+            with m.If(left[-1] | (left == 0)):   # f_rem is the last piece's size
+                m.d.sync += [self.f_k.eq(0), self.f_start.eq(P.HEADER_SIZE),
+                             self.f_c.eq(self.f_copies), self.last_frag.eq(1)]
                 m.next = "F_WALK"
             with m.Elif(self.f_last == P.MAX_FRAGMENTS - 1):
                 self.fail(P.ErrorCode.OUT_OF_RANGE)
             with m.Else():
-                m.d.sync += [self.f_rem.eq(self.f_rem - self.f_size),
-                             self.f_last.eq(self.f_last + 1)]
+                m.d.sync += [self.f_rem.eq(left), self.f_last.eq(self.f_last + 1)]
         self.fragment_walk()
 
     def fragment_walk(self) -> None:
         """For each copy, each fragment index: asked (from `first`, or its mask bit set,
-        read from the request in the receiver's buffer)? then sent as a buffer slice."""
-        m, f_k, f_i = self.m, self.f_k, self.f_i
+        read from the request in the receiver's buffer)? then sent as a buffer slice.
+        Fragment i = f_k - first is past the mask once i >> 3 reaches m (i steps by 1):
+        equalities, no magnitude comparators."""
+        m, f_k = self.m, self.f_k
         fixed = P.HEADER_SIZE + 6  # rx buffer address of the mask
-        skip = [f_k.eq(f_k + 1), self.f_off.eq(self.f_off + self.f_size)]
+        f_i = Signal(9)   # f_k - first: negative (bit 8) before the first asked fragment
+        m.d.comb += f_i.eq(f_k - self.f_first)
+
+        def end_copy():
+            m.d.sync += [self.f_c.eq(self.f_c - 1), f_k.eq(0), self.f_start.eq(P.HEADER_SIZE)]
+            with m.If(self.f_c == 1):
+                m.d.sync += self.spoil.eq(0)
+                m.next = "IDLE"
+
+        def advance():   # (from F_WALK, F_TEST or F_SEND: on to F_WALK)
+            m.next = "F_WALK"
+            with m.If(f_k == self.f_last):
+                end_copy()
+            with m.Else():
+                m.d.sync += [f_k.eq(f_k + 1), self.f_start.eq(self.f_start + self.f_size)]
+
         with m.State("F_WALK"):
-            m.d.sync += f_i.eq(f_k - self.f_first)
-            with m.If(f_k > self.f_last):  # this copy is out
-                m.d.sync += [self.f_c.eq(self.f_c + 1), f_k.eq(0), self.f_off.eq(0)]
-                with m.If(self.f_c + 1 == self.f_copies):
-                    m.d.sync += self.spoil.eq(0)
-                    m.next = "IDLE"
-            with m.Elif(f_k < self.f_first):
-                m.d.sync += skip
+            with m.If(f_i[8]):
+                advance()
             with m.Elif(self.f_m == 0):
                 m.next = "F_SEND"
-            with m.Elif(f_k - self.f_first >= self.f_m << 3):
-                m.d.sync += skip
+            with m.Elif(f_i[3:] == self.f_m):   # past the mask: the copy is out
+                end_copy()
             with m.Else():
-                m.d.comb += self.ptr_next.eq(fixed + ((f_k - self.f_first) >> 3))
+                m.d.comb += self.ptr_next.eq(fixed + f_i[3:8])
                 m.next = "F_TEST"
         with m.State("F_TEST"):  # (rx.r_data: the mask byte of bit f_i)
             with m.If(self.rx.r_data.bit_select(f_i[:3], 1)):
                 m.next = "F_SEND"
             with m.Else():
-                m.d.sync += skip
-                m.next = "F_WALK"
+                advance()
         with m.State("F_SEND"):
             tx = self.tx
             with m.If(~tx.busy):
                 m.d.comb += [tx.send.eq(1), tx.pre_on.eq(1),
-                             tx.pre.eq(Cat(f_k[:8], self.f_last[:8])),
-                             tx.start.eq(P.HEADER_SIZE + self.f_off),
-                             tx.n.eq(Mux(f_k == self.f_last, self.a_len - self.f_off,
-                                         self.f_size))]
-                m.d.sync += skip
-                m.next = "F_WALK"
+                             tx.pre.eq(Cat(f_k, self.f_last)),
+                             tx.start.eq(self.f_start),
+                             tx.n.eq(Mux(f_k == self.f_last, self.f_rem, self.f_size))]
+                advance()
