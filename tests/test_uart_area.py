@@ -39,7 +39,7 @@ def test_small_parts_synthesise_to_luts_and_flip_flops():
 @pytest.mark.heavy
 @needs_yosys
 @pytest.mark.xfail(strict=True, reason="issue 20 item 2 is open: the front end measures "
-                   "2739 LUTs on 2026-12-05 (README, boards); remove this mark once it fits")
+                   "2696 LUTs on 2026-12-05 (README, boards); remove this mark once it fits")
 def test_whole_front_end_is_under_the_lut_budget():
     """The whole front end, synthesised as one design (about 90 s)."""
     with warnings.catch_warnings():

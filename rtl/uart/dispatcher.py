@@ -161,6 +161,12 @@ class _DispatchBuild:
         self.mask = size - 1
         self.s_head = Signal(range(size))
         self.s_tail = Signal(range(size))
+        # the chunk's read pointer: from s_tail, a byte per SPIKE_DATA byte; the buffer is
+        # addressed by its next value
+        self.s_rp = Signal(range(size))
+        self.s_rp_next = Signal(range(size))
+        m.d.comb += [self.s_rp_next.eq(self.s_rp), self.s_rd.addr.eq(self.s_rp_next)]
+        m.d.sync += self.s_rp.eq(self.s_rp_next)
         self.fill = Signal(range(size + 1))
         self.base = Signal(64)
         self.drop = Signal(range(size + 1))
@@ -172,7 +178,7 @@ class _DispatchBuild:
         self.settle = Signal(range(SETTLE + 1))
         with m.If(~self.freeze):   # (counted once per copy, from its first cycle)
             m.d.sync += self.settle.eq(0)
-        m.d.comb += [bus.spikes.ready.eq((self.fill < size) & ~self.freeze),
+        m.d.comb += [bus.spikes.ready.eq(~self.fill[-1] & ~self.freeze),
                      self.push.eq(bus.spikes.valid & bus.spikes.ready),
                      self.s_wr.addr.eq(self.s_head), self.s_wr.data.eq(bus.spikes.payload),
                      self.s_wr.en.eq(self.push)]
@@ -258,9 +264,7 @@ class _DispatchBuild:
         self.n_next = Signal.like(self.n)
         self.ptr_next = Signal.like(self.ptr)
         m.d.comb += [self.n_next.eq(self.n), self.ptr_next.eq(self.ptr),
-                     rx.r_addr.eq(self.ptr_next), self.rom_rd.addr.eq(self.n_next),
-                     self.s_rd.addr.eq((self.s_tail + self.n_next - P.SPIKE_RESP_HEAD)
-                                       & self.mask)]
+                     rx.r_addr.eq(self.ptr_next), self.rom_rd.addr.eq(self.n_next)]
         m.d.sync += [self.n.eq(self.n_next), self.ptr.eq(self.ptr_next)]
         self.err = Signal(8)
         self.word = Signal(32)       # an element: shifted in at the top, a byte a cycle
@@ -457,9 +461,9 @@ class _DispatchBuild:
         is_write = self.rtype != P.Cmd.READ_REGION
         with m.If(is_write & self.bus.running):
             self.fail(P.ErrorCode.BUSY)
-        with m.Elif(plen < P.ACCESS_SIZE):
+        with m.Elif(~above(plen, P.ACCESS_SIZE - 1)):
             self.fail(P.ErrorCode.BAD_PAYLOAD)
-        with m.Elif((self.a_core >= self.ident.n_cores) | ~self.r_known
+        with m.Elif(above(self.a_core, self.ident.n_cores - 1) | ~self.r_known
                     | (is_write & (self.r_kind != self.rtype - P.Cmd.WRITE_PARAMS))
                     | (is_write & self.r_readonly) | (~is_write & self.r_writeonly)):
             self.fail(P.ErrorCode.BAD_REGION)
@@ -474,7 +478,7 @@ class _DispatchBuild:
             m.next = "CHECK"
         with m.Elif(plen != P.ACCESS_SIZE):
             self.fail(P.ErrorCode.BAD_PAYLOAD)
-        with m.Elif(n_bytes + P.ACCESS_SIZE > P.MAX_PAYLOAD):
+        with m.Elif(above(n_bytes, P.MAX_PAYLOAD - P.ACCESS_SIZE)):
             self.fail(P.ErrorCode.OUT_OF_RANGE)
         with m.Else():
             m.next = "ECHO"
@@ -621,9 +625,10 @@ class _DispatchBuild:
         with m.State("SPIKES"):
             m.d.comb += self.freeze.eq(1)   # (the core's last update lands before SPIKE_HEAD)
             m.d.sync += self.k.eq(self.avail)
+            m.d.comb += self.s_rp_next.eq(self.s_tail)
             m.next = "SPIKE_HEAD"
         with m.State("SPIKE_HEAD"):
-            status = Cat(bus.running, bus.running & (fill >= self.sbuf_size))
+            status = Cat(bus.running, bus.running & fill[-1])
             n = self.n   # base (bytes 0..7), status, steps_done (9..16), steps_target
             byte = Mux(n < 8, self.base[:8],
                        Mux(n == 8, status, Mux(n < 17, bus.steps_done[:8],
@@ -634,6 +639,7 @@ class _DispatchBuild:
                 m.next = "SEND"
             with m.Else():
                 self.emit(self.s_rd.data)
+                m.d.comb += self.s_rp_next.eq(self.s_rp + 1)
 
     def send_state(self) -> None:
         """SEND: the request is answered; the receiver may go on."""
