@@ -7,6 +7,8 @@ Modelled on Brian2's `Device`: the base owns what must be the same on every targ
 - time: `run(duration)` takes whole timesteps only (`whole_steps`), `t` is steps * dt;
 - input: the one stimulus (`hw.stimulus`), window by window, handed to `_advance`; a
   target without input multiplicity gets it merged (its mapping report says how much);
+  a runner that `draws_poisson` gets only the spike arrays' spikes and draws the Poisson
+  spikes in its kernels by the stimulus's one rule (`poisson_draw`);
 - recording: exactly what the network records, one time base (spike stamps (k+1)*dt,
   signal samples at k*dt from t = 0), a source population's spikes being the stimulus
   the target was given;
@@ -145,17 +147,24 @@ class Runner:
     def steps(self) -> int:
         return self._k
 
+    @property
+    def draws_poisson(self) -> bool:
+        """Whether the runner draws the stimulus's Poisson spikes in its own kernels, by
+        `hw.stimulus.poisson_draw` (the same spikes): `run` then hands `_advance` only the
+        spike arrays' spikes, and no window of Poisson spikes is made."""
+        return False
+
     def run(self, duration_ms: float) -> None:
         """Advance by `duration_ms`, a whole number of timesteps."""
         steps = whole_steps(duration_ms, self.dt, self.spec.name)
         if not steps:
             return
         k0, k1 = self._k, self._k + steps
-        inputs = self.stimulus.window(k0, k1)
+        inputs = self.stimulus.window(k0, k1, poisson=not self.draws_poisson)
         if not self.spec.input_multiplicity:
             inputs = inputs.merged()
         self._advance(k0, k1, inputs)
-        self._keep_inputs(inputs)       # after: a window the target refused is not reported
+        self._keep_inputs(k0, k1, inputs)   # after: a window the target refused is not reported
         self._k = k1
 
     def reset(self) -> None:
@@ -208,13 +217,22 @@ class Runner:
         return res
 
     # --- for subclasses -----------------------------------------------------------------------
-    def _keep_inputs(self, inputs: InputSpikes) -> None:
-        """Keep the delivered spikes of recorded source neurons (the Result reports them)."""
-        if not self._src_rec or not len(inputs):
+    def _keep_inputs(self, k0: int, k1: int, inputs: InputSpikes) -> None:
+        """Keep the delivered spikes of recorded source neurons (the Result reports them);
+        when the runner drew the Poisson spikes itself, the recorded ones are drawn again
+        here by the same rule (`Stimulus.poisson_spikes`)."""
+        if not self._src_rec:
             return
-        keep = np.zeros(len(inputs), dtype=bool)
-        for lo, size, idx in self._src_rec:
-            keep |= np.isin(inputs.neuron, lo + idx)
+        recorded = np.concatenate([lo + idx for lo, _, idx in self._src_rec])
+        if self.draws_poisson:
+            drawn = self.stimulus.poisson_spikes(k0, k1, recorded)
+            if not self.spec.input_multiplicity:
+                drawn = drawn.merged()
+            if len(drawn):
+                both = InputSpikes.concat([inputs, drawn])
+                order = np.lexsort((both.neuron, both.stamp))
+                inputs = InputSpikes(both.neuron[order], both.stamp[order])
+        keep = np.isin(inputs.neuron, recorded)
         if keep.any():
             self._inputs.append(InputSpikes(inputs.neuron[keep], inputs.stamp[keep]))
 

@@ -79,7 +79,19 @@ def poisson_count(u, p_spike):
     (inverse CDF on 1 - u), so the steps with a spike do not depend on the count rule."""
     if u >= p_spike:
         return 0
-    lam = -np.log1p(-p_spike)
+    return _count_from(u, p_spike, poisson_lam(p_spike))
+
+
+@njit
+def poisson_lam(p_spike):
+    """The mean count lam = -ln(1 - p_spike) of a step (kept per neuron by a kernel that
+    draws every step: the same float as `poisson_count` computes)."""
+    return -np.log1p(-p_spike)
+
+
+@njit
+def _count_from(u, p_spike, lam):
+    """poisson_count's count k >= 1 for a draw u < p_spike, with lam given."""
     v = 1.0 - max(u, 2.0 ** -53)        # u = 0 (one draw in 2**53) would ask for CDF = 1
     term = 1.0 - p_spike
     cdf = term
@@ -94,26 +106,66 @@ def poisson_count(u, p_spike):
 
 
 @njit
+def poisson_draw(seed, stamp, p_spike, lam):
+    """Spikes of the Poisson neuron with `seed` at `stamp` (lam = poisson_lam(p_spike)):
+    every target's one rule, so a runner that draws in its own kernels
+    (`Runner.draws_poisson`) emits these very spikes."""
+    u = uniform(seed, stamp)
+    if u >= p_spike:
+        return 0
+    return _count_from(u, p_spike, lam)
+
+
+@njit
+def poisson_lams(p_spike):
+    """poisson_lam of each element (in Numba: the very floats the kernels use)."""
+    out = np.empty(len(p_spike))
+    for j in range(len(p_spike)):
+        out[j] = poisson_lam(p_spike[j])
+    return out
+
+
+@njit
 def _poisson_window(neurons, seeds, p_spike, first, last, s0, s1):
     """Stamps s0..s1 of each Poisson neuron: (neuron, stamp) of each spike, stamp-major,
     a neuron repeated as often as it spikes in a step. Two passes (count, then fill) so
-    the output is allocated once."""
+    the output is allocated once, with no table of counts (a window may be long)."""
+    lam = poisson_lams(p_spike)
     n_out = 0
     for s in range(s0, s1 + 1):
         for j in range(len(neurons)):
             if first[j] <= s <= last[j]:
-                n_out += poisson_count(uniform(seeds[j], s), p_spike[j])
+                n_out += poisson_draw(seeds[j], s, p_spike[j], lam[j])
     out_n = np.empty(n_out, np.int64)
     out_s = np.empty(n_out, np.int64)
     c = 0
     for s in range(s0, s1 + 1):
         for j in range(len(neurons)):
             if first[j] <= s <= last[j]:
-                for _ in range(poisson_count(uniform(seeds[j], s), p_spike[j])):
+                for _ in range(poisson_draw(seeds[j], s, p_spike[j], lam[j])):
                     out_n[c] = neurons[j]
                     out_s[c] = s
                     c += 1
     return out_n, out_s
+
+
+@dataclass
+class PoissonTable:
+    """The stimulus's Poisson neurons: global index (ascending), seed, spike probability
+    per step, and first and last stamp, as `poisson_draw` takes them."""
+
+    neurons: np.ndarray
+    seeds: np.ndarray
+    p_spike: np.ndarray
+    first: np.ndarray
+    last: np.ndarray
+
+    def most(self) -> np.ndarray:
+        """Per neuron the most spikes one step can draw (the count at the smallest uniform
+        draw): what a runner drawing in its kernels sizes its spike lists by."""
+        uniq, back = np.unique(self.p_spike, return_inverse=True)
+        most = np.array([poisson_count(0.0, p) for p in uniq], dtype=np.int64)
+        return most[back.reshape(-1)] if len(uniq) else np.zeros(0, np.int64)
 
 
 class Stimulus:
@@ -150,24 +202,38 @@ class Stimulus:
         order = np.lexsort((neuron, stamp))
         self._arrays = InputSpikes(neuron[order], stamp[order])
         cat = (lambda xs, dt_: np.concatenate(xs).astype(dt_) if xs else np.zeros(0, dt_))
-        self._poisson = (cat(pn, np.int64), cat(ps, np.uint64), cat(pp, np.float64),
-                         cat(pf, np.int64), cat(pl, np.int64))
+        self.poisson = PoissonTable(cat(pn, np.int64), cat(ps, np.uint64),
+                                    cat(pp, np.float64), cat(pf, np.int64), cat(pl, np.int64))
 
-    def window(self, k0: int, k1: int) -> InputSpikes:
+    def window(self, k0: int, k1: int, poisson: bool = True) -> InputSpikes:
         """The spikes emitted in steps k0 .. k1-1 (stamps k0+1 .. k1; stamp 0 too when
-        k0 == 0), sorted by stamp then neuron."""
+        k0 == 0), sorted by stamp then neuron; with poisson=False only the spike arrays'
+        (for a runner that draws the Poisson spikes itself)."""
         s0 = 0 if k0 == 0 else k0 + 1
-        s1 = k1
         a = self._arrays
-        lo, hi = np.searchsorted(a.stamp, [s0, s1 + 1])
+        lo, hi = np.searchsorted(a.stamp, [s0, k1 + 1])
         arr = InputSpikes(a.neuron[lo:hi], a.stamp[lo:hi])
-        neurons, seeds, p, first, last = self._poisson
-        if not neurons.size or s1 < max(s0, 1):
+        if not poisson or not self.poisson.neurons.size or k1 < max(s0, 1):
             return arr
-        pn, pst = _poisson_window(neurons, seeds, p, first, last, max(s0, 1), s1)
-        both = InputSpikes.concat([arr, InputSpikes(pn, pst)])
+        drawn = self.poisson_spikes(k0, k1)
+        if not len(arr):
+            return drawn
+        both = InputSpikes.concat([arr, drawn])
         order = np.lexsort((both.neuron, both.stamp))
         return InputSpikes(both.neuron[order], both.stamp[order])
+
+    def poisson_spikes(self, k0: int, k1: int,
+                       neurons: "np.ndarray | None" = None) -> InputSpikes:
+        """The Poisson neurons' spikes of steps k0 .. k1-1 (all, or those of the global
+        `neurons`), sorted by stamp then neuron."""
+        t = self.poisson
+        sel = slice(None) if neurons is None else np.isin(t.neurons, neurons)
+        s0 = max(1, k0 + 1)
+        if k1 < s0:
+            return InputSpikes(np.zeros(0, np.int64), np.zeros(0, np.int64))
+        pn, pst = _poisson_window(t.neurons[sel], t.seeds[sel], t.p_spike[sel],
+                                  t.first[sel], t.last[sel], s0, k1)
+        return InputSpikes(pn, pst)
 
     def array_spikes(self) -> InputSpikes:
         """Every spike-array spike (all stamps): what a compiler checks ahead of a run."""

@@ -137,10 +137,17 @@ class _Handed(Stimulus):
         super().__init__(network, dt)
         self.spikes = InputSpikes(neuron, stamp)
 
-    def window(self, k0, k1):
+    def window(self, k0, k1, poisson=True):
         s0 = 0 if k0 == 0 else k0 + 1
         sel = (self.spikes.stamp >= s0) & (self.spikes.stamp <= k1)
         return InputSpikes(self.spikes.neuron[sel], self.spikes.stamp[sel])
+
+
+class _Handing(Engine):
+    """The engine with the Poisson spikes handed in by the base, as every other target
+    gets them, instead of drawn in its kernels."""
+
+    draws_poisson = False
 
 
 def test_the_engine_delivers_the_spikes_the_base_hands_it():
@@ -150,7 +157,7 @@ def test_the_engine_delivers_the_spikes_the_base_hands_it():
     src = ir.Population("p", 2, "SpikeSourcePoisson", dict(rate=900.0, start=0.0,
                                                            duration=1e9))
     net = _fan(src, [ir.PoissonSource("p", 1)], 0.5, 0.2)
-    eng = Engine(net)
+    eng = _Handing(net)
     eng.stimulus = _Handed(net, DT, [1, 1, 1], [0, 3, 3])
     eng.run(0.4)
     eng.run(0.6)
@@ -164,6 +171,59 @@ def test_the_engine_delivers_the_spikes_the_base_hands_it():
     assert isyn[2, 1] == pytest.approx(0.5)
     decay = np.exp(-DT / CELL["tau_syn_E"])
     assert isyn[5, 1] == pytest.approx(isyn[4, 1] * decay + 1.0, rel=1e-12)
+
+
+def _poisson_driven(seed: int, size: int, rate: float, dt: float, plastic: bool) -> ir.Network:
+    """Poisson neurons (rates up to several spikes per step, some starting late) and an
+    array neuron onto a recurrent IF_curr_exp population, optionally through STDP."""
+    rng = np.random.default_rng(seed)
+    rates = rng.uniform(0.0, rate, size)
+    src = ir.Population("p", size, "SpikeSourcePoisson",
+                        dict(rate=rates, start=rng.choice([0.0, 1.0], size),
+                             duration=np.full(size, 1e9)))
+    arr = ir.Population("a", 1, "SpikeSourceArray", {})
+    cell = dict(CELL, v_thresh=-60.0, tau_refrac=0.5)
+    cells = ir.Population("cells", 12, "IF_curr_exp", cell)
+    pre, post = np.nonzero(rng.random((size, 12)) < 0.5)
+    stdp = ir.Plasticity("stdp_additive", dict(tau_plus=20.0, tau_minus=20.0, A_plus=0.01,
+                                               A_minus=0.012, w_min=0.0, w_max=1.0))
+    cc_pre, cc_post = np.nonzero(rng.random((12, 12)) < 0.3)
+    proj = [ir.Projection("pc", "p", "cells", pre, post, rng.uniform(0.1, 0.5, pre.size),
+                          dt * rng.integers(1, 4, pre.size),
+                          plasticity=stdp if plastic else None),
+            ir.Projection("ac", "a", "cells", np.zeros(12, np.int64), np.arange(12),
+                          np.full(12, 0.4), np.full(12, dt)),
+            ir.Projection("cc", "cells", "cells", cc_pre, cc_post,
+                          np.full(cc_pre.size, 0.2), np.full(cc_pre.size, 2 * dt),
+                          receptor="inhibitory")]
+    stim = [ir.PoissonSource("p", seed % 97),
+            ir.SpikeArray("a", ir.SpikeTrains.from_lists([[0.0, 2.0, 2.0, 5.0]]))]
+    recs = [ir.Recording("p", "spikes", np.arange(size)),
+            ir.Recording("cells", "spikes", np.arange(12)),
+            ir.Recording("cells", "v", np.arange(12))]
+    return ir.Network([src, arr, cells], proj, stim, recs, timestep=dt, seed=seed)
+
+
+@SETTINGS
+@given(seed=st.integers(0, 2**31 - 1), size=st.integers(1, 8),
+       rate=st.sampled_from([50.0, 2000.0, 30000.0]), dt=st.sampled_from([0.1, 1.0]),
+       plastic=st.booleans(), cuts=st.lists(st.integers(1, 30), min_size=1, max_size=3))
+def test_drawn_poisson_spikes_equal_the_handed_window(seed, size, rate, dt, plastic, cuts):
+    """The kernels' own Poisson draws (the default on the cpu) give the Result, bit for
+    bit (spikes, v, learned weights), of the engine handed the stimulus's window of
+    Poisson spikes, as every other target is, in one run or in pieces."""
+    net = _poisson_driven(seed, size, rate, dt, plastic)
+    drawn, handed = Engine(net), _Handing(net)
+    assert drawn.draws_poisson and not handed.draws_poisson
+    for c in cuts:
+        drawn.run(c * dt)
+    handed.run(sum(cuts) * dt)
+    a, b = drawn.result(), handed.result()
+    for pop in ("p", "cells"):
+        np.testing.assert_array_equal(a.spikes[pop].ids, b.spikes[pop].ids)
+        np.testing.assert_array_equal(a.spikes[pop].times, b.spikes[pop].times)
+    np.testing.assert_array_equal(a.signals["cells"]["v"].data, b.signals["cells"]["v"].data)
+    np.testing.assert_array_equal(a.weights["pc"], b.weights["pc"])
 
 
 # --- (c) exactly what the network records ---------------------------------------------------

@@ -52,7 +52,7 @@ from ...hw.jit import KernelChoice, check_threads, set_threads
 from ...hw.ir import Network
 from ...hw.result import Signal
 from ...hw.runner import Recorded, Runner
-from ...hw.stimulus import InputSpikes, Stimulus
+from ...hw.stimulus import InputSpikes, Stimulus, poisson_lams
 from . import build as B
 from . import kernels
 
@@ -96,6 +96,13 @@ class Engine(Runner):
         self._weights_given = _plastic_weights(self.network)
 
     # --- the runner contract ------------------------------------------------------------------
+    @property
+    def draws_poisson(self) -> bool:
+        """On the cpu the kernels draw the Poisson spikes themselves, by the stimulus's rule
+        (no window of them is made, sorted and handed in: at full microcircuit scale that
+        cost more than the network's own dynamics)."""
+        return self.device == "cpu"
+
     def _advance(self, k0: int, k1: int, inputs: InputSpikes) -> None:
         """Run steps k0 .. k1-1 (in chunks when current sources need waveform tables),
         delivering `inputs` from a per-neuron CSR with one cursor per source neuron."""
@@ -106,23 +113,34 @@ class Engine(Runner):
         in_pos = in_ptr[:-1].copy()
         same = (np.diff(inputs.stamp) == 0) & (np.diff(inputs.neuron) == 0)
         repeats = int(np.count_nonzero(same))
-        spiked = np.empty(n + repeats, dtype=np.int64)   # a step's spikes, repeats included
-        self._widen_history(inputs, same)
+        po = self._poisson()
+        # a step's spikes, repeats included (a Poisson neuron's at most po.extra more)
+        spiked = np.empty(n + repeats + po.extra, dtype=np.int64)
+        self._widen_history(inputs, same, po.plastic_extra)
         chunk = _CHUNK_WITH_CURRENTS if self._currents.sources else k1 - k0
         for c0 in range(k0, k1, chunk):
-            self._run_chunk(c0, min(k1, c0 + chunk), in_ptr, in_stamp, in_pos, spiked)
+            self._run_chunk(c0, min(k1, c0 + chunk), in_ptr, in_stamp, in_pos, po.table,
+                            spiked)
         if len(self._spk_ids) > 1:       # one array each, so later runs do not pay per chunk
             self._spk_ids = [np.concatenate(self._spk_ids)]
             self._spk_stamps = [np.concatenate(self._spk_stamps)]
 
-    def _widen_history(self, inputs: InputSpikes, same: np.ndarray) -> None:
+    def _poisson(self) -> "_PoissonDraws":
+        """The stimulus's Poisson table per global neuron, for the kernels' draws (made
+        again when `update` brings a new stimulus); an empty one when the base hands the
+        Poisson spikes in (`draws_poisson` False)."""
+        if self._po is None or self._po.stimulus is not self.stimulus:
+            self._po = _PoissonDraws.of(self.stimulus, self._neurons.n, self._syn.plastic_out,
+                                        self.draws_poisson)
+        return self._po
+
+    def _widen_history(self, inputs: InputSpikes, same: np.ndarray, drawn: int) -> None:
         """Room in the plastic spike ring for the window's repeated source spikes (one
-        entry per spike: each is delivered and paired), keeping its contents."""
+        entry per spike: each is delivered and paired), keeping its contents; `drawn`:
+        the most repeats the kernels' Poisson draws can add in one step."""
         plastic = same & self._syn.plastic_out[inputs.neuron[1:]]
-        if not plastic.any():
-            return
-        extra = int(np.bincount(inputs.stamp[1:][plastic]).max())
-        width = max(1, int(self._syn.plastic_out.sum())) + extra
+        extra = int(np.bincount(inputs.stamp[1:][plastic]).max()) if plastic.any() else 0
+        width = max(1, int(self._syn.plastic_out.sum())) + extra + drawn
         if self._hist.shape[1] < width:
             wider = np.zeros((self._hist.shape[0], width), dtype=np.int64)
             wider[:, :self._hist.shape[1]] = self._hist
@@ -279,6 +297,7 @@ class Engine(Runner):
         self._choice = KernelChoice(len(self._parts.own_lo) > 1,
                                     max(32, _STEPS_PER_CHOICE // max(self._neurons.n, 1)))
         self._gpu = None
+        self._po = None
         if self.device == "gpu":                 # the same tables, stepped by sim/reference/gpu
             from .gpu import ReferenceGpu
             self._gpu = ReferenceGpu(self)
@@ -320,7 +339,7 @@ class Engine(Runner):
                 self._refr_n[p] = len(ids)
 
     def _run_chunk(self, k0: int, k1: int, in_ptr: np.ndarray, in_stamp: np.ndarray,
-                   in_pos: np.ndarray, spiked: np.ndarray) -> None:
+                   in_pos: np.ndarray, po: tuple, spiked: np.ndarray) -> None:
         """Run steps k0 .. k1-1 in one kernel call (more only if spikes overflow)."""
         rec, syn, nrn = self._rec, self._syn, self._neurons
         every = rec.every
@@ -343,7 +362,7 @@ class Engine(Runner):
             k = self._kernel(
                 k, k1, self.dt, k == 0, self._S, nrn.Q,
                 nrn.ref_steps, self._until, self._refr, self._refr_val, self._refr_n,
-                in_ptr, in_stamp, in_pos,
+                in_ptr, in_stamp, in_pos, po,
                 self._currents.ptr, self._currents.idx, self._currents.uniq, waves, k0,
                 self._istim,
                 syn.st_ptr, syn.st_off, syn.st_w, self._buf, syn.n_slots,
@@ -436,6 +455,37 @@ def _partition(nrn: B.Neurons, threads: int) -> _Parts:
     return _Parts(bounds[:-1].copy(), bounds[1:].copy(), np.array(own_p, np.int64),
                   tab[:, 0].copy(), tab[:, 1].copy(), tab[:, 2].copy(),
                   tab[:, 3].astype(np.bool_))
+
+
+@dataclass
+class _PoissonDraws:
+    """What the kernels draw Poisson spikes from: `table` = (seed, spike probability per
+    step, its lam, first stamp, last stamp) per global neuron (first > last where none
+    is drawn);
+    `extra`: the most spikes beyond one per neuron that a step can draw (`PoissonTable.most`),
+    `plastic_extra` the same over neurons with plastic synapses."""
+
+    stimulus: Stimulus
+    table: tuple
+    extra: int
+    plastic_extra: int
+
+    @staticmethod
+    def of(stimulus: Stimulus, n: int, plastic_out: np.ndarray,
+           drawn: bool) -> "_PoissonDraws":
+        t = stimulus.poisson
+        if not drawn:    # empty arrays: the kernels deliver the handed spikes instead
+            none = (np.zeros(0, np.uint64), np.zeros(0), np.zeros(0), np.zeros(0, np.int64),
+                    np.zeros(0, np.int64))
+            return _PoissonDraws(stimulus, none, 0, 0)
+        seed, p = np.zeros(n, np.uint64), np.zeros(n)
+        first, last = np.ones(n, np.int64), np.zeros(n, np.int64)
+        seed[t.neurons], p[t.neurons] = t.seeds, t.p_spike
+        first[t.neurons], last[t.neurons] = t.first, t.last
+        more = t.most() - 1
+        return _PoissonDraws(stimulus, (seed, p, poisson_lams(p), first, last),
+                             int(more.sum()),
+                             int(more[plastic_out[t.neurons]].sum()))
 
 
 @dataclass

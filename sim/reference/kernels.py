@@ -14,11 +14,12 @@ import numpy as np
 from numba import prange
 
 from ...hw.jit import into_ring, njit
+from ...hw.stimulus import poisson_draw
 from .layout import (A, AE, AI, DHE, DHI, A_MINUS, A_PLUS, B, C, CM, COND_ALPHA, COND_EXP,
                      CURR_ALPHA, CURR_DELTA, CURR_EXP, D, DELTA_T, E_E, E_I, E_K, E_LEAK,
                      E_NA, EIF_ALPHA, EIF_EXP, G_K, G_L, G_NA, GH, GM, GN, HH, I_OFFSET,
                      IZHIKEVICH, IZHIKEVICH_THRESHOLD, NSUB, P20, P21E, P21I, P22, P31E,
-                     P31I, PSE, PSI, SE, SI, STDP_ADD, T_POST, T_PRE, TAU_FACIL, TAU_M,
+                     P31I, PSE, PSI, SE, SI, SOURCE_POISSON, STDP_ADD, T_POST, T_PRE, TAU_FACIL, TAU_M,
                      TAU_MINUS, TAU_PLUS, TAU_REC, TAU_SE, TAU_SI, TAU_W, TSODYKS, U_USE, V,
                      V_OFFSET, V_REST, V_RESET, V_SPIKE, V_THRESH, W, W_MAX, W_MIN, X_PRE,
                      Y_POST, YE, YI)
@@ -648,6 +649,19 @@ def _sources(lo, hi, stamp, in_ptr, in_stamp, in_pos, spiked, n_sp):
 
 
 @njit
+def _poisson_sources(lo, hi, stamp, po_seed, po_p, po_lam, po_first, po_last, spiked,
+                     n_sp):
+    """Poisson neurons lo..hi-1 draw their spikes of `stamp` (`hw.stimulus.poisson_draw`,
+    the stimulus's own rule), each listed as often as it spikes. Returns the new count."""
+    for i in range(lo, hi):
+        if po_first[i] <= stamp <= po_last[i]:
+            for _ in range(poisson_draw(po_seed[i], stamp, po_p[i], po_lam[i])):
+                spiked[n_sp] = i
+                n_sp += 1
+    return n_sp
+
+
+@njit
 def _currents(k, cs_ptr, cs_idx, cs_uniq, cs_wave, cs_k0, istim):
     """The current-source input of step k, summed per neuron."""
     for q in range(len(cs_uniq)):
@@ -661,7 +675,7 @@ def _currents(k, cs_ptr, cs_idx, cs_uniq, cs_wave, cs_k0, istim):
 @njit
 def _step_populations(k, base, dt, p0, p1, pop_lo, pop_hi, pop_model, pop_homogeneous, S,
                       Q, ref_steps, until, refr, refr_val, refr_n, in_ptr, in_stamp, in_pos,
-                      has_cs, istim, buf, spiked):
+                      po, has_cs, istim, buf, spiked):
     """Advance populations (or pieces of them: the parallel kernel's chunks) p0..p1-1 over
     step k, each by its model's loop, and consume their input slot. Returns how many
     spikes (listed in `spiked`) the step made."""
@@ -695,7 +709,10 @@ def _step_populations(k, base, dt, p0, p1, pop_lo, pop_hi, pop_model, pop_homoge
                        n_sp)
         elif model == IZHIKEVICH:
             n_sp = _izhikevich(lo, hi, base, n, dt, S, Q, istim, buf, spiked, n_sp)
-        else:   # SOURCE_ARRAY, SOURCE_POISSON: the input spikes handed in
+        elif model == SOURCE_POISSON and len(po[0]):   # drawn here (po: the table)
+            n_sp = _poisson_sources(lo, hi, k + 1, po[0], po[1], po[2], po[3], po[4],
+                                    spiked, n_sp)
+        else:   # SOURCE_ARRAY (SOURCE_POISSON with no table): the input spikes handed in
             n_sp = _sources(lo, hi, k + 1, in_ptr, in_stamp, in_pos, spiked, n_sp)
         if model == CURR_EXP or fast:
             for q in range(first, n_sp):     # the fast paths leave the reset to here
@@ -732,7 +749,7 @@ def _emit_zero(n, in_ptr, in_stamp, in_pos, spiked):
 def run_steps(k0, k1, dt, emit_zero,
               pop_lo, pop_hi, pop_model, pop_homogeneous, S, Q, ref_steps, until,
               refr, refr_val, refr_n,
-              in_ptr, in_stamp, in_pos,
+              in_ptr, in_stamp, in_pos, po,
               cs_ptr, cs_idx, cs_uniq, cs_wave, cs_k0, istim,
               st_ptr, st_off, st_w, buf, n_slots,
               pl_ptr, pl_tgt, pl_delay, pl_w, pl_rule, pl_par, pl_state,
@@ -766,7 +783,7 @@ def run_steps(k0, k1, dt, emit_zero,
             _currents(k, cs_ptr, cs_idx, cs_uniq, cs_wave, cs_k0, istim)
         n_sp = _step_populations(k, base, dt, 0, len(pop_lo), pop_lo, pop_hi, pop_model,
                                  pop_homogeneous, S, Q, ref_steps, until, refr, refr_val,
-                                 refr_n, in_ptr, in_stamp, in_pos, has_cs, istim, buf,
+                                 refr_n, in_ptr, in_stamp, in_pos, po, has_cs, istim, buf,
                                  spiked)
         for q in range(n_sp):
             _note(spiked[q], k, hist, hist_n, n_hist, plastic_out, rec_spk, spk_id,
@@ -782,7 +799,7 @@ def run_steps(k0, k1, dt, emit_zero,
 def run_steps_parallel(k0, k1, dt, emit_zero, own_lo, own_hi, own_p,
                        pop_lo, pop_hi, pop_model, pop_homogeneous, S, Q, ref_steps, until,
                        refr, refr_val, refr_n,
-                       in_ptr, in_stamp, in_pos,
+                       in_ptr, in_stamp, in_pos, po,
                        cs_ptr, cs_idx, cs_uniq, cs_wave, cs_k0, istim,
                        st_ptr, st_off, st_w, buf, n_slots,
                        pl_ptr, pl_tgt, pl_delay, pl_w, pl_rule, pl_par, pl_state,
@@ -829,7 +846,8 @@ def run_steps_parallel(k0, k1, dt, emit_zero, own_lo, own_hi, own_p,
             part_n[t] = _step_populations(k, base, dt, own_p[t], own_p[t + 1], pop_lo,
                                           pop_hi, pop_model, pop_homogeneous, S, Q,
                                           ref_steps, until, refr, refr_val, refr_n, in_ptr,
-                                          in_stamp, in_pos, has_cs, istim, buf, part[t])
+                                          in_stamp, in_pos, po, has_cs, istim, buf,
+                                          part[t])
         n_sp = 0
         for t in range(n_th):
             for q in range(part_n[t]):
