@@ -363,7 +363,7 @@ class ReferenceGpu:
         CPU), plastic weights and traces on the device, for one window."""
         eng = self.eng
         same = (np.diff(inputs.stamp) == 0) & (np.diff(inputs.neuron) == 0)
-        eng._widen_history(inputs, same)
+        eng._widen_history(inputs, same, 0)   # handed every spike: no draws
         d = cuda.to_device
         return d(eng._hist), d(eng._hist_n), d(eng._syn.pl_w), d(eng._pl_state)
 
