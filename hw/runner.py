@@ -229,9 +229,7 @@ class Runner:
             if not self.spec.input_multiplicity:
                 drawn = drawn.merged()
             if len(drawn):
-                both = InputSpikes.concat([inputs, drawn])
-                order = np.lexsort((both.neuron, both.stamp))
-                inputs = InputSpikes(both.neuron[order], both.stamp[order])
+                inputs = InputSpikes.union([inputs, drawn])
         keep = np.isin(inputs.neuron, recorded)
         if keep.any():
             self._inputs.append(InputSpikes(inputs.neuron[keep], inputs.stamp[keep]))

@@ -65,6 +65,13 @@ class InputSpikes:
         return Spikes(self.neuron[sel] - lo, np.round(self.stamp[sel] * dt, 10))
 
     @staticmethod
+    def union(parts: "list[InputSpikes]") -> "InputSpikes":
+        """The parts' spikes together, sorted by stamp then neuron (the window's order)."""
+        both = InputSpikes.concat(parts)
+        order = np.lexsort((both.neuron, both.stamp))
+        return InputSpikes(both.neuron[order], both.stamp[order])
+
+    @staticmethod
     def concat(parts: "list[InputSpikes]") -> "InputSpikes":
         if not parts:
             return InputSpikes(np.zeros(0, np.int64), np.zeros(0, np.int64))
@@ -218,9 +225,7 @@ class Stimulus:
         drawn = self.poisson_spikes(k0, k1)
         if not len(arr):
             return drawn
-        both = InputSpikes.concat([arr, drawn])
-        order = np.lexsort((both.neuron, both.stamp))
-        return InputSpikes(both.neuron[order], both.stamp[order])
+        return InputSpikes.union([arr, drawn])
 
     def poisson_spikes(self, k0: int, k1: int,
                        neurons: "np.ndarray | None" = None) -> InputSpikes:
