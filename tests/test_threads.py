@@ -116,7 +116,7 @@ def _static_network(rng: np.random.Generator) -> ir.Network:
 @given(seed=st.integers(0, 2**31 - 1), parts=st.integers(1, 6), step=st.integers(-1, 50))
 def test_reference_delivery_in_parts_equals_one_delivery(seed, parts, step):
     """The static delivery of a step's spikes onto a partition of the targets (each part
-    finding its synapses of a row by binary search: rows sorted by target) fills the
+    taking its synapses of a row from `row_parts`: rows sorted by target) fills the
     delay ring bit for bit as one delivery onto all targets, for cuts anywhere (empty
     parts, a part of one neuron, cuts at 0 and n)."""
     rng = np.random.default_rng(seed)
@@ -128,18 +128,21 @@ def test_reference_delivery_in_parts_equals_one_delivery(seed, parts, step):
                   np.zeros(0, np.int64), np.zeros((9, 0)), np.zeros((4, 0)))
     start = rng.uniform(-1, 1, syn.n_slots * 2 * n)
     target = np.arange(len(start)) % n
+    seg = ref_kernels.row_parts(syn.st_ptr, syn.st_off, n, cuts[:-1])
+    one = ref_kernels.row_parts(syn.st_ptr, syn.st_off, n, np.zeros(1, np.int64))
+    np.testing.assert_array_equal(one, np.stack([syn.st_ptr[:-1], syn.st_ptr[1:]], 1))
 
-    def deliver(lo: int, hi: int) -> np.ndarray:
+    def deliver(st_seg: np.ndarray, c: int, lo: int, hi: int) -> np.ndarray:
         buf = start.copy()
-        ref_kernels._deliver(spikes, len(spikes), step, 0.1, n, syn.st_ptr, syn.st_off,
-                             syn.st_w, buf, syn.n_slots, lo, hi, *no_plastic)
+        ref_kernels._deliver(spikes, len(spikes), step, 0.1, n, st_seg, c, c + 1,
+                             syn.st_off, syn.st_w, buf, syn.n_slots, lo, hi, *no_plastic)
         return buf
 
-    whole = deliver(0, n)
+    whole = deliver(one, 0, 0, n)
     joined = start.copy()
-    for lo, hi in zip(cuts[:-1], cuts[1:]):
+    for t, (lo, hi) in enumerate(zip(cuts[:-1], cuts[1:])):
         mine = (target >= lo) & (target < hi)
-        part = deliver(lo, hi)
+        part = deliver(seg, t, lo, hi)
         np.testing.assert_array_equal(part[~mine], start[~mine])   # only its own targets
         joined[mine] = part[mine]
     np.testing.assert_array_equal(joined, whole)

@@ -65,6 +65,10 @@ _CHUNK_WITH_CURRENTS = 1 << 16
 #: finds its synapses of each spike by binary search): below some 20,000 neurons the
 #: region costs more than the second core saves.
 PARALLEL_MIN_NEURONS = 20_000
+#: What a Poisson source costs a step against an integrating neuron, for the threads'
+#: shares (`_partition`): its draw, and its spikes listed and delivered (measured on the
+#: microcircuit at scale 0.3, sources at 4.8 kHz; some 2-3 across rates of 1-16 kHz).
+POISSON_COST = 2.0
 #: Neuron-steps per chunk of steps on which the serial and the parallel kernel are timed
 #: against each other (`hw.jit.KernelChoice`; some 10 ms on one core).
 _STEPS_PER_CHOICE = 1 << 23
@@ -294,6 +298,9 @@ class Engine(Runner):
         self._currents = B.build_currents(network)
         self._istim = np.zeros(self._neurons.n)
         self._parts = _partition(self._neurons, self.threads if self.device == "cpu" else 1)
+        #: each row's synapses onto each part's neurons (kernels.row_parts)
+        self._st_seg = kernels.row_parts(self._syn.st_ptr, self._syn.st_off, self._neurons.n,
+                                         self._parts.own_lo)
         self._choice = KernelChoice(len(self._parts.own_lo) > 1,
                                     max(32, _STEPS_PER_CHOICE // max(self._neurons.n, 1)))
         self._gpu = None
@@ -365,7 +372,7 @@ class Engine(Runner):
                 in_ptr, in_stamp, in_pos, po,
                 self._currents.ptr, self._currents.idx, self._currents.uniq, waves, k0,
                 self._istim,
-                syn.st_ptr, syn.st_off, syn.st_w, self._buf, syn.n_slots,
+                self._st_seg, syn.st_off, syn.st_w, self._buf, syn.n_slots,
                 syn.pl_ptr, syn.pl_tgt, syn.pl_delay, syn.pl_w, syn.pl_rule, syn.pl_par,
                 self._pl_state, syn.pl_in_ptr, syn.pl_in_syn, syn.plastic_out, self._hist,
                 self._hist_n, syn.n_hist,
@@ -428,9 +435,10 @@ class _Parts:
 
 
 def _partition(nrn: B.Neurons, threads: int) -> _Parts:
-    """Cut the neurons into `threads` contiguous parts of about equal integrating neurons
-    (sources cost next to nothing), one part when the network is under
-    PARALLEL_MIN_NEURONS; each population is cut where a part ends."""
+    """Cut the neurons into `threads` contiguous parts of about equal cost (an
+    integrating neuron 1, a Poisson source POISSON_COST: it draws its spikes in the
+    kernel; an array source next to nothing), one part when the network has under
+    PARALLEL_MIN_NEURONS integrating neurons; each population is cut where a part ends."""
     source = (nrn.pop_model == B.L.SOURCE_ARRAY) | (nrn.pop_model == B.L.SOURCE_POISSON)
     size = nrn.pop_hi - nrn.pop_lo
     cells = int(size[~source].sum())
@@ -439,10 +447,11 @@ def _partition(nrn: B.Neurons, threads: int) -> _Parts:
         return _Parts(whole[:1], whole[1:], np.array([0, len(nrn.pop_lo)], np.int64),
                       nrn.pop_lo, nrn.pop_hi, nrn.pop_model, nrn.pop_homogeneous)
     weight = np.zeros(nrn.n)
-    for p in np.flatnonzero(~source):
-        weight[nrn.pop_lo[p]:nrn.pop_hi[p]] = 1.0
+    for p in range(len(nrn.pop_lo)):
+        cost = POISSON_COST if nrn.pop_model[p] == B.L.SOURCE_POISSON else float(~source[p])
+        weight[nrn.pop_lo[p]:nrn.pop_hi[p]] = cost
     cum = np.cumsum(weight)
-    cuts = np.searchsorted(cum, cells * np.arange(1, threads) / threads, side="right")
+    cuts = np.searchsorted(cum, cum[-1] * np.arange(1, threads) / threads, side="right")
     bounds = np.concatenate([[0], cuts, [nrn.n]]).astype(np.int64)
     rows, own_p = [], [0]
     for t in range(threads):

@@ -264,17 +264,23 @@ def _post_spike(j, a, dt, pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state)
 
 
 @njit
-def _note(j, e, hist, hist_n, n_hist, plastic_out, rec_spk, spk_id, spk_stamp, spk_n):
-    """Record neuron j's spike of step e (stamp e+1) and list it for plastic arrivals."""
-    if rec_spk[j]:
-        c = spk_n[0]
-        spk_id[c] = j
-        spk_stamp[c] = e + 1
-        spk_n[0] = c + 1
-    if plastic_out[j]:
-        hs = (e + n_hist) % n_hist
-        hist[hs, hist_n[hs]] = j
-        hist_n[hs] += 1
+def _note(spikes, q0, q1, e, hist, hist_n, n_hist, plastic_out, rec_spk, spk_id, spk_stamp,
+          spk_n):
+    """Record the spikes spikes[q0:q1] of step e (stamp e+1) and list them for plastic
+    arrivals. One call per list, not per spike: a call Numba does not inline passes
+    every array as a struct, which cost some 30 ns a spike."""
+    c = spk_n[0]
+    hs = (e + n_hist) % n_hist
+    for q in range(q0, q1):
+        j = spikes[q]
+        if rec_spk[j]:
+            spk_id[c] = j
+            spk_stamp[c] = e + 1
+            c += 1
+        if plastic_out[j]:
+            hist[hs, hist_n[hs]] = j
+            hist_n[hs] += 1
+    spk_n[0] = c
 
 
 @njit
@@ -303,25 +309,37 @@ def _first_onto(st_off, lo, hi, t, n, inv_n):
 
 
 @njit
-def _deliver(spikes, n_sp, e, dt, n, st_ptr, st_off, st_w, buf, n_slots, t_lo, t_hi,
-             pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state):
-    """What the spikes[:n_sp] of step e do to targets t_lo..t_hi-1: static input into the
-    delay ring and STDP potentiation of the spiking targets' incoming synapses. Each
-    ring entry gets its additions in spike order, and a spike's additions to one entry
-    (multapses) in row order, whatever the split, so a split by target (one part per
-    thread) sums exactly as one core does. A row is sorted by target, so a part's
-    synapses in it are one run, found by binary search: no scan of the others'."""
+def row_parts(st_ptr, st_off, n, own_lo):
+    """Where each row's synapses onto each thread's neurons start: seg[j, t] for thread t
+    (own_lo[t] on), seg[j, len(own_lo)] = the row's end. A row is sorted by target
+    (`build._sort_rows`), so a thread's synapses of a spike are seg[j, t]..seg[j, t+1]-1,
+    looked up once here instead of searched for at every spike."""
+    parts = len(own_lo)
+    seg = np.empty((len(st_ptr) - 1, parts + 1), dtype=np.int64)
+    inv_n = 1.0 / n
+    for j in range(len(st_ptr) - 1):
+        seg[j, 0] = st_ptr[j]
+        seg[j, parts] = st_ptr[j + 1]
+        for t in range(1, parts):
+            seg[j, t] = _first_onto(st_off, seg[j, t - 1], st_ptr[j + 1], own_lo[t], n,
+                                    inv_n)
+    return seg
+
+
+@njit
+def _deliver(spikes, n_sp, e, dt, n, st_seg, c0, c1, st_off, st_w, buf, n_slots, t_lo,
+             t_hi, pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state):
+    """What the spikes[:n_sp] of step e do to targets t_lo..t_hi-1, whose synapses in row j
+    are st_seg[j, c0]..st_seg[j, c1]-1 (`row_parts`): static input into the delay ring
+    and STDP potentiation of the spiking targets' incoming synapses. Each ring entry gets
+    its additions in spike order, and a spike's additions to one entry (multapses) in
+    row order, whatever the split, so a split by target (one part per thread) sums
+    exactly as one core does."""
     total = n_slots * 2 * n
     at = ((e % n_slots) if e >= 0 else n_slots - 1) * 2 * n
-    inv_n = 1.0 / n
     for c in range(n_sp):
         j = spikes[c]
-        a, b = st_ptr[j], st_ptr[j + 1]
-        if t_lo > 0:
-            a = _first_onto(st_off, a, b, t_lo, n, inv_n)
-        if t_hi < n:
-            b = _first_onto(st_off, a, b, t_hi, n, inv_n)
-        for s in range(a, b):
+        for s in range(st_seg[j, c0], st_seg[j, c1]):
             into_ring(s, at, total, st_off, st_w, buf)
         if t_lo <= j < t_hi and pl_in_ptr[j + 1] > pl_in_ptr[j]:
             _post_spike(j, e + 1, dt, pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state)
@@ -751,7 +769,7 @@ def run_steps(k0, k1, dt, emit_zero,
               refr, refr_val, refr_n,
               in_ptr, in_stamp, in_pos, po,
               cs_ptr, cs_idx, cs_uniq, cs_wave, cs_k0, istim,
-              st_ptr, st_off, st_w, buf, n_slots,
+              st_seg, st_off, st_w, buf, n_slots,
               pl_ptr, pl_tgt, pl_delay, pl_w, pl_rule, pl_par, pl_state,
               pl_in_ptr, pl_in_syn, plastic_out, hist, hist_n, n_hist,
               rec_row, rec_every, rec_next, rec_ptr, rec_idx, rec_out, rec_off, rec_count,
@@ -761,13 +779,13 @@ def run_steps(k0, k1, dt, emit_zero,
     repeats is delivered as often as it repeats. Returns the step reached: k1, or earlier
     when the spike record is full (the caller grows it and calls again from there)."""
     n = S.shape[1]
+    last = st_seg.shape[1] - 1      # a row's synapses: st_seg[j, 0]..st_seg[j, last]-1
     if emit_zero:
         n_sp = _emit_zero(n, in_ptr, in_stamp, in_pos, spiked)
-        for q in range(n_sp):
-            _note(spiked[q], -1, hist, hist_n, n_hist, plastic_out, rec_spk, spk_id,
-                  spk_stamp, spk_n)
-        _deliver(spiked, n_sp, -1, dt, n, st_ptr, st_off, st_w, buf, n_slots, 0, n,
-                 pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state)
+        _note(spiked, 0, n_sp, -1, hist, hist_n, n_hist, plastic_out, rec_spk, spk_id,
+              spk_stamp, spk_n)
+        _deliver(spiked, n_sp, -1, dt, n, st_seg, 0, last, st_off, st_w, buf, n_slots,
+                 0, n, pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state)
     has_cs = len(cs_ptr) > 1
     for k in range(k0, k1):
         if spk_n[0] + n_rec_spk > len(spk_id):
@@ -785,11 +803,10 @@ def run_steps(k0, k1, dt, emit_zero,
                                  pop_homogeneous, S, Q, ref_steps, until, refr, refr_val,
                                  refr_n, in_ptr, in_stamp, in_pos, po, has_cs, istim, buf,
                                  spiked)
-        for q in range(n_sp):
-            _note(spiked[q], k, hist, hist_n, n_hist, plastic_out, rec_spk, spk_id,
-                  spk_stamp, spk_n)
-        _deliver(spiked, n_sp, k, dt, n, st_ptr, st_off, st_w, buf, n_slots, 0, n,
-                 pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state)
+        _note(spiked, 0, n_sp, k, hist, hist_n, n_hist, plastic_out, rec_spk, spk_id,
+              spk_stamp, spk_n)
+        _deliver(spiked, n_sp, k, dt, n, st_seg, 0, last, st_off, st_w, buf, n_slots,
+                 0, n, pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state)
     _sample(k1, S, rec_row, rec_every, rec_next, rec_ptr, rec_idx, rec_out, rec_off,
             rec_count)
     return k1
@@ -801,7 +818,7 @@ def run_steps_parallel(k0, k1, dt, emit_zero, own_lo, own_hi, own_p,
                        refr, refr_val, refr_n,
                        in_ptr, in_stamp, in_pos, po,
                        cs_ptr, cs_idx, cs_uniq, cs_wave, cs_k0, istim,
-                       st_ptr, st_off, st_w, buf, n_slots,
+                       st_seg, st_off, st_w, buf, n_slots,
                        pl_ptr, pl_tgt, pl_delay, pl_w, pl_rule, pl_par, pl_state,
                        pl_in_ptr, pl_in_syn, plastic_out, hist, hist_n, n_hist,
                        rec_row, rec_every, rec_next, rec_ptr, rec_idx, rec_out, rec_off,
@@ -811,8 +828,8 @@ def run_steps_parallel(k0, k1, dt, emit_zero, own_lo, own_hi, own_p,
     neurons own_lo[t]..own_hi[t]-1, made of the chunks (pop_* rows: populations cut at
     the owners' bounds) own_p[t]..own_p[t+1]-1, and everything that lands on them: in one
     parallel region per step it delivers the previous step's spikes to its neurons
-    (`_deliver`, every spike in the one order, its synapses onto them found by binary
-    search), runs their plastic arrivals and advances them, listing its spikes in
+    (`_deliver`, every spike in the one order, its synapses onto them st_seg[j, t] ..
+    st_seg[j, t+1]-1: `row_parts` with these threads' own_lo), runs their plastic arrivals and advances them, listing its spikes in
     part[t]. The lists are then joined in thread order, which is the serial spike order,
     and recorded. So every float sum has the terms and the order of one core, and no two
     threads write one location."""
@@ -822,9 +839,8 @@ def run_steps_parallel(k0, k1, dt, emit_zero, own_lo, own_hi, own_p,
     n_sp = 0
     if emit_zero:
         n_sp = _emit_zero(n, in_ptr, in_stamp, in_pos, spiked)
-        for q in range(n_sp):
-            _note(spiked[q], -1, hist, hist_n, n_hist, plastic_out, rec_spk, spk_id,
-                  spk_stamp, spk_n)
+        _note(spiked, 0, n_sp, -1, hist, hist_n, n_hist, plastic_out, rec_spk, spk_id,
+              spk_stamp, spk_n)
     has_cs = len(cs_ptr) > 1
     e = k0 - 1           # the step whose spikes[:n_sp] are still to be delivered
     for k in range(k0, k1):
@@ -838,7 +854,8 @@ def run_steps_parallel(k0, k1, dt, emit_zero, own_lo, own_hi, own_p,
             _currents(k, cs_ptr, cs_idx, cs_uniq, cs_wave, cs_k0, istim)
         for t in prange(n_th):
             lo, hi = own_lo[t], own_hi[t]
-            _deliver(spiked, n_sp, e, dt, n, st_ptr, st_off, st_w, buf, n_slots, lo, hi,
+            _deliver(spiked, n_sp, e, dt, n, st_seg, t, t + 1, st_off, st_w, buf, n_slots,
+                     lo, hi,
                      pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state)
             if n_hist > 1:
                 _arrivals(k, dt, base, buf, hist, hist_n, n_hist, pl_ptr, pl_tgt,
@@ -850,14 +867,12 @@ def run_steps_parallel(k0, k1, dt, emit_zero, own_lo, own_hi, own_p,
                                           part[t])
         n_sp = 0
         for t in range(n_th):
-            for q in range(part_n[t]):
-                j = part[t, q]
-                spiked[n_sp] = j
-                n_sp += 1
-                _note(j, k, hist, hist_n, n_hist, plastic_out, rec_spk, spk_id,
-                      spk_stamp, spk_n)
+            spiked[n_sp:n_sp + part_n[t]] = part[t, :part_n[t]]
+            n_sp += part_n[t]
+        _note(spiked, 0, n_sp, k, hist, hist_n, n_hist, plastic_out, rec_spk, spk_id,
+              spk_stamp, spk_n)
         e = k
-    _deliver(spiked, n_sp, e, dt, n, st_ptr, st_off, st_w, buf, n_slots, 0, n,
+    _deliver(spiked, n_sp, e, dt, n, st_seg, 0, n_th, st_off, st_w, buf, n_slots, 0, n,
              pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state)
     if e + 1 == k1:      # else stopped early: the next call samples step e + 1 first
         _sample(k1, S, rec_row, rec_every, rec_next, rec_ptr, rec_idx, rec_out, rec_off,
