@@ -95,14 +95,21 @@ class KernelChoice:
     force: "bool | None" = None
 
     PROBE: ClassVar[int] = 8
+    #: kernels' costs within this factor of each other are a close call (whole-chunk probes)
+    CLOSE: ClassVar[float] = 1.5
     MAX_INTERVAL: ClassVar[int] = 256
 
     def pick(self) -> "tuple[bool, int]":
-        """(whether the next chunk runs on the parallel kernel, its steps)."""
-        probe = max(8, self.steps // 8)
+        """(whether the next chunk runs on the parallel kernel, its steps). A probe is a
+        whole chunk while the two kernels were measured within CLOSE of each other: a
+        short one pays alone for moving the neurons' state into the other core's cache
+        (or back), which made a 26-step probe of the faster parallel kernel lose on idle
+        cores; an eighth of a chunk once one kernel is clearly the slower."""
         if not self.parallel or self.force is not None:
             return self.parallel and bool(self.force), self.steps
         serial, parallel = self.cost
+        close = not max(serial, parallel) > self.CLOSE * min(serial, parallel)  # nan: close
+        probe = self.steps if close else max(8, self.steps // 8)
         if math.isnan(parallel):
             return True, probe
         if math.isnan(serial):

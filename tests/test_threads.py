@@ -255,10 +255,10 @@ def test_threads_option_is_checked_and_small_networks_stay_serial(monkeypatch):
 
 def test_kernel_choice_runs_the_faster_kernel_and_probes_the_other_ever_more_rarely():
     choice = KernelChoice(True, 160)
-    assert PICK(choice) == (True, 20)       # nothing measured: a short parallel chunk first
-    choice.note(True, 20, 0.1)
+    assert PICK(choice) == (True, 160)      # nothing measured: a whole parallel chunk first
+    choice.note(True, 160, 0.8)
     assert PICK(choice) == (False, 160)     # then the serial kernel
-    choice.note(False, 160, 0.32)           # 2 ms a step against 5 ms
+    choice.note(False, 160, 0.32)           # 2 ms a step against 5 ms: probes of an eighth
     picks = []
     for _ in range(8 + 16 + 32):
         picks.append(PICK(choice))
@@ -266,9 +266,15 @@ def test_kernel_choice_runs_the_faster_kernel_and_probes_the_other_ever_more_rar
         choice.note(parallel, steps, steps * (5e-3 if parallel else 2e-3))
     probes = [c for c, (parallel, _) in enumerate(picks, 1) if parallel]
     assert probes == [8, 24, 56] and all(picks[c - 1][1] == 20 for c in probes)
-    assert choice.ran == [160 + 53 * 160, 20 + 3 * 20]
+    assert choice.ran == [160 + 53 * 160, 160 + 3 * 20]
     choice.note(True, 20, 0.001)            # the parallel kernel became the faster one
     assert choice.interval == KernelChoice.PROBE and PICK(choice) == (True, 160)
+    close = KernelChoice(True, 160)         # within CLOSE of each other: whole-chunk probes
+    close.note(True, 160, 160 * 1.2e-3)
+    close.note(False, 160, 160 * 1e-3)
+    picks = [PICK(close) for _ in range(KernelChoice.PROBE)]
+    assert picks[:-1] == [(False, 160)] * (KernelChoice.PROBE - 1)
+    assert picks[-1] == (True, 160)
     assert PICK(KernelChoice(False, 100)) == (False, 100)
     forced = KernelChoice(True, 100, force=False)       # benchmarks: one kernel throughout
     assert [PICK(forced) for _ in range(20)] == [(False, 100)] * 20
