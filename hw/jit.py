@@ -14,11 +14,12 @@ from .errors import TargetError
 #: GNU OpenMP (Numba's "omp" threading layer) lets a thread that waits at a join spin
 #: 300,000 times before it sleeps. The parallel kernels join once a step; on cores other
 #: processes keep busy a spinning thread holds a core the thread it waits for needs, and
-#: a step took 2-14 ms instead of 0.15 (measured under a load of 7 on 2 cores). 1000 spins
-#: (tens of microseconds, more than a step's serial part) keep idle cores' joins fast and
-#: busy cores' cheap. Read when libgomp loads (Numba's first parallel call); a value in the
-#: environment wins.
-os.environ.setdefault("GOMP_SPINCOUNT", "1000")
+#: a step took 2-14 ms instead of 0.15 (measured under a load of 7 on 2 cores). 30,000
+#: spins keep idle cores' threads awake across a step's serial part (with 1000 they slept
+#: and were woken every step: CUBA-40000 on 2 idle cores, medians of 5 rounds, 1.20-1.40x
+#: against 1.46-1.61x with 30,000), while `KernelChoice` runs the serial kernel on busy
+#: cores. Read when libgomp loads (Numba's first parallel call); the environment wins.
+os.environ.setdefault("GOMP_SPINCOUNT", "30000")
 
 #: cache compiled kernels on disk (CI runs many processes); NEUROCOSIM_NO_JIT_CACHE=1 turns it off
 CACHE = os.environ.get("NEUROCOSIM_NO_JIT_CACHE", "") == ""
