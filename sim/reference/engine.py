@@ -62,7 +62,7 @@ _CHUNK_WITH_CURRENTS = 1 << 16
 #: opens one parallel region, which costs microseconds to start and join on idle cores
 #: (milliseconds on cores other processes keep busy: `hw.jit.KernelChoice` then runs the
 #: serial kernel) while a neuron costs about 1.5 ns per step on one core (and a thread
-#: finds its synapses of each spike by binary search): below some 20,000 neurons the
+#: walks every spike of the step to its own synapses): below some 20,000 neurons the
 #: region costs more than the second core saves.
 PARALLEL_MIN_NEURONS = 20_000
 #: What a Poisson source costs a step against an integrating neuron, for the threads'

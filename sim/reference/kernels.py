@@ -829,8 +829,8 @@ def run_steps_parallel(k0, k1, dt, emit_zero, own_lo, own_hi, own_p,
     the owners' bounds) own_p[t]..own_p[t+1]-1, and everything that lands on them: in one
     parallel region per step it delivers the previous step's spikes to its neurons
     (`_deliver`, every spike in the one order, its synapses onto them st_seg[j, t] ..
-    st_seg[j, t+1]-1: `row_parts` with these threads' own_lo), runs their plastic arrivals and advances them, listing its spikes in
-    part[t]. The lists are then joined in thread order, which is the serial spike order,
+    st_seg[j, t+1]-1: `row_parts` with these threads' own_lo), runs their plastic
+    arrivals and advances them, listing its spikes in part[t]. The lists are then joined in thread order, which is the serial spike order,
     and recorded. So every float sum has the terms and the order of one core, and no two
     threads write one location."""
     n = S.shape[1]
@@ -855,8 +855,7 @@ def run_steps_parallel(k0, k1, dt, emit_zero, own_lo, own_hi, own_p,
         for t in prange(n_th):
             lo, hi = own_lo[t], own_hi[t]
             _deliver(spiked, n_sp, e, dt, n, st_seg, t, t + 1, st_off, st_w, buf, n_slots,
-                     lo, hi,
-                     pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state)
+                     lo, hi, pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state)
             if n_hist > 1:
                 _arrivals(k, dt, base, buf, hist, hist_n, n_hist, pl_ptr, pl_tgt,
                           pl_delay, pl_w, pl_rule, pl_par, pl_state, n, lo, hi)
