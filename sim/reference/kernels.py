@@ -365,21 +365,27 @@ def _sample(m, S, rec_row, rec_every, rec_next, rec_ptr, rec_idx, rec_out, rec_o
 def _collect(v, th, r, kf, lo, count, spiked, n_sp):
     """Append neurons lo + i with v[i] >= th that are not refractory (kf >= r[i]) to
     `spiked`, scanning blocks of 64 only while some of the `count` threshold crossings
-    (refractory ones included) are left. Returns the new spike count."""
+    (refractory ones included) are left. Returns the new spike count. The blocks are
+    fixed-size slices counted in int32, a loop LLVM vectorises (with a running `start`
+    and `min` it stayed scalar: 2.2 against 0.3 us for 4000 neurons)."""
     m = len(v)
-    start = 0
-    while count > 0 and start < m:
-        stop = min(start + 64, m)
-        c = 0
-        for i in range(start, stop):
-            c += v[i] >= th
-        if c:
-            for i in range(start, stop):
-                if v[i] >= th and kf >= r[i]:
-                    spiked[n_sp] = lo + i
-                    n_sp += 1
+    nb = m // 64
+    for blk in range(nb + 1):
+        if count <= 0:
+            break
+        b0 = blk * 64
+        if blk < nb:
+            vb = v[b0:b0 + 64]
+            c = np.int32(0)
+            for i in range(64):
+                c += np.int32(vb[i] >= th)
+            if c == 0:
+                continue
             count -= c
-        start = stop
+        for i in range(b0, min(b0 + 64, m)):
+            if v[i] >= th and kf >= r[i]:
+                spiked[n_sp] = lo + i
+                n_sp += 1
     return n_sp
 
 
