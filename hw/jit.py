@@ -8,6 +8,9 @@ from typing import ClassVar
 
 import numba
 import numpy as np
+from llvmlite import ir
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from .errors import TargetError
 
@@ -40,6 +43,38 @@ def into_ring(s, base, ring, off, w, buf):
     if at >= ring:
         at -= ring
     buf[at] += w[s]
+
+
+@intrinsic
+def prefetch(typingctx, arr, idx):
+    """A hint that arr[idx] will soon be read (LLVM's prefetch: read, keep in all cache
+    levels): a spike's synapse row starts on its way from memory while the row before
+    it is delivered, so the rows' cache misses overlap instead of following each other."""
+    if not isinstance(arr, numba.types.Array):
+        return None
+
+    def codegen(context, builder, signature, args):
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        i8p = ir.IntType(8).as_pointer()
+        at = builder.bitcast(builder.gep(ary.data, [args[1]]), i8p)
+        i32 = ir.IntType(32)
+        fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+        builder.call(fn, [at, ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+    return numba.types.void(arr, idx), codegen
+
+
+@njit(inline="always")
+def prefetch_row(off, w, lo, hi):
+    """`prefetch` the synapses lo..hi-1 of a row (offsets and weights), a cache line at a
+    time (64 bytes: the offsets' itemsize sets the stride)."""
+    step = max(64 // off.itemsize, 1)
+    for s in range(lo, hi, step):
+        prefetch(off, s)
+    step = max(64 // w.itemsize, 1)
+    for s in range(lo, hi, step):
+        prefetch(w, s)
 
 
 def set_threads(n: int) -> None:

@@ -400,7 +400,7 @@ class Engine(Runner):
         pops = (parts.pop_lo, parts.pop_hi, parts.pop_model, parts.pop_homogeneous)
         if not choice.parallel:
             return kernels.run_steps(k, k1, dt, emit_zero, *pops, *args)
-        part = np.empty((len(parts.own_lo), len(args[-1])), dtype=np.int64)
+        part = np.empty((2, len(parts.own_lo), len(args[-1])), dtype=np.int64)
         while k < k1:
             parallel, steps = choice.pick()
             stop = min(k1, k + steps)

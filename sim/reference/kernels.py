@@ -13,7 +13,7 @@ import math
 import numpy as np
 from numba import prange
 
-from ...hw.jit import into_ring, njit
+from ...hw.jit import into_ring, njit, prefetch_row
 from ...hw.stimulus import poisson_draw
 from .layout import (A, AE, AI, DHE, DHI, A_MINUS, A_PLUS, B, C, CM, COND_ALPHA, COND_EXP,
                      CURR_ALPHA, CURR_DELTA, CURR_EXP, D, DELTA_T, E_E, E_I, E_K, E_LEAK,
@@ -25,6 +25,8 @@ from .layout import (A, AE, AI, DHE, DHI, A_MINUS, A_PLUS, B, C, CM, COND_ALPHA,
                      Y_POST, YE, YI)
 
 _E = math.e
+#: spikes ahead whose synapse rows `_deliver` prefetches
+AHEAD = 2
 
 
 @njit
@@ -337,7 +339,13 @@ def _deliver(spikes, n_sp, e, dt, n, st_seg, c0, c1, st_off, st_w, buf, n_slots,
     exactly as one core does."""
     total = n_slots * 2 * n
     at = ((e % n_slots) if e >= 0 else n_slots - 1) * 2 * n
+    for c in range(min(AHEAD, n_sp)):
+        j = spikes[c]
+        prefetch_row(st_off, st_w, st_seg[j, c0], st_seg[j, c1])
     for c in range(n_sp):
+        if c + AHEAD < n_sp:
+            j = spikes[c + AHEAD]
+            prefetch_row(st_off, st_w, st_seg[j, c0], st_seg[j, c1])
         j = spikes[c]
         for s in range(st_seg[j, c0], st_seg[j, c1]):
             into_ring(s, at, total, st_off, st_w, buf)
@@ -834,24 +842,33 @@ def run_steps_parallel(k0, k1, dt, emit_zero, own_lo, own_hi, own_p,
     neurons own_lo[t]..own_hi[t]-1, made of the chunks (pop_* rows: populations cut at
     the owners' bounds) own_p[t]..own_p[t+1]-1, and everything that lands on them: in one
     parallel region per step it delivers the previous step's spikes to its neurons
-    (`_deliver`, every spike in the one order, its synapses onto them st_seg[j, t] ..
-    st_seg[j, t+1]-1: `row_parts` with these threads' own_lo), runs their plastic
-    arrivals and advances them, listing its spikes in part[t]. The lists are then joined in thread order, which is the serial spike order,
-    and recorded. So every float sum has the terms and the order of one core, and no two
-    threads write one location."""
+    (`_deliver`, every thread's list of them in thread order, which is the serial spike
+    order; each spike's synapses onto its neurons st_seg[j, t] .. st_seg[j, t+1]-1:
+    `row_parts` with these threads' own_lo), runs their plastic arrivals and advances
+    them, listing its spikes in part[k % 2, t] (two buffers: the lists of step k - 1 are
+    read while those of step k are written). Thread 0 records the previous step's spikes
+    there too (`_note`), beside the others' work; with plastic synapses that is done
+    before the region, as the arrivals read the list it makes. So every float sum has the
+    terms and the order of one core, and no two threads write one location."""
     n = S.shape[1]
     n_th = len(own_lo)
-    part_n = np.zeros(n_th, np.int64)
-    n_sp = 0
+    part_n = np.zeros((2, n_th), np.int64)
     if emit_zero:
         n_sp = _emit_zero(n, in_ptr, in_stamp, in_pos, spiked)
         _note(spiked, 0, n_sp, -1, hist, hist_n, n_hist, plastic_out, rec_spk, spk_id,
               spk_stamp, spk_n)
+        _deliver(spiked, n_sp, -1, dt, n, st_seg, 0, n_th, st_off, st_w, buf, n_slots, 0,
+                 n, pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state)
     has_cs = len(cs_ptr) > 1
-    e = k0 - 1           # the step whose spikes[:n_sp] are still to be delivered
+    plastic = n_hist > 1
+    e = k0 - 1           # the step whose lists part[(e + 2) % 2] are still to be delivered
     for k in range(k0, k1):
-        if spk_n[0] + n_rec_spk > len(spk_id):
+        was = (k + 1) % 2    # the buffer of step e = k - 1 (empty at k0)
+        if spk_n[0] + part_n[was].sum() + n_rec_spk > len(spk_id):
             break
+        if plastic:
+            _note_parts(part[was], part_n[was], e, hist, hist_n, n_hist, plastic_out,
+                        rec_spk, spk_id, spk_stamp, spk_n)
         _sample(k, S, rec_row, rec_every, rec_next, rec_ptr, rec_idx, rec_out, rec_off,
                 rec_count)
         base = (k % n_slots) * 2 * n
@@ -860,26 +877,39 @@ def run_steps_parallel(k0, k1, dt, emit_zero, own_lo, own_hi, own_p,
             _currents(k, cs_ptr, cs_idx, cs_uniq, cs_wave, cs_k0, istim)
         for t in prange(n_th):
             lo, hi = own_lo[t], own_hi[t]
-            _deliver(spiked, n_sp, e, dt, n, st_seg, t, t + 1, st_off, st_w, buf, n_slots,
-                     lo, hi, pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state)
-            if n_hist > 1:
+            if t == 0 and not plastic:
+                _note_parts(part[was], part_n[was], e, hist, hist_n, n_hist, plastic_out,
+                            rec_spk, spk_id, spk_stamp, spk_n)
+            for u in range(n_th):
+                _deliver(part[was, u], part_n[was, u], e, dt, n, st_seg, t, t + 1, st_off,
+                         st_w, buf, n_slots, lo, hi, pl_in_ptr, pl_in_syn, pl_w, pl_rule,
+                         pl_par, pl_state)
+            if plastic:
                 _arrivals(k, dt, base, buf, hist, hist_n, n_hist, pl_ptr, pl_tgt,
                           pl_delay, pl_w, pl_rule, pl_par, pl_state, n, lo, hi)
-            part_n[t] = _step_populations(k, base, dt, own_p[t], own_p[t + 1], pop_lo,
-                                          pop_hi, pop_model, pop_homogeneous, S, Q,
-                                          ref_steps, until, refr, refr_val, refr_n, in_ptr,
-                                          in_stamp, in_pos, po, has_cs, istim, buf,
-                                          part[t])
-        n_sp = 0
-        for t in range(n_th):
-            spiked[n_sp:n_sp + part_n[t]] = part[t, :part_n[t]]
-            n_sp += part_n[t]
-        _note(spiked, 0, n_sp, k, hist, hist_n, n_hist, plastic_out, rec_spk, spk_id,
-              spk_stamp, spk_n)
+            part_n[k % 2, t] = _step_populations(
+                k, base, dt, own_p[t], own_p[t + 1], pop_lo, pop_hi, pop_model,
+                pop_homogeneous, S, Q, ref_steps, until, refr, refr_val, refr_n, in_ptr,
+                in_stamp, in_pos, po, has_cs, istim, buf, part[k % 2, t])
         e = k
-    _deliver(spiked, n_sp, e, dt, n, st_seg, 0, n_th, st_off, st_w, buf, n_slots, 0, n,
-             pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state)
+    if e >= k0:          # the last step's spikes: recorded, and delivered to every neuron
+        now = e % 2
+        _note_parts(part[now], part_n[now], e, hist, hist_n, n_hist, plastic_out, rec_spk,
+                    spk_id, spk_stamp, spk_n)
+        for u in range(n_th):
+            _deliver(part[now, u], part_n[now, u], e, dt, n, st_seg, 0, n_th, st_off, st_w,
+                     buf, n_slots, 0, n, pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par,
+                     pl_state)
     if e + 1 == k1:      # else stopped early: the next call samples step e + 1 first
         _sample(k1, S, rec_row, rec_every, rec_next, rec_ptr, rec_idx, rec_out, rec_off,
                 rec_count)
     return e + 1
+
+
+@njit
+def _note_parts(lists, counts, e, hist, hist_n, n_hist, plastic_out, rec_spk, spk_id,
+                spk_stamp, spk_n):
+    """`_note` for the threads' spike lists of step e, in thread order."""
+    for u in range(len(counts)):
+        _note(lists[u], 0, counts[u], e, hist, hist_n, n_hist, plastic_out, rec_spk,
+              spk_id, spk_stamp, spk_n)
