@@ -67,8 +67,8 @@ def prefetch(typingctx, arr, idx):
 
 @njit(inline="always")
 def prefetch_row(off, w, lo, hi):
-    """`prefetch` the synapses lo..hi-1 of a row (offsets and weights), a cache line at a
-    time (64 bytes: the offsets' itemsize sets the stride)."""
+    """`prefetch` the synapses lo..hi-1 of a row (offsets and weights), a 64-byte cache
+    line at a time (each array's itemsize sets its stride)."""
     step = max(64 // off.itemsize, 1)
     for s in range(lo, hi, step):
         prefetch(off, s)

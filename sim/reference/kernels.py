@@ -861,7 +861,7 @@ def run_steps_parallel(k0, k1, dt, emit_zero, own_lo, own_hi, own_p,
                  n, pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state)
     has_cs = len(cs_ptr) > 1
     plastic = n_hist > 1
-    e = k0 - 1           # the step whose lists part[(e + 2) % 2] are still to be delivered
+    e = k0 - 1           # the step whose lists part[e % 2] are still to be delivered
     for k in range(k0, k1):
         was = (k + 1) % 2    # the buffer of step e = k - 1 (empty at k0)
         if spk_n[0] + part_n[was].sum() + n_rec_spk > len(spk_id):
@@ -880,10 +880,9 @@ def run_steps_parallel(k0, k1, dt, emit_zero, own_lo, own_hi, own_p,
             if t == 0 and not plastic:
                 _note_parts(part[was], part_n[was], e, hist, hist_n, n_hist, plastic_out,
                             rec_spk, spk_id, spk_stamp, spk_n)
-            for u in range(n_th):
-                _deliver(part[was, u], part_n[was, u], e, dt, n, st_seg, t, t + 1, st_off,
-                         st_w, buf, n_slots, lo, hi, pl_in_ptr, pl_in_syn, pl_w, pl_rule,
-                         pl_par, pl_state)
+            _deliver_parts(part[was], part_n[was], e, dt, n, st_seg, t, t + 1, st_off, st_w,
+                           buf, n_slots, lo, hi, pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par,
+                           pl_state)
             if plastic:
                 _arrivals(k, dt, base, buf, hist, hist_n, n_hist, pl_ptr, pl_tgt,
                           pl_delay, pl_w, pl_rule, pl_par, pl_state, n, lo, hi)
@@ -896,10 +895,9 @@ def run_steps_parallel(k0, k1, dt, emit_zero, own_lo, own_hi, own_p,
         now = e % 2
         _note_parts(part[now], part_n[now], e, hist, hist_n, n_hist, plastic_out, rec_spk,
                     spk_id, spk_stamp, spk_n)
-        for u in range(n_th):
-            _deliver(part[now, u], part_n[now, u], e, dt, n, st_seg, 0, n_th, st_off, st_w,
-                     buf, n_slots, 0, n, pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par,
-                     pl_state)
+        _deliver_parts(part[now], part_n[now], e, dt, n, st_seg, 0, n_th, st_off, st_w,
+                       buf, n_slots, 0, n, pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par,
+                       pl_state)
     if e + 1 == k1:      # else stopped early: the next call samples step e + 1 first
         _sample(k1, S, rec_row, rec_every, rec_next, rec_ptr, rec_idx, rec_out, rec_off,
                 rec_count)
@@ -913,3 +911,13 @@ def _note_parts(lists, counts, e, hist, hist_n, n_hist, plastic_out, rec_spk, sp
     for u in range(len(counts)):
         _note(lists[u], 0, counts[u], e, hist, hist_n, n_hist, plastic_out, rec_spk,
               spk_id, spk_stamp, spk_n)
+
+
+@njit
+def _deliver_parts(lists, counts, e, dt, n, st_seg, c0, c1, st_off, st_w, buf, n_slots,
+                   t_lo, t_hi, pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state):
+    """`_deliver` of the threads' spike lists of step e, in thread order (the serial
+    spike order)."""
+    for u in range(len(counts)):
+        _deliver(lists[u], counts[u], e, dt, n, st_seg, c0, c1, st_off, st_w, buf, n_slots,
+                 t_lo, t_hi, pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state)
