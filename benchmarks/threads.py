@@ -70,17 +70,22 @@ def time_runs(make, duration: float, threads: list[int], repeat: int) -> dict:
 def kernel_costs(make, module, duration: float, repeat: int) -> dict:
     """Wall and CPU seconds of run(duration) on the serial kernel and on the parallel
     kernel run on one thread (`make` builds an engine with its parallel parts; `module`
-    is its engine module, whose set_threads is held at one thread meanwhile), in turn."""
+    is its engine module, whose set_threads, where it has one, is held at one thread
+    meanwhile; the reference engine's workers are set to one, which runs its parts in
+    turn), in turn."""
     import numba
     wall: dict[bool, list[float]] = {False: [], True: []}
     cpu: dict[bool, list[float]] = {False: [], True: []}
-    keep = module.set_threads
-    module.set_threads = lambda n: numba.set_num_threads(1)
+    keep = getattr(module, "set_threads", None)          # the loihi engine's
+    if keep is not None:
+        module.set_threads = lambda n: numba.set_num_threads(1)
     try:
         for rnd in range(repeat + 1):                    # round 0: warm-up
             for parallel in (False, True):
                 eng = make()
                 eng._choice.force = parallel
+                if hasattr(eng, "_workers"):             # the reference: its parts in turn
+                    eng._workers = 1
                 t0, c0 = time.perf_counter(), time.process_time()
                 eng.run(duration if rnd else duration / 100)
                 if rnd:
@@ -88,7 +93,8 @@ def kernel_costs(make, module, duration: float, repeat: int) -> dict:
                     cpu[parallel].append(time.process_time() - c0)
                 assert eng._choice.ran[int(not parallel)] == 0
     finally:
-        module.set_threads = keep
+        if keep is not None:
+            module.set_threads = keep
     return {"wall": [p / s for s, p in zip(wall[False], wall[True])],
             "cpu": [p / s for s, p in zip(cpu[False], cpu[True])],
             "serial": wall[False]}

@@ -2,7 +2,9 @@
 
 import math
 import os
+import platform
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -77,6 +79,109 @@ def prefetch_row(off, w, lo, hi):
         prefetch(w, s)
 
 
+def _element_pointer(context, builder, aryty, ary, idx):
+    """The address of ary[idx] (no bounds check), for the atomic intrinsics."""
+    return builder.gep(context.make_array(aryty)(context, builder, ary).data, [idx])
+
+
+@intrinsic
+def atomic_add(typingctx, arr, idx, value):
+    """arr[idx] += value as one atomic step (sequentially consistent), returning the old
+    value: a worker's arrival at `barrier`, which also publishes its writes before it."""
+    if not (isinstance(arr, numba.types.Array) and arr.dtype == numba.types.int64):
+        return None
+
+    def codegen(context, builder, signature, args):
+        at = _element_pointer(context, builder, signature.args[0], args[0], args[1])
+        val = context.cast(builder, args[2], signature.args[2], numba.types.int64)
+        return builder.atomic_rmw("add", at, val, "seq_cst")
+    return numba.types.int64(arr, idx, value), codegen
+
+
+@intrinsic
+def atomic_load(typingctx, arr, idx):
+    """arr[idx] read as one atomic step (acquire: the writes published before the value
+    are seen after it); a spinning loop reads memory every time, never a register."""
+    if not (isinstance(arr, numba.types.Array) and arr.dtype == numba.types.int64):
+        return None
+
+    def codegen(context, builder, signature, args):
+        at = _element_pointer(context, builder, signature.args[0], args[0], args[1])
+        return builder.load_atomic(at, "acquire", 8)
+    return numba.types.int64(arr, idx), codegen
+
+
+@intrinsic
+def spin_pause(typingctx):
+    """A hint that this is a spin-wait loop (x86's `pause`: saves power and lets the other
+    core's write arrive sooner); nothing on other processors."""
+    def codegen(context, builder, signature, args):
+        if platform.machine().lower() in ("x86_64", "amd64", "i686", "i386"):
+            fn = cgutils.get_or_insert_function(
+                builder.module, ir.FunctionType(ir.VoidType(), []), "llvm.x86.sse2.pause")
+            builder.call(fn, [])
+        return context.get_dummy_value()
+    return numba.types.void(), codegen
+
+
+@intrinsic
+def yield_cpu(typingctx):
+    """sched_yield(2): give the core to another runnable thread (a waiting worker whose
+    peer the system has not scheduled)."""
+    def codegen(context, builder, signature, args):
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.IntType(32), []), "sched_yield")
+        builder.call(fn, [])
+        return context.get_dummy_value()
+    return numba.types.void(), codegen
+
+
+#: spins (each with `spin_pause`) before a waiting worker yields its core, some 0.3 ms:
+#: far more than two idle cores' steps differ, far less than a scheduler's time slice
+SPINS = 1 << 12
+
+
+@njit(inline="always")
+def barrier(sync, workers, passed):
+    """Wait until all `workers` have arrived at this barrier, the passed-th (from 0) since
+    sync[0] was zeroed; every worker passes the same barriers in the same order. A
+    counter that only grows needs no reset between barriers."""
+    atomic_add(sync, 0, 1)
+    goal = workers * (passed + 1)
+    spins = 0
+    while atomic_load(sync, 0) < goal:
+        if spins < SPINS:
+            spins += 1
+            spin_pause()
+        else:
+            yield_cpu()
+
+
+def run_workers(kernel, workers: int, *args):
+    """kernel(w, workers, sync, *args) for w = 0 .. workers-1 at once, each on its own
+    thread (0 on this one, the others from a pool kept for the process), where sync is a
+    fresh int64 array the kernel's `barrier`s count in; returns worker 0's value. Unlike
+    a Numba parallel loop, the workers run a whole chunk of steps with a barrier between
+    steps (some 40 ns on two idle cores) instead of a parallel region opened and joined
+    every step (microseconds), and every worker is its own thread whatever the
+    threading layer, so no barrier waits for a worker that a thread runs after it."""
+    sync = np.zeros(SYNC_WORDS, dtype=np.int64)
+    if workers > 1 and (not _POOL or _POOL[0]._max_workers < workers - 1):
+        _POOL[:] = [ThreadPoolExecutor(workers - 1, thread_name_prefix="neurocosim")]
+    others = [_POOL[0].submit(kernel, w, workers, sync, *args) for w in range(1, workers)]
+    value = kernel(0, workers, sync, *args)
+    for f in others:
+        if f.result() != value:
+            raise RuntimeError(f"workers stopped at different steps: {f.result()} and {value}")
+    return value
+
+
+#: int64 words of a `run_workers` sync array (the barrier's counter, then the kernel's own)
+SYNC_WORDS = 16
+#: the pool of `run_workers` (a list: no global statement); idle between calls
+_POOL: list = []
+
+
 def set_threads(n: int) -> None:
     """numba.set_num_threads(n) before a parallel kernel. The first call picks Numba's
     threading layer, unless NUMBA_THREADING_LAYER names one: its default (GNU OpenMP here)
@@ -119,7 +224,8 @@ class KernelChoice:
     parallel: bool
     #: steps per chunk
     steps: int
-    #: the last measured seconds per step, serial then parallel (nan: not measured yet)
+    #: the last measured seconds per unit of work (`note`), serial then parallel (nan:
+    #: not measured yet)
     cost: list = field(default_factory=lambda: [math.nan, math.nan])
     #: steps run so far, serial then parallel
     ran: list = field(default_factory=lambda: [0, 0])
@@ -157,11 +263,13 @@ class KernelChoice:
         self.chunks = 0
         return not faster, probe
 
-    def note(self, parallel: bool, steps: int, seconds: float) -> None:
-        """A chunk of `steps` steps took `seconds` on the chosen kernel."""
+    def note(self, parallel: bool, steps: int, seconds: float,
+             work: "float | None" = None) -> None:
+        """A chunk of `steps` steps took `seconds` on the chosen kernel; `work`: its work in
+        the engine's unit (default: the steps), so that chunks of unequal work compare."""
         if steps <= 0:
             return
-        self.cost[int(parallel)] = seconds / steps
+        self.cost[int(parallel)] = seconds / (work if work else steps)
         self.ran[int(parallel)] += steps
         if parallel and not math.isnan(self.cost[0]):
             slower = self.cost[1] >= self.cost[0]

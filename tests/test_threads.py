@@ -5,6 +5,7 @@ timing metrics."""
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import sys
@@ -19,7 +20,7 @@ from hypothesis import strategies as st
 from neurocosim import hw
 from neurocosim.emulator.loihi import engine as loihi_engine
 from neurocosim.hw.errors import TargetError
-from neurocosim.hw.jit import KernelChoice
+from neurocosim.hw.jit import KernelChoice, barrier, njit, run_workers
 from neurocosim.hw import ir
 from neurocosim.sim.reference import engine as ref_engine
 from neurocosim.sim.reference import kernels as ref_kernels
@@ -276,11 +277,66 @@ def test_kernel_choice_runs_the_faster_kernel_and_probes_the_other_ever_more_rar
     assert picks[:-1] == [(False, 160)] * (KernelChoice.PROBE - 1)
     assert picks[-1] == (True, 160)
     assert PICK(KernelChoice(False, 100)) == (False, 100)
+    weighed = KernelChoice(True, 160)       # the parallel kernel slower per step, but its
+    weighed.note(True, 160, 0.8, work=4000.0)          # chunk had 4x the work (a burst)
+    weighed.note(False, 160, 0.6, work=1000.0)
+    assert PICK(weighed) == (True, 160)
     forced = KernelChoice(True, 100, force=False)       # benchmarks: one kernel throughout
     assert [PICK(forced) for _ in range(20)] == [(False, 100)] * 20
     forced.force = True
     assert [PICK(forced) for _ in range(20)] == [(True, 100)] * 20
     assert PICK(KernelChoice(False, 100, force=True)) == (False, 100)   # may not run
+
+
+def test_spike_record_filling_mid_chunk_stops_every_worker_at_one_step(parallel_always):
+    """Cells firing every millisecond fill the engine's spike record (room for 4 spikes a
+    recorded neuron) many times within a run: the parallel kernel's workers stop at the
+    same step each time and the call goes on from there, as the serial kernel does."""
+    rng = np.random.default_rng(5)
+    n = 300
+    params = dict(cm=0.25, tau_m=10.0, tau_syn_E=2.0, tau_syn_I=2.0, tau_refrac=0.5,
+                  v_rest=-65.0, v_reset=-65.0, v_thresh=-50.0,
+                  i_offset=rng.uniform(2.0, 6.0, n))
+    cells = ir.Population("cells", n, "IF_curr_exp", params, {"v": rng.uniform(-65, -50, n)})
+    m = 20 * n
+    prj = ir.Projection("rec", "cells", "cells", rng.integers(0, n, m), rng.integers(0, n, m),
+                        rng.uniform(0.0, 0.05, m), np.round(rng.uniform(0.1, 2.0, m), 1))
+    net = ir.Network([cells], [prj], recordings=[ir.Recording("cells", "spikes",
+                                                              np.arange(n))], timestep=0.1)
+    results = []
+    for threads in (1, 2):
+        eng = ref_engine.Engine(net, threads=threads)
+        eng.run(60.0)
+        results.append(eng.result())
+    assert len(results[0].spikes["cells"]) > 8 * 4 * n      # the record filled 8+ times
+    assert_identical(*results)
+
+
+@settings(max_examples=10, deadline=None, derandomize=True)
+@given(workers=st.integers(1, 4), steps=st.integers(1, 300), seed=st.integers(0, 2**31 - 1))
+def test_workers_see_every_write_made_before_a_barrier(workers, steps, seed):
+    """`hw.jit.run_workers` with `barrier`: workers that dawdle at random still see, after
+    each barrier, what every worker wrote before it, and return together."""
+    dawdle = np.random.default_rng(seed).integers(0, 2000, size=(steps, workers))
+    board = np.full((steps, workers), -1, dtype=np.int64)
+    seen = np.zeros((workers, steps), dtype=np.int64)
+    assert run_workers(_exchange, workers, dawdle, board, seen) == steps
+    assert (seen == workers).all()
+    np.testing.assert_array_equal(board, 7 * np.arange(steps)[:, None] + np.arange(workers))
+
+
+@njit
+def _exchange(w, workers, sync, dawdle, board, seen):
+    """Worker w of test_workers_see_every_write_made_before_a_barrier: write, wait, read."""
+    for b in range(len(board)):
+        x = 0.0
+        for _ in range(dawdle[b, w]):            # a pace of its own
+            x += math.sqrt(x + 1.0)
+        board[b, w] = 7 * b + w + int(x < 0)
+        barrier(sync, workers, b)
+        for u in range(workers):
+            seen[w, b] += board[b, u] == 7 * b + u
+    return len(board)
 
 
 def test_microcircuit_spikes_identical_on_one_and_two_threads(parallel_always):

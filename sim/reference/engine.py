@@ -48,7 +48,7 @@ import numpy as np
 from ...hw.compiler import compile as hw_compile
 from ...hw.errors import NetworkError
 from ...hw.image import HardwareImage
-from ...hw.jit import KernelChoice, check_threads, set_threads
+from ...hw.jit import KernelChoice, check_threads, run_workers
 from ...hw.ir import Network
 from ...hw.result import Signal
 from ...hw.runner import Recorded, Runner
@@ -58,17 +58,22 @@ from . import kernels
 
 #: Steps per kernel call when current sources need a waveform table (bounds its memory).
 _CHUNK_WITH_CURRENTS = 1 << 16
-#: Integrating neurons from which `threads` > 1 may run the parallel kernel. Each step
-#: opens one parallel region, which costs microseconds to start and join on idle cores
+#: Integrating neurons from which `threads` > 1 may run the parallel kernel. Its workers
+#: (`hw.jit.run_workers`) meet at a barrier each step, some 40 ns on idle cores
 #: (milliseconds on cores other processes keep busy: `hw.jit.KernelChoice` then runs the
-#: serial kernel) while a neuron costs about 1.5 ns per step on one core (and a thread
-#: walks every spike of the step to its own synapses): below some 20,000 neurons the
-#: region costs more than the second core saves.
+#: serial kernel), and each walks every spike of the step to its own synapses, while a
+#: neuron costs about 1 ns a step on one core: below some 20,000 neurons the second core
+#: saves little.
 PARALLEL_MIN_NEURONS = 20_000
 #: What a Poisson source costs a step against an integrating neuron, for the threads'
 #: shares (`_partition`): its draw, and its spikes listed and delivered (measured on the
 #: microcircuit at scale 0.3, sources at 4.8 kHz; some 2-3 across rates of 1-16 kHz).
 POISSON_COST = 2.0
+#: The work of a chunk of steps, for `hw.jit.KernelChoice`, in neuron-steps: a synapse
+#: walked in delivery costs about as much as EVENT_COST neurons advanced a step (CUBA-40000
+#: on one core: some 8 ns against 0.7 ns). Bursts make chunks' work differ 2-3x, so the
+#: two kernels' costs are compared per unit of work, not per step.
+EVENT_COST = 10.0
 #: Neuron-steps per chunk of steps on which the serial and the parallel kernel are timed
 #: against each other (`hw.jit.KernelChoice`; some 10 ms on one core).
 _STEPS_PER_CHOICE = 1 << 23
@@ -298,6 +303,8 @@ class Engine(Runner):
         self._currents = B.build_currents(network)
         self._istim = np.zeros(self._neurons.n)
         self._parts = _partition(self._neurons, self.threads if self.device == "cpu" else 1)
+        #: threads of the parallel kernel, one per part (benchmarks set 1: the parts in turn)
+        self._workers = len(self._parts.own_lo)
         #: each row's synapses onto each part's neurons (kernels.row_parts)
         self._st_seg = kernels.row_parts(self._syn.st_ptr, self._syn.st_off, self._neurons.n,
                                          self._parts.own_lo)
@@ -398,21 +405,26 @@ class Engine(Runner):
         than k1 when the spike record is full)."""
         parts, choice = self._parts, self._choice
         pops = (parts.pop_lo, parts.pop_hi, parts.pop_model, parts.pop_homogeneous)
+        work = np.zeros(len(parts.own_lo), dtype=np.int64)
         if not choice.parallel:
-            return kernels.run_steps(k, k1, dt, emit_zero, *pops, *args)
+            return kernels.run_steps(k, k1, dt, emit_zero, *pops, *args, work)
         part = np.empty((2, len(parts.own_lo), len(args[-1])), dtype=np.int64)
+        part_n = np.zeros((2, len(parts.own_lo)), dtype=np.int64)
         while k < k1:
             parallel, steps = choice.pick()
             stop = min(k1, k + steps)
+            work[:] = 0
             t0 = time.perf_counter()
             if parallel:
-                set_threads(len(parts.own_lo))
-                reached = kernels.run_steps_parallel(
-                    k, stop, dt, emit_zero, parts.own_lo, parts.own_hi, parts.own_p, *pops,
-                    *args, part)
+                part_n[:] = 0
+                reached = run_workers(kernels.run_steps_parallel, self._workers, k, stop,
+                                      dt, emit_zero, parts.own_lo, parts.own_hi,
+                                      parts.own_p, *pops, *args, part, part_n, work)
             else:
-                reached = kernels.run_steps(k, stop, dt, emit_zero, *pops, *args)
-            choice.note(parallel, reached - k, time.perf_counter() - t0)
+                reached = kernels.run_steps(k, stop, dt, emit_zero, *pops, *args, work)
+            seconds = time.perf_counter() - t0
+            choice.note(parallel, reached - k, seconds,
+                        (reached - k) * self._neurons.n + EVENT_COST * int(work.sum()))
             k, emit_zero = reached, False
             if reached < stop:
                 break

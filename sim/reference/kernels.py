@@ -11,9 +11,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import prange
 
-from ...hw.jit import into_ring, njit, prefetch_row
+from ...hw.jit import barrier, into_ring, njit, prefetch_row
 from ...hw.stimulus import poisson_draw
 from .layout import (A, AE, AI, DHE, DHI, A_MINUS, A_PLUS, B, C, CM, COND_ALPHA, COND_EXP,
                      CURR_ALPHA, CURR_DELTA, CURR_EXP, D, DELTA_T, E_E, E_I, E_K, E_LEAK,
@@ -336,8 +335,9 @@ def _deliver(spikes, n_sp, e, dt, n, st_seg, c0, c1, st_off, st_w, buf, n_slots,
     and STDP potentiation of the spiking targets' incoming synapses. Each ring entry gets
     its additions in spike order, and a spike's additions to one entry (multapses) in
     row order, whatever the split, so a split by target (one part per thread) sums
-    exactly as one core does."""
+    exactly as one core does. Returns the synapses walked (the work `KernelChoice` weighs)."""
     total = n_slots * 2 * n
+    walked = 0
     at = ((e % n_slots) if e >= 0 else n_slots - 1) * 2 * n
     for c in range(min(AHEAD, n_sp)):
         j = spikes[c]
@@ -347,10 +347,12 @@ def _deliver(spikes, n_sp, e, dt, n, st_seg, c0, c1, st_off, st_w, buf, n_slots,
             j = spikes[c + AHEAD]
             prefetch_row(st_off, st_w, st_seg[j, c0], st_seg[j, c1])
         j = spikes[c]
+        walked += st_seg[j, c1] - st_seg[j, c0]
         for s in range(st_seg[j, c0], st_seg[j, c1]):
             into_ring(s, at, total, st_off, st_w, buf)
         if t_lo <= j < t_hi and pl_in_ptr[j + 1] > pl_in_ptr[j]:
             _post_spike(j, e + 1, dt, pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state)
+    return walked
 
 
 @njit
@@ -787,19 +789,18 @@ def run_steps(k0, k1, dt, emit_zero,
               pl_ptr, pl_tgt, pl_delay, pl_w, pl_rule, pl_par, pl_state,
               pl_in_ptr, pl_in_syn, plastic_out, hist, hist_n, n_hist,
               rec_row, rec_every, rec_next, rec_ptr, rec_idx, rec_out, rec_off, rec_count,
-              rec_spk, n_rec_spk, spk_id, spk_stamp, spk_n, spiked):
+              rec_spk, n_rec_spk, spk_id, spk_stamp, spk_n, spiked, work):
     """Advance steps k0 .. k1-1 on one core. Input spikes (the one stimulus) are a CSR by
     source neuron (in_ptr, in_stamp ascending) read from the cursors in_pos; a stamp that
     repeats is delivered as often as it repeats. Returns the step reached: k1, or earlier
-    when the spike record is full (the caller grows it and calls again from there)."""
+    when the spike record is full (the caller grows it and calls again from there); adds
+    the synapses walked to work[0]."""
     n = S.shape[1]
     last = st_seg.shape[1] - 1      # a row's synapses: st_seg[j, 0]..st_seg[j, last]-1
     if emit_zero:
-        n_sp = _emit_zero(n, in_ptr, in_stamp, in_pos, spiked)
-        _note(spiked, 0, n_sp, -1, hist, hist_n, n_hist, plastic_out, rec_spk, spk_id,
-              spk_stamp, spk_n)
-        _deliver(spiked, n_sp, -1, dt, n, st_seg, 0, last, st_off, st_w, buf, n_slots,
-                 0, n, pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state)
+        _open(n, dt, in_ptr, in_stamp, in_pos, spiked, hist, hist_n, n_hist, plastic_out,
+              rec_spk, spk_id, spk_stamp, spk_n, st_seg, last, st_off, st_w, buf, n_slots,
+              pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state)
     has_cs = len(cs_ptr) > 1
     for k in range(k0, k1):
         if spk_n[0] + n_rec_spk > len(spk_id):
@@ -819,15 +820,16 @@ def run_steps(k0, k1, dt, emit_zero,
                                  spiked)
         _note(spiked, 0, n_sp, k, hist, hist_n, n_hist, plastic_out, rec_spk, spk_id,
               spk_stamp, spk_n)
-        _deliver(spiked, n_sp, k, dt, n, st_seg, 0, last, st_off, st_w, buf, n_slots,
-                 0, n, pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state)
+        work[0] += _deliver(spiked, n_sp, k, dt, n, st_seg, 0, last, st_off, st_w, buf,
+                            n_slots, 0, n, pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par,
+                            pl_state)
     _sample(k1, S, rec_row, rec_every, rec_next, rec_ptr, rec_idx, rec_out, rec_off,
             rec_count)
     return k1
 
 
-@njit(parallel=True)
-def run_steps_parallel(k0, k1, dt, emit_zero, own_lo, own_hi, own_p,
+@njit
+def run_steps_parallel(w, workers, sync, k0, k1, dt, emit_zero, own_lo, own_hi, own_p,
                        pop_lo, pop_hi, pop_model, pop_homogeneous, S, Q, ref_steps, until,
                        refr, refr_val, refr_n,
                        in_ptr, in_stamp, in_pos, po,
@@ -837,52 +839,66 @@ def run_steps_parallel(k0, k1, dt, emit_zero, own_lo, own_hi, own_p,
                        pl_in_ptr, pl_in_syn, plastic_out, hist, hist_n, n_hist,
                        rec_row, rec_every, rec_next, rec_ptr, rec_idx, rec_out, rec_off,
                        rec_count, rec_spk, n_rec_spk, spk_id, spk_stamp, spk_n, spiked,
-                       part):
-    """`run_steps` on len(own_lo) threads, with the same result bit for bit. Thread t owns
-    neurons own_lo[t]..own_hi[t]-1, made of the chunks (pop_* rows: populations cut at
-    the owners' bounds) own_p[t]..own_p[t+1]-1, and everything that lands on them: in one
-    parallel region per step it delivers the previous step's spikes to its neurons
-    (`_deliver`, every thread's list of them in thread order, which is the serial spike
-    order; each spike's synapses onto its neurons st_seg[j, t] .. st_seg[j, t+1]-1:
-    `row_parts` with these threads' own_lo), runs their plastic arrivals and advances
-    them, listing its spikes in part[k % 2, t] (two buffers: the lists of step k - 1 are
-    read while those of step k are written). Thread 0 records the previous step's spikes
-    there too (`_note`), beside the others' work; with plastic synapses that is done
-    before the region, as the arrivals read the list it makes. So every float sum has the
-    terms and the order of one core, and no two threads write one location."""
+                       part, part_n, work):
+    """Worker w of `workers` (`hw.jit.run_workers`, all at once) of `run_steps`, with the
+    same result bit for bit. Part t owns neurons own_lo[t]..own_hi[t]-1, made of the
+    chunks (pop_* rows: populations cut at the owners' bounds) own_p[t]..own_p[t+1]-1,
+    and everything that lands on them; worker w runs parts w, w + workers, ... Each step,
+    after a `barrier` (all of the step before done), a worker delivers the previous
+    step's spikes to its parts' neurons (`_deliver`: every part's list of them in part
+    order, the serial spike order; each spike's synapses onto part t are st_seg[j, t] ..
+    st_seg[j, t+1]-1, `row_parts`), runs their plastic arrivals and advances them,
+    listing part t's spikes in part[k % 2, t] (two buffers: the lists of step k - 1 are
+    read while those of step k are written). Worker 0 records the previous step's spikes
+    (`_note`) beside the others' work, and alone samples, draws current waveforms and,
+    with plastic synapses, records before a second barrier (arrivals read the list it
+    makes). So every float sum has the terms and the order of one core, and no two
+    workers write one location. Returns the step reached, the same on every worker; adds
+    the synapses the worker walked to work[w]."""
     n = S.shape[1]
     n_th = len(own_lo)
-    part_n = np.zeros((2, n_th), np.int64)
-    if emit_zero:
-        n_sp = _emit_zero(n, in_ptr, in_stamp, in_pos, spiked)
-        _note(spiked, 0, n_sp, -1, hist, hist_n, n_hist, plastic_out, rec_spk, spk_id,
-              spk_stamp, spk_n)
-        _deliver(spiked, n_sp, -1, dt, n, st_seg, 0, n_th, st_off, st_w, buf, n_slots, 0,
-                 n, pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state)
     has_cs = len(cs_ptr) > 1
     plastic = n_hist > 1
+    prelude = plastic or has_cs or len(rec_row) > 0     # worker 0 alone, then a barrier
+    if w == 0:
+        if emit_zero:
+            _open(n, dt, in_ptr, in_stamp, in_pos, spiked, hist, hist_n, n_hist,
+                  plastic_out, rec_spk, spk_id, spk_stamp, spk_n, st_seg, n_th, st_off,
+                  st_w, buf, n_slots, pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state)
+        sync[SNAP + k0 % 2] = spk_n[0]
+    walked = 0           # synapses walked by this worker, into work[w]
+    passed = 0           # barriers passed (the same sequence on every worker)
     e = k0 - 1           # the step whose lists part[e % 2] are still to be delivered
     for k in range(k0, k1):
         was = (k + 1) % 2    # the buffer of step e = k - 1 (empty at k0)
-        if spk_n[0] + part_n[was].sum() + n_rec_spk > len(spk_id):
+        barrier(sync, workers, passed)
+        passed += 1
+        # spikes recorded up to step k - 2 (worker 0's count, kept for this step)
+        if sync[SNAP + k % 2] + part_n[was].sum() + n_rec_spk > len(spk_id):
             break
-        if plastic:
-            _note_parts(part[was], part_n[was], e, hist, hist_n, n_hist, plastic_out,
-                        rec_spk, spk_id, spk_stamp, spk_n)
-        _sample(k, S, rec_row, rec_every, rec_next, rec_ptr, rec_idx, rec_out, rec_off,
-                rec_count)
+        if w == 0:
+            if plastic:
+                _note_parts(part[was], part_n[was], e, hist, hist_n, n_hist, plastic_out,
+                            rec_spk, spk_id, spk_stamp, spk_n)
+                sync[SNAP + (k + 1) % 2] = spk_n[0]
+            _sample(k, S, rec_row, rec_every, rec_next, rec_ptr, rec_idx, rec_out, rec_off,
+                    rec_count)
+            hist_n[k % n_hist] = 0
+            if has_cs:
+                _currents(k, cs_ptr, cs_idx, cs_uniq, cs_wave, cs_k0, istim)
+        if prelude:
+            barrier(sync, workers, passed)
+            passed += 1
         base = (k % n_slots) * 2 * n
-        hist_n[k % n_hist] = 0
-        if has_cs:
-            _currents(k, cs_ptr, cs_idx, cs_uniq, cs_wave, cs_k0, istim)
-        for t in prange(n_th):
+        for t in range(w, n_th, workers):
             lo, hi = own_lo[t], own_hi[t]
             if t == 0 and not plastic:
                 _note_parts(part[was], part_n[was], e, hist, hist_n, n_hist, plastic_out,
                             rec_spk, spk_id, spk_stamp, spk_n)
-            _deliver_parts(part[was], part_n[was], e, dt, n, st_seg, t, t + 1, st_off, st_w,
-                           buf, n_slots, lo, hi, pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par,
-                           pl_state)
+                sync[SNAP + (k + 1) % 2] = spk_n[0]
+            walked += _deliver_parts(part[was], part_n[was], e, dt, n, st_seg, t, t + 1,
+                                     st_off, st_w, buf, n_slots, lo, hi, pl_in_ptr,
+                                     pl_in_syn, pl_w, pl_rule, pl_par, pl_state)
             if plastic:
                 _arrivals(k, dt, base, buf, hist, hist_n, n_hist, pl_ptr, pl_tgt,
                           pl_delay, pl_w, pl_rule, pl_par, pl_state, n, lo, hi)
@@ -891,17 +907,51 @@ def run_steps_parallel(k0, k1, dt, emit_zero, own_lo, own_hi, own_p,
                 pop_homogeneous, S, Q, ref_steps, until, refr, refr_val, refr_n, in_ptr,
                 in_stamp, in_pos, po, has_cs, istim, buf, part[k % 2, t])
         e = k
-    if e >= k0:          # the last step's spikes: recorded, and delivered to every neuron
+    work[w] += walked
+    barrier(sync, workers, passed)      # every part's last step done
+    if w == 0:
+        _close(e, k0, k1, n, dt, part, part_n, hist, hist_n, n_hist, plastic_out, rec_spk,
+               spk_id, spk_stamp, spk_n, st_seg, st_off, st_w, buf, n_slots, pl_in_ptr,
+               pl_in_syn, pl_w, pl_rule, pl_par, pl_state, S, rec_row, rec_every, rec_next,
+               rec_ptr, rec_idx, rec_out, rec_off, rec_count)
+    return e + 1
+
+
+#: sync[SNAP + k % 2]: the spikes recorded when step k starts (`run_steps_parallel`)
+SNAP = 8
+
+
+@njit
+def _open(n, dt, in_ptr, in_stamp, in_pos, spiked, hist, hist_n, n_hist, plastic_out,
+          rec_spk, spk_id, spk_stamp, spk_n, st_seg, last, st_off, st_w, buf, n_slots,
+          pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state):
+    """A run's first call: the input spikes stamped 0 (emitted "in step -1") recorded and
+    delivered to every neuron (row j's synapses st_seg[j, 0]..st_seg[j, last]-1)."""
+    n_sp = _emit_zero(n, in_ptr, in_stamp, in_pos, spiked)
+    _note(spiked, 0, n_sp, -1, hist, hist_n, n_hist, plastic_out, rec_spk, spk_id,
+          spk_stamp, spk_n)
+    _deliver(spiked, n_sp, -1, dt, n, st_seg, 0, last, st_off, st_w, buf, n_slots, 0, n,
+             pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state)
+
+
+@njit
+def _close(e, k0, k1, n, dt, part, part_n, hist, hist_n, n_hist, plastic_out, rec_spk,
+           spk_id, spk_stamp, spk_n, st_seg, st_off, st_w, buf, n_slots, pl_in_ptr,
+           pl_in_syn, pl_w, pl_rule, pl_par, pl_state, S, rec_row, rec_every, rec_next,
+           rec_ptr, rec_idx, rec_out, rec_off, rec_count):
+    """The end of `run_steps_parallel`: the last step's spikes (step e) recorded and
+    delivered to every neuron, and the state sampled at k1 when the call reached it
+    (else it stopped early, and the next call samples step e + 1 first)."""
+    if e >= k0:
         now = e % 2
         _note_parts(part[now], part_n[now], e, hist, hist_n, n_hist, plastic_out, rec_spk,
                     spk_id, spk_stamp, spk_n)
-        _deliver_parts(part[now], part_n[now], e, dt, n, st_seg, 0, n_th, st_off, st_w,
-                       buf, n_slots, 0, n, pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par,
-                       pl_state)
-    if e + 1 == k1:      # else stopped early: the next call samples step e + 1 first
+        _deliver_parts(part[now], part_n[now], e, dt, n, st_seg, 0, len(part_n[now]),
+                       st_off, st_w, buf, n_slots, 0, n, pl_in_ptr, pl_in_syn, pl_w,
+                       pl_rule, pl_par, pl_state)
+    if e + 1 == k1:
         _sample(k1, S, rec_row, rec_every, rec_next, rec_ptr, rec_idx, rec_out, rec_off,
                 rec_count)
-    return e + 1
 
 
 @njit
@@ -917,7 +967,10 @@ def _note_parts(lists, counts, e, hist, hist_n, n_hist, plastic_out, rec_spk, sp
 def _deliver_parts(lists, counts, e, dt, n, st_seg, c0, c1, st_off, st_w, buf, n_slots,
                    t_lo, t_hi, pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state):
     """`_deliver` of the threads' spike lists of step e, in thread order (the serial
-    spike order)."""
+    spike order); returns the synapses walked."""
+    walked = 0
     for u in range(len(counts)):
-        _deliver(lists[u], counts[u], e, dt, n, st_seg, c0, c1, st_off, st_w, buf, n_slots,
-                 t_lo, t_hi, pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par, pl_state)
+        walked += _deliver(lists[u], counts[u], e, dt, n, st_seg, c0, c1, st_off, st_w, buf,
+                           n_slots, t_lo, t_hi, pl_in_ptr, pl_in_syn, pl_w, pl_rule, pl_par,
+                           pl_state)
+    return walked
