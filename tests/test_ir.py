@@ -136,14 +136,16 @@ class _nothing:
 
 @given(st.lists(st.floats(-1e3, 1e3), min_size=1, max_size=20))
 def test_quantize_is_nearest_or_refuses(values):
-    f = NumberFormat(16, 6, True)
+    f = NumberFormat(16, 6, True)       # steps of 1/64 from -32768/64 to 32767/64
     v = np.array(values)
-    if np.any(np.abs(v) > 511):
+    lo, hi, half = -32768 / 64, 32767 / 64, 1 / 128
+    if np.any((v > hi + half) | (v < lo - half)):       # nearest step out of range
         with pytest.raises(NetworkError, match="does not fit"):
             f.quantize(v)
-    else:
+    elif np.all((v < hi + half) & (v > lo - half)):     # (a tie at the edge goes either way)
         q = f.quantize(v)
         assert np.all(np.abs(q * f.scale - v) <= f.scale / 2 + 1e-12)
+        assert q.min() >= -32768 and q.max() <= 32767
 
 
 @given(st.integers(0, 200), st.integers(1, 100))

@@ -341,8 +341,10 @@ def _static_tables(net: Network, dt: float) -> dict:
             top = max(top, int(ends[1]))
     ptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(counts, out=ptr[1:])
-    n_slots = top + 1
-    st_off = np.empty(int(ptr[-1]), dtype=_index_dtype(n_slots * 2 * n))
+    # a step's slot is read and cleared before that step's spikes are delivered, so the
+    # longest delay lands in the slot just cleared: as many slots as its steps suffice
+    n_slots = max(top, 1)
+    st_off = np.empty(int(ptr[-1]), dtype=_index_dtype((top + 1) * 2 * n))
     st_w = np.empty(int(ptr[-1]), dtype=np.float64)
     cursor = ptr[:-1].copy()
     for pr in static:   # steps one projection at a time, in 1-2 bytes: no list of them all
