@@ -12,7 +12,7 @@ excluding building, compiling and Numba's JIT (a warm-up run of each kernel firs
 thread counts run in turn, round after round (1 2 1 2 ...), so that a drift of the
 machine's speed hits both; the best and the median of the rounds are printed, with the
 load average before each round: when other processes share the cores, a parallel kernel
-waits at each step's join for a thread the system has not scheduled, and the ratio
+waits at each step's barrier for a thread the system has not scheduled, and the ratio
 says little. So each engine's two kernels are also run on one thread each, in turn
 (`KernelChoice.force`; the parallel kernel with its parts, on one thread): the cost
 ratio parallel/serial, wall and CPU time, is the work the split adds, which load
@@ -67,34 +67,23 @@ def time_runs(make, duration: float, threads: list[int], repeat: int) -> dict:
             "loads": loads, "share": share}
 
 
-def kernel_costs(make, module, duration: float, repeat: int) -> dict:
+def kernel_costs(make, duration: float, repeat: int) -> dict:
     """Wall and CPU seconds of run(duration) on the serial kernel and on the parallel
-    kernel run on one thread (`make` builds an engine with its parallel parts; `module`
-    is its engine module, whose set_threads, where it has one, is held at one thread
-    meanwhile; the reference engine's workers are set to one, which runs its parts in
-    turn), in turn."""
-    import numba
+    kernel run on one thread (`make` builds an engine with its parallel parts, whose
+    workers are then set to one, which runs the parts in turn), in turn."""
     wall: dict[bool, list[float]] = {False: [], True: []}
     cpu: dict[bool, list[float]] = {False: [], True: []}
-    keep = getattr(module, "set_threads", None)          # the loihi engine's
-    if keep is not None:
-        module.set_threads = lambda n: numba.set_num_threads(1)
-    try:
-        for rnd in range(repeat + 1):                    # round 0: warm-up
-            for parallel in (False, True):
-                eng = make()
-                eng._choice.force = parallel
-                if hasattr(eng, "_workers"):             # the reference: its parts in turn
-                    eng._workers = 1
-                t0, c0 = time.perf_counter(), time.process_time()
-                eng.run(duration if rnd else duration / 100)
-                if rnd:
-                    wall[parallel].append(time.perf_counter() - t0)
-                    cpu[parallel].append(time.process_time() - c0)
-                assert eng._choice.ran[int(not parallel)] == 0
-    finally:
-        if keep is not None:
-            module.set_threads = keep
+    for rnd in range(repeat + 1):                        # round 0: warm-up
+        for parallel in (False, True):
+            eng = make()
+            eng._choice.force = parallel
+            eng._workers = 1
+            t0, c0 = time.perf_counter(), time.process_time()
+            eng.run(duration if rnd else duration / 100)
+            if rnd:
+                wall[parallel].append(time.perf_counter() - t0)
+                cpu[parallel].append(time.process_time() - c0)
+            assert eng._choice.ran[int(not parallel)] == 0
     return {"wall": [p / s for s, p in zip(wall[False], wall[True])],
             "cpu": [p / s for s, p in zip(cpu[False], cpu[True])],
             "serial": wall[False]}
@@ -146,8 +135,7 @@ def main() -> None:
                       args.repeat)
         report("reference", r, threads)
         if not args.no_cost:
-            from neurocosim.sim.reference import engine as module
-            report_costs("reference", kernel_costs(lambda: Engine(net, threads=2), module,
+            report_costs("reference", kernel_costs(lambda: Engine(net, threads=2),
                                                    args.duration, args.repeat))
     if "loihi" in engines:
         from neurocosim.emulator.loihi import Engine as Loihi
@@ -160,10 +148,8 @@ def main() -> None:
                           args.duration, threads, args.repeat)
             report(f"loihi timing {'on' if timing else 'off'}", r, threads)
         if not args.no_cost:
-            from neurocosim.emulator.loihi import engine as module
             report_costs("loihi timing off", kernel_costs(
-                lambda: Loihi(image, timing=False, threads=2), module, args.duration,
-                args.repeat))
+                lambda: Loihi(image, timing=False, threads=2), args.duration, args.repeat))
 
 
 if __name__ == "__main__":

@@ -1,9 +1,10 @@
-"""The one place Numba's compiler flags are set; every kernel uses `njit` from here."""
+"""The one place Numba's compiler flags are set (every kernel uses `njit` from here), and
+how the parallel kernels run: workers on threads of their own meeting at barriers, and the
+choice between an engine's serial and parallel kernel."""
 
 import math
 import os
 import platform
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -15,16 +16,6 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from .errors import TargetError
-
-#: GNU OpenMP (Numba's "omp" threading layer) lets a thread that waits at a join spin
-#: 300,000 times before it sleeps. The parallel kernels join once a step; on cores other
-#: processes keep busy a spinning thread holds a core the thread it waits for needs, and
-#: a step took 2-14 ms instead of 0.15 (measured under a load of 7 on 2 cores). 30,000
-#: spins keep idle cores' threads awake across a step's serial part (with 1000 they slept
-#: and were woken every step: CUBA-40000 on 2 idle cores, medians of 5 rounds, 1.20-1.40x
-#: against 1.46-1.61x with 30,000), while `KernelChoice` runs the serial kernel on busy
-#: cores. Read when libgomp loads (Numba's first parallel call); the environment wins.
-os.environ.setdefault("GOMP_SPINCOUNT", "30000")
 
 #: cache compiled kernels on disk (CI runs many processes); NEUROCOSIM_NO_JIT_CACHE=1 turns it off
 CACHE = os.environ.get("NEUROCOSIM_NO_JIT_CACHE", "") == ""
@@ -166,9 +157,8 @@ def run_workers(kernel, workers: int, *args):
     every step (microseconds), and every worker is its own thread whatever the
     threading layer, so no barrier waits for a worker that a thread runs after it."""
     sync = np.zeros(SYNC_WORDS, dtype=np.int64)
-    if workers > 1 and (not _POOL or _POOL[0]._max_workers < workers - 1):
-        _POOL[:] = [ThreadPoolExecutor(workers - 1, thread_name_prefix="neurocosim")]
-    others = [_POOL[0].submit(kernel, w, workers, sync, *args) for w in range(1, workers)]
+    pool = _pool(workers - 1)
+    others = [pool.submit(kernel, w, workers, sync, *args) for w in range(1, workers)]
     value = kernel(0, workers, sync, *args)
     for f in others:
         if f.result() != value:
@@ -178,25 +168,19 @@ def run_workers(kernel, workers: int, *args):
 
 #: int64 words of a `run_workers` sync array (the barrier's counter, then the kernel's own)
 SYNC_WORDS = 16
-#: the pool of `run_workers` (a list: no global statement); idle between calls
+#: the pool of `run_workers` and the process it belongs to (a list: no global statement)
 _POOL: list = []
 
 
-def set_threads(n: int) -> None:
-    """numba.set_num_threads(n) before a parallel kernel. The first call picks Numba's
-    threading layer, unless NUMBA_THREADING_LAYER names one: its default (GNU OpenMP here)
-    unless NEST was imported before, then Numba's own "workqueue": with NEST's OpenMP
-    runtime loaded first, an OpenMP parallel region of Numba's makes the next
-    nest.ResetKernel() crash (a segmentation fault, NEST 3.10)."""
-    if not _LAYER_PICKED:
-        if "nest" in sys.modules and "NUMBA_THREADING_LAYER" not in os.environ:
-            numba.config.THREADING_LAYER = "workqueue"
-        _LAYER_PICKED.append(True)
-    numba.set_num_threads(n)
-
-
-#: set_threads has picked the threading layer (a list: no global statement)
-_LAYER_PICKED: list = []
+def _pool(size: int) -> ThreadPoolExecutor:
+    """A pool of at least `size` threads, each free to take a worker at once (the pool
+    serves `run_workers` alone, which waits for all its workers). A forked child (a sweep
+    worker) gets its own: the parent's threads do not exist there, and a worker handed to
+    them would never start while the others wait for it at a barrier."""
+    if not _POOL or _POOL[0] != os.getpid() or _POOL[1]._max_workers < size:
+        _POOL[:] = [os.getpid(), ThreadPoolExecutor(max(size, 1),
+                                                    thread_name_prefix="neurocosim-worker")]
+    return _POOL[1]
 
 
 def check_threads(value, who: str) -> int:

@@ -325,6 +325,26 @@ def test_workers_see_every_write_made_before_a_barrier(workers, steps, seed):
     np.testing.assert_array_equal(board, 7 * np.arange(steps)[:, None] + np.arange(workers))
 
 
+def test_workers_run_in_a_forked_child():
+    """A child forked after the parent ran workers (a sweep's worker) gets threads of its
+    own: the parent's pool threads do not exist there, and a worker handed to them would
+    leave the others waiting at a barrier for ever."""
+    import multiprocessing
+    board = np.full((50, 2), -1, dtype=np.int64)
+    run_workers(_exchange, 2, np.zeros((50, 2), np.int64), board, np.zeros((2, 50), np.int64))
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        got = pool.apply_async(_exchange_in_child).get(timeout=120)
+    assert got == 2 * 2 * 50          # each worker saw both, at each of 50 barriers
+
+
+def _exchange_in_child() -> int:
+    """test_workers_run_in_a_forked_child's child: the writes every worker saw."""
+    seen = np.zeros((2, 50), dtype=np.int64)
+    run_workers(_exchange, 2, np.zeros((50, 2), np.int64), np.full((50, 2), -1, np.int64),
+                seen)
+    return int(seen.sum())
+
+
 @njit
 def _exchange(w, workers, sync, dawdle, board, seen):
     """Worker w of test_workers_see_every_write_made_before_a_barrier: write, wait, read."""
@@ -361,8 +381,9 @@ def test_microcircuit_spikes_identical_on_one_and_two_threads(parallel_always):
 
 
 def test_nest_imported_first_survives_a_parallel_kernel(tmp_path):
-    """NEST, then a parallel kernel, then nest.ResetKernel(): no crash (`hw.jit.set_threads`
-    picks Numba's workqueue layer when NEST came first; GNU OpenMP's crashed NEST)."""
+    """NEST, then a parallel kernel, then nest.ResetKernel(): no crash (the parallel
+    kernels run on threads of their own, `hw.jit.run_workers`; a Numba parallel region on
+    GNU OpenMP made NEST 3.10's next ResetKernel crash)."""
     pytest.importorskip("nest")
     code = (
         "import nest, sys\n"

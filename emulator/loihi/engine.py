@@ -28,6 +28,7 @@ send times (Loihi's delay is dendritic, after the learning engine's view of the 
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import time
@@ -39,7 +40,7 @@ import numpy as np
 
 from ...hw.errors import NetworkError, TargetError
 from ...hw.image import HardwareImage
-from ...hw.jit import KernelChoice, check_threads, set_threads
+from ...hw.jit import KernelChoice, check_threads, run_workers
 from ...hw.ir import Network, is_source
 from ...hw.layouts import loihi as L
 from ...hw.result import Signal, TimingReport
@@ -52,10 +53,11 @@ from .timing import merge, new_scratch, new_state, report as state_report, time_
 PL_ROWS = L.STDP_PARAMS + ("sign", "pre_lo", "pre_hi", "post_lo", "post_hi")
 #: values of the `timing` option
 TIMING_MODES = (True, False, "trace")
-#: Integrating compartments from which `threads` > 1 may run the parallel kernel: each
-#: step opens one parallel region (microseconds to start and join on idle cores,
-#: milliseconds on busy ones: `hw.jit.KernelChoice` then runs the serial kernel) against a
-#: few nanoseconds per compartment; below this the region costs more than a core saves.
+#: Integrating compartments from which `threads` > 1 may run the parallel kernel: its
+#: workers (`hw.jit.run_workers`) meet at a barrier each step (some 40 ns on idle cores,
+#: milliseconds on busy ones: `hw.jit.KernelChoice` then runs the serial kernel) and each
+#: walks every spike of the step to its own synapses, against about a nanosecond per
+#: compartment; below this a second core saves little.
 PARALLEL_MIN_NEURONS = 20_000
 #: Compartment-steps per chunk of steps on which the serial and the parallel kernel are
 #: timed against each other (`hw.jit.KernelChoice`) when timing is off.
@@ -104,6 +106,8 @@ class Engine(Runner):
         self._build_neurons(image, n)
         self._build_segments(image, n)
         self._parts = self._partition(self.threads if self.device == "cpu" else 1)
+        #: threads of the parallel kernel, one per part (benchmarks set 1: the parts in turn)
+        self._workers = len(self._parts[0]) if self._parts is not None else 1
         self._choice = KernelChoice(self._parts is not None,
                                     max(32, _STEPS_PER_CHOICE // max(self.n, 1)))
         self._build_synapses(image, n)
@@ -418,9 +422,11 @@ class Engine(Runner):
         rec_v = np.zeros((k1 - k0, len(self.rec_v_idx)), np.int32)
         all_cnt = np.zeros(k1 - k0 if self.timing else 0, np.int64)
         if parallel:
-            set_threads(len(self._parts[0]))
-            kernel, head = kernels.run_steps_parallel, (k0, k1, *self._parts)
-            tail = (np.empty((len(self._parts[0]), self.n), np.int64), self._own)
+            n_th = len(self._parts[0])
+            kernel = functools.partial(run_workers, kernels.run_steps_parallel, self._workers)
+            head = (k0, k1, *self._parts)
+            tail = (np.empty((2, n_th, self.n), np.int64), np.zeros((2, n_th), np.int64),
+                    self._own)
         else:
             kernel, head = kernels.run_steps, (k0, k1, self.seg_lo, self.seg_hi,
                                                self.seg_model, self.seg_shift)

@@ -11,9 +11,8 @@ ids sorted by stamp then id, with a pointer per stamp.
 from __future__ import annotations
 
 import numpy as np
-from numba import prange
 
-from ...hw.jit import into_ring, njit
+from ...hw.jit import barrier, into_ring, njit
 from ...hw.layouts.loihi import FIRST_SOURCE_CODE
 
 
@@ -202,64 +201,133 @@ def run_steps(k0, k1, seg_lo, seg_hi, seg_model, seg_shift, cs, st, buf, n_slots
     return k1
 
 
-@njit(parallel=True)
-def run_steps_parallel(k0, k1, own_lo, own_hi, own_p, seg_lo, seg_hi, seg_model, seg_shift,
-                       cs, st, buf, n_slots, s_ptr, s_tgt, s_off, s_w, s_pl, in_ptr, in_syn,
-                       s_pre, inp_id, inp_ptr, inp_s0, pl_par, x_tr, y_tr, fired,
-                       rec_flag, n_flagged, spk_id, spk_step, spk_n, rec_v_idx, rec_v, rec_k0,
-                       unity_bits, half, vmax, trace_max, frac_bits, trace_bits, all_id,
-                       all_cnt, part, own_cut):
-    """`run_steps` on len(own_lo) threads, with the same result bit for bit. Thread t owns
-    compartments own_lo[t]..own_hi[t]-1 (the segments own_p[t]..own_p[t+1]-1, cut at the
-    owners' bounds) and the ring entries of those targets: in one parallel region per step
-    it delivers the previous step's spikes to them (its synapses of neuron i, rows
-    sorted by target: own_cut[t, i]..own_cut[t + 1, i] - 1; with learning the delivery
-    runs before `_learn`, on one thread, as the weights change), advances them, consumes
-    their slot and lists its spikes in part[t]; the lists joined in thread order are the
-    serial spike order. Integer sums: the ring is the same in any order."""
+@njit
+def run_steps_parallel(w, workers, sync, k0, k1, own_lo, own_hi, own_p, seg_lo, seg_hi,
+                       seg_model, seg_shift, cs, st, buf, n_slots, s_ptr, s_tgt, s_off, s_w,
+                       s_pl, in_ptr, in_syn, s_pre, inp_id, inp_ptr, inp_s0, pl_par, x_tr,
+                       y_tr, fired, rec_flag, n_flagged, spk_id, spk_step, spk_n, rec_v_idx,
+                       rec_v, rec_k0, unity_bits, half, vmax, trace_max, frac_bits,
+                       trace_bits, all_id, all_cnt, part, part_n, own_cut):
+    """Worker w of `workers` (`hw.jit.run_workers`, all at once) of `run_steps`, with the
+    same result bit for bit. Part t owns compartments own_lo[t]..own_hi[t]-1 (the segments
+    own_p[t]..own_p[t+1]-1, cut at the owners' bounds) and the ring entries of those
+    targets; worker w runs parts w, w + workers, ... Each step, after a `barrier` (all of
+    the step before done), a worker delivers the previous step's spikes to its parts (its
+    synapses of neuron i, rows sorted by target: own_cut[t, i]..own_cut[t + 1, i] - 1;
+    integer sums, so the ring is the same in any order), advances them, consumes their
+    slot and lists part t's spikes in part[k % 2, t] (two buffers: the lists of step k - 1
+    are read while those of step k are written); the lists in part order are the serial
+    spike order. Worker 0 records the previous step's spikes beside the others' work, or,
+    with v recorded or learning, before a second barrier: v is sampled before any
+    compartment moves on, and with learning the delivery of whole rows and `_learn` run
+    there, as the weights change. Returns the first step not run, the same on every
+    worker."""
     n = st.shape[1]
     n_th = len(own_lo)
     v = st[ST_V]
-    spiked = np.empty(n, np.int64)
-    part_n = np.zeros(n_th, np.int64)
+    spiked = np.empty(n, np.int64)      # worker 0: the previous step's lists joined
     fl = np.zeros((n + 7) // 8 * 8, np.int8)
     fl_words = fl.view(np.uint64)
     record_all = len(all_cnt) > 0
     learn = pl_par.shape[0] > 0
+    prelude = learn or len(rec_v_idx) > 0       # worker 0 alone, then a barrier
     ring = n_slots * 2 * n
-    n_all = 0
-    n_sp = 0             # spikes of the step before, still to be delivered from `sent`
-    sent = 0
+    n_all = 0            # worker 0's count of every spike listed in all_id
+    if w == 0:
+        sync[SNAP + k0 % 2] = spk_n[0]
+        sync[SNAP + 2 + k0 % 2] = 0
+    passed = 0           # barriers passed (the same sequence on every worker)
+    e = k0 - 1           # the step whose lists part[e % 2] are still to be recorded
+    sent = ((k0 - 1) % n_slots) * 2 * n
     k_end = k1
     for k in range(k0, k1):
-        if spk_n[0] + n_flagged > len(spk_id) or (record_all and n_all + n > len(all_id)):
+        was = (k + 1) % 2
+        barrier(sync, workers, passed)
+        passed += 1
+        # run_steps' test after step k - 1 was recorded: the counts up to step k - 2
+        # (worker 0's, kept for this step) and the lists of step k - 1
+        flagged = 0
+        for t in range(n_th):
+            for q in range(part_n[was, t]):
+                flagged += rec_flag[part[was, t, q]]
+        if (sync[SNAP + k % 2] + flagged + n_flagged > len(spk_id)
+                or (record_all and sync[SNAP + 2 + k % 2] + part_n[was].sum() + n
+                    > len(all_id))):
             k_end = k
             break
+        if w == 0 and prelude:
+            n_all = _handover(e, k0, was, part, part_n, spiked, learn, sent, ring, rec_flag,
+                              spk_id, spk_step, spk_n, rec_v_idx, rec_v, rec_k0, v, all_id,
+                              all_cnt, n_all, s_ptr, s_tgt, s_off, s_w, s_pl, in_ptr, in_syn,
+                              s_pre, pl_par, x_tr, y_tr, fired, trace_max, frac_bits,
+                              trace_bits, buf)
+            sync[SNAP + (k + 1) % 2] = spk_n[0]
+            sync[SNAP + 2 + (k + 1) % 2] = n_all
+        if prelude:
+            barrier(sync, workers, passed)
+            passed += 1
         base = (k % n_slots) * 2 * n
         s = k + 1 - inp_s0
-        for t in prange(n_th):
+        for t in range(w, n_th, workers):
+            if t == 0 and not prelude:
+                n_all = _handover(e, k0, was, part, part_n, spiked, False, sent, ring,
+                                  rec_flag, spk_id, spk_step, spk_n, rec_v_idx, rec_v,
+                                  rec_k0, v, all_id, all_cnt, n_all, s_ptr, s_tgt, s_off,
+                                  s_w, s_pl, in_ptr, in_syn, s_pre, pl_par, x_tr, y_tr,
+                                  fired, trace_max, frac_bits, trace_bits, buf)
+                sync[SNAP + (k + 1) % 2] = spk_n[0]
+                sync[SNAP + 2 + (k + 1) % 2] = n_all
             lo, hi = own_lo[t], own_hi[t]
-            _deliver_part(n_sp, spiked, sent, ring, own_cut[t], own_cut[t + 1], s_off, s_w,
-                          buf)
-            part_n[t] = _update(own_p[t], own_p[t + 1], seg_lo, seg_hi, seg_model,
-                                seg_shift, buf, base, n, st, cs, fl, fl_words, unity_bits,
-                                half, vmax, part[t], inp_id, inp_ptr[s], inp_ptr[s + 1])
+            if not learn:
+                for u in range(n_th):
+                    _deliver_part(part_n[was, u], part[was, u], sent, ring, own_cut[t],
+                                  own_cut[t + 1], s_off, s_w, buf)
+            part_n[k % 2, t] = _update(own_p[t], own_p[t + 1], seg_lo, seg_hi, seg_model,
+                                       seg_shift, buf, base, n, st, cs, fl, fl_words,
+                                       unity_bits, half, vmax, part[k % 2, t], inp_id,
+                                       inp_ptr[s], inp_ptr[s + 1])
             buf[base + lo:base + hi] = 0            # this slot's input is consumed
             buf[base + n + lo:base + n + hi] = 0
-        n_sp = 0
-        for t in range(n_th):
-            spiked[n_sp:n_sp + part_n[t]] = part[t, :part_n[t]]
-            n_sp += part_n[t]
-        n_all = _record(k, n_sp, spiked, rec_flag, spk_id, spk_step, spk_n, rec_v_idx, rec_v,
-                        rec_k0, v, all_id, all_cnt, n_all)
         sent = base
-        if learn:            # delivered now, before the weights change
-            _deliver(n_sp, spiked, base, ring, s_ptr, s_off, s_w, buf)
+        e = k
+    barrier(sync, workers, passed)      # every part's last step done
+    if w == 0 and e >= k0:              # the last step's spikes, delivered to every target
+        _handover(e, k0, e % 2, part, part_n, spiked, True, sent, ring, rec_flag, spk_id,
+                  spk_step, spk_n, rec_v_idx, rec_v, rec_k0, v, all_id, all_cnt, n_all,
+                  s_ptr, s_tgt, s_off, s_w, s_pl, in_ptr, in_syn, s_pre, pl_par, x_tr,
+                  y_tr, fired, trace_max, frac_bits, trace_bits, buf)
+    return k_end
+
+
+#: sync[SNAP + k % 2], sync[SNAP + 2 + k % 2]: the spikes recorded and listed in all_id
+#: when step k starts (`run_steps_parallel`)
+SNAP = 8
+
+
+@njit
+def _handover(e, k0, was, part, part_n, spiked, deliver, sent, ring, rec_flag, spk_id,
+              spk_step, spk_n, rec_v_idx, rec_v, rec_k0, v, all_id, all_cnt, n_all, s_ptr,
+              s_tgt, s_off, s_w, s_pl, in_ptr, in_syn, s_pre, pl_par, x_tr, y_tr, fired,
+              trace_max, frac_bits, trace_bits, buf):
+    """Step e's spikes (the parts' lists part[was], joined in part order into `spiked`)
+    recorded, and, if `deliver`, delivered along whole rows and given to the learning
+    engine, as `run_steps` does after a step; nothing before the call's first step.
+    Returns the new n_all."""
+    if e < k0:
+        return n_all
+    n_sp = 0
+    for t in range(part_n.shape[1]):
+        c = part_n[was, t]
+        spiked[n_sp:n_sp + c] = part[was, t, :c]
+        n_sp += c
+    n_all = _record(e, n_sp, spiked, rec_flag, spk_id, spk_step, spk_n, rec_v_idx, rec_v,
+                    rec_k0, v, all_id, all_cnt, n_all)
+    if deliver:
+        _deliver(n_sp, spiked, sent, ring, s_ptr, s_off, s_w, buf)
+        if pl_par.shape[0] > 0:
             _learn(n_sp, spiked, s_ptr, s_tgt, s_w, s_pl, in_ptr, in_syn, s_pre, pl_par,
                    x_tr, y_tr, fired, trace_max, frac_bits, trace_bits)
-            n_sp = 0
-    _deliver(n_sp, spiked, sent, ring, s_ptr, s_off, s_w, buf)
-    return k_end
+    return n_all
 
 
 @njit
