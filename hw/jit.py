@@ -127,8 +127,8 @@ def yield_cpu(typingctx):
     return numba.types.void(), codegen
 
 
-#: spins (each with `spin_pause`) before a waiting worker yields its core, some 0.3 ms:
-#: far more than two idle cores' steps differ, far less than a scheduler's time slice
+#: spins (each with `spin_pause`, 20-50 ns) before a waiting worker yields its core, some
+#: 0.1-0.2 ms: far more than two idle cores' steps differ, far less than a time slice
 SPINS = 1 << 12
 
 
