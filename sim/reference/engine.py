@@ -62,9 +62,9 @@ _CHUNK_WITH_CURRENTS = 1 << 16
 #: (`hw.jit.run_workers`) meet at a barrier each step, some 40 ns on idle cores
 #: (milliseconds on cores other processes keep busy: `hw.jit.KernelChoice` then runs the
 #: serial kernel), and each walks every spike of the step to its own synapses, while a
-#: neuron costs about 1 ns a step on one core: below some 20,000 neurons the second core
-#: saves little.
-PARALLEL_MIN_NEURONS = 20_000
+#: neuron costs about 1 ns a step on one core. CUBA at fan-out 80, both kernels forced,
+#: medians of 7 (2026-12-06): 1.13x at 4,000 neurons, 1.35x at 10,000, 1.54x at 20,000.
+PARALLEL_MIN_NEURONS = 8_000
 #: What a Poisson source costs a step against an integrating neuron, for the threads'
 #: shares (`_partition`): its draw, and its spikes listed and delivered (measured on the
 #: microcircuit at scale 0.3, sources at 4.8 kHz; some 2-3 across rates of 1-16 kHz).
