@@ -70,6 +70,31 @@ def prefetch_row(off, w, lo, hi):
         prefetch(w, s)
 
 
+def _shift32(op: str, result):
+    """A Numba intrinsic for a 32-bit shift (LLVM's `op` on i32) of an integer by a count
+    in 0..31: Numba widens int32 arithmetic to 64 bits, and a vectorised loop then shifts
+    in 64-bit lanes (half the lanes, and AVX2 has no 64-bit arithmetic shift)."""
+    def typer(typingctx, x, b):
+        if not (isinstance(x, numba.types.Integer) and isinstance(b, numba.types.Integer)):
+            return None
+
+        def codegen(context, builder, signature, args):
+            i32 = ir.IntType(32)
+            vx, vb = (builder.trunc(a, i32) if a.type.width > 32 else
+                      builder.sext(a, i32) if a.type.width < 32 else a for a in args)
+            return getattr(builder, op)(vx, vb)
+        return result(x, b), codegen
+    typer.__name__ = f"{op}32"
+    return intrinsic(typer)
+
+
+#: x >> b (arithmetic), x >> b (logical) and x << b on the low 32 bits of x, for
+#: 0 <= b < 32 (a larger count is undefined in LLVM: callers mask it)
+sar32 = _shift32("ashr", numba.types.int32)
+shr32 = _shift32("lshr", numba.types.uint32)
+shl32 = _shift32("shl", numba.types.int32)
+
+
 def _element_pointer(context, builder, aryty, ary, idx):
     """The address of ary[idx] (no bounds check), for the atomic intrinsics."""
     return builder.gep(context.make_array(aryty)(context, builder, ary).data, [idx])

@@ -14,6 +14,7 @@ from neurocosim.emulator.loihi import Engine, lif_step, lif_step_oracle
 from neurocosim.emulator.loihi.oracle import trunc_div_pow2, run_oracle, wrap_register
 from neurocosim.hw import (Network, NetworkError, Plasticity, PoissonSource, Population,
                            Projection, Recording, SpikeArray, SpikeTrains)
+from neurocosim.hw.jit import njit, sar32, shl32, shr32
 from neurocosim.hw.stimulus import Stimulus
 
 GOLDEN = Path(__file__).resolve().parent / "data" / "loihi_lif_lava.npz"   # tests/data/README.md
@@ -296,3 +297,25 @@ def test_engine_refuses_a_spec_beyond_its_int32_sweep(override, match):
     image = hw.compile(small_network(1, stdp=False), "loihi", **override)
     with pytest.raises(TargetError, match=match):
         Engine(image, timing=False)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(-2**31, 2**31 - 1), min_size=1, max_size=40),
+       st.integers(0, 31))
+def test_32_bit_shifts_match_numpy(xs, b):
+    """`hw.jit.sar32`, `shr32`, `shl32` (the sweep's 32-bit shifts, LLVM i32 shifts
+    through Numba intrinsics) against numpy's int32 and uint32 shifts, counts 0..31."""
+    x = np.array(xs, np.int32)
+    got = _shifts(x, np.uint32(b))
+    np.testing.assert_array_equal(got[0], x >> np.int32(b))
+    np.testing.assert_array_equal(got[1], x.view(np.uint32) >> np.uint32(b))
+    np.testing.assert_array_equal(got[2], x << np.int32(b))
+
+
+@njit
+def _shifts(x, b):
+    """Each of x shifted by b with the three intrinsics (test_32_bit_shifts_match_numpy)."""
+    out = np.empty((3, len(x)), np.int64)
+    for i in range(len(x)):
+        out[0, i], out[1, i], out[2, i] = sar32(x[i], b), shr32(x[i], b), shl32(x[i], b)
+    return out

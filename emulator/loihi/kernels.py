@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...hw.jit import barrier, into_ring, njit
+from ...hw.jit import barrier, into_ring, njit, sar32, shl32, shr32
 from ...hw.layouts.loihi import FIRST_SOURCE_CODE
 
 
@@ -69,14 +69,6 @@ ST_U0, ST_U1, ST_V, ST_REFC = range(4)
 C_KU0, C_KU1, C_KV, C_VTH, C_BIAS, C_REFRACT = range(6)
 N_CONSTS = 6
 I32, U32 = np.int32, np.uint32
-_SIGN = 0x80000000
-
-
-@njit
-def _sar32(x, b):
-    """x >> b, arithmetic, for int32 x and 0 <= b < 32, as a logical shift of x + 2**31
-    (Numba widens to int64, and AVX2 has no 64-bit arithmetic shift: this keeps 32 bits)."""
-    return I32(I32(U32(U32(x) ^ U32(_SIGN)) >> b) - I32(U32(_SIGN) >> b))
 
 
 @njit
@@ -84,9 +76,9 @@ def _decay32(x, d, bits, mask):
     """trunc(x * d / 2**bits) in int32 for any int32 x and 0 <= d <= 2**bits <= 2**15: with
     x = xh * 2**bits + xl (0 <= xl < 2**bits) no product leaves 32 bits; the floor is
     corrected up by one where x * d is negative and not a multiple of 2**bits."""
-    xh = _sar32(x, bits)
+    xh = sar32(x, bits)
     lo = I32(I32(x & mask) * d)
-    floor = I32(I32(xh * d) + I32(U32(lo) >> bits))
+    floor = I32(I32(xh * d) + I32(shr32(lo, bits)))
     return I32(floor + I32(I32(x < 0) & I32(I32(lo & mask) != 0)))
 
 
@@ -105,8 +97,8 @@ def _compartments(lo, hi, a0, a1, st, cs, fl, unity_bits, half, vmax, rsh0, lsh0
     flags go to `fl`. State (st: u0, u1, v, refractory count) and constants (cs: ku0, ku1,
     kv, vth_s, bias, refract) are rows of two int32 arrays; the input shifts (a >> rsh) <<
     lsh are scalars (one weight exponent per population and channel). Every value is cast
-    back to int32 after each operation (Numba widens to int64), so LLVM keeps eight lanes
-    per AVX2 vector. Exact under the engine's checks: unity_bits <= 15, 0 <= k <= 2**bits,
+    back to int32 after each operation (Numba widens to int64) and the shifts are 32-bit
+    (`hw.jit.sar32`, `shr32`, `shl32`), so LLVM keeps eight lanes per AVX2 vector. Exact under the engine's checks: unity_bits <= 15, 0 <= k <= 2**bits,
     shifts < 32, vmax + 2 * half + |bias| < 2**31. u is taken modulo 2 * half (`_wrap24`),
     so the input may wrap int32 in the shift: only its residue modulo 2 * half counts."""
     u0, u1, v, refc = st[ST_U0], st[ST_U1], st[ST_V], st[ST_REFC]
@@ -119,9 +111,9 @@ def _compartments(lo, hi, a0, a1, st, cs, fl, unity_bits, half, vmax, rsh0, lsh0
     r0, l0, r1, l1 = U32(rsh0 & 31), U32(lsh0 & 31), U32(rsh1 & 31), U32(lsh1 & 31)
     for i in range(np.uint64(lo), np.uint64(hi)):   # unsigned: no wraparound test, SIMD
         x0 = _wrap24(I32(_decay32(u0[i], ku0[i], bits, mask)
-                         + I32(U32(_sar32(a0[i], r0)) << l0)), h)
+                         + shl32(sar32(a0[i], r0), l0)), h)
         x1 = _wrap24(I32(_decay32(u1[i], ku1[i], bits, mask)
-                         + I32(U32(_sar32(a1[i], r1)) << l1)), h)
+                         + shl32(sar32(a1[i], r1), l1)), h)
         u0[i] = x0
         u1[i] = x1
         vi = I32(I32(I32(_decay32(v[i], kv[i], bits, mask) + x0) + x1) + bias[i])
