@@ -253,22 +253,18 @@ def run_steps_parallel(w, workers, sync, k0, k1, own_lo, own_hi, own_p, seg_lo, 
                               all_cnt, n_all, s_ptr, s_tgt, s_off, s_w, s_pl, in_ptr, in_syn,
                               s_pre, pl_par, x_tr, y_tr, fired, trace_max, frac_bits,
                               trace_bits, buf)
-            sync[SNAP + (k + 1) % 2] = spk_n[0]
-            sync[SNAP + 2 + (k + 1) % 2] = n_all
         if prelude:
             barrier(sync, workers, passed)
             passed += 1
         base = (k % n_slots) * 2 * n
         s = k + 1 - inp_s0
         for t in range(w, n_th, workers):
-            if t == 0 and not prelude:
-                n_all = _handover(e, k0, was, part, part_n, spiked, False, sent, ring,
+            if t == 0 and not prelude:      # (no learning here: nothing to deliver)
+                n_all = _handover(e, k0, was, part, part_n, spiked, learn, sent, ring,
                                   rec_flag, spk_id, spk_step, spk_n, rec_v_idx, rec_v,
                                   rec_k0, v, all_id, all_cnt, n_all, s_ptr, s_tgt, s_off,
                                   s_w, s_pl, in_ptr, in_syn, s_pre, pl_par, x_tr, y_tr,
                                   fired, trace_max, frac_bits, trace_bits, buf)
-                sync[SNAP + (k + 1) % 2] = spk_n[0]
-                sync[SNAP + 2 + (k + 1) % 2] = n_all
             lo, hi = own_lo[t], own_hi[t]
             if not learn:
                 for u in range(n_th):
@@ -280,6 +276,9 @@ def run_steps_parallel(w, workers, sync, k0, k1, own_lo, own_hi, own_p, seg_lo, 
                                        inp_ptr[s], inp_ptr[s + 1])
             buf[base + lo:base + hi] = 0            # this slot's input is consumed
             buf[base + n + lo:base + n + hi] = 0
+        if w == 0:       # step k - 1 is recorded (in the prelude or with part 0)
+            sync[SNAP + (k + 1) % 2] = spk_n[0]
+            sync[SNAP + 2 + (k + 1) % 2] = n_all
         sent = base
         e = k
     barrier(sync, workers, passed)      # every part's last step done

@@ -880,7 +880,6 @@ def run_steps_parallel(w, workers, sync, k0, k1, dt, emit_zero, own_lo, own_hi, 
             if plastic:
                 _note_parts(part[was], part_n[was], e, hist, hist_n, n_hist, plastic_out,
                             rec_spk, spk_id, spk_stamp, spk_n)
-                sync[SNAP + (k + 1) % 2] = spk_n[0]
             _sample(k, S, rec_row, rec_every, rec_next, rec_ptr, rec_idx, rec_out, rec_off,
                     rec_count)
             hist_n[k % n_hist] = 0
@@ -895,7 +894,6 @@ def run_steps_parallel(w, workers, sync, k0, k1, dt, emit_zero, own_lo, own_hi, 
             if t == 0 and not plastic:
                 _note_parts(part[was], part_n[was], e, hist, hist_n, n_hist, plastic_out,
                             rec_spk, spk_id, spk_stamp, spk_n)
-                sync[SNAP + (k + 1) % 2] = spk_n[0]
             walked += _deliver_parts(part[was], part_n[was], e, dt, n, st_seg, t, t + 1,
                                      st_off, st_w, buf, n_slots, lo, hi, pl_in_ptr,
                                      pl_in_syn, pl_w, pl_rule, pl_par, pl_state)
@@ -906,6 +904,8 @@ def run_steps_parallel(w, workers, sync, k0, k1, dt, emit_zero, own_lo, own_hi, 
                 k, base, dt, own_p[t], own_p[t + 1], pop_lo, pop_hi, pop_model,
                 pop_homogeneous, S, Q, ref_steps, until, refr, refr_val, refr_n, in_ptr,
                 in_stamp, in_pos, po, has_cs, istim, buf, part[k % 2, t])
+        if w == 0:       # step k - 1 is recorded (in the prelude or with part 0)
+            sync[SNAP + (k + 1) % 2] = spk_n[0]
         e = k
     work[w] += walked
     barrier(sync, workers, passed)      # every part's last step done
