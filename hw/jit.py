@@ -222,11 +222,12 @@ def check_threads(value, who: str) -> int:
 @dataclass
 class KernelChoice:
     """Which of an engine's two kernels, serial or parallel (the same result bit for bit),
-    runs the next chunk of steps: the one measured faster per step, for `steps` steps;
-    every `interval`-th chunk the other one for an eighth of that, measured again. A
-    parallel kernel joins its threads once a step, so it gains only while the system runs
-    them side by side: on cores busy with other processes a join waits for a thread the
-    system has not scheduled (milliseconds), and the serial kernel is the faster one; the
+    runs the next chunk of steps: the one measured faster per step (or per unit of the
+    engine's work, `note`), for `steps` steps; every `interval`-th chunk the other one for
+    an eighth of that, measured again. A parallel kernel's workers meet at a barrier once
+    a step, so it gains only while the system runs them side by side: on cores busy with
+    other processes a barrier waits for a thread the system has not scheduled
+    (milliseconds), and the serial kernel is the faster one; the
     parallel kernel's probes then grow rarer (the interval doubles, up to MAX_INTERVAL)."""
 
     #: the parallel kernel may run (threads > 1 and a network large enough)
