@@ -1,7 +1,8 @@
 """fpga core: RTL simulation speed under Icarus (clock cycles/s, through cocotb), the core's
 throughput (synaptic events per clock cycle, from the cycle-exact model: over whole steps,
-and over the event phase alone; now and at the cycle costs of the core before issue 20,
-which took 3 cycles per synapse), and the Numba emulator's speed on the same network, as a
+and over the event phase alone; now, at the cycle costs of the core before issue 20,
+which took 3 cycles per synapse, and before list headers overlapped the walk before
+them), and the Numba emulator's speed on the same network, as a
 ratio to the RTL simulation.
 
     .venv/bin/python benchmarks/rtl.py [--exc 64] [--steps 200] [--stdp] [--no-rtl]
@@ -25,6 +26,7 @@ sys.path.insert(0, str(ROOT / "tests" / "rtl"))
 from netgen import random_network  # noqa: E402
 
 from neurocosim.emulator.fpga import FastChip  # noqa: E402
+from neurocosim.emulator.fpga.timing import event_lists  # noqa: E402
 from neurocosim.hw.compiler import compile as hw_compile  # noqa: E402
 
 
@@ -32,17 +34,27 @@ from neurocosim.hw.compiler import compile as hw_compile  # noqa: E402
 #: per router entry; the others did not change)
 BEFORE_ISSUE_20 = dict(cycles_event=3, cycles_synapse=3, cycles_neuron=2, cycles_trace=2,
                        cycles_spiking=3, cycles_plastic=3, cycles_route_spike=2,
-                       cycles_stimulus=2, cycles_stimulus_end=2)
+                       cycles_stimulus=2, cycles_stimulus_end=2, cycles_header_overlap=0)
+#: the one-synapse-per-clock core before list headers overlapped the walk before them
+BEFORE_OVERLAP = dict(cycles_header_overlap=0)
 
 
 def delivered(image, spike_axons, spike_steps, steps: int) -> tuple[int, int]:
-    """(events, synaptic events) delivered in `steps` steps: each spike (and stimulus
-    spike) of step k is delivered in step k + 1 through its rows on every core."""
-    d = image.data["fpga"]
+    """(synaptic events, event-phase cycles of core 0) in `steps` steps: each spike (and
+    stimulus spike) of step k is delivered in step k + 1 through its rows on every core,
+    the step's list in the router's order (its headers overlapping the rows before)."""
+    spec, d = image.target, image.data["fpga"]
     fan = sum(np.diff(c.memories["row_ptr"]) for c in image.cores)
-    st, sa = np.asarray(d["stim_step"]), np.asarray(d["stim_axon"])
-    ax = np.concatenate([spike_axons[spike_steps < steps - 1], sa[st < steps - 1]])
-    return int(ax.size), int(fan[ax].sum())
+    rows = np.diff(image.cores[0].memories["row_ptr"])
+    ev_step, ev_axon = event_lists(spike_steps, spike_axons, np.asarray(d["stim_step"]),
+                                   np.asarray(d["stim_axon"]))
+    keep = ev_step < steps - 1
+    ev_step, ev_axon = ev_step[keep], ev_axon[keep]
+    cut = np.flatnonzero(np.diff(ev_step)) + 1
+    phase = spec.cycles_list_end * steps + sum(
+        spec.list_cycles(rows[ax], spec.cycles_event, spec.cycles_synapse)
+        for ax in np.split(ev_axon, cut) if ax.size)
+    return int(fan[ev_axon].sum()), int(phase)
 
 
 def throughput(net, npc: int, steps: int, label: str, **costs) -> tuple:
@@ -52,10 +64,8 @@ def throughput(net, npc: int, steps: int, label: str, **costs) -> tuple:
     image = hw_compile(net, "fpga", neurons_per_core=npc, **costs)
     spec = image.target
     axons, ksteps, cycles = FastChip(image).run(steps)
-    events, ev = delivered(image, axons, ksteps, steps)
+    ev, phase = delivered(image, axons, ksteps, steps)
     total = int(cycles.sum())
-    phase = (spec.cycles_event * events + spec.cycles_synapse * ev
-             + spec.cycles_list_end * steps)
     print(f"{label}: {total} cycles, {ev} synaptic events, {len(axons)} spikes: "
           f"{ev / total:.3f} events/cycle over whole steps, {ev / phase:.3f} over the event "
           f"phase ({spec.cycles_synapse} cycle(s) per synapse), max {cycles.max()} "
@@ -123,6 +133,8 @@ def main() -> None:
                          stdp=args.stdp, p=0.1, t_max=float(args.steps))
     npc = max(64, args.exc + args.exc // 4)
     throughput(net, npc, args.steps, "core before issue 20", **BEFORE_ISSUE_20)
+    throughput(net, npc, args.steps, "one synapse per clock, headers not overlapped",
+               **BEFORE_OVERLAP)
     image, *_ = throughput(net, npc, args.steps, "core now")
     n_syn = sum(len(c.memories["syn_w"]) for c in image.cores)
     print(f"network: {image.data['fpga']['n_neurons']} neurons, {n_syn} synapses, "

@@ -7,7 +7,11 @@ spiking neuron, its column bounds) -> POT (one plastic input)] -> DONE. Every me
 synchronous read ports (block RAM on an FPGA). The walks' counters (e, k, j, a, pidx, ck)
 address their memories with their next value, so the words of the current item are on the
 read ports in the cycle it is current: one cycle per item (NEU, TR, SYN, POT), two per
-header (EV + ROW, PHDR + COL: a list entry, then the pointers it selects). SYN and POT
+header (EV + ROW, PHDR + COL: a list entry, then the pointers it selects). A walk reads
+the next entry's header while it runs (`chain`): the entry is on its port from the
+walk's first cycle and its bounds from its second, so the walk's last item opens the
+next range itself, and a header after a walk of two or more items costs no cycle (after
+one item, one: its second cycle). SYN and POT
 read a second level (the ring word and y; the weight and x; SYN's weight word comes with
 its target) for one more cycle, the accumulate stage, which writes while the next item
 runs: the ring's read port is transparent to its write port, so a synapse that hits the
@@ -339,6 +343,8 @@ class _CoreBuild:
         # (when the weight word read for it is plastic), a plastic input's potentiation
         # (c_pot), of weight c_w
         self.c_syn, self.c_pot = Signal(), Signal()
+        # the walk has run a cycle: the next list entry's bounds are on their ports
+        self.warm = Signal()
         self.c_ring = Signal(range(lif.DC * lif.NPC))
         self.c_w = Signal(unsigned(lif.syn_bits))
         m.d.sync += [self.c_syn.eq(0), self.c_pot.eq(0)]
@@ -513,11 +519,35 @@ class _CoreBuild:
         header)."""
         m = self.m
         m.d.comb += [index_n.eq(index + 1), start_n.eq(lo.data)]
-        m.d.sync += end.eq(hi.data)
+        m.d.sync += [end.eq(hi.data), self.warm.eq(0)]
         with m.If(lo.data != hi.data):
             m.next = walk
         with m.Else():
             m.next = header
+
+    def chain(self, index: Signal, count, first: str, second: str, opens,
+              on_entry=None) -> None:
+        """A walk's last item also reads the next list entry's header: the entry has been
+        on its port since the walk's first cycle (the header's first cycle, `first`) and
+        its bounds since the second (its second cycle, `second`), so from a walk of two
+        items on the header costs no cycle (`opens` opens its range now), after one item
+        one; at the list's end (index == count) on to `first`, which ends the list."""
+        m = self.m
+        with m.If(index == count):
+            m.next = first
+        with m.Else():
+            if on_entry is not None:
+                on_entry()
+            with m.If(self.warm):
+                opens()
+            with m.Else():
+                m.next = second
+
+    def flag_event(self) -> None:
+        """The STDP flag of the event whose list entry is on its port."""
+        if self.stdp_hw:
+            with self.m.If(self.stdp_on):
+                self.write(self.f_wr, self.in_rd.data, 1)
 
     def done(self) -> None:
         """DONE: the host may write, and read a weight (w_addr; w_data shows it in the
@@ -543,9 +573,7 @@ class _CoreBuild:
                 m.next = "NEU"
         with m.Else():
             m.next = "ROW"
-            if self.stdp_hw:
-                with m.If(self.stdp_on):
-                    self.write(self.f_wr, self.in_rd.data, 1)
+            self.flag_event()
 
     def row(self) -> None:
         """ROW: the row bounds are on their ports: walk the row from its first synapse."""
@@ -554,15 +582,17 @@ class _CoreBuild:
 
     def synapse(self) -> None:
         """SYN: synapse k's words (target, delay, weight) are on their ports; ask its
-        ring word and y for the accumulate stage."""
+        ring word and y for the accumulate stage; the last one reads the next event's
+        header (`chain`)."""
         m, k = self.m, self.k
         ring_addr = self.slot * self.lif.NPC + self.post
         m.d.comb += self.ring_rd.addr.eq(ring_addr)
-        m.d.sync += [self.c_syn.eq(1), self.c_ring.eq(ring_addr), self.c_w.eq(k)]
+        m.d.sync += [self.c_syn.eq(1), self.c_ring.eq(ring_addr), self.c_w.eq(k),
+                     self.warm.eq(1)]
         if self.stdp_hw:
             m.d.comb += self.y_rd.addr.eq(self.post)
         with self.next_item(k, self.k_n, self.kend):
-            m.next = "EV"
+            self.chain(self.e, self.link.in_n, "EV", "ROW", self.row, self.flag_event)
 
     def neuron(self) -> None:
         """NEU: neuron j's ring word is on its port, its stage registers hold the rest:
@@ -618,6 +648,6 @@ class _CoreBuild:
         m, syn = self.m, self.col.view(self.col.rd_data, "col_syn")
         m.d.comb += [self.x_rd.addr.eq(self.col.view(self.col.rd_data, "col_pre")),
                      self.wmem.rd_addr.eq(syn)]
-        m.d.sync += [self.c_pot.eq(1), self.c_w.eq(syn)]
+        m.d.sync += [self.c_pot.eq(1), self.c_w.eq(syn), self.warm.eq(1)]
         with self.next_item(self.ck, self.ck_n, self.ckend):
-            m.next = "PHDR"
+            self.chain(self.pidx, self.out_n, "PHDR", "COL", self.column)

@@ -109,6 +109,47 @@ def test_cycle_costs_are_spec_fields_the_emulator_follows():
         hw.compile(tiny_net(), "fpga", cycles_neuron=-1)
 
 
+def three_row_net() -> Network:
+    """Three source spikes at 5 ms into two quiet cells: rows of 2, 1 and 1 synapses."""
+    src = Population("s", 3, "SpikeSourceArray")
+    cell = Population("p", 2, "IF_curr_exp", LIF)
+    pr = Projection("sp", "s", "p", [0, 0, 1, 2], [0, 1, 0, 1], [0.1] * 4, [1.0] * 4)
+    return Network([src, cell], [pr],
+                   [SpikeArray("s", SpikeTrains.from_lists([[5.0]] * 3))],
+                   [Recording("p", "spikes", np.arange(2))], timestep=1.0)
+
+
+@pytest.mark.parametrize("overlap,step5,latencies", [
+    (2, 15, (15, 16, 18)),     # headers 2, then 0 (after a row of 2), then 1 (after 1)
+    (1, 16, (15, 17, 19)),     # headers 2, 1, 1
+    (0, 18, (15, 18, 21))])    # every header 2 cycles
+def test_list_headers_overlap_the_row_before_by_hand(overlap, step5, latencies):
+    """Per step 8 cycles (list end 1, two neurons, one core routed, stimulus end 1, fixed
+    3); step 4 sends three stimulus spikes (+3); step 5 walks rows of 2, 1 and 1
+    synapses: 4 synapse cycles and the headers, of which up to cycles_header_overlap run
+    during the row before, one per synapse of it. Latencies: step 4's 11 cycles + each
+    event's cumulative event-phase cycles. The python oracle agrees."""
+    image = hw.compile(three_row_net(), "fpga", cycles_header_overlap=overlap)
+    ns = 1e9 / 12e6
+    for engine in ("numba", "python"):
+        eng = Engine(image, engine=engine)
+        eng.run(10.0)
+        t = eng.result().timing
+        assert t.arrays["cycles_per_step"].tolist() == [8, 8, 8, 8, 11, step5, 8, 8, 8, 8]
+        assert t.metrics["latency_min_ns"] == pytest.approx(latencies[0] * ns)
+        assert t.metrics["latency_mean_ns"] == pytest.approx(sum(latencies) / 3 * ns)
+        assert t.metrics["latency_max_ns"] == pytest.approx(latencies[2] * ns)
+    spec = image.target
+    assert spec.core_cycles([2, 1, 1], 2) == step5 - 5
+
+
+def test_header_overlap_cannot_exceed_the_header():
+    with pytest.raises(TargetError, match=r"cycles_header_overlap=2 must be at most "
+                                          r"min\(cycles_event, cycles_spiking\)=1"):
+        hw.compile(tiny_net(), "fpga", cycles_event=1)
+    hw.compile(tiny_net(), "fpga", cycles_event=1, cycles_header_overlap=1)
+
+
 def test_rtl_generator_refuses_other_cycle_costs(tmp_path):
     from neurocosim.rtl.chip import Chip
     from neurocosim.rtl.export import export_verilog

@@ -14,10 +14,10 @@ from __future__ import annotations
 import numpy as np
 
 from ...hw.jit import njit
-from ...hw.layouts.fpga import (A_MINUS, A_PLUS, C_EVENT, C_LIST_END, C_NEURON, C_PLASTIC,
-                                C_ROUTE_CORE, C_ROUTE_SPIKE, C_SPIKING, C_STEP_FIXED,
-                                C_STIMULUS, C_STIMULUS_END, C_SYNAPSE, C_TRACE, DX, DY, N,
-                                STDP, W_MAX, W_MIN, W_SHIFT)
+from ...hw.layouts.fpga import (A_MINUS, A_PLUS, C_EVENT, C_HEADER_OVERLAP, C_LIST_END,
+                                C_NEURON, C_PLASTIC, C_ROUTE_CORE, C_ROUTE_SPIKE, C_SPIKING,
+                                C_STEP_FIXED, C_STIMULUS, C_STIMULUS_END, C_SYNAPSE, C_TRACE,
+                                DX, DY, N, STDP, W_MAX, W_MIN, W_SHIFT, header_cycles)
 
 #: rows of `off`, `prm`, `st`, `syn` and `fmt`
 OFF_N, OFF_S, OFF_CP, OFF_CS, OFF_R = range(5)
@@ -32,15 +32,20 @@ def _sat(x, lo, hi):
     return lo if x < lo else hi if x > hi else x
 
 
+_header = njit(header_cycles)
+
+
 @njit
 def _events(c, t_slot, in_list, in_n, sc, off, row_ptr, syn, st, flag, ring, fmt, cost):
     """Core c's event phase: every event's row into the ring buffer (and depression)."""
     n, sb, rb, D = sc[c, N], off[c, OFF_S], off[c, OFF_R], fmt[K_D]
     stdp = sc[c, STDP] != 0
     cyc = 0
+    prev = 0
     for e in range(in_n):
         a = in_list[e]
-        cyc += cost[C_EVENT]
+        cyc += _header(cost[C_EVENT], cost[C_HEADER_OVERLAP], prev)
+        prev = row_ptr[c, a + 1] - row_ptr[c, a]
         if stdp:
             flag[c, a] = 1
         for k in range(row_ptr[c, a], row_ptr[c, a + 1]):
@@ -103,9 +108,11 @@ def _plasticity(c, sc, off, syn, col_ptr, col, x, flag, fmt, cost, out_list, out
         x[c, a] = min(xx + fmt[K_IMP], fmt[K_THI]) if flag[c, a] != 0 else xx
         flag[c, a] = 0
     cyc = G * cost[C_TRACE] + cost[C_LIST_END]
+    prev = 0
     for p in range(out_n[c]):
         j = out_list[c, p]
-        cyc += cost[C_SPIKING]
+        cyc += _header(cost[C_SPIKING], cost[C_HEADER_OVERLAP], prev)
+        prev = col_ptr[cpo + j + 1] - col_ptr[cpo + j]
         for k in range(col_ptr[cpo + j], col_ptr[cpo + j + 1]):
             cyc += cost[C_PLASTIC]
             si = sb + col[0, cso + k]
@@ -176,16 +183,20 @@ def event_timing(ev_step, ev_axon, rows, cost, cycles):
     latency = np.full(E, -1, np.int64)
     synops = np.zeros(cycles.shape[0], np.int64)
     cum = np.zeros(C, np.int64)
+    prev = np.zeros(C, np.int64)
     for e in range(E):
         k = ev_step[e]
         if k + 1 >= cycles.shape[0]:
             continue
         if e == 0 or ev_step[e - 1] != k:
             cum[:] = 0
+            prev[:] = 0
         end = 0
         for c in range(C):
             r = rows[c, ev_axon[e]]
-            cum[c] += cost[C_EVENT] + cost[C_SYNAPSE] * r
+            cum[c] += (_header(cost[C_EVENT], cost[C_HEADER_OVERLAP], prev[c])
+                       + cost[C_SYNAPSE] * r)
+            prev[c] = r
             synops[k + 1] += r
             end = max(end, cum[c])
         latency[e] = cycles[k] + end

@@ -92,9 +92,11 @@ class ChipModel:
         F, sf, t_slot = self.F, self.sf, self.t % self.D
         sc, p, m = c.sc, c.p, c.m
         cyc = 0
-        # events: axon row lookup, then one cycle per synapse
+        # events: axon row lookup (overlapping the row before), then one cycle per synapse
+        prev = 0
         for a in self.in_list:
-            cyc += self.cost["event"]
+            cyc += L.header_cycles(self.cost["event"], self.cost["header_overlap"], prev)
+            prev = m["row_ptr"][a + 1] - m["row_ptr"][a]
             if sc["stdp"]:
                 c.flag[a] = 1
             for k in range(m["row_ptr"][a], m["row_ptr"][a + 1]):
@@ -143,8 +145,10 @@ class ChipModel:
                 c.x[a] = min(x + self.imp, self.thi) if c.flag[a] else x
                 c.flag[a] = 0
             # potentiation: the plastic inputs of each neuron that spiked
+            prev = 0
             for j in c.out:
-                cyc += self.cost["spiking"]
+                cyc += L.header_cycles(self.cost["spiking"], self.cost["header_overlap"], prev)
+                prev = m["col_ptr"][j + 1] - m["col_ptr"][j]
                 for k in range(m["col_ptr"][j], m["col_ptr"][j + 1]):
                     cyc += self.cost["plastic"]
                     s, pre = m["col_syn"][k], m["col_pre"][k]

@@ -65,10 +65,20 @@ RTL_CYCLES = {
     "stimulus": 1,      # per stimulus spike broadcast
     "stimulus_end": 1,  # the stimulus entry that ends the step's list
     "step_fixed": 3,    # start pulse, all-done detection, end of step
+    "header_overlap": 2,  # header cycles of a list entry (event, spiking neuron) that run
+    #                       during the previous entry's walk, at most one per item of it
 }
 CYCLE_NAMES = tuple(RTL_CYCLES)
 (C_EVENT, C_SYNAPSE, C_LIST_END, C_NEURON, C_TRACE, C_SPIKING, C_PLASTIC, C_ROUTE_SPIKE,
- C_ROUTE_CORE, C_STIMULUS, C_STIMULUS_END, C_STEP_FIXED) = range(len(CYCLE_NAMES))
+ C_ROUTE_CORE, C_STIMULUS, C_STIMULUS_END, C_STEP_FIXED,
+ C_HEADER_OVERLAP) = range(len(CYCLE_NAMES))
+
+
+def header_cycles(header: int, overlap: int, previous_items: int) -> int:
+    """Cycles a list entry's header (`header` cycles: an event's row bounds, a spiking
+    neuron's column bounds) adds to its core's phase when up to `overlap` of them run
+    during the previous entry's walk of `previous_items` items (0 for the list's first)."""
+    return header - min(overlap, previous_items)
 
 
 def cycle_field(name: str) -> str:

@@ -17,6 +17,10 @@ whose values the RTL implements). Per timestep, every core runs these phases:
   pre traces cycles_trace per axon of the network           } only on a core with
   potentiate cycles_spiking per spiking neuron + cycles_plastic } plastic synapses
              per plastic input; + cycles_list_end              }
+A list entry's header (an event's cycles_event, a spiking neuron's cycles_spiking) reads
+the next entry and its bounds while the previous entry's row or column is walked: up to
+cycles_header_overlap of its cycles run there, one per item of that walk, and cost
+nothing (`hw.layouts.fpga.header_cycles`; the list's first entry pays in full).
 The cores run in lock step; the router then broadcasts every neuron spike of the step
 (cycles_route_spike each, cycles_route_core per core) and every stimulus spike of the step
 (cycles_stimulus each, + cycles_stimulus_end) to all cores' event lists; cycles_step_fixed
@@ -30,6 +34,7 @@ an input spike of stamp s is sent in step s - 1 (stamp 0 in step 0, reported).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..formats import NumberFormat
@@ -102,6 +107,9 @@ class FpgaSpec(TargetSpec):
     cycles_stimulus_end: int = L.RTL_CYCLES["stimulus_end"]
     #: start pulse, all-done detection and end of the step
     cycles_step_fixed: int = L.RTL_CYCLES["step_fixed"]
+    #: header cycles of a list entry (event, spiking neuron) that run during the previous
+    #: entry's walk, at most one per item of it (0: every header is paid in full)
+    cycles_header_overlap: int = L.RTL_CYCLES["header_overlap"]
 
     # --- energy per event (pJ). ASSUMED, not measured: an iCE40 UP5K design of this size
     # (a few thousand LUTs, a dozen block RAMs) draws about 1.2 mW of dynamic power when
@@ -136,6 +144,11 @@ class FpgaSpec(TargetSpec):
             if not isinstance(cost, int) or isinstance(cost, bool) or cost < 0:
                 raise TargetError(f"fpga: {L.cycle_field(name)}={cost!r} must be an "
                                   "integer >= 0")
+        headers = min(self.cycles_event, self.cycles_spiking)
+        if self.cycles_header_overlap > headers:
+            raise TargetError(f"fpga: cycles_header_overlap={self.cycles_header_overlap} "
+                              f"must be at most min(cycles_event, cycles_spiking)={headers} "
+                              "(a header cannot hide more cycles than it has)")
         if not 1 <= self.trace_impulse <= (1 << self.trace_bits) - 1:
             raise TargetError(f"fpga: trace_impulse={self.trace_impulse} must fit "
                               f"{self.trace_bits} bits")
@@ -180,14 +193,26 @@ class FpgaSpec(TargetSpec):
         """The cycle costs in hw.layouts.fpga.CYCLE_NAMES order (what the kernels take)."""
         return tuple(int(getattr(self, L.cycle_field(n))) for n in L.CYCLE_NAMES)
 
-    def core_cycles(self, events: int, synapses: int, neurons: int, stdp: bool = False,
-                    axons: int = 0, spiking: int = 0, plastic_inputs: int = 0) -> int:
-        """Cycles of one core in one step (the module docstring's phases)."""
-        n = (self.cycles_event * events + self.cycles_synapse * synapses
+    def core_cycles(self, rows: Sequence[int], neurons: int, stdp: bool = False,
+                    axons: int = 0, columns: Sequence[int] = ()) -> int:
+        """Cycles of one core in one step (the module docstring's phases): `rows`, the
+        synapses of each event's row on the core in event-list order; `columns`, the
+        plastic inputs of each spiking neuron's column in spike-list order."""
+        n = (self.list_cycles(rows, self.cycles_event, self.cycles_synapse)
              + self.cycles_list_end + self.cycles_neuron * neurons)
         if stdp:
-            n += (self.cycles_trace * axons + self.cycles_spiking * spiking
-                  + self.cycles_plastic * plastic_inputs + self.cycles_list_end)
+            n += (self.cycles_trace * axons + self.cycles_list_end
+                  + self.list_cycles(columns, self.cycles_spiking, self.cycles_plastic))
+        return n
+
+    def list_cycles(self, walks: Sequence[int], header: int, item: int) -> int:
+        """Cycles of a list of `walks` (items of each entry's row or column): each entry's
+        `header` cycles, less those that overlap the walk before (L.header_cycles), and
+        `item` cycles per item."""
+        previous, n = 0, 0
+        for size in walks:
+            n += L.header_cycles(header, self.cycles_header_overlap, previous) + item * size
+            previous = int(size)
         return n
 
     def step_cycles(self, core_cycles: "list[int]", spikes: int, stimulus_spikes: int) -> int:
@@ -203,7 +228,9 @@ class FpgaSpec(TargetSpec):
         out["cycles_per_step"] = (
             f"max_core({c['event']} events + {c['synapse']} synapses + {c['list_end']} + "
             f"{c['neuron']} neurons [+ {c['trace']} axons + {c['spiking']} spiking + "
-            f"{c['plastic']} plastic_inputs + {c['list_end']}]) + {c['route_spike']} spikes"
+            f"{c['plastic']} plastic_inputs + {c['list_end']}] - hidden headers: up to "
+            f"{c['header_overlap']} cycles of an event or spiking neuron, one per item of "
+            f"the row or column before) + {c['route_spike']} spikes"
             f" + {c['route_core']} cores + {c['stimulus']} stimulus_spikes + "
             f"{c['stimulus_end'] + c['step_fixed']}")
         return out
