@@ -2,7 +2,7 @@
 throughput (synaptic events per clock cycle, from the cycle-exact model: over whole steps,
 and over the event phase alone; now, at the cycle costs of the core before issue 20,
 which took 3 cycles per synapse, and before list headers overlapped the walk before
-them), and the Numba emulator's speed on the same network, as a
+them and the pre traces the neuron walk), and the Numba emulator's speed on the same network, as a
 ratio to the RTL simulation.
 
     .venv/bin/python benchmarks/rtl.py [--exc 64] [--steps 200] [--stdp] [--no-rtl]
@@ -34,9 +34,11 @@ from neurocosim.hw.compiler import compile as hw_compile  # noqa: E402
 #: per router entry; the others did not change)
 BEFORE_ISSUE_20 = dict(cycles_event=3, cycles_synapse=3, cycles_neuron=2, cycles_trace=2,
                        cycles_spiking=3, cycles_plastic=3, cycles_route_spike=2,
-                       cycles_stimulus=2, cycles_stimulus_end=2, cycles_header_overlap=0)
-#: the one-synapse-per-clock core before list headers overlapped the walk before them
-BEFORE_OVERLAP = dict(cycles_header_overlap=0)
+                       cycles_stimulus=2, cycles_stimulus_end=2, cycles_header_overlap=0,
+                       cycles_trace_beside_neuron=0)
+#: the one-synapse-per-clock core before list headers overlapped the walk before them and
+#: the pre traces the neuron walk
+BEFORE_OVERLAP = dict(cycles_header_overlap=0, cycles_trace_beside_neuron=0)
 
 
 def delivered(image, spike_axons, spike_steps, steps: int) -> tuple[int, int]:
@@ -133,7 +135,7 @@ def main() -> None:
                          stdp=args.stdp, p=0.1, t_max=float(args.steps))
     npc = max(64, args.exc + args.exc // 4)
     throughput(net, npc, args.steps, "core before issue 20", **BEFORE_ISSUE_20)
-    throughput(net, npc, args.steps, "one synapse per clock, headers not overlapped",
+    throughput(net, npc, args.steps, "one synapse per clock, no overlaps",
                **BEFORE_OVERLAP)
     image, *_ = throughput(net, npc, args.steps, "core now")
     n_syn = sum(len(c.memories["syn_w"]) for c in image.cores)

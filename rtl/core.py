@@ -11,7 +11,9 @@ header (EV + ROW, PHDR + COL: a list entry, then the pointers it selects). A wal
 the next entry's header while it runs (`chain`): the entry is on its port from the
 walk's first cycle and its bounds from its second, so the walk's last item opens the
 next range itself, and a header after a walk of two or more items costs no cycle (after
-one item, one: its second cycle). SYN and POT
+one item, one: its second cycle). The pre-trace walk (axon a) runs beside the neuron
+walk, an axon in each NEU cycle (x and the flags are memories NEU does not touch); TR
+walks only the axons beyond the core's neurons. SYN and POT
 read a second level (the ring word and y; the weight and x; SYN's weight word comes with
 its target) for one more cycle, the accumulate stage, which writes while the next item
 runs: the ring's read port is transparent to its write port, so a synapse that hits the
@@ -409,7 +411,8 @@ class _CoreBuild:
         the counters of the trace walk (axon a) and the column walk (pidx, ck..ckend)."""
         m, spec, F, sf = self.m, self.spec, self.spec.decay_bits, self.spec.stdp_frac_bits
         thi, tshape, imp = spec.trace_format.max_int, self.tshape, spec.trace_impulse
-        self.a, self.a_n = self.walk("a", unsigned(self.lif.axon_bits))
+        # one bit wider than an axon id: the walk beside the neurons stops at a == G
+        self.a, self.a_n = self.walk("a", unsigned(self.lif.axon_bits + 1))
         self.pidx, self.pidx_n = self.walk("pidx", unsigned(self.lif.neuron_bits + 1))
         self.ck, self.ck_n = self.walk("ck", self.ptr)
         self.ckend = Signal(self.ptr)
@@ -491,12 +494,13 @@ class _CoreBuild:
                 self.write(self.w_wr, self.wq.addr,
                            self.wmem.replace(self.wq.word, "syn_w", self.w_new))
 
-    def after_neurons(self) -> None:
-        """From the last neuron (or from an empty neuron list) on: the STDP walks or DONE."""
+    def after_neurons(self, next_axon=0) -> None:
+        """From the last neuron (or from an empty neuron list) on: the pre traces the
+        neuron walk left (from axon `next_axon`), potentiation, or DONE."""
         m = self.m
         if self.stdp_hw:
-            with m.If(self.stdp_on & (self.G != 0)):
-                m.d.comb += self.a_n.eq(0)
+            with m.If(self.stdp_on & (next_axon < self.G)):
+                m.d.comb += self.a_n.eq(next_axon)
                 m.next = "TR"
             with m.Elif(self.stdp_on):
                 m.d.comb += self.pidx_n.eq(0)
@@ -570,6 +574,8 @@ class _CoreBuild:
                 self.after_neurons()
             with m.Else():   # neuron 0's words are on their ports: ask neuron 1's
                 m.d.comb += self.jr_n.eq(self.jr + 1)
+                if self.stdp_hw:   # and axon 0's trace, walked beside the neurons
+                    m.d.comb += self.a_n.eq(0)
                 m.next = "NEU"
         with m.Else():
             m.next = "ROW"
@@ -612,18 +618,28 @@ class _CoreBuild:
         with m.If(self.spike):
             self.write(self.out_wr, self.out_n, j)
             m.d.sync += self.out_n.eq(self.out_n + 1)
+        next_axon = 0
         if self.stdp_hw:
             with m.If(self.stdp_on):
                 m.d.comb += [self.y_wr.data.eq(self.y_new), self.y_wr.en.eq(1)]
+            beside = self.stdp_on & (self.a < self.G)
+            with m.If(beside):      # axon a's pre trace, beside neuron j
+                self.trace_item()
+            next_axon = Mux(beside, self.a + 1, self.a)
         with self.next_item(j, self.j_n, self.n):
-            self.after_neurons()
+            self.after_neurons(next_axon)
+
+    def trace_item(self) -> None:
+        """x[a] and flag[a] are on their ports: write the decayed trace, clear the flag,
+        on to axon a + 1."""
+        m, a = self.m, self.a
+        m.d.comb += [self.x_wr.data.eq(self.x_new), self.x_wr.en.eq(1), self.a_n.eq(a + 1)]
+        self.write(self.f_wr, a, 0)
 
     def trace(self) -> None:
-        """TR: x[a] and flag[a] are on their ports: write the decayed trace, clear the
-        flag."""
+        """TR: the pre traces the neuron walk left, one axon a cycle."""
         m, a = self.m, self.a
-        m.d.comb += [self.x_wr.data.eq(self.x_new), self.x_wr.en.eq(1)]
-        self.write(self.f_wr, a, 0)
+        self.trace_item()
         with self.next_item(a, self.a_n, self.G):
             m.d.comb += self.pidx_n.eq(0)
             m.next = "PHDR"

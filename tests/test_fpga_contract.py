@@ -12,8 +12,8 @@ from neurocosim import hw
 from neurocosim.emulator.fpga import Engine
 from neurocosim.hw import metrics
 from neurocosim.hw.errors import TargetError
-from neurocosim.hw.ir import (Network, PoissonSource, Population, Projection, Recording,
-                              SpikeArray, SpikeTrains)
+from neurocosim.hw.ir import (Network, Plasticity, PoissonSource, Population, Projection,
+                              Recording, SpikeArray, SpikeTrains)
 from neurocosim.hw.stimulus import Stimulus
 
 LIF = dict(cm=1.0, tau_m=20.0, tau_syn_E=5.0, tau_syn_I=5.0, tau_refrac=2.0, v_rest=-65.0,
@@ -141,6 +141,28 @@ def test_list_headers_overlap_the_row_before_by_hand(overlap, step5, latencies):
         assert t.metrics["latency_max_ns"] == pytest.approx(latencies[2] * ns)
     spec = image.target
     assert spec.core_cycles([2, 1, 1], 2) == step5 - 5
+
+
+@pytest.mark.parametrize("beside,quiet", [(1, 12), (0, 14), (2, 10)])
+def test_pre_traces_run_beside_the_neuron_walk_by_hand(beside, quiet):
+    """Five axons (three sources, two cells), two plastic cells on one core. A step with
+    no spike: list end 1, two neurons, the traces the neuron walk left (5 - 2 beside: 3;
+    none beside: 5; 2 beside each: 1), the potentiation list's end 1, one core routed 1,
+    stimulus end 1, fixed 3. The python oracle agrees."""
+    src = Population("s", 3, "SpikeSourceArray")
+    cell = Population("p", 2, "IF_curr_exp", LIF)
+    stdp = Plasticity("stdp_additive", dict(tau_plus=15.0, tau_minus=20.0, A_plus=0.05,
+                                            A_minus=0.06, w_min=0.0, w_max=2.0))
+    pr = Projection("sp", "s", "p", [0, 1, 2], [0, 1, 0], [0.1] * 3, [1.0] * 3,
+                    plasticity=stdp)
+    net = Network([src, cell], [pr], [SpikeArray("s", SpikeTrains.from_lists([[]] * 3))],
+                  [Recording("p", "spikes", np.arange(2))], timestep=1.0)
+    image = hw.compile(net, "fpga", cycles_trace_beside_neuron=beside)
+    assert image.data["fpga"]["n_axons"] == 5
+    for engine in ("numba", "python"):
+        eng = Engine(image, engine=engine)
+        eng.run(5.0)
+        assert eng.result().timing.arrays["cycles_per_step"].tolist() == [quiet] * 5
 
 
 def test_header_overlap_cannot_exceed_the_header():

@@ -17,7 +17,8 @@ from ...hw.jit import njit
 from ...hw.layouts.fpga import (A_MINUS, A_PLUS, C_EVENT, C_HEADER_OVERLAP, C_LIST_END,
                                 C_NEURON, C_PLASTIC, C_ROUTE_CORE, C_ROUTE_SPIKE, C_SPIKING,
                                 C_STEP_FIXED, C_STIMULUS, C_STIMULUS_END, C_SYNAPSE, C_TRACE,
-                                DX, DY, N, STDP, W_MAX, W_MIN, W_SHIFT, header_cycles)
+                                C_TRACE_BESIDE_NEURON, DX, DY, N, STDP, W_MAX, W_MIN,
+                                W_SHIFT, header_cycles, traces_after_neurons)
 
 #: rows of `off`, `prm`, `st`, `syn` and `fmt`
 OFF_N, OFF_S, OFF_CP, OFF_CS, OFF_R = range(5)
@@ -33,6 +34,7 @@ def _sat(x, lo, hi):
 
 
 _header = njit(header_cycles)
+_traces_after = njit(traces_after_neurons)
 
 
 @njit
@@ -107,7 +109,8 @@ def _plasticity(c, sc, off, syn, col_ptr, col, x, flag, fmt, cost, out_list, out
         xx = (x[c, a] * sc[c, DX]) >> F
         x[c, a] = min(xx + fmt[K_IMP], fmt[K_THI]) if flag[c, a] != 0 else xx
         flag[c, a] = 0
-    cyc = G * cost[C_TRACE] + cost[C_LIST_END]
+    cyc = (_traces_after(G, sc[c, N], cost[C_TRACE_BESIDE_NEURON]) * cost[C_TRACE]
+           + cost[C_LIST_END])
     prev = 0
     for p in range(out_n[c]):
         j = out_list[c, p]

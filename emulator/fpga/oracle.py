@@ -138,9 +138,10 @@ class ChipModel:
             if spike:
                 c.out.append(j)
         if sc["stdp"]:
-            # pre traces of every axon
+            # pre traces of every axon (those beside the neuron updates cost no cycle)
+            cyc += self.cost["trace"] * L.traces_after_neurons(
+                self.G, c.n, self.cost["trace_beside_neuron"])
             for a in range(self.G):
-                cyc += self.cost["trace"]
                 x = (c.x[a] * sc["dx"]) >> F
                 c.x[a] = min(x + self.imp, self.thi) if c.flag[a] else x
                 c.flag[a] = 0

@@ -67,11 +67,13 @@ RTL_CYCLES = {
     "step_fixed": 3,    # start pulse, all-done detection, end of step
     "header_overlap": 2,  # header cycles of a list entry (event, spiking neuron) that run
     #                       during the previous entry's walk, at most one per item of it
+    "trace_beside_neuron": 1,  # pre traces walked beside each neuron update (the rest,
+    #                            axons beyond them, after the neuron walk)
 }
 CYCLE_NAMES = tuple(RTL_CYCLES)
 (C_EVENT, C_SYNAPSE, C_LIST_END, C_NEURON, C_TRACE, C_SPIKING, C_PLASTIC, C_ROUTE_SPIKE,
- C_ROUTE_CORE, C_STIMULUS, C_STIMULUS_END, C_STEP_FIXED,
- C_HEADER_OVERLAP) = range(len(CYCLE_NAMES))
+ C_ROUTE_CORE, C_STIMULUS, C_STIMULUS_END, C_STEP_FIXED, C_HEADER_OVERLAP,
+ C_TRACE_BESIDE_NEURON) = range(len(CYCLE_NAMES))
 
 
 def header_cycles(header: int, overlap: int, previous_items: int) -> int:
@@ -79,6 +81,12 @@ def header_cycles(header: int, overlap: int, previous_items: int) -> int:
     neuron's column bounds) adds to its core's phase when up to `overlap` of them run
     during the previous entry's walk of `previous_items` items (0 for the list's first)."""
     return header - min(overlap, previous_items)
+
+
+def traces_after_neurons(axons: int, neurons: int, beside: int) -> int:
+    """Pre traces left for the trace walk after the neuron walk, which takes `beside` of
+    them with each of its `neurons` updates."""
+    return max(axons - beside * neurons, 0)
 
 
 def cycle_field(name: str) -> str:

@@ -14,8 +14,10 @@ whose values the RTL implements). Per timestep, every core runs these phases:
              + cycles_synapse per synapse of that axon's row on this core (ring-buffer
              accumulate at slot t + delay - 1; depression if plastic); + cycles_list_end
   neurons    cycles_neuron per neuron of the core (isyn, v, refractory, threshold, trace)
-  pre traces cycles_trace per axon of the network           } only on a core with
-  potentiate cycles_spiking per spiking neuron + cycles_plastic } plastic synapses
+  pre traces cycles_trace per axon of the network, less the   } only on a core
+             cycles_trace_beside_neuron walked beside each neuron } with plastic
+             update (`hw.layouts.fpga.traces_after_neurons`)    } synapses
+  potentiate cycles_spiking per spiking neuron + cycles_plastic }
              per plastic input; + cycles_list_end              }
 A list entry's header (an event's cycles_event, a spiking neuron's cycles_spiking) reads
 the next entry and its bounds while the previous entry's row or column is walked: up to
@@ -110,6 +112,9 @@ class FpgaSpec(TargetSpec):
     #: header cycles of a list entry (event, spiking neuron) that run during the previous
     #: entry's walk, at most one per item of it (0: every header is paid in full)
     cycles_header_overlap: int = L.RTL_CYCLES["header_overlap"]
+    #: pre traces updated beside each neuron update, in its cycle (0: the trace walk
+    #: follows the neuron walk)
+    cycles_trace_beside_neuron: int = L.RTL_CYCLES["trace_beside_neuron"]
 
     # --- energy per event (pJ). ASSUMED, not measured: an iCE40 UP5K design of this size
     # (a few thousand LUTs, a dozen block RAMs) draws about 1.2 mW of dynamic power when
@@ -201,7 +206,8 @@ class FpgaSpec(TargetSpec):
         n = (self.list_cycles(rows, self.cycles_event, self.cycles_synapse)
              + self.cycles_list_end + self.cycles_neuron * neurons)
         if stdp:
-            n += (self.cycles_trace * axons + self.cycles_list_end
+            n += (self.cycles_trace * L.traces_after_neurons(
+                      axons, neurons, self.cycles_trace_beside_neuron) + self.cycles_list_end
                   + self.list_cycles(columns, self.cycles_spiking, self.cycles_plastic))
         return n
 
@@ -227,7 +233,8 @@ class FpgaSpec(TargetSpec):
         c = {n: getattr(self, L.cycle_field(n)) for n in L.CYCLE_NAMES}
         out["cycles_per_step"] = (
             f"max_core({c['event']} events + {c['synapse']} synapses + {c['list_end']} + "
-            f"{c['neuron']} neurons [+ {c['trace']} axons + {c['spiking']} spiking + "
+            f"{c['neuron']} neurons [+ {c['trace']} max(axons - "
+            f"{c['trace_beside_neuron']} neurons, 0) + {c['spiking']} spiking + "
             f"{c['plastic']} plastic_inputs + {c['list_end']}] - hidden headers: up to "
             f"{c['header_overlap']} cycles of an event or spiking neuron, one per item of "
             f"the row or column before) + {c['route_spike']} spikes"
