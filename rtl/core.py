@@ -469,8 +469,10 @@ class _CoreBuild:
     # --- state machine ----------------------------------------------------------------
 
     def state_machine(self) -> None:
-        """DONE -> EV -> ROW <-> SYN -> NEU -> [TR -> PHDR -> COL <-> POT] -> DONE; one
-        cycle per state visit (hw.layouts.fpga.RTL_CYCLES)."""
+        """DONE -> EV -> ROW <-> SYN -> NEU -> [TR -> PHDR -> COL <-> POT] -> DONE, a
+        walk's last item going on to the next row or column itself, or to its ROW or COL,
+        when the next entry's header is on the ports (`chain`); one cycle per state visit
+        (hw.layouts.fpga.RTL_CYCLES)."""
         m = self.m
         states = {"DONE": self.done, "EV": self.event, "ROW": self.row,
                   "SYN": self.synapse, "NEU": self.neuron}
