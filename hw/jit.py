@@ -191,8 +191,10 @@ def run_workers(kernel, workers: int, *args):
     return value
 
 
-#: int64 words of a `run_workers` sync array (the barrier's counter, then the kernel's own)
+#: int64 words of a `run_workers` sync array: word 0 the barrier's counter, words
+#: SYNC_OWN .. SYNC_WORDS - 1 the kernel's own (a cache line away from the counter)
 SYNC_WORDS = 16
+SYNC_OWN = 8
 #: the pool of `run_workers` and the process it belongs to (a list: no global statement)
 _POOL: list = []
 

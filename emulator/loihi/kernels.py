@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...hw.jit import barrier, into_ring, njit, sar32, shl32, shr32
+from ...hw.jit import SYNC_OWN, barrier, into_ring, njit, sar32, shl32, shr32
 from ...hw.layouts.loihi import FIRST_SOURCE_CODE
 
 
@@ -98,8 +98,9 @@ def _compartments(lo, hi, a0, a1, st, cs, fl, unity_bits, half, vmax, rsh0, lsh0
     kv, vth_s, bias, refract) are rows of two int32 arrays; the input shifts (a >> rsh) <<
     lsh are scalars (one weight exponent per population and channel). Every value is cast
     back to int32 after each operation (Numba widens to int64) and the shifts are 32-bit
-    (`hw.jit.sar32`, `shr32`, `shl32`), so LLVM keeps eight lanes per AVX2 vector. Exact under the engine's checks: unity_bits <= 15, 0 <= k <= 2**bits,
-    shifts < 32, vmax + 2 * half + |bias| < 2**31. u is taken modulo 2 * half (`_wrap24`),
+    (`hw.jit.sar32`, `shr32`, `shl32`), so LLVM keeps eight lanes per AVX2 vector. Exact
+    under the engine's checks: unity_bits <= 15, 0 <= k <= 2**bits, shifts < 32,
+    vmax + 2 * half + |bias| < 2**31. u is taken modulo 2 * half (`_wrap24`),
     so the input may wrap int32 in the shift: only its residue modulo 2 * half counts."""
     u0, u1, v, refc = st[ST_U0], st[ST_U1], st[ST_V], st[ST_REFC]
     ku0, ku1, kv, vth_s = cs[C_KU0], cs[C_KU1], cs[C_KV], cs[C_VTH]
@@ -292,7 +293,7 @@ def run_steps_parallel(w, workers, sync, k0, k1, own_lo, own_hi, own_p, seg_lo, 
 
 #: sync[SNAP + k % 2], sync[SNAP + 2 + k % 2]: the spikes recorded and listed in all_id
 #: when step k starts (`run_steps_parallel`)
-SNAP = 8
+SNAP = SYNC_OWN
 
 
 @njit

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from ...hw.jit import barrier, into_ring, njit, prefetch_row
+from ...hw.jit import SYNC_OWN, barrier, into_ring, njit, prefetch_row
 from ...hw.stimulus import poisson_draw
 from .layout import (A, AE, AI, DHE, DHI, A_MINUS, A_PLUS, B, C, CM, COND_ALPHA, COND_EXP,
                      CURR_ALPHA, CURR_DELTA, CURR_EXP, D, DELTA_T, E_E, E_I, E_K, E_LEAK,
@@ -918,7 +918,7 @@ def run_steps_parallel(w, workers, sync, k0, k1, dt, emit_zero, own_lo, own_hi, 
 
 
 #: sync[SNAP + k % 2]: the spikes recorded when step k starts (`run_steps_parallel`)
-SNAP = 8
+SNAP = SYNC_OWN
 
 
 @njit
