@@ -229,16 +229,19 @@ class KernelChoice:
     an eighth of that, measured again. A parallel kernel's workers meet at a barrier once
     a step, so it gains only while the system runs them side by side: on cores busy with
     other processes a barrier waits for a thread the system has not scheduled
-    (milliseconds), and the serial kernel is the faster one; the
-    parallel kernel's probes then grow rarer (the interval doubles, up to MAX_INTERVAL)."""
+    (milliseconds), and the serial kernel is the faster one. A kernel's cost is the least
+    of its last RECENT measurements, so one chunk the system interrupted does not move a
+    run onto the slower kernel, while load that lasts does within RECENT chunks. Each probe
+    that finds the same kernel faster doubles the interval (up to MAX_INTERVAL); a change
+    of the faster kernel sets it back to PROBE."""
 
     #: the parallel kernel may run (threads > 1 and a network large enough)
     parallel: bool
     #: steps per chunk
     steps: int
-    #: the last measured seconds per unit of work (`note`), serial then parallel (nan:
-    #: not measured yet)
-    cost: list = field(default_factory=lambda: [math.nan, math.nan])
+    #: seconds per unit of work (`note`) of each kernel's last RECENT chunks, serial then
+    #: parallel
+    recent: list = field(default_factory=lambda: [[], []])
     #: steps run so far, serial then parallel
     ran: list = field(default_factory=lambda: [0, 0])
     #: chunks from one probe to the next, and chunks since the last
@@ -247,18 +250,35 @@ class KernelChoice:
     #: None: the kernel measured faster; True or False: always the parallel (where it may
     #: run) or the serial one (benchmarks compare the two kernels' costs with it)
     force: "bool | None" = None
+    #: the next `note` is of a probe (the kernel measured slower, run to measure it again)
+    probing: bool = False
 
     PROBE: ClassVar[int] = 8
     #: kernels' costs within this factor of each other are a close call (whole-chunk probes)
     CLOSE: ClassVar[float] = 1.5
     MAX_INTERVAL: ClassVar[int] = 256
+    #: measurements per kernel its cost is the least of
+    RECENT: ClassVar[int] = 3
+
+    @property
+    def cost(self) -> "tuple[float, float]":
+        """Each kernel's cost, serial then parallel: the least of its recent measurements
+        (nan: not measured yet)."""
+        return tuple(min(r) if r else math.nan for r in self.recent)
+
+    def _faster(self) -> bool:
+        """Whether the parallel kernel is the faster (both measured)."""
+        serial, parallel = self.cost
+        return parallel < serial
 
     def pick(self) -> "tuple[bool, int]":
         """(whether the next chunk runs on the parallel kernel, its steps). A probe is a
         whole chunk while the two kernels were measured within CLOSE of each other: a
         short one pays alone for moving the neurons' state into the other core's cache
         (or back), which made a 26-step probe of the faster parallel kernel lose on idle
-        cores; an eighth of a chunk once one kernel is clearly the slower."""
+        cores; an eighth of a chunk once one kernel is clearly the slower. The first serial
+        chunk is a quarter chunk: moving the state costs it, so it errs towards the
+        parallel kernel, which the whole-chunk probes of a close call correct."""
         if not self.parallel or self.force is not None:
             return self.parallel and bool(self.force), self.steps
         serial, parallel = self.cost
@@ -266,14 +286,13 @@ class KernelChoice:
         probe = self.steps if close else max(8, self.steps // 8)
         if math.isnan(parallel):
             return True, probe
-        if math.isnan(serial):
-            return False, self.steps
+        if math.isnan(serial):                  # a quarter chunk: it may only be slower
+            return False, max(8, self.steps // 4)
         self.chunks += 1                        # since the last probe
-        faster = parallel < serial
         if self.chunks < self.interval:
-            return faster, self.steps
-        self.chunks = 0
-        return not faster, probe
+            return self._faster(), self.steps
+        self.chunks, self.probing = 0, True
+        return not self._faster(), probe
 
     def note(self, parallel: bool, steps: int, seconds: float,
              work: "float | None" = None) -> None:
@@ -281,9 +300,16 @@ class KernelChoice:
         the engine's unit (default: the steps), so that chunks of unequal work compare."""
         if steps <= 0:
             return
-        self.cost[int(parallel)] = seconds / (work if work else steps)
+        both = not any(math.isnan(c) for c in self.cost)
+        before = self._faster() if both else None
+        recent = self.recent[int(parallel)]
+        recent.append(seconds / (work if work else steps))
+        del recent[:-self.RECENT]
         self.ran[int(parallel)] += steps
-        if parallel and not math.isnan(self.cost[0]):
-            slower = self.cost[1] >= self.cost[0]
-            self.interval = min(2 * self.interval, self.MAX_INTERVAL) if slower \
-                else self.PROBE
+        probe, self.probing = self.probing, False
+        if before is None:
+            return
+        if self._faster() != before:            # the other kernel is now the faster
+            self.interval, self.chunks = self.PROBE, 0
+        elif probe:
+            self.interval = min(2 * self.interval, self.MAX_INTERVAL)

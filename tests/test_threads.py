@@ -258,8 +258,8 @@ def test_kernel_choice_runs_the_faster_kernel_and_probes_the_other_ever_more_rar
     choice = KernelChoice(True, 160)
     assert PICK(choice) == (True, 160)      # nothing measured: a whole parallel chunk first
     choice.note(True, 160, 0.8)
-    assert PICK(choice) == (False, 160)     # then the serial kernel
-    choice.note(False, 160, 0.32)           # 2 ms a step against 5 ms: probes of an eighth
+    assert PICK(choice) == (False, 40)      # then the serial kernel, a quarter chunk
+    choice.note(False, 40, 0.08)            # 2 ms a step against 5 ms: probes of an eighth
     picks = []
     for _ in range(8 + 16 + 32):
         picks.append(PICK(choice))
@@ -267,7 +267,7 @@ def test_kernel_choice_runs_the_faster_kernel_and_probes_the_other_ever_more_rar
         choice.note(parallel, steps, steps * (5e-3 if parallel else 2e-3))
     probes = [c for c, (parallel, _) in enumerate(picks, 1) if parallel]
     assert probes == [8, 24, 56] and all(picks[c - 1][1] == 20 for c in probes)
-    assert choice.ran == [160 + 53 * 160, 160 + 3 * 20]
+    assert choice.ran == [40 + 53 * 160, 160 + 3 * 20]
     choice.note(True, 20, 0.001)            # the parallel kernel became the faster one
     assert choice.interval == KernelChoice.PROBE and PICK(choice) == (True, 160)
     close = KernelChoice(True, 160)         # within CLOSE of each other: whole-chunk probes
@@ -287,6 +287,39 @@ def test_kernel_choice_runs_the_faster_kernel_and_probes_the_other_ever_more_rar
     assert [PICK(forced) for _ in range(20)] == [(True, 100)] * 20
     assert PICK(KernelChoice(False, 100, force=True)) == (False, 100)   # may not run
 
+
+
+def test_kernel_choice_rides_out_one_slow_chunk_but_not_lasting_load():
+    """A chunk the system interrupted (3x slower) leaves the run on the faster kernel;
+    RECENT slow chunks in a row move it, and one fast probe brings it back."""
+    choice = KernelChoice(True, 160)
+    choice.note(True, 160, 160 * 1e-3)         # parallel 1 ms a step
+    choice.note(False, 160, 160 * 1.7e-3)       # serial 1.7 ms
+    assert PICK(choice) == (True, 160)
+    choice.note(True, 160, 160 * 3e-3)          # one interrupted chunk
+    assert PICK(choice) == (True, 160)
+    for _ in range(KernelChoice.RECENT - 1):    # the load lasts
+        choice.note(True, 160, 160 * 3e-3)
+    assert choice.interval == KernelChoice.PROBE
+    picks = [PICK(choice) for _ in range(KernelChoice.PROBE)]
+    assert picks[:-1] == [(False, 160)] * (KernelChoice.PROBE - 1)
+    assert picks[-1][0] is True                 # the parallel kernel probed again
+    choice.note(True, picks[-1][1], picks[-1][1] * 1e-3)    # the cores are free again
+    assert PICK(choice) == (True, 160) and choice.interval == KernelChoice.PROBE
+
+
+def test_kernel_choice_probes_the_slower_parallel_or_serial_kernel_ever_more_rarely():
+    choice = KernelChoice(True, 160)
+    choice.note(True, 160, 160 * 1e-3)
+    choice.note(False, 160, 160 * 2e-3)
+    picks = []
+    for _ in range(8 + 16 + 32 + 64):
+        picks.append(PICK(choice))
+        parallel, steps = picks[-1]
+        choice.note(parallel, steps, steps * (1e-3 if parallel else 2e-3))
+    probes = [c for c, (parallel, _) in enumerate(picks, 1) if not parallel]
+    assert probes == [8, 24, 56, 120] and all(picks[c - 1][1] == 20 for c in probes)
+    assert choice.interval == 128
 
 def _busy_network(n: int, seed: int, homogeneous: bool) -> ir.Network:
     """IF_curr_exp cells driven to fire every millisecond or two, each refractory for 1 ms
