@@ -186,9 +186,10 @@ def test_chunks_timed_apart_and_merged_in_order_equal_one_chunk(seed, cuts, orde
         np.testing.assert_allclose(apart.arrays[key], value, rtol=1e-12, atol=1e-9)
 
 
-def test_chunks_the_timing_thread_has_not_started_are_timed_by_the_caller():
-    """With the timing thread held up, run() times the waiting chunks itself (newest
-    first) and still merges them in step order: the same report as the per-packet one."""
+def test_blocks_the_timing_thread_has_not_reached_are_timed_by_the_caller():
+    """With the timing thread held up, run() times every block of steps itself after the
+    dynamics, merges them in step order and does not wait for the thread: the same
+    report as the per-packet one."""
     import threading
     from neurocosim.emulator.loihi import Engine
     from neurocosim.emulator.loihi.engine import _timer
@@ -199,7 +200,8 @@ def test_chunks_the_timing_thread_has_not_started_are_timed_by_the_caller():
     blocker = _timer().submit(release.wait, 60)  # occupies the one timing thread
     try:
         eng = Engine(image, timing=True)
-        eng.run(300.0)                           # 300 steps: more than 8 chunks
+        eng.run(300.0)
+        assert not release.is_set()              # run() did not wait for the held thread
         fused = eng.timing_report()
     finally:
         release.set()
@@ -209,6 +211,38 @@ def test_chunks_the_timing_thread_has_not_started_are_timed_by_the_caller():
     for key in ("packets", "synaptic_events", "latency_mean_ns", "isi_distortion_max_ns"):
         assert fused.metrics[key] == pytest.approx(trace.metrics[key], rel=1e-9), key
 
+
+
+@pytest.mark.parametrize("stream_steps, stream_spikes", [(20, 1 << 22), (4096, 0),
+                                                          (4096, 1 << 22)])
+def test_streams_cut_anywhere_give_the_per_packet_report(monkeypatch, stream_steps,
+                                                         stream_spikes):
+    """Streams of 20 steps (blocks cut short at each end), streams that end whenever the
+    next step's spikes might not fit, and whole runs, over run() calls of 150, 1 and 149
+    steps: each step timed once, in step order, as the per-packet model times it, and
+    every metric as one run in one stream."""
+    from neurocosim.emulator.loihi import Engine
+    from neurocosim.emulator.loihi import engine as loihi_engine
+    image = hw.compile(small_network(5), "loihi", compartments_per_core=4, tiles_x=3,
+                       tiles_y=2, cores_per_tile=1, cores_per_chip=6, n_chips=4)
+    trace = hw.run(image, 300.0, timing="trace").timing
+    one = hw.run(image, 300.0).timing
+    monkeypatch.setattr(loihi_engine, "STREAM_STEPS", stream_steps)
+    monkeypatch.setattr(loihi_engine, "STREAM_SPIKES", stream_spikes)
+    eng = Engine(image, timing=True)
+    for part in (150.0, 1.0, 149.0):
+        eng.run(part)
+    fused = eng.timing_report()
+    assert fused.metrics["packets"] > 100
+    np.testing.assert_allclose(fused.arrays["step_ns"], trace.arrays["step_ns"], rtol=1e-12)
+    np.testing.assert_array_equal(fused.arrays["link_packets"], trace.arrays["link_packets"])
+    for key in ("packets", "synaptic_events", "latency_mean_ns", "isi_distortion_mean_ns",
+                "isi_distortion_max_ns", "disorder"):
+        assert fused.metrics[key] == pytest.approx(trace.metrics[key], rel=1e-9), key
+    for key, value in one.metrics.items():
+        assert fused.metrics[key] == pytest.approx(value, rel=1e-12, abs=1e-9), key
+    for key, value in one.arrays.items():
+        np.testing.assert_allclose(fused.arrays[key], value, rtol=1e-12, atol=1e-9)
 
 def _packets_of_a_run(image) -> float:
     return hw.run(image, 100.0).timing.metrics["packets"]

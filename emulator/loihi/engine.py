@@ -8,11 +8,11 @@ in-loop mesh model), "trace" (every packet through emulator.interconnect afterwa
 False.
 
 The steps run inside Numba calls (the fused time loop of `kernels.run_steps`); with timing
-on, they go in chunks (8 steps growing to 128, shrinking again at the end of a run) to the
-timing thread (`timing.time_chunk`), which models the mesh while the next chunk runs (a
+on, each step's spikes are published to the timing thread (`timing.TimingStream`), which
+models the mesh a block of steps at a time while the dynamics run the next (a
 barrier-synchronised chip's timing never changes its dynamics, so the split is exact);
-chunks it has not started when this thread must wait (8 queued, or the run's end) are
-timed here. `_collect` gives spikes of integrating neurons, the final weights
+the blocks it has not reached when the dynamics end are timed on this thread as well.
+`_collect` gives spikes of integrating neurons, the final weights
 (dequantised to PyNN units, raw mantissas in `info["weights_raw"]`), recorded v
 (dequantised to mV, sampled at t = 0 and then every sampling interval) and, with timing
 on, the TimingReport in the vocabulary of hw.metrics.
@@ -32,7 +32,6 @@ import functools
 import math
 import os
 import time
-from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
 import numba
@@ -47,7 +46,8 @@ from ...hw.result import Signal, TimingReport
 from ...hw.runner import Recorded, Runner
 from ...hw.stimulus import InputSpikes
 from . import kernels
-from .timing import merge, new_scratch, new_state, report as state_report, time_chunk
+from .timing import (TimingStream, close_stream, merge_stream, new_scratch, new_state,
+                     new_stream, report as state_report, time_stream)
 
 #: rows of the per-plastic-projection parameter table (kernels.run_steps reads them)
 PL_ROWS = L.STDP_PARAMS + ("sign", "pre_lo", "pre_hi", "post_lo", "post_hi")
@@ -62,6 +62,15 @@ PARALLEL_MIN_NEURONS = 20_000
 #: Compartment-steps per chunk of steps on which the serial and the parallel kernel are
 #: timed against each other (`hw.jit.KernelChoice`) when timing is off.
 _STEPS_PER_CHOICE = 1 << 23
+#: Steps of one timing stream at most (`Engine._stream`): its per-block rows (BLOCK steps
+#: each) and its spikes are held until the stream ends.
+STREAM_STEPS = 1 << 12
+#: Spikes a stream holds at most (at least one step of every neuron): it ends early when
+#: the next step might not fit.
+STREAM_SPIKES = 1 << 22
+#: the kernels' spike list and publishing words with timing off (nothing published)
+_NO_IDS = np.zeros(0, np.int64)
+_NO_PUB = np.zeros(kernels.PUB_N0 + 1, np.int64)
 
 
 _TIMER: "tuple[int, ThreadPoolExecutor] | None" = None
@@ -374,7 +383,8 @@ class Engine(Runner):
 
     def _advance(self, k0: int, k1: int, inputs: InputSpikes) -> None:
         """Steps k0 .. k1-1 with the window's input spikes (stamp 0 first, before step 0).
-        With timing on, chunks of steps go to the timing thread while the next runs."""
+        With timing on, the timing thread times the steps as the dynamics publish them,
+        a stream of at most STREAM_STEPS steps at a time (`_stream`)."""
         if self._gpu is not None:
             return self._gpu.advance(k0, k1, inputs)
         inp_id = np.ascontiguousarray(inputs.neuron, np.int64)
@@ -386,24 +396,46 @@ class Engine(Runner):
                                  self.pl_par, self.x_tr, self.y_tr, self.fired,
                                  *self._learning_widths())
         n_flag = int(self.rec_flag.sum())
-        chunk = max(1, min(128, (1 << 22) // max(self.n, 1))) if self.timing else k1 - k0
-        cap = max(4096, min(n_flag * chunk, max(1 << 20, 8 * n_flag)))
-        out = dict(spk_id=np.empty(cap, np.int64), spk_step=np.empty(cap, np.int64),
-                   all_id=np.empty(self.n * chunk if self.timing else 0, np.int64))
-        pending: deque = deque()             # chunks queued on the timing thread, in order
+        cap = max(4096, min(n_flag * (k1 - k0), max(1 << 20, 8 * n_flag)))
+        out = dict(spk_id=np.empty(cap, np.int64), spk_step=np.empty(cap, np.int64))
+        run = functools.partial(self._run_chunks, inp_id=inp_id, inp_ptr=inp_ptr, inp_s0=k0,
+                                n_flag=n_flag, out=out)
         k = k0
+        while k < k1:
+            k = self._stream(k, k1, run) if self.timing else run(k, k1, None)
+
+    def _stream(self, k: int, k1: int, run) -> int:
+        """Steps k .. up to k1 - 1 (fewer when their spikes fill the stream), timed on the
+        timing thread while they run and, after them, on this thread as well (both cores
+        time the backlog); merged into the run's timing. Returns the first step not run."""
+        state = self._timing_state
+        steps = min(k1 - k, STREAM_STEPS)
+        stream = new_stream(state, k, steps, max(self.n, min(self.n * steps, STREAM_SPIKES)))
+        worker = _timer().submit(time_stream, stream, state, self, self._scratch[0], 0)
+        reached = k
         try:
-            while k < k1:
-                # chunks grow from 8 steps and shrink again towards the end, so the timing
-                # thread starts early and the last chunk, timed after the dynamics, is short
-                left = k1 - k
-                parallel, steps = self._choice.pick()
-                stop = k + (min(left, chunk, max(8, k - k0), max(8, left // 2))
-                            if self.timing else min(left, steps))
-                k = self._run_chunk(k, stop, inp_id, inp_ptr, k0, n_flag, out, pending,
-                                    parallel)
+            reached = run(k, k + steps, stream)
         finally:
-            self._settle(pending, 0)
+            close_stream(stream.sync)
+            time_stream(stream, state, self, self._scratch[1], 1)
+            if not worker.cancel():      # not started (the thread held up): nothing left
+                worker.result()
+            merge_stream(state, stream, reached - k)
+        return reached
+
+    def _run_chunks(self, k: int, k1: int, stream: "TimingStream | None", inp_id: np.ndarray,
+                    inp_ptr: np.ndarray, inp_s0: int, n_flag: int, out: dict) -> int:
+        """Steps k .. k1-1 in kernel calls of `_choice`'s steps, on its kernel, until the
+        stream (if any) cannot hold another step of every neuron. Returns the step reached."""
+        while k < k1:
+            if stream is not None:
+                stream.sync[kernels.PUB_N0] = stream.all_cnt[:k - stream.k0].sum()
+                if stream.sync[kernels.PUB_N0] + self.n > len(stream.all_id):
+                    break
+            parallel, steps = self._choice.pick()
+            k = self._run_chunk(k, min(k1, k + steps), inp_id, inp_ptr, inp_s0, n_flag, out,
+                                stream, parallel)
+        return k
 
     def _learning_widths(self) -> tuple[int, int, int]:
         """trace_max, stdp_frac_bits and the trace decay's fraction bits, from the spec."""
@@ -412,15 +444,17 @@ class Engine(Runner):
                 spec.trace_decay_format.frac_bits)
 
     def _run_chunk(self, k0: int, k1: int, inp_id: np.ndarray, inp_ptr: np.ndarray,
-                   inp_s0: int, n_flag: int, out: dict, pending: deque,
+                   inp_s0: int, n_flag: int, out: dict, stream: "TimingStream | None",
                    parallel: bool) -> int:
         """One kernel call (the parallel one if `parallel`, else the serial one) over steps
-        k0 .. k1-1 (fewer when the spike record fills up); its spikes and v samples are
-        kept, its steps queued for timing. Returns the first step not run."""
+        k0 .. k1-1 (fewer when the spike record or the stream fills up); its spikes and v
+        samples are kept, its steps published to the stream. Returns the first step not
+        run."""
         spec = self.spec
         spk_n = np.zeros(1, np.int64)
         rec_v = np.zeros((k1 - k0, len(self.rec_v_idx)), np.int32)
-        all_cnt = np.zeros(k1 - k0 if self.timing else 0, np.int64)
+        timed = (stream.all_id, stream.all_cnt, stream.sync) if stream is not None else \
+            (_NO_IDS, _NO_IDS, _NO_PUB)
         if parallel:
             n_th = len(self._parts[0])
             kernel = functools.partial(run_workers, kernels.run_steps_parallel, self._workers)
@@ -439,34 +473,12 @@ class Engine(Runner):
             inp_s0, self.pl_par, self.x_tr, self.y_tr, self.fired, self.rec_flag, n_flag,
             out["spk_id"], out["spk_step"], spk_n, self.rec_v_idx, rec_v, k0,
             spec.decay_format.bits, 1 << (spec.u_format.bits - 1), spec.v_format.max_int,
-            *self._learning_widths(), out["all_id"], all_cnt, *tail)
+            *self._learning_widths(), *timed, *tail)
         self._choice.note(parallel, k - k0, time.perf_counter() - t0)
         self._spk_ids.append(out["spk_id"][:spk_n[0]].copy())
         self._spk_steps.append(out["spk_step"][:spk_n[0]].copy())
         self._v_chunks.append(rec_v[:k - k0])
-        if self.timing:
-            counts = all_cnt[:k - k0]
-            if len(pending) >= 8:        # bounds the spikes waiting to be timed
-                self._settle(pending, 7)
-            args = (self._timing_state, out["all_id"][:counts.sum()].copy(), counts, self)
-            pending.append([_timer().submit(time_chunk, *args, self._scratch[0]), None, args])
         return k
-
-    def _settle(self, pending: deque, keep: int) -> None:
-        """Merge timed chunks into the run, in step order, until `keep` are left. Chunks
-        the timing thread has not started are timed here, newest first, while it works
-        through the oldest: both cores time the backlog."""
-        while len(pending) > keep:
-            for item in reversed(pending):
-                if item[1] is None and item[0].cancel():
-                    item[1] = time_chunk(*item[2], self._scratch[1])
-                    break
-            else:                                # all started or done: wait for the oldest
-                if pending[0][1] is None:
-                    pending[0][1] = pending[0][0].result()
-            while pending and (pending[0][1] is not None or pending[0][0].done()):
-                fut, part, _ = pending.popleft()
-                merge(self._timing_state, part if part is not None else fut.result())
 
     def _collect(self) -> Recorded:
         """Spikes (stamps k + 1), v samples, weights in IR units, timing."""

@@ -12,8 +12,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...hw.jit import SYNC_OWN, barrier, into_ring, njit, sar32, shl32, shr32
+from ...hw.jit import SYNC_OWN, atomic_add, barrier, into_ring, njit, sar32, shl32, shr32
 from ...hw.layouts.loihi import FIRST_SOURCE_CODE
+
+#: words of a timing stream's sync array (timing.TimingStream) that the dynamics use: the
+#: steps published so far (a cache line of its own, which the timing thread reads), the
+#: step whose count is all_cnt[0], and the spikes in all_id before a kernel call
+PUB_STEPS, PUB_K0, PUB_N0 = SYNC_OWN, SYNC_OWN + 1, SYNC_OWN + 2
 
 
 @njit
@@ -148,7 +153,8 @@ def run_steps(k0, k1, seg_lo, seg_hi, seg_model, seg_shift, cs, st, buf, n_slots
               s_ptr, s_tgt, s_off, s_w, s_pl, in_ptr, in_syn, s_pre,
               inp_id, inp_ptr, inp_s0, pl_par, x_tr, y_tr, fired,
               rec_flag, n_flagged, spk_id, spk_step, spk_n, rec_v_idx, rec_v, rec_k0,
-              unity_bits, half, vmax, trace_max, frac_bits, trace_bits, all_id, all_cnt):
+              unity_bits, half, vmax, trace_max, frac_bits, trace_bits, all_id, all_cnt,
+              pub):
     """Steps k0 .. k1-1 of the whole chip; returns the first step not run (the spike
     record could not hold another step of `n_flagged` recorded neurons, or `all_id` another
     step of every neuron).
@@ -164,9 +170,10 @@ def run_steps(k0, k1, seg_lo, seg_hi, seg_model, seg_shift, cs, st, buf, n_slots
     Per step: every compartment updates (input that arrived for this step, decay, bias,
     threshold, refractory hold of v at 0), then spikes are delivered into the dendritic
     delay ring (`_deliver`), then the learning engine (`_learn`).
-    With a non-empty `all_cnt`, every spike (by increasing id) is appended to `all_id` and
-    all_cnt[k - rec_k0] counts the step's: the input of the timing model (timing.time_steps),
-    which runs on another thread.
+    With a non-empty `all_cnt`, every spike (by increasing id) is appended to `all_id` (from
+    pub[PUB_N0]), all_cnt[k - pub[PUB_K0]] counts the step's and pub[PUB_STEPS] counts the
+    step published: the input of the timing model (timing.TimingStream), which runs on
+    another thread meanwhile.
     """
     n = st.shape[1]
     v = st[ST_V]
@@ -175,7 +182,7 @@ def run_steps(k0, k1, seg_lo, seg_hi, seg_model, seg_shift, cs, st, buf, n_slots
     fl_words = fl.view(np.uint64)
     record_all = len(all_cnt) > 0
     ring = n_slots * 2 * n
-    n_all = 0
+    n_all = pub[PUB_N0] if record_all else 0
     for k in range(k0, k1):
         if spk_n[0] + n_flagged > len(spk_id) or (record_all and n_all + n > len(all_id)):
             return k
@@ -186,7 +193,7 @@ def run_steps(k0, k1, seg_lo, seg_hi, seg_model, seg_shift, cs, st, buf, n_slots
                        inp_ptr[s], inp_ptr[s + 1])
         buf[base:base + 2 * n] = 0              # this slot's input is consumed
         n_all = _record(k, n_sp, spiked, rec_flag, spk_id, spk_step, spk_n, rec_v_idx, rec_v,
-                        rec_k0, v, all_id, all_cnt, n_all)
+                        rec_k0, v, all_id, all_cnt, pub, n_all)
         _deliver(n_sp, spiked, base, ring, s_ptr, s_off, s_w, buf)
         if pl_par.shape[0] > 0:
             _learn(n_sp, spiked, s_ptr, s_tgt, s_w, s_pl, in_ptr, in_syn, s_pre, pl_par,
@@ -200,7 +207,7 @@ def run_steps_parallel(w, workers, sync, k0, k1, own_lo, own_hi, own_p, seg_lo, 
                        s_pl, in_ptr, in_syn, s_pre, inp_id, inp_ptr, inp_s0, pl_par, x_tr,
                        y_tr, fired, rec_flag, n_flagged, spk_id, spk_step, spk_n, rec_v_idx,
                        rec_v, rec_k0, unity_bits, half, vmax, trace_max, frac_bits,
-                       trace_bits, all_id, all_cnt, part, part_n, own_cut):
+                       trace_bits, all_id, all_cnt, pub, part, part_n, own_cut):
     """Worker w of `workers` (`hw.jit.run_workers`, all at once) of `run_steps`, with the
     same result bit for bit. Part t owns compartments own_lo[t]..own_hi[t]-1 (the segments
     own_p[t]..own_p[t+1]-1, cut at the owners' bounds) and the ring entries of those
@@ -225,10 +232,10 @@ def run_steps_parallel(w, workers, sync, k0, k1, own_lo, own_hi, own_p, seg_lo, 
     learn = pl_par.shape[0] > 0
     prelude = learn or len(rec_v_idx) > 0       # worker 0 alone, then a barrier
     ring = n_slots * 2 * n
-    n_all = 0            # worker 0's count of every spike listed in all_id
+    n_all = pub[PUB_N0] if record_all else 0    # worker 0's count of spikes in all_id
     if w == 0:
         sync[SNAP + k0 % 2] = spk_n[0]
-        sync[SNAP + 2 + k0 % 2] = 0
+        sync[SNAP + 2 + k0 % 2] = n_all
     passed = 0           # barriers passed (the same sequence on every worker)
     e = k0 - 1           # the step whose lists part[e % 2] are still to be recorded
     sent = ((k0 - 1) % n_slots) * 2 * n
@@ -251,7 +258,8 @@ def run_steps_parallel(w, workers, sync, k0, k1, own_lo, own_hi, own_p, seg_lo, 
         if w == 0 and prelude:
             n_all = _handover(e, k0, was, part, part_n, spiked, learn, sent, ring, rec_flag,
                               spk_id, spk_step, spk_n, rec_v_idx, rec_v, rec_k0, v, all_id,
-                              all_cnt, n_all, s_ptr, s_tgt, s_off, s_w, s_pl, in_ptr, in_syn,
+                              all_cnt, pub, n_all, s_ptr, s_tgt, s_off, s_w, s_pl, in_ptr,
+                              in_syn,
                               s_pre, pl_par, x_tr, y_tr, fired, trace_max, frac_bits,
                               trace_bits, buf)
         if prelude:
@@ -263,7 +271,7 @@ def run_steps_parallel(w, workers, sync, k0, k1, own_lo, own_hi, own_p, seg_lo, 
             if t == 0 and not prelude:      # (no learning here: nothing to deliver)
                 n_all = _handover(e, k0, was, part, part_n, spiked, learn, sent, ring,
                                   rec_flag, spk_id, spk_step, spk_n, rec_v_idx, rec_v,
-                                  rec_k0, v, all_id, all_cnt, n_all, s_ptr, s_tgt, s_off,
+                                  rec_k0, v, all_id, all_cnt, pub, n_all, s_ptr, s_tgt, s_off,
                                   s_w, s_pl, in_ptr, in_syn, s_pre, pl_par, x_tr, y_tr,
                                   fired, trace_max, frac_bits, trace_bits, buf)
             lo, hi = own_lo[t], own_hi[t]
@@ -285,7 +293,7 @@ def run_steps_parallel(w, workers, sync, k0, k1, own_lo, own_hi, own_p, seg_lo, 
     barrier(sync, workers, passed)      # every part's last step done
     if w == 0 and e >= k0:              # the last step's spikes, delivered to every target
         _handover(e, k0, e % 2, part, part_n, spiked, True, sent, ring, rec_flag, spk_id,
-                  spk_step, spk_n, rec_v_idx, rec_v, rec_k0, v, all_id, all_cnt, n_all,
+                  spk_step, spk_n, rec_v_idx, rec_v, rec_k0, v, all_id, all_cnt, pub, n_all,
                   s_ptr, s_tgt, s_off, s_w, s_pl, in_ptr, in_syn, s_pre, pl_par, x_tr,
                   y_tr, fired, trace_max, frac_bits, trace_bits, buf)
     return k_end
@@ -298,7 +306,8 @@ SNAP = SYNC_OWN
 
 @njit
 def _handover(e, k0, was, part, part_n, spiked, deliver, sent, ring, rec_flag, spk_id,
-              spk_step, spk_n, rec_v_idx, rec_v, rec_k0, v, all_id, all_cnt, n_all, s_ptr,
+              spk_step, spk_n, rec_v_idx, rec_v, rec_k0, v, all_id, all_cnt, pub, n_all,
+              s_ptr,
               s_tgt, s_off, s_w, s_pl, in_ptr, in_syn, s_pre, pl_par, x_tr, y_tr, fired,
               trace_max, frac_bits, trace_bits, buf):
     """Step e's spikes (the parts' lists part[was], joined in part order into `spiked`)
@@ -313,7 +322,7 @@ def _handover(e, k0, was, part, part_n, spiked, deliver, sent, ring, rec_flag, s
         spiked[n_sp:n_sp + c] = part[was, t, :c]
         n_sp += c
     n_all = _record(e, n_sp, spiked, rec_flag, spk_id, spk_step, spk_n, rec_v_idx, rec_v,
-                    rec_k0, v, all_id, all_cnt, n_all)
+                    rec_k0, v, all_id, all_cnt, pub, n_all)
     if deliver:
         _deliver(n_sp, spiked, sent, ring, s_ptr, s_off, s_w, buf)
         if pl_par.shape[0] > 0:
@@ -324,9 +333,10 @@ def _handover(e, k0, was, part, part_n, spiked, deliver, sent, ring, rec_flag, s
 
 @njit
 def _record(k, n_sp, spiked, rec_flag, spk_id, spk_step, spk_n, rec_v_idx, rec_v, rec_k0, v,
-            all_id, all_cnt, n_all):
+            all_id, all_cnt, pub, n_all):
     """Step k's spikes of the recorded neurons and the recorded v after it; with a
-    non-empty all_cnt, every spike appended to all_id from n_all. Returns the new n_all."""
+    non-empty all_cnt, every spike appended to all_id from n_all and the step published to
+    the timing thread (pub[PUB_STEPS]). Returns the new n_all."""
     c = spk_n[0]
     for q in range(n_sp):
         i = spiked[q]
@@ -339,8 +349,9 @@ def _record(k, n_sp, spiked, rec_flag, spk_id, spk_step, spk_n, rec_v_idx, rec_v
         rec_v[k - rec_k0, j] = v[rec_v_idx[j]]
     if len(all_cnt) > 0:
         all_id[n_all:n_all + n_sp] = spiked[:n_sp]
-        all_cnt[k - rec_k0] = n_sp
+        all_cnt[k - pub[PUB_K0]] = n_sp
         n_all += n_sp
+        atomic_add(pub, PUB_STEPS, 1)    # after its spikes: the timing thread may read them
     return n_all
 
 

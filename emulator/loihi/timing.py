@@ -35,11 +35,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...hw.jit import njit
+from ...hw.jit import SPINS, atomic_add, atomic_load, njit, spin_pause, yield_cpu
 from ...hw.layouts.loihi import CORE_XY
 from ...hw.metrics import timing_report
 from ...hw.result import TimingReport
 from ..interconnect import route_in_place, router_box, sort_by_keys
+from .kernels import PUB_K0, PUB_N0, PUB_STEPS
 
 #: accumulator slots of TimingState.acc
 (CLOCK, PACKETS, SYNOPS, HOPS_EW, HOPS_NS, LAT_SUM, LAT_MAX, ISI_SUM, ISI_MAX, ISI_MIN,
@@ -165,6 +166,135 @@ def time_chunk(state: TimingState, ids: np.ndarray, counts: np.ndarray, engine,
         scratch.groups, state.box, HIST_BIN_NS, part.step_ns)
     return part
 
+
+
+#: words of a TimingStream's sync array besides the dynamics' (kernels.PUB_*): the next
+#: block to claim, and the dynamics' end (each on a cache line of its own)
+S_CLAIM, S_CLOSED, S_WORDS = 0, 16, 24
+#: steps per block of a stream: what a thread claims and times on its own clock
+BLOCK = 8
+
+
+@dataclass
+class TimingStream:
+    """Steps timed while the dynamics run them. The dynamics append every spike to all_id,
+    count each step's in all_cnt and publish the step (sync[PUB_STEPS]); the timing thread
+    claims blocks of BLOCK steps in order (sync[S_CLAIM]) and times each, once published,
+    on its own clock into its rows (acc, ends: first and last packet per receiving core);
+    after the dynamics (`close_stream`) this thread claims the blocks left as well, so both
+    cores time the backlog. `merge_stream` adds the blocks to the run in step order."""
+
+    k0: int                      # the run's step of all_cnt[0]
+    steps: int                   # steps at most
+    sync: np.ndarray
+    all_id: np.ndarray
+    all_cnt: np.ndarray
+    acc: np.ndarray              # (blocks, N_ACC)
+    ends: np.ndarray             # (4, blocks, n_cores): first gen, first recv, last gen, last recv
+    step_ns: np.ndarray          # (steps,)
+    link_count: np.ndarray       # (2, links): per thread, the timing thread's first
+    lat_hist: np.ndarray         # (2, HIST_BINS)
+    core_busy: np.ndarray        # (2, n_cores)
+
+
+def new_stream(state: TimingState, k0: int, steps: int, spikes: int) -> TimingStream:
+    """A stream of at most `steps` steps from step k0 holding at most `spikes` spikes."""
+    blocks = -(-steps // BLOCK)
+    n_cores = len(state.comps)
+    acc = np.zeros((blocks, N_ACC))
+    acc[:, ISI_MIN] = np.inf
+    sync = np.zeros(S_WORDS, np.int64)
+    sync[PUB_K0] = k0
+    return TimingStream(k0=k0, steps=steps, sync=sync, all_id=np.empty(spikes, np.int64),
+                        all_cnt=np.zeros(steps, np.int64), acc=acc,
+                        ends=np.full((4, blocks, n_cores), np.nan), step_ns=np.zeros(steps),
+                        link_count=np.zeros((2, len(state.link_count)), np.int64),
+                        lat_hist=np.zeros((2, HIST_BINS), np.int64),
+                        core_busy=np.zeros((2, n_cores)))
+
+
+def time_stream(stream: TimingStream, state: TimingState, engine, scratch: Scratch,
+                thread: int) -> None:
+    """Claim and time the stream's blocks until none is left (on the timing thread from the
+    stream's start, on the dynamics' thread after `close_stream`). Releases the GIL."""
+    _time_blocks(stream.sync, stream.steps, stream.all_id, stream.all_cnt, engine.axon_ptr,
+                 engine.axon_dst, engine.axon_synapses, engine.core_of, engine.done_ns,
+                 state.costs, state.core_xy, state.nx, state.comps, stream.acc, stream.ends,
+                 stream.step_ns, stream.link_count[thread], stream.lat_hist[thread],
+                 stream.core_busy[thread], scratch.f, scratch.i, scratch.core_f,
+                 scratch.core_i, scratch.groups, state.box, HIST_BIN_NS)
+
+
+@njit
+def close_stream(sync) -> None:
+    """The dynamics have published their last step of the stream."""
+    atomic_add(sync, S_CLOSED, 1)
+
+
+@njit
+def _published(sync, need):
+    """Wait until `need` steps are published or the dynamics closed the stream; returns
+    the steps published."""
+    spins = 0
+    while True:
+        pub = atomic_load(sync, PUB_STEPS)
+        if pub >= need:
+            return pub
+        if atomic_load(sync, S_CLOSED) != 0:
+            return atomic_load(sync, PUB_STEPS)
+        if spins < SPINS:
+            spins += 1
+            spin_pause()
+        else:
+            yield_cpu()
+
+
+@njit
+def _time_blocks(sync, steps, all_id, all_cnt, axon_ptr, axon_dst, axon_syn, core_of,
+                 done_ns, costs, core_xy, nx, comps, acc, ends, step_ns, link_count,
+                 lat_hist, core_busy, scratch_f, scratch_i, core_f, core_i, groups, box,
+                 hist_bin):
+    """`time_steps` over the blocks this thread claims, in increasing order (so the spikes
+    before a block are summed once): each block on its own clock into its rows."""
+    at_step = 0          # all_cnt summed up to this step ...
+    at_id = 0            # ... into this offset of all_id
+    while True:
+        b = atomic_add(sync, S_CLAIM, 1)
+        j0 = b * BLOCK
+        if j0 >= steps:
+            return
+        j1 = min(_published(sync, min(j0 + BLOCK, steps)), j0 + BLOCK)
+        if j1 <= j0:     # the dynamics stopped before this block
+            return
+        for j in range(at_step, j0):
+            at_id += all_cnt[j]
+        m = 0
+        for j in range(j0, j1):
+            m += all_cnt[j]
+        scratch_f, scratch_i = time_steps(
+            all_id[at_id:at_id + m], all_cnt[j0:j1], axon_ptr, axon_dst, axon_syn, core_of,
+            done_ns, costs, core_xy, nx, comps, acc[b], link_count, lat_hist, core_busy,
+            ends[0, b], ends[1, b], ends[2, b], ends[3, b], scratch_f, scratch_i, core_f,
+            core_i, groups, box, hist_bin, step_ns[j0:j1])
+        at_step, at_id = j1, at_id + m
+
+
+def merge_stream(state: TimingState, stream: TimingStream, steps: int) -> None:
+    """Add the stream's first `steps` steps (timed, both threads done) to the run."""
+    blocks = -(-steps // BLOCK)
+    _merge_blocks(state.acc, state.last_gen, state.last_recv, stream.acc[:blocks],
+                  stream.ends[:, :blocks])
+    state.link_count += stream.link_count.sum(axis=0)
+    state.lat_hist += stream.lat_hist.sum(axis=0)
+    state.core_busy += stream.core_busy.sum(axis=0)
+    state.step_ns.append(stream.step_ns[:steps].copy())
+
+
+@njit
+def _merge_blocks(acc, last_gen, last_recv, b_acc, ends):
+    for b in range(len(b_acc)):
+        _merge_acc(acc, b_acc[b], last_gen, last_recv, ends[0, b], ends[1, b], ends[2, b],
+                   ends[3, b])
 
 def merge(state: TimingState, part: ChunkTiming) -> None:
     """Append a chunk, the next in step order, to the run: its clock starts where the run's
