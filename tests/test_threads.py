@@ -266,15 +266,16 @@ def test_kernel_choice_runs_the_faster_kernel_and_probes_the_other_ever_more_rar
         parallel, steps = picks[-1]
         choice.note(parallel, steps, steps * (5e-3 if parallel else 2e-3))
     probes = [c for c, (parallel, _) in enumerate(picks, 1) if parallel]
-    assert probes == [8, 24, 56] and all(picks[c - 1][1] == 20 for c in probes)
+    # every UNSURE chunks until measured RECENT times, then the interval doubles on
+    assert probes == [2, 4, 36] and all(picks[c - 1][1] == 20 for c in probes)
     assert choice.ran == [40 + 53 * 160, 160 + 3 * 20]
     choice.note(True, 20, 0.001)            # the parallel kernel became the faster one
     assert choice.interval == KernelChoice.PROBE and PICK(choice) == (True, 160)
     close = KernelChoice(True, 160)         # within CLOSE of each other: whole-chunk probes
     close.note(True, 160, 160 * 1.2e-3)
     close.note(False, 160, 160 * 1e-3)
-    picks = [PICK(close) for _ in range(KernelChoice.PROBE)]
-    assert picks[:-1] == [(False, 160)] * (KernelChoice.PROBE - 1)
+    picks = [PICK(close) for _ in range(KernelChoice.UNSURE)]   # measured once so far
+    assert picks[:-1] == [(False, 160)] * (KernelChoice.UNSURE - 1)
     assert picks[-1] == (True, 160)
     assert PICK(KernelChoice(False, 100)) == (False, 100)
     weighed = KernelChoice(True, 160)       # the parallel kernel slower per step, but its
@@ -289,12 +290,25 @@ def test_kernel_choice_runs_the_faster_kernel_and_probes_the_other_ever_more_rar
 
 
 
+def test_kernel_choice_probes_again_soon_a_kernel_whose_first_chunk_was_interrupted():
+    """The run's first parallel chunk ran 3x slow: the serial kernel runs, but the parallel
+    one is probed again after UNSURE chunks, not PROBE, and wins the run back."""
+    choice = KernelChoice(True, 160)
+    choice.note(True, 160, 160 * 3e-3)          # interrupted: 3 ms a step
+    choice.note(False, 40, 40 * 1.7e-3)         # serial 1.7 ms
+    picks = [PICK(choice) for _ in range(KernelChoice.UNSURE)]
+    assert picks[:-1] == [(False, 160)] * (KernelChoice.UNSURE - 1) and picks[-1][0] is True
+    choice.note(True, picks[-1][1], picks[-1][1] * 1e-3)
+    assert PICK(choice) == (True, 160)
+
+
 def test_kernel_choice_rides_out_one_slow_chunk_but_not_lasting_load():
     """A chunk the system interrupted (3x slower) leaves the run on the faster kernel;
     RECENT slow chunks in a row move it, and one fast probe brings it back."""
     choice = KernelChoice(True, 160)
     choice.note(True, 160, 160 * 1e-3)         # parallel 1 ms a step
-    choice.note(False, 160, 160 * 1.7e-3)       # serial 1.7 ms
+    for _ in range(KernelChoice.RECENT):        # serial 1.7 ms, measured enough
+        choice.note(False, 160, 160 * 1.7e-3)
     assert PICK(choice) == (True, 160)
     choice.note(True, 160, 160 * 3e-3)          # one interrupted chunk
     assert PICK(choice) == (True, 160)
@@ -318,7 +332,7 @@ def test_kernel_choice_probes_the_slower_parallel_or_serial_kernel_ever_more_rar
         parallel, steps = picks[-1]
         choice.note(parallel, steps, steps * (1e-3 if parallel else 2e-3))
     probes = [c for c, (parallel, _) in enumerate(picks, 1) if not parallel]
-    assert probes == [8, 24, 56, 120] and all(picks[c - 1][1] == 20 for c in probes)
+    assert probes == [2, 4, 36, 100] and all(picks[c - 1][1] == 20 for c in probes)
     assert choice.interval == 128
 
 def _busy_network(n: int, seed: int, homogeneous: bool) -> ir.Network:
