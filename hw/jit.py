@@ -233,8 +233,8 @@ class KernelChoice:
     of its last RECENT measurements, so one chunk the system interrupted does not move a
     run onto the slower kernel, while load that lasts does within RECENT chunks. Each probe
     that finds the same kernel faster doubles the interval (up to MAX_INTERVAL); a change
-    of the faster kernel sets it back to PROBE. The slower kernel is probed every UNSURE
-    chunks until it has RECENT measurements."""
+    of the faster kernel sets it back to PROBE. The parallel kernel, while the slower, is
+    probed every UNSURE chunks until it has RECENT measurements."""
 
     #: the parallel kernel may run (threads > 1 and a network large enough)
     parallel: bool
@@ -260,7 +260,7 @@ class KernelChoice:
     MAX_INTERVAL: ClassVar[int] = 256
     #: measurements per kernel its cost is the least of
     RECENT: ClassVar[int] = 3
-    #: chunks between probes of the slower kernel while it has fewer than RECENT
+    #: chunks between probes of the parallel kernel, while the slower, until it has RECENT
     #: measurements (a run's first chunk on it may have been interrupted)
     UNSURE: ClassVar[int] = 2
 
@@ -294,8 +294,9 @@ class KernelChoice:
             return False, max(8, self.steps // 4)
         self.chunks += 1                        # since the last probe
         faster = self._faster()
-        # a kernel measured fewer than RECENT times may have had its one chunk interrupted
-        unsure = len(self.recent[int(not faster)]) < self.RECENT
+        # a parallel kernel measured fewer than RECENT times may have lost its chunk to a
+        # barrier waiting for a thread the system had not scheduled
+        unsure = not faster and len(self.recent[1]) < self.RECENT
         if self.chunks < (min(self.interval, self.UNSURE) if unsure else self.interval):
             return faster, self.steps
         self.chunks, self.probing = 0, True
