@@ -1,11 +1,12 @@
 """Timing of a Loihi-style run: what each barrier-synchronised timestep costs on the mesh.
 
-Computed from each step's spikes (kernels.run_steps hands them over a chunk of steps at a
-time) and the image's placement, on a second thread while the dynamics run the next chunk:
-the timing never feeds back into the dynamics of a barrier-synchronised chip. Each chunk is
-timed on its own clock (`time_chunk`) and `merge`d into the run in step order, so a
-backlog of chunks can be timed on both threads. Model of one timestep (times in ns from
-the step's start):
+Computed from each step's spikes and the image's placement, on a second thread while the
+dynamics run the next steps (`TimingStream`: kernels.run_steps publishes every step as it
+ends): the timing never feeds back into the dynamics of a barrier-synchronised chip. A
+block of steps is timed on its own clock (`time_steps`) and the blocks are merged into the
+run in step order, so both threads can time a backlog; `time_chunk` and `merge` do the
+same for a chunk of steps handed over whole (the GPU engine's). Model of one timestep
+(times in ns from the step's start):
 
 1. every core sweeps its compartments in slot order, `neuron_latency` each; a neuron in
    slot j is done at (j + 1) * neuron_latency;
@@ -74,7 +75,7 @@ class TimingState:
 @dataclass
 class ChunkTiming:
     """One chunk of steps timed on its own clock (from 0, no packet before it), so chunks
-    can be timed on any thread in any order; `merge` adds them to the run in step order."""
+    can be timed in any order; `merge` adds them to the run in step order."""
 
     acc: np.ndarray
     link_count: np.ndarray
