@@ -306,6 +306,7 @@ class KernelChoice:
              work: "float | None" = None) -> None:
         """A chunk of `steps` steps took `seconds` on the chosen kernel; `work`: its work in
         the engine's unit (default: the steps), so that chunks of unequal work compare."""
+        probe, self.probing = self.probing, False
         if steps <= 0:
             return
         both = not any(math.isnan(c) for c in self.cost)
@@ -314,7 +315,6 @@ class KernelChoice:
         recent.append(seconds / (work if work else steps))
         del recent[:-self.RECENT]
         self.ran[int(parallel)] += steps
-        probe, self.probing = self.probing, False
         if before is None:
             return
         if self._faster() != before:            # the other kernel is now the faster

@@ -60,7 +60,7 @@ TIMING_MODES = (True, False, "trace")
 #: compartment; below this a second core saves little.
 PARALLEL_MIN_NEURONS = 20_000
 #: Compartment-steps per chunk of steps on which the serial and the parallel kernel are
-#: timed against each other (`hw.jit.KernelChoice`) when timing is off.
+#: timed against each other (`hw.jit.KernelChoice`): one kernel call each.
 _STEPS_PER_CHOICE = 1 << 23
 #: Steps of one timing stream at most (`Engine._stream`): its per-block rows (BLOCK steps
 #: each) and its spikes are held until the stream ends.
