@@ -259,9 +259,8 @@ def run_steps_parallel(w, workers, sync, k0, k1, own_lo, own_hi, own_p, seg_lo, 
             n_all = _handover(e, k0, was, part, part_n, spiked, learn, sent, ring, rec_flag,
                               spk_id, spk_step, spk_n, rec_v_idx, rec_v, rec_k0, v, all_id,
                               all_cnt, pub, n_all, s_ptr, s_tgt, s_off, s_w, s_pl, in_ptr,
-                              in_syn,
-                              s_pre, pl_par, x_tr, y_tr, fired, trace_max, frac_bits,
-                              trace_bits, buf)
+                              in_syn, s_pre, pl_par, x_tr, y_tr, fired, trace_max,
+                              frac_bits, trace_bits, buf)
         if prelude:
             barrier(sync, workers, passed)
             passed += 1
@@ -307,9 +306,8 @@ SNAP = SYNC_OWN
 @njit
 def _handover(e, k0, was, part, part_n, spiked, deliver, sent, ring, rec_flag, spk_id,
               spk_step, spk_n, rec_v_idx, rec_v, rec_k0, v, all_id, all_cnt, pub, n_all,
-              s_ptr,
-              s_tgt, s_off, s_w, s_pl, in_ptr, in_syn, s_pre, pl_par, x_tr, y_tr, fired,
-              trace_max, frac_bits, trace_bits, buf):
+              s_ptr, s_tgt, s_off, s_w, s_pl, in_ptr, in_syn, s_pre, pl_par, x_tr, y_tr,
+              fired, trace_max, frac_bits, trace_bits, buf):
     """Step e's spikes (the parts' lists part[was], joined in part order into `spiked`)
     recorded, and, if `deliver`, delivered along whole rows and given to the learning
     engine, as `run_steps` does after a step; nothing before the call's first step.

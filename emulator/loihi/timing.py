@@ -168,7 +168,6 @@ def time_chunk(state: TimingState, ids: np.ndarray, counts: np.ndarray, engine,
     return part
 
 
-
 #: words of a TimingStream's sync array besides the dynamics' (kernels.PUB_*): the next
 #: block to claim, and the dynamics' end (each on a cache line of its own)
 S_CLAIM, S_CLOSED, S_WORDS = 0, 16, 24
